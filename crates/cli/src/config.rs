@@ -1,0 +1,138 @@
+//! `bootmedium.toml`: the data directory's settings file, and the commented template `init`
+//! writes.
+
+use anyhow::{Context, Result};
+use bootmedium_plc::config::{ApiSettings, FlavourSettings, PlcConfig, PlcSettings};
+use serde::Deserialize;
+use std::path::Path;
+
+pub const FILE_NAME: &str = "bootmedium.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerFile {
+    /// Where `serve` listens when `--listen` is not given.
+    pub listen: String,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerFile {
+    fn default() -> Self {
+        ServerFile { listen: "127.0.0.1:8080".into(), max_body_bytes: 16 * 1024 * 1024 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseFile {
+    /// `postgres://…` or `sqlite:…`; empty means the SQLite file in the data directory.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub plc: PlcSettings,
+    pub flavour: FlavourSettings,
+    pub api: ApiSettings,
+    pub server: ServerFile,
+    pub database: DatabaseFile,
+}
+
+impl FileConfig {
+    pub fn load(data_dir: &Path) -> Result<Self> {
+        let path = data_dir.join(FILE_NAME);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {} (run `bootmedium --data-dir {} init` first)", path.display(), data_dir.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    pub fn plc(&self) -> PlcConfig {
+        PlcConfig { plc: self.plc.clone(), flavour: self.flavour.clone(), api: self.api.clone() }
+    }
+}
+
+/// A TOML basic string.
+fn quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The commented settings file `init` writes.
+pub fn template(plc_name: &str) -> String {
+    let d = FileConfig::default();
+    format!(
+        r#"# bootmedium settings. Every key is optional; the values shown are the defaults
+# except `plc.name`, which `init` set.
+
+[plc]
+# PLC_NAME: shown in events, media names and the boot CD banner.
+name = {name}
+# PLC_SLICE_PREFIX: login_base of the system site.
+slice_prefix = {prefix}
+# PLC_HRN_ROOT: prefix of the `hrn` tags given to new nodes.
+hrn_root = {hrn}
+
+[flavour]
+# The default node family <pldistro>-<fcdistro>-<arch> (PLC_FLAVOUR_NODE_*).
+pldistro = {pldistro}
+fcdistro = {fcdistro}
+arch = {arch}
+# PLC_FLAVOUR_VIRT_MAP, read by GetNodeFlavour.
+virt_map = {virt_map}
+
+[api]
+# The maintenance account (PLC_API_MAINTENANCE_*); empty user disables it.
+maintenance_user = ""
+maintenance_password = ""
+maintenance_sources = []
+# PLC_API_DEBUG: record every call as an event, failed ones included.
+debug = false
+# Lifetime of person sessions made by GetSession without an explicit expiry.
+session_lifetime_seconds = {lifetime}
+
+[server]
+# Address `serve` listens on when --listen is not given.
+listen = {listen}
+# Largest accepted XML-RPC request body, in bytes.
+max_body_bytes = {max_body}
+
+[database]
+# postgres://user@host/db to share one registry between instances; empty = SQLite in this directory.
+url = ""
+"#,
+        name = quoted(plc_name),
+        prefix = quoted(&d.plc.slice_prefix),
+        hrn = quoted(&d.plc.hrn_root),
+        pldistro = quoted(&d.flavour.pldistro),
+        fcdistro = quoted(&d.flavour.fcdistro),
+        arch = quoted(&d.flavour.arch),
+        virt_map = quoted(&d.flavour.virt_map),
+        lifetime = d.api.session_lifetime_seconds,
+        listen = quoted(&d.server.listen),
+        max_body = d.server.max_body_bytes,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_back_with_the_name() {
+        let t = template("Test \"Lab\" \\ 1");
+        let c: FileConfig = toml::from_str(&t).unwrap();
+        assert_eq!(c.plc.name, "Test \"Lab\" \\ 1");
+        assert_eq!(c.server.max_body_bytes, 16 * 1024 * 1024);
+    }
+}

@@ -1,0 +1,164 @@
+//! The `bootmedium` command: set up a data directory, run the PLCAPI server, and operator tools.
+#![forbid(unsafe_code)]
+
+mod config;
+
+use anyhow::{Context, Result, bail};
+use bootmedium_plc::bootstrap::{self, InitOutcome};
+use bootmedium_plc::{Api, PlcConfig};
+use bootmedium_registry::Registry;
+use clap::{Parser, Subcommand};
+use config::FileConfig;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(name = "bootmedium", version, about = "PlanetLab Central boot-medium service (PLCAPI-compatible)")]
+struct Cli {
+    /// The data directory (settings, SQLite database, results).
+    #[arg(long, env = "BOOTMEDIUM_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL (`postgres://…` to share a registry between instances); default: SQLite in
+    /// the data directory.
+    #[arg(long, env = "BOOTMEDIUM_DATABASE_URL", global = true)]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create the data directory, settings, schema, system site and administrator.
+    Init {
+        #[arg(long)]
+        plc_name: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long)]
+        admin_password: String,
+    },
+    /// Run the XML-RPC server.
+    Serve {
+        /// HOST:PORT to listen on (port 0 picks a free one); default from bootmedium.toml.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Seed a demo site, PI and node (with a static primary interface) if missing.
+        #[arg(long)]
+        demo: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BOOTMEDIUM_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+fn data_dir(cli: &Cli) -> Result<&Path> {
+    cli.data_dir.as_deref().context("no data directory: pass --data-dir DIR or set BOOTMEDIUM_DATA_DIR")
+}
+
+/// The database URL: the flag or environment, else the settings file, else SQLite in the data
+/// directory.
+fn database_url(cli: &Cli, dir: &Path, file: Option<&FileConfig>) -> Result<String> {
+    if let Some(u) = cli.database.as_ref().filter(|u| !u.is_empty()) {
+        return Ok(u.clone());
+    }
+    if let Some(u) = file.map(|f| f.database.url.clone()).filter(|u| !u.is_empty()) {
+        return Ok(u);
+    }
+    let abs = std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
+    Ok(format!("sqlite:{}", abs.join("bootmedium.db").display()))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Init { plc_name, admin_email, admin_password } => init(&cli, plc_name, admin_email, admin_password).await,
+        Command::Serve { listen, demo } => serve(&cli, listen.as_deref(), *demo).await,
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o750).create(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str) -> Result<()> {
+    let dir = data_dir(cli)?;
+    let settings = dir.join(config::FILE_NAME);
+    if settings.exists() {
+        println!("{} is already initialised ({} exists); nothing changed", dir.display(), settings.display());
+        return Ok(());
+    }
+    if plc_name.trim().is_empty() || plc_name.chars().any(char::is_control) {
+        bail!("--plc-name must be a non-empty single line");
+    }
+    create_private_dir(dir)?;
+    let text = config::template(plc_name);
+    let file: FileConfig = toml::from_str(&text).context("the settings template does not parse")?;
+    let url = database_url(cli, dir, None)?;
+    let registry = Registry::open(&url).await.with_context(|| format!("opening the registry at {url}"))?;
+    let outcome = bootstrap::initialise(&registry, &file.plc(), admin_email, admin_password)
+        .await
+        .context("creating the system site and administrator")?;
+    registry.close().await;
+    // The settings file is written last: its presence means "initialised".
+    let tmp = dir.join(format!(".{}.tmp", config::FILE_NAME));
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &settings).with_context(|| format!("writing {}", settings.display()))?;
+    match outcome {
+        InitOutcome::Created { admin_person_id } => println!(
+            "initialised {}: system site '{}', administrator {} (person_id {admin_person_id})",
+            dir.display(),
+            file.plc.slice_prefix,
+            admin_email.to_lowercase()
+        ),
+        InitOutcome::AlreadyInitialised => {
+            println!("initialised {}: the registry at {url} already had its system site; it was left as it was", dir.display())
+        }
+    }
+    Ok(())
+}
+
+async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
+    let dir = data_dir(cli)?;
+    let file = FileConfig::load(dir)?;
+    let url = database_url(cli, dir, Some(&file))?;
+    let registry = Registry::open(&url).await.with_context(|| format!("opening the registry at {url}"))?;
+    if demo && bootstrap::seed_demo(&registry).await.context("seeding the demo data")? {
+        let d = bootstrap::DEMO;
+        eprintln!("demo: seeded site 'demo', PI {} (password {}), node {}", d.pi_email, d.pi_password, d.hostname);
+    }
+    let plc: PlcConfig = file.plc();
+    let listen = listen.unwrap_or(&file.server.listen);
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    println!("listening on http://{addr}/PLCAPI/");
+    std::io::stdout().flush().context("writing to stdout")?;
+    let settings = bootmedium_server::ServerSettings { max_body_bytes: file.server.max_body_bytes };
+    let app = bootmedium_server::router(Api::new(registry.clone(), plc), settings);
+    bootmedium_server::serve(listener, app, shutdown_signal()).await.context("serving HTTP")?;
+    registry.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}

@@ -1,0 +1,887 @@
+//! Shared harness of the integration tests: runs the real `bootmedium` binary (`init`, then
+//! `serve --listen 127.0.0.1:0`) on a fresh data dir and talks XML-RPC to it over plain HTTP/1.1.
+//!
+//! When `BOOTMEDIUM_TEST_POSTGRES_URL` is set (e.g. `postgres://root@127.0.0.1:5432/test`), every
+//! [`Server`] gets its own freshly created PostgreSQL database (dropped again on `Drop`), so the
+//! same tests run on SQLite by default and on PostgreSQL when the variable is set.
+#![allow(dead_code)]
+
+use bootmedium_xmlrpc::{Limits, MethodResponse, Value, parse_method_response, write_method_call};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_bootmedium");
+pub const PLC_NAME: &str = "Test PLC";
+pub const ADMIN_EMAIL: &str = "admin@test-plc.example.org";
+pub const ADMIN_PASSWORD: &str = "Adm1n-secret-pw";
+
+/// How long a single HTTP exchange may take before the test fails.
+const IO_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long `serve` may take to print its `listening on` line.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+/// Builds a struct value: `st! { "hostname" => "n1.example.org", "model" => "x" }`.
+/// (Test files declare `#[macro_use] mod common;`.)
+#[allow(unused_macros)]
+macro_rules! st {
+    () => { ::bootmedium_xmlrpc::Value::Struct(::std::collections::BTreeMap::new()) };
+    ($($k:expr => $v:expr),+ $(,)?) => {{
+        let mut m = ::std::collections::BTreeMap::new();
+        $( m.insert(::std::string::String::from($k), ::bootmedium_xmlrpc::Value::from($v)); )+
+        ::bootmedium_xmlrpc::Value::Struct(m)
+    }};
+}
+
+/// Builds an array value: `arr![1, "two", st!{}]`.
+#[allow(unused_macros)]
+macro_rules! arr {
+    () => { ::bootmedium_xmlrpc::Value::Array(::std::vec::Vec::new()) };
+    ($($v:expr),+ $(,)?) => {
+        ::bootmedium_xmlrpc::Value::Array(::std::vec![$(::bootmedium_xmlrpc::Value::from($v)),+])
+    };
+}
+
+pub fn nil() -> Value {
+    Value::Nil
+}
+
+pub fn s(text: &str) -> Value {
+    Value::String(text.to_owned())
+}
+
+pub fn i(n: i64) -> Value {
+    Value::Int(n)
+}
+
+/// An array of ints.
+pub fn ints(ns: &[i64]) -> Value {
+    Value::Array(ns.iter().map(|n| Value::Int(*n)).collect())
+}
+
+/// An array of strings.
+pub fn strs(items: &[&str]) -> Value {
+    Value::Array(items.iter().map(|t| s(t)).collect())
+}
+
+pub fn password_auth(email: &str, password: &str) -> Value {
+    st! { "AuthMethod" => "password", "Username" => email, "AuthString" => password }
+}
+
+pub fn admin_auth() -> Value {
+    password_auth(ADMIN_EMAIL, ADMIN_PASSWORD)
+}
+
+pub fn session_auth(session: &str) -> Value {
+    st! { "AuthMethod" => "session", "session" => session }
+}
+
+pub fn anonymous_auth() -> Value {
+    st! { "AuthMethod" => "anonymous" }
+}
+
+/// BootAuth (§2.5): HMAC-SHA1, keyed with the node key text, over the canonicalised `args`
+/// (the method's arguments without the auth struct).
+pub fn hmac_auth(node_id: i64, key: &str, args: &[Value]) -> Value {
+    hmac_auth_with("hmac", node_id, key, args)
+}
+
+pub fn hmac_auth_with(method: &str, node_id: i64, key: &str, args: &[Value]) -> Value {
+    let value = hmac_sha1_hex(key.as_bytes(), hmac_message(args).as_bytes());
+    st! { "AuthMethod" => method, "node_id" => node_id, "value" => value }
+}
+
+/// The §2.5 message: every leaf of `args` (lists flattened, struct values only) as Python's
+/// `str()`, sorted, concatenated, wrapped in `[` `]`.
+pub fn hmac_message(args: &[Value]) -> String {
+    fn leaves(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Array(items) => items.iter().for_each(|x| leaves(x, out)),
+            Value::Struct(members) => members.values().for_each(|x| leaves(x, out)),
+            Value::Nil => out.push("None".into()),
+            Value::Bool(b) => out.push(if *b { "True" } else { "False" }.into()),
+            Value::Int(n) => out.push(n.to_string()),
+            Value::Double(d) => out.push(python_float_str(*d)),
+            Value::String(t) => out.push(t.clone()),
+            Value::DateTime(t) => out.push(t.clone()),
+            Value::Base64(b) => out.push(format!("{b:?}")),
+        }
+    }
+    let mut out = Vec::new();
+    args.iter().for_each(|a| leaves(a, &mut out));
+    out.sort();
+    format!("[{}]", out.concat())
+}
+
+fn python_float_str(d: f64) -> String {
+    // Good for the plain values tests use (1.5, -33.25, 48.0): Python prints `48.0`, Rust `48`.
+    let t = format!("{d:?}");
+    if t.contains('.') || t.contains('e') || t.contains("inf") || t.contains("NaN") { t } else { format!("{t}.0") }
+}
+
+/// Lower-case hex HMAC-SHA1.
+pub fn hmac_sha1_hex(key: &[u8], message: &[u8]) -> String {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..20].copy_from_slice(&sha1(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    inner.extend_from_slice(message);
+    let mut outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    outer.extend_from_slice(&sha1(&inner));
+    sha1(&outer).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// FIPS 180-4 SHA-1 (only for computing test HMACs).
+pub fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
+    let mut msg = data.to_vec();
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bit_len.to_be_bytes());
+    for chunk in msg.chunks(64) {
+        let mut w = [0u32; 80];
+        for t in 0..16 {
+            w[t] = u32::from_be_bytes([chunk[4 * t], chunk[4 * t + 1], chunk[4 * t + 2], chunk[4 * t + 3]]);
+        }
+        for t in 16..80 {
+            w[t] = (w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (t, wt) in w.iter().enumerate() {
+            let (f, k) = match t {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let temp = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wt);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = temp;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 20];
+    for (i, word) in h.iter().enumerate() {
+        out[4 * i..4 * i + 4].copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upstream field sets (PLC_SPEC §4): what an admin's Get* returns when no return_fields are given.
+
+pub const SITE_FIELDS: &[&str] = &[
+    "site_id", "name", "abbreviated_name", "login_base", "is_public", "enabled", "latitude", "longitude", "url",
+    "date_created", "last_updated", "max_slices", "max_slivers", "person_ids", "slice_ids", "address_ids",
+    "pcu_ids", "node_ids", "site_tag_ids", "peer_id", "peer_site_id", "ext_consortium_id",
+];
+pub const PERSON_FIELDS: &[&str] = &[
+    "person_id", "first_name", "last_name", "title", "email", "phone", "url", "bio", "enabled",
+    "verification_key", "verification_expires", "last_updated", "date_created", "role_ids", "roles", "site_ids",
+    "key_ids", "slice_ids", "peer_id", "peer_person_id", "person_tag_ids",
+];
+/// Admin view; other callers get it without [`NODE_ADMIN_ONLY`].
+pub const NODE_FIELDS: &[&str] = &[
+    "node_id", "node_type", "hostname", "site_id", "boot_state", "run_level", "model", "boot_nonce", "version",
+    "ssh_rsa_key", "key", "session", "verified", "date_created", "last_updated", "last_contact", "last_boot",
+    "last_download", "last_pcu_reboot", "last_pcu_confirmation", "last_time_spent_online",
+    "last_time_spent_offline", "interface_ids", "conf_file_ids", "slice_ids", "slice_ids_whitelist", "pcu_ids",
+    "ports", "node_tag_ids", "nodegroup_ids", "peer_id", "peer_node_id",
+];
+pub const NODE_ADMIN_ONLY: &[&str] = &["key", "session", "boot_nonce"];
+pub const INTERFACE_FIELDS: &[&str] = &[
+    "interface_id", "node_id", "is_primary", "type", "method", "ip", "mac", "gateway", "network", "broadcast",
+    "netmask", "dns1", "dns2", "hostname", "bwlimit", "interface_tag_ids", "last_updated",
+];
+pub const INTERFACE_TAG_FIELDS: &[&str] =
+    &["interface_tag_id", "interface_id", "ip", "tag_type_id", "tagname", "description", "category", "value"];
+pub const NODE_TAG_FIELDS: &[&str] =
+    &["node_tag_id", "node_id", "hostname", "tag_type_id", "value", "tagname", "description", "category"];
+pub const NODEGROUP_FIELDS: &[&str] =
+    &["nodegroup_id", "groupname", "tag_type_id", "value", "tagname", "conf_file_ids", "node_ids"];
+pub const TAG_TYPE_FIELDS: &[&str] = &["tag_type_id", "tagname", "description", "category", "role_ids", "roles"];
+pub const EVENT_FIELDS: &[&str] = &[
+    "event_id", "person_id", "node_id", "auth_type", "fault_code", "call_name", "call", "message", "runtime", "time",
+    "object_ids", "object_types",
+];
+
+/// `NODE_FIELDS` without the admin-only ones.
+pub fn node_fields_non_admin() -> Vec<&'static str> {
+    NODE_FIELDS.iter().copied().filter(|f| !NODE_ADMIN_ONLY.contains(f)).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value inspection helpers
+
+/// Member `key` of a struct, panicking with the struct when absent.
+pub fn field<'a>(row: &'a Value, key: &str) -> &'a Value {
+    row.get(key).unwrap_or_else(|| panic!("no field {key:?} in {row:?}"))
+}
+
+pub fn int_of(v: &Value) -> i64 {
+    v.as_int().unwrap_or_else(|| panic!("expected an int, got {v:?}"))
+}
+
+pub fn str_of(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v:?}"))
+}
+
+pub fn array_of(v: &Value) -> &[Value] {
+    v.as_array().unwrap_or_else(|| panic!("expected an array, got {v:?}"))
+}
+
+/// The ints of an int array, sorted.
+pub fn sorted_ints(v: &Value) -> Vec<i64> {
+    let mut out: Vec<i64> = array_of(v).iter().map(int_of).collect();
+    out.sort();
+    out
+}
+
+/// The strings of a string array, sorted.
+pub fn sorted_strs(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = array_of(v).iter().map(|x| str_of(x).to_owned()).collect();
+    out.sort();
+    out
+}
+
+/// The sorted key set of a struct.
+pub fn keys_of(row: &Value) -> Vec<String> {
+    row.as_struct().unwrap_or_else(|| panic!("expected a struct, got {row:?}")).keys().cloned().collect()
+}
+
+/// Asserts that `row` has exactly the keys `expected` (order irrelevant).
+pub fn assert_keys(row: &Value, expected: &[&str]) {
+    let mut want: Vec<String> = expected.iter().map(|k| (*k).to_owned()).collect();
+    want.sort();
+    let got = keys_of(row);
+    let missing: Vec<&String> = want.iter().filter(|k| !got.contains(k)).collect();
+    let extra: Vec<&String> = got.iter().filter(|k| !want.contains(k)).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "key set differs: missing {missing:?}, unexpected {extra:?} in {row:?}");
+}
+
+/// Asserts `row[key] == value` for every pair.
+pub fn assert_fields(row: &Value, expected: &[(&str, Value)]) {
+    for (key, value) in expected {
+        assert_eq!(field(row, key), value, "field {key:?} of {row:?}");
+    }
+}
+
+/// Asserts a timestamp field is an int epoch within [lo, hi] (seconds).
+pub fn assert_time_between(row: &Value, key: &str, lo: i64, hi: i64) {
+    let t = int_of(field(row, key));
+    assert!(t >= lo - 2 && t <= hi + 2, "timestamp {key} = {t} not within [{lo}, {hi}] in {row:?}");
+}
+
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Asserts a fault `code` (and, when non-empty, that the message contains `needle`).
+#[track_caller]
+pub fn assert_fault(result: &Result<Value, (i64, String)>, code: i64, needle: &str) {
+    match result {
+        Ok(v) => panic!("expected fault {code} ({needle:?}), got success {v:?}"),
+        Err((c, m)) => {
+            assert_eq!(*c, code, "fault code (message {m:?}), expected message containing {needle:?}");
+            assert!(m.contains(needle), "fault {c} message {m:?} does not contain {needle:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/// A `bootmedium` command with the harness's environment scrubbed of the binary's env settings.
+pub fn bootmedium() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("BOOTMEDIUM_DATABASE_URL").env_remove("BOOTMEDIUM_DATA_DIR");
+    cmd.env("RUST_LOG", std::env::var("BOOTMEDIUM_TEST_LOG").unwrap_or_else(|_| "info".into()));
+    cmd
+}
+
+/// Runs `bootmedium args…` to completion.
+pub fn run(args: &[&str]) -> Output {
+    bootmedium().args(args).stdin(Stdio::null()).output().expect("run bootmedium")
+}
+
+pub fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A fresh PostgreSQL database for one server, dropped on `Drop`.
+pub struct PgDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_suffix() -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), nanos)
+}
+
+/// `url` with its database name replaced by `db` (query string kept).
+pub fn with_database(url: &str, db: &str) -> String {
+    let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let (base, query) = match url.find('?') {
+        Some(q) => (&url[..q], &url[q..]),
+        None => (url, ""),
+    };
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    format!("{host_part}/{db}{query}")
+}
+
+impl PgDatabase {
+    pub fn from_env() -> Option<PgDatabase> {
+        let admin_url = std::env::var("BOOTMEDIUM_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+        let name = format!("bm_{}", unique_suffix());
+        psql(&admin_url, &format!("CREATE DATABASE {name}"));
+        let url = with_database(&admin_url, &name);
+        Some(PgDatabase { admin_url, name, url })
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run psql (install postgresql-client)");
+    assert!(out.status.success(), "psql {sql:?} failed: {}", describe(&out));
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([&self.admin_url, "-q", "-c", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .stdin(Stdio::null())
+            .output();
+    }
+}
+
+/// Runs `init` on `data_dir` with the harness's admin and PLC name.
+pub fn init(data_dir: &Path, database: Option<&str>) -> Output {
+    let mut cmd = bootmedium();
+    cmd.arg("--data-dir").arg(data_dir);
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    cmd.args(["init", "--plc-name", PLC_NAME, "--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD]);
+    cmd.stdin(Stdio::null()).output().expect("run bootmedium init")
+}
+
+/// A running `bootmedium serve` on a fresh data dir; stopped (SIGTERM) on `Drop`.
+pub struct Server {
+    pub url: String,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    pub data_dir: PathBuf,
+    child: Option<Child>,
+    stderr_path: PathBuf,
+    // Field order matters for Drop: the server is stopped in `Drop for Server` before these go.
+    pg: Option<PgDatabase>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Server {
+    /// `init` + `serve` on a fresh temporary data dir (and a fresh PostgreSQL database when
+    /// `BOOTMEDIUM_TEST_POSTGRES_URL` is set).
+    pub fn start() -> Server {
+        let tmp = tempfile::Builder::new().prefix("bootmedium-it-").tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let pg = PgDatabase::from_env();
+        let out = init(&data_dir, pg.as_ref().map(|p| p.url.as_str()));
+        assert!(out.status.success(), "bootmedium init failed: {}", describe(&out));
+        let stderr_path = tmp.path().join("serve.stderr");
+        let (child, url) = spawn_serve(&data_dir, pg.as_ref().map(|p| p.url.as_str()), &stderr_path, &[]);
+        let addr = url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
+        Server { url, addr, data_dir, child: Some(child), stderr_path, pg, _tmp: tmp }
+    }
+
+    /// The serve process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// Everything the server wrote on stderr so far (its logs).
+    pub fn stderr_log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    fn log_tail(&self) -> String {
+        let log = self.stderr_log();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Sends `signal` (e.g. "TERM", "INT") and waits for the exit (at most 20 s, then SIGKILL
+    /// and a panic).
+    pub fn stop_with(&mut self, signal: &str) -> ExitStatus {
+        let mut child = self.child.take().expect("server already stopped");
+        let status = stop_child(&mut child, signal);
+        status.unwrap_or_else(|| panic!("serve did not exit within 20 s of SIG{signal}; log:\n{}", self.log_tail()))
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// One XML-RPC call. Transport errors, non-200 answers and unparseable responses panic
+    /// (they are never acceptable); faults come back as `Err((code, message))`.
+    pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, (i64, String)> {
+        let body = write_method_call(method, &params);
+        let (status, response) = self.post_raw("/PLCAPI/", body.as_bytes());
+        self.decode(method, status, &response)
+    }
+
+    /// Decodes an XML-RPC response, panicking on anything but HTTP 200 with a methodResponse.
+    pub fn decode(&self, what: &str, status: u16, response: &[u8]) -> Result<Value, (i64, String)> {
+        assert_eq!(
+            status,
+            200,
+            "{what}: HTTP status {status}, body {:?}\nserver log tail:\n{}",
+            String::from_utf8_lossy(&response[..response.len().min(2000)]),
+            self.log_tail()
+        );
+        let limits = Limits { max_depth: 200, max_values: 10_000_000 };
+        match parse_method_response(response, &limits) {
+            Ok(MethodResponse::Success(v)) => Ok(v),
+            Ok(MethodResponse::Fault { code, message }) => Err((code, message)),
+            Err(e) => panic!(
+                "{what}: unparseable response ({e:?}): {:?}",
+                String::from_utf8_lossy(&response[..response.len().min(2000)])
+            ),
+        }
+    }
+
+    /// A call that must succeed.
+    #[track_caller]
+    pub fn ok(&self, method: &str, params: Vec<Value>) -> Value {
+        let shown = format!("{params:?}");
+        match self.call(method, params) {
+            Ok(v) => v,
+            Err((code, message)) => {
+                panic!("{method}({}) failed: fault {code}: {message}", &shown[..shown.len().min(1500)])
+            }
+        }
+    }
+
+    /// A call that must return an int (an id or `1`).
+    #[track_caller]
+    pub fn ok_int(&self, method: &str, params: Vec<Value>) -> i64 {
+        let v = self.ok(method, params);
+        v.as_int().unwrap_or_else(|| panic!("{method} returned {v:?}, expected an int"))
+    }
+
+    /// A call that must return `1`.
+    #[track_caller]
+    pub fn ok_one(&self, method: &str, params: Vec<Value>) {
+        let v = self.ok(method, params);
+        assert_eq!(v, Value::Int(1), "{method} should return 1");
+    }
+
+    /// A call that must return an array; gives its items.
+    #[track_caller]
+    pub fn ok_rows(&self, method: &str, params: Vec<Value>) -> Vec<Value> {
+        let v = self.ok(method, params);
+        match v {
+            Value::Array(rows) => rows,
+            other => panic!("{method} returned {other:?}, expected an array"),
+        }
+    }
+
+    /// An admin call (admin password auth prepended).
+    #[track_caller]
+    pub fn admin(&self, method: &str, mut params: Vec<Value>) -> Value {
+        params.insert(0, admin_auth());
+        self.ok(method, params)
+    }
+
+    #[track_caller]
+    pub fn admin_int(&self, method: &str, mut params: Vec<Value>) -> i64 {
+        params.insert(0, admin_auth());
+        self.ok_int(method, params)
+    }
+
+    #[track_caller]
+    pub fn admin_one(&self, method: &str, mut params: Vec<Value>) {
+        params.insert(0, admin_auth());
+        self.ok_one(method, params)
+    }
+
+    #[track_caller]
+    pub fn admin_rows(&self, method: &str, mut params: Vec<Value>) -> Vec<Value> {
+        params.insert(0, admin_auth());
+        self.ok_rows(method, params)
+    }
+
+    /// The single row an admin `Get*` returns (panics unless exactly one).
+    #[track_caller]
+    pub fn admin_row(&self, method: &str, params: Vec<Value>) -> Value {
+        let rows = self.admin_rows(method, params);
+        assert_eq!(rows.len(), 1, "{method}: expected exactly one row, got {rows:?}");
+        rows.into_iter().next().unwrap_or(Value::Nil)
+    }
+
+    /// An admin call that must fault.
+    pub fn admin_call(&self, method: &str, mut params: Vec<Value>) -> Result<Value, (i64, String)> {
+        params.insert(0, admin_auth());
+        self.call(method, params)
+    }
+
+    /// POST `body` to `path`; returns the status and the body.
+    pub fn post_raw(&self, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: bootmedium-tests\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        let (status, _headers, body) =
+            http_exchange(&self.addr, &request).unwrap_or_else(|e| panic!("POST {path}: {e}\nserver log tail:\n{}", self.log_tail()));
+        (status, body)
+    }
+
+    /// GET `path`; returns the status, headers and body.
+    pub fn get(&self, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr);
+        http_exchange(&self.addr, request.as_bytes())
+            .unwrap_or_else(|e| panic!("GET {path}: {e}\nserver log tail:\n{}", self.log_tail()))
+    }
+
+    /// Sends raw bytes as the whole request; returns what came back (or the I/O error).
+    pub fn raw_exchange(&self, request: &[u8]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+        http_exchange(&self.addr, request)
+    }
+
+    /// Asserts the server still answers: `/healthz` and an admin `AuthCheck`.
+    #[track_caller]
+    pub fn assert_alive(&self) {
+        let (status, _, body) = self.get("/healthz");
+        assert_eq!(status, 200, "healthz");
+        assert_eq!(String::from_utf8_lossy(&body).trim(), "ok");
+        assert_eq!(self.call("AuthCheck", vec![admin_auth()]), Ok(Value::Int(1)), "admin AuthCheck");
+    }
+
+    /// A canonical dump of every row the API shows an admin (sites, persons, nodes, interfaces,
+    /// tags, tag types, node groups, node types, events with their objects), one row per line.
+    pub fn db_snapshot(&self) -> String {
+        let mut out = String::new();
+        let tables: [(&str, Vec<Value>); 12] = [
+            ("GetSites", vec![st! {}]),
+            ("GetPersons", vec![st! {}]),
+            ("GetNodes", vec![st! {}]),
+            ("GetInterfaces", vec![st! {}]),
+            ("GetNodeTags", vec![st! {}]),
+            ("GetInterfaceTags", vec![st! {}]),
+            ("GetTagTypes", vec![st! {}]),
+            ("GetNodeGroups", vec![st! {}]),
+            ("GetNodeTypes", vec![]),
+            ("GetRoles", vec![]),
+            ("GetEvents", vec![st! {}]),
+            ("GetEventObjects", vec![st! {}]),
+        ];
+        for (method, params) in tables {
+            let rows = self.admin_rows(method, params);
+            let mut lines: Vec<String> = rows.iter().map(|r| format!("{method} {}", canonical(r))).collect();
+            lines.sort();
+            for line in lines {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// A compact, deterministic text form of a value (structs are already key-sorted).
+pub fn canonical(v: &Value) -> String {
+    match v {
+        Value::Struct(m) => {
+            let inner: Vec<String> = m.iter().map(|(k, x)| format!("{k}={}", canonical(x))).collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Line diff of two snapshots (for assertion messages).
+pub fn snapshot_diff(before: &str, after: &str) -> String {
+    let b: Vec<&str> = before.lines().collect();
+    let a: Vec<&str> = after.lines().collect();
+    let mut out = String::new();
+    for line in &b {
+        if !a.contains(line) {
+            out.push_str(&format!("- {line}\n"));
+        }
+    }
+    for line in &a {
+        if !b.contains(line) {
+            out.push_str(&format!("+ {line}\n"));
+        }
+    }
+    out
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if stop_child(&mut child, "TERM").is_none() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        // `pg` (dropped after this) now drops the database the server no longer uses.
+    }
+}
+
+/// Sends a signal with `kill -SIG pid` and waits up to 20 s. None when it did not exit.
+pub fn stop_child(child: &mut Child, signal: &str) -> Option<ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    let _ = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Spawns `serve --listen 127.0.0.1:0` and waits for its `listening on URL` line.
+pub fn spawn_serve(data_dir: &Path, database: Option<&str>, stderr_path: &Path, extra: &[&str]) -> (Child, String) {
+    let mut cmd = bootmedium();
+    cmd.arg("--data-dir").arg(data_dir);
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(extra);
+    spawn_listening(cmd, stderr_path)
+}
+
+/// Spawns a prepared `serve` command (stderr to `stderr_path`) and waits for its
+/// `listening on URL` line; returns the child and the URL.
+pub fn spawn_listening(mut cmd: Command, stderr_path: &Path) -> (Child, String) {
+    let stderr = std::fs::File::create(stderr_path).expect("create stderr log");
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(stderr));
+    let mut child = cmd.spawn().expect("spawn bootmedium serve");
+    let stdout = child.stdout.take().expect("stdout pipe");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut first = String::new();
+        let _ = reader.read_line(&mut first);
+        let _ = tx.send(first);
+        // Keep draining so later prints never block or SIGPIPE the server.
+        let mut sink = Vec::new();
+        let _ = reader.read_to_end(&mut sink);
+    });
+    let first = match rx.recv_timeout(START_TIMEOUT) {
+        Ok(line) => line,
+        Err(_) => String::new(),
+    };
+    let line = first.trim_end_matches(['\r', '\n']);
+    let url = line.strip_prefix("listening on ").map(str::to_owned);
+    match url {
+        Some(url) if url.starts_with("http://127.0.0.1:") && url.ends_with("/PLCAPI/") => (child, url),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(stderr_path).unwrap_or_default();
+            panic!("serve's first stdout line was {line:?}, expected `listening on http://127.0.0.1:PORT/PLCAPI/`; stderr:\n{log}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP/1.1 client
+
+/// Sends `request` as-is on a new connection and reads the whole response (the request should
+/// say `Connection: close`). The request is written completely before reading, like Python's
+/// `xmlrpc.client`; a write error (the server closed early) is remembered and reported only when
+/// no response can be read either.
+pub fn http_exchange(addr: &str, request: &[u8]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    let sockaddr = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("cannot resolve {addr}")))?;
+    let mut stream = TcpStream::connect_timeout(&sockaddr, Duration::from_secs(10))?;
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    let write_error = stream.write_all(request).and_then(|()| stream.flush()).err();
+    let mut response = Vec::new();
+    let read_result = stream.read_to_end(&mut response);
+    if response.is_empty() {
+        let why = match (write_error, read_result) {
+            (Some(w), Err(r)) => format!("write failed ({w}), then read failed ({r})"),
+            (Some(w), Ok(_)) => format!("write failed ({w}) and no response"),
+            (None, Err(r)) => format!("read failed ({r})"),
+            (None, Ok(_)) => "connection closed without a response".to_owned(),
+        };
+        return Err(std::io::Error::other(why));
+    }
+    parse_http_response(&response)
+}
+
+fn parse_http_response(raw: &[u8]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    let bad = |why: &str| std::io::Error::other(format!("{why}: {:?}", String::from_utf8_lossy(&raw[..raw.len().min(500)])));
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no end of headers"))?;
+    let head = std::str::from_utf8(&raw[..head_end]).map_err(|_| bad("non-UTF-8 headers"))?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.split(' ');
+    let version = parts.next().unwrap_or_default();
+    if !version.starts_with("HTTP/1.") {
+        return Err(bad("not an HTTP/1.x status line"));
+    }
+    let status: u16 = parts.next().and_then(|c| c.parse().ok()).ok_or_else(|| bad("bad status code"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let rest = &raw[head_end + 4..];
+    let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        decode_chunked(rest).ok_or_else(|| bad("bad chunked body"))?
+    } else if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        if rest.len() < len {
+            return Err(bad(&format!("body shorter ({}) than Content-Length {len}", rest.len())));
+        }
+        rest[..len].to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok((status, headers, body))
+}
+
+fn decode_chunked(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        if data.len() < size + 2 {
+            return None;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// Runs a closure and returns its result with the elapsed time (for diagnostics).
+pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let t = f();
+    (t, start.elapsed())
+}
+
+/// A struct from key/value pairs (for computed keys).
+pub fn struct_of(pairs: Vec<(&str, Value)>) -> Value {
+    Value::Struct(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<BTreeMap<_, _>>())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures (all made as the admin)
+
+/// Adds a site with `login_base`; returns its id.
+pub fn add_site(server: &Server, login_base: &str) -> i64 {
+    server.admin_int(
+        "AddSite",
+        vec![st! {
+            "name" => format!("Site {login_base}"),
+            "abbreviated_name" => login_base.to_uppercase(),
+            "login_base" => login_base,
+        }],
+    )
+}
+
+/// Adds an enabled person with `roles` at `site` (when given); returns the person_id.
+pub fn add_person(server: &Server, email: &str, password: &str, roles: &[&str], site: Option<i64>) -> i64 {
+    let id = server.admin_int(
+        "AddPerson",
+        vec![st! { "first_name" => "Test", "last_name" => email, "email" => email, "password" => password }],
+    );
+    server.admin_one("UpdatePerson", vec![i(id), st! { "enabled" => true }]);
+    for role in roles {
+        server.admin_one("AddRoleToPerson", vec![s(role), i(id)]);
+    }
+    if let Some(site) = site {
+        server.admin_one("AddPersonToSite", vec![i(id), i(site)]);
+    }
+    id
+}
+
+/// Adds a regular node at `site`; returns its id.
+pub fn add_node(server: &Server, site: i64, hostname: &str) -> i64 {
+    server.admin_int("AddNode", vec![i(site), st! { "hostname" => hostname, "boot_state" => "boot" }])
+}
+
+/// Adds a consistent static primary interface 10.<net>.0.10/24 to `node`; returns its id.
+pub fn add_static_interface(server: &Server, node: i64, net: u8) -> i64 {
+    server.admin_int(
+        "AddInterface",
+        vec![i(node), static_interface_fields(net)],
+    )
+}
+
+pub fn static_interface_fields(net: u8) -> Value {
+    st! {
+        "method" => "static", "type" => "ipv4",
+        "ip" => format!("10.{net}.0.10"), "netmask" => "255.255.255.0",
+        "network" => format!("10.{net}.0.0"), "broadcast" => format!("10.{net}.0.255"),
+        "gateway" => format!("10.{net}.0.1"), "dns1" => format!("10.{net}.0.2"),
+    }
+}
+
+/// `[flavour] arch` of the server's bootmedium.toml, `x86_64` when unset (PLC_FLAVOUR_NODE_ARCH).
+pub fn configured(server: &Server, table: &str, key: &str, default: &str) -> String {
+    std::fs::read_to_string(server.data_dir.join("bootmedium.toml"))
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|doc| doc.get(table)?.get(key)?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| default.to_owned())
+}

@@ -1,0 +1,316 @@
+//! The dispatcher: one XML-RPC call in, one value or fault out (PLC_SPEC §1, §2.1, §2.8, §10).
+//!
+//! Order as upstream's `Method.__call__`: method lookup (100), argument count (101), auth while
+//! checking the first argument (102/103/108), the other arguments' types (102), then the method.
+//! Each call runs in one registry transaction: it commits only when the method succeeds, so a
+//! fault leaves the database as it was.
+
+use crate::args::{self, Args, Param};
+use crate::auth::{self, AuthFailure, AuthRequest};
+use crate::caller::Caller;
+use crate::config::PlcConfig;
+use crate::fault::{Fault, MethodResult};
+use crate::methods;
+use crate::roles::Role;
+use bootmedium_registry::{Registry, SqlValue, Tx};
+use bootmedium_xmlrpc::Value;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Instant;
+
+/// A method's declaration: what it accepts and who may call it.
+#[derive(Debug)]
+pub struct MethodSpec {
+    pub name: &'static str,
+    pub roles: &'static [Role],
+    /// Parameters after the auth struct.
+    pub params: &'static [Param],
+    /// How many of `params` are required.
+    pub required: usize,
+    pub returns: &'static str,
+    pub doc: &'static str,
+    /// Whether the method may write (SQLite then takes the write lock up front).
+    pub writes: bool,
+}
+
+/// The note a method leaves for the event log.
+#[derive(Debug, Default)]
+pub struct EventNote {
+    pub message: Option<String>,
+    pub objects: Vec<(&'static str, i64)>,
+}
+
+/// What a running method sees.
+pub struct Cx<'a> {
+    pub tx: Tx,
+    pub caller: Caller,
+    pub api: &'a Api,
+    pub spec: &'static MethodSpec,
+    pub auth: &'a Value,
+    pub event: EventNote,
+}
+
+impl Cx<'_> {
+    pub fn config(&self) -> &PlcConfig {
+        &self.api.config
+    }
+    /// Records the event message and objects (upstream's `self.message`/`event_objects`).
+    pub fn note(&mut self, message: String, objects: Vec<(&'static str, i64)>) {
+        self.event = EventNote { message: Some(message), objects };
+    }
+}
+
+/// The outcome of one call, for the HTTP layer's log line.
+pub struct CallOutcome {
+    pub result: Result<Value, Fault>,
+    /// `person_id N`, `node_id N`, or empty.
+    pub caller: String,
+}
+
+pub struct Api {
+    pub registry: Registry,
+    pub config: PlcConfig,
+}
+
+impl Api {
+    pub fn new(registry: Registry, config: PlcConfig) -> Self {
+        Api { registry, config }
+    }
+
+    /// Runs one XML-RPC call. `peer` is the client address (for the maintenance account).
+    pub async fn call(&self, method: &str, params: &[Value], peer: Option<IpAddr>) -> CallOutcome {
+        if let Some(r) = self.call_system(method, params, peer).await {
+            return CallOutcome { result: r, caller: String::new() };
+        }
+        let Some(spec) = methods::lookup(method) else {
+            return CallOutcome { result: Err(Fault::invalid_method(method)), caller: String::new() };
+        };
+        let (result, caller) = self.call_method(spec, params, peer).await;
+        let label = caller.as_ref().map(Caller::label).unwrap_or_default();
+        let result = result.map_err(|f| Fault { code: f.code, message: format!("{label}: {}: {}", spec.name, f.message) });
+        CallOutcome { result, caller: label }
+    }
+
+    async fn call_method(
+        &self,
+        spec: &'static MethodSpec,
+        params: &[Value],
+        peer: Option<IpAddr>,
+    ) -> (MethodResult<Value>, Option<Caller>) {
+        let started = Instant::now();
+        let (min, max) = (1 + spec.required, 1 + spec.params.len());
+        if params.len() < min || params.len() > max {
+            return (Err(Fault::argument_count(params.len(), min, max)), None);
+        }
+        let auth_value = &params[0];
+        let rest = &params[1..];
+        let tx = match if spec.writes { self.registry.begin_write().await } else { self.registry.begin_read().await } {
+            Ok(tx) => tx,
+            Err(e) => return (Err(e.into()), None),
+        };
+        let mut tx = tx;
+        let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
+        let caller = match auth::authenticate(&mut tx, &self.config, &req).await {
+            Ok(c) => c,
+            Err(AuthFailure { fault, delete_session }) => {
+                drop(tx);
+                if let Some(s) = delete_session {
+                    self.delete_session(&s).await;
+                }
+                self.log_failure(spec, params, None, &fault, started).await;
+                return (Err(fault), None);
+            }
+        };
+        for (p, v) in spec.params.iter().zip(rest) {
+            if let Err(f) = args::check(p.name, &p.ty, v) {
+                drop(tx);
+                self.log_failure(spec, params, Some(&caller), &f, started).await;
+                return (Err(f), Some(caller));
+            }
+        }
+        let mut cx = Cx { tx, caller: caller.clone(), api: self, spec, auth: auth_value, event: EventNote::default() };
+        let result = methods::dispatch(&mut cx, Args(rest)).await;
+        let Cx { mut tx, event, .. } = cx;
+        match result {
+            Ok(v) => {
+                if event.message.is_some() || self.config.api.debug {
+                    let rec = EventRecord { spec, params, caller: Some(&caller), fault_code: 0, note: event, started };
+                    if let Err(e) = record_event(&mut tx, rec).await {
+                        return (Err(e), Some(caller));
+                    }
+                }
+                match tx.commit().await {
+                    Ok(()) => (Ok(v), Some(caller)),
+                    Err(e) => (Err(e.into()), Some(caller)),
+                }
+            }
+            Err(f) => {
+                drop(tx);
+                self.log_failure(spec, params, Some(&caller), &f, started).await;
+                (Err(f), Some(caller))
+            }
+        }
+    }
+
+    async fn delete_session(&self, session: &str) {
+        let Ok(mut tx) = self.registry.begin_write().await else { return };
+        let deleted = tx.delete("sessions", &[("session_id", SqlValue::text(session))]).await;
+        if deleted.is_ok() {
+            let _ = tx.commit().await;
+        }
+    }
+
+    /// Failed calls are recorded only in debug mode (§2.8).
+    async fn log_failure(
+        &self,
+        spec: &'static MethodSpec,
+        params: &[Value],
+        caller: Option<&Caller>,
+        fault: &Fault,
+        started: Instant,
+    ) {
+        if !self.config.api.debug {
+            return;
+        }
+        let Ok(mut tx) = self.registry.begin_write().await else { return };
+        let rec = EventRecord { spec, params, caller, fault_code: fault.code, note: EventNote::default(), started };
+        if record_event(&mut tx, rec).await.is_ok() {
+            let _ = tx.commit().await;
+        }
+    }
+
+    /// `system.*` methods take no auth (§10.1). None when `method` is not one of them.
+    async fn call_system(&self, method: &str, params: &[Value], peer: Option<IpAddr>) -> Option<MethodResult<Value>> {
+        Some(match method {
+            "system.listMethods" => Ok(Value::Array(methods::all().map(|m| Value::from(m.name)).chain(
+                SYSTEM_METHODS.iter().map(|n| Value::from(*n)),
+            ).collect())),
+            "system.methodHelp" => self.method_help(params),
+            "system.methodSignature" => self.method_signature(params),
+            "system.multicall" => Ok(Box::pin(self.multicall(params, peer)).await),
+            _ => return None,
+        })
+    }
+
+    fn named_method(&self, params: &[Value]) -> MethodResult<&'static MethodSpec> {
+        if params.len() != 1 {
+            return Err(Fault::argument_count(params.len(), 1, 1));
+        }
+        let name = params[0].as_str().ok_or_else(|| Fault::invalid_named("method", "expected string"))?;
+        methods::lookup(name).ok_or_else(|| Fault::invalid_method(name))
+    }
+
+    fn method_help(&self, params: &[Value]) -> MethodResult<Value> {
+        let spec = self.named_method(params)?;
+        let roles: Vec<&str> = spec.roles.iter().map(|r| r.name()).collect();
+        let mut text = format!("{}\n\nRoles: {}\n\nParameters:\n  auth (struct): authentication\n", spec.doc, roles.join(", "));
+        for (i, p) in spec.params.iter().enumerate() {
+            let opt = if i >= spec.required { ", optional" } else { "" };
+            text.push_str(&format!("  {} ({}{opt})\n", p.name, p.ty.xml_name()));
+        }
+        text.push_str(&format!("\nReturns: {}\n", spec.returns));
+        Ok(Value::String(text))
+    }
+
+    fn method_signature(&self, params: &[Value]) -> MethodResult<Value> {
+        let spec = self.named_method(params)?;
+        let mut sigs = Vec::new();
+        for n in spec.required..=spec.params.len() {
+            let mut sig = vec![Value::from(spec.returns_type()), Value::from("struct")];
+            sig.extend(spec.params[..n].iter().map(|p| Value::from(p.ty.xml_name())));
+            sigs.push(Value::Array(sig));
+        }
+        Ok(Value::Array(sigs))
+    }
+
+    /// `system.multicall([{methodName, params}, …])`: `[result]` per success, a fault struct per
+    /// failure; nesting multicall is fault -507.
+    async fn multicall(&self, params: &[Value], peer: Option<IpAddr>) -> Value {
+        let calls = match params {
+            [Value::Array(calls)] => calls.as_slice(),
+            _ => {
+                return fault_struct(&Fault::invalid("system.multicall takes one array of calls"));
+            }
+        };
+        let mut out = Vec::with_capacity(calls.len());
+        for c in calls {
+            let name = c.get("methodName").and_then(Value::as_str);
+            let args = c.get("params").and_then(Value::as_array);
+            let entry = match (name, args) {
+                (Some("system.multicall"), _) => fault_struct(&Fault { code: -507, message: "Recursive system.multicall forbidden".into() }),
+                (Some(name), Some(args)) => match self.call(name, args, peer).await.result {
+                    Ok(v) => Value::Array(vec![v]),
+                    Err(f) => fault_struct(&f),
+                },
+                _ => fault_struct(&Fault { code: 1, message: "each call needs a methodName string and a params array".into() }),
+            };
+            out.push(entry);
+        }
+        Value::Array(out)
+    }
+}
+
+const SYSTEM_METHODS: &[&str] = &["system.listMethods", "system.methodHelp", "system.methodSignature", "system.multicall"];
+
+fn fault_struct(f: &Fault) -> Value {
+    let mut m = BTreeMap::new();
+    m.insert("faultCode".to_string(), Value::Int(f.code));
+    m.insert("faultString".to_string(), Value::String(f.message.clone()));
+    Value::Struct(m)
+}
+
+impl MethodSpec {
+    fn returns_type(&self) -> &'static str {
+        self.returns.split_whitespace().next().unwrap_or("mixed")
+    }
+}
+
+struct EventRecord<'a> {
+    spec: &'static MethodSpec,
+    params: &'a [Value],
+    caller: Option<&'a Caller>,
+    fault_code: i64,
+    note: EventNote,
+    started: Instant,
+}
+
+async fn record_event(tx: &mut Tx, rec: EventRecord<'_>) -> MethodResult<()> {
+    let (person_id, node_id) = match rec.caller {
+        Some(Caller::Person(p)) => (Some(p.person_id), None),
+        Some(Caller::Node(n)) => (None, Some(n.node_id)),
+        _ => (None, None),
+    };
+    let auth_type = rec
+        .params
+        .first()
+        .and_then(|a| a.get("AuthMethod"))
+        .and_then(Value::as_str)
+        .filter(|m| ["session", "password", "capability", "gpg", "hmac", "anonymous"].contains(m))
+        .map(str::to_string);
+    let call = format!("{}{}", rec.spec.name, crate::pyrepr::redacted_args(rec.params));
+    let event_id = tx
+        .insert(
+            "events",
+            "event_id",
+            &[
+                ("person_id", SqlValue::Int(person_id)),
+                ("node_id", SqlValue::Int(node_id)),
+                ("auth_type", SqlValue::Text(auth_type)),
+                ("fault_code", SqlValue::int(rec.fault_code)),
+                ("call_name", SqlValue::text(rec.spec.name)),
+                ("call", SqlValue::text(call)),
+                ("message", SqlValue::Text(rec.note.message)),
+                ("runtime", SqlValue::Float(Some(rec.started.elapsed().as_secs_f64()))),
+                ("time", SqlValue::int(crate::now())),
+            ],
+        )
+        .await?;
+    for (kind, id) in rec.note.objects {
+        tx.insert_plain(
+            "event_object",
+            &[("event_id", SqlValue::int(event_id)), ("object_id", SqlValue::int(id)), ("object_type", SqlValue::text(kind))],
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,301 @@
+//! Authentication (PLC_SPEC §2): the auth struct's AuthMethod picks password/capability,
+//! session, hmac (node), anonymous or gpg; each checks its fields, finds the caller and checks
+//! the method's roles the way upstream does (103 or 108 depending on the method of auth).
+
+use crate::caller::{Caller, NodeCaller, PersonCaller};
+use crate::config::PlcConfig;
+use crate::crypto;
+use crate::fault::Fault;
+use crate::roles::{Role, python_list};
+use bootmedium_registry::{Cond, FieldKind, FieldRef, Query, SqlValue, Tx, views};
+use bootmedium_xmlrpc::Value;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// A failed authentication; a failed session also names the session row to delete (upstream
+/// deletes the session on every 103 raised by SessionAuth).
+pub struct AuthFailure {
+    pub fault: Fault,
+    pub delete_session: Option<String>,
+}
+
+impl From<Fault> for AuthFailure {
+    fn from(fault: Fault) -> Self {
+        AuthFailure { fault, delete_session: None }
+    }
+}
+
+const AUTH_METHODS: &str =
+    "must be 'session', 'password', 'capability', 'gpg', 'hmac', 'hmac_dummybox', 'anonymous'";
+
+/// What the call is, as far as authentication needs to know.
+pub struct AuthRequest<'a> {
+    pub method: &'a str,
+    pub roles: &'a [Role],
+    pub auth: &'a Value,
+    /// The arguments after the auth struct (signed by hmac callers).
+    pub args: &'a [Value],
+    pub peer: Option<IpAddr>,
+}
+
+fn field<'a>(auth: &'a BTreeMap<String, Value>, key: &str) -> Result<&'a str, Fault> {
+    match auth.get(key) {
+        None => Err(Fault::invalid_named("auth", format!("'{key}' not specified"))),
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => {
+            Err(Fault::invalid_named(key, format!("expected string, got {}", other.type_name())))
+        }
+    }
+}
+
+/// The auth method name, after checking the struct has one we know.
+pub fn auth_method(auth: &Value) -> Result<&str, Fault> {
+    let Value::Struct(fields) = auth else {
+        return Err(Fault::invalid_named("auth", format!("expected struct, got {}", auth.type_name())));
+    };
+    let m = field(fields, "AuthMethod")?;
+    match m {
+        "session" | "password" | "capability" | "gpg" | "hmac" | "hmac_dummybox" | "anonymous" => Ok(m),
+        _ => Err(Fault::invalid_named("AuthMethod", AUTH_METHODS)),
+    }
+}
+
+pub async fn authenticate(
+    tx: &mut Tx,
+    config: &PlcConfig,
+    req: &AuthRequest<'_>,
+) -> Result<Caller, AuthFailure> {
+    let method = auth_method(req.auth)?;
+    let Value::Struct(fields) = req.auth else {
+        return Err(Fault::invalid_named("auth", "expected struct").into());
+    };
+    match method {
+        "password" | "capability" => password_auth(tx, config, req, fields).await.map_err(Into::into),
+        "session" => session_auth(tx, req, fields).await,
+        "hmac" | "hmac_dummybox" => hmac_auth(tx, req, fields).await.map_err(Into::into),
+        "anonymous" => {
+            if req.roles.contains(&Role::Anonymous) {
+                Ok(Caller::Anonymous)
+            } else {
+                Err(Fault::auth("AnonymousAuth: method cannot be called anonymously").into())
+            }
+        }
+        _ => Err(Fault::auth("GPGAuth: GPG authentication is not supported by this server").into()),
+    }
+}
+
+pub(crate) async fn load_person(tx: &mut Tx, cond: Cond) -> Result<Option<PersonCaller>, Fault> {
+    let t = &views::PERSON;
+    let fields = ["person_id", "email", "roles", "role_ids", "site_ids"]
+        .iter()
+        .filter_map(|n| t.field(n).map(FieldRef::Field))
+        .collect();
+    let rows = tx
+        .select(&Query { table: t, cond, fields, sort: vec![], offset: None, limit: Some(2) })
+        .await?;
+    if rows.len() != 1 {
+        return Ok(None);
+    }
+    let r = &rows[0];
+    Ok(Some(PersonCaller {
+        person_id: r.int("person_id").unwrap_or(0),
+        email: r.text("email").unwrap_or_default().to_string(),
+        roles: r.text_list("roles").to_vec(),
+        role_ids: r.int_list("role_ids").to_vec(),
+        site_ids: r.int_list("site_ids").to_vec(),
+    }))
+}
+
+fn enabled_local(extra: Cond) -> Cond {
+    let t = &views::PERSON;
+    let f = |n| FieldRef::Field(t.field(n).unwrap_or(&t.fields[0]));
+    Cond::And(vec![
+        extra,
+        Cond::Compare(f("enabled"), bootmedium_registry::CmpOp::Eq, SqlValue::int(1)),
+        Cond::IsNull(f("peer_id")),
+    ])
+}
+
+fn person_field(name: &str) -> FieldRef {
+    let t = &views::PERSON;
+    FieldRef::Field(t.field(name).unwrap_or(&t.fields[0]))
+}
+
+fn role_mismatch(kind: &str, req: &AuthRequest<'_>, p: &PersonCaller) -> String {
+    let method_roles: Vec<&str> = req.roles.iter().map(|r| r.name()).collect();
+    format!(
+        "{kind}: missing role, method {} has roles {} -- caller {} has roles {}",
+        req.method,
+        python_list(&method_roles),
+        p.email,
+        python_list(&p.roles)
+    )
+}
+
+fn roles_intersect(req: &AuthRequest<'_>, p: &PersonCaller) -> bool {
+    req.roles.iter().any(|r| p.roles.iter().any(|pr| pr == r.name()))
+}
+
+async fn password_auth(
+    tx: &mut Tx,
+    config: &PlcConfig,
+    req: &AuthRequest<'_>,
+    fields: &BTreeMap<String, Value>,
+) -> Result<Caller, Fault> {
+    let username = field(fields, "Username")?;
+    let secret = field(fields, "AuthString")?;
+    let maint = &config.api.maintenance_user;
+    if !maint.is_empty() && username == maint {
+        return maintenance_auth(config, req, secret);
+    }
+    let email = username.to_lowercase();
+    let cond = enabled_local(Cond::Compare(
+        person_field("email"),
+        bootmedium_registry::CmpOp::Eq,
+        SqlValue::text(email.clone()),
+    ));
+    let Some(person) = load_person(tx, cond).await? else {
+        return Err(Fault::auth("PasswordAuth: No such account"));
+    };
+    let stored = tx
+        .fetch(
+            "SELECT password FROM persons WHERE person_id = $1",
+            &[SqlValue::int(person.person_id)],
+            &[FieldKind::Text],
+        )
+        .await?;
+    let hash = stored.first().and_then(|r| r.first()).and_then(|v| v.as_text()).unwrap_or("");
+    if !crypto::verify_password(secret, hash) {
+        return Err(Fault::auth("PasswordAuth: Password verification failed"));
+    }
+    if !roles_intersect(req, &person) {
+        return Err(Fault::auth(role_mismatch("PasswordAuth", req, &person)));
+    }
+    Ok(Caller::Person(person))
+}
+
+/// The maintenance account (PLC_API_MAINTENANCE_*): a clear-text password accepted only from
+/// the configured source addresses. It holds every person role and no site.
+fn maintenance_auth(config: &PlcConfig, req: &AuthRequest<'_>, secret: &str) -> Result<Caller, Fault> {
+    let allowed = req
+        .peer
+        .map(|ip| config.api.maintenance_sources.iter().any(|s| s.parse::<IpAddr>().ok() == Some(ip)))
+        .unwrap_or(false);
+    if !allowed {
+        return Err(Fault::auth("PasswordAuth: Not allowed to login to maintenance account"));
+    }
+    use subtle::ConstantTimeEq;
+    let ok: bool = config.api.maintenance_password.as_bytes().ct_eq(secret.as_bytes()).into();
+    if config.api.maintenance_password.is_empty() || !ok {
+        return Err(Fault::auth("PasswordAuth: Maintenance account password verification failed"));
+    }
+    Ok(Caller::Person(PersonCaller {
+        person_id: 0,
+        email: config.api.maintenance_user.clone(),
+        roles: ["admin", "pi", "user", "tech"].map(String::from).to_vec(),
+        role_ids: vec![10, 20, 30, 40],
+        site_ids: vec![],
+    }))
+}
+
+async fn session_auth(
+    tx: &mut Tx,
+    req: &AuthRequest<'_>,
+    fields: &BTreeMap<String, Value>,
+) -> Result<Caller, AuthFailure> {
+    let session = field(fields, "session")?.to_string();
+    let fail = |msg: &str| AuthFailure {
+        fault: Fault::auth(format!("SessionAuth: {msg}")),
+        delete_session: Some(session.clone()),
+    };
+    let rows = tx
+        .fetch(
+            "SELECT expires, person_id, node_id FROM sessions WHERE session_id = $1",
+            &[SqlValue::text(session.clone())],
+            &[FieldKind::Int, FieldKind::Int, FieldKind::Int],
+        )
+        .await
+        .map_err(Fault::from)?;
+    let Some(row) = rows.first() else { return Err(fail("No such session")) };
+    let (expires, person_id, node_id) = (row[0].as_int(), row[1].as_int(), row[2].as_int());
+    if let Some(node_id) = node_id {
+        // Node sessions never expire (upstream does not look at `expires` for them).
+        let Some(node) = load_node_caller(tx, node_id).await? else { return Err(fail("No such node")) };
+        if !req.roles.contains(&Role::Node) {
+            return Err(Fault::denied(format!(
+                "SessionAuth: Not allowed to call method {}, missing 'node' role",
+                req.method
+            ))
+            .into());
+        }
+        return Ok(Caller::Node(node));
+    }
+    match (person_id, expires) {
+        (Some(pid), Some(exp)) if exp > crate::now() => {
+            let cond = enabled_local(Cond::Compare(
+                person_field("person_id"),
+                bootmedium_registry::CmpOp::Eq,
+                SqlValue::int(pid),
+            ));
+            let Some(person) = load_person(tx, cond).await? else {
+                return Err(fail("No such enabled account"));
+            };
+            if !roles_intersect(req, &person) {
+                return Err(Fault::denied(role_mismatch("SessionAuth", req, &person)).into());
+            }
+            Ok(Caller::Person(person))
+        }
+        _ => Err(fail("Invalid session")),
+    }
+}
+
+/// A local, live node as a caller.
+pub(crate) async fn load_node_caller(tx: &mut Tx, node_id: i64) -> Result<Option<NodeCaller>, Fault> {
+    let rows = tx
+        .fetch(
+            "SELECT node_id, hostname, site_id FROM nodes WHERE node_id = $1 AND peer_id IS NULL AND deleted = 0",
+            &[SqlValue::int(node_id)],
+            &[FieldKind::Int, FieldKind::Text, FieldKind::Int],
+        )
+        .await?;
+    Ok(rows.first().map(|r| NodeCaller {
+        node_id: r[0].as_int().unwrap_or(0),
+        hostname: r[1].as_text().unwrap_or_default().to_string(),
+        site_id: r[2].as_int().unwrap_or(0),
+    }))
+}
+
+async fn hmac_auth(
+    tx: &mut Tx,
+    req: &AuthRequest<'_>,
+    fields: &BTreeMap<String, Value>,
+) -> Result<Caller, Fault> {
+    if !req.roles.contains(&Role::Node) {
+        return Err(Fault::auth("BootAuth: Not allowed to call method, missing 'node' role"));
+    }
+    let node_id = match fields.get("node_id") {
+        None => return Err(Fault::invalid_named("auth", "'node_id' not specified")),
+        Some(v) => crate::args::as_int(v).ok_or_else(|| {
+            Fault::invalid_named("node_id", format!("expected int, got {}", v.type_name()))
+        })?,
+    };
+    let value = field(fields, "value")?;
+    let Some(node) = load_node_caller(tx, node_id).await? else {
+        return Err(Fault::auth("BootAuth: No such node"));
+    };
+    let keys = tx
+        .fetch(
+            "SELECT node_key FROM nodes WHERE node_id = $1",
+            &[SqlValue::int(node_id)],
+            &[FieldKind::Text],
+        )
+        .await?;
+    let key = keys.first().and_then(|r| r[0].as_text()).unwrap_or("");
+    if key.is_empty() {
+        return Err(Fault::auth("BootAuth: No node key"));
+    }
+    if !crypto::hmac_matches(key, req.args, value) {
+        return Err(Fault::auth("BootAuth: Call could not be authenticated"));
+    }
+    Ok(Caller::Node(node))
+}

@@ -1,0 +1,84 @@
+//! The PLC settings the API reads (PLC_SPEC §6), loaded from `bootmedium.toml`.
+
+use serde::Deserialize;
+
+/// `[plc]`: who this PLC is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlcSettings {
+    /// PLC_NAME.
+    pub name: String,
+    /// PLC_SLICE_PREFIX: the login_base of the system site.
+    pub slice_prefix: String,
+    /// PLC_HRN_ROOT: prefix of the `hrn` tags set on new sites, persons and nodes.
+    pub hrn_root: String,
+}
+
+impl Default for PlcSettings {
+    fn default() -> Self {
+        PlcSettings {
+            name: "PlanetLab Test".into(),
+            slice_prefix: "pl".into(),
+            hrn_root: "planetlab.test".into(),
+        }
+    }
+}
+
+/// `[flavour]`: the default node family (PLC_FLAVOUR_NODE_*).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlavourSettings {
+    pub pldistro: String,
+    pub fcdistro: String,
+    pub arch: String,
+    /// PLC_FLAVOUR_VIRT_MAP: `fcdistro[,fcdistro…]:virt; …; default:virt`.
+    pub virt_map: String,
+}
+
+impl Default for FlavourSettings {
+    fn default() -> Self {
+        FlavourSettings {
+            pldistro: "lxc".into(),
+            fcdistro: "f22".into(),
+            arch: "x86_64".into(),
+            virt_map: "f8,f12,f14,centos5,centos6:vs; default:lxc".into(),
+        }
+    }
+}
+
+/// `[api]`: authentication and logging.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    /// PLC_API_MAINTENANCE_USER; empty disables the maintenance account.
+    pub maintenance_user: String,
+    /// PLC_API_MAINTENANCE_PASSWORD (clear text, as upstream).
+    pub maintenance_password: String,
+    /// PLC_API_MAINTENANCE_SOURCES: addresses allowed to use the maintenance account.
+    pub maintenance_sources: Vec<String>,
+    /// PLC_API_DEBUG: record every call as an event, failed ones included.
+    pub debug: bool,
+    /// Lifetime of a person session made by GetSession without an explicit expiry.
+    pub session_lifetime_seconds: i64,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            maintenance_user: String::new(),
+            maintenance_password: String::new(),
+            maintenance_sources: Vec::new(),
+            debug: false,
+            session_lifetime_seconds: 86400,
+        }
+    }
+}
+
+/// Everything the API layer needs to know about its PLC.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlcConfig {
+    pub plc: PlcSettings,
+    pub flavour: FlavourSettings,
+    pub api: ApiSettings,
+}

@@ -1,0 +1,30 @@
+//! The PLCAPI domain (PLC_SPEC §1–5, §10): callers, authentication, roles, faults, argument
+//! checks, Get* filters and the methods. It reaches the database only through
+//! `bootmedium-registry` and knows XML-RPC only as `bootmedium_xmlrpc::Value`.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod args;
+pub mod auth;
+pub mod bootstrap;
+pub mod caller;
+pub mod config;
+pub mod crypto;
+pub mod fault;
+pub mod filter;
+mod methods;
+mod pyrepr;
+pub mod roles;
+pub mod validate;
+
+pub use api::{Api, CallOutcome};
+pub use config::PlcConfig;
+pub use fault::Fault;
+
+/// Seconds since the epoch (PLC timestamps are epoch integers).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

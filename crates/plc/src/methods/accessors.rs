@@ -1,0 +1,202 @@
+//! Node tag accessors (PLC_SPEC §5): `Get<Node><Suffix>` / `Set<Node><Suffix>` for the standard
+//! node tags, the tag types they create on first use, and GetNodeFlavour.
+
+use super::common::{self, find_one};
+use super::tags::{self, TagType, may_write_tag, store_node_tag, tagged_node};
+use crate::api::Cx;
+use crate::args::Args;
+use crate::fault::{Fault, MethodResult};
+use crate::roles::{self, Role};
+use bootmedium_registry::views::NODE;
+use bootmedium_registry::{FieldKind, SqlValue};
+use bootmedium_xmlrpc::Value;
+use std::collections::BTreeMap;
+
+/// One accessor pair.
+#[derive(Debug)]
+pub struct Accessor {
+    pub get: &'static str,
+    pub set: &'static str,
+    pub tagname: &'static str,
+    pub category: &'static str,
+    pub description: &'static str,
+    pub set_roles: &'static [Role],
+}
+
+const ALL: &[Role] = &[Role::Admin, Role::Pi, Role::Tech, Role::User, Role::Node];
+
+const fn acc(
+    get: &'static str,
+    set: &'static str,
+    tagname: &'static str,
+    category: &'static str,
+    description: &'static str,
+    set_roles: &'static [Role],
+) -> Accessor {
+    Accessor { get, set, tagname, category, description, set_roles }
+}
+
+pub static ACCESSORS: &[Accessor] = &[
+    acc("GetNodeArch", "SetNodeArch", "arch", "node/slice/config", "node/slice architecture", ALL),
+    acc("GetNodePldistro", "SetNodePldistro", "pldistro", "node/slice/config/sfa", "PlanetLab distribution to use for node or slivers", ALL),
+    acc("GetNodeFcdistro", "SetNodeFcdistro", "fcdistro", "node/slice/config", "Linux distribution to use for node or slivers", ALL),
+    acc("GetNodeVirt", "SetNodeVirt", "virt", "node/operation", "typically 'vs' or 'lxc'", ALL),
+    acc("GetNodeDeployment", "SetNodeDeployment", "deployment", "node/operation", "typically 'alpha', 'beta', or 'production'", roles::ADMIN),
+    acc("GetNodeExtensions", "SetNodeExtensions", "extensions", "node/config", "space-separated list of extensions to install", roles::ADMIN),
+    acc("GetNodeHrn", "SetNodeHrn", "hrn", "node/person/slice/site/sfa", "SFA human readable name", ALL),
+    acc("GetNodePlainBootstrapfs", "SetNodePlainBootstrapfs", "plain-bootstrapfs", "node/config", "use plain bootstrapfs instead of the node flavour", roles::ADMIN_PI_TECH),
+    acc("GetNodeSerial", "SetNodeSerial", "serial", "node/bootcd", "serial console spec for the boot CD", roles::ADMIN_PI_TECH),
+    acc("GetNodeCramfs", "SetNodeCramfs", "cramfs", "node/bootcd", "boot CD uses cramfs when set", roles::ADMIN_PI_TECH),
+    acc("GetNodeKvariant", "SetNodeKvariant", "kvariant", "node/bootcd", "boot CD kernel variant", roles::ADMIN_PI_TECH),
+    acc("GetNodeKargs", "SetNodeKargs", "kargs", "node/bootcd", "extra kernel arguments for the boot CD", roles::ADMIN_PI_TECH),
+    acc("GetNodeNoHangcheck", "SetNodeNoHangcheck", "no-hangcheck", "node/bootcd", "disable hangcheck on the boot CD", roles::ADMIN_PI_TECH),
+];
+
+pub fn by_tagname(tagname: &str) -> Option<&'static Accessor> {
+    ACCESSORS.iter().find(|a| a.tagname == tagname)
+}
+
+/// The accessor's tag type, created (with its category, description and roles) if missing.
+pub async fn ensure_tag_type(cx: &mut Cx<'_>, acc: &Accessor) -> MethodResult<TagType> {
+    let existing = common::scalar(
+        cx,
+        "SELECT tag_type_id FROM tag_types WHERE tagname = $1",
+        &[SqlValue::text(acc.tagname)],
+        FieldKind::Int,
+    )
+    .await?
+    .and_then(|v| v.as_int());
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let id = cx
+                .tx
+                .insert(
+                    "tag_types",
+                    "tag_type_id",
+                    &[
+                        ("tagname", SqlValue::text(acc.tagname)),
+                        ("description", SqlValue::text(acc.description)),
+                        ("category", SqlValue::text(acc.category)),
+                    ],
+                )
+                .await?;
+            for r in acc.set_roles {
+                let role_id = match r {
+                    Role::Admin => 10,
+                    Role::Pi => 20,
+                    Role::User => 30,
+                    Role::Tech => 40,
+                    _ => 50,
+                };
+                cx.tx.insert_plain("tag_type_role", &[("tag_type_id", SqlValue::int(id)), ("role_id", SqlValue::int(role_id))]).await?;
+            }
+            id
+        }
+    };
+    tags::tag_type(cx, &Value::Int(id)).await
+}
+
+/// A node's tag value, or None when unset.
+pub async fn node_tag_value(cx: &mut Cx<'_>, node_id: i64, tagname: &str) -> MethodResult<Option<String>> {
+    Ok(common::scalar(
+        cx,
+        "SELECT nt.value FROM node_tag nt JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id WHERE nt.node_id = $1 AND tt.tagname = $2",
+        &[SqlValue::int(node_id), SqlValue::text(tagname)],
+        FieldKind::Text,
+    )
+    .await?
+    .and_then(|v| v.as_text().map(str::to_string)))
+}
+
+pub async fn get(cx: &mut Cx<'_>, acc: &Accessor, a: Args<'_>) -> MethodResult<Value> {
+    // Upstream answers nil for an unknown node too.
+    let Ok(node) = find_one(cx, &NODE, a.get(0), &["node_id"], "node").await else { return Ok(Value::Nil) };
+    let value = node_tag_value(cx, node.int("node_id").unwrap_or(0), acc.tagname).await?;
+    Ok(value.map(Value::String).unwrap_or(Value::Nil))
+}
+
+pub async fn set(cx: &mut Cx<'_>, acc: &Accessor, a: Args<'_>) -> MethodResult<Value> {
+    let value = a.str(1)?;
+    let node = tagged_node(cx, a.get(0))
+        .await
+        .map_err(|_| Fault::invalid(format!("Cannot set tag on Node {}", common::py_repr(a.get(0)))))?;
+    let tt = ensure_tag_type(cx, acc).await?;
+    may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname)?;
+    store_node_tag(cx, node.node_id, tt.id, value).await?;
+    cx.note(format!("Node {} updated", node.hostname), vec![("Node", node.node_id)]);
+    Ok(Value::String(value.to_string()))
+}
+
+/// Sets exposed tags given as pseudo-fields of AddNode/UpdateNode.
+pub async fn set_exposed(cx: &mut Cx<'_>, node_id: i64, tags: &[(String, String)]) -> MethodResult<()> {
+    for (name, value) in tags {
+        let acc = by_tagname(name).ok_or_else(|| Fault::invalid(format!("Unknown tag {name}")))?;
+        let tt = ensure_tag_type(cx, acc).await?;
+        store_node_tag(cx, node_id, tt.id, value).await?;
+    }
+    Ok(())
+}
+
+/// `PLC_FLAVOUR_VIRT_MAP`: `f8,f12:vs; default:lxc`.
+fn virt_for(map: &str, fcdistro: &str) -> String {
+    let mut default = "lxc".to_string();
+    for entry in map.split(';') {
+        let Some((keys, virt)) = entry.split_once(':') else { continue };
+        let virt = virt.trim();
+        for k in keys.split(',').map(str::trim) {
+            if k == fcdistro {
+                return virt.to_string();
+            }
+            if k == "default" {
+                default = virt.to_string();
+            }
+        }
+    }
+    default
+}
+
+/// GetNodeFlavour: the node's family, writing back the flavour tags it was missing.
+pub async fn get_node_flavour(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let node = tagged_node(cx, a.get(0)).await?;
+    let defaults = cx.config().flavour.clone();
+    let mut flavour = BTreeMap::new();
+    for (tagname, default) in [("arch", &defaults.arch), ("fcdistro", &defaults.fcdistro), ("pldistro", &defaults.pldistro)] {
+        let value = match node_tag_value(cx, node.node_id, tagname).await?.filter(|v| !v.is_empty()) {
+            Some(v) => v,
+            None => {
+                let acc = by_tagname(tagname).ok_or_else(|| Fault::internal("missing accessor"))?;
+                let tt = ensure_tag_type(cx, acc).await?;
+                store_node_tag(cx, node.node_id, tt.id, default).await?;
+                default.clone()
+            }
+        };
+        flavour.insert(tagname.to_string(), value);
+    }
+    let virt = match node_tag_value(cx, node.node_id, "virt").await?.filter(|v| !v.is_empty()) {
+        Some(v) => v,
+        None => virt_for(&defaults.virt_map, &flavour["fcdistro"]),
+    };
+    let nodefamily = match node_tag_value(cx, node.node_id, "deployment").await?.filter(|v| !v.is_empty()) {
+        Some(d) => d,
+        None => format!("{}-{}-{}", flavour["pldistro"], flavour["fcdistro"], flavour["arch"]),
+    };
+    let extensions = node_tag_value(cx, node.node_id, "extensions").await?.unwrap_or_default();
+    let plain = node_tag_value(cx, node.node_id, "plain-bootstrapfs").await?.is_some_and(|v| !v.is_empty());
+    let mut out: BTreeMap<String, Value> = flavour.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    out.insert("virt".into(), Value::String(virt));
+    out.insert("nodefamily".into(), Value::String(nodefamily));
+    out.insert("extensions".into(), Value::Array(extensions.split_whitespace().map(Value::from).collect()));
+    out.insert("plain".into(), Value::Bool(plain));
+    Ok(Value::Struct(out))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn virt_map() {
+        let m = " f8,f12,f14,centos5,centos6:vs; default:lxc ";
+        assert_eq!(super::virt_for(m, "f12"), "vs");
+        assert_eq!(super::virt_for(m, "f22"), "lxc");
+    }
+}

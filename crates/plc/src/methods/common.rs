@@ -1,0 +1,192 @@
+//! Helpers shared by the methods: reading rows, resolving id-or-name arguments, and checking the
+//! fields of Add*/Update* structs.
+
+use crate::api::Cx;
+use crate::args::{IdOrName, as_int, id_or_name};
+use crate::fault::{Fault, MethodResult};
+use crate::filter;
+use crate::validate::check_max_bytes;
+use bootmedium_registry::{CmpOp, Cond, FieldKind, FieldRef, Query, Row, SqlValue, TableSpec};
+use bootmedium_xmlrpc::Value;
+use std::collections::BTreeMap;
+
+/// Reads rows of `table` named by a filter value, with the given fields.
+pub async fn select(
+    cx: &mut Cx<'_>,
+    table: &'static TableSpec,
+    filter_value: &Value,
+    fields: &[&str],
+) -> MethodResult<Vec<Row>> {
+    let f = filter::parse_filter(table, filter_value)?;
+    let names: Vec<Value> = fields.iter().map(|n| Value::from(*n)).collect();
+    let fields = filter::parse_return_fields(table, &Value::Array(names))?;
+    Ok(cx
+        .tx
+        .select(&Query { table, cond: f.cond, fields, sort: f.sort, offset: f.offset, limit: f.limit })
+        .await?)
+}
+
+/// The standard `Get*(auth, filter, return_fields)` body.
+pub async fn get(cx: &mut Cx<'_>, table: &'static TableSpec, filter_value: &Value, return_fields: &Value) -> MethodResult<Vec<Value>> {
+    let q = filter::query(table, filter_value, return_fields)?;
+    Ok(cx.tx.select(&q).await?.into_iter().map(filter::row_to_value).collect())
+}
+
+/// Finds exactly one row by id (int) or name (string). `what` names the class in the fault
+/// (`No such node 'x'`).
+pub async fn find_one(
+    cx: &mut Cx<'_>,
+    table: &'static TableSpec,
+    key: &Value,
+    fields: &[&str],
+    what: &str,
+) -> MethodResult<Row> {
+    let cond = match id_or_name(key)? {
+        IdOrName::Id(id) => Cond::Compare(field(table, table.primary_key)?, CmpOp::Eq, SqlValue::int(id)),
+        IdOrName::Name(n) => match table.secondary_key {
+            Some(sk) => Cond::Compare(field(table, sk)?, CmpOp::Eq, SqlValue::text(n)),
+            None => return Err(Fault::invalid(format!("No such {what} {}", py_repr(key)))),
+        },
+    };
+    let names: Vec<Value> = fields.iter().map(|n| Value::from(*n)).collect();
+    let fields = filter::parse_return_fields(table, &Value::Array(names))?;
+    let rows = cx.tx.select(&Query { table, cond, fields, sort: vec![], offset: None, limit: Some(1) }).await?;
+    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such {what} {}", py_repr(key))))
+}
+
+pub fn field(table: &'static TableSpec, name: &str) -> MethodResult<FieldRef> {
+    table.field(name).map(FieldRef::Field).ok_or_else(|| Fault::internal(format!("unknown field {name}")))
+}
+
+/// `%r` of an id-or-name as upstream prints it in faults: ints bare, strings quoted.
+pub fn py_repr(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{s}'"),
+        other => as_int(other).map(|i| i.to_string()).unwrap_or_else(|| "?".into()),
+    }
+}
+
+/// How a writable field is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WTy {
+    Int,
+    Str,
+    Bool,
+    Double,
+}
+
+/// One field an Add*/Update* method accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct WField {
+    pub name: &'static str,
+    pub column: &'static str,
+    pub ty: WTy,
+    pub max_bytes: usize,
+    pub nullok: bool,
+}
+
+pub const fn w(name: &'static str, ty: WTy, max_bytes: usize) -> WField {
+    WField { name, column: name, ty, max_bytes, nullok: true }
+}
+
+/// A checked field value.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub field: WField,
+    pub value: SqlValue,
+}
+
+impl Written {
+    pub fn text(&self) -> Option<&str> {
+        self.value.as_text()
+    }
+}
+
+fn convert(f: &WField, v: &Value) -> MethodResult<SqlValue> {
+    let mismatch = || {
+        let exp = match f.ty {
+            WTy::Int => "int",
+            WTy::Str => "string",
+            WTy::Bool => "boolean",
+            WTy::Double => "double",
+        };
+        Fault::invalid_named(f.name, format!("expected {exp}, got {}", v.type_name()))
+    };
+    if matches!(v, Value::Nil) {
+        if !f.nullok {
+            return Err(mismatch());
+        }
+        return Ok(match f.ty {
+            WTy::Int | WTy::Bool => SqlValue::Int(None),
+            WTy::Double => SqlValue::Float(None),
+            WTy::Str => SqlValue::Text(None),
+        });
+    }
+    Ok(match (f.ty, v) {
+        (WTy::Int, Value::Int(_) | Value::Bool(_)) => SqlValue::int(as_int(v).unwrap_or(0)),
+        (WTy::Bool, Value::Bool(b)) => SqlValue::bool(*b),
+        (WTy::Double, Value::Double(d)) => SqlValue::Float(Some(*d)),
+        (WTy::Double, Value::Int(i)) => SqlValue::Float(Some(*i as f64)),
+        (WTy::Str, Value::String(s)) => {
+            check_max_bytes(f.name, s, f.max_bytes)?;
+            SqlValue::text(s.clone())
+        }
+        _ => return Err(mismatch()),
+    })
+}
+
+/// Checks an Add*/Update* struct: every key must be one of `accepted` or of `tags`; values are
+/// type-checked and length-checked. Returns the native fields and the tag values separately.
+pub fn collect(
+    class: &str,
+    adding: bool,
+    accepted: &[WField],
+    tags: &[&str],
+    fields: &BTreeMap<String, Value>,
+) -> MethodResult<(Vec<Written>, Vec<(String, String)>)> {
+    let unknown: Vec<&String> =
+        fields.keys().filter(|k| !accepted.iter().any(|a| a.name == k.as_str()) && !tags.contains(&k.as_str())).collect();
+    if !unknown.is_empty() {
+        let list = crate::roles::python_list(&unknown);
+        return Err(Fault::invalid(if adding {
+            format!("Cannot add {class} with column(s) {list}")
+        } else {
+            format!("Cannot update {class} column(s) {list}")
+        }));
+    }
+    let mut native = Vec::new();
+    let mut tag_values = Vec::new();
+    for (k, v) in fields {
+        if let Some(f) = accepted.iter().find(|a| a.name == k.as_str()) {
+            native.push(Written { field: *f, value: convert(f, v)? });
+        } else {
+            let s = v.as_str().ok_or_else(|| Fault::invalid_named(k, format!("expected string, got {}", v.type_name())))?;
+            tag_values.push((k.clone(), s.to_string()));
+        }
+    }
+    Ok((native, tag_values))
+}
+
+pub fn find<'a>(written: &'a [Written], name: &str) -> Option<&'a Written> {
+    written.iter().find(|w| w.field.name == name)
+}
+
+/// The columns to store.
+pub fn columns(written: &[Written]) -> Vec<(&'static str, SqlValue)> {
+    written.iter().map(|w| (w.field.column, w.value.clone())).collect()
+}
+
+/// Fetches one scalar column with a fixed statement.
+pub async fn scalar(cx: &mut Cx<'_>, sql: &'static str, params: &[SqlValue], kind: FieldKind) -> MethodResult<Option<SqlValue>> {
+    let rows = cx.tx.fetch(sql, params, &[kind]).await?;
+    Ok(rows.into_iter().next().and_then(|mut r| r.pop()))
+}
+
+pub async fn exists(cx: &mut Cx<'_>, sql: &'static str, params: &[SqlValue]) -> MethodResult<bool> {
+    Ok(!cx.tx.fetch(sql, params, &[FieldKind::Int]).await?.is_empty())
+}
+
+/// 1, the usual return of Update*/Delete*.
+pub fn one() -> Value {
+    Value::Int(1)
+}

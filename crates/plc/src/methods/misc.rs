@@ -1,0 +1,134 @@
+//! Node groups (§4.5), node types (§4.6), the reference lists (roles, boot states, network
+//! methods and types) and the event log (§4.10).
+
+use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
+use super::tags;
+use crate::api::Cx;
+use crate::args::Args;
+use crate::fault::{Fault, MethodResult};
+use bootmedium_registry::views::{EVENT, EVENT_OBJECT, NODE_GROUP, ROLE};
+use bootmedium_registry::{FieldKind, SqlValue};
+use bootmedium_xmlrpc::Value;
+
+const NODEGROUP_FIELDS: &[WField] = &[WField { nullok: false, ..w("groupname", WTy::Str, 50) }, WField { nullok: false, ..w("value", WTy::Str, 254) }];
+
+async fn groupname_free(cx: &mut Cx<'_>, name: &str, except: i64) -> MethodResult<()> {
+    if name.trim().is_empty() {
+        return Err(Fault::invalid("Node group name must be specified"));
+    }
+    let taken = common::exists(
+        cx,
+        "SELECT nodegroup_id FROM nodegroups WHERE groupname = $1 AND nodegroup_id <> $2",
+        &[SqlValue::text(name), SqlValue::int(except)],
+    )
+    .await?;
+    if taken {
+        return Err(Fault::invalid("Node group name already in use"));
+    }
+    Ok(())
+}
+
+pub async fn add_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let name = a.str(0)?;
+    crate::validate::check_max_bytes("groupname", name, 50)?;
+    groupname_free(cx, name, 0).await?;
+    let tt = tags::tag_type(cx, a.get(1)).await?;
+    let value = a.str(2)?;
+    crate::validate::check_max_bytes("value", value, 254)?;
+    let id = cx
+        .tx
+        .insert(
+            "nodegroups",
+            "nodegroup_id",
+            &[("groupname", SqlValue::text(name)), ("tag_type_id", SqlValue::int(tt.id)), ("value", SqlValue::text(value))],
+        )
+        .await?;
+    cx.note(format!("Node group {id} created"), vec![("NodeGroup", id)]);
+    Ok(Value::Int(id))
+}
+
+pub async fn update_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let g = find_one(cx, &NODE_GROUP, a.get(0), &["nodegroup_id"], "node group").await?;
+    let id = g.int("nodegroup_id").unwrap_or(0);
+    let (written, _) = collect("NodeGroup", false, NODEGROUP_FIELDS, &[], a.fields(1)?)?;
+    if let Some(name) = find(&written, "groupname").and_then(|w| w.text()).map(str::to_string) {
+        groupname_free(cx, &name, id).await?;
+    }
+    cx.tx.update("nodegroups", "nodegroup_id", SqlValue::int(id), &columns(&written)).await?;
+    cx.note(format!("Node group {id} updated"), vec![("NodeGroup", id)]);
+    Ok(common::one())
+}
+
+pub async fn delete_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let g = find_one(cx, &NODE_GROUP, a.get(0), &["nodegroup_id"], "node group").await?;
+    let id = g.int("nodegroup_id").unwrap_or(0);
+    cx.tx.delete("nodegroups", &[("nodegroup_id", SqlValue::int(id))]).await?;
+    cx.note(format!("Node group {id} deleted"), vec![("NodeGroup", id)]);
+    Ok(common::one())
+}
+
+pub async fn get_node_groups(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    Ok(Value::Array(common::get(cx, &NODE_GROUP, a.get(0), a.get(1)).await?))
+}
+
+async fn strings(cx: &mut Cx<'_>, sql: &'static str) -> MethodResult<Value> {
+    let rows = cx.tx.fetch(sql, &[], &[FieldKind::Text]).await?;
+    Ok(Value::Array(rows.into_iter().filter_map(|mut r| r.pop()).filter_map(|v| v.as_text().map(Value::from)).collect()))
+}
+
+pub async fn get_node_types(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
+    strings(cx, "SELECT node_type FROM node_types ORDER BY node_type").await
+}
+
+pub async fn get_boot_states(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
+    strings(cx, "SELECT boot_state FROM boot_states ORDER BY boot_state").await
+}
+
+pub async fn get_network_methods(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
+    strings(cx, "SELECT method FROM network_methods ORDER BY method").await
+}
+
+pub async fn get_network_types(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
+    strings(cx, "SELECT type FROM network_types ORDER BY type").await
+}
+
+pub async fn get_roles(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
+    Ok(Value::Array(common::get(cx, &ROLE, &Value::Nil, &Value::Nil).await?))
+}
+
+pub async fn add_node_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let name = a.str(0)?;
+    crate::validate::check_max_bytes("node_type", name, 20)?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(Fault::invalid(format!("Invalid node type name {name:?}")));
+    }
+    if common::exists(cx, "SELECT 1 FROM node_types WHERE node_type = $1", &[SqlValue::text(name)]).await? {
+        return Err(Fault::invalid(format!("Node type {name} already exists")));
+    }
+    cx.tx.insert_plain("node_types", &[("node_type", SqlValue::text(name))]).await?;
+    cx.note(format!("Node type {name} added"), vec![]);
+    Ok(common::one())
+}
+
+pub async fn delete_node_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let name = a.str(0)?;
+    if !common::exists(cx, "SELECT 1 FROM node_types WHERE node_type = $1", &[SqlValue::text(name)]).await? {
+        return Err(Fault::invalid(format!("No such node type {name}")));
+    }
+    if common::exists(cx, "SELECT 1 FROM nodes WHERE node_type = $1 AND deleted = 0", &[SqlValue::text(name)]).await? {
+        return Err(Fault::invalid(format!("Node type {name} is in use")));
+    }
+    // Soft-deleted nodes keep their foreign key; move them to the base type.
+    cx.tx.execute("UPDATE nodes SET node_type = 'regular' WHERE node_type = $1", &[SqlValue::text(name)]).await?;
+    cx.tx.delete("node_types", &[("node_type", SqlValue::text(name))]).await?;
+    cx.note(format!("Node type {name} deleted"), vec![]);
+    Ok(common::one())
+}
+
+pub async fn get_events(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    Ok(Value::Array(common::get(cx, &EVENT, a.get(0), a.get(1)).await?))
+}
+
+pub async fn get_event_objects(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    Ok(Value::Array(common::get(cx, &EVENT_OBJECT, a.get(0), a.get(1)).await?))
+}

@@ -1,0 +1,210 @@
+//! The method table: every PLCAPI method this server answers, with its roles and parameters,
+//! and the dispatch from a name to its implementation.
+
+mod accessors;
+mod common;
+mod interfaces;
+mod misc;
+mod nodes;
+mod persons;
+mod sessions;
+mod sites;
+mod tags;
+
+use crate::api::{Cx, MethodSpec};
+use crate::args::{Args, FILTER, INT_OR_STR, Param, RETURN_FIELDS, Ty};
+use crate::fault::{Fault, MethodResult};
+use crate::roles::{self, Role};
+use bootmedium_xmlrpc::Value;
+use std::sync::LazyLock;
+
+const fn p(name: &'static str, ty: Ty) -> Param {
+    Param { name, ty }
+}
+
+const fn spec(
+    name: &'static str,
+    roles: &'static [Role],
+    params: &'static [Param],
+    required: usize,
+    returns: &'static str,
+    doc: &'static str,
+    writes: bool,
+) -> MethodSpec {
+    MethodSpec { name, roles, params, required, returns, doc, writes }
+}
+
+const GET: &[Param] = &[p("filter", FILTER), p("return_fields", RETURN_FIELDS)];
+const NODE_ARG: Param = p("node_id_or_hostname", INT_OR_STR);
+const SITE_ARG: Param = p("site_id_or_login_base", INT_OR_STR);
+const PERSON_ARG: Param = p("person_id_or_email", INT_OR_STR);
+const TAG_TYPE_ARG: Param = p("tag_type_id_or_name", INT_OR_STR);
+const ROLE_ARG: Param = p("role_id_or_name", INT_OR_STR);
+
+use roles::{
+    ADMIN, ADMIN_PI, ADMIN_PI_TECH, ADMIN_PI_TECH_USER, ADMIN_USER_NODE, ALL, ALL_AND_ANONYMOUS, NODE,
+};
+
+const R: bool = false;
+const W: bool = true;
+
+static BASE: &[MethodSpec] = &[
+    spec("AddSite", ADMIN, &[p("site_fields", Ty::Struct)], 1, "int new site_id", "Adds a site.", W),
+    spec("GetSites", ALL_AND_ANONYMOUS, GET, 0, "array of site structs", "Returns sites matching the filter.", R),
+    spec("UpdateSite", ADMIN_PI, &[SITE_ARG, p("site_fields", Ty::Struct)], 2, "int 1", "Updates a site.", W),
+    spec("DeleteSite", ADMIN, &[SITE_ARG], 1, "int 1", "Deletes a site, its nodes and memberships.", W),
+    spec("AddPerson", ADMIN_PI, &[p("person_fields", Ty::Struct)], 1, "int new person_id", "Adds a disabled account.", W),
+    spec("GetPersons", ALL, &[p("person_filter", FILTER), p("return_fields", RETURN_FIELDS)], 0, "array of person structs", "Returns accounts visible to the caller.", R),
+    spec("UpdatePerson", ADMIN_PI_TECH_USER, &[PERSON_ARG, p("person_fields", Ty::Struct)], 2, "int 1", "Updates an account.", W),
+    spec("DeletePerson", ADMIN_PI_TECH_USER, &[PERSON_ARG], 1, "int 1", "Deletes an account.", W),
+    spec("AddRoleToPerson", ADMIN_PI, &[ROLE_ARG, PERSON_ARG], 2, "int 1", "Grants a role.", W),
+    spec("DeleteRoleFromPerson", ADMIN_PI, &[ROLE_ARG, PERSON_ARG], 2, "int 1", "Revokes a role.", W),
+    spec("AddPersonToSite", ADMIN, &[PERSON_ARG, SITE_ARG], 2, "int 1", "Makes a person a member of a site.", W),
+    spec("DeletePersonFromSite", ADMIN, &[PERSON_ARG, SITE_ARG], 2, "int 1", "Removes a person from a site.", W),
+    spec("SetPersonPrimarySite", ADMIN_PI_TECH_USER, &[PERSON_ARG, SITE_ARG], 2, "int 1", "Sets a person's primary site.", W),
+    spec("AddNode", ADMIN_PI_TECH, &[SITE_ARG, p("node_fields", Ty::Struct)], 2, "int new node_id", "Adds a node to a site.", W),
+    spec("GetNodes", ALL_AND_ANONYMOUS, &[p("node_filter", FILTER), p("return_fields", RETURN_FIELDS)], 0, "array of node structs", "Returns nodes matching the filter.", R),
+    spec("UpdateNode", ADMIN_PI_TECH, &[NODE_ARG, p("node_fields", Ty::Struct)], 2, "int 1", "Updates a node.", W),
+    spec("DeleteNode", ADMIN_PI_TECH, &[NODE_ARG], 1, "int 1", "Deletes a node and its interfaces and tags.", W),
+    spec("AddInterface", ADMIN_PI_TECH, &[NODE_ARG, p("interface_fields", Ty::Struct)], 2, "int new interface_id", "Adds an interface to a node.", W),
+    spec("GetInterfaces", ALL_AND_ANONYMOUS, &[p("interface_filter", FILTER), p("return_fields", RETURN_FIELDS)], 0, "array of interface structs", "Returns interfaces matching the filter.", R),
+    spec("UpdateInterface", ADMIN_PI_TECH, &[p("interface_id", Ty::Int), p("interface_fields", Ty::Struct)], 2, "int 1", "Updates an interface.", W),
+    spec("DeleteInterface", ADMIN_PI_TECH, &[p("interface_id", Ty::Int)], 1, "int 1", "Deletes an interface.", W),
+    spec("AddTagType", ADMIN, &[p("tag_type_fields", Ty::Struct)], 1, "int new tag_type_id", "Adds a tag type.", W),
+    spec("GetTagTypes", ALL, &[p("tag_type_filter", FILTER), p("return_fields", RETURN_FIELDS)], 0, "array of tag type structs", "Returns tag types.", R),
+    spec("UpdateTagType", ADMIN, &[TAG_TYPE_ARG, p("tag_type_fields", Ty::Struct)], 2, "int 1", "Updates a tag type.", W),
+    spec("DeleteTagType", ADMIN, &[TAG_TYPE_ARG], 1, "int 1", "Deletes a tag type and every tag and node group of that type.", W),
+    spec("AddRoleToTagType", ADMIN, &[ROLE_ARG, TAG_TYPE_ARG], 2, "int 1", "Allows a role to write tags of a type.", W),
+    spec("DeleteRoleFromTagType", ADMIN, &[ROLE_ARG, TAG_TYPE_ARG], 2, "int 1", "Withdraws a role from a tag type.", W),
+    spec("AddNodeTag", ADMIN_PI_TECH_USER, &[NODE_ARG, TAG_TYPE_ARG, p("value", Ty::Str)], 3, "int new node_tag_id", "Sets a tag on a node.", W),
+    spec("GetNodeTags", ALL, &[p("node_tag_filter", FILTER), p("return_fields", RETURN_FIELDS)], 0, "array of node tag structs", "Returns node tags.", R),
+    spec("UpdateNodeTag", ADMIN_PI_TECH_USER, &[p("node_tag_id", Ty::Int), p("value", Ty::Str)], 2, "int 1", "Changes a node tag's value.", W),
+    spec("DeleteNodeTag", ADMIN_PI_TECH_USER, &[p("node_tag_id", Ty::Int)], 1, "int 1", "Deletes a node tag.", W),
+    spec("AddInterfaceTag", ADMIN_PI_TECH_USER, &[p("interface_id", Ty::Int), TAG_TYPE_ARG, p("value", Ty::Str)], 3, "int new interface_tag_id", "Sets a tag on an interface.", W),
+    spec("GetInterfaceTags", ALL, &[p("interface_tag_filter", FILTER), p("return_fields", RETURN_FIELDS)], 0, "array of interface tag structs", "Returns interface tags.", R),
+    spec("UpdateInterfaceTag", ADMIN_PI_TECH_USER, &[p("interface_tag_id", Ty::Int), p("value", Ty::Str)], 2, "int 1", "Changes an interface tag's value.", W),
+    spec("DeleteInterfaceTag", ADMIN_PI_TECH_USER, &[p("interface_tag_id", Ty::Int)], 1, "int 1", "Deletes an interface tag.", W),
+    spec("AddNodeGroup", ADMIN, &[p("groupname", Ty::Str), TAG_TYPE_ARG, p("value", Ty::Str)], 3, "int new nodegroup_id", "Adds a node group: the nodes whose tag of this type has this value.", W),
+    spec("GetNodeGroups", ALL_AND_ANONYMOUS, &[p("nodegroup_filter", FILTER), p("return_fields", RETURN_FIELDS)], 0, "array of node group structs", "Returns node groups.", R),
+    spec("UpdateNodeGroup", ADMIN, &[p("nodegroup_id_or_name", INT_OR_STR), p("nodegroup_fields", Ty::Struct)], 2, "int 1", "Updates a node group.", W),
+    spec("DeleteNodeGroup", ADMIN, &[p("nodegroup_id_or_name", INT_OR_STR)], 1, "int 1", "Deletes a node group.", W),
+    spec("GetNodeTypes", ALL, &[], 0, "array of strings", "Returns the node types.", R),
+    spec("AddNodeType", ADMIN, &[p("name", Ty::Str)], 1, "int 1", "Adds a node type.", W),
+    spec("DeleteNodeType", ADMIN, &[p("name", Ty::Str)], 1, "int 1", "Deletes an unused node type.", W),
+    spec("GetRoles", ALL, &[], 0, "array of role structs", "Returns the roles.", R),
+    spec("GetBootStates", ALL, &[], 0, "array of strings", "Returns the boot states.", R),
+    spec("GetNetworkMethods", ALL, &[], 0, "array of strings", "Returns the network methods.", R),
+    spec("GetNetworkTypes", ALL, &[], 0, "array of strings", "Returns the network types.", R),
+    spec("GetEvents", ADMIN, &[p("event_filter", FILTER), p("return_fields", RETURN_FIELDS)], 0, "array of event structs", "Returns logged events.", R),
+    spec("GetEventObjects", ADMIN, &[p("event_filter", FILTER), p("return_fields", RETURN_FIELDS)], 0, "array of event object structs", "Returns logged events, one row per object.", R),
+    spec("GetNodeFlavour", ADMIN_USER_NODE, &[NODE_ARG], 1, "struct flavour", "Returns a node's family, recording defaults as tags.", W),
+    spec("GetSession", ALL, &[p("expires", Ty::NullOk(&Ty::Int))], 0, "string session", "Returns a new session for the caller.", W),
+    spec("AddSession", ADMIN, &[PERSON_ARG], 1, "string session", "Makes a 24-hour session for a person.", W),
+    spec("DeleteSession", ALL, &[], 0, "int 1", "Ends the caller's session.", W),
+    spec("AuthCheck", ALL, &[], 0, "int 1", "Returns 1 if the caller authenticates.", R),
+    spec("BootCheckAuthentication", NODE, &[], 0, "int 1", "Deprecated alias of AuthCheck for nodes.", R),
+];
+
+const ACCESSOR_GET: &[Param] = &[NODE_ARG];
+const ACCESSOR_SET: &[Param] = &[NODE_ARG, p("value", Ty::Str)];
+const ACCESSOR_GET_ROLES: &[Role] = &[Role::Admin, Role::Pi, Role::Tech, Role::User, Role::Node];
+
+static METHODS: LazyLock<Vec<MethodSpec>> = LazyLock::new(|| {
+    let mut all: Vec<MethodSpec> = BASE.iter().map(|s| MethodSpec { ..*s }).collect();
+    for a in accessors::ACCESSORS {
+        all.push(spec(a.get, ACCESSOR_GET_ROLES, ACCESSOR_GET, 1, "string value or nil", a.description, R));
+        all.push(spec(a.set, a.set_roles, ACCESSOR_SET, 2, "string value", a.description, W));
+    }
+    all.sort_by_key(|m| m.name);
+    all
+});
+
+pub fn lookup(name: &str) -> Option<&'static MethodSpec> {
+    METHODS.binary_search_by_key(&name, |m| m.name).ok().map(|i| &METHODS[i])
+}
+
+pub fn all() -> impl Iterator<Item = &'static MethodSpec> {
+    METHODS.iter()
+}
+
+pub async fn dispatch(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let name = cx.spec.name;
+    if let Some(acc) = accessors::ACCESSORS.iter().find(|acc| acc.get == name) {
+        return accessors::get(cx, acc, a).await;
+    }
+    if let Some(acc) = accessors::ACCESSORS.iter().find(|acc| acc.set == name) {
+        return accessors::set(cx, acc, a).await;
+    }
+    match name {
+        "AddSite" => sites::add_site(cx, a).await,
+        "GetSites" => sites::get_sites(cx, a).await,
+        "UpdateSite" => sites::update_site(cx, a).await,
+        "DeleteSite" => sites::delete_site(cx, a).await,
+        "AddPerson" => persons::add_person(cx, a).await,
+        "GetPersons" => persons::get_persons(cx, a).await,
+        "UpdatePerson" => persons::update_person(cx, a).await,
+        "DeletePerson" => persons::delete_person(cx, a).await,
+        "AddRoleToPerson" => persons::add_role_to_person(cx, a).await,
+        "DeleteRoleFromPerson" => persons::delete_role_from_person(cx, a).await,
+        "AddPersonToSite" => persons::add_person_to_site(cx, a).await,
+        "DeletePersonFromSite" => persons::delete_person_from_site(cx, a).await,
+        "SetPersonPrimarySite" => persons::set_person_primary_site(cx, a).await,
+        "AddNode" => nodes::add_node(cx, a).await,
+        "GetNodes" => nodes::get_nodes(cx, a).await,
+        "UpdateNode" => nodes::update_node(cx, a).await,
+        "DeleteNode" => nodes::delete_node(cx, a).await,
+        "AddInterface" => interfaces::add_interface(cx, a).await,
+        "GetInterfaces" => interfaces::get_interfaces(cx, a).await,
+        "UpdateInterface" => interfaces::update_interface(cx, a).await,
+        "DeleteInterface" => interfaces::delete_interface(cx, a).await,
+        "AddTagType" => tags::add_tag_type(cx, a).await,
+        "GetTagTypes" => tags::get_tag_types(cx, a).await,
+        "UpdateTagType" => tags::update_tag_type(cx, a).await,
+        "DeleteTagType" => tags::delete_tag_type(cx, a).await,
+        "AddRoleToTagType" => tags::add_role_to_tag_type(cx, a).await,
+        "DeleteRoleFromTagType" => tags::delete_role_from_tag_type(cx, a).await,
+        "AddNodeTag" => tags::add_node_tag(cx, a).await,
+        "GetNodeTags" => tags::get_node_tags(cx, a).await,
+        "UpdateNodeTag" => tags::update_node_tag(cx, a).await,
+        "DeleteNodeTag" => tags::delete_node_tag(cx, a).await,
+        "AddInterfaceTag" => tags::add_interface_tag(cx, a).await,
+        "GetInterfaceTags" => tags::get_interface_tags(cx, a).await,
+        "UpdateInterfaceTag" => tags::update_interface_tag(cx, a).await,
+        "DeleteInterfaceTag" => tags::delete_interface_tag(cx, a).await,
+        "AddNodeGroup" => misc::add_node_group(cx, a).await,
+        "GetNodeGroups" => misc::get_node_groups(cx, a).await,
+        "UpdateNodeGroup" => misc::update_node_group(cx, a).await,
+        "DeleteNodeGroup" => misc::delete_node_group(cx, a).await,
+        "GetNodeTypes" => misc::get_node_types(cx, a).await,
+        "AddNodeType" => misc::add_node_type(cx, a).await,
+        "DeleteNodeType" => misc::delete_node_type(cx, a).await,
+        "GetRoles" => misc::get_roles(cx, a).await,
+        "GetBootStates" => misc::get_boot_states(cx, a).await,
+        "GetNetworkMethods" => misc::get_network_methods(cx, a).await,
+        "GetNetworkTypes" => misc::get_network_types(cx, a).await,
+        "GetEvents" => misc::get_events(cx, a).await,
+        "GetEventObjects" => misc::get_event_objects(cx, a).await,
+        "GetNodeFlavour" => accessors::get_node_flavour(cx, a).await,
+        "GetSession" => sessions::get_session(cx, a).await,
+        "AddSession" => sessions::add_session(cx, a).await,
+        "DeleteSession" => sessions::delete_session(cx, a).await,
+        "AuthCheck" | "BootCheckAuthentication" => sessions::auth_check(cx, a).await,
+        other => Err(Fault::internal(format!("Unhandled method {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_method_is_unique_and_found() {
+        let names: Vec<&str> = super::all().map(|m| m.name).collect();
+        let mut dedup = names.clone();
+        dedup.dedup();
+        assert_eq!(names, dedup);
+        for n in names {
+            assert!(super::lookup(n).is_some(), "{n}");
+        }
+        assert!(super::lookup("GetNodeSerial").is_some());
+        assert!(super::lookup("Nope").is_none());
+    }
+}

@@ -1,0 +1,222 @@
+//! Nodes (PLC_SPEC §4.1): AddNode, GetNodes, UpdateNode, DeleteNode.
+
+use super::accessors;
+use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
+use crate::api::Cx;
+use crate::args::Args;
+use crate::fault::{Fault, MethodResult};
+use crate::filter::exposed_tags;
+use crate::validate::is_hostname;
+use bootmedium_registry::views::{NODE, SITE};
+use bootmedium_registry::{FieldKind, SqlValue};
+use bootmedium_xmlrpc::Value;
+
+const FIELDS: &[WField] = &[
+    WField { nullok: false, ..w("hostname", WTy::Str, 255) },
+    WField { nullok: false, ..w("node_type", WTy::Str, 20) },
+    WField { nullok: false, ..w("boot_state", WTy::Str, 20) },
+    w("model", WTy::Str, 255),
+    w("version", WTy::Str, 64),
+];
+
+const ADMIN_FIELDS: &[WField] = &[
+    WField { nullok: false, ..w("hostname", WTy::Str, 255) },
+    WField { nullok: false, ..w("node_type", WTy::Str, 20) },
+    WField { nullok: false, ..w("boot_state", WTy::Str, 20) },
+    w("model", WTy::Str, 255),
+    w("version", WTy::Str, 64),
+    WField { column: "node_key", ..w("key", WTy::Str, 256) },
+    w("boot_nonce", WTy::Str, 128),
+    WField { nullok: false, ..w("site_id", WTy::Int, 0) },
+    w("session", WTy::Str, 256),
+];
+
+/// Fields GetNodes hides from anyone but an admin person.
+const SECRET_FIELDS: &[&str] = &["key", "session", "boot_nonce"];
+
+async fn validate(cx: &mut Cx<'_>, written: &mut [Written], node_id: i64) -> MethodResult<()> {
+    for wr in written.iter_mut() {
+        match wr.field.name {
+            "hostname" => {
+                let h = wr.text().unwrap_or_default().to_lowercase();
+                if !is_hostname(&h) {
+                    return Err(Fault::invalid("Invalid hostname"));
+                }
+                let taken = common::exists(
+                    cx,
+                    "SELECT node_id FROM nodes WHERE hostname = $1 AND deleted = 0 AND node_id <> $2",
+                    &[SqlValue::text(h.clone()), SqlValue::int(node_id)],
+                )
+                .await?;
+                if taken {
+                    return Err(Fault::invalid("Hostname already in use"));
+                }
+                wr.value = SqlValue::text(h);
+            }
+            "node_type" => {
+                let t = wr.text().unwrap_or_default().to_string();
+                if !common::exists(cx, "SELECT 1 FROM node_types WHERE node_type = $1", &[SqlValue::text(t.clone())]).await? {
+                    return Err(Fault::invalid(format!("Invalid node type '{t}'")));
+                }
+            }
+            "boot_state" => {
+                let b = wr.text().unwrap_or_default().to_string();
+                if !common::exists(cx, "SELECT 1 FROM boot_states WHERE boot_state = $1", &[SqlValue::text(b.clone())]).await? {
+                    return Err(Fault::invalid(format!("Invalid boot state '{b}'")));
+                }
+            }
+            "site_id" => {
+                let s = wr.value.as_int().unwrap_or(0);
+                if !common::exists(cx, "SELECT 1 FROM sites WHERE site_id = $1 AND deleted = 0", &[SqlValue::int(s)]).await? {
+                    return Err(Fault::invalid(format!("No such site {s}")));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `hrn` of a node: `<hrn_root>.<login_base>.<hostname with dots escaped>`.
+fn node_hrn(root: &str, login_base: &str, hostname: &str) -> String {
+    format!("{root}.{login_base}.{}", hostname.replace('.', "\\."))
+}
+
+pub async fn add_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let site = find_one(cx, &SITE, a.get(0), &["site_id", "login_base"], "site").await?;
+    let site_id = site.int("site_id").unwrap_or(0);
+    if !cx.caller.is_admin() && !cx.caller.at_site(site_id) {
+        return Err(Fault::denied("Not allowed to add nodes to specified site"));
+    }
+    let (mut written, tags) = collect("Node", true, FIELDS, exposed_tags(&NODE), a.fields(1)?)?;
+    if find(&written, "hostname").is_none() {
+        return Err(Fault::invalid("hostname must be specified and cannot be unset in class Node"));
+    }
+    validate(cx, &mut written, 0).await?;
+    let hostname = find(&written, "hostname").and_then(Written::text).unwrap_or_default().to_string();
+    let now = crate::now();
+    let mut cols = columns(&written);
+    cols.extend([("site_id", SqlValue::int(site_id)), ("date_created", SqlValue::int(now)), ("last_updated", SqlValue::int(now))]);
+    let node_id = cx.tx.insert("nodes", "node_id", &cols).await?;
+    let hrn = node_hrn(&cx.config().plc.hrn_root, site.text("login_base").unwrap_or_default(), &hostname);
+    let mut tags = tags;
+    tags.retain(|(k, _)| k != "hrn");
+    tags.push(("hrn".to_string(), hrn));
+    accessors::set_exposed(cx, node_id, &tags).await?;
+    cx.note(format!("Node {node_id}={hostname} created"), vec![("Site", site_id), ("Node", node_id)]);
+    Ok(Value::Int(node_id))
+}
+
+pub async fn get_nodes(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let rows = common::get(cx, &NODE, a.get(0), a.get(1)).await?;
+    let admin_person = cx.caller.is_admin() && cx.caller.person().is_some();
+    if admin_person {
+        return Ok(Value::Array(rows));
+    }
+    let hidden = rows
+        .into_iter()
+        .map(|mut r| {
+            if let Value::Struct(m) = &mut r {
+                SECRET_FIELDS.iter().for_each(|f| {
+                    m.remove(*f);
+                });
+            }
+            r
+        })
+        .collect();
+    Ok(Value::Array(hidden))
+}
+
+/// The node a write targets, after the local-node and site checks.
+pub struct TargetNode {
+    pub node_id: i64,
+    pub hostname: String,
+    pub site_id: i64,
+}
+
+pub async fn writable_node(cx: &mut Cx<'_>, key: &Value, verb: &str) -> MethodResult<TargetNode> {
+    let r = find_one(cx, &NODE, key, &["node_id", "hostname", "site_id", "peer_id"], "node").await?;
+    let node = TargetNode {
+        node_id: r.int("node_id").unwrap_or(0),
+        hostname: r.text("hostname").unwrap_or_default().to_string(),
+        site_id: r.int("site_id").unwrap_or(0),
+    };
+    if r.int("peer_id").is_some() {
+        return Err(Fault::invalid(format!("Not a local node {}", node.hostname)));
+    }
+    if !cx.caller.is_admin() && !cx.caller.at_site(node.site_id) {
+        return Err(Fault::denied(format!("Not allowed to {verb} nodes from specified site")));
+    }
+    Ok(node)
+}
+
+pub async fn update_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let node = writable_node(cx, a.get(0), "update").await?;
+    let (mut written, tags) = collect("Node", false, ADMIN_FIELDS, exposed_tags(&NODE), a.fields(1)?)?;
+    if !cx.caller.is_admin() {
+        // Upstream drops the admin-only fields silently for others.
+        written.retain(|w| FIELDS.iter().any(|f| f.name == w.field.name));
+    }
+    validate(cx, &mut written, node.node_id).await?;
+    if let Some(session) = find(&written, "session").map(|w| w.value.clone()) {
+        set_node_session(cx, node.node_id, session).await?;
+    }
+    written.retain(|w| w.field.name != "session");
+    let mut cols = columns(&written);
+    cols.push(("last_updated", SqlValue::int(crate::now())));
+    cx.tx.update("nodes", "node_id", SqlValue::int(node.node_id), &cols).await?;
+    accessors::set_exposed(cx, node.node_id, &tags).await?;
+    cx.note(format!("Node {} updated", node.hostname), vec![("Node", node.node_id)]);
+    Ok(common::one())
+}
+
+/// An admin sets or clears a node's session (at most one per node).
+async fn set_node_session(cx: &mut Cx<'_>, node_id: i64, session: SqlValue) -> MethodResult<()> {
+    cx.tx.delete("sessions", &[("node_id", SqlValue::int(node_id))]).await?;
+    if let Some(s) = session.as_text().filter(|s| !s.is_empty()) {
+        cx.tx.delete("sessions", &[("session_id", SqlValue::text(s))]).await?;
+        cx.tx
+            .insert_plain("sessions", &[("session_id", SqlValue::text(s)), ("expires", SqlValue::Int(None)), ("node_id", SqlValue::int(node_id))])
+            .await?;
+    }
+    Ok(())
+}
+
+/// Marks a node deleted and removes what hangs off it.
+pub async fn delete_node_rows(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<()> {
+    let id = SqlValue::int(node_id);
+    cx.tx
+        .execute(
+            "DELETE FROM interface_tag WHERE interface_id IN (SELECT interface_id FROM interfaces WHERE node_id = $1)",
+            std::slice::from_ref(&id),
+        )
+        .await?;
+    cx.tx.delete("interfaces", &[("node_id", id.clone())]).await?;
+    cx.tx.delete("node_tag", &[("node_id", id.clone())]).await?;
+    cx.tx.delete("sessions", &[("node_id", id.clone())]).await?;
+    cx.tx.update("nodes", "node_id", id, &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))]).await?;
+    Ok(())
+}
+
+pub async fn delete_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let node = writable_node(cx, a.get(0), "delete").await?;
+    delete_node_rows(cx, node.node_id).await?;
+    cx.note(format!("Node {} deleted", node.hostname), vec![("Node", node.node_id)]);
+    Ok(common::one())
+}
+
+/// The number of interfaces a node has (AddInterface makes the first one primary).
+pub async fn interface_count(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<i64> {
+    Ok(common::scalar(cx, "SELECT COUNT(*) FROM interfaces WHERE node_id = $1", &[SqlValue::int(node_id)], FieldKind::Int)
+        .await?
+        .and_then(|v| v.as_int())
+        .unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hrn_escapes_dots() {
+        assert_eq!(super::node_hrn("planetlab.test", "pl", "n1.example.org"), "planetlab.test.pl.n1\\.example\\.org");
+    }
+}

@@ -1,0 +1,263 @@
+//! Persons (PLC_SPEC §4.8) and their roles and sites: AddPerson, GetPersons, UpdatePerson,
+//! DeletePerson, AddRoleToPerson, DeleteRoleFromPerson, AddPersonToSite, DeletePersonFromSite,
+//! SetPersonPrimarySite.
+
+use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
+use crate::api::Cx;
+use crate::args::Args;
+use crate::caller::Caller;
+use crate::crypto;
+use crate::fault::{Fault, MethodResult};
+use crate::validate::is_email;
+use bootmedium_registry::views::{PERSON, ROLE, SITE};
+use bootmedium_registry::{Cond, Row, SqlValue};
+use bootmedium_xmlrpc::Value;
+
+const FIELDS: &[WField] = &[
+    WField { nullok: false, ..w("first_name", WTy::Str, 128) },
+    WField { nullok: false, ..w("last_name", WTy::Str, 128) },
+    w("title", WTy::Str, 128),
+    WField { nullok: false, ..w("email", WTy::Str, 254) },
+    w("phone", WTy::Str, 64),
+    w("url", WTy::Str, 254),
+    w("bio", WTy::Str, 254),
+    WField { nullok: false, ..w("password", WTy::Str, 254) },
+    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
+];
+
+/// Normalises the email and password fields: the email lower-cased and checked for shape and
+/// uniqueness; the password hashed (argon2id), or kept when it is already an MD5-crypt string
+/// imported from PLC.
+async fn prepare(cx: &mut Cx<'_>, written: &mut [Written], person_id: i64) -> MethodResult<()> {
+    for wr in written.iter_mut() {
+        match wr.field.name {
+            "email" => {
+                let email = wr.text().unwrap_or_default().to_lowercase();
+                if !is_email(&email) {
+                    return Err(Fault::invalid(format!("Invalid e-mail address {email}")));
+                }
+                let taken = common::exists(
+                    cx,
+                    "SELECT person_id FROM persons WHERE email = $1 AND deleted = 0 AND person_id <> $2",
+                    &[SqlValue::text(email.clone()), SqlValue::int(person_id)],
+                )
+                .await?;
+                if taken {
+                    return Err(Fault::invalid("E-mail address already in use"));
+                }
+                wr.value = SqlValue::text(email);
+            }
+            "password" => {
+                let plain = wr.text().unwrap_or_default();
+                let stored = if plain.starts_with("$1$") && plain.len() > 3 {
+                    plain.to_string()
+                } else {
+                    crypto::hash_password(plain).map_err(|e| Fault::internal(e.to_string()))?
+                };
+                wr.value = SqlValue::text(stored);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+pub async fn add_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let (mut written, _) = collect("Person", true, FIELDS, &[], a.fields(0)?)?;
+    // Accounts are always created disabled (upstream drops `enabled`).
+    written.retain(|w| w.field.name != "enabled");
+    for required in ["email", "first_name", "last_name"] {
+        if find(&written, required).is_none() {
+            return Err(Fault::invalid(format!("{required} must be specified and cannot be unset in class Person")));
+        }
+    }
+    prepare(cx, &mut written, 0).await?;
+    let now = crate::now();
+    let mut cols = columns(&written);
+    cols.push(("enabled", SqlValue::int(0)));
+    cols.push(("date_created", SqlValue::int(now)));
+    cols.push(("last_updated", SqlValue::int(now)));
+    let id = cx.tx.insert("persons", "person_id", &cols).await?;
+    cx.note(format!("Person {id} added"), vec![("Person", id)]);
+    Ok(Value::Int(id))
+}
+
+/// Which persons a caller may see: admins and nodes everyone, PIs and techs the people at their
+/// sites, everyone themselves.
+fn visibility(caller: &Caller) -> MethodResult<Cond> {
+    let p = match caller {
+        Caller::Person(p) if !caller.is_admin() => p,
+        _ => return Ok(Cond::True),
+    };
+    let me = Cond::Compare(common::field(&PERSON, "person_id")?, bootmedium_registry::CmpOp::Eq, SqlValue::int(p.person_id));
+    if p.roles.iter().any(|r| r == "pi" || r == "tech") {
+        let sites = p.site_ids.iter().map(|s| SqlValue::int(*s)).collect();
+        return Ok(Cond::Or(vec![me, Cond::ContainsAny(common::field(&PERSON, "site_ids")?, sites)]));
+    }
+    Ok(me)
+}
+
+pub async fn get_persons(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let mut q = crate::filter::query(&PERSON, a.get(0), a.get(1))?;
+    q.cond = Cond::And(vec![q.cond, visibility(&cx.caller)?]);
+    let rows = cx.tx.select(&q).await?;
+    Ok(Value::Array(rows.into_iter().map(crate::filter::row_to_value).collect()))
+}
+
+async fn person(cx: &mut Cx<'_>, key: &Value) -> MethodResult<Row> {
+    find_one(cx, &PERSON, key, &["person_id", "email", "roles", "role_ids", "site_ids"], "account").await
+}
+
+/// Upstream's `can_update`: admins anyone; everyone themselves; a PI the non-admins at their
+/// sites.
+fn may_update(caller: &Caller, target: &Row) -> bool {
+    let Caller::Person(p) = caller else { return false };
+    if caller.is_admin() || target.int("person_id") == Some(p.person_id) {
+        return true;
+    }
+    let target_admin = target.text_list("roles").iter().any(|r| r == "admin");
+    p.roles.iter().any(|r| r == "pi")
+        && !target_admin
+        && target.int_list("site_ids").iter().any(|s| p.site_ids.contains(s))
+}
+
+pub async fn update_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let target = person(cx, a.get(0)).await?;
+    let person_id = target.int("person_id").unwrap_or(0);
+    if !may_update(&cx.caller, &target) {
+        return Err(Fault::denied("Not allowed to update specified account"));
+    }
+    let (mut written, _) = collect("Person", false, FIELDS, &[], a.fields(1)?)?;
+    if !cx.caller.is_admin() && !cx.caller.has_role(crate::roles::Role::Pi) {
+        written.retain(|w| w.field.name != "enabled");
+    }
+    prepare(cx, &mut written, person_id).await?;
+    let mut cols = columns(&written);
+    cols.push(("last_updated", SqlValue::int(crate::now())));
+    cx.tx.update("persons", "person_id", SqlValue::int(person_id), &cols).await?;
+    cx.note(format!("Person {person_id} updated"), vec![("Person", person_id)]);
+    Ok(common::one())
+}
+
+pub async fn delete_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let target = person(cx, a.get(0)).await?;
+    let person_id = target.int("person_id").unwrap_or(0);
+    if !may_update(&cx.caller, &target) {
+        return Err(Fault::denied("Not allowed to delete specified account"));
+    }
+    let id = SqlValue::int(person_id);
+    cx.tx.delete("person_role", &[("person_id", id.clone())]).await?;
+    cx.tx.delete("person_site", &[("person_id", id.clone())]).await?;
+    cx.tx.delete("sessions", &[("person_id", id.clone())]).await?;
+    cx.tx.update("persons", "person_id", id, &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))]).await?;
+    cx.note(format!("Person {person_id} deleted"), vec![("Person", person_id)]);
+    Ok(common::one())
+}
+
+async fn role(cx: &mut Cx<'_>, key: &Value) -> MethodResult<(i64, String)> {
+    let rows = common::select(cx, &ROLE, key, &["role_id", "name"]).await?;
+    let r = rows.first().filter(|_| !matches!(key, Value::Array(_) | Value::Struct(_)));
+    match r {
+        Some(r) => Ok((r.int("role_id").unwrap_or(0), r.text("name").unwrap_or_default().to_string())),
+        None => Err(Fault::invalid(format!("Invalid role {}", common::py_repr(key)))),
+    }
+}
+
+/// Non-admins may only grant or revoke roles below their own (a larger role id) to people at
+/// their sites.
+fn may_change_role(caller: &Caller, target: &Row, role_id: i64) -> MethodResult<()> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    let Caller::Person(p) = caller else { return Err(Fault::denied("Not allowed to change roles")) };
+    if !target.int_list("site_ids").iter().any(|s| p.site_ids.contains(s)) {
+        return Err(Fault::denied("Not allowed to update specified account"));
+    }
+    let min = p.role_ids.iter().copied().min().unwrap_or(i64::MAX);
+    if role_id <= min {
+        return Err(Fault::denied("Not allowed to grant that role"));
+    }
+    Ok(())
+}
+
+pub async fn add_role_to_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let (role_id, role_name) = role(cx, a.get(0)).await?;
+    let target = person(cx, a.get(1)).await?;
+    let person_id = target.int("person_id").unwrap_or(0);
+    may_change_role(&cx.caller, &target, role_id)?;
+    if !target.int_list("role_ids").contains(&role_id) {
+        cx.tx.insert_plain("person_role", &[("person_id", SqlValue::int(person_id)), ("role_id", SqlValue::int(role_id))]).await?;
+    }
+    cx.note(format!("Role {role_name} granted to person {person_id}"), vec![("Person", person_id)]);
+    Ok(common::one())
+}
+
+pub async fn delete_role_from_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let (role_id, role_name) = role(cx, a.get(0)).await?;
+    let target = person(cx, a.get(1)).await?;
+    let person_id = target.int("person_id").unwrap_or(0);
+    may_change_role(&cx.caller, &target, role_id)?;
+    cx.tx.delete("person_role", &[("person_id", SqlValue::int(person_id)), ("role_id", SqlValue::int(role_id))]).await?;
+    cx.note(format!("Role {role_name} revoked from person {person_id}"), vec![("Person", person_id)]);
+    Ok(common::one())
+}
+
+async fn site_id(cx: &mut Cx<'_>, key: &Value) -> MethodResult<i64> {
+    Ok(find_one(cx, &SITE, key, &["site_id"], "site").await?.int("site_id").unwrap_or(0))
+}
+
+pub async fn add_person_to_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let target = person(cx, a.get(0)).await?;
+    let person_id = target.int("person_id").unwrap_or(0);
+    let site_id = site_id(cx, a.get(1)).await?;
+    let sites = target.int_list("site_ids");
+    if !sites.contains(&site_id) {
+        let primary = i64::from(sites.is_empty());
+        cx.tx
+            .insert_plain(
+                "person_site",
+                &[("person_id", SqlValue::int(person_id)), ("site_id", SqlValue::int(site_id)), ("is_primary", SqlValue::int(primary))],
+            )
+            .await?;
+    }
+    cx.note(format!("Person {person_id} added to site {site_id}"), vec![("Person", person_id), ("Site", site_id)]);
+    Ok(common::one())
+}
+
+pub async fn delete_person_from_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let target = person(cx, a.get(0)).await?;
+    let person_id = target.int("person_id").unwrap_or(0);
+    let site_id = site_id(cx, a.get(1)).await?;
+    cx.tx.delete("person_site", &[("person_id", SqlValue::int(person_id)), ("site_id", SqlValue::int(site_id))]).await?;
+    // Keep exactly one primary site while any remain.
+    cx.tx
+        .execute(
+            "UPDATE person_site SET is_primary = 1 WHERE person_id = $1 AND site_id = (SELECT MIN(site_id) FROM person_site WHERE person_id = $2) AND NOT EXISTS (SELECT 1 FROM person_site WHERE person_id = $3 AND is_primary = 1)",
+            &[SqlValue::int(person_id), SqlValue::int(person_id), SqlValue::int(person_id)],
+        )
+        .await?;
+    cx.note(format!("Person {person_id} deleted from site {site_id}"), vec![("Person", person_id), ("Site", site_id)]);
+    Ok(common::one())
+}
+
+pub async fn set_person_primary_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let target = person(cx, a.get(0)).await?;
+    let person_id = target.int("person_id").unwrap_or(0);
+    let is_self = cx.caller.person().is_some_and(|p| p.person_id == person_id);
+    if !cx.caller.is_admin() && !is_self {
+        return Err(Fault::denied("Not allowed to update specified account"));
+    }
+    let site_id = site_id(cx, a.get(1)).await?;
+    if !target.int_list("site_ids").contains(&site_id) {
+        return Err(Fault::invalid("Not a member of the specified site"));
+    }
+    cx.tx.execute("UPDATE person_site SET is_primary = 0 WHERE person_id = $1", &[SqlValue::int(person_id)]).await?;
+    cx.tx
+        .execute(
+            "UPDATE person_site SET is_primary = 1 WHERE person_id = $1 AND site_id = $2",
+            &[SqlValue::int(person_id), SqlValue::int(site_id)],
+        )
+        .await?;
+    cx.note(format!("Person {person_id} primary site set to {site_id}"), vec![("Person", person_id), ("Site", site_id)]);
+    Ok(common::one())
+}

@@ -1,0 +1,331 @@
+//! Tag types, node tags and interface tags (PLC_SPEC §4.3, §4.4, §4.9), and the rules for who
+//! may write a tag (upstream's `AuthorizeHelpers`).
+
+use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
+use crate::api::Cx;
+use crate::args::Args;
+use crate::caller::Caller;
+use crate::fault::{Fault, MethodResult};
+use crate::roles::Role;
+use bootmedium_registry::views::{INTERFACE_TAG, NODE, NODE_TAG, ROLE, TAG_TYPE};
+use bootmedium_registry::{FieldKind, SqlValue};
+use bootmedium_xmlrpc::Value;
+
+const TAG_TYPE_FIELDS: &[WField] = &[
+    WField { nullok: false, ..w("tagname", WTy::Str, 100) },
+    w("description", WTy::Str, 254),
+    WField { nullok: false, ..w("category", WTy::Str, 64) },
+];
+
+/// A tag type as the permission checks need it.
+pub struct TagType {
+    pub id: i64,
+    pub tagname: String,
+    pub roles: Vec<String>,
+}
+
+pub async fn tag_type(cx: &mut Cx<'_>, key: &Value) -> MethodResult<TagType> {
+    let r = find_one(cx, &TAG_TYPE, key, &["tag_type_id", "tagname", "roles"], "tag type").await?;
+    Ok(TagType {
+        id: r.int("tag_type_id").unwrap_or(0),
+        tagname: r.text("tagname").unwrap_or_default().to_string(),
+        roles: r.text_list("roles").to_vec(),
+    })
+}
+
+fn check_tagname(name: &str) -> MethodResult<()> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+        return Err(Fault::invalid(format!("Invalid tag name {name:?}: letters, digits, '_', '-' and '.' only")));
+    }
+    Ok(())
+}
+
+pub async fn add_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let (written, _) = collect("TagType", true, TAG_TYPE_FIELDS, &[], a.fields(0)?)?;
+    let Some(name) = find(&written, "tagname").and_then(|w| w.text()).map(str::to_string) else {
+        return Err(Fault::invalid("tagname must be specified and cannot be unset in class TagType"));
+    };
+    check_tagname(&name)?;
+    if common::exists(cx, "SELECT tag_type_id FROM tag_types WHERE tagname = $1", &[SqlValue::text(name.clone())]).await? {
+        return Err(Fault::invalid("Tag type name already in use"));
+    }
+    let id = cx.tx.insert("tag_types", "tag_type_id", &columns(&written)).await?;
+    cx.note(format!("Tag type {id} added"), vec![("TagType", id)]);
+    Ok(Value::Int(id))
+}
+
+pub async fn get_tag_types(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    Ok(Value::Array(common::get(cx, &TAG_TYPE, a.get(0), a.get(1)).await?))
+}
+
+pub async fn update_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let tt = tag_type(cx, a.get(0)).await?;
+    let (written, _) = collect("TagType", false, TAG_TYPE_FIELDS, &[], a.fields(1)?)?;
+    if let Some(name) = find(&written, "tagname").and_then(|w| w.text()) {
+        check_tagname(name)?;
+        let taken = common::exists(
+            cx,
+            "SELECT tag_type_id FROM tag_types WHERE tagname = $1 AND tag_type_id <> $2",
+            &[SqlValue::text(name), SqlValue::int(tt.id)],
+        )
+        .await?;
+        if taken {
+            return Err(Fault::invalid("Tag type name already in use"));
+        }
+    }
+    cx.tx.update("tag_types", "tag_type_id", SqlValue::int(tt.id), &columns(&written)).await?;
+    cx.note(format!("Tag type {} updated", tt.id), vec![("TagType", tt.id)]);
+    Ok(common::one())
+}
+
+pub async fn delete_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let tt = tag_type(cx, a.get(0)).await?;
+    let id = SqlValue::int(tt.id);
+    cx.tx.delete("node_tag", &[("tag_type_id", id.clone())]).await?;
+    cx.tx.delete("interface_tag", &[("tag_type_id", id.clone())]).await?;
+    cx.tx.delete("nodegroups", &[("tag_type_id", id.clone())]).await?;
+    cx.tx.delete("tag_type_role", &[("tag_type_id", id.clone())]).await?;
+    cx.tx.delete("tag_types", &[("tag_type_id", id)]).await?;
+    cx.note(format!("Tag type {} deleted", tt.id), vec![("TagType", tt.id)]);
+    Ok(common::one())
+}
+
+async fn role_id(cx: &mut Cx<'_>, key: &Value) -> MethodResult<i64> {
+    let rows = common::select(cx, &ROLE, key, &["role_id"]).await?;
+    match (key, rows.first()) {
+        (Value::Int(_) | Value::String(_) | Value::Bool(_), Some(r)) => Ok(r.int("role_id").unwrap_or(0)),
+        _ => Err(Fault::invalid(format!("Invalid role {}", common::py_repr(key)))),
+    }
+}
+
+pub async fn add_role_to_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let role = role_id(cx, a.get(0)).await?;
+    let tt = tag_type(cx, a.get(1)).await?;
+    let present = common::exists(
+        cx,
+        "SELECT role_id FROM tag_type_role WHERE tag_type_id = $1 AND role_id = $2",
+        &[SqlValue::int(tt.id), SqlValue::int(role)],
+    )
+    .await?;
+    if !present {
+        cx.tx.insert_plain("tag_type_role", &[("tag_type_id", SqlValue::int(tt.id)), ("role_id", SqlValue::int(role))]).await?;
+    }
+    cx.note(format!("Role {role} added to tag type {}", tt.id), vec![("TagType", tt.id)]);
+    Ok(common::one())
+}
+
+pub async fn delete_role_from_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let role = role_id(cx, a.get(0)).await?;
+    let tt = tag_type(cx, a.get(1)).await?;
+    cx.tx.delete("tag_type_role", &[("tag_type_id", SqlValue::int(tt.id)), ("role_id", SqlValue::int(role))]).await?;
+    cx.note(format!("Role {role} deleted from tag type {}", tt.id), vec![("TagType", tt.id)]);
+    Ok(common::one())
+}
+
+/// The node a tag is written on, as the permission check needs it.
+pub struct TaggedNode {
+    pub node_id: i64,
+    pub hostname: String,
+    pub site_id: i64,
+}
+
+pub async fn tagged_node(cx: &mut Cx<'_>, key: &Value) -> MethodResult<TaggedNode> {
+    let r = find_one(cx, &NODE, key, &["node_id", "hostname", "site_id"], "node").await?;
+    Ok(TaggedNode {
+        node_id: r.int("node_id").unwrap_or(0),
+        hostname: r.text("hostname").unwrap_or_default().to_string(),
+        site_id: r.int("site_id").unwrap_or(0),
+    })
+}
+
+fn caller_roles(caller: &Caller) -> Vec<String> {
+    match caller {
+        Caller::Person(p) => p.roles.clone(),
+        Caller::Node(_) => vec![Role::Node.name().to_string()],
+        Caller::Anonymous => vec![],
+    }
+}
+
+/// Admins may write any tag; others need one of the tag type's roles and must belong to the
+/// object's site (a node may write its own tags).
+pub fn may_write_tag(caller: &Caller, tt: &TagType, site_id: i64, node_id: Option<i64>, what: &str, name: &str) -> MethodResult<()> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    if !caller_roles(caller).iter().any(|r| tt.roles.contains(r)) {
+        return Err(Fault::denied(format!("Role mismatch for writing tag {}", tt.tagname)));
+    }
+    let own_node = matches!((caller, node_id), (Caller::Node(n), Some(id)) if n.node_id == id);
+    if !own_node && !caller.at_site(site_id) {
+        return Err(Fault::denied(format!("Writing {what} tag: must belong in the same site as {name}")));
+    }
+    Ok(())
+}
+
+fn check_value(v: &str) -> MethodResult<()> {
+    crate::validate::check_max_bytes("value", v, 65535)
+}
+
+/// Sets (adds or replaces) a node tag without permission checks.
+pub async fn store_node_tag(cx: &mut Cx<'_>, node_id: i64, tag_type_id: i64, value: &str) -> MethodResult<i64> {
+    check_value(value)?;
+    let existing = common::scalar(
+        cx,
+        "SELECT node_tag_id FROM node_tag WHERE node_id = $1 AND tag_type_id = $2",
+        &[SqlValue::int(node_id), SqlValue::int(tag_type_id)],
+        FieldKind::Int,
+    )
+    .await?
+    .and_then(|v| v.as_int());
+    if let Some(id) = existing {
+        cx.tx.update("node_tag", "node_tag_id", SqlValue::int(id), &[("value", SqlValue::text(value))]).await?;
+        return Ok(id);
+    }
+    Ok(cx
+        .tx
+        .insert(
+            "node_tag",
+            "node_tag_id",
+            &[("node_id", SqlValue::int(node_id)), ("tag_type_id", SqlValue::int(tag_type_id)), ("value", SqlValue::text(value))],
+        )
+        .await?)
+}
+
+pub async fn add_node_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let node = tagged_node(cx, a.get(0)).await?;
+    let tt = tag_type(cx, a.get(1)).await?;
+    let value = a.str(2)?;
+    let dup = common::exists(
+        cx,
+        "SELECT node_tag_id FROM node_tag WHERE node_id = $1 AND tag_type_id = $2",
+        &[SqlValue::int(node.node_id), SqlValue::int(tt.id)],
+    )
+    .await?;
+    if dup {
+        return Err(Fault::invalid(format!("Node {} already has tag {}", node.node_id, tt.id)));
+    }
+    may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname)?;
+    let id = store_node_tag(cx, node.node_id, tt.id, value).await?;
+    cx.note(format!("Node tag {id} added"), vec![("Node", node.node_id), ("NodeTag", id)]);
+    Ok(Value::Int(id))
+}
+
+async fn node_tag(cx: &mut Cx<'_>, key: &Value) -> MethodResult<(i64, TaggedNode, TagType)> {
+    let r = find_one(cx, &NODE_TAG, key, &["node_tag_id", "node_id", "tag_type_id"], "node tag").await?;
+    let node = tagged_node(cx, &Value::Int(r.int("node_id").unwrap_or(0))).await?;
+    let tt = tag_type(cx, &Value::Int(r.int("tag_type_id").unwrap_or(0))).await?;
+    Ok((r.int("node_tag_id").unwrap_or(0), node, tt))
+}
+
+pub async fn update_node_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let (id, node, tt) = node_tag(cx, a.get(0)).await?;
+    let value = a.str(1)?;
+    check_value(value)?;
+    may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname)?;
+    cx.tx.update("node_tag", "node_tag_id", SqlValue::int(id), &[("value", SqlValue::text(value))]).await?;
+    cx.note(format!("Node tag {id} updated"), vec![("Node", node.node_id), ("NodeTag", id)]);
+    Ok(common::one())
+}
+
+pub async fn delete_node_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let (id, node, tt) = node_tag(cx, a.get(0)).await?;
+    may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname)?;
+    cx.tx.delete("node_tag", &[("node_tag_id", SqlValue::int(id))]).await?;
+    cx.note(format!("Node tag {id} deleted"), vec![("Node", node.node_id), ("NodeTag", id)]);
+    Ok(common::one())
+}
+
+pub async fn get_node_tags(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    Ok(Value::Array(common::get(cx, &NODE_TAG, a.get(0), a.get(1)).await?))
+}
+
+/// The interface a tag is written on, with its node's site.
+async fn tagged_interface(cx: &mut Cx<'_>, interface_id: i64) -> MethodResult<(i64, TaggedNode)> {
+    let rows = cx
+        .tx
+        .fetch(
+            "SELECT i.interface_id, n.node_id, n.hostname, n.site_id FROM interfaces i JOIN nodes n ON n.node_id = i.node_id WHERE i.interface_id = $1 AND n.deleted = 0",
+            &[SqlValue::int(interface_id)],
+            &[FieldKind::Int, FieldKind::Int, FieldKind::Text, FieldKind::Int],
+        )
+        .await?;
+    let r = rows.first().ok_or_else(|| Fault::invalid(format!("No such interface {interface_id}")))?;
+    Ok((
+        interface_id,
+        TaggedNode {
+            node_id: r[1].as_int().unwrap_or(0),
+            hostname: r[2].as_text().unwrap_or_default().to_string(),
+            site_id: r[3].as_int().unwrap_or(0),
+        },
+    ))
+}
+
+/// Interface tag values end up in plnode.txt (`<CATEGORY>_<NAME>="value"`), which bash and the
+/// BootManager read: refuse what could break out of the quotes or the line.
+pub fn check_interface_tag_value(value: &str) -> MethodResult<()> {
+    check_value(value)?;
+    if let Some(c) = value.chars().find(|c| matches!(c, '"' | '\'' | '\\' | '$' | '`') || c.is_control()) {
+        return Err(Fault::invalid_named("value", format!("character {c:?} is not allowed in interface settings")));
+    }
+    Ok(())
+}
+
+pub async fn store_interface_tag(cx: &mut Cx<'_>, interface_id: i64, tag_type_id: i64, value: &str) -> MethodResult<i64> {
+    check_interface_tag_value(value)?;
+    Ok(cx
+        .tx
+        .insert(
+            "interface_tag",
+            "interface_tag_id",
+            &[("interface_id", SqlValue::int(interface_id)), ("tag_type_id", SqlValue::int(tag_type_id)), ("value", SqlValue::text(value))],
+        )
+        .await?)
+}
+
+pub async fn add_interface_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let (interface_id, node) = tagged_interface(cx, a.int(0)?).await?;
+    let tt = tag_type(cx, a.get(1)).await?;
+    let value = a.str(2)?;
+    let dup = common::exists(
+        cx,
+        "SELECT interface_tag_id FROM interface_tag WHERE interface_id = $1 AND tag_type_id = $2",
+        &[SqlValue::int(interface_id), SqlValue::int(tt.id)],
+    )
+    .await?;
+    if dup {
+        return Err(Fault::invalid(format!("Interface {interface_id} already has setting {}", tt.id)));
+    }
+    may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "interface", &node.hostname)?;
+    let id = store_interface_tag(cx, interface_id, tt.id, value).await?;
+    cx.note(format!("Interface tag {id} added"), vec![("Interface", interface_id), ("InterfaceTag", id)]);
+    Ok(Value::Int(id))
+}
+
+async fn interface_tag(cx: &mut Cx<'_>, key: &Value) -> MethodResult<(i64, i64, TaggedNode, TagType)> {
+    let r = find_one(cx, &INTERFACE_TAG, key, &["interface_tag_id", "interface_id", "tag_type_id"], "interface tag").await?;
+    let (interface_id, node) = tagged_interface(cx, r.int("interface_id").unwrap_or(0)).await?;
+    let tt = tag_type(cx, &Value::Int(r.int("tag_type_id").unwrap_or(0))).await?;
+    Ok((r.int("interface_tag_id").unwrap_or(0), interface_id, node, tt))
+}
+
+pub async fn update_interface_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let (id, interface_id, node, tt) = interface_tag(cx, a.get(0)).await?;
+    let value = a.str(1)?;
+    check_interface_tag_value(value)?;
+    may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "interface", &node.hostname)?;
+    cx.tx.update("interface_tag", "interface_tag_id", SqlValue::int(id), &[("value", SqlValue::text(value))]).await?;
+    cx.note(format!("Interface tag {id} updated"), vec![("Interface", interface_id), ("InterfaceTag", id)]);
+    Ok(common::one())
+}
+
+pub async fn delete_interface_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let (id, interface_id, node, tt) = interface_tag(cx, a.get(0)).await?;
+    may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "interface", &node.hostname)?;
+    cx.tx.delete("interface_tag", &[("interface_tag_id", SqlValue::int(id))]).await?;
+    cx.note(format!("Interface tag {id} deleted"), vec![("Interface", interface_id), ("InterfaceTag", id)]);
+    Ok(common::one())
+}
+
+pub async fn get_interface_tags(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    Ok(Value::Array(common::get(cx, &INTERFACE_TAG, a.get(0), a.get(1)).await?))
+}

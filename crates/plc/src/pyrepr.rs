@@ -1,0 +1,87 @@
+//! Python `repr()` of call arguments, as upstream records them in `events.call`, with the
+//! secrets (`AuthString`, `session`, `password`) replaced by `"Removed by API"` (§2.8).
+
+use bootmedium_xmlrpc::Value;
+
+const SECRET_KEYS: &[&str] = &["AuthString", "session", "password"];
+
+fn repr_str(s: &str, out: &mut String) {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+}
+
+fn repr(v: &Value, out: &mut String) {
+    match v {
+        Value::Nil => out.push_str("None"),
+        Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Double(d) => out.push_str(&crate::crypto::python_float_repr(*d)),
+        Value::String(s) => repr_str(s, out),
+        Value::Base64(b) => out.push_str(&format!("<Binary {} bytes>", b.len())),
+        Value::DateTime(s) => out.push_str(&format!("<DateTime '{s}'>")),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                repr(item, out);
+            }
+            out.push(']');
+        }
+        Value::Struct(m) => {
+            out.push('{');
+            for (i, (k, item)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                repr_str(k, out);
+                out.push_str(": ");
+                if SECRET_KEYS.contains(&k.as_str()) {
+                    out.push_str("'Removed by API'");
+                } else {
+                    repr(item, out);
+                }
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// `[arg, arg, …]` as Python prints the argument list, secrets removed.
+pub fn redacted_args(args: &[Value]) -> String {
+    let mut out = String::new();
+    repr(&Value::Array(args.to_vec()), &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn secrets_are_removed() {
+        let mut auth = BTreeMap::new();
+        auth.insert("AuthMethod".to_string(), Value::from("password"));
+        auth.insert("AuthString".to_string(), Value::from("hunter2"));
+        let s = redacted_args(&[Value::Struct(auth), Value::Int(5), Value::from("it's")]);
+        assert_eq!(s, "[{'AuthMethod': 'password', 'AuthString': 'Removed by API'}, 5, \"it's\"]");
+        assert!(!s.contains("hunter2"));
+    }
+}

@@ -1,0 +1,54 @@
+//! The PLC registry: the one crate that knows SQL.
+//!
+//! It owns the schema (versioned migrations that run unchanged on SQLite and PostgreSQL), the
+//! table descriptions the API filters and returns (`views`), and transactions. Every statement is
+//! built from `&'static str` fragments written in this crate; values supplied by clients only ever
+//! travel as bound parameters, never as SQL text.
+#![forbid(unsafe_code)]
+
+mod migrate;
+mod query;
+mod store;
+mod value;
+pub mod views;
+
+pub use query::{Cell, CmpOp, Cond, FieldRef, Query, Row, SortKey};
+pub use store::{Backend, Registry, Tx};
+pub use value::SqlValue;
+pub use views::{FieldKind, FieldSpec, TableSpec};
+
+/// What can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open database {url}: {source}")]
+    Open { url: String, source: sqlx::Error },
+    #[error("unsupported database URL {0:?}: expected sqlite:… or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration { version: i64, name: &'static str, source: sqlx::Error },
+    #[error("the database schema is at version {found}, newer than this program knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+    /// A UNIQUE or PRIMARY KEY constraint refused the write (a concurrent writer won a race).
+    #[error("a row with the same unique key already exists")]
+    Conflict,
+    /// A FOREIGN KEY constraint refused the write.
+    #[error("a referenced row does not exist")]
+    MissingReference,
+    #[error("database error: {0}")]
+    Sql(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => return Error::Conflict,
+                sqlx::error::ErrorKind::ForeignKeyViolation => return Error::MissingReference,
+                _ => {}
+            }
+        }
+        Error::Sql(e)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

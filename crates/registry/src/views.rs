@@ -1,0 +1,443 @@
+//! The PLC classes as the API sees them: which fields each has, what SQL yields each field, and
+//! which list fields are gathered from join tables. These play the part of upstream's
+//! `view_nodes`, `view_persons`, … views (PLC_SPEC §4), written once for both backends.
+
+/// How a field is typed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Int,
+    Bool,
+    Float,
+    Text,
+    IntList,
+    TextList,
+}
+
+impl FieldKind {
+    pub fn is_list(self) -> bool {
+        matches!(self, FieldKind::IntList | FieldKind::TextList)
+    }
+}
+
+/// Where a list field's values come from: `SELECT owner, value FROM from WHERE owner IN (…)`.
+#[derive(Debug)]
+pub struct ListSource {
+    pub(crate) from: &'static str,
+    pub(crate) owner: &'static str,
+    pub(crate) value: &'static str,
+    pub(crate) order: &'static str,
+}
+
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// An SQL expression over the main table, aliased `t`.
+    Expr(&'static str),
+    List(ListSource),
+    /// A list upstream fills from tables this registry does not model (slices, PCUs, conf
+    /// files, …): always empty here, kept so clients that read the field keep working.
+    Unmodelled,
+}
+
+#[derive(Debug)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub kind: FieldKind,
+    pub(crate) source: Source,
+}
+
+/// Tags of a class that can be read as pseudo-fields (`arch` on a Node, `ifname` on an Interface).
+#[derive(Debug)]
+pub(crate) struct TagSource {
+    pub(crate) table: &'static str,
+    pub(crate) owner: &'static str,
+}
+
+/// One PLC class.
+#[derive(Debug)]
+pub struct TableSpec {
+    /// The class name used in fault texts (`Node`, `Site`, …).
+    pub class: &'static str,
+    pub(crate) from: &'static str,
+    /// The primary key field (an Int field of `fields`).
+    pub primary_key: &'static str,
+    pub(crate) primary_key_expr: &'static str,
+    /// The field strings in a list filter are matched against (hostname, login_base, …).
+    pub secondary_key: Option<&'static str>,
+    /// Rows outside this condition (soft-deleted ones) are invisible.
+    pub(crate) live: Option<&'static str>,
+    pub fields: &'static [FieldSpec],
+    pub(crate) tags: Option<TagSource>,
+}
+
+impl TableSpec {
+    pub fn field(&self, name: &str) -> Option<&'static FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+    pub fn has_tags(&self) -> bool {
+        self.tags.is_some()
+    }
+}
+
+const fn col(name: &'static str, kind: FieldKind, expr: &'static str) -> FieldSpec {
+    FieldSpec { name, kind, source: Source::Expr(expr) }
+}
+const fn list(
+    name: &'static str,
+    kind: FieldKind,
+    from: &'static str,
+    owner: &'static str,
+    value: &'static str,
+    order: &'static str,
+) -> FieldSpec {
+    FieldSpec { name, kind, source: Source::List(ListSource { from, owner, value, order }) }
+}
+const fn unmodelled(name: &'static str) -> FieldSpec {
+    FieldSpec { name, kind: FieldKind::IntList, source: Source::Unmodelled }
+}
+
+use FieldKind::{Bool, Float, Int, IntList, Text, TextList};
+
+pub static NODE: TableSpec = TableSpec {
+    class: "Node",
+    from: "nodes t",
+    primary_key: "node_id",
+    primary_key_expr: "t.node_id",
+    secondary_key: Some("hostname"),
+    live: Some("t.deleted = 0"),
+    tags: Some(TagSource { table: "node_tag", owner: "node_id" }),
+    fields: &[
+        col("node_id", Int, "t.node_id"),
+        col("node_type", Text, "t.node_type"),
+        col("hostname", Text, "t.hostname"),
+        col("site_id", Int, "t.site_id"),
+        col("boot_state", Text, "t.boot_state"),
+        col("run_level", Text, "t.run_level"),
+        col("model", Text, "t.model"),
+        col("boot_nonce", Text, "t.boot_nonce"),
+        col("version", Text, "t.version"),
+        col("ssh_rsa_key", Text, "t.ssh_rsa_key"),
+        col("key", Text, "t.node_key"),
+        col("session", Text, "(SELECT s.session_id FROM sessions s WHERE s.node_id = t.node_id)"),
+        col("verified", Bool, "t.verified"),
+        col("date_created", Int, "t.date_created"),
+        col("last_updated", Int, "t.last_updated"),
+        col("last_contact", Int, "t.last_contact"),
+        col("last_boot", Int, "t.last_boot"),
+        col("last_download", Int, "t.last_download"),
+        col("last_pcu_reboot", Int, "t.last_pcu_reboot"),
+        col("last_pcu_confirmation", Int, "t.last_pcu_confirmation"),
+        col("last_time_spent_online", Int, "t.last_time_spent_online"),
+        col("last_time_spent_offline", Int, "t.last_time_spent_offline"),
+        col("peer_id", Int, "t.peer_id"),
+        col("peer_node_id", Int, "t.peer_node_id"),
+        list("interface_ids", IntList, "interfaces i", "i.node_id", "i.interface_id", "i.is_primary DESC, i.interface_id"),
+        list("node_tag_ids", IntList, "node_tag nt", "nt.node_id", "nt.node_tag_id", "nt.node_tag_id"),
+        list(
+            "nodegroup_ids",
+            IntList,
+            "node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value",
+            "nt.node_id",
+            "ng.nodegroup_id",
+            "ng.nodegroup_id",
+        ),
+        unmodelled("conf_file_ids"),
+        unmodelled("slice_ids"),
+        unmodelled("slice_ids_whitelist"),
+        unmodelled("pcu_ids"),
+        unmodelled("ports"),
+    ],
+};
+
+pub static INTERFACE: TableSpec = TableSpec {
+    class: "Interface",
+    from: "interfaces t",
+    primary_key: "interface_id",
+    primary_key_expr: "t.interface_id",
+    secondary_key: Some("ip"),
+    live: None,
+    tags: Some(TagSource { table: "interface_tag", owner: "interface_id" }),
+    fields: &[
+        col("interface_id", Int, "t.interface_id"),
+        col("node_id", Int, "t.node_id"),
+        col("is_primary", Bool, "t.is_primary"),
+        col("type", Text, "t.type"),
+        col("method", Text, "t.method"),
+        col("ip", Text, "t.ip"),
+        col("mac", Text, "t.mac"),
+        col("gateway", Text, "t.gateway"),
+        col("network", Text, "t.network"),
+        col("broadcast", Text, "t.broadcast"),
+        col("netmask", Text, "t.netmask"),
+        col("dns1", Text, "t.dns1"),
+        col("dns2", Text, "t.dns2"),
+        col("bwlimit", Int, "t.bwlimit"),
+        col("hostname", Text, "t.hostname"),
+        col("last_updated", Int, "t.last_updated"),
+        list(
+            "interface_tag_ids",
+            IntList,
+            "interface_tag it",
+            "it.interface_id",
+            "it.interface_tag_id",
+            "it.interface_tag_id",
+        ),
+    ],
+};
+
+pub static SITE: TableSpec = TableSpec {
+    class: "Site",
+    from: "sites t",
+    primary_key: "site_id",
+    primary_key_expr: "t.site_id",
+    secondary_key: Some("login_base"),
+    live: Some("t.deleted = 0"),
+    tags: None,
+    fields: &[
+        col("site_id", Int, "t.site_id"),
+        col("name", Text, "t.name"),
+        col("abbreviated_name", Text, "t.abbreviated_name"),
+        col("login_base", Text, "t.login_base"),
+        col("is_public", Bool, "t.is_public"),
+        col("enabled", Bool, "t.enabled"),
+        col("latitude", Float, "t.latitude"),
+        col("longitude", Float, "t.longitude"),
+        col("url", Text, "t.url"),
+        col("max_slices", Int, "t.max_slices"),
+        col("max_slivers", Int, "t.max_slivers"),
+        col("date_created", Int, "t.date_created"),
+        col("last_updated", Int, "t.last_updated"),
+        col("peer_id", Int, "t.peer_id"),
+        col("peer_site_id", Int, "t.peer_site_id"),
+        col("ext_consortium_id", Int, "t.ext_consortium_id"),
+        list(
+            "person_ids",
+            IntList,
+            "person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0",
+            "ps.site_id",
+            "ps.person_id",
+            "ps.person_id",
+        ),
+        list(
+            "node_ids",
+            IntList,
+            "(SELECT node_id, site_id FROM nodes WHERE deleted = 0) n",
+            "n.site_id",
+            "n.node_id",
+            "n.node_id",
+        ),
+        unmodelled("slice_ids"),
+        unmodelled("address_ids"),
+        unmodelled("pcu_ids"),
+        unmodelled("site_tag_ids"),
+    ],
+};
+
+pub static PERSON: TableSpec = TableSpec {
+    class: "Person",
+    from: "persons t",
+    primary_key: "person_id",
+    primary_key_expr: "t.person_id",
+    secondary_key: Some("email"),
+    live: Some("t.deleted = 0"),
+    tags: None,
+    fields: &[
+        col("person_id", Int, "t.person_id"),
+        col("first_name", Text, "t.first_name"),
+        col("last_name", Text, "t.last_name"),
+        col("title", Text, "t.title"),
+        col("email", Text, "t.email"),
+        col("phone", Text, "t.phone"),
+        col("url", Text, "t.url"),
+        col("bio", Text, "t.bio"),
+        col("enabled", Bool, "t.enabled"),
+        col("verification_key", Text, "t.verification_key"),
+        col("verification_expires", Int, "t.verification_expires"),
+        col("date_created", Int, "t.date_created"),
+        col("last_updated", Int, "t.last_updated"),
+        col("peer_id", Int, "t.peer_id"),
+        col("peer_person_id", Int, "t.peer_person_id"),
+        list("role_ids", IntList, "person_role pr", "pr.person_id", "pr.role_id", "pr.role_id"),
+        list(
+            "roles",
+            TextList,
+            "person_role pr JOIN roles r ON r.role_id = pr.role_id",
+            "pr.person_id",
+            "r.name",
+            "r.role_id",
+        ),
+        list(
+            "site_ids",
+            IntList,
+            "person_site ps JOIN sites s ON s.site_id = ps.site_id AND s.deleted = 0",
+            "ps.person_id",
+            "ps.site_id",
+            "ps.is_primary DESC, ps.site_id",
+        ),
+        unmodelled("key_ids"),
+        unmodelled("slice_ids"),
+        unmodelled("person_tag_ids"),
+    ],
+};
+
+pub static TAG_TYPE: TableSpec = TableSpec {
+    class: "TagType",
+    from: "tag_types t",
+    primary_key: "tag_type_id",
+    primary_key_expr: "t.tag_type_id",
+    secondary_key: Some("tagname"),
+    live: None,
+    tags: None,
+    fields: &[
+        col("tag_type_id", Int, "t.tag_type_id"),
+        col("tagname", Text, "t.tagname"),
+        col("description", Text, "t.description"),
+        col("category", Text, "t.category"),
+        list("role_ids", IntList, "tag_type_role ttr", "ttr.tag_type_id", "ttr.role_id", "ttr.role_id"),
+        list(
+            "roles",
+            TextList,
+            "tag_type_role ttr JOIN roles r ON r.role_id = ttr.role_id",
+            "ttr.tag_type_id",
+            "r.name",
+            "r.role_id",
+        ),
+    ],
+};
+
+const TAGNAME: &str = "(SELECT tt.tagname FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id)";
+const TAG_DESCRIPTION: &str =
+    "(SELECT tt.description FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id)";
+const TAG_CATEGORY: &str =
+    "(SELECT tt.category FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id)";
+
+pub static NODE_TAG: TableSpec = TableSpec {
+    class: "NodeTag",
+    from: "node_tag t",
+    primary_key: "node_tag_id",
+    primary_key_expr: "t.node_tag_id",
+    secondary_key: None,
+    live: None,
+    tags: None,
+    fields: &[
+        col("node_tag_id", Int, "t.node_tag_id"),
+        col("node_id", Int, "t.node_id"),
+        col("hostname", Text, "(SELECT n.hostname FROM nodes n WHERE n.node_id = t.node_id)"),
+        col("tag_type_id", Int, "t.tag_type_id"),
+        col("tagname", Text, TAGNAME),
+        col("description", Text, TAG_DESCRIPTION),
+        col("category", Text, TAG_CATEGORY),
+        col("value", Text, "t.value"),
+    ],
+};
+
+pub static INTERFACE_TAG: TableSpec = TableSpec {
+    class: "InterfaceTag",
+    from: "interface_tag t",
+    primary_key: "interface_tag_id",
+    primary_key_expr: "t.interface_tag_id",
+    secondary_key: None,
+    live: None,
+    tags: None,
+    fields: &[
+        col("interface_tag_id", Int, "t.interface_tag_id"),
+        col("interface_id", Int, "t.interface_id"),
+        col("ip", Text, "(SELECT i.ip FROM interfaces i WHERE i.interface_id = t.interface_id)"),
+        col("tag_type_id", Int, "t.tag_type_id"),
+        col("tagname", Text, TAGNAME),
+        col("description", Text, TAG_DESCRIPTION),
+        col("category", Text, TAG_CATEGORY),
+        col("value", Text, "t.value"),
+    ],
+};
+
+pub static NODE_GROUP: TableSpec = TableSpec {
+    class: "NodeGroup",
+    from: "nodegroups t",
+    primary_key: "nodegroup_id",
+    primary_key_expr: "t.nodegroup_id",
+    secondary_key: Some("groupname"),
+    live: None,
+    tags: None,
+    fields: &[
+        col("nodegroup_id", Int, "t.nodegroup_id"),
+        col("groupname", Text, "t.groupname"),
+        col("tag_type_id", Int, "t.tag_type_id"),
+        col("tagname", Text, TAGNAME),
+        col("value", Text, "t.value"),
+        list(
+            "node_ids",
+            IntList,
+            "nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value \
+             JOIN nodes n ON n.node_id = nt.node_id AND n.deleted = 0",
+            "ng.nodegroup_id",
+            "nt.node_id",
+            "nt.node_id",
+        ),
+        unmodelled("conf_file_ids"),
+    ],
+};
+
+pub static ROLE: TableSpec = TableSpec {
+    class: "Role",
+    from: "roles t",
+    primary_key: "role_id",
+    primary_key_expr: "t.role_id",
+    secondary_key: Some("name"),
+    live: None,
+    tags: None,
+    fields: &[col("role_id", Int, "t.role_id"), col("name", Text, "t.name")],
+};
+
+pub static EVENT: TableSpec = TableSpec {
+    class: "Event",
+    from: "events t",
+    primary_key: "event_id",
+    primary_key_expr: "t.event_id",
+    secondary_key: None,
+    live: None,
+    tags: None,
+    fields: &[
+        col("event_id", Int, "t.event_id"),
+        col("person_id", Int, "t.person_id"),
+        col("node_id", Int, "t.node_id"),
+        col("auth_type", Text, "t.auth_type"),
+        col("fault_code", Int, "t.fault_code"),
+        col("call_name", Text, "t.call_name"),
+        col("call", Text, "t.call"),
+        col("message", Text, "t.message"),
+        col("runtime", Float, "t.runtime"),
+        col("time", Int, "t.time"),
+        list("object_ids", IntList, "event_object eo", "eo.event_id", "eo.object_id", "eo.object_type, eo.object_id"),
+        list(
+            "object_types",
+            TextList,
+            "event_object eo",
+            "eo.event_id",
+            "eo.object_type",
+            "eo.object_type, eo.object_id",
+        ),
+    ],
+};
+
+pub static EVENT_OBJECT: TableSpec = TableSpec {
+    class: "EventObject",
+    from: "event_object eo JOIN events t ON t.event_id = eo.event_id",
+    primary_key: "event_id",
+    primary_key_expr: "t.event_id",
+    secondary_key: None,
+    live: None,
+    tags: None,
+    fields: &[
+        col("event_id", Int, "t.event_id"),
+        col("person_id", Int, "t.person_id"),
+        col("node_id", Int, "t.node_id"),
+        col("fault_code", Int, "t.fault_code"),
+        col("call_name", Text, "t.call_name"),
+        col("call", Text, "t.call"),
+        col("message", Text, "t.message"),
+        col("runtime", Float, "t.runtime"),
+        col("time", Int, "t.time"),
+        col("object_id", Int, "eo.object_id"),
+        col("object_type", Text, "eo.object_type"),
+    ],
+};

@@ -1,0 +1,155 @@
+//! The HTTP front end: `POST /PLCAPI/` (and `//PLCAPI//`, the BootManager's spelling) carries
+//! XML-RPC; `GET /healthz` answers `ok`. Every request a client can get wrong is answered with an
+//! XML-RPC fault and HTTP 200 — oversized or malformed bodies included — and a panic inside a
+//! method becomes fault 111 rather than a dropped connection or an HTTP 500.
+#![forbid(unsafe_code)]
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bootmedium_plc::{Api, Fault};
+use bootmedium_xmlrpc::{Limits, Value, parse_method_call, write_fault, write_response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings { max_body_bytes: 16 * 1024 * 1024 }
+    }
+}
+
+struct AppState {
+    api: Api,
+    settings: ServerSettings,
+}
+
+/// The application's routes.
+pub fn router(api: Api, settings: ServerSettings) -> Router {
+    let state = Arc::new(AppState { api, settings });
+    Router::new().route("/healthz", get(|| async { "ok" })).fallback(dispatch).with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `/PLCAPI/`, however many slashes surround it.
+fn is_api_path(path: &str) -> bool {
+    let mut segments = path.split('/').filter(|s| !s.is_empty());
+    segments.next() == Some("PLCAPI") && segments.next().is_none()
+}
+
+async fn dispatch(State(state): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    if !is_api_path(req.uri().path()) {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    match *req.method() {
+        Method::POST => {}
+        Method::GET | Method::HEAD => {
+            // Upstream answers GET with an HTML page and status 200.
+            let page = "<html><body><p>This is a PLCAPI XML-RPC endpoint (bootmedium). POST method calls here.</p></body></html>\n";
+            return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
+        }
+        _ => return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, POST")], "").into_response(),
+    }
+    let started = Instant::now();
+    let limit = state.settings.max_body_bytes;
+    let body = match axum::body::to_bytes(req.into_body(), limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            let f = Fault::invalid(format!("request body larger than {limit} bytes or unreadable"));
+            log_call("-", "", Some(&f), started);
+            return fault_response(&f);
+        }
+    };
+    handle_call(state, peer, body, started).await
+}
+
+async fn handle_call(state: Arc<AppState>, peer: SocketAddr, body: Bytes, started: Instant) -> Response {
+    let call = match parse_method_call(&body, &Limits::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            let f = Fault::invalid(format!("malformed XML-RPC request: {e}"));
+            log_call("-", "", Some(&f), started);
+            return fault_response(&f);
+        }
+    };
+    if call.params.iter().any(has_nul) {
+        let f = Fault::invalid("strings may not contain NUL characters");
+        log_call(&call.method_name, "", Some(&f), started);
+        return fault_response(&f);
+    }
+    let method = call.method_name.clone();
+    // A panic inside a method must not take the connection down with it.
+    let task = tokio::spawn(async move {
+        let outcome = state.api.call(&call.method_name, &call.params, Some(peer.ip())).await;
+        (outcome.result, outcome.caller)
+    });
+    let (result, caller) = match task.await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(method = %method, error = %e, "method panicked");
+            (Err(Fault::internal("the server failed while running this call; see its log")), String::new())
+        }
+    };
+    log_call(&method, &caller, result.as_ref().err(), started);
+    match result {
+        Ok(v) => xml_response(write_response(&v)),
+        Err(f) => fault_response(&f),
+    }
+}
+
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Struct(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+fn log_call(method: &str, caller: &str, fault: Option<&Fault>, started: Instant) {
+    let fault_code = fault.map(|f| f.code).unwrap_or(0);
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(method, caller, fault_code, duration_ms = format!("{duration_ms:.2}"), "call");
+}
+
+fn xml_response(body: String) -> Response {
+    let mut r = Response::new(Body::from(body));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
+    r
+}
+
+fn fault_response(f: &Fault) -> Response {
+    xml_response(write_fault(f.code, &f.message))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn api_paths() {
+        assert!(super::is_api_path("/PLCAPI/"));
+        assert!(super::is_api_path("//PLCAPI//"));
+        assert!(super::is_api_path("/PLCAPI"));
+        assert!(!super::is_api_path("/PLCAPI/x"));
+        assert!(!super::is_api_path("/"));
+    }
+}
