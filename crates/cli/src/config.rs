@@ -43,8 +43,9 @@ pub struct FileConfig {
 impl FileConfig {
     pub fn load(data_dir: &Path) -> Result<Self> {
         let path = data_dir.join(FILE_NAME);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {} (run `bootmedium --data-dir {} init` first)", path.display(), data_dir.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("reading {} (run `bootmedium --data-dir {} init` first)", path.display(), data_dir.display())
+        })?;
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 

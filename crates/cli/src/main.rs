@@ -57,7 +57,8 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(run(cli))
 }
 
@@ -80,14 +81,20 @@ fn database_url(cli: &Cli, dir: &Path, file: Option<&FileConfig>) -> Result<Stri
 
 async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
-        Command::Init { plc_name, admin_email, admin_password } => init(&cli, plc_name, admin_email, admin_password).await,
+        Command::Init { plc_name, admin_email, admin_password } => {
+            init(&cli, plc_name, admin_email, admin_password).await
+        }
         Command::Serve { listen, demo } => serve(&cli, listen.as_deref(), *demo).await,
     }
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o750).create(dir).with_context(|| format!("creating {}", dir.display()))
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
 }
 
 async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str) -> Result<()> {
@@ -121,7 +128,10 @@ async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str
             admin_email.to_lowercase()
         ),
         InitOutcome::AlreadyInitialised => {
-            println!("initialised {}: the registry at {url} already had its system site; it was left as it was", dir.display())
+            println!(
+                "initialised {}: the registry at {url} already had its system site; it was left as it was",
+                dir.display()
+            )
         }
     }
     Ok(())

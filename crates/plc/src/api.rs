@@ -87,7 +87,8 @@ impl Api {
         };
         let (result, caller) = self.call_method(spec, params, peer).await;
         let label = caller.as_ref().map(Caller::label).unwrap_or_default();
-        let result = result.map_err(|f| Fault { code: f.code, message: format!("{label}: {}: {}", spec.name, f.message) });
+        let result =
+            result.map_err(|f| Fault { code: f.code, message: format!("{label}: {}: {}", spec.name, f.message) });
         CallOutcome { result, caller: label }
     }
 
@@ -182,9 +183,12 @@ impl Api {
     /// `system.*` methods take no auth (§10.1). None when `method` is not one of them.
     async fn call_system(&self, method: &str, params: &[Value], peer: Option<IpAddr>) -> Option<MethodResult<Value>> {
         Some(match method {
-            "system.listMethods" => Ok(Value::Array(methods::all().map(|m| Value::from(m.name)).chain(
-                SYSTEM_METHODS.iter().map(|n| Value::from(*n)),
-            ).collect())),
+            "system.listMethods" => Ok(Value::Array(
+                methods::all()
+                    .map(|m| Value::from(m.name))
+                    .chain(SYSTEM_METHODS.iter().map(|n| Value::from(*n)))
+                    .collect(),
+            )),
             "system.methodHelp" => self.method_help(params),
             "system.methodSignature" => self.method_signature(params),
             "system.multicall" => Ok(Box::pin(self.multicall(params, peer)).await),
@@ -203,7 +207,8 @@ impl Api {
     fn method_help(&self, params: &[Value]) -> MethodResult<Value> {
         let spec = self.named_method(params)?;
         let roles: Vec<&str> = spec.roles.iter().map(|r| r.name()).collect();
-        let mut text = format!("{}\n\nRoles: {}\n\nParameters:\n  auth (struct): authentication\n", spec.doc, roles.join(", "));
+        let mut text =
+            format!("{}\n\nRoles: {}\n\nParameters:\n  auth (struct): authentication\n", spec.doc, roles.join(", "));
         for (i, p) in spec.params.iter().enumerate() {
             let opt = if i >= spec.required { ", optional" } else { "" };
             text.push_str(&format!("  {} ({}{opt})\n", p.name, p.ty.xml_name()));
@@ -237,12 +242,17 @@ impl Api {
             let name = c.get("methodName").and_then(Value::as_str);
             let args = c.get("params").and_then(Value::as_array);
             let entry = match (name, args) {
-                (Some("system.multicall"), _) => fault_struct(&Fault { code: -507, message: "Recursive system.multicall forbidden".into() }),
+                (Some("system.multicall"), _) => {
+                    fault_struct(&Fault { code: -507, message: "Recursive system.multicall forbidden".into() })
+                }
                 (Some(name), Some(args)) => match self.call(name, args, peer).await.result {
                     Ok(v) => Value::Array(vec![v]),
                     Err(f) => fault_struct(&f),
                 },
-                _ => fault_struct(&Fault { code: 1, message: "each call needs a methodName string and a params array".into() }),
+                _ => fault_struct(&Fault {
+                    code: 1,
+                    message: "each call needs a methodName string and a params array".into(),
+                }),
             };
             out.push(entry);
         }
@@ -250,7 +260,8 @@ impl Api {
     }
 }
 
-const SYSTEM_METHODS: &[&str] = &["system.listMethods", "system.methodHelp", "system.methodSignature", "system.multicall"];
+const SYSTEM_METHODS: &[&str] =
+    &["system.listMethods", "system.methodHelp", "system.methodSignature", "system.multicall"];
 
 fn fault_struct(f: &Fault) -> Value {
     let mut m = BTreeMap::new();
@@ -308,7 +319,11 @@ async fn record_event(tx: &mut Tx, rec: EventRecord<'_>) -> MethodResult<()> {
     for (kind, id) in rec.note.objects {
         tx.insert_plain(
             "event_object",
-            &[("event_id", SqlValue::int(event_id)), ("object_id", SqlValue::int(id)), ("object_type", SqlValue::text(kind))],
+            &[
+                ("event_id", SqlValue::int(event_id)),
+                ("object_id", SqlValue::int(id)),
+                ("object_type", SqlValue::text(kind)),
+            ],
         )
         .await?;
     }

@@ -25,8 +25,7 @@ impl From<Fault> for AuthFailure {
     }
 }
 
-const AUTH_METHODS: &str =
-    "must be 'session', 'password', 'capability', 'gpg', 'hmac', 'hmac_dummybox', 'anonymous'";
+const AUTH_METHODS: &str = "must be 'session', 'password', 'capability', 'gpg', 'hmac', 'hmac_dummybox', 'anonymous'";
 
 /// What the call is, as far as authentication needs to know.
 pub struct AuthRequest<'a> {
@@ -42,9 +41,7 @@ fn field<'a>(auth: &'a BTreeMap<String, Value>, key: &str) -> Result<&'a str, Fa
     match auth.get(key) {
         None => Err(Fault::invalid_named("auth", format!("'{key}' not specified"))),
         Some(Value::String(s)) => Ok(s),
-        Some(other) => {
-            Err(Fault::invalid_named(key, format!("expected string, got {}", other.type_name())))
-        }
+        Some(other) => Err(Fault::invalid_named(key, format!("expected string, got {}", other.type_name()))),
     }
 }
 
@@ -60,11 +57,7 @@ pub fn auth_method(auth: &Value) -> Result<&str, Fault> {
     }
 }
 
-pub async fn authenticate(
-    tx: &mut Tx,
-    config: &PlcConfig,
-    req: &AuthRequest<'_>,
-) -> Result<Caller, AuthFailure> {
+pub async fn authenticate(tx: &mut Tx, config: &PlcConfig, req: &AuthRequest<'_>) -> Result<Caller, AuthFailure> {
     let method = auth_method(req.auth)?;
     let Value::Struct(fields) = req.auth else {
         return Err(Fault::invalid_named("auth", "expected struct").into());
@@ -90,9 +83,7 @@ pub(crate) async fn load_person(tx: &mut Tx, cond: Cond) -> Result<Option<Person
         .iter()
         .filter_map(|n| t.field(n).map(FieldRef::Field))
         .collect();
-    let rows = tx
-        .select(&Query { table: t, cond, fields, sort: vec![], offset: None, limit: Some(2) })
-        .await?;
+    let rows = tx.select(&Query { table: t, cond, fields, sort: vec![], offset: None, limit: Some(2) }).await?;
     if rows.len() != 1 {
         return Ok(None);
     }
@@ -265,30 +256,21 @@ pub(crate) async fn load_node_caller(tx: &mut Tx, node_id: i64) -> Result<Option
     }))
 }
 
-async fn hmac_auth(
-    tx: &mut Tx,
-    req: &AuthRequest<'_>,
-    fields: &BTreeMap<String, Value>,
-) -> Result<Caller, Fault> {
+async fn hmac_auth(tx: &mut Tx, req: &AuthRequest<'_>, fields: &BTreeMap<String, Value>) -> Result<Caller, Fault> {
     if !req.roles.contains(&Role::Node) {
         return Err(Fault::auth("BootAuth: Not allowed to call method, missing 'node' role"));
     }
     let node_id = match fields.get("node_id") {
         None => return Err(Fault::invalid_named("auth", "'node_id' not specified")),
-        Some(v) => crate::args::as_int(v).ok_or_else(|| {
-            Fault::invalid_named("node_id", format!("expected int, got {}", v.type_name()))
-        })?,
+        Some(v) => crate::args::as_int(v)
+            .ok_or_else(|| Fault::invalid_named("node_id", format!("expected int, got {}", v.type_name())))?,
     };
     let value = field(fields, "value")?;
     let Some(node) = load_node_caller(tx, node_id).await? else {
         return Err(Fault::auth("BootAuth: No such node"));
     };
     let keys = tx
-        .fetch(
-            "SELECT node_key FROM nodes WHERE node_id = $1",
-            &[SqlValue::int(node_id)],
-            &[FieldKind::Text],
-        )
+        .fetch("SELECT node_key FROM nodes WHERE node_id = $1", &[SqlValue::int(node_id)], &[FieldKind::Text])
         .await?;
     let key = keys.first().and_then(|r| r[0].as_text()).unwrap_or("");
     if key.is_empty() {

@@ -57,18 +57,27 @@ pub async fn initialise(
         return Ok(InitOutcome::AlreadyInitialised);
     }
     let now = crate::now();
-    let site_id = insert_site(&mut tx, &format!("{} Central", config.plc.name), &config.plc.name, &config.plc.slice_prefix, now).await?;
+    let site_id =
+        insert_site(&mut tx, &format!("{} Central", config.plc.name), &config.plc.name, &config.plc.slice_prefix, now)
+            .await?;
     let hash = crypto::hash_password(admin_password)?;
     let person_id = insert_person(&mut tx, &email, "Default", "Administrator", &hash, now).await?;
     for role in [10, 20] {
-        tx.insert_plain("person_role", &[("person_id", SqlValue::int(person_id)), ("role_id", SqlValue::int(role))]).await?;
+        tx.insert_plain("person_role", &[("person_id", SqlValue::int(person_id)), ("role_id", SqlValue::int(role))])
+            .await?;
     }
     join_site(&mut tx, person_id, site_id).await?;
     tx.commit().await?;
     Ok(InitOutcome::Created { admin_person_id: person_id })
 }
 
-async fn insert_site(tx: &mut Tx, name: &str, abbreviated: &str, login_base: &str, now: i64) -> Result<i64, BootstrapError> {
+async fn insert_site(
+    tx: &mut Tx,
+    name: &str,
+    abbreviated: &str,
+    login_base: &str,
+    now: i64,
+) -> Result<i64, BootstrapError> {
     Ok(tx
         .insert(
             "sites",
@@ -84,7 +93,14 @@ async fn insert_site(tx: &mut Tx, name: &str, abbreviated: &str, login_base: &st
         .await?)
 }
 
-async fn insert_person(tx: &mut Tx, email: &str, first: &str, last: &str, hash: &str, now: i64) -> Result<i64, BootstrapError> {
+async fn insert_person(
+    tx: &mut Tx,
+    email: &str,
+    first: &str,
+    last: &str,
+    hash: &str,
+    now: i64,
+) -> Result<i64, BootstrapError> {
     Ok(tx
         .insert(
             "persons",
@@ -105,7 +121,11 @@ async fn insert_person(tx: &mut Tx, email: &str, first: &str, last: &str, hash: 
 async fn join_site(tx: &mut Tx, person_id: i64, site_id: i64) -> Result<(), BootstrapError> {
     tx.insert_plain(
         "person_site",
-        &[("person_id", SqlValue::int(person_id)), ("site_id", SqlValue::int(site_id)), ("is_primary", SqlValue::int(1))],
+        &[
+            ("person_id", SqlValue::int(person_id)),
+            ("site_id", SqlValue::int(site_id)),
+            ("is_primary", SqlValue::int(1)),
+        ],
     )
     .await?;
     Ok(())
@@ -118,13 +138,17 @@ pub struct Demo {
     pub hostname: &'static str,
 }
 
-pub const DEMO: Demo = Demo { pi_email: "pi@demo.example.org", pi_password: "demo-pi-password", hostname: "node1.demo.example.org" };
+pub const DEMO: Demo =
+    Demo { pi_email: "pi@demo.example.org", pi_password: "demo-pi-password", hostname: "node1.demo.example.org" };
 
 /// Seeds a demo site with a PI and a node that has a static primary interface; does nothing
 /// when the demo site exists. Returns whether it seeded.
 pub async fn seed_demo(registry: &Registry) -> Result<bool, BootstrapError> {
     let mut tx = registry.begin_write().await?;
-    if count(&mut tx, "SELECT COUNT(*) FROM sites WHERE login_base = $1 AND deleted = 0", &[SqlValue::text("demo")]).await? > 0 {
+    if count(&mut tx, "SELECT COUNT(*) FROM sites WHERE login_base = $1 AND deleted = 0", &[SqlValue::text("demo")])
+        .await?
+        > 0
+    {
         return Ok(false);
     }
     let now = crate::now();

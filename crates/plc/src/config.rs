@@ -16,11 +16,7 @@ pub struct PlcSettings {
 
 impl Default for PlcSettings {
     fn default() -> Self {
-        PlcSettings {
-            name: "PlanetLab Test".into(),
-            slice_prefix: "pl".into(),
-            hrn_root: "planetlab.test".into(),
-        }
+        PlcSettings { name: "PlanetLab Test".into(), slice_prefix: "pl".into(), hrn_root: "planetlab.test".into() }
     }
 }
 

@@ -100,8 +100,9 @@ fn key_cond(table: &'static TableSpec, v: &Value) -> MethodResult<Cond> {
             scalar_cond(sk, CmpOp::Eq, &Value::String(s.clone()))
         }
         other => {
-            let id = as_int(other)
-                .ok_or_else(|| Fault::invalid(format!("Invalid {} filter element {}", table.class, other.type_name())))?;
+            let id = as_int(other).ok_or_else(|| {
+                Fault::invalid(format!("Invalid {} filter element {}", table.class, other.type_name()))
+            })?;
             Ok(Cond::Compare(pk(table)?, CmpOp::Eq, SqlValue::int(id)))
         }
     }
@@ -157,8 +158,7 @@ fn criterion(table: &'static TableSpec, key: &str, v: &Value) -> MethodResult<Co
         Some(c @ ('~' | '<' | '>' | '[' | ']' | '&' | '|')) => (Some(c), &key[1..]),
         _ => (None, key),
     };
-    let field =
-        field_ref(table, name).ok_or_else(|| Fault::invalid(format!("Invalid filter field '{name}'")))?;
+    let field = field_ref(table, name).ok_or_else(|| Fault::invalid(format!("Invalid filter field '{name}'")))?;
     let list_values = |v: &Value| -> MethodResult<Vec<SqlValue>> {
         match v {
             Value::Array(items) => items.iter().map(|i| coerce(&field, i)).collect(),

@@ -37,8 +37,7 @@ pub const ADMIN_PI: &[Role] = &[Role::Admin, Role::Pi];
 pub const ADMIN_PI_TECH: &[Role] = &[Role::Admin, Role::Pi, Role::Tech];
 pub const ADMIN_PI_TECH_USER: &[Role] = &[Role::Admin, Role::Pi, Role::Tech, Role::User];
 pub const ALL: &[Role] = &[Role::Admin, Role::Pi, Role::User, Role::Tech, Role::Node];
-pub const ALL_AND_ANONYMOUS: &[Role] =
-    &[Role::Admin, Role::Pi, Role::User, Role::Tech, Role::Node, Role::Anonymous];
+pub const ALL_AND_ANONYMOUS: &[Role] = &[Role::Admin, Role::Pi, Role::User, Role::Tech, Role::Node, Role::Anonymous];
 pub const ADMIN_USER_NODE: &[Role] = &[Role::Admin, Role::User, Role::Node];
 pub const NODE: &[Role] = &[Role::Node];
 

@@ -14,8 +14,7 @@ static HOSTNAME: LazyLock<Regex> = LazyLock::new(|| {
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[a-zA-Z0-9._%+\-]+@[a-zA-Z0-9._\-]+\.[a-zA-Z]+$").unwrap_or_else(|_| unreachable!())
 });
-static LOGIN_BASE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z0-9.]+$").unwrap_or_else(|_| unreachable!()));
+static LOGIN_BASE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9.]+$").unwrap_or_else(|_| unreachable!()));
 
 /// A node or interface hostname: at least two labels, the last 2–6 letters. Unlike Python's
 /// `re.match(...$)`, a trailing newline is refused.
@@ -77,9 +76,7 @@ pub fn check_static_ipv4(
     netmask: &str,
     gateway: Option<&str>,
 ) -> MethodResult<()> {
-    let need = |name: &str, v: &str| {
-        v4(v).ok_or_else(|| Fault::invalid(format!("{name} {v} is not an IPv4 address")))
-    };
+    let need = |name: &str, v: &str| v4(v).ok_or_else(|| Fault::invalid(format!("{name} {v} is not an IPv4 address")));
     let ip_n = need("ip", ip)?;
     let net_n = need("network", network)?;
     let bc_n = need("broadcast", broadcast)?;
@@ -91,9 +88,7 @@ pub fn check_static_ipv4(
         return Err(Fault::invalid(format!("IP address {ip} is not in network {network}/{netmask}")));
     }
     if bc_n & mask != net_n & mask {
-        return Err(Fault::invalid(format!(
-            "Broadcast address {broadcast} is not in network {network}/{netmask}"
-        )));
+        return Err(Fault::invalid(format!("Broadcast address {broadcast} is not in network {network}/{netmask}")));
     }
     if let Some(gw) = gateway.filter(|g| !g.is_empty()) {
         let gw_n = need("gateway", gw)?;
@@ -121,7 +116,17 @@ mod tests {
         for ok in ["n1.example.org", "a.bc", "x-1.y-2.example.museum", "N1.EXAMPLE.ORG"] {
             assert!(is_hostname(ok), "{ok}");
         }
-        for bad in ["localhost", "n1.example.org\n", "-a.example.org", "a-.example.org", "a..b.org", "a.b.c1", "a.b.abcdefg", "a b.org", ""] {
+        for bad in [
+            "localhost",
+            "n1.example.org\n",
+            "-a.example.org",
+            "a-.example.org",
+            "a..b.org",
+            "a.b.c1",
+            "a.b.abcdefg",
+            "a b.org",
+            "",
+        ] {
             assert!(!is_hostname(bad), "{bad:?}");
         }
     }
@@ -139,7 +144,9 @@ mod tests {
     #[test]
     fn macs() {
         assert_eq!(normalise_mac("52:54:00:AA:b:CC").unwrap(), "52:54:00:aa:0b:cc");
-        for bad in ["52-54-00-aa-bb-cc", "1:2:3:4:5:6:7:8", "1:2:3:4:5", "0x1:2:3:4:5:6", " 1:2:3:4:5:6", "123:2:3:4:5:6"] {
+        for bad in
+            ["52-54-00-aa-bb-cc", "1:2:3:4:5:6:7:8", "1:2:3:4:5", "0x1:2:3:4:5:6", " 1:2:3:4:5:6", "123:2:3:4:5:6"]
+        {
             assert!(normalise_mac(bad).is_err(), "{bad}");
         }
     }

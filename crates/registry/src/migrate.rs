@@ -25,13 +25,8 @@ pub(crate) async fn run(registry: &Registry) -> Result<()> {
     if registry.backend() == Backend::Postgres {
         tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE", &[]).await?;
     }
-    let rows = tx
-        .fetch(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            &[],
-            &[crate::FieldKind::Int],
-        )
-        .await?;
+    let rows =
+        tx.fetch("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[], &[crate::FieldKind::Int]).await?;
     let current = rows.first().and_then(|r| r.first()).and_then(|v| v.as_int()).unwrap_or(0);
     let known = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
     if current > known {
@@ -40,9 +35,11 @@ pub(crate) async fn run(registry: &Registry) -> Result<()> {
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
         let sql = m.sql.replace("{{ID}}", registry.backend().id_column());
         for stmt in statements(&sql) {
-            tx.execute_owned(stmt)
-                .await
-                .map_err(|e| Error::Migration { version: m.version, name: m.name, source: e })?;
+            tx.execute_owned(stmt).await.map_err(|e| Error::Migration {
+                version: m.version,
+                name: m.name,
+                source: e,
+            })?;
         }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
@@ -75,10 +72,7 @@ fn statements(sql: &str) -> Vec<String> {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -259,13 +259,7 @@ fn compile_compare(table: &TableSpec, b: &mut SqlBuilder, f: &FieldRef, op: CmpO
     b.param(v.clone());
 }
 
-fn compile_contains(
-    table: &TableSpec,
-    b: &mut SqlBuilder,
-    f: &FieldRef,
-    values: &[SqlValue],
-    all: bool,
-) {
+fn compile_contains(table: &TableSpec, b: &mut SqlBuilder, f: &FieldRef, values: &[SqlValue], all: bool) {
     let FieldRef::Field(FieldSpec { source: Source::List(src), .. }) = f else {
         b.push("1 = 0");
         return;
@@ -351,10 +345,7 @@ pub(crate) fn build_select(q: &Query) -> SqlBuilder {
     b
 }
 
-pub(crate) async fn run_select(
-    conn: &mut sqlx::AnyConnection,
-    q: &Query,
-) -> Result<Vec<Row>, sqlx::Error> {
+pub(crate) async fn run_select(conn: &mut sqlx::AnyConnection, q: &Query) -> Result<Vec<Row>, sqlx::Error> {
     let b = build_select(q);
     let mut query = sqlx::query(sqlx::AssertSqlSafe(b.sql));
     for p in &b.params {
@@ -398,8 +389,7 @@ async fn fill_list(
     if ids.is_empty() {
         return Ok(());
     }
-    let index: std::collections::HashMap<i64, usize> =
-        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let index: std::collections::HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     // Bounded chunks keep the parameter count under SQLite's limit.
     for chunk in ids.chunks(500) {
         let mut b = SqlBuilder::default();

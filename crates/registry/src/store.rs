@@ -175,11 +175,7 @@ impl Tx {
     }
 
     /// Inserts one row into a table without a generated key.
-    pub async fn insert_plain(
-        &mut self,
-        table: &'static str,
-        cols: &[(&'static str, SqlValue)],
-    ) -> Result<()> {
+    pub async fn insert_plain(&mut self, table: &'static str, cols: &[(&'static str, SqlValue)]) -> Result<()> {
         let names: Vec<&str> = cols.iter().map(|(c, _)| *c).collect();
         let marks: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
         let sql = format!("INSERT INTO {table} ({}) VALUES ({})", names.join(", "), marks.join(", "));
@@ -202,8 +198,7 @@ impl Tx {
         if cols.is_empty() {
             return Ok(0);
         }
-        let sets: Vec<String> =
-            cols.iter().enumerate().map(|(i, (c, _))| format!("{c} = ${}", i + 1)).collect();
+        let sets: Vec<String> = cols.iter().enumerate().map(|(i, (c, _))| format!("{c} = ${}", i + 1)).collect();
         let sql = format!("UPDATE {table} SET {} WHERE {key} = ${}", sets.join(", "), cols.len() + 1);
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (_, v) in cols {
@@ -215,8 +210,7 @@ impl Tx {
 
     /// `DELETE FROM table WHERE c1 = v1 AND …`; returns the number of rows deleted.
     pub async fn delete(&mut self, table: &'static str, wheres: &[(&'static str, SqlValue)]) -> Result<u64> {
-        let conds: Vec<String> =
-            wheres.iter().enumerate().map(|(i, (c, _))| format!("{c} = ${}", i + 1)).collect();
+        let conds: Vec<String> = wheres.iter().enumerate().map(|(i, (c, _))| format!("{c} = ${}", i + 1)).collect();
         let sql = format!("DELETE FROM {table} WHERE {}", conds.join(" AND "));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (_, v) in wheres {

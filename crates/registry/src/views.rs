@@ -130,7 +130,14 @@ pub static NODE: TableSpec = TableSpec {
         col("last_time_spent_offline", Int, "t.last_time_spent_offline"),
         col("peer_id", Int, "t.peer_id"),
         col("peer_node_id", Int, "t.peer_node_id"),
-        list("interface_ids", IntList, "interfaces i", "i.node_id", "i.interface_id", "i.is_primary DESC, i.interface_id"),
+        list(
+            "interface_ids",
+            IntList,
+            "interfaces i",
+            "i.node_id",
+            "i.interface_id",
+            "i.is_primary DESC, i.interface_id",
+        ),
         list("node_tag_ids", IntList, "node_tag nt", "nt.node_id", "nt.node_tag_id", "nt.node_tag_id"),
         list(
             "nodegroup_ids",
@@ -305,10 +312,8 @@ pub static TAG_TYPE: TableSpec = TableSpec {
 };
 
 const TAGNAME: &str = "(SELECT tt.tagname FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id)";
-const TAG_DESCRIPTION: &str =
-    "(SELECT tt.description FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id)";
-const TAG_CATEGORY: &str =
-    "(SELECT tt.category FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id)";
+const TAG_DESCRIPTION: &str = "(SELECT tt.description FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id)";
+const TAG_CATEGORY: &str = "(SELECT tt.category FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id)";
 
 pub static NODE_TAG: TableSpec = TableSpec {
     class: "NodeTag",

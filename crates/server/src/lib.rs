@@ -57,7 +57,11 @@ fn is_api_path(path: &str) -> bool {
     segments.next() == Some("PLCAPI") && segments.next().is_none()
 }
 
-async fn dispatch(State(state): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+async fn dispatch(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
     if !is_api_path(req.uri().path()) {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     }

@@ -38,18 +38,88 @@ const fn acc(
 
 pub static ACCESSORS: &[Accessor] = &[
     acc("GetNodeArch", "SetNodeArch", "arch", "node/slice/config", "node/slice architecture", ALL),
-    acc("GetNodePldistro", "SetNodePldistro", "pldistro", "node/slice/config/sfa", "PlanetLab distribution to use for node or slivers", ALL),
-    acc("GetNodeFcdistro", "SetNodeFcdistro", "fcdistro", "node/slice/config", "Linux distribution to use for node or slivers", ALL),
+    acc(
+        "GetNodePldistro",
+        "SetNodePldistro",
+        "pldistro",
+        "node/slice/config/sfa",
+        "PlanetLab distribution to use for node or slivers",
+        ALL,
+    ),
+    acc(
+        "GetNodeFcdistro",
+        "SetNodeFcdistro",
+        "fcdistro",
+        "node/slice/config",
+        "Linux distribution to use for node or slivers",
+        ALL,
+    ),
     acc("GetNodeVirt", "SetNodeVirt", "virt", "node/operation", "typically 'vs' or 'lxc'", ALL),
-    acc("GetNodeDeployment", "SetNodeDeployment", "deployment", "node/operation", "typically 'alpha', 'beta', or 'production'", roles::ADMIN),
-    acc("GetNodeExtensions", "SetNodeExtensions", "extensions", "node/config", "space-separated list of extensions to install", roles::ADMIN),
+    acc(
+        "GetNodeDeployment",
+        "SetNodeDeployment",
+        "deployment",
+        "node/operation",
+        "typically 'alpha', 'beta', or 'production'",
+        roles::ADMIN,
+    ),
+    acc(
+        "GetNodeExtensions",
+        "SetNodeExtensions",
+        "extensions",
+        "node/config",
+        "space-separated list of extensions to install",
+        roles::ADMIN,
+    ),
     acc("GetNodeHrn", "SetNodeHrn", "hrn", "node/person/slice/site/sfa", "SFA human readable name", ALL),
-    acc("GetNodePlainBootstrapfs", "SetNodePlainBootstrapfs", "plain-bootstrapfs", "node/config", "use plain bootstrapfs instead of the node flavour", roles::ADMIN_PI_TECH),
-    acc("GetNodeSerial", "SetNodeSerial", "serial", "node/bootcd", "serial console spec for the boot CD", roles::ADMIN_PI_TECH),
-    acc("GetNodeCramfs", "SetNodeCramfs", "cramfs", "node/bootcd", "boot CD uses cramfs when set", roles::ADMIN_PI_TECH),
-    acc("GetNodeKvariant", "SetNodeKvariant", "kvariant", "node/bootcd", "boot CD kernel variant", roles::ADMIN_PI_TECH),
-    acc("GetNodeKargs", "SetNodeKargs", "kargs", "node/bootcd", "extra kernel arguments for the boot CD", roles::ADMIN_PI_TECH),
-    acc("GetNodeNoHangcheck", "SetNodeNoHangcheck", "no-hangcheck", "node/bootcd", "disable hangcheck on the boot CD", roles::ADMIN_PI_TECH),
+    acc(
+        "GetNodePlainBootstrapfs",
+        "SetNodePlainBootstrapfs",
+        "plain-bootstrapfs",
+        "node/config",
+        "use plain bootstrapfs instead of the node flavour",
+        roles::ADMIN_PI_TECH,
+    ),
+    acc(
+        "GetNodeSerial",
+        "SetNodeSerial",
+        "serial",
+        "node/bootcd",
+        "serial console spec for the boot CD",
+        roles::ADMIN_PI_TECH,
+    ),
+    acc(
+        "GetNodeCramfs",
+        "SetNodeCramfs",
+        "cramfs",
+        "node/bootcd",
+        "boot CD uses cramfs when set",
+        roles::ADMIN_PI_TECH,
+    ),
+    acc(
+        "GetNodeKvariant",
+        "SetNodeKvariant",
+        "kvariant",
+        "node/bootcd",
+        "boot CD kernel variant",
+        roles::ADMIN_PI_TECH,
+    ),
+    acc(
+        "GetNodeKargs",
+        "SetNodeKargs",
+        "kargs",
+        "node/bootcd",
+        "extra kernel arguments for the boot CD",
+        roles::ADMIN_PI_TECH,
+    ),
+    acc(
+        "GetNodeNoHangcheck",
+        "SetNodeNoHangcheck",
+        "no-hangcheck",
+        "node/bootcd",
+        "disable hangcheck on the boot CD",
+        roles::ADMIN_PI_TECH,
+    ),
 ];
 
 pub fn by_tagname(tagname: &str) -> Option<&'static Accessor> {
@@ -89,7 +159,12 @@ pub async fn ensure_tag_type(cx: &mut Cx<'_>, acc: &Accessor) -> MethodResult<Ta
                     Role::Tech => 40,
                     _ => 50,
                 };
-                cx.tx.insert_plain("tag_type_role", &[("tag_type_id", SqlValue::int(id)), ("role_id", SqlValue::int(role_id))]).await?;
+                cx.tx
+                    .insert_plain(
+                        "tag_type_role",
+                        &[("tag_type_id", SqlValue::int(id)), ("role_id", SqlValue::int(role_id))],
+                    )
+                    .await?;
             }
             id
         }
@@ -161,7 +236,9 @@ pub async fn get_node_flavour(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Valu
     let node = tagged_node(cx, a.get(0)).await?;
     let defaults = cx.config().flavour.clone();
     let mut flavour = BTreeMap::new();
-    for (tagname, default) in [("arch", &defaults.arch), ("fcdistro", &defaults.fcdistro), ("pldistro", &defaults.pldistro)] {
+    for (tagname, default) in
+        [("arch", &defaults.arch), ("fcdistro", &defaults.fcdistro), ("pldistro", &defaults.pldistro)]
+    {
         let value = match node_tag_value(cx, node.node_id, tagname).await?.filter(|v| !v.is_empty()) {
             Some(v) => v,
             None => {

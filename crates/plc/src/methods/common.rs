@@ -20,14 +20,16 @@ pub async fn select(
     let f = filter::parse_filter(table, filter_value)?;
     let names: Vec<Value> = fields.iter().map(|n| Value::from(*n)).collect();
     let fields = filter::parse_return_fields(table, &Value::Array(names))?;
-    Ok(cx
-        .tx
-        .select(&Query { table, cond: f.cond, fields, sort: f.sort, offset: f.offset, limit: f.limit })
-        .await?)
+    Ok(cx.tx.select(&Query { table, cond: f.cond, fields, sort: f.sort, offset: f.offset, limit: f.limit }).await?)
 }
 
 /// The standard `Get*(auth, filter, return_fields)` body.
-pub async fn get(cx: &mut Cx<'_>, table: &'static TableSpec, filter_value: &Value, return_fields: &Value) -> MethodResult<Vec<Value>> {
+pub async fn get(
+    cx: &mut Cx<'_>,
+    table: &'static TableSpec,
+    filter_value: &Value,
+    return_fields: &Value,
+) -> MethodResult<Vec<Value>> {
     let q = filter::query(table, filter_value, return_fields)?;
     Ok(cx.tx.select(&q).await?.into_iter().map(filter::row_to_value).collect())
 }
@@ -135,6 +137,9 @@ fn convert(f: &WField, v: &Value) -> MethodResult<SqlValue> {
     })
 }
 
+/// A tag given as a pseudo-field: (tag name, value).
+pub type TagValue = (String, String);
+
 /// Checks an Add*/Update* struct: every key must be one of `accepted` or of `tags`; values are
 /// type-checked and length-checked. Returns the native fields and the tag values separately.
 pub fn collect(
@@ -143,9 +148,11 @@ pub fn collect(
     accepted: &[WField],
     tags: &[&str],
     fields: &BTreeMap<String, Value>,
-) -> MethodResult<(Vec<Written>, Vec<(String, String)>)> {
-    let unknown: Vec<&String> =
-        fields.keys().filter(|k| !accepted.iter().any(|a| a.name == k.as_str()) && !tags.contains(&k.as_str())).collect();
+) -> MethodResult<(Vec<Written>, Vec<TagValue>)> {
+    let unknown: Vec<&String> = fields
+        .keys()
+        .filter(|k| !accepted.iter().any(|a| a.name == k.as_str()) && !tags.contains(&k.as_str()))
+        .collect();
     if !unknown.is_empty() {
         let list = crate::roles::python_list(&unknown);
         return Err(Fault::invalid(if adding {
@@ -160,7 +167,8 @@ pub fn collect(
         if let Some(f) = accepted.iter().find(|a| a.name == k.as_str()) {
             native.push(Written { field: *f, value: convert(f, v)? });
         } else {
-            let s = v.as_str().ok_or_else(|| Fault::invalid_named(k, format!("expected string, got {}", v.type_name())))?;
+            let s =
+                v.as_str().ok_or_else(|| Fault::invalid_named(k, format!("expected string, got {}", v.type_name())))?;
             tag_values.push((k.clone(), s.to_string()));
         }
     }
@@ -177,7 +185,12 @@ pub fn columns(written: &[Written]) -> Vec<(&'static str, SqlValue)> {
 }
 
 /// Fetches one scalar column with a fixed statement.
-pub async fn scalar(cx: &mut Cx<'_>, sql: &'static str, params: &[SqlValue], kind: FieldKind) -> MethodResult<Option<SqlValue>> {
+pub async fn scalar(
+    cx: &mut Cx<'_>,
+    sql: &'static str,
+    params: &[SqlValue],
+    kind: FieldKind,
+) -> MethodResult<Option<SqlValue>> {
     let rows = cx.tx.fetch(sql, params, &[kind]).await?;
     Ok(rows.into_iter().next().and_then(|mut r| r.pop()))
 }

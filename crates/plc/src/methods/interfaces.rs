@@ -113,7 +113,9 @@ fn check_bwlimit(v: Option<i64>) -> MethodResult<()> {
 }
 
 async fn check_row(cx: &mut Cx<'_>, i: &Iface, interface_id: i64) -> MethodResult<()> {
-    if !common::exists(cx, "SELECT 1 FROM network_methods WHERE method = $1", &[SqlValue::text(i.method.clone())]).await? {
+    if !common::exists(cx, "SELECT 1 FROM network_methods WHERE method = $1", &[SqlValue::text(i.method.clone())])
+        .await?
+    {
         return Err(Fault::invalid(format!("Invalid addressing method {}", i.method)));
     }
     if !common::exists(cx, "SELECT 1 FROM network_types WHERE type = $1", &[SqlValue::text(i.ty.clone())]).await? {
@@ -201,14 +203,20 @@ pub async fn add_interface(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
 async fn set_interface_tags(cx: &mut Cx<'_>, interface_id: i64, values: &[(String, String)]) -> MethodResult<()> {
     for (name, value) in values {
         let tt = tags::tag_type(cx, &Value::from(name.as_str())).await?;
-        cx.tx.delete("interface_tag", &[("interface_id", SqlValue::int(interface_id)), ("tag_type_id", SqlValue::int(tt.id))]).await?;
+        cx.tx
+            .delete(
+                "interface_tag",
+                &[("interface_id", SqlValue::int(interface_id)), ("tag_type_id", SqlValue::int(tt.id))],
+            )
+            .await?;
         tags::store_interface_tag(cx, interface_id, tt.id, value).await?;
     }
     Ok(())
 }
 
 async fn interface(cx: &mut Cx<'_>, key: &Value) -> MethodResult<(i64, Row)> {
-    let id = crate::args::as_int(key).ok_or_else(|| Fault::invalid(format!("No such interface {}", common::py_repr(key))))?;
+    let id = crate::args::as_int(key)
+        .ok_or_else(|| Fault::invalid(format!("No such interface {}", common::py_repr(key))))?;
     let names: Vec<&str> = ["interface_id", "node_id", "is_primary", "type", "method", "bwlimit"]
         .into_iter()
         .chain(FIELDS.iter().filter(|f| f.ty == WTy::Str).map(|f| f.name))
@@ -261,7 +269,8 @@ mod tests {
 
     #[test]
     fn static_primary_needs_gateway_and_dns() {
-        let base = [("ip", "10.0.0.5"), ("network", "10.0.0.0"), ("broadcast", "10.0.0.255"), ("netmask", "255.255.255.0")];
+        let base =
+            [("ip", "10.0.0.5"), ("network", "10.0.0.0"), ("broadcast", "10.0.0.255"), ("netmask", "255.255.255.0")];
         let e = check_method_rules(&iface("static", true, &base)).unwrap_err();
         assert_eq!(e.message, "Invalid argument: For static method primary network, gateway is required");
         assert!(check_method_rules(&iface("static", false, &base)).is_ok());
@@ -271,7 +280,8 @@ mod tests {
 
     #[test]
     fn proxy_and_tap_rules() {
-        let e = check_method_rules(&iface("proxy", false, &[("ip", "1.2.3.4"), ("mac", "00:00:00:00:00:01")])).unwrap_err();
+        let e =
+            check_method_rules(&iface("proxy", false, &[("ip", "1.2.3.4"), ("mac", "00:00:00:00:00:01")])).unwrap_err();
         assert!(e.message.contains("mac should not be specified"));
         let e = check_method_rules(&iface("tap", false, &[("ip", "1.2.3.4")])).unwrap_err();
         assert!(e.message.contains("gateway is required"));

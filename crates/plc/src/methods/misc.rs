@@ -10,7 +10,8 @@ use bootmedium_registry::views::{EVENT, EVENT_OBJECT, NODE_GROUP, ROLE};
 use bootmedium_registry::{FieldKind, SqlValue};
 use bootmedium_xmlrpc::Value;
 
-const NODEGROUP_FIELDS: &[WField] = &[WField { nullok: false, ..w("groupname", WTy::Str, 50) }, WField { nullok: false, ..w("value", WTy::Str, 254) }];
+const NODEGROUP_FIELDS: &[WField] =
+    &[WField { nullok: false, ..w("groupname", WTy::Str, 50) }, WField { nullok: false, ..w("value", WTy::Str, 254) }];
 
 async fn groupname_free(cx: &mut Cx<'_>, name: &str, except: i64) -> MethodResult<()> {
     if name.trim().is_empty() {
@@ -40,7 +41,11 @@ pub async fn add_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value>
         .insert(
             "nodegroups",
             "nodegroup_id",
-            &[("groupname", SqlValue::text(name)), ("tag_type_id", SqlValue::int(tt.id)), ("value", SqlValue::text(value))],
+            &[
+                ("groupname", SqlValue::text(name)),
+                ("tag_type_id", SqlValue::int(tt.id)),
+                ("value", SqlValue::text(value)),
+            ],
         )
         .await?;
     cx.note(format!("Node group {id} created"), vec![("NodeGroup", id)]);
@@ -73,7 +78,9 @@ pub async fn get_node_groups(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
 
 async fn strings(cx: &mut Cx<'_>, sql: &'static str) -> MethodResult<Value> {
     let rows = cx.tx.fetch(sql, &[], &[FieldKind::Text]).await?;
-    Ok(Value::Array(rows.into_iter().filter_map(|mut r| r.pop()).filter_map(|v| v.as_text().map(Value::from)).collect()))
+    Ok(Value::Array(
+        rows.into_iter().filter_map(|mut r| r.pop()).filter_map(|v| v.as_text().map(Value::from)).collect(),
+    ))
 }
 
 pub async fn get_node_types(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {

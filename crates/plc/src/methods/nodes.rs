@@ -55,19 +55,25 @@ async fn validate(cx: &mut Cx<'_>, written: &mut [Written], node_id: i64) -> Met
             }
             "node_type" => {
                 let t = wr.text().unwrap_or_default().to_string();
-                if !common::exists(cx, "SELECT 1 FROM node_types WHERE node_type = $1", &[SqlValue::text(t.clone())]).await? {
+                if !common::exists(cx, "SELECT 1 FROM node_types WHERE node_type = $1", &[SqlValue::text(t.clone())])
+                    .await?
+                {
                     return Err(Fault::invalid(format!("Invalid node type '{t}'")));
                 }
             }
             "boot_state" => {
                 let b = wr.text().unwrap_or_default().to_string();
-                if !common::exists(cx, "SELECT 1 FROM boot_states WHERE boot_state = $1", &[SqlValue::text(b.clone())]).await? {
+                if !common::exists(cx, "SELECT 1 FROM boot_states WHERE boot_state = $1", &[SqlValue::text(b.clone())])
+                    .await?
+                {
                     return Err(Fault::invalid(format!("Invalid boot state '{b}'")));
                 }
             }
             "site_id" => {
                 let s = wr.value.as_int().unwrap_or(0);
-                if !common::exists(cx, "SELECT 1 FROM sites WHERE site_id = $1 AND deleted = 0", &[SqlValue::int(s)]).await? {
+                if !common::exists(cx, "SELECT 1 FROM sites WHERE site_id = $1 AND deleted = 0", &[SqlValue::int(s)])
+                    .await?
+                {
                     return Err(Fault::invalid(format!("No such site {s}")));
                 }
             }
@@ -96,7 +102,11 @@ pub async fn add_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let hostname = find(&written, "hostname").and_then(Written::text).unwrap_or_default().to_string();
     let now = crate::now();
     let mut cols = columns(&written);
-    cols.extend([("site_id", SqlValue::int(site_id)), ("date_created", SqlValue::int(now)), ("last_updated", SqlValue::int(now))]);
+    cols.extend([
+        ("site_id", SqlValue::int(site_id)),
+        ("date_created", SqlValue::int(now)),
+        ("last_updated", SqlValue::int(now)),
+    ]);
     let node_id = cx.tx.insert("nodes", "node_id", &cols).await?;
     let hrn = node_hrn(&cx.config().plc.hrn_root, site.text("login_base").unwrap_or_default(), &hostname);
     let mut tags = tags;
@@ -176,7 +186,14 @@ async fn set_node_session(cx: &mut Cx<'_>, node_id: i64, session: SqlValue) -> M
     if let Some(s) = session.as_text().filter(|s| !s.is_empty()) {
         cx.tx.delete("sessions", &[("session_id", SqlValue::text(s))]).await?;
         cx.tx
-            .insert_plain("sessions", &[("session_id", SqlValue::text(s)), ("expires", SqlValue::Int(None)), ("node_id", SqlValue::int(node_id))])
+            .insert_plain(
+                "sessions",
+                &[
+                    ("session_id", SqlValue::text(s)),
+                    ("expires", SqlValue::Int(None)),
+                    ("node_id", SqlValue::int(node_id)),
+                ],
+            )
             .await?;
     }
     Ok(())
@@ -194,7 +211,9 @@ pub async fn delete_node_rows(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<()>
     cx.tx.delete("interfaces", &[("node_id", id.clone())]).await?;
     cx.tx.delete("node_tag", &[("node_id", id.clone())]).await?;
     cx.tx.delete("sessions", &[("node_id", id.clone())]).await?;
-    cx.tx.update("nodes", "node_id", id, &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))]).await?;
+    cx.tx
+        .update("nodes", "node_id", id, &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))])
+        .await?;
     Ok(())
 }
 
@@ -207,10 +226,15 @@ pub async fn delete_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
 
 /// The number of interfaces a node has (AddInterface makes the first one primary).
 pub async fn interface_count(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<i64> {
-    Ok(common::scalar(cx, "SELECT COUNT(*) FROM interfaces WHERE node_id = $1", &[SqlValue::int(node_id)], FieldKind::Int)
-        .await?
-        .and_then(|v| v.as_int())
-        .unwrap_or(0))
+    Ok(common::scalar(
+        cx,
+        "SELECT COUNT(*) FROM interfaces WHERE node_id = $1",
+        &[SqlValue::int(node_id)],
+        FieldKind::Int,
+    )
+    .await?
+    .and_then(|v| v.as_int())
+    .unwrap_or(0))
 }
 
 #[cfg(test)]

@@ -89,7 +89,8 @@ fn visibility(caller: &Caller) -> MethodResult<Cond> {
         Caller::Person(p) if !caller.is_admin() => p,
         _ => return Ok(Cond::True),
     };
-    let me = Cond::Compare(common::field(&PERSON, "person_id")?, bootmedium_registry::CmpOp::Eq, SqlValue::int(p.person_id));
+    let me =
+        Cond::Compare(common::field(&PERSON, "person_id")?, bootmedium_registry::CmpOp::Eq, SqlValue::int(p.person_id));
     if p.roles.iter().any(|r| r == "pi" || r == "tech") {
         let sites = p.site_ids.iter().map(|s| SqlValue::int(*s)).collect();
         return Ok(Cond::Or(vec![me, Cond::ContainsAny(common::field(&PERSON, "site_ids")?, sites)]));
@@ -149,7 +150,14 @@ pub async fn delete_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
     cx.tx.delete("person_role", &[("person_id", id.clone())]).await?;
     cx.tx.delete("person_site", &[("person_id", id.clone())]).await?;
     cx.tx.delete("sessions", &[("person_id", id.clone())]).await?;
-    cx.tx.update("persons", "person_id", id, &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))]).await?;
+    cx.tx
+        .update(
+            "persons",
+            "person_id",
+            id,
+            &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))],
+        )
+        .await?;
     cx.note(format!("Person {person_id} deleted"), vec![("Person", person_id)]);
     Ok(common::one())
 }
@@ -186,7 +194,12 @@ pub async fn add_role_to_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Va
     let person_id = target.int("person_id").unwrap_or(0);
     may_change_role(&cx.caller, &target, role_id)?;
     if !target.int_list("role_ids").contains(&role_id) {
-        cx.tx.insert_plain("person_role", &[("person_id", SqlValue::int(person_id)), ("role_id", SqlValue::int(role_id))]).await?;
+        cx.tx
+            .insert_plain(
+                "person_role",
+                &[("person_id", SqlValue::int(person_id)), ("role_id", SqlValue::int(role_id))],
+            )
+            .await?;
     }
     cx.note(format!("Role {role_name} granted to person {person_id}"), vec![("Person", person_id)]);
     Ok(common::one())
@@ -197,7 +210,9 @@ pub async fn delete_role_from_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResu
     let target = person(cx, a.get(1)).await?;
     let person_id = target.int("person_id").unwrap_or(0);
     may_change_role(&cx.caller, &target, role_id)?;
-    cx.tx.delete("person_role", &[("person_id", SqlValue::int(person_id)), ("role_id", SqlValue::int(role_id))]).await?;
+    cx.tx
+        .delete("person_role", &[("person_id", SqlValue::int(person_id)), ("role_id", SqlValue::int(role_id))])
+        .await?;
     cx.note(format!("Role {role_name} revoked from person {person_id}"), vec![("Person", person_id)]);
     Ok(common::one())
 }
@@ -216,7 +231,11 @@ pub async fn add_person_to_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Va
         cx.tx
             .insert_plain(
                 "person_site",
-                &[("person_id", SqlValue::int(person_id)), ("site_id", SqlValue::int(site_id)), ("is_primary", SqlValue::int(primary))],
+                &[
+                    ("person_id", SqlValue::int(person_id)),
+                    ("site_id", SqlValue::int(site_id)),
+                    ("is_primary", SqlValue::int(primary)),
+                ],
             )
             .await?;
     }
@@ -228,7 +247,9 @@ pub async fn delete_person_from_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResu
     let target = person(cx, a.get(0)).await?;
     let person_id = target.int("person_id").unwrap_or(0);
     let site_id = site_id(cx, a.get(1)).await?;
-    cx.tx.delete("person_site", &[("person_id", SqlValue::int(person_id)), ("site_id", SqlValue::int(site_id))]).await?;
+    cx.tx
+        .delete("person_site", &[("person_id", SqlValue::int(person_id)), ("site_id", SqlValue::int(site_id))])
+        .await?;
     // Keep exactly one primary site while any remain.
     cx.tx
         .execute(
@@ -258,6 +279,9 @@ pub async fn set_person_primary_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResu
             &[SqlValue::int(person_id), SqlValue::int(site_id)],
         )
         .await?;
-    cx.note(format!("Person {person_id} primary site set to {site_id}"), vec![("Person", person_id), ("Site", site_id)]);
+    cx.note(
+        format!("Person {person_id} primary site set to {site_id}"),
+        vec![("Person", person_id), ("Site", site_id)],
+    );
     Ok(common::one())
 }

@@ -12,7 +12,9 @@ use bootmedium_registry::views::PERSON;
 use bootmedium_xmlrpc::Value;
 
 async fn purge_expired(cx: &mut Cx<'_>) -> MethodResult<()> {
-    cx.tx.execute("DELETE FROM sessions WHERE expires IS NOT NULL AND expires < $1", &[SqlValue::int(crate::now())]).await?;
+    cx.tx
+        .execute("DELETE FROM sessions WHERE expires IS NOT NULL AND expires < $1", &[SqlValue::int(crate::now())])
+        .await?;
     Ok(())
 }
 
@@ -22,7 +24,11 @@ async fn new_person_session(cx: &mut Cx<'_>, person_id: i64, expires: i64) -> Me
     cx.tx
         .insert_plain(
             "sessions",
-            &[("session_id", SqlValue::text(id.clone())), ("expires", SqlValue::int(expires)), ("person_id", SqlValue::int(person_id))],
+            &[
+                ("session_id", SqlValue::text(id.clone())),
+                ("expires", SqlValue::int(expires)),
+                ("person_id", SqlValue::int(person_id)),
+            ],
         )
         .await?;
     Ok(id)
@@ -52,7 +58,11 @@ pub async fn get_session(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
             cx.tx
                 .insert_plain(
                     "sessions",
-                    &[("session_id", SqlValue::text(id.clone())), ("expires", SqlValue::Int(None)), ("node_id", SqlValue::int(n.node_id))],
+                    &[
+                        ("session_id", SqlValue::text(id.clone())),
+                        ("expires", SqlValue::Int(None)),
+                        ("node_id", SqlValue::int(n.node_id)),
+                    ],
                 )
                 .await?;
             Ok(Value::String(id))

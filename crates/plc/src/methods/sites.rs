@@ -45,10 +45,10 @@ async fn validate(cx: &mut Cx<'_>, written: &[Written], site_id: Option<i64>) ->
         }
     }
     for (name, limit) in [("latitude", 90.0), ("longitude", 180.0)] {
-        if let Some(SqlValue::Float(Some(v))) = find(written, name).map(|w| &w.value) {
-            if !(-limit..=limit).contains(v) {
-                return Err(Fault::invalid(format!("{name} must be between -{limit} and {limit}")));
-            }
+        if let Some(SqlValue::Float(Some(v))) = find(written, name).map(|w| &w.value)
+            && !(-limit..=limit).contains(v)
+        {
+            return Err(Fault::invalid(format!("{name} must be between -{limit} and {limit}")));
         }
     }
     for n in ["max_slices", "max_slivers"] {
@@ -103,8 +103,10 @@ pub async fn update_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
         written.retain(|w| !ADMIN_ONLY.contains(&w.field.name));
     }
     validate(cx, &written, Some(site_id)).await?;
-    let existing = (site.get("latitude").is_some_and(|c| *c != bootmedium_registry::Cell::Scalar(SqlValue::Float(None))),
-        site.get("longitude").is_some_and(|c| *c != bootmedium_registry::Cell::Scalar(SqlValue::Float(None))));
+    let existing = (
+        site.get("latitude").is_some_and(|c| *c != bootmedium_registry::Cell::Scalar(SqlValue::Float(None))),
+        site.get("longitude").is_some_and(|c| *c != bootmedium_registry::Cell::Scalar(SqlValue::Float(None))),
+    );
     coordinates_paired(&written, Some(existing))?;
     let mut cols = columns(&written);
     cols.push(("last_updated", SqlValue::int(crate::now())));
@@ -121,7 +123,12 @@ pub async fn delete_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     }
     cx.tx.delete("person_site", &[("site_id", SqlValue::int(site_id))]).await?;
     cx.tx
-        .update("sites", "site_id", SqlValue::int(site_id), &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))])
+        .update(
+            "sites",
+            "site_id",
+            SqlValue::int(site_id),
+            &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))],
+        )
         .await?;
     cx.note(format!("Site {site_id} deleted"), vec![("Site", site_id)]);
     Ok(common::one())

@@ -46,7 +46,9 @@ pub async fn add_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
         return Err(Fault::invalid("tagname must be specified and cannot be unset in class TagType"));
     };
     check_tagname(&name)?;
-    if common::exists(cx, "SELECT tag_type_id FROM tag_types WHERE tagname = $1", &[SqlValue::text(name.clone())]).await? {
+    if common::exists(cx, "SELECT tag_type_id FROM tag_types WHERE tagname = $1", &[SqlValue::text(name.clone())])
+        .await?
+    {
         return Err(Fault::invalid("Tag type name already in use"));
     }
     let id = cx.tx.insert("tag_types", "tag_type_id", &columns(&written)).await?;
@@ -108,7 +110,9 @@ pub async fn add_role_to_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<
     )
     .await?;
     if !present {
-        cx.tx.insert_plain("tag_type_role", &[("tag_type_id", SqlValue::int(tt.id)), ("role_id", SqlValue::int(role))]).await?;
+        cx.tx
+            .insert_plain("tag_type_role", &[("tag_type_id", SqlValue::int(tt.id)), ("role_id", SqlValue::int(role))])
+            .await?;
     }
     cx.note(format!("Role {role} added to tag type {}", tt.id), vec![("TagType", tt.id)]);
     Ok(common::one())
@@ -148,7 +152,14 @@ fn caller_roles(caller: &Caller) -> Vec<String> {
 
 /// Admins may write any tag; others need one of the tag type's roles and must belong to the
 /// object's site (a node may write its own tags).
-pub fn may_write_tag(caller: &Caller, tt: &TagType, site_id: i64, node_id: Option<i64>, what: &str, name: &str) -> MethodResult<()> {
+pub fn may_write_tag(
+    caller: &Caller,
+    tt: &TagType,
+    site_id: i64,
+    node_id: Option<i64>,
+    what: &str,
+    name: &str,
+) -> MethodResult<()> {
     if caller.is_admin() {
         return Ok(());
     }
@@ -186,7 +197,11 @@ pub async fn store_node_tag(cx: &mut Cx<'_>, node_id: i64, tag_type_id: i64, val
         .insert(
             "node_tag",
             "node_tag_id",
-            &[("node_id", SqlValue::int(node_id)), ("tag_type_id", SqlValue::int(tag_type_id)), ("value", SqlValue::text(value))],
+            &[
+                ("node_id", SqlValue::int(node_id)),
+                ("tag_type_id", SqlValue::int(tag_type_id)),
+                ("value", SqlValue::text(value)),
+            ],
         )
         .await?)
 }
@@ -270,14 +285,23 @@ pub fn check_interface_tag_value(value: &str) -> MethodResult<()> {
     Ok(())
 }
 
-pub async fn store_interface_tag(cx: &mut Cx<'_>, interface_id: i64, tag_type_id: i64, value: &str) -> MethodResult<i64> {
+pub async fn store_interface_tag(
+    cx: &mut Cx<'_>,
+    interface_id: i64,
+    tag_type_id: i64,
+    value: &str,
+) -> MethodResult<i64> {
     check_interface_tag_value(value)?;
     Ok(cx
         .tx
         .insert(
             "interface_tag",
             "interface_tag_id",
-            &[("interface_id", SqlValue::int(interface_id)), ("tag_type_id", SqlValue::int(tag_type_id)), ("value", SqlValue::text(value))],
+            &[
+                ("interface_id", SqlValue::int(interface_id)),
+                ("tag_type_id", SqlValue::int(tag_type_id)),
+                ("value", SqlValue::text(value)),
+            ],
         )
         .await?)
 }
@@ -302,7 +326,8 @@ pub async fn add_interface_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Val
 }
 
 async fn interface_tag(cx: &mut Cx<'_>, key: &Value) -> MethodResult<(i64, i64, TaggedNode, TagType)> {
-    let r = find_one(cx, &INTERFACE_TAG, key, &["interface_tag_id", "interface_id", "tag_type_id"], "interface tag").await?;
+    let r = find_one(cx, &INTERFACE_TAG, key, &["interface_tag_id", "interface_id", "tag_type_id"], "interface tag")
+        .await?;
     let (interface_id, node) = tagged_interface(cx, r.int("interface_id").unwrap_or(0)).await?;
     let tt = tag_type(cx, &Value::Int(r.int("tag_type_id").unwrap_or(0))).await?;
     Ok((r.int("interface_tag_id").unwrap_or(0), interface_id, node, tt))
