@@ -2,7 +2,7 @@
 //! writes.
 
 use anyhow::{Context, Result};
-use bootmedium_plc::config::{ApiSettings, FlavourSettings, PlcConfig, PlcSettings};
+use bootmedium_plc::config::{ApiSettings, FlavourSettings, MediumSettings, PlcConfig, PlcSettings};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -36,6 +36,7 @@ pub struct FileConfig {
     pub plc: PlcSettings,
     pub flavour: FlavourSettings,
     pub api: ApiSettings,
+    pub medium: MediumSettings,
     pub server: ServerFile,
     pub database: DatabaseFile,
 }
@@ -49,8 +50,13 @@ impl FileConfig {
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
-    pub fn plc(&self) -> PlcConfig {
-        PlcConfig { plc: self.plc.clone(), flavour: self.flavour.clone(), api: self.api.clone() }
+    /// The API's settings; a relative or empty results directory is taken inside `data_dir`.
+    pub fn plc(&self, data_dir: &Path) -> Result<PlcConfig> {
+        let mut medium = self.medium.clone();
+        let dir = if medium.results_dir.as_os_str().is_empty() { Path::new("results") } else { &medium.results_dir };
+        medium.results_dir = std::path::absolute(data_dir.join(dir))
+            .with_context(|| format!("resolving the results directory {}", dir.display()))?;
+        Ok(PlcConfig { plc: self.plc.clone(), flavour: self.flavour.clone(), api: self.api.clone(), medium })
     }
 }
 
@@ -101,6 +107,18 @@ maintenance_sources = []
 debug = false
 # Lifetime of person sessions made by GetSession without an explicit expiry.
 session_lifetime_seconds = {lifetime}
+
+[medium]
+# `%d` of GetBootMedium filenames: where file results go (relative to this directory).
+results_dir = "results"
+
+# Which GetBootMedium actions each node type offers.
+[medium.node_types.regular]
+actions = ["node-preview", "node-floppy", "node-iso", "node-usb", "generic-iso", "generic-usb"]
+[medium.node_types.reservable]
+actions = ["node-preview", "node-iso", "node-usb"]
+[medium.node_types.dummynet]
+actions = ["node-preview", "dummynet-iso", "dummynet-usb"]
 
 [server]
 # Address `serve` listens on when --listen is not given.

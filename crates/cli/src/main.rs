@@ -46,6 +46,19 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// GetBootMedium as an admin, without a server: a node's configuration file or medium.
+    Medium {
+        /// Node id or hostname.
+        node: String,
+        /// node-preview, node-floppy, ...
+        action: String,
+        /// GetBootMedium options (repeatable).
+        #[arg(long = "option")]
+        options: Vec<String>,
+        /// Write the result to this file (atomically) instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -85,6 +98,9 @@ async fn run(cli: Cli) -> Result<()> {
             init(&cli, plc_name, admin_email, admin_password).await
         }
         Command::Serve { listen, demo } => serve(&cli, listen.as_deref(), *demo).await,
+        Command::Medium { node, action, options, output } => {
+            medium(&cli, node, action, options, output.as_deref()).await
+        }
     }
 }
 
@@ -112,7 +128,7 @@ async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str
     let file: FileConfig = toml::from_str(&text).context("the settings template does not parse")?;
     let url = database_url(cli, dir, None)?;
     let registry = Registry::open(&url).await.with_context(|| format!("opening the registry at {url}"))?;
-    let outcome = bootstrap::initialise(&registry, &file.plc(), admin_email, admin_password)
+    let outcome = bootstrap::initialise(&registry, &file.plc(dir)?, admin_email, admin_password)
         .await
         .context("creating the system site and administrator")?;
     registry.close().await;
@@ -146,7 +162,7 @@ async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
         let d = bootstrap::DEMO;
         eprintln!("demo: seeded site 'demo', PI {} (password {}), node {}", d.pi_email, d.pi_password, d.hostname);
     }
-    let plc: PlcConfig = file.plc();
+    let plc: PlcConfig = file.plc(dir)?;
     let listen = listen.unwrap_or(&file.server.listen);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr().context("reading the bound address")?;
@@ -157,6 +173,46 @@ async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
     bootmedium_server::serve(listener, app, shutdown_signal()).await.context("serving HTTP")?;
     registry.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn open_api(cli: &Cli) -> Result<Api> {
+    let dir = data_dir(cli)?;
+    let file = FileConfig::load(dir)?;
+    let url = database_url(cli, dir, Some(&file))?;
+    let registry = Registry::open(&url).await.with_context(|| format!("opening the registry at {url}"))?;
+    Ok(Api::new(registry, file.plc(dir)?))
+}
+
+async fn medium(cli: &Cli, node: &str, action: &str, options: &[String], output: Option<&Path>) -> Result<()> {
+    use bootmedium_xmlrpc::Value;
+    let api = open_api(cli).await?;
+    let node_arg = match node.parse::<i64>() {
+        Ok(id) => Value::Int(id),
+        Err(_) => Value::from(node),
+    };
+    let filename = match output {
+        Some(p) => std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))?.display().to_string(),
+        None => String::new(),
+    };
+    let params = [
+        node_arg,
+        Value::from(action),
+        Value::from(filename),
+        Value::Array(options.iter().map(|o| Value::from(o.as_str())).collect()),
+    ];
+    let result = api.call_as(bootmedium_plc::caller::Caller::local_operator(), "GetBootMedium", &params).await;
+    api.registry.close().await;
+    let value = result.map_err(|f| anyhow::anyhow!("GetBootMedium failed: {} (fault {})", f.message, f.code))?;
+    let text = value.as_str().context("GetBootMedium returned something other than a string")?;
+    match output {
+        Some(_) => eprintln!("wrote {text}"),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).context("writing to stdout")?;
+            out.flush().context("writing to stdout")?;
+        }
+    }
     Ok(())
 }
 

@@ -48,6 +48,8 @@ pub struct Cx<'a> {
     pub spec: &'static MethodSpec,
     pub auth: &'a Value,
     pub event: EventNote,
+    /// Result files the method wrote; removed again if the call does not commit.
+    pub created_files: Vec<std::path::PathBuf>,
 }
 
 impl Cx<'_> {
@@ -129,28 +131,74 @@ impl Api {
                 return (Err(f), Some(caller));
             }
         }
-        let mut cx = Cx { tx, caller: caller.clone(), api: self, spec, auth: auth_value, event: EventNote::default() };
-        let result = methods::dispatch(&mut cx, Args(rest)).await;
-        let Cx { mut tx, event, .. } = cx;
-        match result {
+        let result = self.execute(spec, params, caller.clone(), tx, started).await;
+        (result, Some(caller))
+    }
+
+    /// Runs a method for an authenticated caller inside `tx`, then records the event and
+    /// commits; on any failure the transaction rolls back and result files are removed.
+    async fn execute(
+        &self,
+        spec: &'static MethodSpec,
+        params: &[Value],
+        caller: Caller,
+        tx: Tx,
+        started: Instant,
+    ) -> MethodResult<Value> {
+        let auth_value = &params[0];
+        let mut cx = Cx {
+            tx,
+            caller: caller.clone(),
+            api: self,
+            spec,
+            auth: auth_value,
+            event: EventNote::default(),
+            created_files: Vec::new(),
+        };
+        let result = methods::dispatch(&mut cx, Args(&params[1..])).await;
+        let Cx { mut tx, event, created_files, .. } = cx;
+        let committed = match result {
             Ok(v) => {
-                if event.message.is_some() || self.config.api.debug {
+                let logged = if event.message.is_some() || self.config.api.debug {
                     let rec = EventRecord { spec, params, caller: Some(&caller), fault_code: 0, note: event, started };
-                    if let Err(e) = record_event(&mut tx, rec).await {
-                        return (Err(e), Some(caller));
-                    }
-                }
-                match tx.commit().await {
-                    Ok(()) => (Ok(v), Some(caller)),
-                    Err(e) => (Err(e.into()), Some(caller)),
+                    record_event(&mut tx, rec).await
+                } else {
+                    Ok(())
+                };
+                match logged {
+                    Ok(()) => tx.commit().await.map(|()| v).map_err(Fault::from),
+                    Err(e) => Err(e),
                 }
             }
             Err(f) => {
                 drop(tx);
                 self.log_failure(spec, params, Some(&caller), &f, started).await;
-                (Err(f), Some(caller))
+                Err(f)
+            }
+        };
+        if committed.is_err() {
+            for f in created_files {
+                let _ = std::fs::remove_file(f);
             }
         }
+        committed
+    }
+
+    /// Runs a method as `caller` without authentication: the operator's command line, which
+    /// already holds the data directory. `params` excludes the auth struct.
+    pub async fn call_as(&self, caller: Caller, method: &str, params: &[Value]) -> MethodResult<Value> {
+        let spec = methods::lookup(method).ok_or_else(|| Fault::invalid_method(method))?;
+        if params.len() < spec.required || params.len() > spec.params.len() {
+            return Err(Fault::argument_count(params.len() + 1, spec.required + 1, spec.params.len() + 1));
+        }
+        for (p, v) in spec.params.iter().zip(params) {
+            args::check(p.name, &p.ty, v)?;
+        }
+        let mut all = Vec::with_capacity(params.len() + 1);
+        all.push(Value::Nil);
+        all.extend_from_slice(params);
+        let tx = if spec.writes { self.registry.begin_write().await? } else { self.registry.begin_read().await? };
+        self.execute(spec, &all, caller, tx, Instant::now()).await
     }
 
     async fn delete_session(&self, session: &str) {
@@ -287,7 +335,8 @@ struct EventRecord<'a> {
 
 async fn record_event(tx: &mut Tx, rec: EventRecord<'_>) -> MethodResult<()> {
     let (person_id, node_id) = match rec.caller {
-        Some(Caller::Person(p)) => (Some(p.person_id), None),
+        // person_id 0 is the maintenance account or the local operator: no person row.
+        Some(Caller::Person(p)) if p.person_id > 0 => (Some(p.person_id), None),
         Some(Caller::Node(n)) => (None, Some(n.node_id)),
         _ => (None, None),
     };

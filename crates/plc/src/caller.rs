@@ -27,6 +27,18 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// The operator running the command line on the server's data directory: an admin without
+    /// a person row.
+    pub fn local_operator() -> Self {
+        Caller::Person(PersonCaller {
+            person_id: 0,
+            email: "local operator".into(),
+            roles: vec!["admin".into()],
+            role_ids: vec![10],
+            site_ids: vec![],
+        })
+    }
+
     /// The fault prefix: `person_id N`, `node_id N`, or empty.
     pub fn label(&self) -> String {
         match self {

@@ -1,6 +1,8 @@
 //! The PLC settings the API reads (PLC_SPEC §6), loaded from `bootmedium.toml`.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// `[plc]`: who this PLC is.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,6 +72,40 @@ impl Default for ApiSettings {
     }
 }
 
+/// `[medium.node_types.<type>]`: what GetBootMedium offers for nodes of one type.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeTypeSettings {
+    /// The actions allowed for this node type.
+    pub actions: Vec<String>,
+}
+
+/// `[medium]`: GetBootMedium's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediumSettings {
+    /// `%d`: where file results go; empty means `<data-dir>/results`.
+    pub results_dir: PathBuf,
+    pub node_types: BTreeMap<String, NodeTypeSettings>,
+}
+
+fn actions(list: &[&str]) -> NodeTypeSettings {
+    NodeTypeSettings { actions: list.iter().map(|s| s.to_string()).collect() }
+}
+
+impl Default for MediumSettings {
+    fn default() -> Self {
+        let mut node_types = BTreeMap::new();
+        node_types.insert(
+            "regular".to_string(),
+            actions(&["node-preview", "node-floppy", "node-iso", "node-usb", "generic-iso", "generic-usb"]),
+        );
+        node_types.insert("reservable".to_string(), actions(&["node-preview", "node-iso", "node-usb"]));
+        node_types.insert("dummynet".to_string(), actions(&["node-preview", "dummynet-iso", "dummynet-usb"]));
+        MediumSettings { results_dir: PathBuf::new(), node_types }
+    }
+}
+
 /// Everything the API layer needs to know about its PLC.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -77,4 +113,5 @@ pub struct PlcConfig {
     pub plc: PlcSettings,
     pub flavour: FlavourSettings,
     pub api: ApiSettings,
+    pub medium: MediumSettings,
 }

@@ -13,7 +13,9 @@ pub mod crypto;
 pub mod fault;
 pub mod filter;
 mod methods;
+pub mod plnode;
 mod pyrepr;
+pub mod results;
 pub mod roles;
 pub mod validate;
 

@@ -2,6 +2,7 @@
 //! and the dispatch from a name to its implementation.
 
 mod accessors;
+mod boot_medium;
 mod common;
 mod interfaces;
 mod misc;
@@ -297,6 +298,15 @@ static BASE: &[MethodSpec] = &[
         W,
     ),
     spec(
+        "GetBootMedium",
+        ADMIN_PI_TECH,
+        &[NODE_ARG, p("action", Ty::Str), p("filename", Ty::Str), p("options", Ty::Array(&Ty::Str))],
+        3,
+        "string config, base64 image or path",
+        "Returns a node's configuration file or boot medium, inline or written to a file.",
+        W,
+    ),
+    spec(
         "GetSession",
         ALL,
         &[p("expires", Ty::NullOk(&Ty::Int))],
@@ -391,6 +401,7 @@ pub async fn dispatch(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
         "GetEvents" => misc::get_events(cx, a).await,
         "GetEventObjects" => misc::get_event_objects(cx, a).await,
         "GetNodeFlavour" => accessors::get_node_flavour(cx, a).await,
+        "GetBootMedium" => boot_medium::get_boot_medium(cx, a).await,
         "GetSession" => sessions::get_session(cx, a).await,
         "AddSession" => sessions::add_session(cx, a).await,
         "DeleteSession" => sessions::delete_session(cx, a).await,

@@ -40,8 +40,20 @@ fn check_tagname(name: &str) -> MethodResult<()> {
     Ok(())
 }
 
+/// Categories name `plnode.txt` lines (`### Category : c`, `C_TAGNAME="v"`): same alphabet as
+/// tag names, plus `/`.
+fn check_category(written: &[super::common::Written]) -> MethodResult<()> {
+    if let Some(c) = find(written, "category").and_then(|w| w.text())
+        && (c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '/' | '_' | '-' | '.')))
+    {
+        return Err(Fault::invalid(format!("Invalid category {c:?}: letters, digits, '/', '_', '-' and '.' only")));
+    }
+    Ok(())
+}
+
 pub async fn add_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let (written, _) = collect("TagType", true, TAG_TYPE_FIELDS, &[], a.fields(0)?)?;
+    check_category(&written)?;
     let Some(name) = find(&written, "tagname").and_then(|w| w.text()).map(str::to_string) else {
         return Err(Fault::invalid("tagname must be specified and cannot be unset in class TagType"));
     };
@@ -63,6 +75,7 @@ pub async fn get_tag_types(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
 pub async fn update_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let tt = tag_type(cx, a.get(0)).await?;
     let (written, _) = collect("TagType", false, TAG_TYPE_FIELDS, &[], a.fields(1)?)?;
+    check_category(&written)?;
     if let Some(name) = find(&written, "tagname").and_then(|w| w.text()) {
         check_tagname(name)?;
         let taken = common::exists(

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# API benchmark (issue 2): calls/s and latency percentiles for GetNodes by hostname and AuthCheck,
+# both with session auth, 8 concurrent connections, on SQLite and (when it answers) PostgreSQL.
+# The load generator is wrk (Debian package `wrk`) on the same 2-core machine as the server, so
+# figures are a lower bound. Writes bench/results/api.md.
+#   Usage: bench/api.sh [SECONDS]     env: BENCH_PG_URL (default postgres://root@127.0.0.1:5432/test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+DURATION=${1:-10}
+PG_ADMIN_URL=${BENCH_PG_URL:-postgres://root@127.0.0.1:5432/test}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+cargo build --release --locked -p bootmedium >&2
+BIN=${CARGO_TARGET_DIR:-target}/release/bootmedium
+WORK=$(mktemp -d /tmp/bm-bench.XXXXXX)
+SERVER=
+cleanup() { [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+OUT=bench/results/api.md
+
+# start_server NAME [DATABASE_URL] -> sets URL and SERVER
+start_server() {
+  local dir=$WORK/$1 db=${2:-}
+  local dbargs=()
+  [[ -n $db ]] && dbargs=(--database "$db")
+  "$BIN" --data-dir "$dir" "${dbargs[@]}" init --plc-name Bench --admin-email admin@bench.org --admin-password pw >/dev/null
+  BOOTMEDIUM_LOG=warn "$BIN" --data-dir "$dir" "${dbargs[@]}" serve --demo --listen 127.0.0.1:0 > "$dir.out" 2>"$dir.err" &
+  SERVER=$!
+  for _ in $(seq 1 100); do grep -q '^listening on' "$dir.out" 2>/dev/null && break; sleep 0.1; done
+  URL=$(sed -n 's/^listening on //p' "$dir.out")
+}
+
+# Writes the request bodies (session auth) into $WORK/*.xml and checks each answers without fault.
+make_bodies() {
+  python3 - "$URL" "$WORK" <<'PY'
+import sys, xmlrpc.client
+url, work = sys.argv[1:3]
+api = xmlrpc.client.ServerProxy(url, allow_none=True)
+s = api.GetSession({'AuthMethod': 'password', 'Username': 'admin@bench.org', 'AuthString': 'pw'})
+auth = {'AuthMethod': 'session', 'session': s}
+bodies = {'GetNodes': ((auth, 'node1.demo.example.org'), 'GetNodes'), 'AuthCheck': ((auth,), 'AuthCheck')}
+for name, (params, method) in bodies.items():
+    assert getattr(api, method)(*params), name
+    open(f"{work}/{name}.xml", "w").write(xmlrpc.client.dumps(params, method, allow_none=True))
+PY
+}
+
+# run NAME -> "calls/s | p50 | p90 | p99"
+run() {
+  local out
+  out=$(BODY=$WORK/$1.xml wrk -t2 -c8 -d"${DURATION}s" --latency -s bench/post.lua "$URL")
+  if grep -q 'Non-2xx' <<<"$out"; then echo "non-2xx answers during $1" >&2; exit 1; fi
+  local rps p50 p90 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p90=$(awk '$1=="90%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  echo "| $rps | $p50 | $p90 | $p99 |"
+}
+
+{
+  echo "# API benchmark"
+  echo
+  echo "\`bench/api.sh $DURATION\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); wrk -t2 -c8 for ${DURATION}s per row,"
+  echo "on the same machine as the server (release build). Session auth for both calls."
+  echo
+  echo "| backend | call | calls/s | p50 | p90 | p99 |"
+  echo "|---|---|---|---|---|---|"
+} > "$OUT.tmp"
+
+start_server sqlite
+make_bodies
+for call in GetNodes AuthCheck; do echo "| SQLite | $call $(run $call)" >> "$OUT.tmp"; done
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+
+if psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
+  DB=bm_bench_$$
+  psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
+  start_server postgres "${PG_ADMIN_URL%/*}/$DB"
+  make_bodies
+  for call in GetNodes AuthCheck; do echo "| PostgreSQL | $call $(run $call)" >> "$OUT.tmp"; done
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+  psql "$PG_ADMIN_URL" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null
+else
+  echo "| PostgreSQL | (no server answered at $PG_ADMIN_URL) | | | | |" >> "$OUT.tmp"
+fi
+mv "$OUT.tmp" "$OUT"
+cat "$OUT"

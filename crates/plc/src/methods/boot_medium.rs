@@ -1,0 +1,319 @@
+//! GetBootMedium (PLC_SPEC §9), part 1: `node-preview` and `node-floppy` — the node
+//! configuration file, with key renewal, node families, file results and upstream's checks in
+//! upstream's order. The image actions answer fault 109 until the boot image engine is wired in.
+
+use super::common;
+use crate::api::Cx;
+use crate::args::Args;
+use crate::crypto;
+use crate::fault::{Fault, MethodResult};
+use crate::plnode::{self, InterfaceSetting, NodeConfig, PrimaryInterface, RenewedKey};
+use crate::results::{self, Markers};
+use bootmedium_registry::views::NODE;
+use bootmedium_registry::{FieldKind, Row, SqlValue};
+use bootmedium_xmlrpc::Value;
+
+/// Architectures a node group name can select (seed 001).
+const KNOWN_ARCHS: &[&str] = &["i386", "x86_64"];
+
+/// What an action produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Text,
+    Iso,
+    Usb,
+}
+
+impl Output {
+    fn of(action: &str) -> Self {
+        if action.contains("-iso") {
+            Output::Iso
+        } else if action.contains("-usb") {
+            Output::Usb
+        } else {
+            Output::Text
+        }
+    }
+    fn suffix(self) -> &'static str {
+        match self {
+            Output::Text => ".txt",
+            Output::Iso => ".iso",
+            Output::Usb => ".usb",
+        }
+    }
+}
+
+/// `<pldistro>-<fcdistro>-<arch>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Family {
+    pub pldistro: String,
+    pub fcdistro: String,
+    pub arch: String,
+}
+
+impl Family {
+    pub fn name(&self) -> String {
+        format!("{}-{}-{}", self.pldistro, self.fcdistro, self.arch)
+    }
+}
+
+/// Config defaults, overridden by node groups named like an arch or `pldistro-arch`, overridden
+/// by non-empty node tags.
+fn family_of(defaults: &Family, groups: &[String], tags: &[(String, String)]) -> Family {
+    let mut f = defaults.clone();
+    for g in groups {
+        if KNOWN_ARCHS.contains(&g.as_str()) {
+            f.arch = g.clone();
+        } else if let Some((pldistro, arch)) = g.split_once('-')
+            && KNOWN_ARCHS.contains(&arch)
+            && !pldistro.is_empty()
+            && !pldistro.contains('-')
+        {
+            f.pldistro = pldistro.to_string();
+            f.arch = arch.to_string();
+        }
+    }
+    for (name, value) in tags.iter().filter(|(_, v)| !v.is_empty()) {
+        match name.as_str() {
+            "pldistro" => f.pldistro = value.clone(),
+            "fcdistro" => f.fcdistro = value.clone(),
+            "arch" => f.arch = value.clone(),
+            _ => {}
+        }
+    }
+    f
+}
+
+async fn node_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Family> {
+    let d = &cx.config().flavour;
+    let defaults = Family { pldistro: d.pldistro.clone(), fcdistro: d.fcdistro.clone(), arch: d.arch.clone() };
+    let groups = cx
+        .tx
+        .fetch(
+            "SELECT ng.groupname FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value WHERE nt.node_id = $1 ORDER BY ng.nodegroup_id",
+            &[SqlValue::int(node_id)],
+            &[FieldKind::Text],
+        )
+        .await?;
+    let groups: Vec<String> = groups.iter().filter_map(|r| r[0].as_text().map(str::to_string)).collect();
+    let tags = cx
+        .tx
+        .fetch(
+            "SELECT tt.tagname, nt.value FROM node_tag nt JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id WHERE nt.node_id = $1 AND tt.tagname IN ('pldistro', 'fcdistro', 'arch')",
+            &[SqlValue::int(node_id)],
+            &[FieldKind::Text, FieldKind::Text],
+        )
+        .await?;
+    let tags: Vec<(String, String)> = tags
+        .iter()
+        .map(|r| (r[0].as_text().unwrap_or_default().to_string(), r[1].as_text().unwrap_or_default().to_string()))
+        .collect();
+    Ok(family_of(&defaults, &groups, &tags))
+}
+
+async fn find_node(cx: &mut Cx<'_>, key: &Value) -> MethodResult<Row> {
+    let fields = ["node_id", "hostname", "site_id", "node_type", "peer_id"];
+    let rows = common::select(cx, &NODE, key, &fields).await?;
+    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such node {}", common::py_repr(key))))
+}
+
+fn check_action(cx: &Cx<'_>, node_type: &str, action: &str) -> MethodResult<()> {
+    let Some(settings) = cx.config().medium.node_types.get(node_type) else {
+        return Err(Fault::invalid(format!("No boot media are configured for {node_type} nodes")));
+    };
+    if !settings.actions.iter().any(|a| a == action) {
+        return Err(Fault::invalid(format!(
+            "Action {action} not valid for {node_type} nodes, valid actions are {}",
+            settings.actions.join("|")
+        )));
+    }
+    Ok(())
+}
+
+pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let action = a.str(1)?;
+    let filename = a.str(2)?;
+    let options: Vec<&str> = a.get(3).as_array().unwrap_or_default().iter().filter_map(Value::as_str).collect();
+    let output = Output::of(action);
+    let node = find_node(cx, a.get(0)).await?;
+    let node_id = node.int("node_id").unwrap_or(0);
+    let hostname = node.text("hostname").unwrap_or_default().to_string();
+    check_action(cx, node.text("node_type").unwrap_or_default(), action)?;
+    if output == Output::Text && !options.is_empty() {
+        return Err(Fault::invalid("Options are not supported for node configs"));
+    }
+    if output != Output::Text {
+        return Err(Fault::not_implemented(format!(
+            "action {action} needs the boot image engine, which this server does not have yet"
+        )));
+    }
+    let family = node_family(cx, node_id).await?;
+    let target = if filename.is_empty() { None } else { Some(result_path(cx, filename, &hostname, output, &family)?) };
+    cx.note(format!("GetBootMedium on node {hostname} - action={action}"), vec![("Node", node_id)]);
+    let text = floppy_contents(cx, &node, action == "node-floppy").await?;
+    match target {
+        None => Ok(Value::String(text)),
+        Some(path) => {
+            results::create_parents(&path)?;
+            results::write_atomically(&path, text.as_bytes())?;
+            cx.created_files.push(path.clone());
+            Ok(Value::String(path.to_string_lossy().into_owned()))
+        }
+    }
+}
+
+fn result_path(
+    cx: &Cx<'_>,
+    filename: &str,
+    hostname: &str,
+    output: Output,
+    family: &Family,
+) -> MethodResult<std::path::PathBuf> {
+    let config = cx.config();
+    let dir = config.medium.results_dir.as_path();
+    let markers = Markers {
+        results_dir: dir,
+        nodename: hostname,
+        suffix: output.suffix(),
+        version: None,
+        plc_name: &config.plc.name,
+        family: &family.name(),
+        arch: &family.arch,
+    };
+    let expanded = results::expand(filename, &markers);
+    let path = results::resolve(&expanded, dir, cx.caller.is_admin())?;
+    results::check_existing(&path)?;
+    Ok(path)
+}
+
+/// Upstream's `floppy_contents`: the checks in its order, then the key renewal, then the text.
+async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> MethodResult<String> {
+    let node_id = node.int("node_id").unwrap_or(0);
+    let hostname = node.text("hostname").unwrap_or_default().to_string();
+    if node.int("peer_id").is_some() {
+        return Err(Fault::invalid(format!("Not a local node {hostname}")));
+    }
+    if !cx.caller.is_admin() && !cx.caller.at_site(node.int("site_id").unwrap_or(0)) {
+        return Err(Fault::denied(format!("Not allowed to generate a configuration file for {hostname}")));
+    }
+    let interfaces = node_interfaces(cx, node_id).await?;
+    let Some(primary) = interfaces.iter().find(|i| i.is_primary) else {
+        return Err(Fault::invalid(format!("No primary network configured on {hostname}")));
+    };
+    if !hostname.contains('.') {
+        return Err(Fault::invalid(format!("Node hostname {hostname} is invalid")));
+    }
+    let settings = interface_settings(cx, primary.interface_id).await?;
+    let ipmi =
+        interfaces.iter().find(|i| i.config.method == "ipmi").map(|i| (i.config.ip.clone(), i.config.mac.clone()));
+    let mut config =
+        NodeConfig { hostname: hostname.clone(), key: None, primary: primary.config.clone(), settings, ipmi };
+    // Render once before touching the key, so a value that cannot be written leaves it alone.
+    plnode::render(&config)?;
+    if renew_key {
+        config.key = Some(renew(cx, node_id).await?);
+    }
+    plnode::render(&config)
+}
+
+/// A new node key from the OS CSPRNG, stored with `last_download` in the call's transaction.
+async fn renew(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<RenewedKey> {
+    let key = crypto::new_node_key().map_err(|e| Fault::internal(e.to_string()))?;
+    let now = crate::now();
+    cx.tx
+        .update(
+            "nodes",
+            "node_id",
+            SqlValue::int(node_id),
+            &[("node_key", SqlValue::text(key.clone())), ("last_download", SqlValue::int(now))],
+        )
+        .await?;
+    Ok(RenewedKey { node_id, key, renewed_at: now })
+}
+
+struct NodeInterface {
+    interface_id: i64,
+    is_primary: bool,
+    config: PrimaryInterface,
+}
+
+async fn node_interfaces(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<NodeInterface>> {
+    use FieldKind::{Int, Text};
+    let rows = cx
+        .tx
+        .fetch(
+            "SELECT interface_id, is_primary, method, mac, ip, gateway, netmask, network, broadcast, dns1, dns2 FROM interfaces WHERE node_id = $1 ORDER BY is_primary DESC, interface_id",
+            &[SqlValue::int(node_id)],
+            &[Int, Int, Text, Text, Text, Text, Text, Text, Text, Text, Text],
+        )
+        .await?;
+    let text = |v: &SqlValue| v.as_text().map(str::to_string);
+    Ok(rows
+        .iter()
+        .map(|r| NodeInterface {
+            interface_id: r[0].as_int().unwrap_or(0),
+            is_primary: r[1].as_int().unwrap_or(0) != 0,
+            config: PrimaryInterface {
+                method: r[2].as_text().unwrap_or_default().to_string(),
+                mac: text(&r[3]),
+                ip: text(&r[4]),
+                gateway: text(&r[5]),
+                netmask: text(&r[6]),
+                network: text(&r[7]),
+                broadcast: text(&r[8]),
+                dns1: text(&r[9]),
+                dns2: text(&r[10]),
+            },
+        })
+        .collect())
+}
+
+async fn interface_settings(cx: &mut Cx<'_>, interface_id: i64) -> MethodResult<Vec<InterfaceSetting>> {
+    let rows = cx
+        .tx
+        .fetch(
+            "SELECT tt.category, tt.tagname, it.value FROM interface_tag it JOIN tag_types tt ON tt.tag_type_id = it.tag_type_id WHERE it.interface_id = $1",
+            &[SqlValue::int(interface_id)],
+            &[FieldKind::Text, FieldKind::Text, FieldKind::Text],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| InterfaceSetting {
+            category: r[0].as_text().unwrap_or_default().to_string(),
+            tagname: r[1].as_text().unwrap_or_default().to_string(),
+            value: r[2].as_text().unwrap_or_default().to_string(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(p: &str, fc: &str, a: &str) -> Family {
+        Family { pldistro: p.into(), fcdistro: fc.into(), arch: a.into() }
+    }
+
+    #[test]
+    fn family_precedence() {
+        let d = f("lxc", "f22", "x86_64");
+        assert_eq!(family_of(&d, &[], &[]), d);
+        assert_eq!(family_of(&d, &["i386".into()], &[]), f("lxc", "f22", "i386"));
+        assert_eq!(family_of(&d, &["planetlab-i386".into()], &[]), f("planetlab", "f22", "i386"));
+        assert_eq!(family_of(&d, &["some-group".into(), "alpha".into()], &[]), d);
+        let tags = vec![
+            ("arch".to_string(), "x86_64".to_string()),
+            ("fcdistro".to_string(), "f14".to_string()),
+            ("pldistro".to_string(), String::new()),
+        ];
+        assert_eq!(family_of(&d, &["planetlab-i386".into()], &tags), f("planetlab", "f14", "x86_64"));
+    }
+
+    #[test]
+    fn outputs() {
+        assert_eq!(Output::of("node-iso"), Output::Iso);
+        assert_eq!(Output::of("dummynet-usb"), Output::Usb);
+        assert_eq!(Output::of("node-floppy").suffix(), ".txt");
+    }
+}
