@@ -73,10 +73,7 @@ mod tests {
         assert_eq!((epoch.year, epoch.month, epoch.day, epoch.hour), (1970, 1, 1, 0));
         // 2024-02-29T12:34:56Z
         let leap = Timestamp(1_709_210_096).civil();
-        assert_eq!(
-            (leap.year, leap.month, leap.day, leap.hour, leap.minute, leap.second),
-            (2024, 2, 29, 12, 34, 56)
-        );
+        assert_eq!((leap.year, leap.month, leap.day, leap.hour, leap.minute, leap.second), (2024, 2, 29, 12, 34, 56));
         let before = Timestamp(-1).civil();
         assert_eq!((before.year, before.month, before.day, before.second), (1969, 12, 31, 59));
     }

@@ -38,7 +38,8 @@ fn extract_with_gnu_cpio(gzipped: &[u8]) -> Vec<(String, Vec<u8>)> {
     let dir = tempfile::tempdir().unwrap();
     let out = run_with_input("gzip", &["-dc"], gzipped, None);
     assert!(out.status.success(), "gzip -dc failed: {}", String::from_utf8_lossy(&out.stderr));
-    let extracted = run_with_input("cpio", &["-idm", "--quiet", "--no-absolute-filenames"], &out.stdout, Some(dir.path()));
+    let extracted =
+        run_with_input("cpio", &["-idm", "--quiet", "--no-absolute-filenames"], &out.stdout, Some(dir.path()));
     assert!(extracted.status.success(), "cpio -id failed: {}", String::from_utf8_lossy(&extracted.stderr));
     collect_tree(dir.path())
 }

@@ -42,7 +42,10 @@ fn fsck(image: &Path) {
 /// syslinux rewrites the FAT32 boot sector but not its backup (sector 6); fsck.fat calls that
 /// "mostly harmless", and it is what syslinux does to any FAT32 volume.
 fn fsck_after_syslinux(image: &Path) {
-    fsck_allowing(image, &["There are differences between boot sector and its backup", "Differences: (offset:original/backup)"]);
+    fsck_allowing(
+        image,
+        &["There are differences between boot sector and its backup", "Differences: (offset:original/backup)"],
+    );
 }
 
 fn fsck_allowing(image: &Path, harmless: &[&str]) {
@@ -125,8 +128,13 @@ fn check_usb_stick(size: u64, fat_type: Option<FatType>, expected_type: FatType)
 
     let listing = String::from_utf8(mtools("mdir", &["-i", &img, "::/"])).unwrap();
     assert!(listing.contains("Volume in drive : is PLANETLAB"), "{listing}");
-    for name in ["syslinux.cfg", "overlay.img", "pl_version", "bootcd.img", "a long file name with spaces.txt", "usr", "EFI"] {
-        assert!(listing.lines().any(|l| l.ends_with(&format!(" {name}")) || l.starts_with(name)), "{name} in\n{listing}");
+    for name in
+        ["syslinux.cfg", "overlay.img", "pl_version", "bootcd.img", "a long file name with spaces.txt", "usr", "EFI"]
+    {
+        assert!(
+            listing.lines().any(|l| l.ends_with(&format!(" {name}")) || l.starts_with(name)),
+            "{name} in\n{listing}"
+        );
     }
     assert_eq!(mtools("mtype", &["-i", &img, "::/pl_version"]), b"PlanetLab BootCD 5.4\n");
     assert_eq!(mtools("mtype", &["-i", &img, "::/usr/isolinux/pl_version"]), b"nested\n");
@@ -188,7 +196,11 @@ fn parameters_match_mkfs_fat() {
             u32::from(u16::from_le_bytes([boot[22], boot[23]]))
         };
         assert_eq!(ours.fat_sectors, theirs_fat, "FAT size for {kib} KiB");
-        assert_eq!(ours.reserved_sectors, u32::from(u16::from_le_bytes([boot[14], boot[15]])), "reserved for {kib} KiB");
+        assert_eq!(
+            ours.reserved_sectors,
+            u32::from(u16::from_le_bytes([boot[14], boot[15]])),
+            "reserved for {kib} KiB"
+        );
     }
 }
 
@@ -330,11 +342,4 @@ proptest! {
         }
         prop_assert_eq!(&collect_tree(&target), &expected);
     }
-}
-
-#[test]
-#[ignore = "writes a sample image for manual inspection"]
-fn dump_sample() {
-    let layout = write_image(&usb_stick(32 * MIB, None).builder, Path::new("/tmp/bm-usb.img"));
-    println!("syslinux.cfg at {}", layout.file("syslinux.cfg").unwrap().byte_offset);
 }

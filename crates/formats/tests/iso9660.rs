@@ -156,7 +156,14 @@ fn bootcd_passes_isoinfo_and_xorriso() {
     }
 
     require_tool("xorriso", "xorriso");
-    let report = run("xorriso", &["-indev", image_str, "-report_el_torito", "plain"]);
+    let loaded = common::run_raw("xorriso", &["-indev", image_str, "-report_el_torito", "plain"], None);
+    let report = String::from_utf8_lossy(&loaded.stdout).into_owned();
+    let messages = String::from_utf8_lossy(&loaded.stderr);
+    assert!(loaded.status.success(), "{messages}");
+    for alarm in ["WARNING", "SORRY", "FAILURE", "MISHAP"] {
+        assert!(!messages.contains(alarm), "xorriso reports a problem with our image:\n{messages}");
+    }
+    // (xorriso reads the Rock Ridge names: the extraction below compares lower-case names.)
     assert!(report.contains(&format!("El Torito catalog  : {catalog_lba}  1")), "{report}");
     assert!(report.contains("El Torito cat path : /boot.cat"), "{report}");
     let boot_line = format!("El Torito boot img :   1  BIOS  y   none  0x0000  0x00      4  {:>10}", isolinux.lba);
@@ -309,6 +316,25 @@ fn efi_section_can_follow_the_bios_entry() {
 }
 
 #[test]
+fn plain_iso9660_without_extensions() {
+    let options = IsoOptions { rock_ridge: false, joliet: false, ..IsoOptions::new("PLAIN", TIME) };
+    let mut builder = IsoBuilder::new(options).unwrap();
+    builder.add_file("dir/readme.txt", b"plain\n".to_vec(), FileOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("plain.iso");
+    write_image(&builder, &image);
+    let info = run("isoinfo", &["-d", "-i", image.to_str().unwrap()]);
+    assert!(info.contains("NO Joliet present") && info.contains("NO Rock Ridge present"), "{info}");
+    let extracted = common::run_raw("isoinfo", &["-i", image.to_str().unwrap(), "-x", "/DIR/README.TXT;1"], None);
+    assert_eq!(extracted.stdout, b"plain\n");
+    let mut reader = IsoReader::open(std::io::Cursor::new(fs::read(&image).unwrap())).unwrap();
+    assert!(!reader.has_rock_ridge() && !reader.has_joliet());
+    let entry = reader.lookup("dir/readme.txt", NameSpace::Iso9660).unwrap().unwrap();
+    assert_eq!(entry.name, "README.TXT");
+    assert_eq!(reader.read_file_to_vec(&entry).unwrap(), b"plain\n");
+}
+
+#[test]
 fn invalid_names_and_overfull_slots_are_rejected() {
     let mut builder = IsoBuilder::new(IsoOptions::new("X", TIME)).unwrap();
     assert!(builder.add_file("a:b", Vec::new(), FileOptions::default()).is_err());
@@ -371,11 +397,4 @@ proptest! {
         prop_assert_eq!(isoinfo_paths(&image, "-J"), listed.clone());
         prop_assert_eq!(isoinfo_paths(&image, "-R"), listed);
     }
-}
-
-#[test]
-#[ignore = "writes a sample image for manual inspection"]
-fn dump_sample() {
-    let cd = bootcd();
-    write_image(&cd.builder, Path::new("/tmp/bm-sample.iso"));
 }

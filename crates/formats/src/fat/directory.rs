@@ -171,7 +171,7 @@ pub(crate) fn long_entry_count(long: &str) -> usize {
 pub(crate) fn long_entries(long: &str, short: &[u8; 11]) -> Vec<[u8; ENTRY_LEN]> {
     let mut units: Vec<u16> = long.encode_utf16().collect();
     let count = units.len().div_ceil(CHARS_PER_LONG_ENTRY);
-    if units.len() % CHARS_PER_LONG_ENTRY != 0 {
+    if !units.len().is_multiple_of(CHARS_PER_LONG_ENTRY) {
         units.push(0);
     }
     units.resize(count * CHARS_PER_LONG_ENTRY, 0xFFFF);
@@ -194,7 +194,13 @@ pub(crate) fn long_entries(long: &str, short: &[u8; 11]) -> Vec<[u8; ENTRY_LEN]>
 }
 
 /// A short directory entry.
-pub(crate) fn short_entry(name: &[u8; 11], attributes: u8, first_cluster: u32, size: u32, time: Timestamp) -> [u8; ENTRY_LEN] {
+pub(crate) fn short_entry(
+    name: &[u8; 11],
+    attributes: u8,
+    first_cluster: u32,
+    size: u32,
+    time: Timestamp,
+) -> [u8; ENTRY_LEN] {
     let (date, clock, tenths) = fat_time(time);
     let mut entry = [0u8; ENTRY_LEN];
     entry[..11].copy_from_slice(name);
@@ -214,10 +220,7 @@ pub(crate) fn short_entry(name: &[u8; 11], attributes: u8, first_cluster: u32, s
 /// The characters of one long entry (up to 13, stopping at the terminator).
 pub(crate) fn long_entry_units(entry: &[u8]) -> Vec<u16> {
     let positions = (1..11).step_by(2).chain((14..26).step_by(2)).chain((28..32).step_by(2));
-    positions
-        .map(|p| u16::from_le_bytes([entry[p], entry[p + 1]]))
-        .take_while(|&u| u != 0 && u != 0xFFFF)
-        .collect()
+    positions.map(|p| u16::from_le_bytes([entry[p], entry[p + 1]])).take_while(|&u| u != 0 && u != 0xFFFF).collect()
 }
 
 #[cfg(test)]

@@ -261,7 +261,7 @@ impl<'a> Plan<'a> {
     pub(crate) fn write<W: Write>(&self, out: W) -> Result<(), FatError> {
         let params = &self.params;
         let mut out = CountingWriter::new(out);
-        let expect = |out: &CountingWriter<W>, sector: u64, what: &str| -> Result<(), FatError> {
+        let check_position = |out: &CountingWriter<W>, sector: u64, what: &str| -> Result<(), FatError> {
             if out.count == sector * SECTOR_SIZE {
                 Ok(())
             } else {
@@ -282,10 +282,10 @@ impl<'a> Plan<'a> {
             let free = params.cluster_count - self.used_clusters;
             let next_free = if free > 0 { 2 + self.used_clusters } else { 0xFFFF_FFFF };
             let fsinfo = boot_sector::encode_fsinfo(free, next_free);
-            expect(&out, u64::from(FSINFO_SECTOR), "FSInfo")?;
+            check_position(&out, u64::from(FSINFO_SECTOR), "FSInfo")?;
             out.write_all(&fsinfo)?;
             source::write_zeros(&mut out, u64::from(BACKUP_BOOT_SECTOR - FSINFO_SECTOR - 1) * SECTOR_SIZE)?;
-            expect(&out, u64::from(BACKUP_BOOT_SECTOR), "backup boot sector")?;
+            check_position(&out, u64::from(BACKUP_BOOT_SECTOR), "backup boot sector")?;
             out.write_all(&boot)?;
             out.write_all(&fsinfo)?;
         }
@@ -293,14 +293,14 @@ impl<'a> Plan<'a> {
         let reserved_left = reserved_end.saturating_sub(out.count);
         source::write_zeros(&mut out, reserved_left)?;
         for copy in 0..NUMBER_OF_FATS {
-            expect(&out, u64::from(params.first_fat_sector() + copy * params.fat_sectors), "FAT")?;
+            check_position(&out, u64::from(params.first_fat_sector() + copy * params.fat_sectors), "FAT")?;
             table::write_table(&mut out, params.fat_type, params.media, &self.runs, params.fat_sectors)?;
         }
-        expect(&out, u64::from(params.root_sector()), "root directory")?;
+        check_position(&out, u64::from(params.root_sector()), "root directory")?;
         if params.fat_type != FatType::Fat32 {
             out.write_all(&self.encode_directory(0))?;
         }
-        expect(&out, u64::from(params.data_sector()), "data area")?;
+        check_position(&out, u64::from(params.data_sector()), "data area")?;
         for index in 0..self.directories.len() {
             let dir = &self.directories[index];
             if dir.clusters == 0 {

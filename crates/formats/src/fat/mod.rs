@@ -1,9 +1,17 @@
 //! FAT12/16/32 volume images with VFAT long names, every file in contiguous clusters.
 //!
 //! Implements Microsoft's "FAT: General Overview of On-Disk Format" version 1.03 (fatgen103);
-//! each submodule names its sections. Parameters are chosen the way dosfstools' `mkfs.fat`
-//! chooses them for an image file ([`params`] documents the rules), unless the caller fixes
-//! the FAT type or the cluster size.
+//! each submodule names its sections.
+//!
+//! Parameters are chosen the way dosfstools' `mkfs.fat` chooses them for an image file, unless
+//! the caller fixes the FAT type or the cluster size: FAT32 from 512 MiB on, otherwise FAT12 or
+//! FAT16 starting at 4 sectors per cluster (doubling until the cluster count suits the type,
+//! FAT16 when it yields more clusters), the classic floppy geometries for 360/720/1200/1440/
+//! 2880 KiB volumes, 1 reserved sector (32 on FAT32), 2 FATs, 512 root entries, and above 8192
+//! sectors the structures aligned to clusters and the volume to tracks. One deliberate
+//! difference: FAT12 layouts that syslinux's installer miscounts as having more than 4084
+//! clusters (it subtracts too little for the root directory) are avoided by taking the next
+//! cluster size, so every volume made here accepts `syslinux --install`.
 //!
 //! # How an image is made
 //! Like [`crate::iso9660`]: describe the tree with a [`FatBuilder`] (contents come from
@@ -29,7 +37,7 @@
 mod boot_sector;
 mod directory;
 mod layout;
-pub mod params;
+mod params;
 mod reader;
 mod table;
 
@@ -279,7 +287,9 @@ impl FatBuilder {
                 let valid = !text.is_empty()
                     && text.len() <= 11
                     && !text.starts_with(' ')
-                    && text.chars().all(|c| c == ' ' || c.is_ascii_uppercase() || c.is_ascii_digit() || "!#$%&'()-@^_`{}~".contains(c));
+                    && text.chars().all(|c| {
+                        c == ' ' || c.is_ascii_uppercase() || c.is_ascii_digit() || "!#$%&'()-@^_`{}~".contains(c)
+                    });
                 if !valid {
                     return Err(FatError::InvalidLabel(text.clone()));
                 }
@@ -329,7 +339,11 @@ impl FatBuilder {
         if let Some(slot) = options.slot
             && source.len() > slot.size
         {
-            return Err(FatError::SlotTooSmall { path: path.to_owned(), content_len: source.len(), slot_size: slot.size });
+            return Err(FatError::SlotTooSmall {
+                path: path.to_owned(),
+                content_len: source.len(),
+                slot_size: slot.size,
+            });
         }
         // The tree's permission bits carry the DOS attributes.
         let attributes = if options.read_only { ATTRIBUTE_READ_ONLY } else { 0 }

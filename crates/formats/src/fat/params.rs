@@ -118,7 +118,9 @@ fn try_type(
     };
     let fat_sectors = align(fat_sectors, spc, aligned);
     // What syslinux computes (see the module documentation).
-    let syslinux_estimate = (total - align(reserved, spc, aligned) - NUMBER_OF_FATS * fat_sectors
+    let syslinux_estimate = (total
+        - align(reserved, spc, aligned)
+        - NUMBER_OF_FATS * fat_sectors
         - (root_sectors * 16 + 15) / SECTOR_SIZE as u32)
         / spc;
     let valid = match fat_type {
@@ -131,7 +133,7 @@ fn try_type(
 
 /// Decides the parameters for `options`.
 pub(crate) fn choose(options: &FatOptions) -> Result<VolumeParams, FatError> {
-    if options.size_bytes % SECTOR_SIZE != 0 {
+    if !options.size_bytes.is_multiple_of(SECTOR_SIZE) {
         return Err(FatError::InvalidSize { size: options.size_bytes, reason: "not a multiple of 512 bytes" });
     }
     let sectors = options.size_bytes / SECTOR_SIZE;
@@ -195,7 +197,10 @@ pub(crate) fn choose(options: &FatOptions) -> Result<VolumeParams, FatError> {
     let mut max_spc = 128;
     if let Some(requested) = options.sectors_per_cluster {
         if !requested.is_power_of_two() || requested > 128 {
-            return Err(FatError::InvalidSize { size: options.size_bytes, reason: "sectors per cluster must be 1, 2, 4 … 128" });
+            return Err(FatError::InvalidSize {
+                size: options.size_bytes,
+                reason: "sectors per cluster must be 1, 2, 4 … 128",
+            });
         }
         spc = u32::from(requested);
         max_spc = spc;
@@ -237,7 +242,10 @@ pub(crate) fn choose(options: &FatOptions) -> Result<VolumeParams, FatError> {
         }
         spc *= 2;
     }
-    Err(FatError::InvalidSize { size: options.size_bytes, reason: "no cluster size gives a valid cluster count for the FAT type" })
+    Err(FatError::InvalidSize {
+        size: options.size_bytes,
+        reason: "no cluster size gives a valid cluster count for the FAT type",
+    })
 }
 
 #[cfg(test)]

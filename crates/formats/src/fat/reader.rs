@@ -136,7 +136,11 @@ impl<R: Read + Seek> FatReader<R> {
             return Ok(vec![(root_start, u64::from(self.bpb.root_entries) * 32)]);
         }
         let cluster_bytes = u64::from(self.bpb.sectors_per_cluster) * self.sector_bytes();
-        Ok(self.cluster_chain(dir.first_cluster)?.into_iter().map(|c| (self.cluster_offset(c), cluster_bytes)).collect())
+        Ok(self
+            .cluster_chain(dir.first_cluster)?
+            .into_iter()
+            .map(|c| (self.cluster_offset(c), cluster_bytes))
+            .collect())
     }
 
     /// The entries of a directory (without `.`, `..` and the volume label).

@@ -56,7 +56,11 @@ pub(crate) fn write_table(
                 }
                 match runs.get(run_index) {
                     Some(run) if run.first <= cluster => {
-                        if cluster + 1 == run.first + run.count { eoc } else { cluster + 1 }
+                        if cluster + 1 == run.first + run.count {
+                            eoc
+                        } else {
+                            cluster + 1
+                        }
                     }
                     _ => 0,
                 }
@@ -104,7 +108,7 @@ pub(crate) fn read_entry(table: &[u8], fat_type: FatType, cluster: u32) -> Optio
         FatType::Fat12 => {
             let offset = c + c / 2;
             let pair = u16::from_le_bytes([*table.get(offset)?, *table.get(offset + 1)?]);
-            Some(u32::from(if c % 2 == 0 { pair & 0x0FFF } else { pair >> 4 }))
+            Some(u32::from(if c.is_multiple_of(2) { pair & 0x0FFF } else { pair >> 4 }))
         }
         FatType::Fat16 => Some(u32::from(u16::from_le_bytes([*table.get(2 * c)?, *table.get(2 * c + 1)?]))),
         FatType::Fat32 => {

@@ -7,8 +7,8 @@
 //! and 6.8.2.2 / 9.1.11 (the first two records of every directory are `.` (identifier 0x00) and
 //! `..` (identifier 0x01)).
 
-use super::fields::{both_endian_u16, both_endian_u32, directory_record_date};
 use super::SECTOR_SIZE;
+use super::fields::{both_endian_u16, both_endian_u32, directory_record_date};
 use crate::timestamp::Timestamp;
 
 /// 9.1.6 bit 1: the record describes a directory.

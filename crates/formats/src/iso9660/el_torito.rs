@@ -141,9 +141,8 @@ pub(crate) fn encode_catalog(entries: &[ResolvedEntry]) -> Vec<u8> {
     out[1] = default.platform.0;
     out[30] = 0x55;
     out[31] = 0xAA;
-    let sum = out[..32]
-        .chunks_exact(2)
-        .fold(0u16, |acc, word| acc.wrapping_add(u16::from_le_bytes([word[0], word[1]])));
+    let sum =
+        out[..32].chunks_exact(2).fold(0u16, |acc, word| acc.wrapping_add(u16::from_le_bytes([word[0], word[1]])));
     out[28..30].copy_from_slice(&0u16.wrapping_sub(sum).to_le_bytes());
     // 2.2 default entry.
     out[32..64].copy_from_slice(&boot_entry(default));
@@ -209,9 +208,8 @@ pub(crate) fn decode_catalog(sector: &[u8]) -> Option<Vec<CatalogEntry>> {
     if sector.len() < 64 || sector[0] != 1 || sector[30] != 0x55 || sector[31] != 0xAA {
         return None;
     }
-    let sum = sector[..32]
-        .chunks_exact(2)
-        .fold(0u16, |acc, word| acc.wrapping_add(u16::from_le_bytes([word[0], word[1]])));
+    let sum =
+        sector[..32].chunks_exact(2).fold(0u16, |acc, word| acc.wrapping_add(u16::from_le_bytes([word[0], word[1]])));
     if sum != 0 {
         return None;
     }

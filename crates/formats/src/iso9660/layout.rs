@@ -453,12 +453,12 @@ impl<'a> Plan<'a> {
             let parent = self.directories[index].parent;
             let mut records = Vec::new();
             // "." — the root's carries SP first (SUSP 5.3) and the ER in a continuation area.
-            let (mut dot_entries, forced) = (Vec::new(), {
-                if rock_ridge && index == 0 { vec![rock_ridge::er()] } else { Vec::new() }
-            });
+            let mut dot_entries = Vec::new();
+            let mut forced = Vec::new();
             if rock_ridge {
                 if index == 0 {
                     dot_entries.push(rock_ridge::sp());
+                    forced.push(rock_ridge::er());
                 }
                 dot_entries.extend(self.rock_ridge_entries(Target::Directory(index)));
             }
@@ -762,7 +762,7 @@ impl<'a> Plan<'a> {
 
     pub(crate) fn write<W: Write>(&self, out: W, system_area: &[u8]) -> Result<(), IsoError> {
         let mut out = CountingWriter::new(out);
-        let expect = |out: &CountingWriter<W>, lba: u32, what: &str| -> Result<(), IsoError> {
+        let check_position = |out: &CountingWriter<W>, lba: u32, what: &str| -> Result<(), IsoError> {
             if out.count == u64::from(lba) * SECTOR_SIZE {
                 Ok(())
             } else {
@@ -779,17 +779,17 @@ impl<'a> Plan<'a> {
 
         out.write_all(system_area)?;
         source::write_zeros(&mut out, (super::SYSTEM_AREA_LEN - system_area.len()) as u64)?;
-        expect(&out, PRIMARY_VOLUME_DESCRIPTOR_LBA, "primary volume descriptor")?;
+        check_position(&out, PRIMARY_VOLUME_DESCRIPTOR_LBA, "primary volume descriptor")?;
         out.write_all(&self.volume_descriptor(false))?;
         if let (Some(lba), Some(catalog)) = (self.boot_record_lba, self.catalog_lba) {
-            expect(&out, lba, "boot record")?;
+            check_position(&out, lba, "boot record")?;
             out.write_all(&volume_descriptor::encode_boot_record(catalog))?;
         }
         if let Some(lba) = self.joliet_descriptor_lba {
-            expect(&out, lba, "Joliet volume descriptor")?;
+            check_position(&out, lba, "Joliet volume descriptor")?;
             out.write_all(&self.volume_descriptor(true))?;
         }
-        expect(&out, self.terminator_lba, "terminator")?;
+        check_position(&out, self.terminator_lba, "terminator")?;
         out.write_all(&volume_descriptor::encode_terminator())?;
 
         for joliet in [false, true] {
@@ -797,16 +797,16 @@ impl<'a> Plan<'a> {
                 continue;
             }
             let (_, l_lba, m_lba) = if joliet { self.joliet_path_table } else { self.primary_path_table };
-            expect(&out, l_lba, "L path table")?;
+            check_position(&out, l_lba, "L path table")?;
             out.write_all(&self.path_table(joliet, ByteOrder::Little))?;
             pad_to_sector(&mut out)?;
-            expect(&out, m_lba, "M path table")?;
+            check_position(&out, m_lba, "M path table")?;
             out.write_all(&self.path_table(joliet, ByteOrder::Big))?;
             pad_to_sector(&mut out)?;
         }
 
         if let (Some(lba), Some(boot)) = (self.catalog_lba, &self.boot) {
-            expect(&out, lba, "boot catalog")?;
+            check_position(&out, lba, "boot catalog")?;
             let entries: Vec<ResolvedEntry> = boot
                 .entries
                 .iter()
@@ -821,28 +821,28 @@ impl<'a> Plan<'a> {
         }
 
         for &index in &self.primary_order {
-            expect(&out, self.directories[index].primary_lba, "directory")?;
+            check_position(&out, self.directories[index].primary_lba, "directory")?;
             out.write_all(&self.encode_directory(index, false))?;
         }
         if self.options.joliet {
             for &index in &self.joliet_order {
-                expect(&out, self.directories[index].joliet_lba, "Joliet directory")?;
+                check_position(&out, self.directories[index].joliet_lba, "Joliet directory")?;
                 out.write_all(&self.encode_directory(index, true))?;
             }
         }
-        expect(&out, self.continuation_lba, "continuation areas")?;
+        check_position(&out, self.continuation_lba, "continuation areas")?;
         out.write_all(&self.continuation_pool)?;
         pad_to_sector(&mut out)?;
 
         for &index in &self.data_order {
             let file = &self.files[index];
-            expect(&out, file.lba, &file.path)?;
+            check_position(&out, file.lba, &file.path)?;
             self.write_file(file, &mut out)?;
             pad_to_sector(&mut out)?;
         }
-        expect(&out, self.data_end_lba, "end of data")?;
+        check_position(&out, self.data_end_lba, "end of data")?;
         source::write_zeros(&mut out, u64::from(self.options.padding_sectors) * SECTOR_SIZE)?;
-        expect(&out, self.total_sectors, "end of image")?;
+        check_position(&out, self.total_sectors, "end of image")?;
         out.flush()?;
         Ok(())
     }

@@ -50,8 +50,8 @@ pub use reader::{IsoEntry, IsoReader, NameSpace};
 
 pub use crate::source::Slot;
 use crate::source::{CopyError, FileSource};
-use crate::tree::{DirectoryNode, FileNode, TreeError};
 use crate::timestamp::Timestamp;
+use crate::tree::{DirectoryNode, FileNode, TreeError};
 
 /// The logical sector (and block) size of every image written here.
 pub const SECTOR_SIZE: u64 = 2048;
@@ -293,12 +293,7 @@ impl IsoBuilder {
         validate_text("publisher identifier", &options.publisher_id, 128)?;
         validate_text("data preparer identifier", &options.preparer_id, 128)?;
         validate_text("application identifier", &options.application_id, 128)?;
-        Ok(Self {
-            options,
-            root: DirectoryNode::new(0o555),
-            boot: None,
-            system_area: Vec::new(),
-        })
+        Ok(Self { options, root: DirectoryNode::new(0o555), boot: None, system_area: Vec::new() })
     }
 
     /// The volume settings.
@@ -336,7 +331,11 @@ impl IsoBuilder {
         if let Some(slot) = options.slot
             && source.len() > slot.size
         {
-            return Err(IsoError::SlotTooSmall { path: path.to_owned(), content_len: source.len(), slot_size: slot.size });
+            return Err(IsoError::SlotTooSmall {
+                path: path.to_owned(),
+                content_len: source.len(),
+                slot_size: slot.size,
+            });
         }
         let file = FileNode { source, permissions: options.permissions & 0o7777, slot: options.slot };
         if file.recorded_len() > u64::from(u32::MAX) {

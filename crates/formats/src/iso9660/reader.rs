@@ -97,19 +97,13 @@ impl<R: Read + Seek> IsoReader<R> {
         let primary_root = root_entry(&pvd, pvd_lba)?;
         let volume_id = String::from_utf8_lossy(&pvd[40..72]).trim_end().to_owned();
         let volume_sectors = read_both_endian_u32(&pvd[80..88]).unwrap_or(0);
-        let mut reader = Self {
-            inner,
-            volume_id,
-            volume_sectors,
-            primary_root,
-            joliet_root,
-            rock_ridge: false,
-            boot_catalog_lba,
-        };
+        let mut reader =
+            Self { inner, volume_id, volume_sectors, primary_root, joliet_root, rock_ridge: false, boot_catalog_lba };
         // SUSP 5.3: Rock Ridge is present when the root's "." record starts with SP.
         let root = reader.read_extent_bytes(reader.primary_root.lba, reader.primary_root.size.min(2048))?;
         if let Some(Ok(dot)) = directory_record::decode(&root) {
-            reader.rock_ridge = dot.system_use.len() >= 7 && &dot.system_use[..2] == b"SP" && dot.system_use[4..6] == [0xBE, 0xEF];
+            reader.rock_ridge =
+                dot.system_use.len() >= 7 && &dot.system_use[..2] == b"SP" && dot.system_use[4..6] == [0xBE, 0xEF];
         }
         Ok(reader)
     }
@@ -172,8 +166,11 @@ impl<R: Read + Seek> IsoReader<R> {
             if record.identifier == [0] || record.identifier == [1] {
                 continue;
             }
-            let (rock_ridge_name, mode) =
-                if self.rock_ridge && names != NameSpace::Joliet { self.rock_ridge_fields(record.system_use)? } else { (None, None) };
+            let (rock_ridge_name, mode) = if self.rock_ridge && names != NameSpace::Joliet {
+                self.rock_ridge_fields(record.system_use)?
+            } else {
+                (None, None)
+            };
             let name = match names {
                 NameSpace::Joliet => {
                     let units: Vec<u16> =
