@@ -76,7 +76,7 @@ fn quoted(s: &str) -> String {
 }
 
 /// The commented settings file `init` writes.
-pub fn template(plc_name: &str) -> String {
+pub fn template(plc_name: &str, database_url: Option<&str>) -> String {
     let d = FileConfig::default();
     format!(
         r#"# bootmedium settings. Every key is optional; the values shown are the defaults
@@ -128,8 +128,9 @@ max_body_bytes = {max_body}
 
 [database]
 # postgres://user@host/db to share one registry between instances; empty = SQLite in this directory.
-url = ""
+url = {database}
 "#,
+        database = quoted(database_url.unwrap_or("")),
         name = quoted(plc_name),
         prefix = quoted(&d.plc.slice_prefix),
         hrn = quoted(&d.plc.hrn_root),
@@ -149,9 +150,10 @@ mod tests {
 
     #[test]
     fn template_parses_back_with_the_name() {
-        let t = template("Test \"Lab\" \\ 1");
+        let t = template("Test \"Lab\" \\ 1", Some("postgres://u@h/db"));
         let c: FileConfig = toml::from_str(&t).unwrap();
         assert_eq!(c.plc.name, "Test \"Lab\" \\ 1");
         assert_eq!(c.server.max_body_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.database.url, "postgres://u@h/db");
     }
 }

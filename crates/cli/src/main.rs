@@ -124,7 +124,8 @@ async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str
         bail!("--plc-name must be a non-empty single line");
     }
     create_private_dir(dir)?;
-    let text = config::template(plc_name);
+    // A database given on the command line is remembered, so later commands need only --data-dir.
+    let text = config::template(plc_name, cli.database.as_deref().filter(|u| !u.is_empty()));
     let file: FileConfig = toml::from_str(&text).context("the settings template does not parse")?;
     let url = database_url(cli, dir, None)?;
     let registry = Registry::open(&url).await.with_context(|| format!("opening the registry at {url}"))?;
@@ -134,7 +135,7 @@ async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str
     registry.close().await;
     // The settings file is written last: its presence means "initialised".
     let tmp = dir.join(format!(".{}.tmp", config::FILE_NAME));
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    write_private(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &settings).with_context(|| format!("writing {}", settings.display()))?;
     match outcome {
         InitOutcome::Created { admin_person_id } => println!(
@@ -151,6 +152,13 @@ async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str
         }
     }
     Ok(())
+}
+
+/// Writes a file only its owner and group can read (it may hold a database password).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o640).open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
