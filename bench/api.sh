@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# API benchmark (issue 2): calls/s and latency percentiles for GetNodes by hostname and AuthCheck,
-# both with session auth, 8 concurrent connections, on SQLite and (when it answers) PostgreSQL.
+# API benchmark (issues 2 and 3): calls/s and latency percentiles for GetNodes by hostname,
+# AuthCheck, and GetBootMedium node-preview / node-floppy (inline), all with session auth,
+# 8 concurrent connections, on SQLite and (when it answers) PostgreSQL.
 # The load generator is wrk (Debian package `wrk`) on the same 2-core machine as the server, so
 # figures are a lower bound. Writes bench/results/api.md.
 #   Usage: bench/api.sh [SECONDS]     env: BENCH_PG_URL (default postgres://root@127.0.0.1:5432/test)
@@ -38,7 +39,13 @@ url, work = sys.argv[1:3]
 api = xmlrpc.client.ServerProxy(url, allow_none=True)
 s = api.GetSession({'AuthMethod': 'password', 'Username': 'admin@bench.org', 'AuthString': 'pw'})
 auth = {'AuthMethod': 'session', 'session': s}
-bodies = {'GetNodes': ((auth, 'node1.demo.example.org'), 'GetNodes'), 'AuthCheck': ((auth,), 'AuthCheck')}
+node = 'node1.demo.example.org'
+bodies = {
+    'GetNodes': ((auth, node), 'GetNodes'),
+    'AuthCheck': ((auth,), 'AuthCheck'),
+    'node-preview': ((auth, node, 'node-preview', ''), 'GetBootMedium'),
+    'node-floppy': ((auth, node, 'node-floppy', ''), 'GetBootMedium'),
+}
 for name, (params, method) in bodies.items():
     assert getattr(api, method)(*params), name
     open(f"{work}/{name}.xml", "w").write(xmlrpc.client.dumps(params, method, allow_none=True))
@@ -70,7 +77,7 @@ run() {
 
 start_server sqlite
 make_bodies
-for call in GetNodes AuthCheck; do echo "| SQLite | $call $(run $call)" >> "$OUT.tmp"; done
+for call in GetNodes AuthCheck node-preview node-floppy; do echo "| SQLite | $call $(run $call)" >> "$OUT.tmp"; done
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 
 if psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
@@ -78,7 +85,7 @@ if psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
   psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
   start_server postgres "${PG_ADMIN_URL%/*}/$DB"
   make_bodies
-  for call in GetNodes AuthCheck; do echo "| PostgreSQL | $call $(run $call)" >> "$OUT.tmp"; done
+  for call in GetNodes AuthCheck node-preview node-floppy; do echo "| PostgreSQL | $call $(run $call)" >> "$OUT.tmp"; done
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
   psql "$PG_ADMIN_URL" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null
 else
