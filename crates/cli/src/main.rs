@@ -129,6 +129,10 @@ async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str
     let file: FileConfig = toml::from_str(&text).context("the settings template does not parse")?;
     let url = database_url(cli, dir, None)?;
     let registry = Registry::open(&url).await.with_context(|| format!("opening the registry at {url}"))?;
+    bootmedium_plc::standard_tags::ensure_all(&registry)
+        .await
+        .map_err(|f| anyhow::anyhow!(f.message))
+        .context("creating the standard tag types")?;
     let outcome = bootstrap::initialise(&registry, &file.plc(dir)?, admin_email, admin_password)
         .await
         .context("creating the system site and administrator")?;
@@ -166,6 +170,10 @@ async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
     let file = FileConfig::load(dir)?;
     let url = database_url(cli, dir, Some(&file))?;
     let registry = Registry::open(&url).await.with_context(|| format!("opening the registry at {url}"))?;
+    bootmedium_plc::standard_tags::ensure_all(&registry)
+        .await
+        .map_err(|f| anyhow::anyhow!(f.message))
+        .context("creating the standard tag types")?;
     if demo && bootstrap::seed_demo(&registry).await.context("seeding the demo data")? {
         let d = bootstrap::DEMO;
         eprintln!("demo: seeded site 'demo', PI {} (password {}), node {}", d.pi_email, d.pi_password, d.hostname);

@@ -341,8 +341,7 @@ fn bad_requests_fault_with_upstream_codes_and_write_nothing() {
 fn refuses_to_render_unsafe_stored_values_and_to_store_them() {
     let f = fixture();
     let sv = &f.server;
-    sv.admin_int("AddTagType", vec![st! { "tagname" => "ifname", "category" => "interface/config" }]);
-    sv.admin_one("AddRoleToTagType", vec![s("pi"), s("ifname")]);
+    // `ifname` is a standard tag type (interface/config, writable by admin, pi and tech).
     let iface = sv.admin_rows("GetInterfaces", vec![st! { "node_id" => f.node }, strs(&["interface_id"])]);
     let iface = int_of(field(&iface[0], "interface_id"));
     for bad in ["eth0\"; touch /tmp/x; \"", "$(id)", "`id`", "a\nNODE_ID=\"1\"", "back\\slash"] {

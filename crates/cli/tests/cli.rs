@@ -92,7 +92,10 @@ fn second_init_says_so_and_changes_nothing() {
 fn init_creates_the_system_site_and_the_admin() {
     let server = Server::start();
     let site = server.admin_row("GetSites", vec![ints(&[1])]);
-    assert_fields(&site, &[("site_id", i(1)), ("login_base", s("pl")), ("name", s("Test PLC Central")), ("enabled", Value::Bool(true))]);
+    assert_fields(
+        &site,
+        &[("site_id", i(1)), ("login_base", s("pl")), ("name", s("Test PLC Central")), ("enabled", Value::Bool(true))],
+    );
     let admin = server.admin_row("GetPersons", vec![strs(&[ADMIN_EMAIL])]);
     assert_fields(&admin, &[("email", s(ADMIN_EMAIL)), ("enabled", Value::Bool(true)), ("site_ids", ints(&[1]))]);
     assert_eq!(sorted_ints(field(&admin, "role_ids")), vec![10, 20]);
@@ -101,7 +104,9 @@ fn init_creates_the_system_site_and_the_admin() {
     // The accessor tag types exist from the start (AddNode needs `hrn`, §4.1).
     let tagnames: Vec<String> =
         server.admin_rows("GetTagTypes", vec![st! {}]).iter().map(|t| str_of(field(t, "tagname")).to_owned()).collect();
-    for needed in ["arch", "pldistro", "fcdistro", "hrn", "serial", "cramfs", "kvariant", "kargs", "no-hangcheck", "ifname"] {
+    for needed in
+        ["arch", "pldistro", "fcdistro", "hrn", "serial", "cramfs", "kvariant", "kargs", "no-hangcheck", "ifname"]
+    {
         assert!(tagnames.iter().any(|t| t == needed), "tag type {needed} missing: {tagnames:?}");
     }
 }

@@ -239,7 +239,7 @@ impl Api {
             )),
             "system.methodHelp" => self.method_help(params),
             "system.methodSignature" => self.method_signature(params),
-            "system.multicall" => Ok(Box::pin(self.multicall(params, peer)).await),
+            "system.multicall" => Box::pin(self.multicall(params, peer)).await,
             _ => return None,
         })
     }
@@ -278,12 +278,13 @@ impl Api {
 
     /// `system.multicall([{methodName, params}, …])`: `[result]` per success, a fault struct per
     /// failure; nesting multicall is fault -507.
-    async fn multicall(&self, params: &[Value], peer: Option<IpAddr>) -> Value {
+    async fn multicall(&self, params: &[Value], peer: Option<IpAddr>) -> MethodResult<Value> {
         let calls = match params {
             [Value::Array(calls)] => calls.as_slice(),
-            _ => {
-                return fault_struct(&Fault::invalid("system.multicall takes one array of calls"));
+            [other] => {
+                return Err(Fault::invalid_named("calls", format!("expected array, got {}", other.type_name())));
             }
+            _ => return Err(Fault::argument_count(params.len(), 1, 1)),
         };
         let mut out = Vec::with_capacity(calls.len());
         for c in calls {
@@ -304,7 +305,7 @@ impl Api {
             };
             out.push(entry);
         }
-        Value::Array(out)
+        Ok(Value::Array(out))
     }
 }
 

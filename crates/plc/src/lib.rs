@@ -17,6 +17,7 @@ pub mod plnode;
 mod pyrepr;
 pub mod results;
 pub mod roles;
+pub mod standard_tags;
 pub mod validate;
 
 pub use api::{Api, CallOutcome};

@@ -63,10 +63,19 @@ fn repr(v: &Value, out: &mut String) {
     }
 }
 
-/// `[arg, arg, …]` as Python prints the argument list, secrets removed.
+/// `(arg, arg, …)` as Python prints the argument tuple (`(arg,)` for one), secrets removed.
 pub fn redacted_args(args: &[Value]) -> String {
-    let mut out = String::new();
-    repr(&Value::Array(args.to_vec()), &mut out);
+    let mut out = String::from("(");
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        repr(a, &mut out);
+    }
+    if args.len() == 1 {
+        out.push(',');
+    }
+    out.push(')');
     out
 }
 
@@ -81,7 +90,8 @@ mod tests {
         auth.insert("AuthMethod".to_string(), Value::from("password"));
         auth.insert("AuthString".to_string(), Value::from("hunter2"));
         let s = redacted_args(&[Value::Struct(auth), Value::Int(5), Value::from("it's")]);
-        assert_eq!(s, "[{'AuthMethod': 'password', 'AuthString': 'Removed by API'}, 5, \"it's\"]");
+        assert_eq!(s, "({'AuthMethod': 'password', 'AuthString': 'Removed by API'}, 5, \"it's\")");
+        assert_eq!(redacted_args(&[Value::Int(1)]), "(1,)");
         assert!(!s.contains("hunter2"));
     }
 }

@@ -37,13 +37,23 @@ fn setting(category: &str, tagname: &str, value: &str) -> InterfaceSetting {
 const JAN_2_2024: i64 = 1_704_164_645;
 
 fn cases() -> Vec<(&'static str, NodeConfig)> {
-    let base = NodeConfig { hostname: "node1.example.org".into(), key: None, primary: static_primary(), settings: vec![], ipmi: None };
+    let base = NodeConfig {
+        hostname: "node1.example.org".into(),
+        key: None,
+        primary: static_primary(),
+        settings: vec![],
+        ipmi: None,
+    };
     vec![
         ("static-preview", base.clone()),
         (
             "static-floppy",
             NodeConfig {
-                key: Some(RenewedKey { node_id: 42, key: "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/abcd".into(), renewed_at: JAN_2_2024 }),
+                key: Some(RenewedKey {
+                    node_id: 42,
+                    key: "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/abcd".into(),
+                    renewed_at: JAN_2_2024,
+                }),
                 primary: PrimaryInterface { dns2: s("10.0.0.54"), ..static_primary() },
                 ..base.clone()
             },
@@ -129,7 +139,8 @@ fn bash_values(text: &str, names: &[&str]) -> (BTreeMap<String, String>, Vec<Str
     for n in names {
         script.push_str(&format!("printf '%s=%s\\n' {n} \"${{{n}-UNSET}}\"; "));
     }
-    let out = Command::new("bash").arg("-c").arg(&script).current_dir(dir.path()).env_clear().output().expect("bash runs");
+    let out =
+        Command::new("bash").arg("-c").arg(&script).current_dir(dir.path()).env_clear().output().expect("bash runs");
     let values = String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -258,6 +258,13 @@ fn decode_row(r: &AnyRow, kinds: &[FieldKind]) -> Result<Vec<SqlValue>> {
         .collect()
 }
 
+impl Tx {
+    /// Runs one migration statement (text from this crate's migration files).
+    pub(crate) async fn execute_owned(&mut self, sql: String) -> Result<(), sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *self.tx).await.map(|_| ())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -265,12 +272,5 @@ mod tests {
         assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact("sqlite:/x/y.db"), "sqlite:/x/y.db");
-    }
-}
-
-impl Tx {
-    /// Runs one migration statement (text from this crate's migration files).
-    pub(crate) async fn execute_owned(&mut self, sql: String) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *self.tx).await.map(|_| ())
     }
 }

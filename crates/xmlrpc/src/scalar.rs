@@ -50,9 +50,7 @@ pub(crate) fn parse_int(text: &str) -> Result<i64, ParseErrorKind> {
         return Err(ParseErrorKind::InvalidInt(quote(text)));
     }
     // The text is well-formed, so the only way `parse` can fail is overflow.
-    trimmed
-        .parse()
-        .map_err(|_| ParseErrorKind::IntOutOfRange(quote(trimmed)))
+    trimmed.parse().map_err(|_| ParseErrorKind::IntOutOfRange(quote(trimmed)))
 }
 
 /// `<boolean>`: exactly `0` or `1` (as Python's client insists).
@@ -77,21 +75,15 @@ pub(crate) fn parse_double(text: &str) -> Result<f64, ParseErrorKind> {
 /// `<base64>`: standard alphabet; whitespace anywhere is ignored because
 /// Python wraps its output at 76 characters.
 pub(crate) fn parse_base64(text: &str) -> Result<Vec<u8>, ParseErrorKind> {
-    let compact: Vec<u8> = text
-        .bytes()
-        .filter(|byte| !byte.is_ascii_whitespace())
-        .collect();
-    LENIENT_BASE64
-        .decode(&compact)
-        .map_err(|error| ParseErrorKind::InvalidBase64(error.to_string()))
+    let compact: Vec<u8> = text.bytes().filter(|byte| !byte.is_ascii_whitespace()).collect();
+    LENIENT_BASE64.decode(&compact).map_err(|error| ParseErrorKind::InvalidBase64(error.to_string()))
 }
 
 /// `<dateTime.iso8601>` in the compact `YYYYMMDDTHH:MM:SS` (Python) or dashed
 /// `YYYY-MM-DDTHH:MM:SS` form, optionally followed by `Z`, normalised to the
 /// compact form.
 pub(crate) fn parse_datetime(text: &str) -> Result<String, ParseErrorKind> {
-    normalize_datetime(trim_xml_whitespace(text))
-        .ok_or_else(|| ParseErrorKind::InvalidDateTime(quote(text)))
+    normalize_datetime(trim_xml_whitespace(text)).ok_or_else(|| ParseErrorKind::InvalidDateTime(quote(text)))
 }
 
 /// The compact form of a valid dateTime text, or `None` if it is not one.
@@ -133,11 +125,7 @@ fn checked_time(time: &str) -> Option<&str> {
 /// Two ASCII digits as a number; `None` for anything else (including signs,
 /// which `str::parse` would accept).
 fn two_digits(text: &str) -> Option<u8> {
-    if text.len() == 2 && text.bytes().all(|byte| byte.is_ascii_digit()) {
-        text.parse().ok()
-    } else {
-        None
-    }
+    if text.len() == 2 && text.bytes().all(|byte| byte.is_ascii_digit()) { text.parse().ok() } else { None }
 }
 
 /// A finite `f64` exactly as Python's `repr(float)` prints it: shortest
@@ -168,11 +156,7 @@ fn nearest_shortest_scientific(number: f64) -> String {
     let nearest = format!("{number:.*e}", significant_digits.saturating_sub(1));
     // Next to a power of two the nearest decimal can fall just outside the
     // narrower lower half-interval; then the shortest one is the answer.
-    if nearest.parse::<f64>() == Ok(number) {
-        nearest
-    } else {
-        shortest
-    }
+    if nearest.parse::<f64>() == Ok(number) { nearest } else { shortest }
 }
 
 /// Digits `d1d2d3…` meaning `d1.d2d3… × 10^exponent`, written without an exponent.
@@ -217,22 +201,11 @@ mod tests {
 
     #[test]
     fn malformed_ints_are_rejected_distinctly_from_overflow() {
-        for bad in [
-            "", " ", "abc", "1.0", "1 2", "--1", "+", "0x10", "1e3", "١٢",
-        ] {
-            assert!(
-                matches!(parse_int(bad), Err(ParseErrorKind::InvalidInt(_))),
-                "{bad:?}"
-            );
+        for bad in ["", " ", "abc", "1.0", "1 2", "--1", "+", "0x10", "1e3", "١٢"] {
+            assert!(matches!(parse_int(bad), Err(ParseErrorKind::InvalidInt(_))), "{bad:?}");
         }
-        assert!(matches!(
-            parse_int("9223372036854775808"),
-            Err(ParseErrorKind::IntOutOfRange(_))
-        ));
-        assert!(matches!(
-            parse_int("-99999999999999999999999"),
-            Err(ParseErrorKind::IntOutOfRange(_))
-        ));
+        assert!(matches!(parse_int("9223372036854775808"), Err(ParseErrorKind::IntOutOfRange(_))));
+        assert!(matches!(parse_int("-99999999999999999999999"), Err(ParseErrorKind::IntOutOfRange(_))));
     }
 
     #[test]
@@ -249,9 +222,7 @@ mod tests {
         assert_eq!(parse_double(" 1.5 "), Ok(1.5));
         assert_eq!(parse_double("-2"), Ok(-2.0));
         assert_eq!(parse_double("1e+300"), Ok(1e300));
-        for bad in [
-            "", "abc", "inf", "-inf", "nan", "NaN", "infinity", "1e999", "1,5",
-        ] {
+        for bad in ["", "abc", "inf", "-inf", "nan", "NaN", "infinity", "1e999", "1,5"] {
             assert!(parse_double(bad).is_err(), "{bad:?}");
         }
     }
@@ -274,10 +245,7 @@ mod tests {
         assert_eq!(parse_datetime("2020-01-02T03:04:05"), compact);
         assert_eq!(parse_datetime(" 2020-01-02T03:04:05Z\n"), compact);
         assert_eq!(parse_datetime("20200102T03:04:05Z"), compact);
-        assert_eq!(
-            parse_datetime("19991231T23:59:60"),
-            Ok("19991231T23:59:60".to_owned())
-        );
+        assert_eq!(parse_datetime("19991231T23:59:60"), Ok("19991231T23:59:60".to_owned()));
     }
 
     #[test]

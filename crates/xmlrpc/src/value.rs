@@ -186,10 +186,7 @@ mod tests {
             (Value::Double(1.5), "double"),
             (Value::from("x"), "string"),
             (Value::Base64(vec![1]), "base64"),
-            (
-                Value::DateTime("20200102T03:04:05".into()),
-                "dateTime.iso8601",
-            ),
+            (Value::DateTime("20200102T03:04:05".into()), "dateTime.iso8601"),
             (Value::Array(vec![]), "array"),
             (Value::Struct(BTreeMap::new()), "struct"),
         ];
@@ -208,10 +205,7 @@ mod tests {
         assert_eq!(Value::from(2.5).as_double(), Some(2.5));
         assert_eq!(Value::Base64(vec![1, 2]).as_bytes(), Some(&[1u8, 2][..]));
         assert_eq!(Value::DateTime("d".into()).as_datetime(), Some("d"));
-        assert_eq!(
-            Value::from(vec![Value::Nil]).as_array(),
-            Some(&[Value::Nil][..])
-        );
+        assert_eq!(Value::from(vec![Value::Nil]).as_array(), Some(&[Value::Nil][..]));
         assert!(Value::Nil.is_nil());
         assert!(!Value::Int(0).is_nil());
         let members = BTreeMap::from([("k".to_owned(), Value::Int(1))]);

@@ -87,10 +87,7 @@ pub fn write_method_call(method: &str, params: &[Value]) -> String {
 /// without being held: `prefix + base64(data) + suffix` equals
 /// `write_response(&Value::String(base64(data)))` (base64 needs no escaping).
 pub fn base64_string_response_parts() -> (&'static str, &'static str) {
-    (
-        concat!(response_head!(), "<value><string>"),
-        concat!("</string></value>\n", response_tail!()),
-    )
+    (concat!(response_head!(), "<value><string>"), concat!("</string></value>\n", response_tail!()))
 }
 
 /// `value` as a `<value>` element followed by Python's newline.
@@ -126,11 +123,7 @@ fn write_nil(out: &mut String) {
 /// `<int>` when the number fits in 32 bits (all the spec allows), else
 /// `<i8>`, which Python's client and most others read.
 fn write_int(out: &mut String, number: i64) {
-    let element = if i32::try_from(number).is_ok() {
-        "int"
-    } else {
-        "i8"
-    };
+    let element = if i32::try_from(number).is_ok() { "int" } else { "i8" };
     write_scalar(out, element, &number.to_string());
 }
 
@@ -220,38 +213,17 @@ mod tests {
         let cases = [
             (Value::Nil, "<value><nil/></value>"),
             (Value::Int(7), "<value><int>7</int></value>\n"),
-            (
-                Value::Int(-2147483648),
-                "<value><int>-2147483648</int></value>\n",
-            ),
-            (
-                Value::Int(2147483648),
-                "<value><i8>2147483648</i8></value>\n",
-            ),
-            (
-                Value::Int(i64::MIN),
-                "<value><i8>-9223372036854775808</i8></value>\n",
-            ),
+            (Value::Int(-2147483648), "<value><int>-2147483648</int></value>\n"),
+            (Value::Int(2147483648), "<value><i8>2147483648</i8></value>\n"),
+            (Value::Int(i64::MIN), "<value><i8>-9223372036854775808</i8></value>\n"),
             (Value::Bool(true), "<value><boolean>1</boolean></value>\n"),
             (Value::Bool(false), "<value><boolean>0</boolean></value>\n"),
             (Value::Double(1.5), "<value><double>1.5</double></value>\n"),
-            (
-                Value::Double(1e20),
-                "<value><double>1e+20</double></value>\n",
-            ),
-            (
-                Value::from("plain"),
-                "<value><string>plain</string></value>\n",
-            ),
+            (Value::Double(1e20), "<value><double>1e+20</double></value>\n"),
+            (Value::from("plain"), "<value><string>plain</string></value>\n"),
             (Value::from(""), "<value><string></string></value>\n"),
-            (
-                Value::Base64(b"hi".to_vec()),
-                "<value><base64>\naGk=\n</base64></value>\n",
-            ),
-            (
-                Value::Base64(Vec::new()),
-                "<value><base64>\n</base64></value>\n",
-            ),
+            (Value::Base64(b"hi".to_vec()), "<value><base64>\naGk=\n</base64></value>\n"),
+            (Value::Base64(Vec::new()), "<value><base64>\n</base64></value>\n"),
             (
                 Value::DateTime("20200102T03:04:05".into()),
                 "<value><dateTime.iso8601>20200102T03:04:05</dateTime.iso8601></value>\n",
@@ -265,10 +237,7 @@ mod tests {
     #[test]
     fn non_finite_doubles_become_nil() {
         for number in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
-            assert_eq!(
-                write_response(&Value::Double(number)),
-                response_with("<value><nil/></value>")
-            );
+            assert_eq!(write_response(&Value::Double(number)), response_with("<value><nil/></value>"));
         }
     }
 
@@ -276,9 +245,7 @@ mod tests {
     fn dashed_datetimes_are_written_compact_and_junk_is_escaped() {
         assert_eq!(
             write_response(&Value::DateTime("2020-01-02T03:04:05Z".into())),
-            response_with(
-                "<value><dateTime.iso8601>20200102T03:04:05</dateTime.iso8601></value>\n"
-            )
+            response_with("<value><dateTime.iso8601>20200102T03:04:05</dateTime.iso8601></value>\n")
         );
         assert_eq!(
             write_response(&Value::DateTime("<now>".into())),
@@ -314,10 +281,7 @@ mod tests {
 
     #[test]
     fn containers_use_python_layout() {
-        let members = BTreeMap::from([
-            ("b".to_owned(), Value::Int(2)),
-            ("a&".to_owned(), Value::Nil),
-        ]);
+        let members = BTreeMap::from([("b".to_owned(), Value::Int(2)), ("a&".to_owned(), Value::Nil)]);
         let value = Value::Array(vec![
             Value::Int(1),
             Value::Nil,
@@ -359,10 +323,7 @@ mod tests {
             "<param>\n<value><string>x</string></value>\n</param>\n",
             "</params>\n</methodCall>\n",
         );
-        assert_eq!(
-            write_method_call("Get&Nodes", &[Value::Int(1), Value::from("x")]),
-            expected
-        );
+        assert_eq!(write_method_call("Get&Nodes", &[Value::Int(1), Value::from("x")]), expected);
         assert_eq!(
             write_method_call("M", &[]),
             "<?xml version='1.0'?>\n<methodCall>\n<methodName>M</methodName>\n<params>\n</params>\n</methodCall>\n"
@@ -373,13 +334,7 @@ mod tests {
     fn base64_string_parts_wrap_exactly_like_write_response() {
         let encoded = "aGVsbG8gd29ybGQ=";
         let (prefix, suffix) = base64_string_response_parts();
-        assert_eq!(
-            format!("{prefix}{encoded}{suffix}"),
-            write_response(&Value::from(encoded))
-        );
-        assert_eq!(
-            format!("{prefix}{suffix}"),
-            write_response(&Value::from(""))
-        );
+        assert_eq!(format!("{prefix}{encoded}{suffix}"), write_response(&Value::from(encoded)));
+        assert_eq!(format!("{prefix}{suffix}"), write_response(&Value::from("")));
     }
 }

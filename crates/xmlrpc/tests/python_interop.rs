@@ -10,9 +10,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bootmedium_xmlrpc::{
-    Limits, Value, parse_method_call, write_fault, write_method_call, write_response,
-};
+use bootmedium_xmlrpc::{Limits, Value, parse_method_call, write_fault, write_method_call, write_response};
 
 mod common;
 use common::same;
@@ -28,38 +26,22 @@ struct Case {
 }
 
 fn both(python: &'static str, value: Value) -> Case {
-    Case {
-        python,
-        value,
-        symmetric: true,
-    }
+    Case { python, value, symmetric: true }
 }
 
 fn to_python_only(python: &'static str, value: Value) -> Case {
-    Case {
-        python,
-        value,
-        symmetric: false,
-    }
+    Case { python, value, symmetric: false }
 }
 
 fn members(pairs: Vec<(&str, Value)>) -> Value {
-    Value::Struct(
-        pairs
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value))
-            .collect::<BTreeMap<_, _>>(),
-    )
+    Value::Struct(pairs.into_iter().map(|(key, value)| (key.to_owned(), value)).collect::<BTreeMap<_, _>>())
 }
 
 fn cases() -> Vec<Case> {
     let node = members(vec![
         ("boot_state", Value::from("boot")),
         ("hostname", Value::from("node1.example.org")),
-        (
-            "interface_ids",
-            Value::Array(vec![Value::Int(1), Value::Int(2)]),
-        ),
+        ("interface_ids", Value::Array(vec![Value::Int(1), Value::Int(2)])),
         ("last_updated", Value::Nil),
         ("node_id", Value::Int(42)),
     ]);
@@ -79,21 +61,12 @@ fn cases() -> Vec<Case> {
         both("123456789.0", Value::Double(123_456_789.0)),
         both("'ünïcødé <&>'", Value::from("ünïcødé <&>")),
         both("''", Value::from("")),
-        both(
-            "'tab\\t newline\\n quotes \\'\"'",
-            Value::from("tab\t newline\n quotes '\""),
-        ),
-        both(
-            "'\\u20ac \\U0001F600 ]]>'",
-            Value::from("\u{20ac} \u{1F600} ]]>"),
-        ),
+        both("'tab\\t newline\\n quotes \\'\"'", Value::from("tab\t newline\n quotes '\"")),
+        both("'\\u20ac \\U0001F600 ]]>'", Value::from("\u{20ac} \u{1F600} ]]>")),
         both("x.Binary(b'bytes')", Value::Base64(b"bytes".to_vec())),
         both("b'\\x00\\xff' * 40", Value::Base64([0, 255].repeat(40))),
         both("b''", Value::Base64(Vec::new())),
-        both(
-            "datetime.datetime(2020, 1, 2, 3, 4, 5)",
-            Value::DateTime("20200102T03:04:05".into()),
-        ),
+        both("datetime.datetime(2020, 1, 2, 3, 4, 5)", Value::DateTime("20200102T03:04:05".into())),
         both("[]", Value::Array(vec![])),
         both("{}", members(vec![])),
         both(
@@ -101,10 +74,7 @@ fn cases() -> Vec<Case> {
             Value::Array(vec![
                 Value::Int(1),
                 Value::from("a"),
-                Value::Array(vec![
-                    Value::Nil,
-                    Value::Array(vec![Value::Bool(true), Value::Nil]),
-                ]),
+                Value::Array(vec![Value::Nil, Value::Array(vec![Value::Bool(true), Value::Nil])]),
                 members(vec![("k", Value::Nil)]),
             ]),
         ),
@@ -112,13 +82,7 @@ fn cases() -> Vec<Case> {
             "{'a&b': 1, 'b': {'c': [1.5, b'z']}, 'z': []}",
             members(vec![
                 ("a&b", Value::Int(1)),
-                (
-                    "b",
-                    members(vec![(
-                        "c",
-                        Value::Array(vec![Value::Double(1.5), Value::Base64(b"z".to_vec())]),
-                    )]),
-                ),
+                ("b", members(vec![("c", Value::Array(vec![Value::Double(1.5), Value::Base64(b"z".to_vec())]))])),
                 ("z", Value::Array(vec![])),
             ]),
         ),
@@ -136,10 +100,7 @@ fn cases() -> Vec<Case> {
         to_python_only("'a?b?c?\\x7f'", Value::from("a\u{1}b\u{1b}c\u{ffff}\u{7f}")),
         to_python_only("{'?': 1}", members(vec![("\u{0}", Value::Int(1))])),
         // Dashed dateTimes go out in the compact form Python requires.
-        to_python_only(
-            "datetime.datetime(1999, 12, 31, 23, 59, 58)",
-            Value::DateTime("1999-12-31T23:59:58Z".into()),
-        ),
+        to_python_only("datetime.datetime(1999, 12, 31, 23, 59, 58)", Value::DateTime("1999-12-31T23:59:58Z".into())),
         // No infinity in XML-RPC: documented to go out as nil.
         to_python_only("None", Value::Double(f64::INFINITY)),
     ]
@@ -149,12 +110,8 @@ fn cases() -> Vec<Case> {
 /// not installed.
 fn ask_python(requests: &[String]) -> Option<Vec<String>> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/xmlrpc_oracle.py");
-    let spawned = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
+    let spawned =
+        Command::new("python3").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
     let mut child = match spawned {
         Ok(child) => child,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -165,21 +122,12 @@ fn ask_python(requests: &[String]) -> Option<Vec<String>> {
     };
     // The oracle reads all of stdin before writing, so this cannot deadlock.
     let mut stdin = child.stdin.take().expect("stdin is piped");
-    stdin
-        .write_all(requests.join("\n").as_bytes())
-        .expect("write requests");
+    stdin.write_all(requests.join("\n").as_bytes()).expect("write requests");
     drop(stdin);
     let output = child.wait_with_output().expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "oracle failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let answers: Vec<String> = String::from_utf8(output.stdout)
-        .expect("UTF-8 output")
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    assert!(output.status.success(), "oracle failed: {}", String::from_utf8_lossy(&output.stderr));
+    let answers: Vec<String> =
+        String::from_utf8(output.stdout).expect("UTF-8 output").lines().map(str::to_owned).collect();
     assert_eq!(answers.len(), requests.len(), "one answer per request");
     Some(answers)
 }
@@ -190,9 +138,7 @@ fn encoded(text: &str) -> String {
 
 /// A document the oracle sent back base64-encoded.
 fn decoded_document(answer: &str) -> String {
-    let bytes = BASE64
-        .decode(answer)
-        .unwrap_or_else(|_| panic!("oracle answered {answer}"));
+    let bytes = BASE64.decode(answer).unwrap_or_else(|_| panic!("oracle answered {answer}"));
     String::from_utf8(bytes).expect("UTF-8 document")
 }
 
@@ -216,14 +162,9 @@ fn assert_all_ok(requests: &[String], answers: &[String]) {
 fn calls_written_by_python_parse_to_the_expected_values() {
     let all = cases();
     let symmetric: Vec<&Case> = all.iter().filter(|case| case.symmetric).collect();
-    let mut requests: Vec<String> = symmetric
-        .iter()
-        .map(|case| format!("dumps_call\t{}", encoded(case.python)))
-        .collect();
-    requests.push(format!(
-        "dumps_calls\t{}",
-        encoded(&python_list(&symmetric))
-    ));
+    let mut requests: Vec<String> =
+        symmetric.iter().map(|case| format!("dumps_call\t{}", encoded(case.python))).collect();
+    requests.push(format!("dumps_calls\t{}", encoded(&python_list(&symmetric))));
     let Some(answers) = ask_python(&requests) else {
         return;
     };
@@ -255,11 +196,7 @@ fn responses_we_write_read_back_in_python() {
         .iter()
         .map(|case| {
             let document = write_response(&case.value);
-            format!(
-                "check_response\t{}\t{}",
-                encoded(case.python),
-                encoded(&document)
-            )
+            format!("check_response\t{}\t{}", encoded(case.python), encoded(&document))
         })
         .collect();
     let every: Vec<&Case> = all.iter().collect();
@@ -270,17 +207,9 @@ fn responses_we_write_read_back_in_python() {
         encoded("GetNodes"),
         encoded(&write_method_call("GetNodes", &params))
     ));
-    for (code, message) in [
-        (102, "bad <x> & \"y\""),
-        (-1, ""),
-        (1 << 40, "big\u{1}code"),
-    ] {
+    for (code, message) in [(102, "bad <x> & \"y\""), (-1, ""), (1 << 40, "big\u{1}code")] {
         let expected = message.replace('\u{1}', "?");
-        requests.push(format!(
-            "check_fault\t{code}\t{}\t{}",
-            encoded(&expected),
-            encoded(&write_fault(code, message))
-        ));
+        requests.push(format!("check_fault\t{code}\t{}\t{}", encoded(&expected), encoded(&write_fault(code, message))));
     }
     if let Some(answers) = ask_python(&requests) {
         assert_all_ok(&requests, &answers);
@@ -291,19 +220,10 @@ fn responses_we_write_read_back_in_python() {
 fn our_bytes_equal_pythons_where_python_is_canonical() {
     let all = cases();
     let symmetric: Vec<&Case> = all.iter().filter(|case| case.symmetric).collect();
-    let mut requests: Vec<String> = symmetric
-        .iter()
-        .map(|case| format!("dumps_response\t{}", encoded(case.python)))
-        .collect();
-    requests.push(format!(
-        "dumps_calls\t{}",
-        encoded(&python_list(&symmetric))
-    ));
-    let faults = [
-        (102, "Invalid argument <x> & y"),
-        (103, ""),
-        (-32700, "ünï"),
-    ];
+    let mut requests: Vec<String> =
+        symmetric.iter().map(|case| format!("dumps_response\t{}", encoded(case.python))).collect();
+    requests.push(format!("dumps_calls\t{}", encoded(&python_list(&symmetric))));
+    let faults = [(102, "Invalid argument <x> & y"), (103, ""), (-32700, "ünï")];
     for (code, message) in faults {
         requests.push(format!("dumps_fault\t{code}\t{}", encoded(message)));
     }
@@ -356,24 +276,15 @@ fn doubles_read_back_exactly_and_match_python_repr() {
         f64::EPSILON,
         std::f64::consts::PI,
     ];
-    let random = bit_patterns(4000)
-        .into_iter()
-        .map(f64::from_bits)
-        .filter(|number| number.is_finite());
-    let scaled = bit_patterns(1000)
-        .into_iter()
-        .map(|bits| (bits >> 11) as f64 / (1u64 << 20) as f64);
+    let random = bit_patterns(4000).into_iter().map(f64::from_bits).filter(|number| number.is_finite());
+    let scaled = bit_patterns(1000).into_iter().map(|bits| (bits >> 11) as f64 / (1u64 << 20) as f64);
     let requests: Vec<String> = special
         .into_iter()
         .chain(random)
         .chain(scaled)
         .map(|number| {
             let document = write_response(&Value::Double(number));
-            format!(
-                "check_double\t{:016x}\t{}",
-                number.to_bits(),
-                encoded(&document)
-            )
+            format!("check_double\t{:016x}\t{}", number.to_bits(), encoded(&document))
         })
         .collect();
     if let Some(answers) = ask_python(&requests) {

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use bootmedium_xmlrpc::{
-    Limits, MethodCall, MethodResponse, ParseErrorKind, Value, parse_method_call,
-    parse_method_response, write_method_call, write_response,
+    Limits, MethodCall, MethodResponse, ParseErrorKind, Value, parse_method_call, parse_method_response,
+    write_method_call, write_response,
 };
 use proptest::prelude::*;
 
@@ -20,25 +20,14 @@ fn any_text() -> impl Strategy<Value = String> {
 
 /// A valid dateTime in either accepted form, possibly with a `Z`.
 fn any_datetime() -> impl Strategy<Value = String> {
-    (
-        0u32..10000,
-        1u32..=12,
-        1u32..=31,
-        0u32..24,
-        0u32..60,
-        0u32..=60,
-        any::<bool>(),
-        any::<bool>(),
-    )
-        .prop_map(|(year, month, day, hour, minute, second, dashed, zulu)| {
-            let date = if dashed {
-                format!("{year:04}-{month:02}-{day:02}")
-            } else {
-                format!("{year:04}{month:02}{day:02}")
-            };
+    (0u32..10000, 1u32..=12, 1u32..=31, 0u32..24, 0u32..60, 0u32..=60, any::<bool>(), any::<bool>()).prop_map(
+        |(year, month, day, hour, minute, second, dashed, zulu)| {
+            let date =
+                if dashed { format!("{year:04}-{month:02}-{day:02}") } else { format!("{year:04}{month:02}{day:02}") };
             let zone = if zulu { "Z" } else { "" };
             format!("{date}T{hour:02}:{minute:02}:{second:02}{zone}")
-        })
+        },
+    )
 }
 
 fn any_scalar() -> impl Strategy<Value = Value> {
@@ -153,18 +142,8 @@ proptest! {
     }
 }
 
-const SCALAR_ELEMENTS: [&str; 10] = [
-    "int",
-    "i4",
-    "i8",
-    "boolean",
-    "double",
-    "string",
-    "base64",
-    "dateTime.iso8601",
-    "nil",
-    "ex:nil",
-];
+const SCALAR_ELEMENTS: [&str; 10] =
+    ["int", "i4", "i8", "boolean", "double", "string", "base64", "dateTime.iso8601", "nil", "ex:nil"];
 
 proptest! {
     #[test]
@@ -196,9 +175,7 @@ proptest! {
 #[test]
 fn base64_string_parts_match_for_a_large_payload() {
     use base64::Engine as _;
-    let payload: Vec<u8> = (0..100_000u32)
-        .map(|index| (index * 7 % 251) as u8)
-        .collect();
+    let payload: Vec<u8> = (0..100_000u32).map(|index| (index * 7 % 251) as u8).collect();
     let encoded = base64::engine::general_purpose::STANDARD.encode(&payload);
     let (prefix, suffix) = bootmedium_xmlrpc::base64_string_response_parts();
     let streamed = format!("{prefix}{encoded}{suffix}");

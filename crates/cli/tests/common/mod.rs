@@ -190,27 +190,106 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
 // Upstream field sets (PLC_SPEC §4): what an admin's Get* returns when no return_fields are given.
 
 pub const SITE_FIELDS: &[&str] = &[
-    "site_id", "name", "abbreviated_name", "login_base", "is_public", "enabled", "latitude", "longitude", "url",
-    "date_created", "last_updated", "max_slices", "max_slivers", "person_ids", "slice_ids", "address_ids",
-    "pcu_ids", "node_ids", "site_tag_ids", "peer_id", "peer_site_id", "ext_consortium_id",
+    "site_id",
+    "name",
+    "abbreviated_name",
+    "login_base",
+    "is_public",
+    "enabled",
+    "latitude",
+    "longitude",
+    "url",
+    "date_created",
+    "last_updated",
+    "max_slices",
+    "max_slivers",
+    "person_ids",
+    "slice_ids",
+    "address_ids",
+    "pcu_ids",
+    "node_ids",
+    "site_tag_ids",
+    "peer_id",
+    "peer_site_id",
+    "ext_consortium_id",
 ];
 pub const PERSON_FIELDS: &[&str] = &[
-    "person_id", "first_name", "last_name", "title", "email", "phone", "url", "bio", "enabled",
-    "verification_key", "verification_expires", "last_updated", "date_created", "role_ids", "roles", "site_ids",
-    "key_ids", "slice_ids", "peer_id", "peer_person_id", "person_tag_ids",
+    "person_id",
+    "first_name",
+    "last_name",
+    "title",
+    "email",
+    "phone",
+    "url",
+    "bio",
+    "enabled",
+    "verification_key",
+    "verification_expires",
+    "last_updated",
+    "date_created",
+    "role_ids",
+    "roles",
+    "site_ids",
+    "key_ids",
+    "slice_ids",
+    "peer_id",
+    "peer_person_id",
+    "person_tag_ids",
 ];
 /// Admin view; other callers get it without [`NODE_ADMIN_ONLY`].
 pub const NODE_FIELDS: &[&str] = &[
-    "node_id", "node_type", "hostname", "site_id", "boot_state", "run_level", "model", "boot_nonce", "version",
-    "ssh_rsa_key", "key", "session", "verified", "date_created", "last_updated", "last_contact", "last_boot",
-    "last_download", "last_pcu_reboot", "last_pcu_confirmation", "last_time_spent_online",
-    "last_time_spent_offline", "interface_ids", "conf_file_ids", "slice_ids", "slice_ids_whitelist", "pcu_ids",
-    "ports", "node_tag_ids", "nodegroup_ids", "peer_id", "peer_node_id",
+    "node_id",
+    "node_type",
+    "hostname",
+    "site_id",
+    "boot_state",
+    "run_level",
+    "model",
+    "boot_nonce",
+    "version",
+    "ssh_rsa_key",
+    "key",
+    "session",
+    "verified",
+    "date_created",
+    "last_updated",
+    "last_contact",
+    "last_boot",
+    "last_download",
+    "last_pcu_reboot",
+    "last_pcu_confirmation",
+    "last_time_spent_online",
+    "last_time_spent_offline",
+    "interface_ids",
+    "conf_file_ids",
+    "slice_ids",
+    "slice_ids_whitelist",
+    "pcu_ids",
+    "ports",
+    "node_tag_ids",
+    "nodegroup_ids",
+    "peer_id",
+    "peer_node_id",
 ];
 pub const NODE_ADMIN_ONLY: &[&str] = &["key", "session", "boot_nonce"];
 pub const INTERFACE_FIELDS: &[&str] = &[
-    "interface_id", "node_id", "is_primary", "type", "method", "ip", "mac", "gateway", "network", "broadcast",
-    "netmask", "dns1", "dns2", "hostname", "bwlimit", "interface_tag_ids", "last_updated",
+    "interface_id",
+    "node_id",
+    "is_primary",
+    "type",
+    "method",
+    "ip",
+    "mac",
+    "gateway",
+    "network",
+    "broadcast",
+    "netmask",
+    "dns1",
+    "dns2",
+    "hostname",
+    "bwlimit",
+    "interface_tag_ids",
+    "last_updated",
 ];
 pub const INTERFACE_TAG_FIELDS: &[&str] =
     &["interface_tag_id", "interface_id", "ip", "tag_type_id", "tagname", "description", "category", "value"];
@@ -220,8 +299,18 @@ pub const NODEGROUP_FIELDS: &[&str] =
     &["nodegroup_id", "groupname", "tag_type_id", "value", "tagname", "conf_file_ids", "node_ids"];
 pub const TAG_TYPE_FIELDS: &[&str] = &["tag_type_id", "tagname", "description", "category", "role_ids", "roles"];
 pub const EVENT_FIELDS: &[&str] = &[
-    "event_id", "person_id", "node_id", "auth_type", "fault_code", "call_name", "call", "message", "runtime", "time",
-    "object_ids", "object_types",
+    "event_id",
+    "person_id",
+    "node_id",
+    "auth_type",
+    "fault_code",
+    "call_name",
+    "call",
+    "message",
+    "runtime",
+    "time",
+    "object_ids",
+    "object_types",
 ];
 
 /// `NODE_FIELDS` without the admin-only ones.
@@ -275,7 +364,10 @@ pub fn assert_keys(row: &Value, expected: &[&str]) {
     let got = keys_of(row);
     let missing: Vec<&String> = want.iter().filter(|k| !got.contains(k)).collect();
     let extra: Vec<&String> = got.iter().filter(|k| !want.contains(k)).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "key set differs: missing {missing:?}, unexpected {extra:?} in {row:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "key set differs: missing {missing:?}, unexpected {extra:?} in {row:?}"
+    );
 }
 
 /// Asserts `row[key] == value` for every pair.
@@ -410,6 +502,9 @@ pub struct Server {
     // Field order matters for Drop: the server is stopped in `Drop for Server` before these go.
     pg: Option<PgDatabase>,
     _tmp: tempfile::TempDir,
+    /// When set (see [`Server::use_admin_session`]), the `admin*` helpers and `db_snapshot`
+    /// authenticate with this admin session instead of the password.
+    admin_session: std::sync::OnceLock<String>,
 }
 
 impl Server {
@@ -424,7 +519,32 @@ impl Server {
         let stderr_path = tmp.path().join("serve.stderr");
         let (child, url) = spawn_serve(&data_dir, pg.as_ref().map(|p| p.url.as_str()), &stderr_path, &[]);
         let addr = url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
-        Server { url, addr, data_dir, child: Some(child), stderr_path, pg, _tmp: tmp }
+        Server {
+            url,
+            addr,
+            data_dir,
+            child: Some(child),
+            stderr_path,
+            pg,
+            _tmp: tmp,
+            admin_session: Default::default(),
+        }
+    }
+
+    /// Makes the `admin*` helpers use an admin session from now on: much faster than a password
+    /// hash verification per call (for tests that make thousands of admin calls).
+    pub fn use_admin_session(&self) {
+        let session = self.ok("GetSession", vec![admin_auth()]);
+        let session = session.as_str().unwrap_or_else(|| panic!("GetSession returned {session:?}")).to_owned();
+        let _ = self.admin_session.set(session);
+    }
+
+    /// The auth struct the `admin*` helpers use.
+    pub fn admin_auth(&self) -> Value {
+        match self.admin_session.get() {
+            Some(session) => session_auth(session),
+            None => admin_auth(),
+        }
     }
 
     /// The serve process id.
@@ -526,25 +646,25 @@ impl Server {
     /// An admin call (admin password auth prepended).
     #[track_caller]
     pub fn admin(&self, method: &str, mut params: Vec<Value>) -> Value {
-        params.insert(0, admin_auth());
+        params.insert(0, self.admin_auth());
         self.ok(method, params)
     }
 
     #[track_caller]
     pub fn admin_int(&self, method: &str, mut params: Vec<Value>) -> i64 {
-        params.insert(0, admin_auth());
+        params.insert(0, self.admin_auth());
         self.ok_int(method, params)
     }
 
     #[track_caller]
     pub fn admin_one(&self, method: &str, mut params: Vec<Value>) {
-        params.insert(0, admin_auth());
+        params.insert(0, self.admin_auth());
         self.ok_one(method, params)
     }
 
     #[track_caller]
     pub fn admin_rows(&self, method: &str, mut params: Vec<Value>) -> Vec<Value> {
-        params.insert(0, admin_auth());
+        params.insert(0, self.admin_auth());
         self.ok_rows(method, params)
     }
 
@@ -558,7 +678,7 @@ impl Server {
 
     /// An admin call that must fault.
     pub fn admin_call(&self, method: &str, mut params: Vec<Value>) -> Result<Value, (i64, String)> {
-        params.insert(0, admin_auth());
+        params.insert(0, self.admin_auth());
         self.call(method, params)
     }
 
@@ -571,20 +691,20 @@ impl Server {
         )
         .into_bytes();
         request.extend_from_slice(body);
-        let (status, _headers, body) =
-            http_exchange(&self.addr, &request).unwrap_or_else(|e| panic!("POST {path}: {e}\nserver log tail:\n{}", self.log_tail()));
+        let (status, _headers, body) = http_exchange(&self.addr, &request)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}\nserver log tail:\n{}", self.log_tail()));
         (status, body)
     }
 
     /// GET `path`; returns the status, headers and body.
-    pub fn get(&self, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    pub fn get(&self, path: &str) -> HttpResponse {
         let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr);
         http_exchange(&self.addr, request.as_bytes())
             .unwrap_or_else(|e| panic!("GET {path}: {e}\nserver log tail:\n{}", self.log_tail()))
     }
 
     /// Sends raw bytes as the whole request; returns what came back (or the I/O error).
-    pub fn raw_exchange(&self, request: &[u8]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    pub fn raw_exchange(&self, request: &[u8]) -> std::io::Result<HttpResponse> {
         http_exchange(&self.addr, request)
     }
 
@@ -594,7 +714,7 @@ impl Server {
         let (status, _, body) = self.get("/healthz");
         assert_eq!(status, 200, "healthz");
         assert_eq!(String::from_utf8_lossy(&body).trim(), "ok");
-        assert_eq!(self.call("AuthCheck", vec![admin_auth()]), Ok(Value::Int(1)), "admin AuthCheck");
+        assert_eq!(self.call("AuthCheck", vec![self.admin_auth()]), Ok(Value::Int(1)), "admin AuthCheck");
     }
 
     /// A canonical dump of every row the API shows an admin (sites, persons, nodes, interfaces,
@@ -661,10 +781,8 @@ pub fn snapshot_diff(before: &str, after: &str) -> String {
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            if stop_child(&mut child, "TERM").is_none() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+            // stop_child falls back to SIGKILL itself.
+            let _ = stop_child(&mut child, "TERM");
         }
         // `pg` (dropped after this) now drops the database the server no longer uses.
     }
@@ -716,10 +834,7 @@ pub fn spawn_listening(mut cmd: Command, stderr_path: &Path) -> (Child, String) 
         let mut sink = Vec::new();
         let _ = reader.read_to_end(&mut sink);
     });
-    let first = match rx.recv_timeout(START_TIMEOUT) {
-        Ok(line) => line,
-        Err(_) => String::new(),
-    };
+    let first = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
     let line = first.trim_end_matches(['\r', '\n']);
     let url = line.strip_prefix("listening on ").map(str::to_owned);
     match url {
@@ -728,7 +843,9 @@ pub fn spawn_listening(mut cmd: Command, stderr_path: &Path) -> (Child, String) 
             let _ = child.kill();
             let _ = child.wait();
             let log = std::fs::read_to_string(stderr_path).unwrap_or_default();
-            panic!("serve's first stdout line was {line:?}, expected `listening on http://127.0.0.1:PORT/PLCAPI/`; stderr:\n{log}");
+            panic!(
+                "serve's first stdout line was {line:?}, expected `listening on http://127.0.0.1:PORT/PLCAPI/`; stderr:\n{log}"
+            );
         }
     }
 }
@@ -736,15 +853,16 @@ pub fn spawn_listening(mut cmd: Command, stderr_path: &Path) -> (Child, String) 
 // ---------------------------------------------------------------------------------------------
 // HTTP/1.1 client
 
+/// Status, headers (names lower-cased) and body.
+pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// Sends `request` as-is on a new connection and reads the whole response (the request should
 /// say `Connection: close`). The request is written completely before reading, like Python's
 /// `xmlrpc.client`; a write error (the server closed early) is remembered and reported only when
 /// no response can be read either.
-pub fn http_exchange(addr: &str, request: &[u8]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
-    let sockaddr = addr
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::other(format!("cannot resolve {addr}")))?;
+pub fn http_exchange(addr: &str, request: &[u8]) -> std::io::Result<HttpResponse> {
+    let sockaddr =
+        addr.to_socket_addrs()?.next().ok_or_else(|| std::io::Error::other(format!("cannot resolve {addr}")))?;
     let mut stream = TcpStream::connect_timeout(&sockaddr, Duration::from_secs(10))?;
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
@@ -763,8 +881,9 @@ pub fn http_exchange(addr: &str, request: &[u8]) -> std::io::Result<(u16, Vec<(S
     parse_http_response(&response)
 }
 
-fn parse_http_response(raw: &[u8]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
-    let bad = |why: &str| std::io::Error::other(format!("{why}: {:?}", String::from_utf8_lossy(&raw[..raw.len().min(500)])));
+fn parse_http_response(raw: &[u8]) -> std::io::Result<HttpResponse> {
+    let bad =
+        |why: &str| std::io::Error::other(format!("{why}: {:?}", String::from_utf8_lossy(&raw[..raw.len().min(500)])));
     let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no end of headers"))?;
     let head = std::str::from_utf8(&raw[..head_end]).map_err(|_| bad("non-UTF-8 headers"))?;
     let mut lines = head.split("\r\n");
@@ -862,10 +981,7 @@ pub fn add_node(server: &Server, site: i64, hostname: &str) -> i64 {
 
 /// Adds a consistent static primary interface 10.<net>.0.10/24 to `node`; returns its id.
 pub fn add_static_interface(server: &Server, node: i64, net: u8) -> i64 {
-    server.admin_int(
-        "AddInterface",
-        vec![i(node), static_interface_fields(net)],
-    )
+    server.admin_int("AddInterface", vec![i(node), static_interface_fields(net)])
 }
 
 pub fn static_interface_fields(net: u8) -> Value {

@@ -122,53 +122,25 @@ pub static ACCESSORS: &[Accessor] = &[
     ),
 ];
 
+impl Accessor {
+    pub fn definition(&self) -> crate::standard_tags::TagTypeDef {
+        crate::standard_tags::TagTypeDef {
+            tagname: self.tagname,
+            category: self.category,
+            description: self.description,
+            roles: self.set_roles,
+        }
+    }
+}
+
 pub fn by_tagname(tagname: &str) -> Option<&'static Accessor> {
     ACCESSORS.iter().find(|a| a.tagname == tagname)
 }
 
 /// The accessor's tag type, created (with its category, description and roles) if missing.
 pub async fn ensure_tag_type(cx: &mut Cx<'_>, acc: &Accessor) -> MethodResult<TagType> {
-    let existing = common::scalar(
-        cx,
-        "SELECT tag_type_id FROM tag_types WHERE tagname = $1",
-        &[SqlValue::text(acc.tagname)],
-        FieldKind::Int,
-    )
-    .await?
-    .and_then(|v| v.as_int());
-    let id = match existing {
-        Some(id) => id,
-        None => {
-            let id = cx
-                .tx
-                .insert(
-                    "tag_types",
-                    "tag_type_id",
-                    &[
-                        ("tagname", SqlValue::text(acc.tagname)),
-                        ("description", SqlValue::text(acc.description)),
-                        ("category", SqlValue::text(acc.category)),
-                    ],
-                )
-                .await?;
-            for r in acc.set_roles {
-                let role_id = match r {
-                    Role::Admin => 10,
-                    Role::Pi => 20,
-                    Role::User => 30,
-                    Role::Tech => 40,
-                    _ => 50,
-                };
-                cx.tx
-                    .insert_plain(
-                        "tag_type_role",
-                        &[("tag_type_id", SqlValue::int(id)), ("role_id", SqlValue::int(role_id))],
-                    )
-                    .await?;
-            }
-            id
-        }
-    };
+    let def = acc.definition();
+    let id = crate::standard_tags::ensure(&mut cx.tx, &def).await?;
     tags::tag_type(cx, &Value::Int(id)).await
 }
 

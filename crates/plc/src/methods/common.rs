@@ -125,7 +125,14 @@ fn convert(f: &WField, v: &Value) -> MethodResult<SqlValue> {
         });
     }
     Ok(match (f.ty, v) {
-        (WTy::Int, Value::Int(_) | Value::Bool(_)) => SqlValue::int(as_int(v).unwrap_or(0)),
+        (WTy::Int, Value::Int(_) | Value::Bool(_)) => {
+            // PLC's integer columns are 32-bit.
+            let n = as_int(v).unwrap_or(0);
+            if i32::try_from(n).is_err() {
+                return Err(Fault::invalid(format!("{} must fit in 32 bits", f.name)));
+            }
+            SqlValue::int(n)
+        }
         (WTy::Bool, Value::Bool(b)) => SqlValue::bool(*b),
         (WTy::Double, Value::Double(d)) => SqlValue::Float(Some(*d)),
         (WTy::Double, Value::Int(i)) => SqlValue::Float(Some(*i as f64)),

@@ -19,6 +19,8 @@ use crate::roles::{self, Role};
 use bootmedium_xmlrpc::Value;
 use std::sync::LazyLock;
 
+pub(crate) use accessors::ACCESSORS;
+
 const fn p(name: &'static str, ty: Ty) -> Param {
     Param { name, ty }
 }

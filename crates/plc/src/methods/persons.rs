@@ -63,9 +63,11 @@ async fn prepare(cx: &mut Cx<'_>, written: &mut [Written], person_id: i64) -> Me
 }
 
 pub async fn add_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (mut written, _) = collect("Person", true, FIELDS, &[], a.fields(0)?)?;
-    // Accounts are always created disabled (upstream drops `enabled`).
-    written.retain(|w| w.field.name != "enabled");
+    // Accounts are always created disabled: upstream drops `enabled`, whatever its type (the
+    // regression tests send the string 'true').
+    let mut fields = a.fields(0)?.clone();
+    fields.remove("enabled");
+    let (mut written, _) = collect("Person", true, FIELDS, &[], &fields)?;
     for required in ["email", "first_name", "last_name"] {
         if find(&written, required).is_none() {
             return Err(Fault::invalid(format!("{required} must be specified and cannot be unset in class Person")));

@@ -43,7 +43,13 @@ pub async fn get_session(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
             let now = crate::now();
             let expires = match a.get(0) {
                 Value::Nil => now + cx.config().api.session_lifetime_seconds,
-                v => now.saturating_add(crate::args::as_int(v).unwrap_or(0)),
+                v => {
+                    let seconds = crate::args::as_int(v).unwrap_or(0);
+                    if i32::try_from(seconds).is_err() {
+                        return Err(Fault::invalid_named("expires", "must fit in 32 bits"));
+                    }
+                    now + seconds
+                }
             };
             if expires <= now {
                 return Err(Fault::invalid("Expiration date must be in the future"));

@@ -33,9 +33,7 @@ pub enum ParseErrorKind {
     #[error("not well-formed XML: {0}")]
     Malformed(String),
     /// An entity reference other than the five XML predefines them.
-    #[error(
-        "unknown entity '&{0};' (only &lt; &gt; &amp; &apos; &quot; and character references are accepted)"
-    )]
+    #[error("unknown entity '&{0};' (only &lt; &gt; &amp; &apos; &quot; and character references are accepted)")]
     UnknownEntity(String),
     /// The document ended inside an element.
     #[error("document ended early, expected {0}")]

@@ -43,10 +43,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_depth: 64,
-            max_values: 1_000_000,
-        }
+        Limits { max_depth: 64, max_values: 1_000_000 }
     }
 }
 
@@ -82,10 +79,7 @@ pub fn parse_method_call(body: &[u8], limits: &Limits) -> Result<MethodCall, Par
     }
     let method_name = parser.method_name()?;
     let params = match parser.tokens.next_markup()? {
-        Token::Open {
-            tag: Tag::Params,
-            empty,
-        } => {
+        Token::Open { tag: Tag::Params, empty } => {
             let params = parser.params(empty)?;
             parser.expect_close(Tag::MethodCall)?;
             params
@@ -94,10 +88,7 @@ pub fn parse_method_call(body: &[u8], limits: &Limits) -> Result<MethodCall, Par
         other => return Err(parser.unexpected("<params> or </methodCall>", &other)),
     };
     parser.expect_end_of_document("methodCall")?;
-    Ok(MethodCall {
-        method_name,
-        params,
-    })
+    Ok(MethodCall { method_name, params })
 }
 
 /// Parses a `<methodResponse>` body: one value or a fault.
@@ -107,14 +98,8 @@ pub fn parse_method_response(body: &[u8], limits: &Limits) -> Result<MethodRespo
         return Err(parser.unexpected_element("<params> or <fault>", "<methodResponse/>"));
     }
     let response = match parser.tokens.next_markup()? {
-        Token::Open {
-            tag: Tag::Params,
-            empty,
-        } => parser.single_result(empty)?,
-        Token::Open {
-            tag: Tag::Fault,
-            empty: false,
-        } => parser.fault()?,
+        Token::Open { tag: Tag::Params, empty } => parser.single_result(empty)?,
+        Token::Open { tag: Tag::Fault, empty: false } => parser.fault()?,
         other => return Err(parser.unexpected("<params> or <fault>", &other)),
     };
     parser.expect_close(Tag::MethodResponse)?;
@@ -131,11 +116,7 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(body: &'a [u8], limits: &Limits) -> Result<Self, ParseError> {
-        Ok(Parser {
-            tokens: Tokenizer::new(body)?,
-            limits: *limits,
-            values_seen: 0,
-        })
+        Ok(Parser { tokens: Tokenizer::new(body)?, limits: *limits, values_seen: 0 })
     }
 
     // ---- errors ----
@@ -143,19 +124,13 @@ impl<'a> Parser<'a> {
     fn unexpected(&self, expected: &str, found: &Token<'_>) -> ParseError {
         let kind = match found {
             Token::End => ParseErrorKind::Truncated(expected.to_owned()),
-            other => ParseErrorKind::Unexpected {
-                expected: expected.to_owned(),
-                found: other.to_string(),
-            },
+            other => ParseErrorKind::Unexpected { expected: expected.to_owned(), found: other.to_string() },
         };
         self.tokens.error(kind)
     }
 
     fn unexpected_element(&self, expected: &str, found: &str) -> ParseError {
-        self.tokens.error(ParseErrorKind::Unexpected {
-            expected: expected.to_owned(),
-            found: found.to_owned(),
-        })
+        self.tokens.error(ParseErrorKind::Unexpected { expected: expected.to_owned(), found: found.to_owned() })
     }
 
     // ---- document structure ----
@@ -182,9 +157,7 @@ impl<'a> Parser<'a> {
     fn expect_close(&mut self, tag: Tag) -> Result<(), ParseError> {
         match self.tokens.next_markup()? {
             Token::Close(found) if found == tag => Ok(()),
-            Token::End => Err(self
-                .tokens
-                .error(ParseErrorKind::Truncated(format!("</{}>", tag.name())))),
+            Token::End => Err(self.tokens.error(ParseErrorKind::Truncated(format!("</{}>", tag.name())))),
             other => Err(self.unexpected(&format!("</{}>", tag.name()), &other)),
         }
     }
@@ -214,10 +187,7 @@ impl<'a> Parser<'a> {
 
     fn method_name(&mut self) -> Result<String, ParseError> {
         match self.tokens.next_markup()? {
-            Token::Open {
-                tag: Tag::MethodName,
-                empty,
-            } => {
+            Token::Open { tag: Tag::MethodName, empty } => {
                 let name = self.text_of(&Tag::MethodName, empty)?;
                 Ok(scalar::trim_xml_whitespace(&name).to_owned())
             }
@@ -233,14 +203,10 @@ impl<'a> Parser<'a> {
         }
         loop {
             match self.tokens.next_markup()? {
-                Token::Open {
-                    tag: Tag::Param,
-                    empty: false,
-                } => params.push(self.param()?),
-                Token::Open {
-                    tag: Tag::Param,
-                    empty: true,
-                } => return Err(self.tokens.error(ParseErrorKind::MissingParamValue)),
+                Token::Open { tag: Tag::Param, empty: false } => params.push(self.param()?),
+                Token::Open { tag: Tag::Param, empty: true } => {
+                    return Err(self.tokens.error(ParseErrorKind::MissingParamValue));
+                }
                 Token::Close(Tag::Params) => return Ok(params),
                 other => return Err(self.unexpected("<param> or </params>", &other)),
             }
@@ -250,10 +216,7 @@ impl<'a> Parser<'a> {
     /// The single value of a `<param>` (already opened), up to `</param>`.
     fn param(&mut self) -> Result<Value, ParseError> {
         let value = match self.tokens.next_markup()? {
-            Token::Open {
-                tag: Tag::Value,
-                empty,
-            } => self.value(empty, 0)?,
+            Token::Open { tag: Tag::Value, empty } => self.value(empty, 0)?,
             Token::Close(Tag::Param) => {
                 return Err(self.tokens.error(ParseErrorKind::MissingParamValue));
             }
@@ -276,20 +239,14 @@ impl<'a> Parser<'a> {
     /// A `<fault>` (already opened) up to `</fault>`.
     fn fault(&mut self) -> Result<MethodResponse, ParseError> {
         let value = match self.tokens.next_markup()? {
-            Token::Open {
-                tag: Tag::Value,
-                empty,
-            } => self.value(empty, 0)?,
+            Token::Open { tag: Tag::Value, empty } => self.value(empty, 0)?,
             other => return Err(self.unexpected("<value>", &other)),
         };
         self.expect_close(Tag::Fault)?;
         let code = value.get("faultCode").and_then(Value::as_int);
         let message = value.get("faultString").and_then(Value::as_str);
         match (code, message) {
-            (Some(code), Some(message)) => Ok(MethodResponse::Fault {
-                code,
-                message: message.to_owned(),
-            }),
+            (Some(code), Some(message)) => Ok(MethodResponse::Fault { code, message: message.to_owned() }),
             _ => Err(self.tokens.error(ParseErrorKind::InvalidFault)),
         }
     }
@@ -300,9 +257,7 @@ impl<'a> Parser<'a> {
     fn count_value(&mut self) -> Result<(), ParseError> {
         self.values_seen += 1;
         if self.values_seen > self.limits.max_values {
-            return Err(self
-                .tokens
-                .error(ParseErrorKind::TooManyValues(self.limits.max_values)));
+            return Err(self.tokens.error(ParseErrorKind::TooManyValues(self.limits.max_values)));
         }
         Ok(())
     }
@@ -345,9 +300,7 @@ impl<'a> Parser<'a> {
             Tag::Double => self.scalar(&tag, empty, scalar::parse_double, Value::Double),
             Tag::Base64 => self.scalar(&tag, empty, scalar::parse_base64, Value::Base64),
             Tag::DateTime => self.scalar(&tag, empty, scalar::parse_datetime, Value::DateTime),
-            other => Err(self
-                .tokens
-                .error(ParseErrorKind::UnknownType(other.name().to_owned()))),
+            other => Err(self.tokens.error(ParseErrorKind::UnknownType(other.name().to_owned()))),
         }
     }
 
@@ -376,9 +329,7 @@ impl<'a> Parser<'a> {
     /// Refuses to go deeper than [`Limits::max_depth`].
     fn check_depth(&self, depth: usize) -> Result<(), ParseError> {
         if depth > self.limits.max_depth {
-            return Err(self
-                .tokens
-                .error(ParseErrorKind::TooDeep(self.limits.max_depth)));
+            return Err(self.tokens.error(ParseErrorKind::TooDeep(self.limits.max_depth)));
         }
         Ok(())
     }
@@ -391,10 +342,7 @@ impl<'a> Parser<'a> {
         }
         let items = match self.tokens.next_markup()? {
             Token::Close(Tag::Array) => return Ok(Value::Array(Vec::new())),
-            Token::Open {
-                tag: Tag::Data,
-                empty,
-            } => self.data(empty, depth)?,
+            Token::Open { tag: Tag::Data, empty } => self.data(empty, depth)?,
             other => return Err(self.unexpected("<data>", &other)),
         };
         self.expect_close(Tag::Array)?;
@@ -409,10 +357,7 @@ impl<'a> Parser<'a> {
         }
         loop {
             match self.tokens.next_markup()? {
-                Token::Open {
-                    tag: Tag::Value,
-                    empty,
-                } => items.push(self.value(empty, depth)?),
+                Token::Open { tag: Tag::Value, empty } => items.push(self.value(empty, depth)?),
                 Token::Close(Tag::Data) => return Ok(items),
                 other => return Err(self.unexpected("<value> or </data>", &other)),
             }
@@ -428,18 +373,14 @@ impl<'a> Parser<'a> {
         }
         loop {
             match self.tokens.next_markup()? {
-                Token::Open {
-                    tag: Tag::Member,
-                    empty: false,
-                } => {
+                Token::Open { tag: Tag::Member, empty: false } => {
                     let (name, value) = self.member(depth)?;
                     // Last duplicate wins, as in Python's client.
                     members.insert(name, value);
                 }
-                Token::Open {
-                    tag: Tag::Member,
-                    empty: true,
-                } => return Err(self.tokens.error(ParseErrorKind::MissingMemberName)),
+                Token::Open { tag: Tag::Member, empty: true } => {
+                    return Err(self.tokens.error(ParseErrorKind::MissingMemberName));
+                }
                 Token::Close(Tag::Struct) => return Ok(Value::Struct(members)),
                 other => return Err(self.unexpected("<member> or </struct>", &other)),
             }
@@ -449,23 +390,14 @@ impl<'a> Parser<'a> {
     /// A `<member>` (already opened): `<name>` then `<value>`, up to `</member>`.
     fn member(&mut self, depth: usize) -> Result<(String, Value), ParseError> {
         let name = match self.tokens.next_markup()? {
-            Token::Open {
-                tag: Tag::Name,
-                empty,
-            } => self.text_of(&Tag::Name, empty)?,
-            Token::Open {
-                tag: Tag::Value, ..
-            }
-            | Token::Close(Tag::Member) => {
+            Token::Open { tag: Tag::Name, empty } => self.text_of(&Tag::Name, empty)?,
+            Token::Open { tag: Tag::Value, .. } | Token::Close(Tag::Member) => {
                 return Err(self.tokens.error(ParseErrorKind::MissingMemberName));
             }
             other => return Err(self.unexpected("<name>", &other)),
         };
         let value = match self.tokens.next_markup()? {
-            Token::Open {
-                tag: Tag::Value,
-                empty,
-            } => self.value(empty, depth)?,
+            Token::Open { tag: Tag::Value, empty } => self.value(empty, depth)?,
             Token::Close(Tag::Member) => {
                 let kind = ParseErrorKind::MissingMemberValue(scalar::quote(&name));
                 return Err(self.tokens.error(kind));

@@ -155,10 +155,7 @@ impl<'a> Tokenizer<'a> {
         config.expand_empty_elements = false;
         config.allow_dangling_amp = false;
         config.trim_text(false);
-        Ok(Tokenizer {
-            reader,
-            token_start: 0,
-        })
+        Ok(Tokenizer { reader, token_start: 0 })
     }
 
     /// `kind`, located at the start of the last token read.
@@ -175,9 +172,10 @@ impl<'a> Tokenizer<'a> {
     pub(super) fn next(&mut self) -> Result<Token<'a>, ParseError> {
         loop {
             self.token_start = self.reader.buffer_position();
-            let event = self.reader.read_event().map_err(|error| {
-                ParseErrorKind::Malformed(error.to_string()).at(self.reader.error_position())
-            })?;
+            let event = self
+                .reader
+                .read_event()
+                .map_err(|error| ParseErrorKind::Malformed(error.to_string()).at(self.reader.error_position()))?;
             if let Some(token) = self.token_from(event)? {
                 return Ok(token);
             }
@@ -198,14 +196,8 @@ impl<'a> Tokenizer<'a> {
     /// The token for `event`, or `None` for events the grammar never sees.
     fn token_from(&self, event: Event<'a>) -> Result<Option<Token<'a>>, ParseError> {
         let token = match event {
-            Event::Start(start) => Token::Open {
-                tag: Tag::from_name(start.name().as_ref()),
-                empty: false,
-            },
-            Event::Empty(start) => Token::Open {
-                tag: Tag::from_name(start.name().as_ref()),
-                empty: true,
-            },
+            Event::Start(start) => Token::Open { tag: Tag::from_name(start.name().as_ref()), empty: false },
+            Event::Empty(start) => Token::Open { tag: Tag::from_name(start.name().as_ref()), empty: true },
             Event::End(end) => Token::Close(Tag::from_name(end.name().as_ref())),
             Event::Text(text) => Token::Text(text.xml10_content()),
             Event::CData(data) => Token::Text(data.xml10_content()),
@@ -224,9 +216,8 @@ impl<'a> Tokenizer<'a> {
     /// The text of `&name;`: a character reference or one of the five
     /// predefined entities. There is no DTD, so nothing else can be defined.
     fn resolve(&self, reference: &BytesRef<'a>) -> Result<Cow<'a, str>, ParseError> {
-        let character = reference
-            .resolve_char_ref()
-            .map_err(|error| self.error(ParseErrorKind::Malformed(error.to_string())))?;
+        let character =
+            reference.resolve_char_ref().map_err(|error| self.error(ParseErrorKind::Malformed(error.to_string())))?;
         if let Some(character) = character {
             return Ok(Cow::Owned(character.to_string()));
         }
@@ -247,16 +238,9 @@ impl<'a> Tokenizer<'a> {
         let Some(encoding) = declaration.encoding() else {
             return Ok(());
         };
-        let encoding =
-            encoding.map_err(|error| self.error(ParseErrorKind::Malformed(error.to_string())))?;
-        let accepted = ["utf-8", "utf8", "us-ascii", "ascii"]
-            .iter()
-            .any(|name| encoding.eq_ignore_ascii_case(name));
-        if accepted {
-            Ok(())
-        } else {
-            Err(self.error(ParseErrorKind::UnsupportedEncoding(quote(&encoding))))
-        }
+        let encoding = encoding.map_err(|error| self.error(ParseErrorKind::Malformed(error.to_string())))?;
+        let accepted = ["utf-8", "utf8", "us-ascii", "ascii"].iter().any(|name| encoding.eq_ignore_ascii_case(name));
+        if accepted { Ok(()) } else { Err(self.error(ParseErrorKind::UnsupportedEncoding(quote(&encoding)))) }
     }
 }
 

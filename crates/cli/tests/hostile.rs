@@ -1,0 +1,1170 @@
+//! Bad input (issue 2, "Quality bars"): a table of malformed and hostile requests, each answered
+//! with HTTP 200 and the right XML-RPC fault, the database unchanged afterwards (as an admin sees
+//! it through the API) and the server still answering.
+
+#[macro_use]
+mod common;
+
+use bootmedium_xmlrpc::{Value, write_method_call};
+use common::*;
+use std::time::{Duration, Instant};
+
+/// What a case sends.
+enum Req {
+    /// A well-formed call.
+    Call(&'static str, Vec<Value>),
+    /// Raw bytes POSTed to /PLCAPI/.
+    Raw(Vec<u8>),
+}
+
+/// What a case expects.
+enum Expect {
+    /// A fault with this code whose message contains the needle (empty: any message).
+    Fault(i64, &'static str),
+    /// Some fault (the code is the server's choice; it is recorded in the output).
+    AnyFault,
+    /// A successful `system.multicall` whose every entry is a fault struct.
+    AllEntriesFault(usize),
+}
+
+struct Case {
+    name: String,
+    req: Req,
+    expect: Expect,
+}
+
+fn call(name: &str, method: &'static str, params: Vec<Value>, code: i64, needle: &'static str) -> Case {
+    Case { name: name.to_owned(), req: Req::Call(method, params), expect: Expect::Fault(code, needle) }
+}
+
+/// A malformed body: fault 102 (`Invalid argument: …`), the server's choice for requests that
+/// are not XML-RPC (upstream answers HTTP 500 there, §10.1).
+fn raw(name: &str, body: impl Into<Vec<u8>>) -> Case {
+    Case { name: name.to_owned(), req: Req::Raw(body.into()), expect: Expect::Fault(102, "Invalid argument") }
+}
+
+const XML_DECL: &str = "<?xml version='1.0'?>\n";
+
+fn auth_check_xml() -> String {
+    write_method_call("AuthCheck", &[admin_auth()])
+}
+
+/// The objects the cases refer to.
+struct Fixture {
+    site: i64,
+    node1: i64,
+    node_nokey: i64,
+    user_session: String,
+    node_session: String,
+    expired_session: String,
+}
+
+const PI_EMAIL: &str = "pi@hostile.org";
+const PI_PW: &str = "pi-hostile-pw";
+const OTHER_PI_EMAIL: &str = "pi@other.org";
+const OTHER_PI_PW: &str = "pi-other-pw";
+const USER_EMAIL: &str = "user@hostile.org";
+const USER_PW: &str = "user-hostile-pw";
+const DISABLED_EMAIL: &str = "disabled@hostile.org";
+const DISABLED_PW: &str = "disabled-pw";
+const NODE_KEY: &str = "testkey123";
+
+fn setup(server: &Server) -> Fixture {
+    let site = add_site(server, "hostile");
+    let other = add_site(server, "other");
+    add_person(server, PI_EMAIL, PI_PW, &["pi"], Some(site));
+    add_person(server, OTHER_PI_EMAIL, OTHER_PI_PW, &["pi"], Some(other));
+    add_person(server, USER_EMAIL, USER_PW, &["user"], Some(site));
+    server.admin_int(
+        "AddPerson",
+        vec![st! { "first_name" => "D", "last_name" => "D", "email" => DISABLED_EMAIL, "password" => DISABLED_PW }],
+    );
+    let node1 = add_node(server, site, "n1.hostile.org");
+    let node_nokey = add_node(server, site, "n2.hostile.org");
+    add_static_interface(server, node1, 9);
+    server.admin_one("UpdateNode", vec![i(node1), st! { "key" => NODE_KEY }]);
+    server.admin_int("AddTagType", vec![st! { "tagname" => "htag", "category" => "test" }]);
+    server.admin_int("AddNodeGroup", vec![s("hgroup"), s("htag"), s("yes")]);
+    let user_session = str_of(&server.ok("GetSession", vec![password_auth(USER_EMAIL, USER_PW)])).to_owned();
+    let node_session = str_of(&server.ok("GetSession", vec![hmac_auth(node1, NODE_KEY, &[])])).to_owned();
+    // With password auth: GetSession with a session auth returns that session (§2.4).
+    let expired_session = str_of(&server.ok("GetSession", vec![admin_auth(), i(1)])).to_owned();
+    std::thread::sleep(Duration::from_millis(2500));
+    Fixture { site, node1, node_nokey, user_session, node_session, expired_session }
+}
+
+fn cases(fx: &Fixture) -> Vec<Case> {
+    let admin = admin_auth;
+    let node = |fields: Value| vec![admin(), i(fx.site), fields];
+    let iface = |fields: Value| vec![admin(), i(fx.node1), fields];
+    let static_with = |key: &str, value: Value| {
+        let mut f = static_interface_fields(9).as_struct().cloned().unwrap_or_default();
+        f.insert(key.to_owned(), value);
+        iface(Value::Struct(f))
+    };
+    let static_without = |key: &str| {
+        let mut f = static_interface_fields(9).as_struct().cloned().unwrap_or_default();
+        f.remove(key);
+        iface(Value::Struct(f))
+    };
+    let site_fields = |login_base: &str| st! { "name" => "N", "abbreviated_name" => "N", "login_base" => login_base };
+    let person = |email: &str| st! { "first_name" => "F", "last_name" => "L", "email" => email };
+    let add_site_fields = st! { "name" => "x", "abbreviated_name" => "x", "login_base" => "x" };
+
+    let auth_xml = auth_check_xml();
+    let mut v = vec![
+        // --- Not XML-RPC at all -------------------------------------------------------------
+        raw("empty body", ""),
+        raw("whitespace body", "   \n"),
+        raw("not XML (JSON)", r#"["AuthCheck", [{"AuthMethod": "anonymous"}]]"#),
+        raw(
+            "broken XML",
+            format!("{XML_DECL}<methodCall><methodName>AuthCheck</methodName><params><<param></params></methodCall>"),
+        ),
+        raw("truncated XML", auth_xml[..auth_xml.len() / 2].to_owned()),
+        raw("mismatched end tag", format!("{XML_DECL}<methodCall><methodName>AuthCheck</methodCall></methodName>")),
+        raw(
+            "wrong root element",
+            format!(
+                "{XML_DECL}<methodResponse><params><param><value><int>1</int></value></param></params></methodResponse>"
+            ),
+        ),
+        raw("two root elements", format!("{auth_xml}{auth_xml}")),
+        raw("methodCall without methodName", format!("{XML_DECL}<methodCall><params></params></methodCall>")),
+        raw(
+            "billion laughs entity expansion",
+            format!(
+                "{XML_DECL}<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\"><!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\"><!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\"><!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\"><!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\"><!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\"><!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\"><!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">]>\n<methodCall><methodName>GetNodes</methodName><params><param><value><struct><member><name>AuthMethod</name><value><string>&lol9;</string></value></member></struct></value></param></params></methodCall>"
+            ),
+        ),
+        raw(
+            "external entity (XXE)",
+            format!(
+                "{XML_DECL}<!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<methodCall><methodName>AuthCheck</methodName><params><param><value><struct><member><name>AuthMethod</name><value><string>&xxe;</string></value></member></struct></value></param></params></methodCall>"
+            ),
+        ),
+        raw("undefined entity", format!("{XML_DECL}<methodCall><methodName>&nosuch;</methodName></methodCall>")),
+        raw(
+            "NUL character reference",
+            format!(
+                "{XML_DECL}<methodCall><methodName>AuthCheck</methodName><params><param><value><string>a&#0;b</string></value></param></params></methodCall>"
+            ),
+        ),
+        raw("raw NUL byte in a string", {
+            let mut b = format!("{XML_DECL}<methodCall><methodName>GetNodes</methodName><params><param><value><struct><member><name>AuthMethod</name><value><string>anonymous</string></value></member></struct></value></param><param><value><string>n").into_bytes();
+            b.push(0);
+            b.extend_from_slice(b".hostile.org</string></value></param></params></methodCall>");
+            b
+        }),
+        Case {
+            // XML 1.0 forbids U+0001; the server's parser tolerates it, so only the type is wrong here.
+            name: "control character U+0001 in a string".into(),
+            req: Req::Raw(format!("{XML_DECL}<methodCall><methodName>GetNodes</methodName><params><param><value><string>\u{1}</string></value></param></params></methodCall>").into_bytes()),
+            expect: Expect::Fault(102, ""),
+        },
+        raw("invalid UTF-8", {
+            let mut b =
+                format!("{XML_DECL}<methodCall><methodName>GetNodes</methodName><params><param><value><string>")
+                    .into_bytes();
+            b.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28]);
+            b.extend_from_slice(b"</string></value></param></params></methodCall>");
+            b
+        }),
+        raw(
+            "unknown value type",
+            format!(
+                "{XML_DECL}<methodCall><methodName>AuthCheck</methodName><params><param><value><foo>1</foo></value></param></params></methodCall>"
+            ),
+        ),
+        raw(
+            "int that is not a number",
+            format!(
+                "{XML_DECL}<methodCall><methodName>GetNodes</methodName><params><param><value><int>abc</int></value></param></params></methodCall>"
+            ),
+        ),
+        raw(
+            "int beyond 64 bits",
+            format!(
+                "{XML_DECL}<methodCall><methodName>GetNodes</methodName><params><param><value><struct><member><name>AuthMethod</name><value>anonymous</value></member></struct></value></param><param><value><i8>99999999999999999999999</i8></value></param></params></methodCall>"
+            ),
+        ),
+        raw(
+            "boolean 2",
+            format!(
+                "{XML_DECL}<methodCall><methodName>GetNodes</methodName><params><param><value><boolean>2</boolean></value></param></params></methodCall>"
+            ),
+        ),
+        raw(
+            "bad base64",
+            format!(
+                "{XML_DECL}<methodCall><methodName>GetNodes</methodName><params><param><value><base64>!!not base64!!</base64></value></param></params></methodCall>"
+            ),
+        ),
+        raw(
+            "bad dateTime",
+            format!(
+                "{XML_DECL}<methodCall><methodName>GetNodes</methodName><params><param><value><dateTime.iso8601>yesterday</dateTime.iso8601></value></param></params></methodCall>"
+            ),
+        ),
+        raw(
+            "member without name",
+            format!(
+                "{XML_DECL}<methodCall><methodName>AuthCheck</methodName><params><param><value><struct><member><value>x</value></member></struct></value></param></params></methodCall>"
+            ),
+        ),
+        raw("deep nesting (10000 arrays)", {
+            let depth = 10_000;
+            format!(
+                "{XML_DECL}<methodCall><methodName>GetNodes</methodName><params><param><value>{}<int>1</int>{}</value></param></params></methodCall>",
+                "<array><data><value>".repeat(depth),
+                "</value></data></array>".repeat(depth)
+            )
+        }),
+        raw("deep nesting in a well-formed call (100 levels)", {
+            let mut v = Value::Int(1);
+            for _ in 0..100 {
+                v = Value::Array(vec![v]);
+            }
+            write_method_call("GetNodes", &[admin_auth(), v])
+        }),
+        raw("20 MB body", write_method_call("AuthCheck", &[admin_auth(), Value::String("x".repeat(20 * 1024 * 1024))])),
+        // --- Methods and argument counts -----------------------------------------------------
+        call("unknown method", "NoSuchMethod", vec![admin()], 100, "Invalid method NoSuchMethod"),
+        call("SQL in the method name", "GetNodes; DROP TABLE nodes", vec![admin()], 100, "Invalid method"),
+        call("empty method name", "", vec![admin()], 100, "Invalid method"),
+        call("too few arguments", "AddNode", vec![admin()], 101, "Expected 3 arguments, got 1"),
+        call("too many arguments", "AuthCheck", vec![admin(), i(1), i(2)], 101, "Expected 1 arguments, got 3"),
+        call("no arguments at all", "GetNodes", vec![], 101, "Expected 1-3 arguments, got 0"),
+        call("10000 arguments", "GetNodes", vec![i(1); 10_000], 101, "got 10000"),
+        // --- Auth structs ------------------------------------------------------------------
+        call("auth is a string", "GetNodes", vec![s("admin")], 102, "expected struct, got string"),
+        call("auth is nil", "AddNode", vec![nil(), s("hostile"), st! {}], 102, ""),
+        call(
+            "missing AuthMethod",
+            "GetNodes",
+            vec![st! { "Username" => ADMIN_EMAIL, "AuthString" => ADMIN_PASSWORD }],
+            102,
+            "'AuthMethod' not specified",
+        ),
+        call(
+            "unknown AuthMethod",
+            "GetNodes",
+            vec![st! { "AuthMethod" => "kerberos" }],
+            102,
+            "Invalid AuthMethod value: must be 'session', 'password', 'capability', 'gpg', 'hmac', 'hmac_dummybox', 'anonymous'",
+        ),
+        call(
+            "AuthMethod with SQL",
+            "GetNodes",
+            vec![st! { "AuthMethod" => "password' OR '1'='1" }],
+            102,
+            "Invalid AuthMethod value",
+        ),
+        call("AuthMethod is an int", "GetNodes", vec![st! { "AuthMethod" => 1 }], 102, ""),
+        call(
+            "password without AuthString",
+            "GetNodes",
+            vec![st! { "AuthMethod" => "password", "Username" => ADMIN_EMAIL }],
+            102,
+            "'AuthString' not specified",
+        ),
+        call(
+            "password auth fields of the wrong type",
+            "GetNodes",
+            vec![st! { "AuthMethod" => "password", "Username" => 5, "AuthString" => ADMIN_PASSWORD }],
+            102,
+            "expected string, got int",
+        ),
+        call(
+            "wrong password",
+            "AddNode",
+            vec![password_auth(ADMIN_EMAIL, "wrong"), s("hostile"), st! { "hostname" => "x.hostile.org" }],
+            103,
+            "PasswordAuth: Password verification failed",
+        ),
+        call("empty password", "GetNodes", vec![password_auth(ADMIN_EMAIL, "")], 103, "PasswordAuth"),
+        call(
+            "SQL as the password",
+            "GetNodes",
+            vec![password_auth(ADMIN_EMAIL, "' OR '1'='1")],
+            103,
+            "PasswordAuth: Password verification failed",
+        ),
+        call(
+            "unknown user",
+            "GetNodes",
+            vec![password_auth("nobody@hostile.org", "pw")],
+            103,
+            "PasswordAuth: No such account",
+        ),
+        call(
+            "SQL as the username",
+            "GetNodes",
+            vec![password_auth("admin' --", ADMIN_PASSWORD)],
+            103,
+            "PasswordAuth: No such account",
+        ),
+        call(
+            "wildcard as the username",
+            "GetNodes",
+            vec![password_auth("*", ADMIN_PASSWORD)],
+            103,
+            "PasswordAuth: No such account",
+        ),
+        call(
+            "LIKE pattern as the username",
+            "GetNodes",
+            vec![password_auth("%@test-plc.example.org", ADMIN_PASSWORD)],
+            103,
+            "PasswordAuth: No such account",
+        ),
+        call(
+            "disabled user",
+            "GetNodes",
+            vec![password_auth(DISABLED_EMAIL, DISABLED_PW)],
+            103,
+            "PasswordAuth: No such account",
+        ),
+        call(
+            "capability auth, wrong password",
+            "GetNodes",
+            vec![st! { "AuthMethod" => "capability", "Username" => ADMIN_EMAIL, "AuthString" => "x" }],
+            103,
+            "PasswordAuth",
+        ),
+        call(
+            "huge AuthString (1 MB)",
+            "GetNodes",
+            vec![password_auth(ADMIN_EMAIL, &"p".repeat(1 << 20))],
+            103,
+            "PasswordAuth",
+        ),
+        call(
+            "unknown session",
+            "AddNode",
+            vec![session_auth("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), s("hostile"), st! {}],
+            103,
+            "SessionAuth: No such session",
+        ),
+        call("empty session", "GetNodes", vec![session_auth("")], 103, "SessionAuth: No such session"),
+        call("SQL as the session", "GetNodes", vec![session_auth("' OR '1'='1")], 103, "SessionAuth: No such session"),
+        call(
+            "expired session",
+            "GetNodes",
+            vec![session_auth(&fx.expired_session)],
+            103,
+            "SessionAuth: Invalid session",
+        ),
+        call(
+            "session auth without session",
+            "GetNodes",
+            vec![st! { "AuthMethod" => "session" }],
+            102,
+            "'session' not specified",
+        ),
+        call(
+            "session is an int",
+            "GetNodes",
+            vec![st! { "AuthMethod" => "session", "session" => 42 }],
+            102,
+            "expected string, got int",
+        ),
+        call(
+            "wrong HMAC",
+            "GetSession",
+            vec![hmac_auth(fx.node1, "wrongkey", &[])],
+            103,
+            "BootAuth: Call could not be authenticated",
+        ),
+        call(
+            "HMAC over other arguments",
+            "GetNodes",
+            vec![hmac_auth(fx.node1, NODE_KEY, &[ints(&[fx.node1])]), ints(&[fx.node_nokey])],
+            103,
+            "BootAuth: Call could not be authenticated",
+        ),
+        call(
+            "HMAC for a node without key",
+            "GetSession",
+            vec![hmac_auth(fx.node_nokey, "", &[])],
+            103,
+            "BootAuth: No node key",
+        ),
+        call(
+            "HMAC for an unknown node",
+            "GetSession",
+            vec![hmac_auth(999_999, NODE_KEY, &[])],
+            103,
+            "BootAuth: No such node",
+        ),
+        call(
+            "HMAC on a method without the node role",
+            "AddSite",
+            vec![hmac_auth(fx.node1, NODE_KEY, std::slice::from_ref(&add_site_fields)), add_site_fields.clone()],
+            103,
+            "BootAuth: Not allowed to call method, missing 'node' role",
+        ),
+        call(
+            "HMAC node_id as a string",
+            "GetSession",
+            vec![st! { "AuthMethod" => "hmac", "node_id" => "1", "value" => "x" }],
+            102,
+            "",
+        ),
+        call(
+            "HMAC without value",
+            "GetSession",
+            vec![st! { "AuthMethod" => "hmac", "node_id" => fx.node1 }],
+            102,
+            "'value' not specified",
+        ),
+        call(
+            "gpg auth",
+            "GetNodes",
+            vec![st! { "AuthMethod" => "gpg", "name" => ADMIN_EMAIL, "signature" => "x" }],
+            103,
+            "",
+        ),
+        call(
+            "anonymous on AddNode",
+            "AddNode",
+            vec![anonymous_auth(), i(fx.site), st! { "hostname" => "anon.hostile.org" }],
+            103,
+            "AnonymousAuth: method cannot be called anonymously",
+        ),
+        call(
+            "user role with password auth on AddNode",
+            "AddNode",
+            vec![password_auth(USER_EMAIL, USER_PW), s("hostile"), st! { "hostname" => "u.hostile.org" }],
+            103,
+            "PasswordAuth: missing role",
+        ),
+        call(
+            "user role with session auth on AddNode",
+            "AddNode",
+            vec![session_auth(&fx.user_session), s("hostile"), st! { "hostname" => "u.hostile.org" }],
+            108,
+            "SessionAuth: missing role",
+        ),
+        call(
+            "node session on an admin-only method",
+            "AddSite",
+            vec![session_auth(&fx.node_session), add_site_fields.clone()],
+            108,
+            "missing 'node' role",
+        ),
+        call(
+            "PI of another site on UpdateNode",
+            "UpdateNode",
+            vec![password_auth(OTHER_PI_EMAIL, OTHER_PI_PW), i(fx.node1), st! { "model" => "x" }],
+            108,
+            "Permission denied",
+        ),
+        call(
+            "PI of another site on AddInterface",
+            "AddInterface",
+            vec![
+                password_auth(OTHER_PI_EMAIL, OTHER_PI_PW),
+                s("n1.hostile.org"),
+                st! { "method" => "dhcp", "type" => "ipv4" },
+            ],
+            108,
+            "Permission denied",
+        ),
+        call(
+            "PI on an admin-only method",
+            "AddSite",
+            vec![password_auth(PI_EMAIL, PI_PW), add_site_fields.clone()],
+            103,
+            "PasswordAuth: missing role",
+        ),
+        // --- Types ---------------------------------------------------------------------------
+        call("hostname is an int", "AddNode", node(st! { "hostname" => 5 }), 102, "expected string, got int"),
+        call(
+            "node_fields is a string",
+            "AddNode",
+            vec![admin(), s("hostile"), s("n9.hostile.org")],
+            102,
+            "expected struct, got string",
+        ),
+        call(
+            "site is a double",
+            "AddNode",
+            vec![admin(), Value::Double(1.5), st! { "hostname" => "d.hostile.org" }],
+            102,
+            "got double",
+        ),
+        call(
+            "model is a dateTime",
+            "AddNode",
+            node(st! { "hostname" => "dt.hostile.org", "model" => Value::DateTime("20240101T00:00:00".into()) }),
+            102,
+            "",
+        ),
+        call(
+            "model is base64",
+            "AddNode",
+            node(st! { "hostname" => "b64.hostile.org", "model" => Value::Base64(b"qemu".to_vec()) }),
+            102,
+            "",
+        ),
+        call("hostname is a dateTime", "GetNodes", vec![admin(), Value::DateTime("20240101T00:00:00".into())], 102, ""),
+        call("filter is a double", "GetNodes", vec![admin(), Value::Double(1.0)], 102, "got double"),
+        call("filter list holds a struct", "GetNodes", vec![admin(), arr![st! { "a" => 1 }]], 102, ""),
+        call("filter list holds nil", "GetNodes", vec![admin(), arr![nil()]], 102, ""),
+        call(
+            "return_fields is a string",
+            "GetNodes",
+            vec![admin(), nil(), s("hostname")],
+            102,
+            "expected array, got string",
+        ),
+        call("return_fields holds an int", "GetNodes", vec![admin(), nil(), arr![1]], 102, ""),
+        call(
+            "boot_state is a boolean",
+            "AddNode",
+            node(st! { "hostname" => "bs.hostile.org", "boot_state" => true }),
+            102,
+            "",
+        ),
+        call(
+            "latitude is a string",
+            "AddSite",
+            vec![
+                admin(),
+                st! { "name" => "L", "abbreviated_name" => "L", "login_base" => "lat", "latitude" => "48.5", "longitude" => 2.0 },
+            ],
+            102,
+            "got string",
+        ),
+        call(
+            "enabled is a string on UpdatePerson",
+            "UpdatePerson",
+            vec![admin(), s(USER_EMAIL), st! { "enabled" => "yes" }],
+            102,
+            "got string",
+        ),
+        call("session expiry beyond range", "GetSession", vec![admin(), i(i64::MAX / 2)], 102, ""),
+        call(
+            "bwlimit beyond 32 bits",
+            "AddInterface",
+            iface(st! { "method" => "dhcp", "type" => "ipv4", "bwlimit" => 1_i64 << 40 }),
+            102,
+            "",
+        ),
+        // --- Names and unicode --------------------------------------------------------------
+        call("empty hostname", "AddNode", node(st! { "hostname" => "" }), 102, "Invalid hostname"),
+        call("single-label hostname", "AddNode", node(st! { "hostname" => "localhost" }), 102, "Invalid hostname"),
+        call(
+            "hostname with a trailing newline",
+            "AddNode",
+            node(st! { "hostname" => "nl.hostile.org\n" }),
+            102,
+            "Invalid hostname",
+        ),
+        call(
+            "hostname with SQL",
+            "AddNode",
+            node(st! { "hostname" => "x'; DROP TABLE nodes; --.hostile.org" }),
+            102,
+            "Invalid hostname",
+        ),
+        call(
+            "hostname with a wildcard",
+            "AddNode",
+            node(st! { "hostname" => "*.hostile.org" }),
+            102,
+            "Invalid hostname",
+        ),
+        call("emoji hostname", "AddNode", node(st! { "hostname" => "\u{1F680}.hostile.org" }), 102, "Invalid hostname"),
+        call(
+            "hostname with an RTL mark",
+            "AddNode",
+            node(st! { "hostname" => "n\u{200F}3.hostile.org" }),
+            102,
+            "Invalid hostname",
+        ),
+        call(
+            "hostname with a combining accent",
+            "AddNode",
+            node(st! { "hostname" => "no\u{0301}de.hostile.org" }),
+            102,
+            "Invalid hostname",
+        ),
+        call(
+            "hostname with a zero-width space",
+            "AddNode",
+            node(st! { "hostname" => "n\u{200B}4.hostile.org" }),
+            102,
+            "Invalid hostname",
+        ),
+        call(
+            "fullwidth hostname",
+            "AddNode",
+            node(st! { "hostname" => "\u{FF4E}\u{FF15}.hostile.org" }),
+            102,
+            "Invalid hostname",
+        ),
+        call(
+            "hostname over 255 bytes",
+            "AddNode",
+            node(st! { "hostname" => format!("{}.hostile.org", vec!["a".repeat(60); 5].join(".")) }),
+            102,
+            "must be at most 255 bytes long",
+        ),
+        call(
+            "duplicate hostname",
+            "AddNode",
+            node(st! { "hostname" => "n1.hostile.org" }),
+            102,
+            "Hostname already in use",
+        ),
+        call(
+            "duplicate hostname in another case",
+            "AddNode",
+            node(st! { "hostname" => "N1.Hostile.ORG" }),
+            102,
+            "Hostname already in use",
+        ),
+        call(
+            "rename onto an existing hostname",
+            "UpdateNode",
+            vec![admin(), i(fx.node_nokey), st! { "hostname" => "n1.hostile.org" }],
+            102,
+            "Hostname already in use",
+        ),
+        call(
+            "model of 64 four-byte characters (256 bytes)",
+            "AddNode",
+            node(st! { "hostname" => "m.hostile.org", "model" => "\u{1F600}".repeat(64) }),
+            102,
+            "must be at most 255 bytes long",
+        ),
+        call(
+            "unknown node type",
+            "AddNode",
+            node(st! { "hostname" => "t.hostile.org", "node_type" => "quantum" }),
+            102,
+            "Invalid node type",
+        ),
+        call(
+            "node type with SQL",
+            "AddNode",
+            node(st! { "hostname" => "t2.hostile.org", "node_type" => "regular'--" }),
+            102,
+            "Invalid node type",
+        ),
+        call(
+            "unknown boot state",
+            "AddNode",
+            node(st! { "hostname" => "b.hostile.org", "boot_state" => "levitating" }),
+            102,
+            "Invalid boot state",
+        ),
+        call(
+            "unknown boot state on UpdateNode",
+            "UpdateNode",
+            vec![admin(), i(fx.node1), st! { "boot_state" => "BOOT" }],
+            102,
+            "Invalid boot state",
+        ),
+        call(
+            "unknown node field",
+            "AddNode",
+            node(st! { "hostname" => "f.hostile.org", "nosuch" => 1 }),
+            102,
+            "nosuch",
+        ),
+        call("read-only node field", "AddNode", node(st! { "hostname" => "ro.hostile.org", "node_id" => 1 }), 102, ""),
+        call(
+            "unknown site (login_base)",
+            "AddNode",
+            vec![admin(), s("nosuchsite"), st! { "hostname" => "s.hostile.org" }],
+            102,
+            "",
+        ),
+        call(
+            "SQL as the site",
+            "AddNode",
+            vec![admin(), s("hostile' OR '1'='1"), st! { "hostname" => "s2.hostile.org" }],
+            102,
+            "",
+        ),
+        call(
+            "unknown node on UpdateNode",
+            "UpdateNode",
+            vec![admin(), s("nosuch.hostile.org"), st! { "model" => "x" }],
+            102,
+            "",
+        ),
+        call("unknown node id on DeleteNode", "DeleteNode", vec![admin(), i(999_999)], 102, ""),
+        call("duplicate login_base", "AddSite", vec![admin(), site_fields("hostile")], 102, ""),
+        call("upper-case login_base", "AddSite", vec![admin(), site_fields("BAD")], 102, ""),
+        call("login_base with SQL", "AddSite", vec![admin(), site_fields("x';--")], 102, ""),
+        call("empty login_base", "AddSite", vec![admin(), site_fields("")], 102, ""),
+        call("unicode login_base", "AddSite", vec![admin(), site_fields("h\u{e9}llo")], 102, ""),
+        call(
+            "site name of 64 four-byte characters (256 bytes)",
+            "AddSite",
+            vec![admin(), st! { "name" => "\u{1F30D}".repeat(64), "abbreviated_name" => "E", "login_base" => "emoji" }],
+            102,
+            "must be at most 254 bytes long",
+        ),
+        call(
+            "latitude without longitude",
+            "AddSite",
+            vec![admin(), st! { "name" => "L", "abbreviated_name" => "L", "login_base" => "lat", "latitude" => 10.0 }],
+            102,
+            "",
+        ),
+        call(
+            "latitude out of range",
+            "AddSite",
+            vec![
+                admin(),
+                st! { "name" => "L", "abbreviated_name" => "L", "login_base" => "lat", "latitude" => 91.0, "longitude" => 0.0 },
+            ],
+            102,
+            "",
+        ),
+        call(
+            "unknown site field",
+            "AddSite",
+            vec![admin(), st! { "name" => "U", "abbreviated_name" => "U", "login_base" => "unk", "site_id" => 77 }],
+            102,
+            "",
+        ),
+        call(
+            "duplicate email (other case)",
+            "AddPerson",
+            vec![admin(), person(&ADMIN_EMAIL.to_uppercase())],
+            102,
+            "already in use",
+        ),
+        call("invalid email", "AddPerson", vec![admin(), person("not-an-email")], 102, "Invalid e-mail address"),
+        call("email with SQL", "AddPerson", vec![admin(), person("a'--@hostile.org")], 102, "Invalid e-mail address"),
+        call(
+            "email with unicode",
+            "AddPerson",
+            vec![admin(), person("\u{fc}ser@hostile.org")],
+            102,
+            "Invalid e-mail address",
+        ),
+        call(
+            "person without last_name",
+            "AddPerson",
+            vec![admin(), st! { "first_name" => "F", "email" => "nolast@hostile.org" }],
+            102,
+            "",
+        ),
+        call(
+            "first_name of 43 three-byte characters (129 bytes)",
+            "AddPerson",
+            vec![
+                admin(),
+                st! { "first_name" => "\u{20AC}".repeat(43), "last_name" => "L", "email" => "euro@hostile.org" },
+            ],
+            102,
+            "must be at most 128 bytes long",
+        ),
+        call("role by unknown name", "AddRoleToPerson", vec![admin(), s("root"), s(USER_EMAIL)], 102, ""),
+        call("duplicate tag type", "AddTagType", vec![admin(), st! { "tagname" => "arch" }], 102, ""),
+        call(
+            "tag type name over 100 bytes",
+            "AddTagType",
+            vec![admin(), st! { "tagname" => "t".repeat(101) }],
+            102,
+            "must be at most 100 bytes long",
+        ),
+        call("duplicate node group", "AddNodeGroup", vec![admin(), s("hgroup"), s("htag"), s("no")], 102, ""),
+        call(
+            "node group with unknown tag type",
+            "AddNodeGroup",
+            vec![admin(), s("g2"), s("nosuchtag"), s("yes")],
+            102,
+            "",
+        ),
+        call("duplicate node tag", "AddNodeTag", vec![admin(), i(fx.node1), s("hrn"), s("x")], 102, "already has tag"),
+        call("node tag of unknown type", "AddNodeTag", vec![admin(), i(fx.node1), s("nosuchtag"), s("x")], 102, ""),
+        call(
+            "accessor on an unknown node",
+            "SetNodeArch",
+            vec![admin(), s("nosuch.hostile.org"), s("x86_64")],
+            102,
+            "Cannot set tag on Node",
+        ),
+        // --- Interfaces ----------------------------------------------------------------------
+        call(
+            "IP with trailing junk",
+            "AddInterface",
+            static_with("ip", s("10.9.0.11 junk")),
+            102,
+            "Invalid IP address",
+        ),
+        call("IP shorthand 127.1", "AddInterface", static_with("dns1", s("127.1")), 102, "Invalid IP address"),
+        call("hex IP 0x7f.0.0.1", "AddInterface", static_with("gateway", s("0x7f.0.0.1")), 102, "Invalid IP address"),
+        call("octal-looking IP", "AddInterface", static_with("ip", s("010.09.0.011")), 102, "Invalid IP address"),
+        call("IP octet over 255", "AddInterface", static_with("ip", s("10.9.0.256")), 102, "Invalid IP address"),
+        call("single-number IP", "AddInterface", static_with("netmask", s("10")), 102, "Invalid IP address"),
+        call("IP with SQL", "AddInterface", static_with("ip", s("10.9.0.1' OR '1'='1")), 102, "Invalid IP address"),
+        call("inconsistent static network (ip outside)", "AddInterface", static_with("ip", s("10.8.0.5")), 102, ""),
+        call(
+            "inconsistent static network (broadcast outside)",
+            "AddInterface",
+            static_with("broadcast", s("10.8.0.255")),
+            102,
+            "",
+        ),
+        call(
+            "inconsistent static network (gateway outside)",
+            "AddInterface",
+            static_with("gateway", s("10.8.0.1")),
+            102,
+            "",
+        ),
+        call("non-contiguous netmask", "AddInterface", static_with("netmask", s("255.0.255.0")), 102, ""),
+        call(
+            "static without network",
+            "AddInterface",
+            static_without("network"),
+            102,
+            "For static method, network is required",
+        ),
+        call(
+            "dash-separated MAC",
+            "AddInterface",
+            static_with("mac", s("52-54-00-aa-bb-cc")),
+            102,
+            "Invalid MAC address",
+        ),
+        call(
+            "MAC with non-hex digits",
+            "AddInterface",
+            static_with("mac", s("zz:54:00:aa:bb:cc")),
+            102,
+            "Invalid MAC address",
+        ),
+        call(
+            "MAC with five parts",
+            "AddInterface",
+            static_with("mac", s("52:54:00:aa:bb")),
+            102,
+            "Invalid MAC address",
+        ),
+        call(
+            "MAC with eight parts",
+            "AddInterface",
+            static_with("mac", s("1:2:3:4:5:6:7:8")),
+            102,
+            "Invalid MAC address",
+        ),
+        call(
+            "MAC with a 3-digit part",
+            "AddInterface",
+            static_with("mac", s("152:54:00:aa:bb:cc")),
+            102,
+            "Invalid MAC address",
+        ),
+        call(
+            "unknown addressing method",
+            "AddInterface",
+            iface(st! { "method" => "pigeon", "type" => "ipv4" }),
+            102,
+            "Invalid addressing method",
+        ),
+        call(
+            "address type ipv6",
+            "AddInterface",
+            iface(st! { "method" => "dhcp", "type" => "ipv6" }),
+            102,
+            "Invalid address type",
+        ),
+        call(
+            "second primary interface",
+            "AddInterface",
+            iface(st! { "method" => "dhcp", "type" => "ipv4", "is_primary" => true }),
+            102,
+            "Can only set one primary interface per node",
+        ),
+        call(
+            "bwlimit below 500000",
+            "AddInterface",
+            iface(st! { "method" => "dhcp", "type" => "ipv4", "bwlimit" => 1000 }),
+            102,
+            "Minimum bw is 500 kbs",
+        ),
+        call(
+            "negative bwlimit",
+            "AddInterface",
+            iface(st! { "method" => "dhcp", "type" => "ipv4", "bwlimit" => -1 }),
+            102,
+            "",
+        ),
+        call(
+            "proxy with a MAC",
+            "AddInterface",
+            iface(st! { "method" => "proxy", "type" => "ipv4", "ip" => "10.9.0.50", "mac" => "52:54:00:aa:bb:cc" }),
+            102,
+            "mac should not be specified",
+        ),
+        call(
+            "interface on an unknown node",
+            "AddInterface",
+            vec![admin(), i(999_999), st! { "method" => "dhcp", "type" => "ipv4" }],
+            102,
+            "",
+        ),
+        call(
+            "interface hostname with an emoji",
+            "AddInterface",
+            iface(st! { "method" => "dhcp", "type" => "ipv4", "hostname" => "\u{1F4A5}.hostile.org" }),
+            102,
+            "Invalid hostname",
+        ),
+        // --- Filters -------------------------------------------------------------------------
+        call(
+            "SQL in a filter key",
+            "GetNodes",
+            vec![admin(), st! { "hostname' OR 1=1 --" => 1 }],
+            102,
+            "Invalid filter field",
+        ),
+        call(
+            "SQL in a negated filter key",
+            "GetNodes",
+            vec![admin(), st! { "~node_id) OR (1=1" => 1 }],
+            102,
+            "Invalid filter field",
+        ),
+        call(
+            "unknown filter key",
+            "GetPersons",
+            vec![admin(), st! { "nosuch" => "x" }],
+            102,
+            "Invalid filter field 'nosuch'",
+        ),
+        call("SQL in -SORT", "GetNodes", vec![admin(), st! { "-SORT" => "hostname; DROP TABLE nodes" }], 102, ""),
+        call("unknown special filter key", "GetNodes", vec![admin(), st! { "-GROUP" => "hostname" }], 102, ""),
+        call("-LIMIT as a string", "GetNodes", vec![admin(), st! { "-LIMIT" => "1; DROP TABLE nodes" }], 102, ""),
+        call("filter value is a struct", "GetNodes", vec![admin(), st! { "hostname" => st! { "a" => 1 } }], 102, ""),
+        call("SQL in return_fields", "GetNodes", vec![admin(), nil(), strs(&["hostname, key FROM nodes --"])], 102, ""),
+        call("password as a return field", "GetPersons", vec![admin(), nil(), strs(&["email", "password"])], 102, ""),
+        call("empty return_fields", "GetNodes", vec![admin(), nil(), arr![]], 102, "No valid return fields"),
+        // --- Introspection -------------------------------------------------------------------
+        call("methodHelp of an unknown method", "system.methodHelp", vec![s("NoSuch")], 100, ""),
+        call("methodSignature without a name", "system.methodSignature", vec![], 101, ""),
+        Case {
+            name: "multicall of a string".into(),
+            req: Req::Call("system.multicall", vec![s("AuthCheck")]),
+            expect: Expect::AnyFault,
+        },
+        Case {
+            name: "multicall without arguments".into(),
+            req: Req::Call("system.multicall", vec![]),
+            expect: Expect::AnyFault,
+        },
+        Case {
+            name: "multicall with garbage entries".into(),
+            req: Req::Call(
+                "system.multicall",
+                vec![arr![
+                    1,
+                    "AuthCheck",
+                    st! {},
+                    st! { "methodName" => 5, "params" => arr![] },
+                    st! { "methodName" => "AuthCheck", "params" => "notalist" },
+                    st! { "methodName" => "system.multicall", "params" => arr![arr![]] },
+                    st! { "methodName" => "AddSite", "params" => arr![admin(), site_fields("BAD BASE")] },
+                    st! { "methodName" => "DeleteNode", "params" => arr![password_auth(USER_EMAIL, USER_PW), fx.node1] },
+                ]],
+            ),
+            expect: Expect::AllEntriesFault(8),
+        },
+    ];
+    v.push(call("unknown special filter key on GetSites", "GetSites", vec![admin(), st! { "-DROP" => 1 }], 102, ""));
+    v
+}
+
+#[test]
+fn hostile_requests_get_faults_and_change_nothing() {
+    let server = Server::start();
+    server.use_admin_session();
+    let fx = setup(&server);
+    let table = cases(&fx);
+    assert!(table.len() >= 60, "the table has {} cases", table.len());
+    let mut before = server.db_snapshot();
+    let mut failures = Vec::new();
+    let mut observed = Vec::new();
+    for case in &table {
+        let started = Instant::now();
+        let (status, body) = match &case.req {
+            Req::Call(method, params) => server.post_raw("/PLCAPI/", write_method_call(method, params).as_bytes()),
+            Req::Raw(body) => server.post_raw("/PLCAPI/", body),
+        };
+        let elapsed = started.elapsed();
+        let outcome = if status != 200 {
+            Err(format!("HTTP {status}: {:?}", String::from_utf8_lossy(&body[..body.len().min(300)])))
+        } else {
+            match bootmedium_xmlrpc::parse_method_response(&body, &bootmedium_xmlrpc::Limits::default()) {
+                Err(e) => Err(format!(
+                    "unparseable response {e:?}: {:?}",
+                    String::from_utf8_lossy(&body[..body.len().min(300)])
+                )),
+                Ok(bootmedium_xmlrpc::MethodResponse::Success(v)) => match &case.expect {
+                    Expect::AllEntriesFault(n) => {
+                        let entries = v.as_array().unwrap_or_default();
+                        let faults =
+                            entries.iter().filter(|e| e.get("faultCode").and_then(Value::as_int).is_some()).count();
+                        if entries.len() == *n && faults == *n {
+                            observed.push(format!("{}: {} fault entries", case.name, n));
+                            Ok(())
+                        } else {
+                            Err(format!("expected {n} fault entries, got {}", canonical(&v)))
+                        }
+                    }
+                    _ => {
+                        Err(format!("expected a fault, got success {}", &canonical(&v)[..canonical(&v).len().min(300)]))
+                    }
+                },
+                Ok(bootmedium_xmlrpc::MethodResponse::Fault { code, message }) => {
+                    let short: String = message.chars().take(200).collect();
+                    match &case.expect {
+                        Expect::Fault(want, needle) if code != *want || !message.contains(needle) => {
+                            Err(format!("expected fault {want} containing {needle:?}, got {code}: {short:?}"))
+                        }
+                        Expect::AllEntriesFault(_) => {
+                            Err(format!("expected a multicall result, got fault {code}: {short:?}"))
+                        }
+                        _ => {
+                            observed.push(format!("{}: {code} {short:?}", case.name));
+                            Ok(())
+                        }
+                    }
+                }
+            }
+        };
+        if let Err(why) = outcome {
+            failures.push(format!("[{}] {why}", case.name));
+        }
+        if elapsed > Duration::from_secs(10) {
+            failures.push(format!("[{}] took {elapsed:?}", case.name));
+        }
+        // Still up, and nothing changed.
+        match server.call("AuthCheck", vec![server.admin_auth()]) {
+            Ok(Value::Int(1)) => {}
+            other => failures.push(format!("[{}] server no longer answers AuthCheck: {other:?}", case.name)),
+        }
+        let after = server.db_snapshot();
+        if after != before {
+            failures.push(format!("[{}] changed the database:\n{}", case.name, snapshot_diff(&before, &after)));
+            before = after; // report each change once
+        }
+    }
+    println!("{} cases; observed faults:", table.len());
+    for line in &observed {
+        println!("  {line}");
+    }
+    server.assert_alive();
+    assert!(
+        failures.is_empty(),
+        "{} of {} hostile cases failed:\n{}",
+        failures.len(),
+        table.len(),
+        failures.join("\n")
+    );
+}
+
+/// The XXE case must not leak the file into any answer.
+#[test]
+fn external_entities_are_never_resolved() {
+    let server = Server::start();
+    let body = format!(
+        "{XML_DECL}<!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<methodCall><methodName>&xxe;</methodName><params></params></methodCall>"
+    );
+    let (status, response) = server.post_raw("/PLCAPI/", body.as_bytes());
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&response);
+    assert!(!text.contains("root:"), "the entity was resolved: {text}");
+    assert!(server.decode("xxe", status, &response).is_err());
+    server.assert_alive();
+}
+
+/// Names with SQL metacharacters and unicode that ARE valid round-trip byte for byte, and
+/// limits count UTF-8 bytes, not characters (§4.0).
+#[test]
+fn sql_metacharacters_and_unicode_in_valid_names_round_trip() {
+    let server = Server::start();
+    for (login_base, name) in [
+        ("sqlsite", "O'Brien \"Labs\"; DROP TABLE sites; -- %_*\\"),
+        ("uni1", "\u{1F680} R\u{e9}seau \u{5e9}\u{5dc}\u{5d5}\u{5dd}\u{200F} n\u{303}o\u{301}"),
+        ("uni2", &"\u{1F30D}".repeat(63)), // 252 bytes: within 254
+        ("uni3", &"\u{e9}".repeat(127)),   // 254 bytes exactly
+    ] {
+        let id = server
+            .admin_int("AddSite", vec![st! { "name" => name, "abbreviated_name" => "A", "login_base" => login_base }]);
+        let row = server.admin_row("GetSites", vec![ints(&[id]), strs(&["name", "login_base"])]);
+        assert_eq!(row, st! { "name" => name, "login_base" => login_base });
+        assert_eq!(
+            server.admin_rows("GetSites", vec![st! { "name" => name }, strs(&["site_id"])]),
+            vec![st! { "site_id" => id }]
+        );
+    }
+    let r = server.admin_call(
+        "AddSite",
+        vec![st! { "name" => "\u{e9}".repeat(128), "abbreviated_name" => "A", "login_base" => "uni4" }],
+    );
+    assert_fault(&r, 102, "must be at most 254 bytes long");
+    let pid = server.admin_int(
+        "AddPerson",
+        vec![st! { "first_name" => "Zo\u{eb} \u{1F600}", "last_name" => "O'Hara; --", "email" => "o.hara+test@hostile.org", "bio" => "\u{202E}txet desrever" }],
+    );
+    let row = server.admin_row("GetPersons", vec![ints(&[pid]), strs(&["first_name", "last_name", "email", "bio"])]);
+    assert_eq!(
+        row,
+        st! { "first_name" => "Zo\u{eb} \u{1F600}", "last_name" => "O'Hara; --", "email" => "o.hara+test@hostile.org", "bio" => "\u{202E}txet desrever" }
+    );
+    // A filter value with SQL metacharacters is data, not SQL.
+    assert_eq!(
+        server.admin_rows("GetPersons", vec![st! { "last_name" => "O'Hara; --" }, strs(&["person_id"])]),
+        vec![st! { "person_id" => pid }]
+    );
+    assert_eq!(server.admin_rows("GetPersons", vec![st! { "last_name" => "' OR '1'='1" }]), Vec::<Value>::new());
+    // Control characters 0x00-0x1F other than tab/newline cannot be sent in XML; 0x7F and
+    // U+FFFD can, and round-trip.
+    let sid = server.admin_int(
+        "AddSite",
+        vec![st! { "name" => "del\u{7f} repl\u{fffd}", "abbreviated_name" => "A", "login_base" => "ctl" }],
+    );
+    assert_eq!(field(&server.admin_row("GetSites", vec![ints(&[sid])]), "name"), &s("del\u{7f} repl\u{fffd}"));
+}
+
+/// Many concurrent hostile and valid requests: nothing crashes, every answer is HTTP 200.
+#[test]
+fn concurrent_garbage_and_valid_calls() {
+    let server = Server::start();
+    let before = server.db_snapshot();
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let server = &server;
+            scope.spawn(move || {
+                for n in 0..25 {
+                    let body: Vec<u8> = match (t + n) % 4 {
+                        0 => b"<methodCall><methodName>".to_vec(),
+                        1 => write_method_call("GetNodes", &[password_auth(ADMIN_EMAIL, "wrong")]).into_bytes(),
+                        2 => write_method_call("AddSite", &[admin_auth(), st! { "login_base" => "BAD" }]).into_bytes(),
+                        _ => write_method_call("AuthCheck", &[admin_auth()]).into_bytes(),
+                    };
+                    let (status, response) = server.post_raw("/PLCAPI/", &body);
+                    let result = server.decode("concurrent", status, &response);
+                    if (t + n) % 4 == 3 {
+                        assert_eq!(result, Ok(Value::Int(1)));
+                    } else {
+                        assert!(result.is_err(), "garbage accepted: {result:?}");
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(server.db_snapshot(), before);
+    server.assert_alive();
+}
