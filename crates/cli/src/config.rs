@@ -39,6 +39,7 @@ pub struct FileConfig {
     pub medium: MediumSettings,
     pub server: ServerFile,
     pub database: DatabaseFile,
+    pub boot: bootmedium_media::BootConfig,
 }
 
 impl FileConfig {
@@ -129,6 +130,23 @@ max_body_bytes = {max_body}
 [database]
 # postgres://user@host/db to share one registry between instances; empty = SQLite in this directory.
 url = {database}
+
+[boot]
+# What every boot medium tells its node (bootcd build.sh's overlay). Paths are relative to this
+# directory.
+# PLC_BOOT_HOST and PLC_BOOT_SSL_PORT: the boot server the node contacts, and its path.
+host = {boot_host}
+port = {boot_port}
+path = {boot_path}
+# PLC_BOOT_CA_SSL_CRT: the boot server's CA certificate (PEM).
+ca_certificate = {boot_ca}
+# PLC_ROOT_GPG_KEY_PUB: the GPG public keyring that signs the boot manager.
+gpg_public_keyring = {boot_gpg}
+# Shown in the boot CD's /etc/issue.
+www_url = {boot_www}
+support_address = {boot_support}
+# crypt(3) hash of the boot CD's root password (e.g. from `openssl passwd -5`); "*" locks root.
+root_password_hash = {boot_hash}
 "#,
         database = quoted(database_url.unwrap_or("")),
         name = quoted(plc_name),
@@ -141,6 +159,14 @@ url = {database}
         lifetime = d.api.session_lifetime_seconds,
         listen = quoted(&d.server.listen),
         max_body = d.server.max_body_bytes,
+        boot_host = quoted(&d.boot.host),
+        boot_port = d.boot.port,
+        boot_path = quoted(&d.boot.path),
+        boot_ca = quoted(&d.boot.ca_certificate.display().to_string()),
+        boot_gpg = quoted(&d.boot.gpg_public_keyring.display().to_string()),
+        boot_www = quoted(&d.boot.www_url),
+        boot_support = quoted(&d.boot.support_address),
+        boot_hash = quoted(&d.boot.root_password_hash),
     )
 }
 
@@ -154,6 +180,7 @@ mod tests {
         let c: FileConfig = toml::from_str(&t).unwrap();
         assert_eq!(c.plc.name, "Test \"Lab\" \\ 1");
         assert_eq!(c.server.max_body_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.boot, bootmedium_media::BootConfig::default());
         assert_eq!(c.database.url, "postgres://u@h/db");
     }
 }

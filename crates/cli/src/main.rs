@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod media_cmd;
 
 use anyhow::{Context, Result, bail};
 use bootmedium_plc::bootstrap::{self, InitOutcome};
@@ -59,6 +60,15 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Reference BootCDs: import (builds the templates), list, remove.
+    Reference {
+        #[command(subcommand)]
+        command: media_cmd::ReferenceCommand,
+    },
+    /// Build a boot medium from an imported reference (bootcd build.sh's job).
+    Build(media_cmd::BuildArgs),
+    /// Show what a boot image is: type, reference, kernel arguments, console, node configuration.
+    Inspect(media_cmd::InspectArgs),
 }
 
 fn main() -> Result<()> {
@@ -70,9 +80,22 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if let Some(result) = run_without_runtime(&cli) {
+        return result;
+    }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(run(cli))
+}
+
+/// The image commands are synchronous: they run without starting the async runtime.
+fn run_without_runtime(cli: &Cli) -> Option<Result<()>> {
+    match &cli.command {
+        Command::Reference { command } => Some(data_dir(cli).and_then(|dir| media_cmd::reference(dir, command))),
+        Command::Build(args) => Some(data_dir(cli).and_then(|dir| media_cmd::build(dir, args))),
+        Command::Inspect(args) => Some(media_cmd::inspect(args)),
+        _ => None,
+    }
 }
 
 fn data_dir(cli: &Cli) -> Result<&Path> {
@@ -100,6 +123,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve { listen, demo } => serve(&cli, listen.as_deref(), *demo).await,
         Command::Medium { node, action, options, output } => {
             medium(&cli, node, action, options, output.as_deref()).await
+        }
+        Command::Reference { .. } | Command::Build(_) | Command::Inspect(_) => {
+            run_without_runtime(&cli).unwrap_or(Ok(()))
         }
     }
 }

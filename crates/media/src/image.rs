@@ -1,0 +1,311 @@
+//! Whole images from their files, with our format writers (MEDIA.md §1 image types, §2 step 1):
+//!
+//! - `iso`: ISO 9660 + Rock Ridge + Joliet, El Torito no-emulation boot of `isolinux.bin` (load
+//!   size 4, boot-info-table, catalog `boot.cat`), files `isolinux.bin`, `ldlinux.c32`,
+//!   `isolinux.cfg`, `kernel`, `bootcd.img`, `overlay.img`, `pl_version`, `bootmedium.json`;
+//! - `usb`: a FAT superfloppy with `kernel`, `bootcd.img`, `overlay.img`, `syslinux.cfg`,
+//!   `pl_version`, `bootmedium.json` and 4 MiB free (build.sh's FREE_SPACE), then
+//!   `syslinux --install` adds `ldlinux.sys` and `ldlinux.c32`;
+//! - `usb_partition`: an MBR (SYSLINUX `mbr.bin` boot code, one active FAT partition at LBA
+//!   2048) in front of the same volume, installed with `syslinux --install --offset`;
+//! - for the cramfs types, `cramfs.img` replaces `bootcd.img` and `overlay.img`.
+//!
+//! The overlay, the configuration and `pl_version` are written into fixed-size slots (zeros
+//! after the overlay, newlines after the texts), and their byte offsets returned. The same
+//! function builds a reference's templates (generic slot contents) and the "full build" of one
+//! node (the node's slot contents) that proves the splice right. `bootmedium.json` names the
+//! family, version, variant and type, so `inspect` needs no manifest.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use bootmedium_formats::fat::{FatBuilder, FatFileOptions, FatOptions, FatType};
+use bootmedium_formats::iso9660::{BootEntry, ElTorito, FileOptions, IsoBuilder, IsoOptions};
+use bootmedium_formats::mbr::{ChsFields, Mbr, Partition, partition_type};
+use bootmedium_formats::{PathSource, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{MediaError, io_error};
+use crate::manifest::{SlotKind, SlotLocation, SlotSizes};
+use crate::request::ImageType;
+use crate::tools;
+
+/// Where the partition of `usb_partition` starts (sectors of 512 bytes): 1 MiB, as fdisk does.
+pub(crate) const PARTITION_START_LBA: u32 = 2048;
+const PARTITION_OFFSET: u64 = PARTITION_START_LBA as u64 * 512;
+/// Free space left in FAT volumes for SYSLINUX's files (build.sh: FREE_SPACE=4096 KiB).
+const FAT_FREE_BYTES: u64 = 4096 * 1024;
+const WRITE_BUFFER: usize = 1024 * 1024;
+/// The ISO volume identifier and FAT label.
+pub(crate) const VOLUME_LABEL: &str = "BOOTCD";
+/// The marker file naming what an image is.
+pub(crate) const MARKER_PATH: &str = "bootmedium.json";
+
+/// `bootmedium.json`: what an image bootmedium made is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Marker {
+    /// Always `"bootmedium"`.
+    pub made_by: String,
+    /// Node family.
+    pub family: String,
+    /// BootCD version.
+    pub version: String,
+    /// Kernel variant, `None` for the default kernel.
+    pub variant: Option<String>,
+    /// Image type.
+    pub image_type: ImageType,
+}
+
+impl Marker {
+    pub(crate) fn bytes(&self) -> Result<Vec<u8>, MediaError> {
+        let mut text =
+            serde_json::to_vec(self).map_err(|source| MediaError::Manifest { path: MARKER_PATH.to_owned(), source })?;
+        text.push(b'\n');
+        Ok(text)
+    }
+}
+
+/// The root file system of the medium.
+pub(crate) enum Payload<'a> {
+    /// `bootcd.img` plus an overlay slot.
+    Split { initrd: &'a Path, overlay: Vec<u8> },
+    /// One merged `cramfs.img`.
+    Cramfs { image: &'a Path },
+}
+
+/// Everything one image is made of.
+pub(crate) struct ImageSpec<'a> {
+    /// `iso`, `usb` or `usb_partition` (the container; cramfs is in `payload`).
+    pub container: ImageType,
+    pub kernel: &'a Path,
+    pub payload: Payload<'a>,
+    pub isolinux: &'a Path,
+    pub ldlinux: &'a Path,
+    pub mbr: &'a Path,
+    pub marker: Vec<u8>,
+    pub config: Vec<u8>,
+    pub version: Vec<u8>,
+    pub slot_sizes: SlotSizes,
+    pub timestamp: i64,
+    /// FAT volume serial and MBR disk signature.
+    pub id: u32,
+}
+
+/// Where the slot files go in every container.
+fn slot_path(kind: SlotKind, container: ImageType) -> &'static str {
+    match (kind, container) {
+        (SlotKind::Overlay, _) => "overlay.img",
+        (SlotKind::Config, ImageType::Iso) => "isolinux.cfg",
+        (SlotKind::Config, _) => "syslinux.cfg",
+        (SlotKind::Version, _) => "pl_version",
+    }
+}
+
+fn fill(kind: SlotKind) -> u8 {
+    match kind {
+        SlotKind::Overlay => 0,
+        SlotKind::Config | SlotKind::Version => b'\n',
+    }
+}
+
+fn source(path: &Path) -> Result<PathSource, MediaError> {
+    PathSource::new(path).map_err(io_error(format!("reading {}", path.display())))
+}
+
+/// One file of a container.
+struct ImageFile {
+    path: &'static str,
+    contents: FileContents,
+    slot: Option<SlotKind>,
+}
+
+/// The files every container holds.
+fn files(spec: &ImageSpec<'_>) -> Result<Vec<ImageFile>, MediaError> {
+    let file = |path, contents, slot| ImageFile { path, contents, slot };
+    let mut files = vec![
+        file("kernel", FileContents::Path(source(spec.kernel)?), None),
+        file(MARKER_PATH, FileContents::Bytes(spec.marker.clone()), None),
+        file(
+            slot_path(SlotKind::Config, spec.container),
+            FileContents::Bytes(spec.config.clone()),
+            Some(SlotKind::Config),
+        ),
+        file(
+            slot_path(SlotKind::Version, spec.container),
+            FileContents::Bytes(spec.version.clone()),
+            Some(SlotKind::Version),
+        ),
+    ];
+    match &spec.payload {
+        Payload::Split { initrd, overlay } => {
+            files.push(file("bootcd.img", FileContents::Path(source(initrd)?), None));
+            files.push(file(
+                slot_path(SlotKind::Overlay, spec.container),
+                FileContents::Bytes(overlay.clone()),
+                Some(SlotKind::Overlay),
+            ));
+        }
+        Payload::Cramfs { image } => files.push(file("cramfs.img", FileContents::Path(source(image)?), None)),
+    }
+    if spec.container == ImageType::Iso {
+        files.push(file("isolinux.bin", FileContents::Path(source(spec.isolinux)?), None));
+        files.push(file("ldlinux.c32", FileContents::Path(source(spec.ldlinux)?), None));
+    }
+    for f in &files {
+        if let Some(kind) = f.slot {
+            let size = spec.slot_sizes.of(kind);
+            if f.contents.len() > size {
+                return Err(MediaError::SlotOverflow {
+                    slot: kind.describe(),
+                    content_len: f.contents.len(),
+                    slot_size: size,
+                });
+            }
+        }
+    }
+    Ok(files)
+}
+
+enum FileContents {
+    Path(PathSource),
+    Bytes(Vec<u8>),
+}
+
+impl FileContents {
+    fn len(&self) -> u64 {
+        match self {
+            FileContents::Path(p) => bootmedium_formats::FileSource::len(p),
+            FileContents::Bytes(b) => b.len() as u64,
+        }
+    }
+    fn boxed(self) -> Box<dyn bootmedium_formats::FileSource> {
+        match self {
+            FileContents::Path(p) => Box::new(p),
+            FileContents::Bytes(b) => Box::new(b),
+        }
+    }
+}
+
+/// Builds the image at `out` (created or truncated) and returns its slots by offset.
+pub(crate) fn build(spec: &ImageSpec<'_>, out: &Path) -> Result<Vec<SlotLocation>, MediaError> {
+    let mut slots = match spec.container {
+        ImageType::Iso => build_iso(spec, out)?,
+        ImageType::Usb => build_fat(spec, out, false)?,
+        ImageType::UsbPartition => build_fat(spec, out, true)?,
+        other => return Err(MediaError::Unsupported(format!("{other} is not a container type"))),
+    };
+    slots.sort_by_key(|s| s.offset);
+    Ok(slots)
+}
+
+fn create(out: &Path) -> Result<BufWriter<File>, MediaError> {
+    let file = File::create(out).map_err(io_error(format!("creating {}", out.display())))?;
+    Ok(BufWriter::with_capacity(WRITE_BUFFER, file))
+}
+
+fn finish(writer: BufWriter<File>, out: &Path) -> Result<(), MediaError> {
+    writer
+        .into_inner()
+        .map_err(|e| MediaError::Io { context: format!("writing {}", out.display()), source: e.into_error() })?;
+    Ok(())
+}
+
+fn build_iso(spec: &ImageSpec<'_>, out: &Path) -> Result<Vec<SlotLocation>, MediaError> {
+    let mut iso = IsoBuilder::new(IsoOptions::new(VOLUME_LABEL, Timestamp(spec.timestamp)))?;
+    let mut slot_files = Vec::new();
+    for ImageFile { path, contents, slot } in files(spec)? {
+        let options = match slot {
+            Some(kind) => {
+                slot_files.push((kind, path));
+                FileOptions::slot(spec.slot_sizes.of(kind), fill(kind))
+            }
+            None => FileOptions::default(),
+        };
+        iso.add_boxed_file(path, contents.boxed(), options)?;
+    }
+    iso.set_boot(ElTorito { catalog_path: "boot.cat".to_owned(), entries: vec![BootEntry::isolinux("isolinux.bin")] })?;
+    let mut writer = create(out)?;
+    let layout = iso.write(&mut writer)?;
+    finish(writer, out)?;
+    slot_files
+        .into_iter()
+        .map(|(kind, path)| {
+            let extent =
+                layout.file(path).ok_or_else(|| MediaError::Corrupt(format!("{path} missing from the ISO layout")))?;
+            Ok(SlotLocation {
+                kind,
+                path: path.to_owned(),
+                offset: extent.byte_offset,
+                size: extent.recorded_length,
+                fill: fill(kind),
+            })
+        })
+        .collect()
+}
+
+fn build_fat(spec: &ImageSpec<'_>, out: &Path, partitioned: bool) -> Result<Vec<SlotLocation>, MediaError> {
+    let mut options = FatOptions::new(0, Timestamp(spec.timestamp));
+    options.volume_label = Some(VOLUME_LABEL.to_owned());
+    options.volume_id = spec.id;
+    options.hidden_sectors = if partitioned { PARTITION_START_LBA } else { 0 };
+    let mut fat = FatBuilder::new(options)?;
+    let mut slot_files = Vec::new();
+    for ImageFile { path, contents, slot } in files(spec)? {
+        let options = match slot {
+            Some(kind) => {
+                slot_files.push((kind, path));
+                FatFileOptions::slot(spec.slot_sizes.of(kind), fill(kind))
+            }
+            None => FatFileOptions::default(),
+        };
+        fat.add_boxed_file(path, contents.boxed(), options)?;
+    }
+    let size = fat.fit_size(FAT_FREE_BYTES)?;
+    fat.set_size_bytes(size);
+    let layout = fat.layout()?;
+    let base = if partitioned { PARTITION_OFFSET } else { 0 };
+    let mut writer = create(out)?;
+    if partitioned {
+        writer
+            .write_all(&mbr_sector(spec, size, layout.fat_type)?)
+            .map_err(io_error(format!("writing {}", out.display())))?;
+        let gap = vec![0u8; (PARTITION_OFFSET - 512) as usize];
+        writer.write_all(&gap).map_err(io_error(format!("writing {}", out.display())))?;
+    }
+    fat.write(&mut writer)?;
+    finish(writer, out)?;
+    tools::install_syslinux(out, base, spec.timestamp)?;
+    slot_files
+        .into_iter()
+        .map(|(kind, path)| {
+            let extent =
+                layout.file(path).ok_or_else(|| MediaError::Corrupt(format!("{path} missing from the FAT layout")))?;
+            Ok(SlotLocation {
+                kind,
+                path: path.to_owned(),
+                offset: base + extent.byte_offset,
+                size: extent.recorded_length,
+                fill: fill(kind),
+            })
+        })
+        .collect()
+}
+
+fn mbr_sector(spec: &ImageSpec<'_>, volume_bytes: u64, fat_type: FatType) -> Result<[u8; 512], MediaError> {
+    let code = std::fs::read(spec.mbr).map_err(io_error(format!("reading {}", spec.mbr.display())))?;
+    let mut mbr = Mbr::new(&code, spec.id)?;
+    let sector_count = u32::try_from(volume_bytes / 512)
+        .map_err(|_| MediaError::Unsupported("the FAT volume exceeds 2 TiB".to_owned()))?;
+    mbr.partitions[0] = Some(Partition {
+        bootable: true,
+        partition_type: match fat_type {
+            FatType::Fat12 => partition_type::FAT12,
+            FatType::Fat16 => partition_type::FAT16,
+            FatType::Fat32 => partition_type::FAT32_LBA,
+        },
+        start_lba: PARTITION_START_LBA,
+        sector_count,
+    });
+    Ok(mbr.encode(ChsFields::default())?)
+}

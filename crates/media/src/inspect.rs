@@ -1,0 +1,391 @@
+//! `inspect`: what a boot image is, read back with our format readers (MEDIA.md §1, §3):
+//! the container (ISO 9660, FAT superfloppy, MBR + FAT partition), the bootloader
+//! configuration (kernel, kernel arguments, `SERIAL` line, console), the reference it was made
+//! from (`bootmedium.json`, else the `pl_version` text), and the node configuration in the
+//! overlay (`usr/boot/plnode.txt`, in `overlay.img` or `cramfs.img`) with `NODE_KEY` masked
+//! unless asked.
+//!
+//! Images made by upstream's build.sh are read the same way (best effort): their overlay is a
+//! gzip'd newc cpio whose names start with `./`, and their configuration has the same shape.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use bootmedium_formats::cpio::{CpioReader, gzip_decoder};
+use bootmedium_formats::cramfs::CramfsReader;
+use bootmedium_formats::fat::FatReader;
+use bootmedium_formats::iso9660::{IsoReader, NameSpace};
+use bootmedium_formats::mbr::Mbr;
+use serde::Serialize;
+
+use crate::error::{MediaError, io_error};
+use crate::image::{MARKER_PATH, Marker};
+use crate::loader_config;
+use crate::overlay::PLNODE_PATH;
+use crate::request::ImageType;
+
+/// Largest small file (configuration, marker, version) read.
+const MAX_SMALL_FILE: u64 = 64 * 1024;
+/// Largest overlay read.
+const MAX_OVERLAY: u64 = 16 * 1024 * 1024;
+/// Largest decompressed overlay entry kept.
+const MAX_ENTRY: u64 = 1024 * 1024;
+const MASK: &str = "********";
+
+/// The container format found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Container {
+    /// ISO 9660.
+    Iso9660,
+    /// A FAT volume from the first byte (a "superfloppy").
+    FatSuperfloppy,
+    /// An MBR partition table with a FAT partition.
+    MbrFat,
+}
+
+/// What `inspect` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inspection {
+    /// The container.
+    pub container: Container,
+    /// Byte offset of the FAT partition (MBR images).
+    pub partition_offset: Option<u64>,
+    /// `bootmedium` when the image carries our marker, else `unknown`.
+    pub made_by: String,
+    /// The image type (from the marker, else deduced from the container and files).
+    pub image_type: ImageType,
+    /// Node family (marker only).
+    pub family: Option<String>,
+    /// BootCD version (marker, else the last word of `pl_version`).
+    pub version: Option<String>,
+    /// Kernel variant (marker only).
+    pub variant: Option<String>,
+    /// The `pl_version` text.
+    pub version_string: Option<String>,
+    /// The bootloader configuration file read.
+    pub config_file: Option<String>,
+    /// The kernel the default label boots.
+    pub kernel: Option<String>,
+    /// The `initrd=` list.
+    pub initrds: Vec<String>,
+    /// Every word of the `APPEND` line except `initrd=`.
+    pub kernel_args: Vec<String>,
+    /// `tty:baud:parity:bits` from the last `console=ttyS…`, or `graphic`.
+    pub console: String,
+    /// The `SERIAL` directive, if any.
+    pub serial: Option<String>,
+    /// `usr/boot/plnode.txt` from the overlay (node media), `NODE_KEY` masked unless asked.
+    pub node_config: Option<String>,
+    /// Whether a `NODE_KEY` value was masked.
+    pub node_key_masked: bool,
+}
+
+/// A byte range of the image file, readable and seekable on its own.
+struct Window<'a> {
+    file: &'a File,
+    start: u64,
+    len: u64,
+    position: u64,
+}
+
+impl Read for Window<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let left = self.len.saturating_sub(self.position);
+        let want = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.start + self.position)?;
+        self.position += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Window<'_> {
+    fn seek(&mut self, target: SeekFrom) -> io::Result<u64> {
+        let new = match target {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.position.checked_add_signed(d),
+        };
+        self.position = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
+        Ok(self.position)
+    }
+}
+
+/// The file system holding the boot files.
+enum Volume<'a> {
+    Iso(IsoReader<&'a File>),
+    Fat(FatReader<&'a File>, u64),
+}
+
+impl Volume<'_> {
+    /// (byte offset in the image, size) of a file stored contiguously (cramfs.img is read in
+    /// place).
+    fn extent(&mut self, path: &str) -> Result<Option<(u64, u64)>, MediaError> {
+        match self {
+            Volume::Iso(iso) => {
+                let entry = iso.lookup(path, NameSpace::RockRidge)?.or(iso.lookup(path, NameSpace::Iso9660)?);
+                Ok(entry.filter(|e| !e.is_directory).map(|e| (u64::from(e.lba) * 2048, u64::from(e.size))))
+            }
+            Volume::Fat(fat, base) => {
+                let Some(entry) = fat.lookup(path)?.filter(|e| !e.is_directory) else { return Ok(None) };
+                let chain = fat.cluster_chain(entry.first_cluster)?;
+                let contiguous = chain.windows(2).all(|w| w[1] == w[0] + 1);
+                match fat.file_offset(&entry) {
+                    Some(offset) if contiguous => Ok(Some((*base + offset, u64::from(entry.size)))),
+                    _ => Err(MediaError::Unsupported(format!(
+                        "{path} is fragmented; inspect reads contiguous files only"
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// A small file's contents (FAT files may be fragmented).
+    fn read(&mut self, file: &File, path: &str, max: u64) -> Result<Option<Vec<u8>>, MediaError> {
+        let too_large =
+            |len: u64| MediaError::Unsupported(format!("{path} is {len} bytes, more than inspect reads ({max})"));
+        match self {
+            Volume::Fat(fat, _) => {
+                let Some(entry) = fat.lookup(path)?.filter(|e| !e.is_directory) else { return Ok(None) };
+                if u64::from(entry.size) > max {
+                    return Err(too_large(u64::from(entry.size)));
+                }
+                Ok(Some(fat.read_file_to_vec(&entry)?))
+            }
+            Volume::Iso(_) => {
+                let Some((offset, len)) = self.extent(path)? else { return Ok(None) };
+                if len > max {
+                    return Err(too_large(len));
+                }
+                let mut bytes = Vec::new();
+                Window { file, start: offset, len, position: 0 }
+                    .read_to_end(&mut bytes)
+                    .map_err(io_error(format!("reading {path}")))?;
+                Ok(Some(bytes))
+            }
+        }
+    }
+}
+
+fn open_volume<'a>(file: &'a File, path: &Path) -> Result<(Container, Volume<'a>, Option<u64>), MediaError> {
+    let not_an_image = |reason: String| MediaError::NotAnImage { path: path.display().to_string(), reason };
+    let mut probe = [0u8; 5];
+    {
+        use std::os::unix::fs::FileExt;
+        if file.read_at(&mut probe, 0x8001).map_err(io_error(format!("reading {}", path.display())))? == 5
+            && &probe == b"CD001"
+        {
+            return Ok((Container::Iso9660, Volume::Iso(IsoReader::open(file)?), None));
+        }
+    }
+    if let Ok(fat) = FatReader::open(file) {
+        return Ok((Container::FatSuperfloppy, Volume::Fat(fat, 0), None));
+    }
+    let mut sector = [0u8; 512];
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(&mut sector, 0).map_err(|e| not_an_image(format!("too short ({e})")))?;
+    }
+    let mbr = Mbr::decode(&sector).map_err(|_| not_an_image("neither ISO 9660, FAT nor an MBR disk".to_owned()))?;
+    for partition in mbr.partitions.iter().flatten() {
+        let offset = u64::from(partition.start_lba) * 512;
+        if let Ok(fat) = FatReader::open_at(file, offset) {
+            return Ok((Container::MbrFat, Volume::Fat(fat, offset), Some(offset)));
+        }
+    }
+    Err(not_an_image("an MBR disk without a FAT partition".to_owned()))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Replaces the value of every `NODE_KEY=` line.
+pub fn mask_node_key(config: &str) -> (String, bool) {
+    let mut masked = false;
+    let mut out = String::with_capacity(config.len());
+    for line in config.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        match body.split_once('=').filter(|(name, _)| name.trim() == "NODE_KEY") {
+            Some((name, value)) => {
+                let value = value.trim();
+                let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'');
+                let shown = match quote {
+                    Some(q) => format!("{q}{MASK}{q}"),
+                    None => MASK.to_owned(),
+                };
+                out.push_str(&format!("{name}={shown}{end}"));
+                masked = true;
+            }
+            None => out.push_str(line),
+        }
+    }
+    (out, masked)
+}
+
+/// The files of interest in an overlay cpio: `plnode.txt` and `pl_version`.
+fn overlay_files(archive: impl Read) -> Result<(Option<String>, Option<String>), MediaError> {
+    let mut node = None;
+    let mut version = None;
+    let mut reader = CpioReader::new(archive);
+    while let Some(mut entry) = reader.next_entry().map_err(|e| MediaError::Unsupported(format!("overlay: {e}")))? {
+        let name = entry.header.name_str().unwrap_or_default().trim_start_matches("./").to_owned();
+        let wanted = name == PLNODE_PATH || name == "pl_version";
+        if wanted && u64::from(entry.header.file_size) <= MAX_ENTRY {
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).map_err(io_error(format!("reading {name} from the overlay")))?;
+            if name == PLNODE_PATH { node = Some(text(&data)) } else { version = Some(text(&data)) }
+        }
+    }
+    Ok((node, version))
+}
+
+fn cramfs_files(file: &File, start: u64, len: u64) -> Result<(Option<String>, Option<String>), MediaError> {
+    let mut cramfs = CramfsReader::open(Window { file, start, len, position: 0 })?;
+    let mut read = |path: &str| -> Result<Option<String>, MediaError> {
+        match cramfs.lookup(path)? {
+            Some(entry) if !entry.is_directory() && u64::from(entry.size) <= MAX_ENTRY => {
+                Ok(Some(text(&cramfs.read_file(&entry)?)))
+            }
+            _ => Ok(None),
+        }
+    };
+    Ok((read(PLNODE_PATH)?, read("pl_version")?))
+}
+
+/// `console=ttyS0,115200n8` → `ttyS0:115200:n:8`.
+fn console_spec(arg: &str) -> String {
+    let (tty, options) = arg.split_once(',').unwrap_or((arg, ""));
+    let digits: String = options.chars().take_while(char::is_ascii_digit).collect();
+    let rest = &options[digits.len()..];
+    let mut chars = rest.chars();
+    match (digits.is_empty(), chars.next(), chars.as_str()) {
+        (true, _, _) => tty.to_owned(),
+        (false, Some(parity), bits) if !bits.is_empty() => format!("{tty}:{digits}:{parity}:{bits}"),
+        (false, Some(parity), _) => format!("{tty}:{digits}:{parity}"),
+        (false, None, _) => format!("{tty}:{digits}"),
+    }
+}
+
+/// Reads what `path` is.
+pub fn inspect(path: &Path, show_key: bool) -> Result<Inspection, MediaError> {
+    let file = File::open(path).map_err(io_error(format!("opening {}", path.display())))?;
+    let (container, mut volume, partition_offset) = open_volume(&file, path)?;
+    let marker: Option<Marker> = volume
+        .read(&file, MARKER_PATH, MAX_SMALL_FILE)?
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .filter(|m: &Marker| m.made_by == "bootmedium");
+
+    let mut config_file = None;
+    let mut config = None;
+    let candidates: &[&str] = match container {
+        Container::Iso9660 => &["isolinux.cfg", "isolinux/isolinux.cfg", "syslinux.cfg"],
+        _ => &["syslinux.cfg", "syslinux/syslinux.cfg", "boot/syslinux/syslinux.cfg", "isolinux.cfg"],
+    };
+    for candidate in candidates {
+        if let Some(bytes) = volume.read(&file, candidate, MAX_SMALL_FILE)? {
+            config_file = Some((*candidate).to_owned());
+            config = Some(loader_config::parse(&text(&bytes)));
+            break;
+        }
+    }
+    let config = config.unwrap_or_default();
+    let words: Vec<String> =
+        config.append.as_deref().unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+    let initrds: Vec<String> = words
+        .iter()
+        .filter_map(|w| w.strip_prefix("initrd="))
+        .flat_map(|list| list.split(',').map(str::to_owned))
+        .collect();
+    let kernel_args: Vec<String> = words.iter().filter(|w| !w.starts_with("initrd=")).cloned().collect();
+    let console = kernel_args
+        .iter()
+        .rev()
+        .filter_map(|w| w.strip_prefix("console="))
+        .find(|c| c.starts_with("ttyS"))
+        .map_or_else(|| "graphic".to_owned(), console_spec);
+
+    let cramfs = volume.extent("cramfs.img")?;
+    let (node, overlay_version) = match cramfs {
+        Some((start, len)) => cramfs_files(&file, start, len)?,
+        None => match volume.read(&file, "overlay.img", MAX_OVERLAY)? {
+            Some(bytes) => overlay_files(gzip_decoder(&bytes[..]))?,
+            None => (None, None),
+        },
+    };
+    let version_string = volume
+        .read(&file, "pl_version", MAX_SMALL_FILE)?
+        .map(|b| text(&b))
+        .or(overlay_version)
+        .map(|v| v.trim_end().to_owned())
+        .filter(|v| !v.is_empty());
+    let (node_config, node_key_masked) = match node {
+        Some(n) if !show_key => {
+            let (masked, any) = mask_node_key(&n);
+            (Some(masked), any)
+        }
+        other => (other, false),
+    };
+    let deduced = match (container, cramfs.is_some()) {
+        (Container::Iso9660, false) => ImageType::Iso,
+        (Container::Iso9660, true) => ImageType::IsoCramfs,
+        (Container::FatSuperfloppy, false) => ImageType::Usb,
+        (_, true) => ImageType::UsbCramfs,
+        (Container::MbrFat, false) => ImageType::UsbPartition,
+    };
+    Ok(Inspection {
+        container,
+        partition_offset,
+        made_by: if marker.is_some() { "bootmedium" } else { "unknown" }.to_owned(),
+        image_type: marker.as_ref().map_or(deduced, |m| m.image_type),
+        family: marker.as_ref().map(|m| m.family.clone()),
+        version: marker
+            .as_ref()
+            .map(|m| m.version.clone())
+            .or_else(|| version_string.as_ref().and_then(|v| v.split_whitespace().last().map(str::to_owned))),
+        variant: marker.as_ref().and_then(|m| m.variant.clone()),
+        version_string,
+        config_file,
+        kernel: config.kernel,
+        initrds,
+        kernel_args,
+        console,
+        serial: config.serial.map(|(port, baud)| match baud {
+            Some(b) => format!("SERIAL {port} {b}"),
+            None => format!("SERIAL {port}"),
+        }),
+        node_config,
+        node_key_masked,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_key_is_masked() {
+        let (masked, any) = mask_node_key("NODE_ID=\"1\"\nNODE_KEY=\"abc+/def\"\nHOST_NAME=\"n\"\n");
+        assert!(any);
+        assert_eq!(masked, "NODE_ID=\"1\"\nNODE_KEY=\"********\"\nHOST_NAME=\"n\"\n");
+        let (unchanged, any) = mask_node_key("IP_METHOD=\"dhcp\"");
+        assert!(!any);
+        assert_eq!(unchanged, "IP_METHOD=\"dhcp\"");
+        assert_eq!(mask_node_key("NODE_KEY=bare").0, "NODE_KEY=********");
+    }
+
+    #[test]
+    fn console_specs_from_kernel_args() {
+        assert_eq!(console_spec("ttyS0,115200n8"), "ttyS0:115200:n:8");
+        assert_eq!(console_spec("ttyS1,9600"), "ttyS1:9600");
+        assert_eq!(console_spec("ttyS1"), "ttyS1");
+    }
+}

@@ -1,0 +1,177 @@
+//! The manifest stored beside a reference's templates (`manifest.json`, MEDIA.md §2 step 1):
+//! what the reference was made from (sha256 of every input), the values computed once at
+//! import (`ramdisk_size`, the root's `/etc/passwd`, the timestamp), and for every template its
+//! file, size, sha256 and slots (byte offset, size and fill of each per-node file).
+//!
+//! A slot list per template keeps the design open to UEFI (UEFI.md): a second El Torito entry
+//! adds files, and a `grub.cfg` slot is one more [`SlotLocation`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{MediaError, io_error};
+use crate::request::ImageType;
+
+/// The manifest format this code reads and writes.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// The per-node files that live in slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotKind {
+    /// `overlay.img`, padded with zeros (the kernel's initramfs unpacker skips them).
+    Overlay,
+    /// `isolinux.cfg` / `syslinux.cfg`, padded with newlines.
+    Config,
+    /// The image root's `pl_version`, padded with newlines.
+    Version,
+}
+
+impl SlotKind {
+    /// A human name for error messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SlotKind::Overlay => "overlay (overlay.img)",
+            SlotKind::Config => "bootloader configuration",
+            SlotKind::Version => "version file (pl_version)",
+        }
+    }
+}
+
+/// Where one slot is in a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotLocation {
+    /// Which file.
+    pub kind: SlotKind,
+    /// Its path inside the image.
+    pub path: String,
+    /// Byte offset in the image file (partition offset included).
+    pub offset: u64,
+    /// Bytes reserved (and recorded as the file's size).
+    pub size: u64,
+    /// The padding byte.
+    pub fill: u8,
+}
+
+/// One template image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    /// `None` for the default kernel.
+    pub variant: Option<String>,
+    /// `iso`, `usb` or `usb_partition`.
+    pub image_type: ImageType,
+    /// Path relative to the reference directory.
+    pub file: String,
+    /// Bytes.
+    pub size: u64,
+    /// sha256 of the whole template, lower-case hex.
+    pub sha256: String,
+    /// The slots, by offset.
+    pub slots: Vec<SlotLocation>,
+}
+
+/// sha256 (lower-case hex) of every input; the files are stored under these names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    /// The default kernel.
+    pub kernel: String,
+    /// `bootcd.img`.
+    pub initrd: String,
+    /// `isolinux.bin`.
+    pub isolinux: String,
+    /// `ldlinux.c32` (ISOLINUX's; SYSLINUX installs its own on FAT).
+    pub ldlinux: String,
+    /// SYSLINUX's `mbr.bin`.
+    pub mbr: String,
+    /// Variant name → kernel.
+    pub variants: BTreeMap<String, String>,
+}
+
+/// Slot sizes of every template of a reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotSizes {
+    /// `overlay.img`.
+    pub overlay: u64,
+    /// The bootloader configuration.
+    pub config: u64,
+    /// `pl_version`.
+    pub version: u64,
+}
+
+impl SlotSizes {
+    /// 256 KiB overlay, 4 KiB configuration, 512-byte version.
+    pub const DEFAULT: SlotSizes = SlotSizes { overlay: 256 * 1024, config: 4096, version: 512 };
+
+    /// The size of one slot.
+    pub fn of(&self, kind: SlotKind) -> u64 {
+        match kind {
+            SlotKind::Overlay => self.overlay,
+            SlotKind::Config => self.config,
+            SlotKind::Version => self.version,
+        }
+    }
+}
+
+/// Everything known about one imported reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`MANIFEST_FORMAT`].
+    pub format: u32,
+    /// `<pldistro>-<fcdistro>-<arch>`.
+    pub family: String,
+    /// The BootCD version.
+    pub version: String,
+    /// Seconds since the epoch stamped on every file of every image (from the inputs).
+    pub timestamp: i64,
+    /// `ramdisk_size=` in KiB: the uncompressed root plus the overlay slot, rounded up.
+    pub ramdisk_size_kib: u64,
+    /// Uncompressed bytes of `bootcd.img`.
+    pub initrd_uncompressed_bytes: u64,
+    /// The root's `/etc/passwd` (the overlay's copy replaces root's hash).
+    pub root_passwd: String,
+    /// sha256 of every input.
+    pub inputs: Inputs,
+    /// `syslinux --version` of the installer that made the FAT templates.
+    pub syslinux: String,
+    /// Slot sizes.
+    pub slot_sizes: SlotSizes,
+    /// Every template.
+    pub templates: Vec<Template>,
+}
+
+impl Manifest {
+    /// The variants, sorted.
+    pub fn variants(&self) -> Vec<String> {
+        self.inputs.variants.keys().cloned().collect()
+    }
+
+    /// The template of one variant and type.
+    pub fn template(&self, variant: Option<&str>, image_type: ImageType) -> Option<&Template> {
+        self.templates.iter().find(|t| t.variant.as_deref() == variant && t.image_type == image_type)
+    }
+
+    /// Reads and checks a manifest file.
+    pub fn load(path: &Path) -> Result<Manifest, MediaError> {
+        let text = std::fs::read(path).map_err(io_error(format!("reading {}", path.display())))?;
+        let manifest: Manifest = serde_json::from_slice(&text)
+            .map_err(|source| MediaError::Manifest { path: path.display().to_string(), source })?;
+        if manifest.format != MANIFEST_FORMAT {
+            return Err(MediaError::Corrupt(format!(
+                "{}: manifest format {} (this bootmedium reads {MANIFEST_FORMAT})",
+                path.display(),
+                manifest.format
+            )));
+        }
+        Ok(manifest)
+    }
+
+    /// Writes the manifest (pretty JSON).
+    pub fn save(&self, path: &Path) -> Result<(), MediaError> {
+        let mut text = serde_json::to_vec_pretty(self)
+            .map_err(|source| MediaError::Manifest { path: path.display().to_string(), source })?;
+        text.push(b'\n');
+        std::fs::write(path, text).map_err(io_error(format!("writing {}", path.display())))
+    }
+}

@@ -1,0 +1,641 @@
+//! The reference store in the data directory (MEDIA.md §2 steps 1–3):
+//!
+//! ```text
+//! <data-dir>/references/
+//!   objects/<sha256>                       every input, content-addressed (kernels, bootcd.img,
+//!                                          isolinux.bin, ldlinux.c32, mbr.bin)
+//!   families/<family>/<version>/
+//!     manifest.json                        see [`Manifest`]
+//!     <default|variant>/<type>.img         the templates (iso, usb, usb_partition)
+//!   staging/                               imports in progress (renamed into families/ when
+//!                                          complete, so a reference is there whole or not at all)
+//!   tmp/                                   per-node cramfs builds (unlinked once open)
+//! ```
+//!
+//! Import computes what never changes for a reference once (the uncompressed root size for
+//! `ramdisk_size`, the root's passwd), then builds each template with our writers and, for FAT,
+//! Debian's `syslinux` (MEDIA.md §2 step 1). [`Reference::prepare`] then makes a node's medium
+//! by rendering its slots over a template; [`Reference::build_full`] builds the same medium from
+//! the stored inputs without templates (the slow path the tests compare the fast one with).
+//!
+//! Concurrency: imports of different references may run at once; removing a reference deletes
+//! the objects no manifest names (including those a failed import left behind), so it should not
+//! run during an import.
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+use crate::error::{MediaError, io_error};
+use crate::hash::{derived_id, hex, sha256_hex};
+use crate::image::{self, ImageSpec, Marker, Payload};
+use crate::initrd;
+use crate::manifest::{Inputs, MANIFEST_FORMAT, Manifest, SlotSizes, Template};
+use crate::prepared::{Patch, PreparedMedium};
+use crate::render::{self, Rendered};
+use crate::request::{ImageType, MediumRequest};
+use crate::settings::BootSettings;
+use crate::tools;
+
+/// ISOLINUX's boot image in Debian.
+pub const DEFAULT_ISOLINUX: &str = "/usr/lib/ISOLINUX/isolinux.bin";
+/// ISOLINUX's core module in Debian.
+pub const DEFAULT_LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
+/// SYSLINUX's MBR boot code in Debian.
+pub const DEFAULT_MBR: &str = "/usr/lib/syslinux/mbr/mbr.bin";
+
+const VARIANT_DEFAULT_DIR: &str = "default";
+const COPY_BUFFER: usize = 128 * 1024;
+
+/// What `reference import` is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRequest {
+    /// `<pldistro>-<fcdistro>-<arch>`.
+    pub family: String,
+    /// The BootCD version.
+    pub version: String,
+    /// The kernel (bzImage).
+    pub kernel: PathBuf,
+    /// The root initramfs (`bootcd.img`, gzip'd newc cpio).
+    pub initrd: PathBuf,
+    /// Other kernels by variant name.
+    pub variants: Vec<(String, PathBuf)>,
+    /// ISOLINUX's `isolinux.bin` (Debian package isolinux).
+    pub isolinux: PathBuf,
+    /// ISOLINUX's `ldlinux.c32` (Debian package syslinux-common).
+    pub ldlinux: PathBuf,
+    /// SYSLINUX's `mbr.bin` (Debian package syslinux-common).
+    pub mbr: PathBuf,
+    /// The time stamped on every file; `None` takes the newest modification time of the kernels
+    /// and the initrd.
+    pub timestamp: Option<i64>,
+}
+
+impl ImportRequest {
+    /// A request with Debian's bootloader files and no variants.
+    pub fn new(family: &str, version: &str, kernel: &Path, initrd: &Path) -> Self {
+        ImportRequest {
+            family: family.to_owned(),
+            version: version.to_owned(),
+            kernel: kernel.to_owned(),
+            initrd: initrd.to_owned(),
+            variants: Vec::new(),
+            isolinux: PathBuf::from(DEFAULT_ISOLINUX),
+            ldlinux: PathBuf::from(DEFAULT_LDLINUX),
+            mbr: PathBuf::from(DEFAULT_MBR),
+            timestamp: None,
+        }
+    }
+}
+
+/// What a long import is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Copying the inputs into the store.
+    StoringInputs,
+    /// Decompressing `bootcd.img` for `ramdisk_size`.
+    ReadingInitrd,
+    /// Building template `index` of `total`.
+    Building {
+        /// The variant (`None`: default kernel).
+        variant: Option<String>,
+        /// The type.
+        image_type: ImageType,
+        /// 1-based.
+        index: usize,
+        /// Templates in all.
+        total: usize,
+    },
+}
+
+impl fmt::Display for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Progress::StoringInputs => f.write_str("storing the inputs"),
+            Progress::ReadingInitrd => f.write_str("reading bootcd.img (ramdisk_size, /etc/passwd)"),
+            Progress::Building { variant, image_type, index, total } => write!(
+                f,
+                "building template {index}/{total}: {} {image_type}",
+                variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR)
+            ),
+        }
+    }
+}
+
+/// The references of one data directory.
+#[derive(Debug, Clone)]
+pub struct ReferenceStore {
+    root: PathBuf,
+}
+
+/// One imported reference.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    store: ReferenceStore,
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+fn check_name(what: &'static str, value: &str) -> Result<(), MediaError> {
+    let invalid = |reason| MediaError::InvalidName { what, value: value.to_owned(), reason };
+    if value.is_empty() || value.len() > 64 {
+        return Err(invalid("must be 1-64 characters"));
+    }
+    if value.starts_with(['.', '-']) {
+        return Err(invalid("must not start with `.` or `-`"));
+    }
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+')) {
+        return Err(invalid("only letters, digits, `.`, `_`, `-` and `+` are allowed"));
+    }
+    Ok(())
+}
+
+/// Natural order of versions: digit runs compare as numbers (`5.10` after `5.9`).
+fn compare_versions(a: &str, b: &str) -> Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for (x, y) in ca.iter().zip(cb.iter()) {
+        let order = match (x, y) {
+            ((true, x), (true, y)) => {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            }
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
+}
+
+fn unique_suffix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, AtomicOrdering::Relaxed))
+}
+
+fn create_dir(path: &Path) -> Result<(), MediaError> {
+    std::fs::create_dir_all(path).map_err(io_error(format!("creating {}", path.display())))
+}
+
+fn modification_time(path: &Path) -> Result<i64, MediaError> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).map_err(io_error(format!("reading {}", path.display())))?;
+    Ok(metadata.mtime())
+}
+
+impl ReferenceStore {
+    /// The store of `data_dir` (nothing is read or created until used).
+    pub fn open(data_dir: &Path) -> ReferenceStore {
+        ReferenceStore { root: data_dir.join("references") }
+    }
+
+    /// `<data-dir>/references`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn families(&self) -> PathBuf {
+        self.root.join("families")
+    }
+
+    pub(crate) fn object(&self, sha256: &str) -> PathBuf {
+        self.root.join("objects").join(sha256)
+    }
+
+    pub(crate) fn tmp_dir(&self) -> Result<PathBuf, MediaError> {
+        let dir = self.root.join("tmp");
+        create_dir(&dir)?;
+        Ok(dir)
+    }
+
+    fn reference_dir(&self, family: &str, version: &str) -> Result<PathBuf, MediaError> {
+        check_name("family", family)?;
+        check_name("version", version)?;
+        Ok(self.families().join(family).join(version))
+    }
+
+    /// Every imported reference, by family then version.
+    pub fn list(&self) -> Result<Vec<Manifest>, MediaError> {
+        let mut manifests = Vec::new();
+        for family in read_dir_names(&self.families())? {
+            for version in read_dir_names(&self.families().join(&family))? {
+                let path = self.families().join(&family).join(&version).join("manifest.json");
+                if path.is_file() {
+                    manifests.push(Manifest::load(&path)?);
+                }
+            }
+        }
+        manifests.sort_by(|a, b| a.family.cmp(&b.family).then_with(|| compare_versions(&a.version, &b.version)));
+        Ok(manifests)
+    }
+
+    /// The reference of `family` at `version`, or its highest version (digit runs compared as
+    /// numbers) when `version` is `None`.
+    pub fn find(&self, family: &str, version: Option<&str>) -> Result<Reference, MediaError> {
+        let not_found = || MediaError::NotFound { family: family.to_owned(), version: version.map(str::to_owned) };
+        check_name("family", family)?;
+        let version = match version {
+            Some(v) => v.to_owned(),
+            None => read_dir_names(&self.families().join(family))?
+                .into_iter()
+                .filter(|v| self.families().join(family).join(v).join("manifest.json").is_file())
+                .max_by(|a, b| compare_versions(a, b))
+                .ok_or_else(not_found)?,
+        };
+        let dir = self.reference_dir(family, &version)?;
+        let path = dir.join("manifest.json");
+        if !path.is_file() {
+            return Err(not_found());
+        }
+        Ok(Reference { store: self.clone(), manifest: Manifest::load(&path)?, dir })
+    }
+
+    /// Removes a reference and the stored inputs no other reference uses.
+    pub fn remove(&self, family: &str, version: &str) -> Result<(), MediaError> {
+        let dir = self.reference_dir(family, version)?;
+        if !dir.join("manifest.json").is_file() {
+            return Err(MediaError::NotFound { family: family.to_owned(), version: Some(version.to_owned()) });
+        }
+        // Renamed first, so that a reference is never seen half removed.
+        let doomed = self.root.join("staging").join(format!("removed-{}", unique_suffix()));
+        create_dir(&self.root.join("staging"))?;
+        std::fs::rename(&dir, &doomed).map_err(io_error(format!("removing {}", dir.display())))?;
+        std::fs::remove_dir_all(&doomed).map_err(io_error(format!("removing {}", doomed.display())))?;
+        let _ = std::fs::remove_dir(self.families().join(family));
+        self.collect_garbage()
+    }
+
+    fn collect_garbage(&self) -> Result<(), MediaError> {
+        let mut used = BTreeSet::new();
+        for manifest in self.list()? {
+            let inputs = manifest.inputs;
+            used.extend([inputs.kernel, inputs.initrd, inputs.isolinux, inputs.ldlinux, inputs.mbr]);
+            used.extend(inputs.variants.into_values());
+        }
+        for name in read_dir_names(&self.root.join("objects"))? {
+            if !used.contains(&name) {
+                let path = self.object(&name);
+                std::fs::remove_file(&path).map_err(io_error(format!("removing {}", path.display())))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies a file into `objects/` under its sha256 and returns the hash.
+    fn store_object(&self, source: &Path) -> Result<String, MediaError> {
+        use sha2::{Digest, Sha256};
+        let objects = self.root.join("objects");
+        create_dir(&objects)?;
+        let tmp = objects.join(format!(".incoming-{}", unique_suffix()));
+        let result = (|| {
+            let mut input = File::open(source).map_err(io_error(format!("reading {}", source.display())))?;
+            let mut output = File::create(&tmp).map_err(io_error(format!("creating {}", tmp.display())))?;
+            let mut hasher = Sha256::new();
+            let mut buffer = vec![0u8; COPY_BUFFER];
+            loop {
+                let n = input.read(&mut buffer).map_err(io_error(format!("reading {}", source.display())))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+                output.write_all(&buffer[..n]).map_err(io_error(format!("writing {}", tmp.display())))?;
+            }
+            let hash = hex(&hasher.finalize());
+            let target = self.object(&hash);
+            if target.is_file() {
+                std::fs::remove_file(&tmp).map_err(io_error(format!("removing {}", tmp.display())))?;
+            } else {
+                std::fs::rename(&tmp, &target).map_err(io_error(format!("storing {}", target.display())))?;
+            }
+            Ok(hash)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Imports a reference: stores its inputs, reads its root once, builds every template
+    /// (iso, usb and usb_partition for the default kernel and each variant) carrying the
+    /// PLC-wide generic overlay of `settings`, and writes the manifest. `progress` hears about
+    /// each long step.
+    pub fn import(
+        &self,
+        request: &ImportRequest,
+        settings: &BootSettings,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Reference, MediaError> {
+        let final_dir = self.reference_dir(&request.family, &request.version)?;
+        for (name, _) in &request.variants {
+            check_name("variant", name)?;
+            if name == VARIANT_DEFAULT_DIR {
+                return Err(MediaError::InvalidName { what: "variant", value: name.clone(), reason: "reserved" });
+            }
+        }
+        if final_dir.exists() {
+            return Err(MediaError::AlreadyExists { family: request.family.clone(), version: request.version.clone() });
+        }
+        settings.validate()?;
+        let syslinux = tools::syslinux_version()?;
+        check_bootloader_file(&request.isolinux, "isolinux", "isolinux")?;
+        check_bootloader_file(&request.ldlinux, "syslinux-common", "ldlinux")?;
+        check_bootloader_file(&request.mbr, "syslinux-common", "mbr")?;
+
+        let timestamp = match request.timestamp {
+            Some(t) => t,
+            None => {
+                let mut newest = modification_time(&request.kernel)?.max(modification_time(&request.initrd)?);
+                for (_, kernel) in &request.variants {
+                    newest = newest.max(modification_time(kernel)?);
+                }
+                newest
+            }
+        };
+        progress(&Progress::StoringInputs);
+        let mut variants = std::collections::BTreeMap::new();
+        for (name, kernel) in &request.variants {
+            if variants.insert(name.clone(), self.store_object(kernel)?).is_some() {
+                return Err(MediaError::InvalidName { what: "variant", value: name.clone(), reason: "given twice" });
+            }
+        }
+        let inputs = Inputs {
+            kernel: self.store_object(&request.kernel)?,
+            initrd: self.store_object(&request.initrd)?,
+            isolinux: self.store_object(&request.isolinux)?,
+            ldlinux: self.store_object(&request.ldlinux)?,
+            mbr: self.store_object(&request.mbr)?,
+            variants,
+        };
+        progress(&Progress::ReadingInitrd);
+        let scan = initrd::scan(&self.object(&inputs.initrd))?;
+        let slot_sizes = SlotSizes::DEFAULT;
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            family: request.family.clone(),
+            version: request.version.clone(),
+            timestamp,
+            ramdisk_size_kib: (scan.uncompressed_bytes + slot_sizes.overlay).div_ceil(1024),
+            initrd_uncompressed_bytes: scan.uncompressed_bytes,
+            root_passwd: scan.passwd.unwrap_or_default(),
+            inputs,
+            syslinux,
+            slot_sizes,
+            templates: Vec::new(),
+        };
+        create_dir(&self.root.join("staging"))?;
+        let staging =
+            self.root.join("staging").join(format!("{}-{}-{}", request.family, request.version, unique_suffix()));
+        create_dir(&staging)?;
+        let result =
+            self.build_templates(Reference { store: self.clone(), dir: staging.clone(), manifest }, settings, progress);
+        let reference = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(e);
+            }
+        };
+        create_dir(&self.families().join(&request.family))?;
+        if let Err(e) = std::fs::rename(&staging, &final_dir) {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(if final_dir.exists() {
+                MediaError::AlreadyExists { family: request.family.clone(), version: request.version.clone() }
+            } else {
+                MediaError::Io { context: format!("moving the reference to {}", final_dir.display()), source: e }
+            });
+        }
+        Ok(Reference { dir: final_dir, ..reference })
+    }
+
+    fn build_templates(
+        &self,
+        mut reference: Reference,
+        settings: &BootSettings,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Reference, MediaError> {
+        let variants: Vec<Option<String>> =
+            std::iter::once(None).chain(reference.manifest.variants().into_iter().map(Some)).collect();
+        let total = variants.len() * ImageType::TEMPLATED.len();
+        let mut templates = Vec::new();
+        for variant in &variants {
+            let dir_name = variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR);
+            create_dir(&reference.dir.join(dir_name))?;
+            for image_type in ImageType::TEMPLATED {
+                progress(&Progress::Building {
+                    variant: variant.clone(),
+                    image_type,
+                    index: templates.len() + 1,
+                    total,
+                });
+                let request = MediumRequest { variant: variant.clone(), ..MediumRequest::generic(image_type) };
+                let file = format!("{dir_name}/{image_type}.img");
+                let path = reference.dir.join(&file);
+                let rendered = render::render(&reference.manifest, &request, settings)?;
+                let slots = reference.build_image(&request, &rendered, None, &path)?;
+                let image = File::open(&path).map_err(io_error(format!("reading {}", path.display())))?;
+                let size = image.metadata().map_err(io_error(format!("reading {}", path.display())))?.len();
+                let sha256 = sha256_hex(image).map_err(io_error(format!("reading {}", path.display())))?;
+                templates.push(Template { variant: variant.clone(), image_type, file, size, sha256, slots });
+            }
+        }
+        reference.manifest.templates = templates;
+        reference.manifest.save(&reference.dir.join("manifest.json"))?;
+        Ok(reference)
+    }
+}
+
+fn check_bootloader_file(path: &Path, package: &'static str, flag: &'static str) -> Result<(), MediaError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(MediaError::MissingInput {
+            path: path.display().to_string(),
+            reason: "not a regular file".to_owned(),
+            package,
+            flag,
+        }),
+        Err(e) => {
+            Err(MediaError::MissingInput { path: path.display().to_string(), reason: e.to_string(), package, flag })
+        }
+    }
+}
+
+/// Names in a directory (none if it does not exist), hidden ones left out, sorted.
+fn read_dir_names(dir: &Path) -> Result<Vec<String>, MediaError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(MediaError::Io { context: format!("listing {}", dir.display()), source: e }),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io_error(format!("listing {}", dir.display())))?;
+        if let Some(name) = entry.file_name().to_str().filter(|n| !n.starts_with('.')) {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+impl Reference {
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The node family.
+    pub fn family(&self) -> &str {
+        &self.manifest.family
+    }
+
+    /// The BootCD version.
+    pub fn version(&self) -> &str {
+        &self.manifest.version
+    }
+
+    /// The directory holding the manifest and templates.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn store(&self) -> &ReferenceStore {
+        &self.store
+    }
+
+    fn kernel(&self, variant: Option<&str>) -> Result<PathBuf, MediaError> {
+        let hash = match variant {
+            None => &self.manifest.inputs.kernel,
+            Some(name) => self.manifest.inputs.variants.get(name).ok_or_else(|| MediaError::UnknownVariant {
+                family: self.manifest.family.clone(),
+                version: self.manifest.version.clone(),
+                variant: name.to_owned(),
+                available: self.manifest.variants(),
+            })?,
+        };
+        Ok(self.store.object(hash))
+    }
+
+    /// Builds one whole image from the stored inputs with `rendered` in its slots; `cramfs` is
+    /// the merged root for the cramfs types.
+    pub(crate) fn build_image(
+        &self,
+        request: &MediumRequest,
+        rendered: &Rendered,
+        cramfs: Option<&Path>,
+        out: &Path,
+    ) -> Result<Vec<crate::manifest::SlotLocation>, MediaError> {
+        let inputs = &self.manifest.inputs;
+        let kernel = self.kernel(request.variant.as_deref())?;
+        let initrd = self.store.object(&inputs.initrd);
+        let payload = match cramfs {
+            Some(image) => Payload::Cramfs { image },
+            None => Payload::Split { initrd: &initrd, overlay: rendered.overlay.clone() },
+        };
+        let marker = Marker {
+            made_by: "bootmedium".to_owned(),
+            family: self.manifest.family.clone(),
+            version: self.manifest.version.clone(),
+            variant: request.variant.clone(),
+            image_type: request.image_type,
+        };
+        let id = derived_id(&format!(
+            "{}\0{}\0{}\0{}\0{}\0{}",
+            self.manifest.family,
+            self.manifest.version,
+            request.variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR),
+            request.image_type,
+            inputs.kernel,
+            inputs.initrd
+        ));
+        let spec = ImageSpec {
+            container: request.image_type.container(),
+            kernel: &kernel,
+            payload,
+            isolinux: &self.store.object(&inputs.isolinux),
+            ldlinux: &self.store.object(&inputs.ldlinux),
+            mbr: &self.store.object(&inputs.mbr),
+            marker: marker.bytes()?,
+            config: rendered.config.clone(),
+            version: rendered.version.clone(),
+            slot_sizes: self.manifest.slot_sizes,
+            timestamp: self.manifest.timestamp,
+            id,
+        };
+        image::build(&spec, out)
+    }
+
+    /// A medium: renders the request's overlay, configuration and `pl_version`, checks that
+    /// they fit their slots, and returns the template with them spliced in (no image bytes are
+    /// copied here). The cramfs types are built in full here instead, into an unlinked
+    /// temporary file.
+    pub fn prepare(&self, request: &MediumRequest, settings: &BootSettings) -> Result<PreparedMedium, MediaError> {
+        let rendered = render::render(&self.manifest, request, settings)?;
+        if request.image_type.is_cramfs() {
+            return crate::cramfs_medium::prepare(self, request, &rendered);
+        }
+        let template = self.manifest.template(request.variant.as_deref(), request.image_type).ok_or_else(|| {
+            MediaError::Corrupt(format!("{} has no {} template", self.dir.display(), request.image_type))
+        })?;
+        let path = self.dir.join(&template.file);
+        let file = File::open(&path).map_err(io_error(format!("opening the template {}", path.display())))?;
+        let len = file.metadata().map_err(io_error(format!("reading {}", path.display())))?.len();
+        if len != template.size {
+            return Err(MediaError::Corrupt(format!(
+                "{} is {len} bytes, its manifest says {}",
+                path.display(),
+                template.size
+            )));
+        }
+        let patches = template
+            .slots
+            .iter()
+            .map(|slot| Ok(Patch { offset: slot.offset, bytes: rendered.padded(slot.kind, slot.size, slot.fill)? }))
+            .collect::<Result<Vec<_>, MediaError>>()?;
+        PreparedMedium::new(file, len, patches, request.image_type, self.manifest.version.clone())
+    }
+
+    /// Builds the medium from the stored inputs without templates (running `syslinux` for the
+    /// FAT types) into `out`: the slow path, whose bytes [`Reference::prepare`] must equal.
+    pub fn build_full(&self, request: &MediumRequest, settings: &BootSettings, out: &Path) -> Result<(), MediaError> {
+        if request.image_type.is_cramfs() {
+            return self.prepare(request, settings)?.write_to(out);
+        }
+        let rendered = render::render(&self.manifest, request, settings)?;
+        self.build_image(request, &rendered, None, out)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_versions() {
+        for good in ["planetlab-f37-x86_64", "5.4", "2024.01+b1", "a_b"] {
+            check_name("x", good).unwrap();
+        }
+        for bad in ["", ".hidden", "-x", "a/b", "..", "a b", &"x".repeat(65)] {
+            assert!(check_name("x", bad).is_err(), "{bad:?}");
+        }
+        let mut versions = vec!["5.10", "5.9", "5.9.1", "10.0", "5.09a", "1"];
+        versions.sort_by(|a, b| compare_versions(a, b));
+        assert_eq!(versions, ["1", "5.9", "5.9.1", "5.09a", "5.10", "10.0"]);
+    }
+}
