@@ -382,3 +382,26 @@ fn operator_cli_runs_the_same_code_path() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("No such node"), "{}", describe(&out));
     let _ = f.site;
 }
+
+#[test]
+fn node_types_decide_the_actions() {
+    let f = fixture();
+    let sv = &f.server;
+    sv.admin_one("AddNodeType", vec![s("custom")]);
+    let custom =
+        sv.admin_int("AddNode", vec![s("one"), st! { "hostname" => "c1.one.example.org", "node_type" => "custom" }]);
+    sv.admin_int("AddInterface", vec![i(custom), st! { "method" => "dhcp", "type" => "ipv4" }]);
+    let r = sv.call("GetBootMedium", vec![f.pi.clone(), i(custom), s("node-preview"), s("")]);
+    assert_fault(&r, 102, "No boot media are configured for custom nodes");
+    let dummy =
+        sv.admin_int("AddNode", vec![s("one"), st! { "hostname" => "d1.one.example.org", "node_type" => "dummynet" }]);
+    sv.admin_int("AddInterface", vec![i(dummy), st! { "method" => "dhcp", "type" => "ipv4" }]);
+    let text = sv.ok("GetBootMedium", vec![f.pi.clone(), i(dummy), s("node-preview"), s("")]);
+    assert_eq!(text.as_str().unwrap(), "IP_METHOD=\"dhcp\"\nHOST_NAME=\"d1\"\nDOMAIN_NAME=\"one.example.org\"\n");
+    let r = sv.call("GetBootMedium", vec![f.pi.clone(), i(dummy), s("node-floppy"), s("")]);
+    assert_fault(
+        &r,
+        102,
+        "Action node-floppy not valid for dummynet nodes, valid actions are node-preview|dummynet-iso|dummynet-usb",
+    );
+}
