@@ -14,6 +14,23 @@ cargo build --release --locked -p bootmedium
 BIN=${CARGO_TARGET_DIR:-target}/release/bootmedium
 "$BIN" --data-dir "$DATA" init --plc-name "Demo PLC" --admin-email "$ADMIN" --admin-password "$PASSWORD"
 
+# A boot CD reference for the default node family, so GetBootMedium can make node images: the
+# project's small test reference (a Debian kernel + busybox) with fake PLC credentials. It needs
+# Debian's linux-image-cloud-amd64, busybox-static, cpio, isolinux, syslinux and mtools.
+FAMILY=lxc-f22-x86_64
+if [[ ! -d $DATA/references/families/$FAMILY ]]; then
+  if scripts/make-test-reference.sh "$DATA/test-reference" >/dev/null 2>"$DATA/reference.err"; then
+    mkdir -p "$DATA/boot"
+    cp "$DATA/test-reference/cacert.pem" "$DATA/test-reference/pubring.gpg" "$DATA/boot/"
+    "$BIN" --data-dir "$DATA" reference import --family "$FAMILY" --version demo \
+      --kernel "$DATA/test-reference/kernel" --initrd "$DATA/test-reference/bootcd.img" \
+      || echo "DEMO: reference import failed; node images will answer fault 111" >&2
+  else
+    echo "DEMO: no test reference ($(cat "$DATA/reference.err")); node images will answer fault 111." >&2
+    echo "      apt-get install linux-image-cloud-amd64 busybox-static cpio isolinux syslinux mtools" >&2
+  fi
+fi
+
 "$BIN" --data-dir "$DATA" serve --demo --listen "$LISTEN" > "$DATA/serve.out" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT INT TERM
@@ -21,9 +38,9 @@ for _ in $(seq 1 100); do grep -q '^listening on' "$DATA/serve.out" 2>/dev/null 
 URL=$(sed -n 's/^listening on //p' "$DATA/serve.out")
 echo "bootmedium is serving PLCAPI at $URL"
 
-python3 - "$URL" "$ADMIN" "$PASSWORD" <<'PY'
+python3 - "$URL" "$ADMIN" "$PASSWORD" "$DATA/node1.iso" <<'PY'
 import sys, xmlrpc.client
-url, user, password = sys.argv[1:4]
+url, user, password, iso_path = sys.argv[1:5]
 api = xmlrpc.client.ServerProxy(url, allow_none=True)
 auth = {'AuthMethod': 'password', 'Username': user, 'AuthString': password}
 print(">>> AuthCheck(auth) =", api.AuthCheck(auth))
@@ -35,6 +52,19 @@ for node in api.GetNodes(sauth, {'hostname': '*.demo.example.org'}, ['node_id', 
     for i in api.GetInterfaces(sauth, node['interface_ids'], ['method', 'ip', 'netmask', 'gateway', 'dns1', 'mac', 'is_primary']):
         print("    interface", i)
 print(">>> GetNodeFlavour =", api.GetNodeFlavour(sauth, 'node1.demo.example.org'))
+print(">>> GetBootMedium(node-preview):")
+print(api.GetBootMedium(sauth, 'node1.demo.example.org', 'node-preview', ''))
+try:
+    import base64
+    iso = base64.b64decode(api.GetBootMedium(sauth, 'node1.demo.example.org', 'node-iso', '', ['serial']))
+    open(iso_path, 'wb').write(iso)
+    print(f">>> GetBootMedium(node-iso, ['serial']): {len(iso)} bytes written to {iso_path}")
+except xmlrpc.client.Fault as f:
+    print(">>> GetBootMedium(node-iso) fault:", f.faultString)
 PY
+if [[ -f $DATA/node1.iso ]]; then
+  "$BIN" inspect "$DATA/node1.iso" | head -12
+  echo "boot it: qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot -cdrom $DATA/node1.iso"
+fi
 echo "serving until Ctrl-C (try: python3 -c \"import xmlrpc.client as x; print(x.ServerProxy('$URL').system.listMethods())\")"
 wait $SERVER

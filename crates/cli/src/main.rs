@@ -5,6 +5,7 @@ mod config;
 mod media_cmd;
 
 use anyhow::{Context, Result, bail};
+use bootmedium_plc::api::Reply;
 use bootmedium_plc::bootstrap::{self, InitOutcome};
 use bootmedium_plc::{Api, PlcConfig};
 use bootmedium_registry::Registry;
@@ -211,11 +212,21 @@ async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
     println!("listening on http://{addr}/PLCAPI/");
     std::io::stdout().flush().context("writing to stdout")?;
     let settings = bootmedium_server::ServerSettings { max_body_bytes: file.server.max_body_bytes };
-    let app = bootmedium_server::router(Api::new(registry.clone(), plc), settings);
+    let app = bootmedium_server::router(Api::new(registry.clone(), plc).with_media(media_env(dir, &file)), settings);
     bootmedium_server::serve(listener, app, shutdown_signal()).await.context("serving HTTP")?;
     registry.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The boot image engine of a data directory; unusable [boot] settings are reported, and make
+/// the image actions fault, rather than stop the server.
+fn media_env(dir: &Path, file: &FileConfig) -> bootmedium_plc::api::MediaEnv {
+    let settings = file.boot.load(&file.plc.name, dir).map_err(|e| e.to_string());
+    if let Err(e) = &settings {
+        tracing::warn!("boot images are unavailable until the [boot] settings are fixed: {e}");
+    }
+    bootmedium_plc::api::MediaEnv { store: bootmedium_media::ReferenceStore::open(dir), settings }
 }
 
 async fn open_api(cli: &Cli) -> Result<Api> {
@@ -223,7 +234,7 @@ async fn open_api(cli: &Cli) -> Result<Api> {
     let file = FileConfig::load(dir)?;
     let url = database_url(cli, dir, Some(&file))?;
     let registry = Registry::open(&url).await.with_context(|| format!("opening the registry at {url}"))?;
-    Ok(Api::new(registry, file.plc(dir)?))
+    Ok(Api::new(registry, file.plc(dir)?).with_media(media_env(dir, &file)))
 }
 
 async fn medium(cli: &Cli, node: &str, action: &str, options: &[String], output: Option<&Path>) -> Result<()> {
@@ -245,16 +256,22 @@ async fn medium(cli: &Cli, node: &str, action: &str, options: &[String], output:
     ];
     let result = api.call_as(bootmedium_plc::caller::Caller::local_operator(), "GetBootMedium", &params).await;
     api.registry.close().await;
-    let value = result.map_err(|f| anyhow::anyhow!("GetBootMedium failed: {} (fault {})", f.message, f.code))?;
-    let text = value.as_str().context("GetBootMedium returned something other than a string")?;
-    match output {
-        Some(_) => eprintln!("wrote {text}"),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).context("writing to stdout")?;
-            out.flush().context("writing to stdout")?;
+    let reply = result.map_err(|f| anyhow::anyhow!("GetBootMedium failed: {} (fault {})", f.message, f.code))?;
+    let mut out = std::io::stdout().lock();
+    match reply {
+        // An inline image: its raw bytes (the XML-RPC answer would be their base64).
+        Reply::Medium(m) => {
+            m.copy_to(&mut out).context("writing the image to stdout")?;
+        }
+        Reply::Value(value) => {
+            let text = value.as_str().context("GetBootMedium returned something other than a string")?;
+            match output {
+                Some(_) => eprintln!("wrote {text}"),
+                None => out.write_all(text.as_bytes()).context("writing to stdout")?,
+            }
         }
     }
+    out.flush().context("writing to stdout")?;
     Ok(())
 }
 

@@ -15,8 +15,8 @@ use std::time::Instant;
 
 #[derive(Subcommand, Debug)]
 pub enum ReferenceCommand {
-    /// Store a reference BootCD (kernel + bootcd.img) and build its iso, usb and usb_partition
-    /// templates.
+    /// Store a reference BootCD (kernel + bootcd.img) and build its iso, usb, usb_partition,
+    /// iso_cramfs and usb_cramfs templates.
     Import(ImportArgs),
     /// List the imported references.
     List {

@@ -312,10 +312,10 @@ fn bad_requests_fault_with_upstream_codes_and_write_nothing() {
             "Invalid options value",
         ),
         (
-            "image action before the engine",
+            "image action without boot settings",
             vec![admin_auth(), node.clone(), s("node-iso"), s("")],
-            109,
-            "Not fully implemented",
+            111,
+            "the [boot] settings are unusable",
         ),
     ];
     for (name, params, code, needle) in cases {

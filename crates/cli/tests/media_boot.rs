@@ -11,73 +11,13 @@
 
 mod media_support;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use media_support::{DataDir, FAMILY, PLNODE, require_tool};
+use std::time::Duration;
 
-/// One boot may take this long (a boot takes 6–12 s alone under TCG; five run at once).
-const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
+use media_support::{DataDir, FAMILY, PLNODE, between, boot, require_tool};
 
 const KARGS: [&str; 2] = ["hcheck_reboot0", "systemd.log_level=debug"];
-
-/// Boots an image and returns the serial console output (without `\r`) and the time taken.
-fn boot(image: &Path, cdrom: bool) -> (String, Duration) {
-    let mut command = Command::new("qemu-system-x86_64");
-    command.args(["-accel", "tcg", "-m", "512", "-nographic", "-serial", "mon:stdio", "-no-reboot", "-net", "none"]);
-    if cdrom {
-        command.arg("-cdrom").arg(image).args(["-boot", "d"]);
-    } else {
-        command.arg("-drive").arg(format!("file={},format=raw,snapshot=on", image.display()));
-    }
-    let started = Instant::now();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting qemu-system-x86_64");
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stdout.read_to_end(&mut bytes);
-        bytes
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if started.elapsed() > BOOT_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let elapsed = started.elapsed();
-    let output = String::from_utf8_lossy(&reader.join().unwrap()).replace('\r', "");
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut stderr);
-    }
-    let tail: String = output.chars().rev().take(3000).collect::<Vec<_>>().into_iter().rev().collect();
-    match status {
-        Some(s) if s.success() => (output, elapsed),
-        Some(s) => panic!("{}: qemu failed ({s}): {stderr}\n{tail}", image.display()),
-        None => panic!("{}: no power-off within {BOOT_TIMEOUT:?}; console tail:\n{tail}", image.display()),
-    }
-}
-
-/// The lines between two marker lines.
-fn between<'a>(output: &'a str, begin: &str, end: &str) -> Vec<&'a str> {
-    let lines: Vec<&str> = output.lines().collect();
-    let start = lines.iter().position(|l| l.trim_end() == begin).unwrap_or_else(|| panic!("no {begin}:\n{output}"));
-    let stop = start
-        + lines[start..].iter().position(|l| l.trim_end() == end).unwrap_or_else(|| panic!("no {end}:\n{output}"));
-    lines[start + 1..stop].to_vec()
-}
 
 fn check_node_boot(name: &str, output: &str) {
     let node = between(output, "PLNODE-BEGIN", "PLNODE-END");

@@ -1,9 +1,13 @@
 //! The `iso_cramfs` and `usb_cramfs` types (MEDIA.md §1 `*_cramfs`, §2 step 4): the root
 //! (`bootcd.img`) and the node's overlay merged into one cramfs `cramfs.img`, loaded with
-//! `initrd=cramfs.img`. The root changes per node, so nothing can be spliced: each medium is
-//! built whole, streaming through temporary files in the store's `tmp/` (the root decompressed
-//! once, the cramfs, the image), never holding more than one file's compressed blocks in
-//! memory. `usb_cramfs` runs `syslinux --install` per medium, as build.sh did.
+//! `initrd=cramfs.img`. The cramfs changes per node, so it is built per node, natively and
+//! streaming through temporary files in the store's `tmp/` (the root decompressed once, the
+//! overlay, the cramfs), never holding more than one file's compressed blocks in memory. The
+//! image around it is not: like the other types, each cramfs type has a template per kernel,
+//! built at import (with `syslinux --install` once for `usb_cramfs`), in which `cramfs.img`
+//! occupies a fixed-size slot ([`crate::SlotSizes::cramfs`]: the generic cramfs rounded up,
+//! plus a margin for node overlays). Per node, the cramfs is checked against that slot and
+//! spliced over the template from its (unlinked) file, zero-padded — no external program.
 //!
 //! Merging follows the kernel's initramfs unpacker: entries of the later archive (the overlay)
 //! replace those of the earlier one; a hard-linked file's data is the one its last link
@@ -24,9 +28,7 @@ use bootmedium_formats::cramfs::{CramfsBuilder, Metadata, SpecialKind};
 
 use crate::error::{MediaError, io_error};
 use crate::initrd;
-use crate::prepared::PreparedMedium;
-use crate::render::Rendered;
-use crate::request::MediumRequest;
+use crate::manifest::SlotKind;
 use crate::store::Reference;
 
 /// `S_IFSOCK` (the cpio reader names the other types).
@@ -185,12 +187,48 @@ fn merge_archive(archive: impl Read, data: &Arc<File>, items: &mut BTreeMap<Stri
     Ok(())
 }
 
-/// Builds the medium into a temporary file and returns it, unlinked, as a medium.
-pub(crate) fn prepare(
-    reference: &Reference,
-    request: &MediumRequest,
-    rendered: &Rendered,
-) -> Result<PreparedMedium, MediaError> {
+/// A merged cramfs in a temporary file, removed when dropped (an open [`File`] stays usable).
+pub(crate) struct BuiltCramfs {
+    file: File,
+    path: PathBuf,
+    len: u64,
+    _temps: TempFiles,
+}
+
+impl BuiltCramfs {
+    /// Where the cramfs is while `self` lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its size in bytes (without padding).
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Checks that the cramfs fits a slot of `slot_size` bytes (the error names both sizes).
+    pub fn check_fits(&self, slot_size: u64) -> Result<(), MediaError> {
+        if self.len > slot_size {
+            return Err(MediaError::SlotOverflow {
+                slot: SlotKind::Cramfs.describe(),
+                content_len: self.len,
+                slot_size,
+            });
+        }
+        Ok(())
+    }
+
+    /// The open file, zero-padded to `slot_size` bytes (sparse) and unlinked.
+    pub fn into_padded_file(self, slot_size: u64) -> Result<File, MediaError> {
+        self.check_fits(slot_size)?;
+        self.file.set_len(slot_size).map_err(io_error(format!("padding {}", self.path.display())))?;
+        Ok(self.file)
+    }
+}
+
+/// Builds the cramfs of the reference's root merged with `overlay` (a gzip'd newc cpio) into a
+/// temporary file in the store's `tmp/`.
+pub(crate) fn build(reference: &Reference, overlay: &[u8]) -> Result<BuiltCramfs, MediaError> {
     let store = reference.store();
     let tmp = store.tmp_dir()?;
     let mut temps = TempFiles(Vec::new());
@@ -216,8 +254,7 @@ pub(crate) fn prepare(
         .create_new(true)
         .open(&overlay_path)
         .map_err(io_error(format!("creating {}", overlay_path.display())))?;
-    io::copy(&mut gzip_decoder(&rendered.overlay[..]), &mut overlay_file)
-        .map_err(io_error("decompressing the overlay"))?;
+    io::copy(&mut gzip_decoder(overlay), &mut overlay_file).map_err(io_error("decompressing the overlay"))?;
     let overlay = Arc::new(overlay_file);
 
     let mut items = BTreeMap::new();
@@ -234,22 +271,23 @@ pub(crate) fn prepare(
             Item::Special(meta, kind) => cramfs.add_special(&path, kind, meta)?,
         }
     }
-    let cramfs_path = temps.path(&tmp, "cramfs.img");
+    let mut kept = TempFiles(Vec::new());
+    let cramfs_path = kept.path(&tmp, "cramfs.img");
     let cramfs_file = File::options()
         .read(true)
         .write(true)
         .create_new(true)
         .open(&cramfs_path)
         .map_err(io_error(format!("creating {}", cramfs_path.display())))?;
-    cramfs.write(io::BufWriter::with_capacity(1024 * 1024, cramfs_file))?;
-
-    // 4. The image around it.
-    let image_path = temps.path(&tmp, "image");
-    reference.build_image(request, rendered, Some(&cramfs_path), &image_path)?;
-    let image = File::open(&image_path).map_err(io_error(format!("opening {}", image_path.display())))?;
-    let len = image.metadata().map_err(io_error(format!("reading {}", image_path.display())))?.len();
+    let mut writer = io::BufWriter::with_capacity(1024 * 1024, cramfs_file);
+    cramfs.write(&mut writer)?;
+    let file = writer.into_inner().map_err(|e| MediaError::Io {
+        context: format!("writing {}", cramfs_path.display()),
+        source: e.into_error(),
+    })?;
+    let len = file.metadata().map_err(io_error(format!("reading {}", cramfs_path.display())))?.len();
     drop(temps);
-    PreparedMedium::new(image, len, Vec::new(), request.image_type, reference.version().to_owned())
+    Ok(BuiltCramfs { file, path: cramfs_path, len, _temps: kept })
 }
 
 fn whole(file: &Arc<File>) -> Result<FileSlice, MediaError> {

@@ -10,8 +10,9 @@
 //!   2048) in front of the same volume, installed with `syslinux --install --offset`;
 //! - for the cramfs types, `cramfs.img` replaces `bootcd.img` and `overlay.img`.
 //!
-//! The overlay, the configuration and `pl_version` are written into fixed-size slots (zeros
-//! after the overlay, newlines after the texts), and their byte offsets returned. The same
+//! The overlay (or `cramfs.img`), the configuration and `pl_version` are written into
+//! fixed-size slots (zeros after the overlay and the cramfs, newlines after the texts), and their
+//! byte offsets returned. The same
 //! function builds a reference's templates (generic slot contents) and the "full build" of one
 //! node (the node's slot contents) that proves the splice right. `bootmedium.json` names the
 //! family, version, variant and type, so `inspect` needs no manifest.
@@ -70,7 +71,7 @@ impl Marker {
 pub(crate) enum Payload<'a> {
     /// `bootcd.img` plus an overlay slot.
     Split { initrd: &'a Path, overlay: Vec<u8> },
-    /// One merged `cramfs.img`.
+    /// One merged `cramfs.img`, in a slot.
     Cramfs { image: &'a Path },
 }
 
@@ -99,12 +100,13 @@ fn slot_path(kind: SlotKind, container: ImageType) -> &'static str {
         (SlotKind::Config, ImageType::Iso) => "isolinux.cfg",
         (SlotKind::Config, _) => "syslinux.cfg",
         (SlotKind::Version, _) => "pl_version",
+        (SlotKind::Cramfs, _) => "cramfs.img",
     }
 }
 
 fn fill(kind: SlotKind) -> u8 {
     match kind {
-        SlotKind::Overlay => 0,
+        SlotKind::Overlay | SlotKind::Cramfs => 0,
         SlotKind::Config | SlotKind::Version => b'\n',
     }
 }
@@ -146,7 +148,11 @@ fn files(spec: &ImageSpec<'_>) -> Result<Vec<ImageFile>, MediaError> {
                 Some(SlotKind::Overlay),
             ));
         }
-        Payload::Cramfs { image } => files.push(file("cramfs.img", FileContents::Path(source(image)?), None)),
+        Payload::Cramfs { image } => files.push(file(
+            slot_path(SlotKind::Cramfs, spec.container),
+            FileContents::Path(source(image)?),
+            Some(SlotKind::Cramfs),
+        )),
     }
     if spec.container == ImageType::Iso {
         files.push(file("isolinux.bin", FileContents::Path(source(spec.isolinux)?), None));

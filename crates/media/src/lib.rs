@@ -23,10 +23,12 @@
 //!
 //! # How
 //! [`ReferenceStore::import`] stores a reference's inputs content-addressed and builds, once,
-//! a template per image type and kernel in which the overlay, the bootloader configuration and
-//! `pl_version` occupy fixed-size slots ([`Manifest`]). [`Reference::prepare`] renders those
-//! three files for one node and returns a [`PreparedMedium`] that splices them over the
-//! template while streaming — no external program, memory independent of the image size.
+//! a template per image type and kernel in which the overlay (for the cramfs types, the merged
+//! `cramfs.img`), the bootloader configuration and `pl_version` occupy fixed-size slots
+//! ([`Manifest`]). [`Reference::prepare`] renders those files for one node (building its
+//! cramfs natively, into an unlinked temporary file, for the cramfs types) and returns a
+//! [`PreparedMedium`] that splices them over the template while streaming — no external
+//! program, memory independent of the image size.
 //! [`Reference::build_full`] builds the same bytes without templates, which the tests compare.
 //!
 //! Everything is reproducible: every timestamp comes from the inputs, volume serials from their

@@ -15,7 +15,7 @@ use crate::error::{MediaError, io_error};
 use crate::request::ImageType;
 
 /// The manifest format this code reads and writes.
-pub const MANIFEST_FORMAT: u32 = 1;
+pub const MANIFEST_FORMAT: u32 = 2;
 
 /// The per-node files that live in slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -27,6 +27,9 @@ pub enum SlotKind {
     Config,
     /// The image root's `pl_version`, padded with newlines.
     Version,
+    /// `cramfs.img` of the cramfs types (root and overlay merged), padded with zeros (the
+    /// kernel copies the superblock's size into the ramdisk and ignores the rest).
+    Cramfs,
 }
 
 impl SlotKind {
@@ -36,6 +39,7 @@ impl SlotKind {
             SlotKind::Overlay => "overlay (overlay.img)",
             SlotKind::Config => "bootloader configuration",
             SlotKind::Version => "version file (pl_version)",
+            SlotKind::Cramfs => "merged root file system (cramfs.img)",
         }
     }
 }
@@ -60,7 +64,7 @@ pub struct SlotLocation {
 pub struct Template {
     /// `None` for the default kernel.
     pub variant: Option<String>,
-    /// `iso`, `usb` or `usb_partition`.
+    /// `iso`, `usb`, `usb_partition`, `iso_cramfs` or `usb_cramfs`.
     pub image_type: ImageType,
     /// Path relative to the reference directory.
     pub file: String,
@@ -98,11 +102,24 @@ pub struct SlotSizes {
     pub config: u64,
     /// `pl_version`.
     pub version: u64,
+    /// `cramfs.img` of the cramfs types: the generic merged cramfs built at import, rounded up
+    /// to [`SlotSizes::CRAMFS_ROUNDING`], plus [`SlotSizes::CRAMFS_MARGIN`] for node overlays.
+    pub cramfs: u64,
 }
 
 impl SlotSizes {
-    /// 256 KiB overlay, 4 KiB configuration, 512-byte version.
-    pub const DEFAULT: SlotSizes = SlotSizes { overlay: 256 * 1024, config: 4096, version: 512 };
+    /// 256 KiB overlay, 4 KiB configuration, 512-byte version; the cramfs slot is sized at
+    /// import ([`SlotSizes::cramfs_slot`]).
+    pub const DEFAULT: SlotSizes = SlotSizes { overlay: 256 * 1024, config: 4096, version: 512, cramfs: 0 };
+    /// The cramfs slot starts from the generic cramfs rounded up to this (64 KiB)…
+    pub const CRAMFS_ROUNDING: u64 = 64 * 1024;
+    /// …plus this much room for what a node's overlay adds (2 MiB).
+    pub const CRAMFS_MARGIN: u64 = 2 * 1024 * 1024;
+
+    /// The cramfs slot for a generic merged cramfs of `generic_len` bytes.
+    pub fn cramfs_slot(generic_len: u64) -> u64 {
+        generic_len.div_ceil(Self::CRAMFS_ROUNDING) * Self::CRAMFS_ROUNDING + Self::CRAMFS_MARGIN
+    }
 
     /// The size of one slot.
     pub fn of(&self, kind: SlotKind) -> u64 {
@@ -110,6 +127,7 @@ impl SlotSizes {
             SlotKind::Overlay => self.overlay,
             SlotKind::Config => self.config,
             SlotKind::Version => self.version,
+            SlotKind::Cramfs => self.cramfs,
         }
     }
 }
@@ -117,7 +135,7 @@ impl SlotSizes {
 /// Everything known about one imported reference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
-    /// [`MANIFEST_FORMAT`].
+    /// The manifest format version (`MANIFEST_FORMAT` when written by this build).
     pub format: u32,
     /// `<pldistro>-<fcdistro>-<arch>`.
     pub family: String,

@@ -1,6 +1,7 @@
 //! A per-node medium: the bytes of a template with a few slots replaced (MEDIA.md §2 step 2).
 //!
-//! Nothing of the image is held in memory but the slot bytes (about 260 KiB). The medium can be
+//! Nothing of the image is held in memory but the slot bytes (about 260 KiB); a slot too big
+//! for that (the cramfs types' `cramfs.img`) comes from an open file instead. The medium can be
 //! - read through a [`MediumReader`] (`Read + Seek`, positional reads of the template, so any
 //!   number of readers of one medium are independent — what an HTTP Range answer needs);
 //! - copied into any writer with [`PreparedMedium::copy_to`] (128 KiB reads and writes: std's
@@ -30,10 +31,66 @@ use crate::request::ImageType;
 const COPY_BUFFER: usize = 128 * 1024;
 
 /// Bytes that replace the template's bytes at `offset`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Patch {
     pub offset: u64,
-    pub bytes: Vec<u8>,
+    pub bytes: PatchBytes,
+}
+
+/// Where a patch's bytes are.
+#[derive(Debug, Clone)]
+pub(crate) enum PatchBytes {
+    /// In memory.
+    Memory(Vec<u8>),
+    /// The first `len` bytes of a file (read positionally, so readers stay independent).
+    File { file: Arc<File>, len: u64 },
+}
+
+impl Patch {
+    /// Bytes in memory.
+    pub fn memory(offset: u64, bytes: Vec<u8>) -> Self {
+        Patch { offset, bytes: PatchBytes::Memory(bytes) }
+    }
+
+    /// The first `len` bytes of `file`.
+    pub fn file(offset: u64, file: File, len: u64) -> Self {
+        Patch { offset, bytes: PatchBytes::File { file: Arc::new(file), len } }
+    }
+
+    /// Bytes replaced.
+    pub fn len(&self) -> u64 {
+        match &self.bytes {
+            PatchBytes::Memory(bytes) => bytes.len() as u64,
+            PatchBytes::File { len, .. } => *len,
+        }
+    }
+
+    /// Byte after the patch.
+    fn end(&self) -> u64 {
+        self.offset + self.len()
+    }
+
+    /// Reads the patch's bytes from `start` (relative to the patch, below its length) into `buf`
+    /// (no further than the patch's end); returns the count, 0 only for an empty `buf`.
+    fn read_at(&self, buf: &mut [u8], start: u64) -> io::Result<usize> {
+        match &self.bytes {
+            PatchBytes::Memory(bytes) => {
+                // start < bytes.len(), which is a usize.
+                let start = start as usize;
+                let n = buf.len().min(bytes.len() - start);
+                buf[..n].copy_from_slice(&bytes[start..start + n]);
+                Ok(n)
+            }
+            PatchBytes::File { file, len } => {
+                let want = usize::try_from(len - start).map_or(buf.len(), |l| l.min(buf.len()));
+                let n = file.read_at(&mut buf[..want], start)?;
+                if n == 0 && want > 0 {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "a slot file is shorter than its slot"));
+                }
+                Ok(n)
+            }
+        }
+    }
 }
 
 /// One medium, ready to be streamed or written.
@@ -58,13 +115,13 @@ impl PreparedMedium {
         patches.sort_by_key(|p| p.offset);
         let mut end = 0;
         for patch in &patches {
-            if patch.offset < end || patch.offset + patch.bytes.len() as u64 > len {
+            if patch.offset < end || patch.end() > len {
                 return Err(MediaError::Corrupt(format!(
                     "slot at byte {} overlaps or exceeds the image",
                     patch.offset
                 )));
             }
-            end = patch.offset + patch.bytes.len() as u64;
+            end = patch.end();
         }
         Ok(PreparedMedium { file: Arc::new(file), len, patches: patches.into(), image_type, version })
     }
@@ -103,7 +160,7 @@ impl PreparedMedium {
                 pieces.push(Ok((position, patch.offset - position)));
             }
             pieces.push(Err(patch));
-            position = patch.offset + patch.bytes.len() as u64;
+            position = patch.end();
         }
         if self.len > position {
             pieces.push(Ok((position, self.len - position)));
@@ -157,7 +214,17 @@ impl PreparedMedium {
                         )));
                     }
                 }
-                Err(patch) => out.write_all(&patch.bytes).map_err(io_error("writing the medium"))?,
+                Err(Patch { bytes: PatchBytes::Memory(bytes), .. }) => {
+                    out.write_all(bytes).map_err(io_error("writing the medium"))?
+                }
+                Err(Patch { bytes: PatchBytes::File { file, len }, .. }) => {
+                    let mut file: &File = file;
+                    file.seek(SeekFrom::Start(0)).map_err(io_error("reading a slot file"))?;
+                    let copied = io::copy(&mut file.take(*len), out).map_err(io_error("copying a slot file"))?;
+                    if copied != *len {
+                        return Err(MediaError::Corrupt(format!("a slot file ended at byte {copied} of {len}")));
+                    }
+                }
             }
         }
         out.set_len(self.len).map_err(io_error("truncating the output"))
@@ -227,20 +294,15 @@ impl Read for MediumReader {
         }
         let position = self.position;
         // The first patch that ends after the position.
-        let index = self.patches.partition_point(|p| p.offset + p.bytes.len() as u64 <= position);
+        let index = self.patches.partition_point(|p| p.end() <= position);
         let (limit, patch) = match self.patches.get(index) {
-            Some(p) if p.offset <= position => (p.offset + p.bytes.len() as u64, Some(p)),
+            Some(p) if p.offset <= position => (p.end(), Some(p)),
             Some(p) => (p.offset, None),
             None => (self.len, None),
         };
         let want = usize::try_from(limit - position).map_or(buf.len(), |n| n.min(buf.len()));
         let n = match patch {
-            Some(p) => {
-                // position - p.offset < p.bytes.len(), which is a usize.
-                let start = (position - p.offset) as usize;
-                buf[..want].copy_from_slice(&p.bytes[start..start + want]);
-                want
-            }
+            Some(p) => p.read_at(&mut buf[..want], position - p.offset)?,
             None => {
                 let n = self.file.read_at(&mut buf[..want], position)?;
                 if n == 0 {
@@ -275,19 +337,34 @@ impl Seek for MediumReader {
 mod tests {
     use super::*;
 
+    /// A patch of `bytes`, from memory or from a file (longer than the patch: only the first
+    /// `bytes.len()` bytes count).
+    fn patch(offset: u64, bytes: &[u8], from_file: bool) -> Patch {
+        if !from_file {
+            return Patch::memory(offset, bytes.to_vec());
+        }
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(bytes).unwrap();
+        file.write_all(&[0x5A; 50]).unwrap();
+        Patch::file(offset, file, bytes.len() as u64)
+    }
+
+    fn apply(template: &[u8], patches: &[(u64, Vec<u8>)]) -> Vec<u8> {
+        let mut expected = template.to_vec();
+        for (offset, bytes) in patches {
+            expected[*offset as usize..*offset as usize + bytes.len()].copy_from_slice(bytes);
+        }
+        expected
+    }
+
     fn medium(dir: &Path) -> (PreparedMedium, Vec<u8>) {
         let template: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         let path = dir.join("template");
         std::fs::write(&path, &template).unwrap();
-        let patches = vec![
-            Patch { offset: 4096, bytes: vec![0xAA; 100] },
-            Patch { offset: 0, bytes: vec![0xBB; 10] },
-            Patch { offset: 9_990, bytes: vec![0xCC; 10] },
-        ];
-        let mut expected = template.clone();
-        for p in &patches {
-            expected[p.offset as usize..p.offset as usize + p.bytes.len()].copy_from_slice(&p.bytes);
-        }
+        let wanted = [(4096, vec![0xAA; 100]), (0, vec![0xBB; 10]), (9_990, vec![0xCC; 10])];
+        let patches =
+            vec![patch(4096, &wanted[0].1, true), patch(0, &wanted[1].1, false), patch(9_990, &wanted[2].1, true)];
+        let expected = apply(&template, &wanted);
         let file = File::open(&path).unwrap();
         (PreparedMedium::new(file, 10_000, patches, ImageType::Iso, "5.4".into()).unwrap(), expected)
     }
@@ -360,19 +437,19 @@ mod tests {
             let path = dir.path().join("t");
             std::fs::write(&path, &template).unwrap();
             let mut patches: Vec<Patch> = Vec::new();
+            let mut applied = Vec::new();
             let mut sorted = wanted;
             sorted.sort();
             let mut end = 0;
             for (i, (offset, size)) in sorted.into_iter().enumerate() {
                 if offset >= end && offset + size as u64 <= len {
-                    patches.push(Patch { offset, bytes: vec![200 + i as u8; size] });
+                    let bytes = vec![200 + i as u8; size];
+                    patches.push(patch(offset, &bytes, i % 2 == 1));
+                    applied.push((offset, bytes));
                     end = offset + size as u64;
                 }
             }
-            let mut expected = template.clone();
-            for p in &patches {
-                expected[p.offset as usize..p.offset as usize + p.bytes.len()].copy_from_slice(&p.bytes);
-            }
+            let expected = apply(&template, &applied);
             let medium = PreparedMedium::new(File::open(&path).unwrap(), len, patches, ImageType::Usb, String::new())
                 .unwrap();
             let mut reader = medium.reader();
@@ -398,9 +475,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t");
         std::fs::write(&path, [0u8; 100]).unwrap();
-        let patches = vec![Patch { offset: 0, bytes: vec![1; 10] }, Patch { offset: 5, bytes: vec![2; 10] }];
+        let patches = vec![Patch::memory(0, vec![1; 10]), patch(5, &[2; 10], true)];
         assert!(PreparedMedium::new(File::open(&path).unwrap(), 100, patches, ImageType::Iso, String::new()).is_err());
-        let beyond = vec![Patch { offset: 95, bytes: vec![1; 10] }];
+        let beyond = vec![patch(95, &[1; 10], true)];
         assert!(PreparedMedium::new(File::open(&path).unwrap(), 100, beyond, ImageType::Iso, String::new()).is_err());
     }
 }

@@ -21,12 +21,14 @@ pub(crate) struct Rendered {
 }
 
 impl Rendered {
-    /// The contents of one slot.
+    /// The contents of one slot; empty for `cramfs.img`, which is built into a file
+    /// (`cramfs_medium`), not rendered.
     pub fn slot(&self, kind: SlotKind) -> &[u8] {
         match kind {
             SlotKind::Overlay => &self.overlay,
             SlotKind::Config => &self.config,
             SlotKind::Version => &self.version,
+            SlotKind::Cramfs => &[],
         }
     }
 

@@ -33,8 +33,9 @@ impl ImageType {
     pub const ALL: [ImageType; 5] =
         [ImageType::Iso, ImageType::Usb, ImageType::UsbPartition, ImageType::IsoCramfs, ImageType::UsbCramfs];
 
-    /// The types a reference has templates for (the cramfs ones are built per node).
-    pub const TEMPLATED: [ImageType; 3] = [ImageType::Iso, ImageType::Usb, ImageType::UsbPartition];
+    /// The types a reference has templates for: all of them (the cramfs types' templates hold
+    /// `cramfs.img` in a slot).
+    pub const TEMPLATED: [ImageType; 5] = Self::ALL;
 
     /// The name build.sh uses.
     pub fn as_str(self) -> &'static str {

@@ -6,17 +6,20 @@
 //!                                          isolinux.bin, ldlinux.c32, mbr.bin)
 //!   families/<family>/<version>/
 //!     manifest.json                        see [`Manifest`]
-//!     <default|variant>/<type>.img         the templates (iso, usb, usb_partition)
+//!     <default|variant>/<type>.img         the templates (iso, usb, usb_partition, iso_cramfs,
+//!                                          usb_cramfs)
 //!   staging/                               imports in progress (renamed into families/ when
 //!                                          complete, so a reference is there whole or not at all)
-//!   tmp/                                   per-node cramfs builds (unlinked once open)
+//!   tmp/                                   cramfs builds (unlinked once open)
 //! ```
 //!
 //! Import computes what never changes for a reference once (the uncompressed root size for
-//! `ramdisk_size`, the root's passwd), then builds each template with our writers and, for FAT,
-//! Debian's `syslinux` (MEDIA.md §2 step 1). [`Reference::prepare`] then makes a node's medium
-//! by rendering its slots over a template; [`Reference::build_full`] builds the same medium from
-//! the stored inputs without templates (the slow path the tests compare the fast one with).
+//! `ramdisk_size`, the root's passwd, the generic merged cramfs that sizes the cramfs slot),
+//! then builds each template with our writers and, for FAT, Debian's `syslinux` (MEDIA.md §2
+//! step 1). [`Reference::prepare`] then makes a node's medium by rendering its slots (and, for
+//! the cramfs types, building its cramfs natively) over a template; [`Reference::build_full`]
+//! builds the same medium from the stored inputs without templates (the slow path the tests
+//! compare the fast one with).
 //!
 //! Concurrency: imports of different references may run at once; removing a reference deletes
 //! the objects no manifest names (including those a failed import left behind), so it should not
@@ -34,7 +37,7 @@ use crate::error::{MediaError, io_error};
 use crate::hash::{derived_id, hex, sha256_hex};
 use crate::image::{self, ImageSpec, Marker, Payload};
 use crate::initrd;
-use crate::manifest::{Inputs, MANIFEST_FORMAT, Manifest, SlotSizes, Template};
+use crate::manifest::{Inputs, MANIFEST_FORMAT, Manifest, SlotKind, SlotSizes, Template};
 use crate::prepared::{Patch, PreparedMedium};
 use crate::render::{self, Rendered};
 use crate::request::{ImageType, MediumRequest};
@@ -332,7 +335,7 @@ impl ReferenceStore {
     }
 
     /// Imports a reference: stores its inputs, reads its root once, builds every template
-    /// (iso, usb and usb_partition for the default kernel and each variant) carrying the
+    /// (every type for the default kernel and each variant) carrying the
     /// PLC-wide generic overlay of `settings`, and writes the manifest. `progress` hears about
     /// each long step.
     pub fn import(
@@ -433,6 +436,9 @@ impl ReferenceStore {
             std::iter::once(None).chain(reference.manifest.variants().into_iter().map(Some)).collect();
         let total = variants.len() * ImageType::TEMPLATED.len();
         let mut templates = Vec::new();
+        // The generic merged cramfs (the same for every cramfs template unless the overlay
+        // differs), built at the first cramfs template; its size fixes the cramfs slot.
+        let mut generic_cramfs: Option<(Vec<u8>, crate::cramfs_medium::BuiltCramfs)> = None;
         for variant in &variants {
             let dir_name = variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR);
             create_dir(&reference.dir.join(dir_name))?;
@@ -447,7 +453,19 @@ impl ReferenceStore {
                 let file = format!("{dir_name}/{image_type}.img");
                 let path = reference.dir.join(&file);
                 let rendered = render::render(&reference.manifest, &request, settings)?;
-                let slots = reference.build_image(&request, &rendered, None, &path)?;
+                let cramfs = if image_type.is_cramfs() {
+                    if generic_cramfs.as_ref().is_none_or(|(overlay, _)| *overlay != rendered.overlay) {
+                        let built = crate::cramfs_medium::build(&reference, &rendered.overlay)?;
+                        if reference.manifest.slot_sizes.cramfs == 0 {
+                            reference.manifest.slot_sizes.cramfs = SlotSizes::cramfs_slot(built.len());
+                        }
+                        generic_cramfs = Some((rendered.overlay.clone(), built));
+                    }
+                    generic_cramfs.as_ref().map(|(_, built)| built.path())
+                } else {
+                    None
+                };
+                let slots = reference.build_image(&request, &rendered, cramfs, &path)?;
                 let image = File::open(&path).map_err(io_error(format!("reading {}", path.display())))?;
                 let size = image.metadata().map_err(io_error(format!("reading {}", path.display())))?.len();
                 let sha256 = sha256_hex(image).map_err(io_error(format!("reading {}", path.display())))?;
@@ -580,15 +598,12 @@ impl Reference {
         image::build(&spec, out)
     }
 
-    /// A medium: renders the request's overlay, configuration and `pl_version`, checks that
-    /// they fit their slots, and returns the template with them spliced in (no image bytes are
-    /// copied here). The cramfs types are built in full here instead, into an unlinked
-    /// temporary file.
+    /// A medium: renders the request's overlay, configuration and `pl_version` (for the cramfs
+    /// types, builds the merged cramfs into an unlinked temporary file instead of the overlay),
+    /// checks that they fit their slots, and returns the template with them spliced in (no
+    /// image bytes are copied here). No external program runs.
     pub fn prepare(&self, request: &MediumRequest, settings: &BootSettings) -> Result<PreparedMedium, MediaError> {
         let rendered = render::render(&self.manifest, request, settings)?;
-        if request.image_type.is_cramfs() {
-            return crate::cramfs_medium::prepare(self, request, &rendered);
-        }
         let template = self.manifest.template(request.variant.as_deref(), request.image_type).ok_or_else(|| {
             MediaError::Corrupt(format!("{} has no {} template", self.dir.display(), request.image_type))
         })?;
@@ -602,22 +617,40 @@ impl Reference {
                 template.size
             )));
         }
-        let patches = template
-            .slots
-            .iter()
-            .map(|slot| Ok(Patch { offset: slot.offset, bytes: rendered.padded(slot.kind, slot.size, slot.fill)? }))
-            .collect::<Result<Vec<_>, MediaError>>()?;
+        let mut cramfs = if request.image_type.is_cramfs() {
+            Some(crate::cramfs_medium::build(self, &rendered.overlay)?)
+        } else {
+            None
+        };
+        let mut patches = Vec::with_capacity(template.slots.len());
+        for slot in &template.slots {
+            patches.push(if slot.kind == SlotKind::Cramfs {
+                let built = cramfs
+                    .take()
+                    .ok_or_else(|| MediaError::Corrupt(format!("{}: unexpected cramfs slot", path.display())))?;
+                Patch::file(slot.offset, built.into_padded_file(slot.size)?, slot.size)
+            } else {
+                Patch::memory(slot.offset, rendered.padded(slot.kind, slot.size, slot.fill)?)
+            });
+        }
+        if cramfs.is_some() {
+            return Err(MediaError::Corrupt(format!("{} has no cramfs slot", path.display())));
+        }
         PreparedMedium::new(file, len, patches, request.image_type, self.manifest.version.clone())
     }
 
     /// Builds the medium from the stored inputs without templates (running `syslinux` for the
     /// FAT types) into `out`: the slow path, whose bytes [`Reference::prepare`] must equal.
     pub fn build_full(&self, request: &MediumRequest, settings: &BootSettings, out: &Path) -> Result<(), MediaError> {
-        if request.image_type.is_cramfs() {
-            return self.prepare(request, settings)?.write_to(out);
-        }
         let rendered = render::render(&self.manifest, request, settings)?;
-        self.build_image(request, &rendered, None, out)?;
+        let cramfs = if request.image_type.is_cramfs() {
+            let built = crate::cramfs_medium::build(self, &rendered.overlay)?;
+            built.check_fits(self.manifest.slot_sizes.cramfs)?;
+            Some(built)
+        } else {
+            None
+        };
+        self.build_image(request, &rendered, cramfs.as_ref().map(|c| c.path()), out)?;
         Ok(())
     }
 }

@@ -27,7 +27,7 @@ fn versions_variants_and_removal() {
     request.variants.push(("debug".to_owned(), variant_kernel.clone()));
     let mut progress = Vec::new();
     store.import(&request, &settings(), &mut |p| progress.push(p.to_string())).unwrap();
-    assert_eq!(progress.iter().filter(|p| p.starts_with("building template")).count(), 6, "{progress:?}");
+    assert_eq!(progress.iter().filter(|p| p.starts_with("building template")).count(), 10, "{progress:?}");
     import_into(&store, &import_request(family, "5.10"));
 
     let listed: Vec<(String, String)> = store.list().unwrap().into_iter().map(|m| (m.family, m.version)).collect();

@@ -1,6 +1,6 @@
 //! Node media checked by independent tools (MEDIA.md §3): xorriso and isoinfo for the ISO,
 //! fsck.fat and mtools for the FAT images, sfdisk for the partition table, GNU cpio for the
-//! overlay, fsck.cramfs for the cramfs types — each must find the files we wrote, with the
+//! overlay, fsck.cramfs (and fsck.fat) for the cramfs types — each must find the files we wrote, with the
 //! contents we wrote.
 
 mod common;
@@ -151,6 +151,8 @@ fn cramfs_media_pass_fsck_cramfs() {
                 std::fs::write(&cramfs, run_raw("isoinfo", &["-R", "-x", "/cramfs.img", "-i", img]).stdout).unwrap()
             }
             _ => {
+                require_tool("fsck.fat", "dosfstools");
+                run("fsck.fat", &["-n", img]);
                 run("mcopy", &["-n", "-i", img, "::/cramfs.img", cramfs.to_str().unwrap()]);
             }
         }

@@ -12,6 +12,7 @@ use crate::config::PlcConfig;
 use crate::fault::{Fault, MethodResult};
 use crate::methods;
 use crate::roles::Role;
+use bootmedium_media::{BootSettings, PreparedMedium, ReferenceStore};
 use bootmedium_registry::{Registry, SqlValue, Tx};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
@@ -50,6 +51,8 @@ pub struct Cx<'a> {
     pub event: EventNote,
     /// Result files the method wrote; removed again if the call does not commit.
     pub created_files: Vec<std::path::PathBuf>,
+    /// An image to send inline once the call has committed.
+    pub medium: Option<PreparedMedium>,
 }
 
 impl Cx<'_> {
@@ -64,25 +67,57 @@ impl Cx<'_> {
 
 /// The outcome of one call, for the HTTP layer's log line.
 pub struct CallOutcome {
-    pub result: Result<Value, Fault>,
+    pub result: Result<Reply, Fault>,
     /// `person_id N`, `node_id N`, or empty.
     pub caller: String,
+}
+
+/// What a successful call answers.
+pub enum Reply {
+    Value(Value),
+    /// A boot image, to be sent as one base64 `<string>` (PLC_SPEC §9.4) streamed from the
+    /// medium, never held in memory.
+    Medium(PreparedMedium),
+}
+
+impl Reply {
+    /// The value, for callers that cannot stream (multicall): an image is refused.
+    pub fn into_value(self) -> MethodResult<Value> {
+        match self {
+            Reply::Value(v) => Ok(v),
+            Reply::Medium(_) => Err(Fault::invalid("boot images cannot be returned inside system.multicall")),
+        }
+    }
+}
+
+/// The boot image engine as the API sees it.
+pub struct MediaEnv {
+    pub store: ReferenceStore,
+    /// The PLC-wide overlay settings, or why they are unusable (image actions then fault 111).
+    pub settings: Result<BootSettings, String>,
 }
 
 pub struct Api {
     pub registry: Registry,
     pub config: PlcConfig,
+    pub media: Option<MediaEnv>,
 }
 
 impl Api {
     pub fn new(registry: Registry, config: PlcConfig) -> Self {
-        Api { registry, config }
+        Api { registry, config, media: None }
+    }
+
+    /// Gives the API a boot image engine (without one, image actions fault 111).
+    pub fn with_media(mut self, media: MediaEnv) -> Self {
+        self.media = Some(media);
+        self
     }
 
     /// Runs one XML-RPC call. `peer` is the client address (for the maintenance account).
     pub async fn call(&self, method: &str, params: &[Value], peer: Option<IpAddr>) -> CallOutcome {
         if let Some(r) = self.call_system(method, params, peer).await {
-            return CallOutcome { result: r, caller: String::new() };
+            return CallOutcome { result: r.map(Reply::Value), caller: String::new() };
         }
         let Some(spec) = methods::lookup(method) else {
             return CallOutcome { result: Err(Fault::invalid_method(method)), caller: String::new() };
@@ -99,7 +134,7 @@ impl Api {
         spec: &'static MethodSpec,
         params: &[Value],
         peer: Option<IpAddr>,
-    ) -> (MethodResult<Value>, Option<Caller>) {
+    ) -> (MethodResult<Reply>, Option<Caller>) {
         let started = Instant::now();
         let (min, max) = (1 + spec.required, 1 + spec.params.len());
         if params.len() < min || params.len() > max {
@@ -144,7 +179,7 @@ impl Api {
         caller: Caller,
         tx: Tx,
         started: Instant,
-    ) -> MethodResult<Value> {
+    ) -> MethodResult<Reply> {
         let auth_value = &params[0];
         let mut cx = Cx {
             tx,
@@ -154,9 +189,15 @@ impl Api {
             auth: auth_value,
             event: EventNote::default(),
             created_files: Vec::new(),
+            medium: None,
         };
         let result = methods::dispatch(&mut cx, Args(&params[1..])).await;
-        let Cx { mut tx, event, created_files, .. } = cx;
+        let Cx { mut tx, event, created_files, medium, .. } = cx;
+        // An inline image is sent only after its key has committed.
+        let result = result.map(|v| match medium {
+            Some(m) => Reply::Medium(m),
+            None => Reply::Value(v),
+        });
         let committed = match result {
             Ok(v) => {
                 let logged = if event.message.is_some() || self.config.api.debug {
@@ -186,7 +227,7 @@ impl Api {
 
     /// Runs a method as `caller` without authentication: the operator's command line, which
     /// already holds the data directory. `params` excludes the auth struct.
-    pub async fn call_as(&self, caller: Caller, method: &str, params: &[Value]) -> MethodResult<Value> {
+    pub async fn call_as(&self, caller: Caller, method: &str, params: &[Value]) -> MethodResult<Reply> {
         let spec = methods::lookup(method).ok_or_else(|| Fault::invalid_method(method))?;
         if params.len() < spec.required || params.len() > spec.params.len() {
             return Err(Fault::argument_count(params.len() + 1, spec.required + 1, spec.params.len() + 1));
@@ -294,10 +335,12 @@ impl Api {
                 (Some("system.multicall"), _) => {
                     fault_struct(&Fault { code: -507, message: "Recursive system.multicall forbidden".into() })
                 }
-                (Some(name), Some(args)) => match self.call(name, args, peer).await.result {
-                    Ok(v) => Value::Array(vec![v]),
-                    Err(f) => fault_struct(&f),
-                },
+                (Some(name), Some(args)) => {
+                    match self.call(name, args, peer).await.result.and_then(Reply::into_value) {
+                        Ok(v) => Value::Array(vec![v]),
+                        Err(f) => fault_struct(&f),
+                    }
+                }
                 _ => fault_struct(&Fault {
                     code: 1,
                     message: "each call needs a methodName string and a params array".into(),

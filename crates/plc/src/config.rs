@@ -78,6 +78,9 @@ impl Default for ApiSettings {
 pub struct NodeTypeSettings {
     /// The actions allowed for this node type.
     pub actions: Vec<String>,
+    /// The reference family of this type's images (e.g. its own BootCD for dummynet boxes);
+    /// empty means the node's family.
+    pub family: String,
 }
 
 /// `[medium]`: GetBootMedium's settings.
@@ -90,7 +93,7 @@ pub struct MediumSettings {
 }
 
 fn actions(list: &[&str]) -> NodeTypeSettings {
-    NodeTypeSettings { actions: list.iter().map(|s| s.to_string()).collect() }
+    NodeTypeSettings { actions: list.iter().map(|s| s.to_string()).collect(), family: String::new() }
 }
 
 impl Default for MediumSettings {

@@ -6,6 +6,7 @@ use crate::views::FieldKind;
 use crate::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row as _};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which database engine is behind the pool. SQL text is the same for both except the few
@@ -50,6 +51,10 @@ impl Backend {
 pub struct Registry {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite allows one writer at a time; writers of this process queue here, in order,
+    /// instead of polling the database lock with SQLite's busy handler (whose growing sleeps
+    /// gave second-long tail latencies under load).
+    sqlite_writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Registry {
@@ -89,7 +94,7 @@ impl Registry {
             .connect(&url_owned)
             .await
             .map_err(open_err)?;
-        let registry = Registry { pool, backend };
+        let registry = Registry { pool, backend, sqlite_writers: Arc::new(tokio::sync::Mutex::new(())) };
         crate::migrate::run(&registry).await?;
         Ok(registry)
     }
@@ -100,13 +105,17 @@ impl Registry {
 
     /// A transaction that only reads.
     pub async fn begin_read(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin().await?, backend: self.backend })
+        Ok(Tx { tx: self.pool.begin().await?, backend: self.backend, _writer: None })
     }
 
     /// A transaction that may write; see [`Backend::begin_write`].
     pub async fn begin_write(&self) -> Result<Tx> {
+        let writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writers.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
         let tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        Ok(Tx { tx, backend: self.backend })
+        Ok(Tx { tx, backend: self.backend, _writer: writer })
     }
 
     pub async fn close(&self) {
@@ -132,6 +141,8 @@ fn redact(url: &str) -> String {
 pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     backend: Backend,
+    /// Held until the transaction ends (SQLite writers only).
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Tx {

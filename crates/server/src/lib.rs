@@ -10,8 +10,10 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bootmedium_media::PreparedMedium;
+use bootmedium_plc::api::Reply;
 use bootmedium_plc::{Api, Fault};
-use bootmedium_xmlrpc::{Limits, Value, parse_method_call, write_fault, write_response};
+use bootmedium_xmlrpc::{Limits, Value, base64_string_response_parts, parse_method_call, write_fault, write_response};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -116,9 +118,70 @@ async fn handle_call(state: Arc<AppState>, peer: SocketAddr, body: Bytes, starte
     };
     log_call(&method, &caller, result.as_ref().err(), started);
     match result {
-        Ok(v) => xml_response(write_response(&v)),
+        Ok(Reply::Value(v)) => xml_response(write_response(&v)),
+        Ok(Reply::Medium(m)) => medium_response(m),
         Err(f) => fault_response(&f),
     }
+}
+
+/// Bytes of image read and base64-encoded at a time: a multiple of 3, so the pieces concatenate
+/// into one valid base64 text.
+const ENCODE_CHUNK: usize = 3 * 43_690;
+
+/// An image as the one `<string>` of a method response, base64-encoded while it streams: the
+/// length is known up front, and memory holds a few chunks whatever the image size.
+fn medium_response(medium: PreparedMedium) -> Response {
+    let (prefix, suffix) = base64_string_response_parts();
+    let total = prefix.len() as u64 + medium.len().div_ceil(3) * 4 + suffix.len() as u64;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let send = |piece: std::io::Result<Bytes>| tx.blocking_send(piece).is_ok();
+        if !send(Ok(Bytes::from_static(prefix.as_bytes()))) {
+            return;
+        }
+        let mut reader = medium.reader();
+        let mut buf = vec![0u8; ENCODE_CHUNK];
+        loop {
+            match read_full(&mut reader, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &buf[..n]);
+                    if !send(Ok(Bytes::from(encoded))) {
+                        tracing::info!("client went away during an image download");
+                        return;
+                    }
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the image failed mid-stream");
+                    let _ = send(Err(e));
+                    return;
+                }
+            }
+        }
+        send(Ok(Bytes::from_static(suffix.as_bytes())));
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let mut r = Response::new(Body::from_stream(stream));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
+    r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+    r
+}
+
+/// Reads until `buf` is full or the input ends.
+fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 fn has_nul(v: &Value) -> bool {

@@ -511,11 +511,17 @@ impl Server {
     /// `init` + `serve` on a fresh temporary data dir (and a fresh PostgreSQL database when
     /// `BOOTMEDIUM_TEST_POSTGRES_URL` is set).
     pub fn start() -> Server {
+        Server::start_with(|_| {})
+    }
+
+    /// Like [`Server::start`], running `prepare` on the data dir between `init` and `serve`.
+    pub fn start_with(prepare: impl FnOnce(&Path)) -> Server {
         let tmp = tempfile::Builder::new().prefix("bootmedium-it-").tempdir().expect("tempdir");
         let data_dir = tmp.path().join("data");
         let pg = PgDatabase::from_env();
         let out = init(&data_dir, pg.as_ref().map(|p| p.url.as_str()));
         assert!(out.status.success(), "bootmedium init failed: {}", describe(&out));
+        prepare(&data_dir);
         let stderr_path = tmp.path().join("serve.stderr");
         let (child, url) = spawn_serve(&data_dir, pg.as_ref().map(|p| p.url.as_str()), &stderr_path, &[]);
         let addr = url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();

@@ -5,9 +5,11 @@
 //! A missing tool or package fails the test naming the Debian package; nothing is skipped.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_bootmedium");
 pub const FAMILY: &str = "planetlab-f37-x86_64";
@@ -128,4 +130,86 @@ impl DataDir {
         std::fs::write(&path, PLNODE).unwrap();
         path
     }
+}
+
+/// One boot may take this long (a boot takes 6–12 s alone under TCG; five run at once).
+pub const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Boots an image and returns the serial console output (without `\r`) and the time taken.
+pub fn boot(image: &Path, cdrom: bool) -> (String, Duration) {
+    let mut command = Command::new("qemu-system-x86_64");
+    command.args(["-accel", "tcg", "-m", "512", "-nographic", "-serial", "mon:stdio", "-no-reboot", "-net", "none"]);
+    if cdrom {
+        command.arg("-cdrom").arg(image).args(["-boot", "d"]);
+    } else {
+        command.arg("-drive").arg(format!("file={},format=raw,snapshot=on", image.display()));
+    }
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting qemu-system-x86_64");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > BOOT_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let elapsed = started.elapsed();
+    let output = String::from_utf8_lossy(&reader.join().unwrap()).replace('\r', "");
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let tail: String = output.chars().rev().take(3000).collect::<Vec<_>>().into_iter().rev().collect();
+    match status {
+        Some(s) if s.success() => (output, elapsed),
+        Some(s) => panic!("{}: qemu failed ({s}): {stderr}\n{tail}", image.display()),
+        None => panic!("{}: no power-off within {BOOT_TIMEOUT:?}; console tail:\n{tail}", image.display()),
+    }
+}
+
+/// The lines between two marker lines.
+pub fn between<'a>(output: &'a str, begin: &str, end: &str) -> Vec<&'a str> {
+    let lines: Vec<&str> = output.lines().collect();
+    let start = lines.iter().position(|l| l.trim_end() == begin).unwrap_or_else(|| panic!("no {begin}:\n{output}"));
+    let stop = start
+        + lines[start..].iter().position(|l| l.trim_end() == end).unwrap_or_else(|| panic!("no {end}:\n{output}"));
+    lines[start + 1..stop].to_vec()
+}
+
+/// Puts the test reference's credentials and the test reference itself (as `family`, version
+/// [`VERSION`]) into an initialised data directory.
+pub fn provision(data_dir: &Path, family: &str) {
+    require_tool("syslinux", "syslinux");
+    require_tool("mcopy", "mtools");
+    let reference = test_reference();
+    std::fs::create_dir_all(data_dir.join("boot")).unwrap();
+    for file in ["cacert.pem", "pubring.gpg"] {
+        std::fs::copy(reference.join(file), data_dir.join("boot").join(file)).unwrap();
+    }
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["reference", "import", "--family", family, "--version", VERSION, "--kernel"])
+        .arg(reference.join("kernel"))
+        .arg("--initrd")
+        .arg(reference.join("bootcd.img"))
+        .env_remove("BOOTMEDIUM_DATABASE_URL")
+        .output()
+        .expect("running bootmedium reference import");
+    assert!(out.status.success(), "reference import failed: {}", String::from_utf8_lossy(&out.stderr));
 }

@@ -75,7 +75,11 @@ pub fn test_reference() -> &'static Path {
 
 /// PLC settings with the test reference's fake credentials.
 pub fn settings() -> BootSettings {
-    let reference = test_reference();
+    settings_in(test_reference())
+}
+
+/// PLC settings with the fake credentials of a test reference made in `reference`.
+pub fn settings_in(reference: &Path) -> BootSettings {
     BootSettings {
         plc_name: "PlanetLab Test".to_owned(),
         host: "boot.example.org".to_owned(),

@@ -3,12 +3,14 @@
 //! upstream's order. The image actions answer fault 109 until the boot image engine is wired in.
 
 use super::common;
-use crate::api::Cx;
+use super::medium_options::{self, Container, MEDIUM_TAGS};
+use crate::api::{Cx, MediaEnv};
 use crate::args::Args;
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use crate::plnode::{self, InterfaceSetting, NodeConfig, PrimaryInterface, RenewedKey};
 use crate::results::{self, Markers};
+use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, Reference};
 use bootmedium_registry::views::NODE;
 use bootmedium_registry::{FieldKind, Row, SqlValue};
 use bootmedium_xmlrpc::Value;
@@ -139,16 +141,15 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     let node_id = node.int("node_id").unwrap_or(0);
     let hostname = node.text("hostname").unwrap_or_default().to_string();
     check_action(cx, node.text("node_type").unwrap_or_default(), action)?;
-    if output == Output::Text && !options.is_empty() {
+    if output != Output::Text {
+        return image_medium(cx, &node, action, filename, &options, output).await;
+    }
+    if !options.is_empty() {
         return Err(Fault::invalid("Options are not supported for node configs"));
     }
-    if output != Output::Text {
-        return Err(Fault::not_implemented(format!(
-            "action {action} needs the boot image engine, which this server does not have yet"
-        )));
-    }
     let family = node_family(cx, node_id).await?;
-    let target = if filename.is_empty() { None } else { Some(result_path(cx, filename, &hostname, output, &family)?) };
+    let target =
+        if filename.is_empty() { None } else { Some(result_path(cx, filename, &hostname, output, &family, None)?) };
     cx.note(format!("GetBootMedium on node {hostname} - action={action}"), vec![("Node", node_id)]);
     let text = floppy_contents(cx, &node, action == "node-floppy").await?;
     match target {
@@ -168,6 +169,7 @@ fn result_path(
     hostname: &str,
     output: Output,
     family: &Family,
+    version: Option<&str>,
 ) -> MethodResult<std::path::PathBuf> {
     let config = cx.config();
     let dir = config.medium.results_dir.as_path();
@@ -175,7 +177,7 @@ fn result_path(
         results_dir: dir,
         nodename: hostname,
         suffix: output.suffix(),
-        version: None,
+        version,
         plc_name: &config.plc.name,
         family: &family.name(),
         arch: &family.arch,
@@ -184,6 +186,119 @@ fn result_path(
     let path = results::resolve(&expanded, dir, cx.caller.is_admin())?;
     results::check_existing(&path)?;
     Ok(path)
+}
+
+/// The node's bootcd tags (§9.2 step 4a) as (name, value).
+async fn medium_tags(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<(String, String)>> {
+    let rows = cx
+        .tx
+        .fetch(
+            "SELECT tt.tagname, nt.value FROM node_tag nt JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id WHERE nt.node_id = $1",
+            &[SqlValue::int(node_id)],
+            &[FieldKind::Text, FieldKind::Text],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r[0].as_text().unwrap_or_default().to_string(), r[1].as_text().unwrap_or_default().to_string()))
+        .filter(|(name, _)| MEDIUM_TAGS.contains(&name.as_str()))
+        .collect())
+}
+
+/// A generic medium's name: 16 random capital letters (upstream's has a bug that makes every
+/// second one `A` or `Q`).
+fn generic_name() -> MethodResult<String> {
+    let mut bytes = [0u8; 16];
+    crypto::random_bytes(&mut bytes).map_err(|e| Fault::internal(e.to_string()))?;
+    Ok(bytes.iter().map(|b| char::from(b'A' + b % 26)).collect())
+}
+
+fn media_fault(e: MediaError) -> Fault {
+    if e.is_invalid_request() { Fault::invalid(e.to_string()) } else { Fault::internal(e.to_string()) }
+}
+
+/// The reference for `family`; a missing one is fault 111 saying how to import it.
+fn reference_for(env: &MediaEnv, family: &str) -> MethodResult<Reference> {
+    env.store.find(family, None).map_err(|e| match e {
+        MediaError::NotFound { .. } => Fault::internal(format!(
+            "No reference BootCD is imported for node family {family}: import one with \
+             `bootmedium --data-dir DIR reference import --family {family} --version VERSION --kernel KERNEL --initrd BOOTCD_IMG`"
+        )),
+        other => media_fault(other),
+    })
+}
+
+/// node-iso, node-usb, generic-*, dummynet-* (§9.2 steps 4, 5, 9, 11): the medium is prepared
+/// inside the call's transaction, so the renewed key commits only together with a finished
+/// medium — a file written, or an image ready to stream.
+async fn image_medium(
+    cx: &mut Cx<'_>,
+    node: &Row,
+    action: &str,
+    filename: &str,
+    options: &[&str],
+    output: Output,
+) -> MethodResult<Value> {
+    let generic = action.starts_with("generic-");
+    let node_id = node.int("node_id").unwrap_or(0);
+    let container = if output == Output::Iso { Container::Iso } else { Container::Usb };
+    let tags = if generic { Vec::new() } else { medium_tags(cx, node_id).await? };
+    let wanted = medium_options::resolve(container, &tags, options)?;
+    if generic && !options.is_empty() {
+        return Err(Fault::invalid("Options are not supported for generic images"));
+    }
+    let defaults = {
+        let d = &cx.config().flavour;
+        Family { pldistro: d.pldistro.clone(), fcdistro: d.fcdistro.clone(), arch: d.arch.clone() }
+    };
+    let family = if generic { defaults } else { node_family(cx, node_id).await? };
+    let node_type = node.text("node_type").unwrap_or_default();
+    let family_name = cx
+        .config()
+        .medium
+        .node_types
+        .get(node_type)
+        .map(|t| t.family.clone())
+        .filter(|f| !f.is_empty() && !generic)
+        .unwrap_or_else(|| family.name());
+    let api = cx.api;
+    let env = api.media.as_ref().ok_or_else(|| Fault::internal("this server has no boot image engine"))?;
+    let settings =
+        env.settings.as_ref().map_err(|e| Fault::internal(format!("the [boot] settings are unusable: {e}")))?;
+    let reference = reference_for(env, &family_name)?;
+    let hostname = node.text("hostname").unwrap_or_default().to_string();
+    let nodename = if generic { generic_name()? } else { hostname.clone() };
+    let target = match filename {
+        "" => None,
+        f => Some(result_path(cx, f, &nodename, output, &family, Some(reference.version()))?),
+    };
+    if generic {
+        cx.note(format!("GetBootMedium - generic - action={action}"), vec![]);
+    } else {
+        cx.note(format!("GetBootMedium on node {hostname} - action={action}"), vec![("Node", node_id)]);
+    }
+    let node_config = if generic { None } else { Some(floppy_contents(cx, node, true).await?) };
+    let console = match &wanted.serial {
+        Some(spec) => Console::parse(spec).map_err(media_fault)?,
+        None => Console::Graphic,
+    };
+    let kargs = wanted.kargs.iter().map(|k| KernelArg::new(k)).collect::<Result<Vec<_>, _>>().map_err(media_fault)?;
+    let request = MediumRequest { image_type: wanted.image_type, console, kargs, variant: wanted.variant, node_config };
+    let mut medium = reference.prepare(&request, settings).map_err(media_fault)?;
+    match target {
+        Some(path) => {
+            results::create_parents(&path)?;
+            medium
+                .write_to(&path)
+                .map_err(|e| Fault::internal(format!("Could not write the image into {}: {e}", path.display())))?;
+            cx.created_files.push(path.clone());
+            Ok(Value::String(path.to_string_lossy().into_owned()))
+        }
+        None => {
+            cx.medium = Some(medium);
+            Ok(Value::Nil)
+        }
+    }
 }
 
 /// Upstream's `floppy_contents`: the checks in its order, then the key renewal, then the text.

@@ -5,6 +5,7 @@ mod accessors;
 mod boot_medium;
 mod common;
 mod interfaces;
+mod medium_options;
 mod misc;
 mod nodes;
 mod persons;
