@@ -69,7 +69,7 @@ run() {
   echo "# API benchmark"
   echo
   echo "\`bench/api.sh $DURATION\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); wrk -t2 -c8 for ${DURATION}s per row,"
-  echo "on the same machine as the server (release build). Session auth for both calls."
+  echo "on the same machine as the server (release build). Session auth for every call; GetBootMedium rows return the text inline."
   echo
   echo "| backend | call | calls/s | p50 | p90 | p99 |"
   echo "|---|---|---|---|---|---|"
