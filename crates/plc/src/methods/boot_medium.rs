@@ -86,9 +86,14 @@ fn family_of(defaults: &Family, groups: &[String], tags: &[(String, String)]) ->
     f
 }
 
-async fn node_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Family> {
+/// The configured default family (PLC_FLAVOUR_NODE_*), which generic media always use.
+fn default_family(cx: &Cx<'_>) -> Family {
     let d = &cx.config().flavour;
-    let defaults = Family { pldistro: d.pldistro.clone(), fcdistro: d.fcdistro.clone(), arch: d.arch.clone() };
+    Family { pldistro: d.pldistro.clone(), fcdistro: d.fcdistro.clone(), arch: d.arch.clone() }
+}
+
+async fn node_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Family> {
+    let defaults = default_family(cx);
     let groups = cx
         .tx
         .fetch(
@@ -98,18 +103,7 @@ async fn node_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Family> {
         )
         .await?;
     let groups: Vec<String> = groups.iter().filter_map(|r| r[0].as_text().map(str::to_string)).collect();
-    let tags = cx
-        .tx
-        .fetch(
-            "SELECT tt.tagname, nt.value FROM node_tag nt JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id WHERE nt.node_id = $1 AND tt.tagname IN ('pldistro', 'fcdistro', 'arch')",
-            &[SqlValue::int(node_id)],
-            &[FieldKind::Text, FieldKind::Text],
-        )
-        .await?;
-    let tags: Vec<(String, String)> = tags
-        .iter()
-        .map(|r| (r[0].as_text().unwrap_or_default().to_string(), r[1].as_text().unwrap_or_default().to_string()))
-        .collect();
+    let tags = node_tags(cx, node_id).await?;
     Ok(family_of(&defaults, &groups, &tags))
 }
 
@@ -188,8 +182,8 @@ fn result_path(
     Ok(path)
 }
 
-/// The node's bootcd tags (§9.2 step 4a) as (name, value).
-async fn medium_tags(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<(String, String)>> {
+/// All of a node's tags as (name, value).
+async fn node_tags(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<(String, String)>> {
     let rows = cx
         .tx
         .fetch(
@@ -201,8 +195,14 @@ async fn medium_tags(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<(String,
     Ok(rows
         .iter()
         .map(|r| (r[0].as_text().unwrap_or_default().to_string(), r[1].as_text().unwrap_or_default().to_string()))
-        .filter(|(name, _)| MEDIUM_TAGS.contains(&name.as_str()))
         .collect())
+}
+
+/// The node's bootcd tags (§9.2 step 4a).
+async fn medium_tags(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<(String, String)>> {
+    let mut tags = node_tags(cx, node_id).await?;
+    tags.retain(|(name, _)| MEDIUM_TAGS.contains(&name.as_str()));
+    Ok(tags)
 }
 
 /// A generic medium's name: 16 random capital letters (upstream's has a bug that makes every
@@ -247,11 +247,7 @@ async fn image_medium(
     if generic && !options.is_empty() {
         return Err(Fault::invalid("Options are not supported for generic images"));
     }
-    let defaults = {
-        let d = &cx.config().flavour;
-        Family { pldistro: d.pldistro.clone(), fcdistro: d.fcdistro.clone(), arch: d.arch.clone() }
-    };
-    let family = if generic { defaults } else { node_family(cx, node_id).await? };
+    let family = if generic { default_family(cx) } else { node_family(cx, node_id).await? };
     let node_type = node.text("node_type").unwrap_or_default();
     let family_name = cx
         .config()
