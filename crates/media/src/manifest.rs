@@ -157,6 +157,10 @@ pub struct Manifest {
     pub slot_sizes: SlotSizes,
     /// Every template.
     pub templates: Vec<Template>,
+    /// Why this reference has no cramfs templates (its root does not fit cramfs' limits, e.g. a
+    /// file of 16 MiB or more); the cramfs types are then refused for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cramfs_unavailable: Option<String>,
 }
 
 impl Manifest {

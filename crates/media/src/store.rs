@@ -400,6 +400,7 @@ impl ReferenceStore {
             syslinux,
             slot_sizes,
             templates: Vec::new(),
+            cramfs_unavailable: None,
         };
         create_dir(&self.root.join("staging"))?;
         let staging =
@@ -449,13 +450,25 @@ impl ReferenceStore {
                     index: templates.len() + 1,
                     total,
                 });
+                if image_type.is_cramfs() && reference.manifest.cramfs_unavailable.is_some() {
+                    continue;
+                }
                 let request = MediumRequest { variant: variant.clone(), ..MediumRequest::generic(image_type) };
                 let file = format!("{dir_name}/{image_type}.img");
                 let path = reference.dir.join(&file);
                 let rendered = render::render(&reference.manifest, &request, settings)?;
                 let cramfs = if image_type.is_cramfs() {
                     if generic_cramfs.as_ref().is_none_or(|(overlay, _)| *overlay != rendered.overlay) {
-                        let built = crate::cramfs_medium::build(&reference, &rendered.overlay)?;
+                        let built = match crate::cramfs_medium::build(&reference, &rendered.overlay) {
+                            Ok(built) => built,
+                            // A root cramfs cannot hold: the reference is still good for the
+                            // other types, and its cramfs types say why they are refused.
+                            Err(e) if !matches!(e, MediaError::Io { .. }) => {
+                                reference.manifest.cramfs_unavailable = Some(e.to_string());
+                                continue;
+                            }
+                            Err(e) => return Err(e),
+                        };
                         if reference.manifest.slot_sizes.cramfs == 0 {
                             reference.manifest.slot_sizes.cramfs = SlotSizes::cramfs_slot(built.len());
                         }
@@ -603,6 +616,7 @@ impl Reference {
     /// checks that they fit their slots, and returns the template with them spliced in (no
     /// image bytes are copied here). No external program runs.
     pub fn prepare(&self, request: &MediumRequest, settings: &BootSettings) -> Result<PreparedMedium, MediaError> {
+        self.check_cramfs(request)?;
         let rendered = render::render(&self.manifest, request, settings)?;
         let template = self.manifest.template(request.variant.as_deref(), request.image_type).ok_or_else(|| {
             MediaError::Corrupt(format!("{} has no {} template", self.dir.display(), request.image_type))
@@ -639,9 +653,21 @@ impl Reference {
         PreparedMedium::new(file, len, patches, request.image_type, self.manifest.version.clone())
     }
 
+    /// Refuses the cramfs types for a reference whose root cramfs cannot hold.
+    fn check_cramfs(&self, request: &MediumRequest) -> Result<(), MediaError> {
+        match &self.manifest.cramfs_unavailable {
+            Some(reason) if request.image_type.is_cramfs() => Err(MediaError::Unsupported(format!(
+                "reference {} {} has no cramfs media: {reason}",
+                self.manifest.family, self.manifest.version
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Builds the medium from the stored inputs without templates (running `syslinux` for the
     /// FAT types) into `out`: the slow path, whose bytes [`Reference::prepare`] must equal.
     pub fn build_full(&self, request: &MediumRequest, settings: &BootSettings, out: &Path) -> Result<(), MediaError> {
+        self.check_cramfs(request)?;
         let rendered = render::render(&self.manifest, request, settings)?;
         let cramfs = if request.image_type.is_cramfs() {
             let built = crate::cramfs_medium::build(self, &rendered.overlay)?;

@@ -94,3 +94,36 @@ fn import_errors_name_what_to_install() {
     let staging = std::fs::read_dir(store.root().join("staging")).map(|d| d.count()).unwrap_or(0);
     assert_eq!(staging, 0, "nor a staging directory");
 }
+
+/// A root cramfs cannot hold (a file of 16 MiB or more) still imports: the other types work,
+/// and the cramfs types are refused as an invalid request naming the reason.
+#[test]
+fn a_root_too_big_for_cramfs_still_imports_without_cramfs_types() {
+    require_tool("syslinux", "syslinux");
+    require_tool("cpio", "cpio");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(root.join("big.bin"), vec![0u8; 17 << 20]).unwrap();
+    let initrd = dir.path().join("bootcd.img");
+    let script = format!("cd {} && find . | cpio --quiet -o -H newc | gzip -1 > {}", root.display(), initrd.display());
+    let out = std::process::Command::new("sh").arg("-c").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let store = ReferenceStore::open(&dir.path().join("data"));
+    let mut request = import_request("planetlab-f37-x86_64", "big");
+    request.initrd = initrd;
+    let reference = store.import(&request, &settings(), &mut |_| {}).unwrap();
+    let manifest = reference.manifest();
+    let reason = manifest.cramfs_unavailable.as_deref().expect("cramfs marked unavailable");
+    assert!(reason.contains("16 MiB"), "{reason}");
+    let types: Vec<ImageType> = manifest.templates.iter().map(|t| t.image_type).collect();
+    assert_eq!(types, [ImageType::Iso, ImageType::Usb, ImageType::UsbPartition]);
+    reference.prepare(&node_request(ImageType::Iso), &settings()).unwrap();
+    for cramfs in [ImageType::IsoCramfs, ImageType::UsbCramfs] {
+        let err = reference.prepare(&node_request(cramfs), &settings()).unwrap_err();
+        assert!(err.is_invalid_request(), "{err}");
+        assert!(err.to_string().contains("has no cramfs media"), "{err}");
+    }
+}
