@@ -17,7 +17,6 @@ pub enum Ty {
     /// The first alternative that fits; otherwise the last one's error.
     Mixed(&'static [Ty]),
     NullOk(&'static Ty),
-    Any,
 }
 
 impl Ty {
@@ -30,7 +29,7 @@ impl Ty {
             Ty::Double => "double",
             Ty::Struct => "struct",
             Ty::Array(_) => "array",
-            Ty::Mixed(_) | Ty::Any => "mixed",
+            Ty::Mixed(_) => "mixed",
             Ty::NullOk(t) => t.xml_name(),
         }
     }
@@ -51,7 +50,6 @@ fn got_name(v: &Value) -> &'static str {
 pub fn check(name: &str, ty: &Ty, v: &Value) -> MethodResult<()> {
     let mismatch = || Fault::invalid_named(name, format!("expected {}, got {}", ty.xml_name(), got_name(v)));
     match (ty, v) {
-        (Ty::Any, _) => Ok(()),
         (Ty::NullOk(_), Value::Nil) => Ok(()),
         (Ty::NullOk(t), _) => check(name, t, v),
         (Ty::Int, Value::Int(_) | Value::Bool(_)) => Ok(()),
@@ -91,9 +89,6 @@ impl<'a> Args<'a> {
     }
     pub fn fields(&self, i: usize) -> MethodResult<&'a BTreeMap<String, Value>> {
         self.get(i).as_struct().ok_or_else(|| Fault::invalid("expected a struct"))
-    }
-    pub fn is_present(&self, i: usize) -> bool {
-        !matches!(self.get(i), Value::Nil)
     }
 }
 

@@ -24,12 +24,6 @@ impl Role {
             Role::Peer => "peer",
         }
     }
-
-    pub fn from_name(name: &str) -> Option<Role> {
-        [Role::Admin, Role::Pi, Role::User, Role::Tech, Role::Node, Role::Anonymous, Role::Peer]
-            .into_iter()
-            .find(|r| r.name() == name)
-    }
 }
 
 pub const ADMIN: &[Role] = &[Role::Admin];

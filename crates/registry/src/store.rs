@@ -105,7 +105,7 @@ impl Registry {
 
     /// A transaction that only reads.
     pub async fn begin_read(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin().await?, backend: self.backend, _writer: None })
+        Ok(Tx { tx: self.pool.begin().await?, _writer: None })
     }
 
     /// A transaction that may write; see [`Backend::begin_write`].
@@ -115,7 +115,7 @@ impl Registry {
             Backend::Postgres => None,
         };
         let tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        Ok(Tx { tx, backend: self.backend, _writer: writer })
+        Ok(Tx { tx, _writer: writer })
     }
 
     pub async fn close(&self) {
@@ -140,22 +140,13 @@ fn redact(url: &str) -> String {
 /// One transaction. Dropping it without [`Tx::commit`] rolls back.
 pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
-    backend: Backend,
     /// Held until the transaction ends (SQLite writers only).
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Tx {
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     pub async fn commit(self) -> Result<()> {
         Ok(self.tx.commit().await?)
-    }
-
-    pub async fn rollback(self) -> Result<()> {
-        Ok(self.tx.rollback().await?)
     }
 
     /// Reads rows of a class.
