@@ -7,7 +7,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use bootmedium_xmlrpc::Value;
+use bootmedium_xmlrpc::{Value, python_float_repr};
 use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
 use sha1::Sha1;
@@ -128,38 +128,6 @@ pub fn md5_crypt(password: &[u8], salt: &[u8]) -> String {
     out
 }
 
-/// Python's `repr(float)`: the shortest round-trip digits, positional when the exponent lies in
-/// -4..16, else scientific with a signed two-digit exponent.
-pub fn python_float_repr(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let sci = format!("{x:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    let sign = if negative { "-" } else { "" };
-    if (-4..16).contains(&exp) {
-        let point = exp + 1;
-        let body = if point <= 0 {
-            format!("0.{}{}", "0".repeat((-point) as usize), digits)
-        } else if (point as usize) >= digits.len() {
-            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
-        } else {
-            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
-        };
-        format!("{sign}{body}")
-    } else {
-        let frac = if digits.len() > 1 { format!(".{}", &digits[1..]) } else { String::new() };
-        let esign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{}{frac}e{esign}{:02}", &digits[..1], exp.abs())
-    }
-}
-
 fn flatten_for_hmac(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Array(items) => items.iter().for_each(|i| flatten_for_hmac(i, out)),
@@ -238,6 +206,7 @@ mod tests {
     }
 
     #[test]
+    /// The HMAC message stringifies doubles as Python's `str(float)` does.
     fn python_float_reprs() {
         for (x, s) in [
             (1.5, "1.5"),

@@ -30,7 +30,7 @@ fn repr(v: &Value, out: &mut String) {
         Value::Nil => out.push_str("None"),
         Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
         Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Double(d) => out.push_str(&crate::crypto::python_float_repr(*d)),
+        Value::Double(d) => out.push_str(&bootmedium_xmlrpc::python_float_repr(*d)),
         Value::String(s) => repr_str(s, out),
         Value::Base64(b) => out.push_str(&format!("<Binary {} bytes>", b.len())),
         Value::DateTime(s) => out.push_str(&format!("<DateTime '{s}'>")),

@@ -131,7 +131,7 @@ fn two_digits(text: &str) -> Option<u8> {
 /// A finite `f64` exactly as Python's `repr(float)` prints it: shortest
 /// round-trip digits, fixed notation for decimal exponents −4 ≤ e < 16,
 /// otherwise `d.ddde±XX`, and always a `.0` on integral fixed values.
-pub(crate) fn python_float_repr(number: f64) -> String {
+pub fn python_float_repr(number: f64) -> String {
     let scientific = nearest_shortest_scientific(number.abs());
     let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
