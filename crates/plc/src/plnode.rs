@@ -102,12 +102,25 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// Renders the file. The hostname must already contain a dot (checked by the caller, in
 /// upstream's order).
 pub fn render(c: &NodeConfig) -> MethodResult<String> {
-    let mut w = Writer { out: String::with_capacity(512), hostname: &c.hostname };
-    if let Some(k) = &c.key {
-        w.line("NODE_ID", "node_id", &k.node_id.to_string())?;
-        w.line("NODE_KEY", "key", &k.key)?;
-        w.line("KEY_RENEWAL_DATE", "renewal date", &renewal_date(k.renewed_at))?;
+    let body = render_body(c)?;
+    match &c.key {
+        Some(k) => Ok(render_key(&c.hostname, k)? + &body),
+        None => Ok(body),
     }
+}
+
+/// The key lines that open the file when the key was renewed.
+pub fn render_key(hostname: &str, k: &RenewedKey) -> MethodResult<String> {
+    let mut w = Writer { out: String::with_capacity(128), hostname };
+    w.line("NODE_ID", "node_id", &k.node_id.to_string())?;
+    w.line("NODE_KEY", "key", &k.key)?;
+    w.line("KEY_RENEWAL_DATE", "renewal date", &renewal_date(k.renewed_at))?;
+    Ok(w.out)
+}
+
+/// Everything after the key lines: what node-preview shows.
+pub fn render_body(c: &NodeConfig) -> MethodResult<String> {
+    let mut w = Writer { out: String::with_capacity(512), hostname: &c.hostname };
     let p = &c.primary;
     if let Some(mac) = p.mac.as_deref().filter(|m| !m.is_empty()) {
         w.line("NET_DEVICE", "mac", &mac.to_lowercase())?;

@@ -317,14 +317,15 @@ async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> Method
     let settings = interface_settings(cx, primary.interface_id).await?;
     let ipmi =
         interfaces.iter().find(|i| i.config.method == "ipmi").map(|i| (i.config.ip.clone(), i.config.mac.clone()));
-    let mut config =
-        NodeConfig { hostname: hostname.clone(), key: None, primary: primary.config.clone(), settings, ipmi };
-    // Render once before touching the key, so a value that cannot be written leaves it alone.
-    plnode::render(&config)?;
-    if renew_key {
-        config.key = Some(renew(cx, node_id).await?);
+    let config = NodeConfig { hostname: hostname.clone(), key: None, primary: primary.config.clone(), settings, ipmi };
+    // The body is rendered before the key is touched, so a value that cannot be written
+    // leaves the key alone.
+    let body = plnode::render_body(&config)?;
+    if !renew_key {
+        return Ok(body);
     }
-    plnode::render(&config)
+    let key = renew(cx, node_id).await?;
+    Ok(plnode::render_key(&hostname, &key)? + &body)
 }
 
 /// A new node key from the OS CSPRNG, stored with `last_download` in the call's transaction.
