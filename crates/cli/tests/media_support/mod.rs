@@ -8,8 +8,11 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+#[path = "../../../../tests/support/tools.rs"]
+mod tools;
+pub use tools::{require_tool, test_reference};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_bootmedium");
 pub const FAMILY: &str = "planetlab-f37-x86_64";
@@ -20,34 +23,6 @@ KEY_RENEWAL_DATE=\"2026/11/25 at 14:00 +0000\"\nNET_DEVICE=\"52:54:00:12:34:56\"
 IP_ADDRESS=\"192.0.2.17\"\nIP_GATEWAY=\"192.0.2.1\"\nIP_NETMASK=\"255.255.255.0\"\nIP_NETADDR=\"192.0.2.0\"\n\
 IP_BROADCASTADDR=\"192.0.2.255\"\nIP_DNS1=\"192.0.2.53\"\nIP_DNS2=\"\"\nHOST_NAME=\"node17\"\n\
 DOMAIN_NAME=\"example.org\"\n";
-
-/// Panics with the Debian package name when `tool` is not installed.
-pub fn require_tool(tool: &str, debian_package: &str) {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .chain(["/usr/bin".into(), "/bin".into(), "/sbin".into(), "/usr/sbin".into()])
-        .any(|dir| dir.join(tool).is_file());
-    assert!(found, "the tool `{tool}` is not installed: install the Debian package `{debian_package}`");
-}
-
-/// The test reference directory (made once per test process).
-pub fn test_reference() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        require_tool("cpio", "cpio");
-        require_tool("busybox", "busybox-static");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-reference");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-test-reference.sh");
-        let out = Command::new("bash").arg(&script).arg(&dir).output().expect("running make-test-reference.sh");
-        assert!(
-            out.status.success(),
-            "make-test-reference.sh failed (it needs the Debian packages linux-image-cloud-amd64, busybox-static, \
-             cpio):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir
-    })
-}
 
 /// A data directory initialised by the binary, with the test credentials in place.
 pub struct DataDir {

@@ -7,17 +7,9 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-/// Panics with the Debian package name when `tool` is not on PATH.
-pub fn require_tool(tool: &str, debian_package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| {
-            std::env::split_paths(&paths)
-                .chain(["/sbin".into(), "/usr/sbin".into()])
-                .any(|dir| dir.join(tool).is_file())
-        })
-        .unwrap_or(false);
-    assert!(found, "the checker tool `{tool}` is not installed: install the Debian package `{debian_package}`");
-}
+#[path = "../../../../tests/support/tools.rs"]
+mod tools;
+pub use tools::require_tool;
 
 fn command(program: &str) -> Command {
     // fsck.fat, sfdisk and fsck.cramfs live in /usr/sbin, which a non-root PATH may lack.

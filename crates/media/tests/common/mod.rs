@@ -5,9 +5,12 @@
 //! A missing tool or package fails the test naming the Debian package; nothing is skipped.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+
+#[path = "../../../../tests/support/tools.rs"]
+mod tools;
+pub use tools::{require_tool, test_reference};
 
 use bootmedium_media::{
     BootSettings, Console, ImageType, ImportRequest, KernelArg, MediumRequest, Reference, ReferenceStore, SerialConsole,
@@ -17,15 +20,6 @@ use bootmedium_media::{
 pub const PLNODE: &str = "NODE_ID=\"4711\"\nNODE_KEY=\"q8mCz0u3pWkP2Hn4Jx7Lr1Vb6Tg9Ys5Dd0Fh3Ke8NwA\"\n\
 KEY_RENEWAL_DATE=\"2026/11/25 at 14:00 +0000\"\nNET_DEVICE=\"52:54:00:12:34:56\"\nIP_METHOD=\"dhcp\"\n\
 HOST_NAME=\"node17\"\nDOMAIN_NAME=\"example.org\"\n";
-
-/// Panics with the Debian package name when `tool` is not installed.
-pub fn require_tool(tool: &str, debian_package: &str) {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .chain(["/usr/bin".into(), "/bin".into(), "/sbin".into(), "/usr/sbin".into()])
-        .any(|dir| dir.join(tool).is_file());
-    assert!(found, "the tool `{tool}` is not installed: install the Debian package `{debian_package}`");
-}
 
 /// Runs a tool; returns its output whatever the status.
 pub fn run_raw(program: &str, args: &[&str]) -> Output {
@@ -51,26 +45,6 @@ pub fn run(program: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The test reference: `kernel`, `bootcd.img`, `cacert.pem`, `pubring.gpg` (made once per
-/// test process; the script replaces each file atomically with identical bytes).
-pub fn test_reference() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        require_tool("cpio", "cpio");
-        require_tool("busybox", "busybox-static");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-reference");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-test-reference.sh");
-        let out = Command::new("bash").arg(&script).arg(&dir).output().expect("running make-test-reference.sh");
-        assert!(
-            out.status.success(),
-            "make-test-reference.sh failed (it needs the Debian packages linux-image-cloud-amd64, busybox-static, \
-             cpio):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir
-    })
 }
 
 /// PLC settings with the test reference's fake credentials.
