@@ -79,10 +79,7 @@ pub async fn authenticate(tx: &mut Tx, config: &PlcConfig, req: &AuthRequest<'_>
 
 pub(crate) async fn load_person(tx: &mut Tx, cond: Cond) -> Result<Option<PersonCaller>, Fault> {
     let t = &views::PERSON;
-    let fields = ["person_id", "email", "roles", "role_ids", "site_ids"]
-        .iter()
-        .filter_map(|n| t.field(n).map(FieldRef::Field))
-        .collect();
+    let fields = ["person_id", "email", "roles", "role_ids", "site_ids"].into_iter().map(person_field).collect();
     let rows = tx.select(&Query { table: t, cond, fields, sort: vec![], offset: None, limit: Some(2) }).await?;
     if rows.len() != 1 {
         return Ok(None);
@@ -97,16 +94,16 @@ pub(crate) async fn load_person(tx: &mut Tx, cond: Cond) -> Result<Option<Person
     }))
 }
 
+/// `extra`, for an enabled local (not peer) account.
 fn enabled_local(extra: Cond) -> Cond {
-    let t = &views::PERSON;
-    let f = |n| FieldRef::Field(t.field(n).unwrap_or(&t.fields[0]));
     Cond::And(vec![
         extra,
-        Cond::Compare(f("enabled"), bootmedium_registry::CmpOp::Eq, SqlValue::int(1)),
-        Cond::IsNull(f("peer_id")),
+        Cond::Compare(person_field("enabled"), bootmedium_registry::CmpOp::Eq, SqlValue::int(1)),
+        Cond::IsNull(person_field("peer_id")),
     ])
 }
 
+/// A Person field named in this module (always one of the view's; the first field otherwise).
 fn person_field(name: &str) -> FieldRef {
     let t = &views::PERSON;
     FieldRef::Field(t.field(name).unwrap_or(&t.fields[0]))
