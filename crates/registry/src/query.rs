@@ -110,6 +110,15 @@ impl Row {
             _ => None,
         }
     }
+    /// Whether the field is present and not NULL.
+    pub fn is_set(&self, name: &str) -> bool {
+        match self.get(name) {
+            Some(Cell::Scalar(v)) => !v.is_null(),
+            Some(Cell::Bool(b)) => b.is_some(),
+            Some(_) => true,
+            None => false,
+        }
+    }
     pub fn int_list(&self, name: &str) -> &[i64] {
         match self.get(name) {
             Some(Cell::IntList(v)) => v,

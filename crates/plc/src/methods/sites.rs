@@ -103,10 +103,7 @@ pub async fn update_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
         written.retain(|w| !ADMIN_ONLY.contains(&w.field.name));
     }
     validate(cx, &written, Some(site_id)).await?;
-    let existing = (
-        site.get("latitude").is_some_and(|c| *c != bootmedium_registry::Cell::Scalar(SqlValue::Float(None))),
-        site.get("longitude").is_some_and(|c| *c != bootmedium_registry::Cell::Scalar(SqlValue::Float(None))),
-    );
+    let existing = (site.is_set("latitude"), site.is_set("longitude"));
     coordinates_paired(&written, Some(existing))?;
     let mut cols = columns(&written);
     cols.push(("last_updated", SqlValue::int(crate::now())));
