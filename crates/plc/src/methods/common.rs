@@ -18,8 +18,7 @@ pub async fn select(
     fields: &[&str],
 ) -> MethodResult<Vec<Row>> {
     let f = filter::parse_filter(table, filter_value)?;
-    let names: Vec<Value> = fields.iter().map(|n| Value::from(*n)).collect();
-    let fields = filter::parse_return_fields(table, &Value::Array(names))?;
+    let fields = field_refs(table, fields)?;
     Ok(cx.tx.select(&Query { table, cond: f.cond, fields, sort: f.sort, offset: f.offset, limit: f.limit }).await?)
 }
 
@@ -50,10 +49,14 @@ pub async fn find_one(
             None => return Err(Fault::invalid(format!("No such {what} {}", py_repr(key)))),
         },
     };
-    let names: Vec<Value> = fields.iter().map(|n| Value::from(*n)).collect();
-    let fields = filter::parse_return_fields(table, &Value::Array(names))?;
+    let fields = field_refs(table, fields)?;
     let rows = cx.tx.select(&Query { table, cond, fields, sort: vec![], offset: None, limit: Some(1) }).await?;
     rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such {what} {}", py_repr(key))))
+}
+
+/// The named fields of a class (names written in this crate, not by clients).
+fn field_refs(table: &'static TableSpec, names: &[&str]) -> MethodResult<Vec<FieldRef>> {
+    names.iter().map(|n| field(table, n)).collect()
 }
 
 pub fn field(table: &'static TableSpec, name: &str) -> MethodResult<FieldRef> {
