@@ -45,6 +45,18 @@ impl TempFiles {
         self.0.push(path.clone());
         path
     }
+
+    /// A new read-write temporary file in `dir`, removed when `self` drops; returns its path too.
+    fn create(&mut self, dir: &Path, name: &str) -> Result<(PathBuf, File), MediaError> {
+        let path = self.path(dir, name);
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_error(format!("creating {}", path.display())))?;
+        Ok((path, file))
+    }
 }
 
 impl Drop for TempFiles {
@@ -234,26 +246,14 @@ pub(crate) fn build(reference: &Reference, overlay: &[u8]) -> Result<BuiltCramfs
     let mut temps = TempFiles(Vec::new());
 
     // 1. The root, decompressed once into a file the cramfs reads its files from.
-    let root_path = temps.path(&tmp, "root.cpio");
-    let mut root_file = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&root_path)
-        .map_err(io_error(format!("creating {}", root_path.display())))?;
+    let (_, mut root_file) = temps.create(&tmp, "root.cpio")?;
     let initrd_path = store.object(&reference.manifest().inputs.initrd);
     io::copy(&mut initrd::open_cpio_stream(&initrd_path)?, &mut root_file)
         .map_err(|e| MediaError::Initrd(format!("decompressing: {e}")))?;
     let root = Arc::new(root_file);
 
     // 2. The overlay, decompressed likewise.
-    let overlay_path = temps.path(&tmp, "overlay.cpio");
-    let mut overlay_file = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&overlay_path)
-        .map_err(io_error(format!("creating {}", overlay_path.display())))?;
+    let (_, mut overlay_file) = temps.create(&tmp, "overlay.cpio")?;
     io::copy(&mut gzip_decoder(overlay), &mut overlay_file).map_err(io_error("decompressing the overlay"))?;
     let overlay = Arc::new(overlay_file);
 
@@ -272,13 +272,7 @@ pub(crate) fn build(reference: &Reference, overlay: &[u8]) -> Result<BuiltCramfs
         }
     }
     let mut kept = TempFiles(Vec::new());
-    let cramfs_path = kept.path(&tmp, "cramfs.img");
-    let cramfs_file = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&cramfs_path)
-        .map_err(io_error(format!("creating {}", cramfs_path.display())))?;
+    let (cramfs_path, cramfs_file) = kept.create(&tmp, "cramfs.img")?;
     let mut writer = io::BufWriter::with_capacity(1024 * 1024, cramfs_file);
     cramfs.write(&mut writer)?;
     let file = writer.into_inner().map_err(|e| MediaError::Io {
