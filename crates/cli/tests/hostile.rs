@@ -157,7 +157,7 @@ fn cases(fx: &Fixture) -> Vec<Case> {
             b
         }),
         Case {
-            // XML 1.0 forbids U+0001; the server's parser tolerates it, so only the type is wrong here.
+            // XML 1.0 forbids U+0001: the parser refuses the request.
             name: "control character U+0001 in a string".into(),
             req: Req::Raw(format!("{XML_DECL}<methodCall><methodName>GetNodes</methodName><params><param><value><string>\u{1}</string></value></param></params></methodCall>").into_bytes()),
             expect: Expect::Fault(102, ""),

@@ -13,7 +13,7 @@ use axum::routing::get;
 use bootmedium_media::PreparedMedium;
 use bootmedium_plc::api::Reply;
 use bootmedium_plc::{Api, Fault};
-use bootmedium_xmlrpc::{Limits, Value, base64_string_response_parts, parse_method_call, write_fault, write_response};
+use bootmedium_xmlrpc::{Limits, base64_string_response_parts, parse_method_call, write_fault, write_response};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -98,11 +98,6 @@ async fn handle_call(state: Arc<AppState>, peer: SocketAddr, body: Bytes, starte
             return fault_response(&f);
         }
     };
-    if call.params.iter().any(has_nul) {
-        let f = Fault::invalid("strings may not contain NUL characters");
-        log_call(&call.method_name, "", Some(&f), started);
-        return fault_response(&f);
-    }
     let method = call.method_name.clone();
     // A panic inside a method must not take the connection down with it.
     let task = tokio::spawn(async move {
@@ -182,15 +177,6 @@ fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usiz
         }
     }
     Ok(filled)
-}
-
-fn has_nul(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(has_nul),
-        Value::Struct(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        _ => false,
-    }
 }
 
 fn log_call(method: &str, caller: &str, fault: Option<&Fault>, started: Instant) {

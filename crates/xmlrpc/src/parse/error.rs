@@ -32,6 +32,9 @@ pub enum ParseErrorKind {
     /// The XML itself is broken (as reported by the XML reader).
     #[error("not well-formed XML: {0}")]
     Malformed(String),
+    /// A character XML 1.0 does not allow in a document (§2.2 `Char`), raw or as a reference.
+    #[error("character U+{0:04X} is not allowed in XML")]
+    ForbiddenCharacter(u32),
     /// An entity reference other than the five XML predefines them.
     #[error("unknown entity '&{0};' (only &lt; &gt; &amp; &apos; &quot; and character references are accepted)")]
     UnknownEntity(String),

@@ -199,9 +199,9 @@ impl<'a> Tokenizer<'a> {
             Event::Start(start) => Token::Open { tag: Tag::from_name(start.name().as_ref()), empty: false },
             Event::Empty(start) => Token::Open { tag: Tag::from_name(start.name().as_ref()), empty: true },
             Event::End(end) => Token::Close(Tag::from_name(end.name().as_ref())),
-            Event::Text(text) => Token::Text(text.xml10_content()),
-            Event::CData(data) => Token::Text(data.xml10_content()),
-            Event::GeneralRef(reference) => Token::Text(self.resolve(&reference)?),
+            Event::Text(text) => Token::Text(self.allowed(text.xml10_content())?),
+            Event::CData(data) => Token::Text(self.allowed(data.xml10_content())?),
+            Event::GeneralRef(reference) => Token::Text(self.allowed(self.resolve(&reference)?)?),
             Event::Decl(declaration) => {
                 self.check_encoding(&declaration)?;
                 return Ok(None);
@@ -211,6 +211,18 @@ impl<'a> Tokenizer<'a> {
             Event::Eof => Token::End,
         };
         Ok(Some(token))
+    }
+
+    /// `text`, unless it holds a character XML 1.0 forbids (C0 controls other than tab, newline
+    /// and carriage return; U+FFFE, U+FFFF). Refusing them here keeps them — NUL above all,
+    /// which PostgreSQL cannot store — out of every value a method sees.
+    fn allowed<'t>(&self, text: Cow<'t, str>) -> Result<Cow<'t, str>, ParseError> {
+        let forbidden =
+            |c: char| (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}');
+        match text.chars().find(|c| forbidden(*c)) {
+            Some(c) => Err(self.error(ParseErrorKind::ForbiddenCharacter(u32::from(c)))),
+            None => Ok(text),
+        }
     }
 
     /// The text of `&name;`: a character reference or one of the five
