@@ -253,6 +253,26 @@ fn syslinux_installs_and_slots_rewrite_in_place_afterwards() {
             assert_eq!(entry.first_cluster, extent.first_cluster, "{} moved", extent.path);
         }
 
+        // The slots take the last clusters, after every other file, syslinux's included: only
+        // the slots and the sectors past the last cluster follow the first slot.
+        let slots: Vec<_> = layout.files.iter().filter(|f| f.is_slot).collect();
+        let first_slot = slots.iter().map(|f| f.first_cluster).min().unwrap();
+        for extent in layout.files.iter().filter(|f| !f.is_slot && f.first_cluster >= 2) {
+            assert!(extent.first_cluster < first_slot, "{} after a slot", extent.path);
+        }
+        for name in ["ldlinux.sys", "ldlinux.c32"] {
+            let entry = reader.lookup(name).unwrap().unwrap();
+            assert!(entry.first_cluster < first_slot, "syslinux put {name} after the slots");
+        }
+        let cluster_bytes = u64::from(layout.sectors_per_cluster) * 512;
+        let slot_bytes: u64 = slots.iter().map(|f| f.recorded_length.div_ceil(cluster_bytes) * cluster_bytes).sum();
+        let first_slot_offset = slots.iter().map(|f| f.byte_offset).min().unwrap();
+        let tail = layout.image_len - first_slot_offset;
+        assert!(
+            tail < slot_bytes + cluster_bytes + 64 * 512,
+            "{tail} bytes after the first slot ({slot_bytes} in slots)"
+        );
+
         let overlay = layout.file("overlay.img").unwrap();
         let config = layout.file("syslinux.cfg").unwrap();
         let new_overlay = pseudo_random(250_000, 7);

@@ -270,6 +270,14 @@ fn slots_can_be_rewritten_in_place() {
     let overlay = layout.file("overlay.img").unwrap();
     let config = layout.file("isolinux.cfg").unwrap();
     assert!(overlay.is_slot && overlay.recorded_length == OVERLAY_SLOT);
+    // The slots come after every other file (in tree order among themselves), so only the
+    // slots and the padding follow the first slot.
+    assert!(config.byte_offset < overlay.byte_offset);
+    for file in layout.files.iter().filter(|f| !f.is_slot) {
+        assert!(file.byte_offset < config.byte_offset, "{} after a slot", file.path);
+    }
+    let slot_bytes = [overlay, config].iter().map(|f| f.recorded_length.div_ceil(2048) * 2048).sum::<u64>();
+    assert_eq!(template.len() as u64 - config.byte_offset, slot_bytes + 150 * 2048);
     let new_overlay = pseudo_random(200_000, 99);
     let new_config = b"SERIAL 0 115200\nPROMPT 0\nDEFAULT node\n".to_vec();
     {

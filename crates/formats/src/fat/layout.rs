@@ -53,6 +53,10 @@ pub(crate) struct Plan<'a> {
     files: Vec<FilePlan<'a>>,
     runs: Vec<Run>,
     used_clusters: u32,
+    /// The lowest free cluster (`2 + cluster_count` when none is free).
+    first_free: u32,
+    /// File indices in cluster order: tree order, slots last.
+    order: Vec<usize>,
 }
 
 impl<'a> Plan<'a> {
@@ -70,6 +74,8 @@ impl<'a> Plan<'a> {
             files: Vec::new(),
             runs: Vec::new(),
             used_clusters: 0,
+            first_free: 2,
+            order: Vec::new(),
         };
         plan.flatten(root, 0, "")?;
         plan.allocate()?;
@@ -173,7 +179,22 @@ impl<'a> Plan<'a> {
             runs.push(Run { first: next as u32, count: clusters as u32 });
             next += clusters;
         }
-        for file in &mut self.files {
+        // Files in tree order, slots after all others (stable within each group).
+        let mut order: Vec<usize> = (0..self.files.len()).collect();
+        order.sort_by_key(|&index| self.files[index].is_slot);
+        let slot_clusters: u64 =
+            self.files.iter().filter(|f| f.is_slot).map(|f| f.recorded_len.div_ceil(cluster_bytes)).sum();
+        // The slots take the highest clusters of the volume; the free clusters lie between
+        // the other files and the slots, where a bootloader installer run afterwards puts its
+        // files. Only the slots (and the sectors no cluster covers) then follow the first slot.
+        let slots_start = (2 + u64::from(self.params.cluster_count)).saturating_sub(slot_clusters);
+        let mut first_free = None;
+        for &index in &order {
+            let file = &mut self.files[index];
+            if file.is_slot && first_free.is_none() {
+                first_free = Some(next);
+                next = next.max(slots_start);
+            }
             let clusters = file.recorded_len.div_ceil(cluster_bytes);
             if clusters > 0 {
                 file.first_cluster = u32::try_from(next).unwrap_or(u32::MAX);
@@ -182,11 +203,15 @@ impl<'a> Plan<'a> {
             }
             next += clusters;
         }
-        let needed = next - 2;
+        let first_free = first_free.unwrap_or(next);
+        let needed = first_free - 2 + slot_clusters;
         if needed > u64::from(self.params.cluster_count) {
             return Err(FatError::NoSpace { needed, available: u64::from(self.params.cluster_count) });
         }
         self.used_clusters = needed as u32;
+        // Below 2 + cluster_count, which is a u32.
+        self.first_free = first_free as u32;
+        self.order = order;
         self.runs = runs;
         Ok(())
     }
@@ -205,8 +230,9 @@ impl<'a> Plan<'a> {
             cluster_count: params.cluster_count,
             free_clusters: params.cluster_count - self.used_clusters,
             files: self
-                .files
+                .order
                 .iter()
+                .map(|&index| &self.files[index])
                 .map(|f| FatFileExtent {
                     path: f.path.clone(),
                     first_cluster: f.first_cluster,
@@ -280,7 +306,7 @@ impl<'a> Plan<'a> {
         out.write_all(&boot)?;
         if params.fat_type == FatType::Fat32 {
             let free = params.cluster_count - self.used_clusters;
-            let next_free = if free > 0 { 2 + self.used_clusters } else { 0xFFFF_FFFF };
+            let next_free = if free > 0 { self.first_free } else { 0xFFFF_FFFF };
             let fsinfo = boot_sector::encode_fsinfo(free, next_free);
             check_position(&out, u64::from(FSINFO_SECTOR), "FSInfo")?;
             out.write_all(&fsinfo)?;
@@ -309,13 +335,17 @@ impl<'a> Plan<'a> {
             out.write_all(&self.encode_directory(index))?;
         }
         let cluster_bytes = params.cluster_bytes();
-        for file in &self.files {
+        for file in self.order.iter().map(|&index| &self.files[index]) {
             if file.clusters == 0 {
                 continue;
             }
-            if out.count != params.cluster_offset(file.first_cluster) {
+            // Free clusters (zeros) before the slots.
+            let start = params.cluster_offset(file.first_cluster);
+            if out.count > start {
                 return Err(FatError::Internal(format!("{} at byte {} instead of its cluster", file.path, out.count)));
             }
+            let gap = start - out.count;
+            source::write_zeros(&mut out, gap)?;
             source::copy_source(file.source, &mut out)
                 .map_err(|source| FatError::Source { path: file.path.clone(), source })?;
             source::write_fill(&mut out, file.fill, file.recorded_len - file.content_len)?;

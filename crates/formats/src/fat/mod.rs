@@ -19,10 +19,16 @@
 //! front to back with [`FatBuilder::write`].
 //!
 //! Clusters are allocated from cluster 2 upwards: directories first (depth first, entries
-//! sorted by name; the FAT32 root directory is cluster 2), then the files in the same order,
-//! each file in one contiguous run. The rest of the volume is free, so a bootloader installer
-//! run afterwards (Debian's `syslinux --install`, which adds `ldlinux.sys` and `ldlinux.c32`
-//! through mtools) allocates after our files and never moves them.
+//! sorted by name; the FAT32 root directory is cluster 2), then the files other than slots in
+//! the same order, each file in one contiguous run. Slot files take the highest clusters of the
+//! volume (in the same order among themselves), so the free clusters lie between the other
+//! files and the slots: a bootloader installer run afterwards (Debian's `syslinux --install`,
+//! which adds `ldlinux.sys` and `ldlinux.c32` through mtools, from the lowest free cluster or
+//! FAT32's FSInfo hint, fatgen103 §5) allocates there and never moves our files, and the bytes
+//! before the first slot stay the same for every volume that differs only in its slots'
+//! contents. Only the slots and the sectors past the last cluster follow the first slot, so a
+//! hash of the prefix can be computed once and resumed per volume (FIPS 180-4 hashes
+//! sequentially).
 //!
 //! # Slots
 //! A file added with a [`Slot`] gets `slot.size` bytes of contiguous clusters and records
@@ -253,7 +259,7 @@ pub struct FatLayout {
     pub cluster_count: u32,
     /// Clusters left free.
     pub free_clusters: u32,
-    /// Every file, in cluster order.
+    /// Every file, in cluster order (slots last; empty files where their group has them).
     pub files: Vec<FatFileExtent>,
 }
 

@@ -90,7 +90,7 @@ pub(crate) struct Plan<'a> {
     options: &'a IsoOptions,
     directories: Vec<DirectoryPlan>,
     files: Vec<FilePlan<'a>>,
-    /// File indices in data order (the boot catalog excluded).
+    /// File indices in data order (the boot catalog excluded): tree order, slots last.
     data_order: Vec<usize>,
     primary_order: Vec<usize>,
     joliet_order: Vec<usize>,
@@ -139,6 +139,7 @@ impl<'a> Plan<'a> {
             total_sectors: 0,
         };
         plan.flatten(builder)?;
+        plan.put_slots_last();
         plan.assign_identifiers();
         plan.order_directories();
         plan.resolve_boot_files(builder)?;
@@ -268,6 +269,15 @@ impl<'a> Plan<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Moves the slot files to the end of the data order, keeping the relative order of both
+    /// groups. Everything before the first slot is then the same for every medium made from
+    /// the image, so a hash of that prefix can be computed once and resumed per medium.
+    fn put_slots_last(&mut self) {
+        let files = &self.files;
+        // A stable sort: tree order within each group.
+        self.data_order.sort_by_key(|&index| files[index].is_slot);
     }
 
     fn push_file(&mut self, file: FilePlan<'a>) -> usize {

@@ -27,8 +27,13 @@
 //! booting); then the Joliet descriptor (if enabled) and the terminator; the L and M path
 //! tables (primary, then Joliet); the boot catalog; the primary directories in path-table
 //! order; the Joliet directories; the Rock Ridge continuation areas; the file extents in
-//! depth-first order of the tree (entries sorted by name); then `padding_sectors` zero
-//! sectors (mkisofs pads 150 by default, for old Linux read-ahead bugs).
+//! depth-first order of the tree (entries sorted by name), except that slot files come after
+//! all other files (in the same order among themselves); then `padding_sectors` zero sectors
+//! (mkisofs pads 150 by default, for old Linux read-ahead bugs).
+//!
+//! Slots last: the bytes before the first slot are the same for every image that differs only
+//! in its slots' contents, so a hash of that prefix can be computed once and resumed per image
+//! (FIPS 180-4 hashes sequentially); only the slots and the padding follow it.
 //!
 //! Empty files get the sector the next file starts at and occupy nothing, as genisoimage does.
 //! Directories deeper than 8 levels are not relocated (readers in use handle them).
