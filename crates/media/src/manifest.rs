@@ -1,7 +1,11 @@
 //! The manifest stored beside a reference's templates (`manifest.json`, MEDIA.md §2 step 1):
 //! what the reference was made from (sha256 of every input), the values computed once at
 //! import (`ramdisk_size`, the root's `/etc/passwd`, the timestamp), and for every template its
-//! file, size, sha256 and slots (byte offset, size and fill of each per-node file).
+//! file, size, sha256 and slots (byte offset, size and fill of each per-node file), and the
+//! SHA-256 state after its bytes before the first slot ([`HashPrefix`]), from which a node
+//! medium's sha256 is finished by hashing only the slots and what follows them (FIPS 180-4
+//! §6.2: SHA-256 hashes block after block, so the state after a prefix is all the prefix
+//! contributes).
 //!
 //! A slot list per template keeps the design open to UEFI (UEFI.md): a second El Torito entry
 //! adds files, and a `grub.cfg` slot is one more [`SlotLocation`].
@@ -14,8 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{MediaError, io_error};
 use crate::request::ImageType;
 
-/// The manifest format this code reads and writes.
-pub const MANIFEST_FORMAT: u32 = 2;
+/// The manifest format this code reads and writes. Format 3 added [`Template::hash_prefix`]
+/// (and templates with their slots last); manifests of other formats are refused, the
+/// reference to be imported again.
+pub const MANIFEST_FORMAT: u32 = 3;
 
 /// The per-node files that live in slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -74,6 +80,22 @@ pub struct Template {
     pub sha256: String,
     /// The slots, by offset.
     pub slots: Vec<SlotLocation>,
+    /// The SHA-256 state after the bytes before the first slot.
+    pub hash_prefix: HashPrefix,
+}
+
+/// The SHA-256 state after the first `len` bytes of a template: its bytes before the first
+/// slot, the same in every medium made from the template. The writers put the slots after all
+/// other file data (ECMA-119 data area, FAT clusters), so only the slots and the container's
+/// tail (ISO padding, FAT sectors past the last cluster) come after `len`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashPrefix {
+    /// Bytes hashed: the offset of the first slot.
+    pub len: u64,
+    /// sha2 0.11's serialized `Sha256` state (`SerializableState`: hash words, block count,
+    /// pending bytes of the incomplete block) in lower-case hex. A sha2 version serializing
+    /// differently needs a new manifest format.
+    pub state: String,
 }
 
 /// sha256 (lower-case hex) of every input; the files are stored under these names.
@@ -176,17 +198,35 @@ impl Manifest {
 
     /// Reads and checks a manifest file.
     pub fn load(path: &Path) -> Result<Manifest, MediaError> {
+        /// The format alone, checked first: another format's fields need not parse.
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
         let text = std::fs::read(path).map_err(io_error(format!("reading {}", path.display())))?;
-        let manifest: Manifest = serde_json::from_slice(&text)
-            .map_err(|source| MediaError::Manifest { path: path.display().to_string(), source })?;
-        if manifest.format != MANIFEST_FORMAT {
+        let parse_error = |source| MediaError::Manifest { path: path.display().to_string(), source };
+        let Format { format } = serde_json::from_slice(&text).map_err(parse_error)?;
+        if format != MANIFEST_FORMAT {
             return Err(MediaError::Corrupt(format!(
-                "{}: manifest format {} (this bootmedium reads {MANIFEST_FORMAT})",
+                "{}: manifest format {format} (this bootmedium reads {MANIFEST_FORMAT}); remove the reference and \
+                 import it again",
                 path.display(),
-                manifest.format
             )));
         }
-        Ok(manifest)
+        serde_json::from_slice(&text).map_err(parse_error)
+    }
+
+    /// The inputs named by a manifest file of any format (every format records them alike),
+    /// for removing unused stored inputs while references of an older format remain.
+    pub(crate) fn load_inputs(path: &Path) -> Result<Inputs, MediaError> {
+        #[derive(Deserialize)]
+        struct InputsOnly {
+            inputs: Inputs,
+        }
+        let text = std::fs::read(path).map_err(io_error(format!("reading {}", path.display())))?;
+        let InputsOnly { inputs } = serde_json::from_slice(&text)
+            .map_err(|source| MediaError::Manifest { path: path.display().to_string(), source })?;
+        Ok(inputs)
     }
 
     /// Writes the manifest (pretty JSON).

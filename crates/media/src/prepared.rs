@@ -14,6 +14,12 @@
 //!
 //! The template file is opened when the medium is prepared, so removing the reference
 //! meanwhile does not disturb it.
+//!
+//! [`PreparedMedium::sha256`] does not read the whole image: a medium prepared from a template
+//! carries the SHA-256 state after the template's bytes before its first slot (recorded at
+//! import), and hashes only from there — the slots and the container's tail, a few hundred KiB
+//! for the split types (FIPS 180-4 §6.2: the state after a prefix is all the prefix
+//! contributes). Without a state it hashes everything.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -23,7 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{MediaError, io_error};
-use crate::hash::sha256_hex;
+use crate::hash::{self, PrefixState};
 use crate::request::ImageType;
 
 /// Reads of up to 128 KiB (what `cat` uses): on this machine kind (2-core VM, Linux 6.18), reads
@@ -99,16 +105,20 @@ pub struct PreparedMedium {
     file: Arc<File>,
     len: u64,
     patches: Arc<[Patch]>,
+    /// The hash state after the template's bytes before the first patch.
+    prefix: Option<PrefixState>,
     image_type: ImageType,
     version: String,
 }
 
 impl PreparedMedium {
-    /// `patches` must be sorted, non-overlapping and inside `len` bytes of `file`.
+    /// `patches` must be non-overlapping and inside `len` bytes of `file`; `prefix` (the hash
+    /// state after the first bytes of `file`) must end at or before the first patch.
     pub(crate) fn new(
         file: File,
         len: u64,
         mut patches: Vec<Patch>,
+        prefix: Option<PrefixState>,
         image_type: ImageType,
         version: String,
     ) -> Result<Self, MediaError> {
@@ -123,7 +133,16 @@ impl PreparedMedium {
             }
             end = patch.end();
         }
-        Ok(PreparedMedium { file: Arc::new(file), len, patches: patches.into(), image_type, version })
+        if let Some(prefix) = &prefix {
+            let first_patch = patches.first().map_or(len, |p| p.offset);
+            if prefix.len() > first_patch {
+                return Err(MediaError::Corrupt(format!(
+                    "the hashed prefix ({} bytes) runs past the first slot (byte {first_patch})",
+                    prefix.len()
+                )));
+            }
+        }
+        Ok(PreparedMedium { file: Arc::new(file), len, patches: patches.into(), prefix, image_type, version })
     }
 
     /// Size of the image in bytes.
@@ -260,9 +279,24 @@ impl PreparedMedium {
         result
     }
 
-    /// The sha256 of the image (lower-case hex), streamed.
+    /// The sha256 of the image (lower-case hex): resumed from the template's prefix state when
+    /// there is one, hashing only the bytes from the prefix's end (slots and tail); otherwise
+    /// streamed whole.
     pub fn sha256(&self) -> Result<String, MediaError> {
-        sha256_hex(self.reader()).map_err(io_error("reading the medium"))
+        let mut reader = self.reader();
+        let hasher = match &self.prefix {
+            Some(prefix) => {
+                reader.seek(SeekFrom::Start(prefix.len())).map_err(io_error("reading the medium"))?;
+                prefix.resume()
+            }
+            None => sha2::Sha256::default(),
+        };
+        hash::finish(hasher, reader).map_err(io_error("reading the medium"))
+    }
+
+    /// Bytes [`PreparedMedium::sha256`] reads: those after the template's hashed prefix.
+    pub fn hashed_len(&self) -> u64 {
+        self.len - self.prefix.as_ref().map_or(0, PrefixState::len)
     }
 }
 
@@ -366,7 +400,7 @@ mod tests {
             vec![patch(4096, &wanted[0].1, true), patch(0, &wanted[1].1, false), patch(9_990, &wanted[2].1, true)];
         let expected = apply(&template, &wanted);
         let file = File::open(&path).unwrap();
-        (PreparedMedium::new(file, 10_000, patches, ImageType::Iso, "5.4".into()).unwrap(), expected)
+        (PreparedMedium::new(file, 10_000, patches, None, ImageType::Iso, "5.4".into()).unwrap(), expected)
     }
 
     #[test]
@@ -404,7 +438,38 @@ mod tests {
         m.write_to(&out).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), expected, "overwrite");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
-        assert_eq!(m.sha256().unwrap(), sha256_hex(&expected[..]).unwrap());
+        assert_eq!(m.sha256().unwrap(), hash::sha256_hex(&expected[..]).unwrap());
+        assert_eq!(m.hashed_len(), 10_000, "no prefix state: everything is hashed");
+    }
+
+    /// A medium with patches after byte 4096 and the state of the template's first 4000 bytes
+    /// (a slot-last template with a tail after its slots).
+    fn medium_with_prefix(dir: &Path, prefix_len: u64) -> (Result<PreparedMedium, MediaError>, Vec<u8>) {
+        let template: Vec<u8> = (0..10_000u32).map(|i| (i % 241) as u8).collect();
+        let path = dir.join("template");
+        std::fs::write(&path, &template).unwrap();
+        let wanted = [(4096, vec![0xAA; 100]), (9_000, vec![0xCC; 700])];
+        let patches = vec![patch(4096, &wanted[0].1, false), patch(9_000, &wanted[1].1, true)];
+        let (_, prefix) = hash::sha256_with_prefix(&template[..], prefix_len).unwrap();
+        let file = File::open(&path).unwrap();
+        (
+            PreparedMedium::new(file, 10_000, patches, Some(prefix), ImageType::Usb, String::new()),
+            apply(&template, &wanted),
+        )
+    }
+
+    #[test]
+    fn sha256_resumes_from_the_prefix_state() {
+        let dir = tempfile::tempdir().unwrap();
+        for prefix_len in [0, 1, 4000, 4096] {
+            let (m, expected) = medium_with_prefix(dir.path(), prefix_len);
+            let m = m.unwrap();
+            assert_eq!(m.sha256().unwrap(), hash::sha256_hex(&expected[..]).unwrap(), "prefix {prefix_len}");
+            assert_eq!(m.hashed_len(), 10_000 - prefix_len);
+        }
+        // A state that would cover slot bytes is refused.
+        let (m, _) = medium_with_prefix(dir.path(), 4097);
+        assert!(matches!(m, Err(MediaError::Corrupt(_))));
     }
 
     #[test]
@@ -450,7 +515,7 @@ mod tests {
                 }
             }
             let expected = apply(&template, &applied);
-            let medium = PreparedMedium::new(File::open(&path).unwrap(), len, patches, ImageType::Usb, String::new())
+            let medium = PreparedMedium::new(File::open(&path).unwrap(), len, patches, None, ImageType::Usb, String::new())
                 .unwrap();
             let mut reader = medium.reader();
             for (start, size) in reads {
@@ -476,8 +541,12 @@ mod tests {
         let path = dir.path().join("t");
         std::fs::write(&path, [0u8; 100]).unwrap();
         let patches = vec![Patch::memory(0, vec![1; 10]), patch(5, &[2; 10], true)];
-        assert!(PreparedMedium::new(File::open(&path).unwrap(), 100, patches, ImageType::Iso, String::new()).is_err());
+        assert!(
+            PreparedMedium::new(File::open(&path).unwrap(), 100, patches, None, ImageType::Iso, String::new()).is_err()
+        );
         let beyond = vec![patch(95, &[1; 10], true)];
-        assert!(PreparedMedium::new(File::open(&path).unwrap(), 100, beyond, ImageType::Iso, String::new()).is_err());
+        assert!(
+            PreparedMedium::new(File::open(&path).unwrap(), 100, beyond, None, ImageType::Iso, String::new()).is_err()
+        );
     }
 }

@@ -34,10 +34,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use crate::error::{MediaError, io_error};
-use crate::hash::{derived_id, hex, sha256_hex};
+use crate::hash::{PrefixState, derived_id, hex, sha256_with_prefix};
 use crate::image::{self, ImageSpec, Marker, Payload};
 use crate::initrd;
-use crate::manifest::{Inputs, MANIFEST_FORMAT, Manifest, SlotKind, SlotSizes, Template};
+use crate::manifest::{HashPrefix, Inputs, MANIFEST_FORMAT, Manifest, SlotKind, SlotSizes, Template};
 use crate::prepared::{Patch, PreparedMedium};
 use crate::render::{self, Rendered};
 use crate::request::{ImageType, MediumRequest};
@@ -286,10 +286,16 @@ impl ReferenceStore {
 
     fn collect_garbage(&self) -> Result<(), MediaError> {
         let mut used = BTreeSet::new();
-        for manifest in self.list()? {
-            let inputs = manifest.inputs;
-            used.extend([inputs.kernel, inputs.initrd, inputs.isolinux, inputs.ldlinux, inputs.mbr]);
-            used.extend(inputs.variants.into_values());
+        for family in read_dir_names(&self.families())? {
+            for version in read_dir_names(&self.families().join(&family))? {
+                let path = self.families().join(&family).join(&version).join("manifest.json");
+                if path.is_file() {
+                    // Of any format: a reference waiting to be imported again keeps its inputs.
+                    let inputs = Manifest::load_inputs(&path)?;
+                    used.extend([inputs.kernel, inputs.initrd, inputs.isolinux, inputs.ldlinux, inputs.mbr]);
+                    used.extend(inputs.variants.into_values());
+                }
+            }
         }
         for name in read_dir_names(&self.root.join("objects"))? {
             if !used.contains(&name) {
@@ -481,8 +487,21 @@ impl ReferenceStore {
                 let slots = reference.build_image(&request, &rendered, cramfs, &path)?;
                 let image = File::open(&path).map_err(io_error(format!("reading {}", path.display())))?;
                 let size = image.metadata().map_err(io_error(format!("reading {}", path.display())))?.len();
-                let sha256 = sha256_hex(image).map_err(io_error(format!("reading {}", path.display())))?;
-                templates.push(Template { variant: variant.clone(), image_type, file, size, sha256, slots });
+                // The state after the bytes before the first slot, from which a node medium's
+                // sha256 is finished; `slots` is sorted by offset.
+                let prefix_len = slots.first().map_or(size, |slot| slot.offset);
+                let (sha256, prefix) =
+                    sha256_with_prefix(image, prefix_len).map_err(io_error(format!("reading {}", path.display())))?;
+                let hash_prefix = HashPrefix { len: prefix.len(), state: prefix.state_hex() };
+                templates.push(Template {
+                    variant: variant.clone(),
+                    image_type,
+                    file,
+                    size,
+                    sha256,
+                    slots,
+                    hash_prefix,
+                });
             }
         }
         reference.manifest.templates = templates;
@@ -650,7 +669,12 @@ impl Reference {
         if cramfs.is_some() {
             return Err(MediaError::Corrupt(format!("{} has no cramfs slot", path.display())));
         }
-        PreparedMedium::new(file, len, patches, request.image_type, self.manifest.version.clone())
+        // Checked against the slots by `PreparedMedium::new`. The template's bytes before the
+        // first slot are trusted to be those hashed at import (their size is checked above; a
+        // full check would read the whole template, which is what the state saves).
+        let prefix = PrefixState::from_hex(template.hash_prefix.len, &template.hash_prefix.state)
+            .map_err(|reason| MediaError::Corrupt(format!("{}: {reason}", path.display())))?;
+        PreparedMedium::new(file, len, patches, Some(prefix), request.image_type, self.manifest.version.clone())
     }
 
     /// Refuses the cramfs types for a reference whose root cramfs cannot hold.
