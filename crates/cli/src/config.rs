@@ -112,6 +112,8 @@ session_lifetime_seconds = {lifetime}
 [medium]
 # `%d` of GetBootMedium filenames: where file results go (relative to this directory).
 results_dir = "results"
+# How long a download link from POST /api/v1/media works, in seconds.
+download_lifetime_seconds = 3600
 
 # Which GetBootMedium actions each node type offers.
 [medium.node_types.regular]

@@ -3,6 +3,7 @@
 
 mod config;
 mod media_cmd;
+mod verify;
 
 use anyhow::{Context, Result, bail};
 use bootmedium_plc::api::Reply;
@@ -70,6 +71,18 @@ enum Command {
     Build(media_cmd::BuildArgs),
     /// Show what a boot image is: type, reference, kernel arguments, console, node configuration.
     Inspect(media_cmd::InspectArgs),
+    /// Ask a server whether a node medium's key is current, superseded or unknown (exit 0, 2, 3);
+    /// the key signs the question and never leaves this machine.
+    Verify {
+        /// The image (ISO or USB) or plnode.txt-carrying medium to check.
+        image: PathBuf,
+        /// The server's XML-RPC URL, e.g. http://plc.example.org/PLCAPI/.
+        #[arg(long)]
+        server: String,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> Result<()> {
@@ -95,6 +108,11 @@ fn run_without_runtime(cli: &Cli) -> Option<Result<()>> {
         Command::Reference { command } => Some(data_dir(cli).and_then(|dir| media_cmd::reference(dir, command))),
         Command::Build(args) => Some(data_dir(cli).and_then(|dir| media_cmd::build(dir, args))),
         Command::Inspect(args) => Some(media_cmd::inspect(args)),
+        Command::Verify { image, server, json } => Some(verify::verify(image, server, *json).map(|status| {
+            if status != 0 {
+                std::process::exit(i32::from(status));
+            }
+        })),
         _ => None,
     }
 }
@@ -125,7 +143,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Medium { node, action, options, output } => {
             medium(&cli, node, action, options, output.as_deref()).await
         }
-        Command::Reference { .. } | Command::Build(_) | Command::Inspect(_) => {
+        Command::Reference { .. } | Command::Build(_) | Command::Inspect(_) | Command::Verify { .. } => {
             run_without_runtime(&cli).unwrap_or(Ok(()))
         }
     }
@@ -263,6 +281,7 @@ async fn medium(cli: &Cli, node: &str, action: &str, options: &[String], output:
         Reply::Medium(m) => {
             m.copy_to(&mut out).context("writing the image to stdout")?;
         }
+        Reply::Link(_) => anyhow::bail!("GetBootMedium answered a download link to the command line"),
         Reply::Value(value) => {
             let text = value.as_str().context("GetBootMedium returned something other than a string")?;
             match output {

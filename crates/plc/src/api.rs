@@ -10,6 +10,7 @@ use crate::auth::{self, AuthFailure, AuthRequest};
 use crate::caller::Caller;
 use crate::config::PlcConfig;
 use crate::fault::{Fault, MethodResult};
+use crate::ledger;
 use crate::methods;
 use crate::roles::Role;
 use bootmedium_media::{BootSettings, PreparedMedium, ReferenceStore};
@@ -32,6 +33,9 @@ pub struct MethodSpec {
     pub doc: &'static str,
     /// Whether the method may write (SQLite then takes the write lock up front).
     pub writes: bool,
+    /// The method reads its auth struct itself and runs for an anonymous caller
+    /// (VerifyIssuedMedium: a superseded key is an answer there, not fault 103).
+    pub checks_own_auth: bool,
 }
 
 /// The note a method leaves for the event log.
@@ -51,8 +55,46 @@ pub struct Cx<'a> {
     pub event: EventNote,
     /// Result files the method wrote; removed again if the call does not commit.
     pub created_files: Vec<std::path::PathBuf>,
-    /// An image to send inline once the call has committed.
-    pub medium: Option<PreparedMedium>,
+    /// How an image action hands its medium over.
+    pub delivery: Delivery,
+    /// What the call hands over instead of its value once it has committed.
+    pub handover: Option<Handover>,
+}
+
+/// How an image action hands its medium over when the call names no file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Inside the method response (PLC_SPEC §9.4).
+    Response,
+    /// As a download link that works for `lifetime` seconds (`POST /api/v1/media`).
+    Link { lifetime: i64 },
+}
+
+/// What a committed call hands over instead of its value.
+pub enum Handover {
+    Medium(PreparedMedium),
+    Link(DownloadLink),
+}
+
+/// A download link issued by [`Api::issue_download`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadLink {
+    /// The capability in the URL (`/media/{id}`).
+    pub id: String,
+    pub issued_medium_id: i64,
+    pub sha256: String,
+    pub size: u64,
+    /// Epoch seconds after which the link answers 404.
+    pub expires: i64,
+}
+
+/// A live download, ready to stream ([`Api::open_download`]).
+pub struct OpenDownload {
+    pub medium: PreparedMedium,
+    pub sha256: String,
+    /// The file name a browser should save it under.
+    pub filename: String,
+    pub expires: i64,
 }
 
 impl Cx<'_> {
@@ -78,6 +120,8 @@ pub enum Reply {
     /// A boot image, to be sent as one base64 `<string>` (PLC_SPEC §9.4) streamed from the
     /// medium, never held in memory.
     Medium(PreparedMedium),
+    /// A download link (only from [`Api::issue_download`]).
+    Link(DownloadLink),
 }
 
 impl Reply {
@@ -85,7 +129,9 @@ impl Reply {
     pub fn into_value(self) -> MethodResult<Value> {
         match self {
             Reply::Value(v) => Ok(v),
-            Reply::Medium(_) => Err(Fault::invalid("boot images cannot be returned inside system.multicall")),
+            Reply::Medium(_) | Reply::Link(_) => {
+                Err(Fault::invalid("boot images cannot be returned inside system.multicall"))
+            }
         }
     }
 }
@@ -122,7 +168,7 @@ impl Api {
         let Some(spec) = methods::lookup(method) else {
             return CallOutcome { result: Err(Fault::invalid_method(method)), caller: String::new() };
         };
-        let (result, caller) = self.call_method(spec, params, peer).await;
+        let (result, caller) = self.call_method(spec, params, peer, Delivery::Response).await;
         let label = caller.as_ref().map(Caller::label).unwrap_or_default();
         let result =
             result.map_err(|f| Fault { code: f.code, message: format!("{label}: {}: {}", spec.name, f.message) });
@@ -134,6 +180,7 @@ impl Api {
         spec: &'static MethodSpec,
         params: &[Value],
         peer: Option<IpAddr>,
+        delivery: Delivery,
     ) -> (MethodResult<Reply>, Option<Caller>) {
         let started = Instant::now();
         let (min, max) = (1 + spec.required, 1 + spec.params.len());
@@ -148,7 +195,12 @@ impl Api {
         };
         let mut tx = tx;
         let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
-        let caller = match auth::authenticate(&mut tx, &self.config, &req).await {
+        let authenticated = if spec.checks_own_auth {
+            Ok(Caller::Anonymous)
+        } else {
+            auth::authenticate(&mut tx, &self.config, &req).await
+        };
+        let caller = match authenticated {
             Ok(c) => c,
             Err(AuthFailure { fault, delete_session }) => {
                 drop(tx);
@@ -166,7 +218,7 @@ impl Api {
                 return (Err(f), Some(caller));
             }
         }
-        let result = self.execute(spec, params, caller.clone(), tx, started).await;
+        let result = self.execute(spec, params, caller.clone(), tx, started, delivery).await;
         (result, Some(caller))
     }
 
@@ -179,6 +231,7 @@ impl Api {
         caller: Caller,
         tx: Tx,
         started: Instant,
+        delivery: Delivery,
     ) -> MethodResult<Reply> {
         let auth_value = &params[0];
         let mut cx = Cx {
@@ -189,13 +242,15 @@ impl Api {
             auth: auth_value,
             event: EventNote::default(),
             created_files: Vec::new(),
-            medium: None,
+            delivery,
+            handover: None,
         };
         let result = methods::dispatch(&mut cx, Args(&params[1..])).await;
-        let Cx { mut tx, event, created_files, medium, .. } = cx;
-        // An inline image is sent only after its key has committed.
-        let result = result.map(|v| match medium {
-            Some(m) => Reply::Medium(m),
+        let Cx { mut tx, event, created_files, handover, .. } = cx;
+        // An inline image or a link is handed over only after its key has committed.
+        let result = result.map(|v| match handover {
+            Some(Handover::Medium(m)) => Reply::Medium(m),
+            Some(Handover::Link(l)) => Reply::Link(l),
             None => Reply::Value(v),
         });
         let committed = match result {
@@ -239,7 +294,59 @@ impl Api {
         all.push(Value::Nil);
         all.extend_from_slice(params);
         let tx = if spec.writes { self.registry.begin_write().await? } else { self.registry.begin_read().await? };
-        self.execute(spec, &all, caller, tx, Instant::now()).await
+        self.execute(spec, &all, caller, tx, Instant::now(), Delivery::Response).await
+    }
+
+    /// `GetBootMedium(auth, node, action, '', options)` answered with a download link instead
+    /// of the image: the same checks, key renewal, ledger row and event, in one transaction.
+    pub async fn issue_download(
+        &self,
+        auth: Value,
+        node: Value,
+        action: &str,
+        options: &[String],
+        peer: Option<IpAddr>,
+    ) -> CallOutcome {
+        let Some(spec) = methods::lookup("GetBootMedium") else {
+            return CallOutcome { result: Err(Fault::invalid_method("GetBootMedium")), caller: String::new() };
+        };
+        let options = Value::Array(options.iter().map(|o| Value::String(o.clone())).collect());
+        let params = [auth, node, Value::from(action), Value::from(""), options];
+        let lifetime = self.config.medium.download_lifetime_seconds;
+        let (result, caller) = self.call_method(spec, &params, peer, Delivery::Link { lifetime }).await;
+        let label = caller.as_ref().map(Caller::label).unwrap_or_default();
+        let result =
+            result.map_err(|f| Fault { code: f.code, message: format!("{label}: {}: {}", spec.name, f.message) });
+        CallOutcome { result, caller: label }
+    }
+
+    /// The download `id` names, made again from its reference and ledger row; `None` when the
+    /// id is unknown or expired (or its reference has gone).
+    pub async fn open_download(&self, id: &str) -> MethodResult<Option<OpenDownload>> {
+        let mut tx = self.registry.begin_read().await?;
+        let stored = ledger::find_download(&mut tx, id, crate::now()).await?;
+        drop(tx);
+        let Some(stored) = stored else { return Ok(None) };
+        let env = self.media.as_ref().ok_or_else(|| Fault::internal("this server has no boot image engine"))?;
+        let settings =
+            env.settings.as_ref().map_err(|e| Fault::internal(format!("the [boot] settings are unusable: {e}")))?;
+        let reference = match env.store.find(&stored.reference.family, Some(&stored.reference.version)) {
+            Ok(r) => r,
+            Err(bootmedium_media::MediaError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(Fault::internal(e.to_string())),
+        };
+        let medium = reference.prepare(&stored.request, settings).map_err(|e| Fault::internal(e.to_string()))?;
+        if medium.len() != stored.size {
+            return Err(Fault::internal(format!(
+                "issued medium {} no longer comes out at its recorded size ({} bytes, now {})",
+                stored.issued_medium_id,
+                stored.size,
+                medium.len()
+            )));
+        }
+        let stem = if stored.generic { stored.reference.family.clone() } else { stored.hostname.clone() };
+        let filename = format!("{stem}-{}{}", stored.reference.version, stored.request.image_type.suffix());
+        Ok(Some(OpenDownload { medium, sha256: stored.sha256, filename, expires: stored.expires }))
     }
 
     async fn delete_session(&self, session: &str) {

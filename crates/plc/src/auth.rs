@@ -6,6 +6,7 @@ use crate::caller::{Caller, NodeCaller, PersonCaller};
 use crate::config::PlcConfig;
 use crate::crypto;
 use crate::fault::Fault;
+use crate::ledger::LedgerKey;
 use crate::roles::{Role, python_list};
 use bootmedium_registry::{Cond, FieldKind, FieldRef, Query, SqlValue, Tx, views};
 use bootmedium_xmlrpc::Value;
@@ -253,28 +254,72 @@ pub(crate) async fn load_node_caller(tx: &mut Tx, node_id: i64) -> Result<Option
     }))
 }
 
-async fn hmac_auth(tx: &mut Tx, req: &AuthRequest<'_>, fields: &BTreeMap<String, Value>) -> Result<Caller, Fault> {
-    if !req.roles.contains(&Role::Node) {
-        return Err(Fault::auth("BootAuth: Not allowed to call method, missing 'node' role"));
-    }
+/// The `node_id` and `value` of an hmac auth struct.
+fn hmac_fields(fields: &BTreeMap<String, Value>) -> Result<(i64, &str), Fault> {
     let node_id = match fields.get("node_id") {
         None => return Err(Fault::invalid_named("auth", "'node_id' not specified")),
         Some(v) => crate::args::as_int(v)
             .ok_or_else(|| Fault::invalid_named("node_id", format!("expected int, got {}", v.type_name())))?,
     };
-    let value = field(fields, "value")?;
-    let Some(node) = load_node_caller(tx, node_id).await? else {
-        return Err(Fault::auth("BootAuth: No such node"));
-    };
+    Ok((node_id, field(fields, "value")?))
+}
+
+/// The key a local, live node authenticates with ("" when it has none).
+async fn current_node_key(tx: &mut Tx, node_id: i64) -> Result<String, Fault> {
     let keys = tx
         .fetch("SELECT node_key FROM nodes WHERE node_id = $1", &[SqlValue::int(node_id)], &[FieldKind::Text])
         .await?;
-    let key = keys.first().and_then(|r| r[0].as_text()).unwrap_or("");
+    Ok(keys.first().and_then(|r| r[0].as_text()).unwrap_or("").to_string())
+}
+
+async fn hmac_auth(tx: &mut Tx, req: &AuthRequest<'_>, fields: &BTreeMap<String, Value>) -> Result<Caller, Fault> {
+    if !req.roles.contains(&Role::Node) {
+        return Err(Fault::auth("BootAuth: Not allowed to call method, missing 'node' role"));
+    }
+    let (node_id, value) = hmac_fields(fields)?;
+    let Some(node) = load_node_caller(tx, node_id).await? else {
+        return Err(Fault::auth("BootAuth: No such node"));
+    };
+    let key = current_node_key(tx, node_id).await?;
     if key.is_empty() {
         return Err(Fault::auth("BootAuth: No node key"));
     }
-    if !crypto::hmac_matches(key, req.args, value) {
+    if !crypto::hmac_matches(&key, req.args, value) {
         return Err(Fault::auth("BootAuth: Call could not be authenticated"));
     }
     Ok(Caller::Node(node))
+}
+
+/// Whose key signed an hmac auth struct, as far as the issued-media ledger can tell.
+#[derive(Debug, Clone)]
+pub enum SignedBy {
+    /// The node's current key, and the ledger row of the medium that carried it (none when the
+    /// key was set otherwise).
+    Current { node: NodeCaller, medium: Option<LedgerKey> },
+    /// A key of the node that a later medium replaced.
+    Superseded { node: NodeCaller, medium: LedgerKey },
+    /// No key this server issued to a live local node.
+    Unknown,
+}
+
+/// Checks an hmac auth struct (`{AuthMethod: 'hmac', node_id, value}`) over `args` against the
+/// node's current key, then against every key the ledger recorded for it. Malformed structs are
+/// fault 102; a signature that matches nothing is [`SignedBy::Unknown`], not a fault.
+pub async fn signed_by(tx: &mut Tx, auth: &Value, args: &[Value]) -> Result<SignedBy, Fault> {
+    if !matches!(auth_method(auth)?, "hmac" | "hmac_dummybox") {
+        return Err(Fault::invalid_named("auth", "expected hmac node authentication"));
+    }
+    let Value::Struct(fields) = auth else { return Err(Fault::invalid_named("auth", "expected struct")) };
+    let (node_id, value) = hmac_fields(fields)?;
+    let Some(node) = load_node_caller(tx, node_id).await? else { return Ok(SignedBy::Unknown) };
+    let current = current_node_key(tx, node_id).await?;
+    let issued = crate::ledger::node_keys(tx, node_id).await?;
+    if !current.is_empty() && crypto::hmac_matches(&current, args, value) {
+        let medium = issued.into_iter().find(|k| k.key == current);
+        return Ok(SignedBy::Current { node, medium });
+    }
+    Ok(match issued.into_iter().find(|k| k.key != current && crypto::hmac_matches(&k.key, args, value)) {
+        Some(medium) => SignedBy::Superseded { node, medium },
+        None => SignedBy::Unknown,
+    })
 }

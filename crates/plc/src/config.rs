@@ -90,6 +90,8 @@ pub struct MediumSettings {
     /// `%d`: where file results go; empty means `<data-dir>/results`.
     pub results_dir: PathBuf,
     pub node_types: BTreeMap<String, NodeTypeSettings>,
+    /// How long a download link (`POST /api/v1/media`) works.
+    pub download_lifetime_seconds: i64,
 }
 
 fn actions(list: &[&str]) -> NodeTypeSettings {
@@ -105,7 +107,7 @@ impl Default for MediumSettings {
         );
         node_types.insert("reservable".to_string(), actions(&["node-preview", "node-iso", "node-usb"]));
         node_types.insert("dummynet".to_string(), actions(&["node-preview", "dummynet-iso", "dummynet-usb"]));
-        MediumSettings { results_dir: PathBuf::new(), node_types }
+        MediumSettings { results_dir: PathBuf::new(), node_types, download_lifetime_seconds: 3600 }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod fault;
 pub mod filter;
+pub mod ledger;
 mod methods;
 pub mod plnode;
 mod pyrepr;

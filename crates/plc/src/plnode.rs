@@ -34,6 +34,8 @@ pub struct RenewedKey {
     pub key: String,
     /// Epoch seconds of the renewal.
     pub renewed_at: i64,
+    /// How many times the node's key has been renewed, this renewal included.
+    pub generation: i64,
 }
 
 /// Everything `plnode.txt` says about a node.

@@ -12,8 +12,10 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "initial", sql: include_str!("../migrations/0001_initial.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "initial", sql: include_str!("../migrations/0001_initial.sql") },
+    Migration { version: 2, name: "issued_media", sql: include_str!("../migrations/0002_issued_media.sql") },
+];
 
 pub(crate) async fn run(registry: &Registry) -> Result<()> {
     let mut tx = registry.begin_write().await?;

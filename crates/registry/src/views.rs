@@ -446,3 +446,38 @@ pub static EVENT_OBJECT: TableSpec = TableSpec {
         col("object_type", Text, "eo.object_type"),
     ],
 };
+
+/// The issued-media ledger (an extension: upstream keeps none). The key a medium carries, the
+/// download capability and the stored plnode.txt are not fields: they never leave the server.
+pub static ISSUED_MEDIUM: TableSpec = TableSpec {
+    class: "IssuedMedium",
+    from: "issued_media t JOIN nodes n ON n.node_id = t.node_id",
+    primary_key: "issued_medium_id",
+    primary_key_expr: "t.issued_medium_id",
+    // A string in a list filter is an image's checksum: "was this image issued?".
+    secondary_key: Some("sha256"),
+    live: None,
+    tags: None,
+    fields: &[
+        col("issued_medium_id", Int, "t.issued_medium_id"),
+        col("node_id", Int, "t.node_id"),
+        col("hostname", Text, "n.hostname"),
+        col("site_id", Int, "n.site_id"),
+        col("action", Text, "t.action"),
+        list("options", TextList, "issued_medium_option o", "o.issued_medium_id", "o.value", "o.position"),
+        col("image_type", Text, "t.image_type"),
+        col("console", Text, "t.console"),
+        col("kargs", Text, "t.kargs"),
+        col("variant", Text, "t.variant"),
+        col("reference_family", Text, "t.reference_family"),
+        col("reference_version", Text, "t.reference_version"),
+        col("key_generation", Int, "t.key_generation"),
+        col("sha256", Text, "t.sha256"),
+        col("size", Int, "t.size"),
+        col("person_id", Int, "t.person_id"),
+        col("issued", Int, "t.issued"),
+        col("superseded_by", Int, "t.superseded_by"),
+        col("filename", Text, "t.filename"),
+        col("download_expires", Int, "t.download_expires"),
+    ],
+};

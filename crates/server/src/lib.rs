@@ -1,22 +1,20 @@
-//! The HTTP front end: `POST /PLCAPI/` (and `//PLCAPI//`, the BootManager's spelling) carries
-//! XML-RPC; `GET /healthz` answers `ok`. Every request a client can get wrong is answered with an
-//! XML-RPC fault and HTTP 200 — oversized or malformed bodies included — and a panic inside a
-//! method becomes fault 111 rather than a dropped connection or an HTTP 500.
+//! The HTTP front end:
+//! - `POST /PLCAPI/` (and `//PLCAPI//`) carries XML-RPC ([`plcapi`]);
+//! - `POST /api/v1/media` issues a download link for a node's medium and `GET|HEAD /media/{id}`
+//!   serves it, with ranges and resume ([`downloads`]);
+//! - `GET /healthz` answers `ok`.
 #![forbid(unsafe_code)]
 
+mod body;
+mod downloads;
+mod plcapi;
+mod range;
+
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use bootmedium_media::PreparedMedium;
-use bootmedium_plc::api::Reply;
-use bootmedium_plc::{Api, Fault};
-use bootmedium_xmlrpc::{Limits, base64_string_response_parts, parse_method_call, write_fault, write_response};
+use axum::routing::{get, post};
+use bootmedium_plc::Api;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -39,7 +37,12 @@ struct AppState {
 /// The application's routes.
 pub fn router(api: Api, settings: ServerSettings) -> Router {
     let state = Arc::new(AppState { api, settings });
-    Router::new().route("/healthz", get(|| async { "ok" })).fallback(dispatch).with_state(state)
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/media", post(downloads::issue))
+        .route("/media/{id}", get(downloads::serve))
+        .fallback(plcapi::dispatch)
+        .with_state(state)
 }
 
 /// Serves until `shutdown` resolves.
@@ -51,158 +54,4 @@ pub async fn serve(
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
-}
-
-/// `/PLCAPI/`, however many slashes surround it.
-fn is_api_path(path: &str) -> bool {
-    let mut segments = path.split('/').filter(|s| !s.is_empty());
-    segments.next() == Some("PLCAPI") && segments.next().is_none()
-}
-
-async fn dispatch(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
-    if !is_api_path(req.uri().path()) {
-        return (StatusCode::NOT_FOUND, "not found\n").into_response();
-    }
-    match *req.method() {
-        Method::POST => {}
-        Method::GET | Method::HEAD => {
-            // Upstream answers GET with an HTML page and status 200.
-            let page = "<html><body><p>This is a PLCAPI XML-RPC endpoint (bootmedium). POST method calls here.</p></body></html>\n";
-            return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
-        }
-        _ => return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, POST")], "").into_response(),
-    }
-    let started = Instant::now();
-    let limit = state.settings.max_body_bytes;
-    let body = match axum::body::to_bytes(req.into_body(), limit).await {
-        Ok(b) => b,
-        Err(_) => {
-            let f = Fault::invalid(format!("request body larger than {limit} bytes or unreadable"));
-            log_call("-", "", Some(&f), started);
-            return fault_response(&f);
-        }
-    };
-    handle_call(state, peer, body, started).await
-}
-
-async fn handle_call(state: Arc<AppState>, peer: SocketAddr, body: Bytes, started: Instant) -> Response {
-    let call = match parse_method_call(&body, &Limits::default()) {
-        Ok(c) => c,
-        Err(e) => {
-            let f = Fault::invalid(format!("malformed XML-RPC request: {e}"));
-            log_call("-", "", Some(&f), started);
-            return fault_response(&f);
-        }
-    };
-    let method = call.method_name.clone();
-    // A panic inside a method must not take the connection down with it.
-    let task = tokio::spawn(async move {
-        let outcome = state.api.call(&call.method_name, &call.params, Some(peer.ip())).await;
-        (outcome.result, outcome.caller)
-    });
-    let (result, caller) = match task.await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(method = %method, error = %e, "method panicked");
-            (Err(Fault::internal("the server failed while running this call; see its log")), String::new())
-        }
-    };
-    log_call(&method, &caller, result.as_ref().err(), started);
-    match result {
-        Ok(Reply::Value(v)) => xml_response(write_response(&v)),
-        Ok(Reply::Medium(m)) => medium_response(m),
-        Err(f) => fault_response(&f),
-    }
-}
-
-/// Bytes of image read and base64-encoded at a time: a multiple of 3, so the pieces concatenate
-/// into one valid base64 text.
-const ENCODE_CHUNK: usize = 3 * 43_690;
-
-/// An image as the one `<string>` of a method response, base64-encoded while it streams: the
-/// length is known up front, and memory holds a few chunks whatever the image size.
-fn medium_response(medium: PreparedMedium) -> Response {
-    let (prefix, suffix) = base64_string_response_parts();
-    let total = prefix.len() as u64 + medium.len().div_ceil(3) * 4 + suffix.len() as u64;
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
-    tokio::task::spawn_blocking(move || {
-        let send = |piece: std::io::Result<Bytes>| tx.blocking_send(piece).is_ok();
-        if !send(Ok(Bytes::from_static(prefix.as_bytes()))) {
-            return;
-        }
-        let mut reader = medium.reader();
-        let mut buf = vec![0u8; ENCODE_CHUNK];
-        loop {
-            match read_full(&mut reader, &mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &buf[..n]);
-                    if !send(Ok(Bytes::from(encoded))) {
-                        tracing::info!("client went away during an image download");
-                        return;
-                    }
-                    if n < buf.len() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "reading the image failed mid-stream");
-                    let _ = send(Err(e));
-                    return;
-                }
-            }
-        }
-        send(Ok(Bytes::from_static(suffix.as_bytes())));
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    let mut r = Response::new(Body::from_stream(stream));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
-    r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(total));
-    r
-}
-
-/// Reads until `buf` is full or the input ends.
-fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
-fn log_call(method: &str, caller: &str, fault: Option<&Fault>, started: Instant) {
-    let fault_code = fault.map(|f| f.code).unwrap_or(0);
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(method, caller, fault_code, duration_ms = format!("{duration_ms:.2}"), "call");
-}
-
-fn xml_response(body: String) -> Response {
-    let mut r = Response::new(Body::from(body));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
-    r
-}
-
-fn fault_response(f: &Fault) -> Response {
-    xml_response(write_fault(f.code, &f.message))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn api_paths() {
-        assert!(super::is_api_path("/PLCAPI/"));
-        assert!(super::is_api_path("//PLCAPI//"));
-        assert!(super::is_api_path("/PLCAPI"));
-        assert!(!super::is_api_path("/PLCAPI/x"));
-        assert!(!super::is_api_path("/"));
-    }
 }

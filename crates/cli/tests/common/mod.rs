@@ -516,9 +516,23 @@ impl Server {
 
     /// Like [`Server::start`], running `prepare` on the data dir between `init` and `serve`.
     pub fn start_with(prepare: impl FnOnce(&Path)) -> Server {
+        Server::start_on(PgDatabase::from_env(), prepare)
+    }
+
+    /// A server on its embedded SQLite database, whatever the environment says.
+    pub fn start_sqlite_with(prepare: impl FnOnce(&Path)) -> Server {
+        Server::start_on(None, prepare)
+    }
+
+    /// A server on a fresh PostgreSQL database, or `None` when `BOOTMEDIUM_TEST_POSTGRES_URL`
+    /// is not set (scripts/test.sh sets it whenever PostgreSQL answers).
+    pub fn start_postgres_with(prepare: impl FnOnce(&Path)) -> Option<Server> {
+        PgDatabase::from_env().map(|pg| Server::start_on(Some(pg), prepare))
+    }
+
+    fn start_on(pg: Option<PgDatabase>, prepare: impl FnOnce(&Path)) -> Server {
         let tmp = tempfile::Builder::new().prefix("bootmedium-it-").tempdir().expect("tempdir");
         let data_dir = tmp.path().join("data");
-        let pg = PgDatabase::from_env();
         let out = init(&data_dir, pg.as_ref().map(|p| p.url.as_str()));
         assert!(out.status.success(), "bootmedium init failed: {}", describe(&out));
         prepare(&data_dir);
@@ -724,10 +738,11 @@ impl Server {
     }
 
     /// A canonical dump of every row the API shows an admin (sites, persons, nodes, interfaces,
-    /// tags, tag types, node groups, node types, events with their objects), one row per line.
+    /// tags, tag types, node groups, node types, events with their objects, issued media), one
+    /// row per line.
     pub fn db_snapshot(&self) -> String {
         let mut out = String::new();
-        let tables: [(&str, Vec<Value>); 12] = [
+        let tables: [(&str, Vec<Value>); 13] = [
             ("GetSites", vec![st! {}]),
             ("GetPersons", vec![st! {}]),
             ("GetNodes", vec![st! {}]),
@@ -740,6 +755,7 @@ impl Server {
             ("GetRoles", vec![]),
             ("GetEvents", vec![st! {}]),
             ("GetEventObjects", vec![st! {}]),
+            ("GetIssuedMedia", vec![st! {}]),
         ];
         for (method, params) in tables {
             let rows = self.admin_rows(method, params);

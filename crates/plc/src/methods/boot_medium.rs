@@ -1,16 +1,18 @@
-//! GetBootMedium (PLC_SPEC §9), part 1: `node-preview` and `node-floppy` — the node
-//! configuration file, with key renewal, node families, file results and upstream's checks in
-//! upstream's order. The image actions answer fault 109 until the boot image engine is wired in.
+//! GetBootMedium (PLC_SPEC §9): `node-preview` and `node-floppy` (the node configuration file)
+//! and the image actions (node, generic and dummynet ISO/USB media), with key renewal, node
+//! families, file results and upstream's checks in upstream's order. Every medium that carries a
+//! renewed key is recorded in the issued-media ledger in the call's transaction.
 
 use super::common;
 use super::medium_options::{self, Container, MEDIUM_TAGS};
-use crate::api::{Cx, MediaEnv};
+use crate::api::{Cx, Delivery, DownloadLink, Handover, MediaEnv};
 use crate::args::Args;
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
+use crate::ledger::{self, DownloadGrant, IssuedMedium, ReferenceId};
 use crate::plnode::{self, InterfaceSetting, NodeConfig, PrimaryInterface, RenewedKey};
 use crate::results::{self, Markers};
-use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, Reference};
+use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, Reference, sha256_hex};
 use bootmedium_registry::views::NODE;
 use bootmedium_registry::{FieldKind, Row, SqlValue};
 use bootmedium_xmlrpc::Value;
@@ -138,6 +140,9 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     if output != Output::Text {
         return image_medium(cx, &node, action, filename, &options, output).await;
     }
+    if cx.delivery != Delivery::Response {
+        return Err(Fault::invalid(format!("{action} is not offered as a download; call GetBootMedium")));
+    }
     if !options.is_empty() {
         return Err(Fault::invalid("Options are not supported for node configs"));
     }
@@ -145,16 +150,37 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     let target =
         if filename.is_empty() { None } else { Some(result_path(cx, filename, &hostname, output, &family, None)?) };
     cx.note(format!("GetBootMedium on node {hostname} - action={action}"), vec![("Node", node_id)]);
-    let text = floppy_contents(cx, &node, action == "node-floppy").await?;
-    match target {
-        None => Ok(Value::String(text)),
-        Some(path) => {
-            results::create_parents(&path)?;
-            results::write_atomically(&path, text.as_bytes())?;
-            cx.created_files.push(path.clone());
-            Ok(Value::String(path.to_string_lossy().into_owned()))
-        }
+    let (text, renewed) = floppy_contents(cx, &node, action == "node-floppy").await?;
+    if let Some(path) = &target {
+        results::create_parents(path)?;
+        results::write_atomically(path, text.as_bytes())?;
+        cx.created_files.push(path.clone());
     }
+    if let Some(key) = &renewed {
+        let issued = IssuedMedium {
+            node_id,
+            action,
+            options: &[],
+            request: None,
+            reference: None,
+            key: Some(key),
+            sha256: sha256_hex(text.as_bytes()).map_err(|e| Fault::internal(e.to_string()))?,
+            size: text.len() as u64,
+            person_id: person_id(cx),
+            filename: target.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            download: None,
+        };
+        ledger::record(&mut cx.tx, issued).await?;
+    }
+    Ok(Value::String(match target {
+        None => text,
+        Some(path) => path.to_string_lossy().into_owned(),
+    }))
+}
+
+/// The calling person for the ledger (none for the maintenance account and the operator).
+fn person_id(cx: &Cx<'_>) -> Option<i64> {
+    cx.caller.person().map(|p| p.person_id).filter(|id| *id > 0)
 }
 
 fn result_path(
@@ -273,7 +299,12 @@ async fn image_medium(
     } else {
         cx.note(format!("GetBootMedium on node {hostname} - action={action}"), vec![("Node", node_id)]);
     }
-    let node_config = if generic { None } else { Some(floppy_contents(cx, node, true).await?) };
+    let (node_config, renewed) = if generic {
+        (None, None)
+    } else {
+        let (text, renewed) = floppy_contents(cx, node, true).await?;
+        (Some(text), renewed)
+    };
     let console = match &wanted.serial {
         Some(spec) => Console::parse(spec).map_err(media_fault)?,
         None => Console::Graphic,
@@ -281,24 +312,55 @@ async fn image_medium(
     let kargs = wanted.kargs.iter().map(|k| KernelArg::new(k)).collect::<Result<Vec<_>, _>>().map_err(media_fault)?;
     let request = MediumRequest { image_type: wanted.image_type, console, kargs, variant: wanted.variant, node_config };
     let mut medium = reference.prepare(&request, settings).map_err(media_fault)?;
-    match target {
-        Some(path) => {
-            results::create_parents(&path)?;
-            medium
-                .write_to(&path)
-                .map_err(|e| Fault::internal(format!("Could not write the image into {}: {e}", path.display())))?;
-            cx.created_files.push(path.clone());
-            Ok(Value::String(path.to_string_lossy().into_owned()))
+    if let Some(path) = &target {
+        results::create_parents(path)?;
+        medium
+            .write_to(path)
+            .map_err(|e| Fault::internal(format!("Could not write the image into {}: {e}", path.display())))?;
+        cx.created_files.push(path.clone());
+    }
+    let download = match (&target, cx.delivery) {
+        (None, Delivery::Link { lifetime }) => {
+            Some(DownloadGrant { id: ledger::new_download_id()?, expires: crate::now() + lifetime })
         }
+        _ => None,
+    };
+    // Generic media carry no key: the ledger has them only when a download must find them.
+    if renewed.is_some() || download.is_some() {
+        let sha256 = medium.sha256().map_err(media_fault)?;
+        let issued = IssuedMedium {
+            node_id,
+            action,
+            options,
+            request: Some(&request),
+            reference: Some(ReferenceId { family: family_name, version: reference.version().to_string() }),
+            key: renewed.as_ref(),
+            sha256: sha256.clone(),
+            size: medium.len(),
+            person_id: person_id(cx),
+            filename: target.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            download: download.clone(),
+        };
+        let issued_medium_id = ledger::record(&mut cx.tx, issued).await?;
+        if let Some(grant) = download {
+            let link =
+                DownloadLink { id: grant.id, issued_medium_id, sha256, size: medium.len(), expires: grant.expires };
+            cx.handover = Some(Handover::Link(link));
+            return Ok(Value::Nil);
+        }
+    }
+    match target {
+        Some(path) => Ok(Value::String(path.to_string_lossy().into_owned())),
         None => {
-            cx.medium = Some(medium);
+            cx.handover = Some(Handover::Medium(medium));
             Ok(Value::Nil)
         }
     }
 }
 
-/// Upstream's `floppy_contents`: the checks in its order, then the key renewal, then the text.
-async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> MethodResult<String> {
+/// Upstream's `floppy_contents`: the checks in its order, then the key renewal, then the text
+/// (and the renewal, when there was one).
+async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> MethodResult<(String, Option<RenewedKey>)> {
     let node_id = node.int("node_id").unwrap_or(0);
     let hostname = node.text("hostname").unwrap_or_default().to_string();
     if node.int("peer_id").is_some() {
@@ -322,25 +384,27 @@ async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> Method
     // leaves the key alone.
     let body = plnode::render_body(&config)?;
     if !renew_key {
-        return Ok(body);
+        return Ok((body, None));
     }
     let key = renew(cx, node_id).await?;
-    Ok(plnode::render_key(&hostname, &key)? + &body)
+    Ok((plnode::render_key(&hostname, &key)? + &body, Some(key)))
 }
 
-/// A new node key from the OS CSPRNG, stored with `last_download` in the call's transaction.
+/// A new node key from the OS CSPRNG, stored with `last_download` and the next key generation
+/// in the call's transaction.
 async fn renew(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<RenewedKey> {
     let key = crypto::new_node_key().map_err(|e| Fault::internal(e.to_string()))?;
     let now = crate::now();
-    cx.tx
-        .update(
-            "nodes",
-            "node_id",
-            SqlValue::int(node_id),
-            &[("node_key", SqlValue::text(key.clone())), ("last_download", SqlValue::int(now))],
+    let rows = cx
+        .tx
+        .fetch(
+            "UPDATE nodes SET node_key = $1, last_download = $2, key_generation = key_generation + 1 WHERE node_id = $3 RETURNING key_generation",
+            &[SqlValue::text(key.clone()), SqlValue::int(now), SqlValue::int(node_id)],
+            &[FieldKind::Int],
         )
         .await?;
-    Ok(RenewedKey { node_id, key, renewed_at: now })
+    let generation = rows.first().and_then(|r| r[0].as_int()).ok_or_else(|| Fault::internal("the node vanished"))?;
+    Ok(RenewedKey { node_id, key, renewed_at: now, generation })
 }
 
 struct NodeInterface {

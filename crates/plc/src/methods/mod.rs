@@ -5,6 +5,7 @@ mod accessors;
 mod boot_medium;
 mod common;
 mod interfaces;
+mod issued_media;
 mod medium_options;
 mod misc;
 mod nodes;
@@ -35,7 +36,7 @@ const fn spec(
     doc: &'static str,
     writes: bool,
 ) -> MethodSpec {
-    MethodSpec { name, roles, params, required, returns, doc, writes }
+    MethodSpec { name, roles, params, required, returns, doc, writes, checks_own_auth: false }
 }
 
 const GET: &[Param] = &[p("filter", FILTER), p("return_fields", RETURN_FIELDS)];
@@ -322,6 +323,27 @@ static BASE: &[MethodSpec] = &[
     spec("DeleteSession", ALL, &[], 0, "int 1", "Ends the caller's session.", W),
     spec("AuthCheck", ALL, &[], 0, "int 1", "Returns 1 if the caller authenticates.", R),
     spec("BootCheckAuthentication", NODE, &[], 0, "int 1", "Deprecated alias of AuthCheck for nodes.", R),
+    spec(
+        "GetIssuedMedia",
+        ADMIN_PI_TECH,
+        &[p("issued_medium_filter", FILTER), p("return_fields", RETURN_FIELDS)],
+        0,
+        "array of issued medium structs",
+        "Returns the node media issued so far (extension): node, action, options, reference, key generation, sha256, size, caller, time, superseded_by.",
+        R,
+    ),
+    MethodSpec {
+        checks_own_auth: true,
+        ..spec(
+            "VerifyIssuedMedium",
+            NODE,
+            &[p("sha256", Ty::Str)],
+            0,
+            "struct status",
+            "Tells whether the node key that signs this call (hmac auth) is current, superseded or unknown (extension; used by `bootmedium verify`).",
+            R,
+        )
+    },
 ];
 
 const ACCESSOR_GET: &[Param] = &[NODE_ARG];
@@ -409,6 +431,8 @@ pub async fn dispatch(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
         "AddSession" => sessions::add_session(cx, a).await,
         "DeleteSession" => sessions::delete_session(cx, a).await,
         "AuthCheck" | "BootCheckAuthentication" => sessions::auth_check(cx, a).await,
+        "GetIssuedMedia" => issued_media::get_issued_media(cx, a).await,
+        "VerifyIssuedMedium" => issued_media::verify_issued_medium(cx, a).await,
         other => Err(Fault::internal(format!("Unhandled method {other}"))),
     }
 }

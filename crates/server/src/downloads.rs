@@ -1,0 +1,273 @@
+//! Downloads for browsers and scripts (issue 5):
+//! - `POST /api/v1/media` with JSON `{"node": id or hostname, "action": "node-iso", "options":
+//!   […]}` and a session (`Authorization: Bearer <session>` or the `bootmedium_session`
+//!   cookie) runs GetBootMedium's checks, key renewal and ledger row in one transaction and
+//!   answers `201 {id, url, sha256, size, expires, issued_medium_id}`;
+//! - `GET|HEAD /media/{id}` serves that medium, made again from its reference and ledger row (no
+//!   per-request copy on disk), with `ETag` = its sha256, `Content-Disposition`, and single
+//!   ranges for resuming (RFC 9110 §14). Unknown and expired ids are 404.
+//!
+//! The id is a 128-bit random capability, so a link works with any HTTP client (`curl -C -`,
+//! `wget -c`, a browser) for as long as it lives (`[medium] download_lifetime_seconds`).
+//! Faults of the issuing call keep their PLC code in the JSON error body.
+
+use crate::AppState;
+use crate::body::{PIECE, blocking_body, send_all};
+use crate::plcapi::log_call;
+use crate::range::{self, Wanted};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bootmedium_plc::Fault;
+use bootmedium_plc::api::{OpenDownload, Reply};
+use bootmedium_xmlrpc::Value;
+use serde::Deserialize;
+use std::io::{Read, Seek, SeekFrom};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The cookie a web page may carry the session in.
+const SESSION_COOKIE: &str = "bootmedium_session";
+
+/// Largest accepted issue request.
+const MAX_REQUEST: usize = 64 * 1024;
+
+/// The body of `POST /api/v1/media`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueRequest {
+    node: NodeRef,
+    action: String,
+    #[serde(default)]
+    options: Vec<String>,
+}
+
+/// A node id or hostname, as GetBootMedium takes it.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum NodeRef {
+    Id(i64),
+    Hostname(String),
+}
+
+pub(crate) async fn issue(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let started = Instant::now();
+    let session = session_of(req.headers());
+    let base = base_url(req.headers());
+    let body = match axum::body::to_bytes(req.into_body(), MAX_REQUEST).await {
+        Ok(b) => b,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, 102, &format!("request body over {MAX_REQUEST} bytes")),
+    };
+    let request: IssueRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, 102, &format!("expected {{node, action, options}}: {e}")),
+    };
+    let texts = request.options.iter().chain([&request.action]).chain(match &request.node {
+        NodeRef::Hostname(h) => Some(h),
+        NodeRef::Id(_) => None,
+    });
+    if let Some(bad) = texts.into_iter().find(|t| t.chars().any(char::is_control)) {
+        return error(StatusCode::BAD_REQUEST, 102, &format!("control characters in {bad:?}"));
+    }
+    let Some(session) = session else {
+        return error(StatusCode::UNAUTHORIZED, 103, "no session: send `Authorization: Bearer <session>`");
+    };
+    let mut auth = std::collections::BTreeMap::new();
+    auth.insert("AuthMethod".to_string(), Value::from("session"));
+    auth.insert("session".to_string(), Value::String(session));
+    let node = match request.node {
+        NodeRef::Id(id) => Value::Int(id),
+        NodeRef::Hostname(h) => Value::String(h),
+    };
+    let outcome =
+        state.api.issue_download(Value::Struct(auth), node, &request.action, &request.options, Some(peer.ip())).await;
+    log_call("api/v1/media", &outcome.caller, outcome.result.as_ref().err(), started);
+    match outcome.result {
+        Ok(Reply::Link(link)) => {
+            let url = format!("{base}/media/{}", link.id);
+            let json = serde_json::json!({
+                "id": link.id,
+                "url": url,
+                "sha256": link.sha256,
+                "size": link.size,
+                "expires": link.expires,
+                "issued_medium_id": link.issued_medium_id,
+            });
+            let mut r = (StatusCode::CREATED, json_body(&json)).into_response();
+            if let Ok(location) = HeaderValue::from_str(&url) {
+                r.headers_mut().insert(header::LOCATION, location);
+            }
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
+        Ok(_) => error(StatusCode::INTERNAL_SERVER_ERROR, 111, "the call did not produce a download link"),
+        Err(f) => fault_error(&f),
+    }
+}
+
+pub(crate) async fn serve(State(state): State<Arc<AppState>>, Path(id): Path<String>, req: Request) -> Response {
+    let started = Instant::now();
+    let download = match state.api.open_download(&id).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such download, or it has expired\n").into_response(),
+        Err(f) => {
+            log_call("media", "", Some(&f), started);
+            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", f.message)).into_response();
+        }
+    };
+    let head = req.method() == Method::HEAD;
+    media_response(download, req.headers(), head)
+}
+
+/// The answer to a GET or HEAD of a live download, honouring If-None-Match, Range and If-Range.
+fn media_response(download: OpenDownload, headers: &HeaderMap, head: bool) -> Response {
+    let len = download.medium.len();
+    let etag = format!("\"{}\"", download.sha256);
+    let header_text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    if header_text(header::IF_NONE_MATCH).is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        r.headers_mut().insert(header::ETAG, header_value(&etag));
+        return r;
+    }
+    // A Range whose If-Range names another version of the image gets the whole image.
+    let range_applies = header_text(header::IF_RANGE).is_none_or(|v| v.trim() == etag);
+    let wanted = match header_text(header::RANGE) {
+        Some(r) if range_applies => range::wanted(r, len),
+        _ => Wanted::Whole,
+    };
+    let (status, start, count) = match wanted {
+        Wanted::Whole => (StatusCode::OK, 0, len),
+        Wanted::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        Wanted::Unsatisfiable => {
+            let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            r.headers_mut().insert(header::CONTENT_RANGE, header_value(&format!("bytes */{len}")));
+            return r;
+        }
+    };
+    let body = if head || count == 0 {
+        Body::empty()
+    } else {
+        let mut reader = download.medium.reader();
+        blocking_body(move |send| {
+            if let Err(e) = reader.seek(SeekFrom::Start(start)) {
+                let _ = send(Err(e));
+                return;
+            }
+            send_all(reader.take(count), PIECE, Bytes::copy_from_slice, send);
+        })
+    };
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::ETAG, header_value(&etag));
+    // The URL is a capability: shared caches must not keep the image.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-transform"));
+    h.insert(header::CONTENT_DISPOSITION, header_value(&format!("attachment; filename=\"{}\"", download.filename)));
+    if status == StatusCode::PARTIAL_CONTENT {
+        h.insert(header::CONTENT_RANGE, header_value(&format!("bytes {start}-{}/{len}", start + count - 1)));
+    }
+    r
+}
+
+/// Header values made from validated text (hex digests, numbers, hostnames, family names).
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// The session from `Authorization: Bearer …` or the session cookie.
+fn session_of(headers: &HeaderMap) -> Option<String> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let cookie = || {
+        headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
+            |pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
+            },
+        )
+    };
+    bearer.or_else(cookie).map(str::to_string)
+}
+
+/// `scheme://host` of this server as the client reached it (a TLS proxy says so with
+/// `X-Forwarded-Proto: https`); empty when the request names no host, leaving a relative URL.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)));
+    let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    match host {
+        Some(host) => format!("{}://{host}", if https { "https" } else { "http" }),
+        None => String::new(),
+    }
+}
+
+fn json_body(value: &serde_json::Value) -> String {
+    let mut text = value.to_string();
+    text.push('\n');
+    text
+}
+
+/// A JSON error: `{"code": PLC fault code, "message": …}`.
+fn error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = json_body(&serde_json::json!({ "code": code, "message": message }));
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A fault of the issuing call, with the HTTP status that says whose problem it is.
+fn fault_error(f: &Fault) -> Response {
+    let status = match f.code {
+        103 => StatusCode::UNAUTHORIZED,
+        108 => StatusCode::FORBIDDEN,
+        100 | 101 | 102 | 104..=107 => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, f.code, &f.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn sessions_from_bearer_or_cookie() {
+        assert_eq!(session_of(&headers(&[("authorization", "Bearer abc")])).as_deref(), Some("abc"));
+        assert_eq!(session_of(&headers(&[("cookie", "a=b; bootmedium_session=xyz")])).as_deref(), Some("xyz"));
+        assert_eq!(session_of(&headers(&[("authorization", "Basic abc")])), None);
+        assert_eq!(session_of(&headers(&[("cookie", "bootmedium_session=")])), None);
+        assert_eq!(session_of(&headers(&[])), None);
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(base_url(&headers(&[("host", "127.0.0.1:8080")])), "http://127.0.0.1:8080");
+        assert_eq!(
+            base_url(&headers(&[("host", "plc.example.org"), ("x-forwarded-proto", "https")])),
+            "https://plc.example.org"
+        );
+        assert_eq!(base_url(&headers(&[("host", "evil\"host")])), "");
+        assert_eq!(base_url(&headers(&[])), "");
+    }
+}

@@ -1,0 +1,136 @@
+//! `POST /PLCAPI/` (and `//PLCAPI//`, the BootManager's spelling): XML-RPC. Every request a
+//! client can get wrong is answered with an XML-RPC fault and HTTP 200 — oversized or malformed
+//! bodies included — and a panic inside a method becomes fault 111 rather than a dropped
+//! connection or an HTTP 500. Images are streamed as one base64 `<string>` (PLC_SPEC §9.4).
+
+use crate::AppState;
+use crate::body::{blocking_body, send_all};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bootmedium_media::PreparedMedium;
+use bootmedium_plc::Fault;
+use bootmedium_plc::api::Reply;
+use bootmedium_xmlrpc::{Limits, base64_string_response_parts, parse_method_call, write_fault, write_response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// `/PLCAPI/`, however many slashes surround it.
+fn is_api_path(path: &str) -> bool {
+    let mut segments = path.split('/').filter(|s| !s.is_empty());
+    segments.next() == Some("PLCAPI") && segments.next().is_none()
+}
+
+pub(crate) async fn dispatch(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    if !is_api_path(req.uri().path()) {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    match *req.method() {
+        Method::POST => {}
+        Method::GET | Method::HEAD => {
+            // Upstream answers GET with an HTML page and status 200.
+            let page = "<html><body><p>This is a PLCAPI XML-RPC endpoint (bootmedium). POST method calls here.</p></body></html>\n";
+            return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
+        }
+        _ => return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, POST")], "").into_response(),
+    }
+    let started = Instant::now();
+    let limit = state.settings.max_body_bytes;
+    let body = match axum::body::to_bytes(req.into_body(), limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            let f = Fault::invalid(format!("request body larger than {limit} bytes or unreadable"));
+            log_call("-", "", Some(&f), started);
+            return fault_response(&f);
+        }
+    };
+    handle_call(state, peer, body, started).await
+}
+
+async fn handle_call(state: Arc<AppState>, peer: SocketAddr, body: Bytes, started: Instant) -> Response {
+    let call = match parse_method_call(&body, &Limits::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            let f = Fault::invalid(format!("malformed XML-RPC request: {e}"));
+            log_call("-", "", Some(&f), started);
+            return fault_response(&f);
+        }
+    };
+    let method = call.method_name.clone();
+    // A panic inside a method must not take the connection down with it.
+    let task = tokio::spawn(async move {
+        let outcome = state.api.call(&call.method_name, &call.params, Some(peer.ip())).await;
+        (outcome.result, outcome.caller)
+    });
+    let (result, caller) = match task.await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(method = %method, error = %e, "method panicked");
+            (Err(Fault::internal("the server failed while running this call; see its log")), String::new())
+        }
+    };
+    log_call(&method, &caller, result.as_ref().err(), started);
+    match result {
+        Ok(Reply::Value(v)) => xml_response(write_response(&v)),
+        Ok(Reply::Medium(m)) => medium_response(m),
+        // Links come only from the download API.
+        Ok(Reply::Link(_)) => fault_response(&Fault::internal("a download link cannot be answered over XML-RPC")),
+        Err(f) => fault_response(&f),
+    }
+}
+
+/// Bytes of image read and base64-encoded at a time: a multiple of 3, so the pieces concatenate
+/// into one valid base64 text.
+const ENCODE_CHUNK: usize = 3 * 43_690;
+
+/// An image as the one `<string>` of a method response, base64-encoded while it streams: the
+/// length is known up front, and memory holds a few chunks whatever the image size.
+fn medium_response(medium: PreparedMedium) -> Response {
+    let (prefix, suffix) = base64_string_response_parts();
+    let total = prefix.len() as u64 + medium.len().div_ceil(3) * 4 + suffix.len() as u64;
+    let body = blocking_body(move |send| {
+        let encode =
+            |piece: &[u8]| Bytes::from(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, piece));
+        if send(Ok(Bytes::from_static(prefix.as_bytes()))) && send_all(medium.reader(), ENCODE_CHUNK, encode, send) {
+            send(Ok(Bytes::from_static(suffix.as_bytes())));
+        }
+    });
+    let mut r = Response::new(body);
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
+    r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+    r
+}
+
+pub(crate) fn log_call(method: &str, caller: &str, fault: Option<&Fault>, started: Instant) {
+    let fault_code = fault.map(|f| f.code).unwrap_or(0);
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(method, caller, fault_code, duration_ms = format!("{duration_ms:.2}"), "call");
+}
+
+fn xml_response(body: String) -> Response {
+    let mut r = Response::new(Body::from(body));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
+    r
+}
+
+fn fault_response(f: &Fault) -> Response {
+    xml_response(write_fault(f.code, &f.message))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn api_paths() {
+        assert!(super::is_api_path("/PLCAPI/"));
+        assert!(super::is_api_path("//PLCAPI//"));
+        assert!(super::is_api_path("/PLCAPI"));
+        assert!(!super::is_api_path("/PLCAPI/x"));
+        assert!(!super::is_api_path("/"));
+    }
+}
