@@ -7,13 +7,9 @@
 mod common;
 mod media_support;
 
-use base64::Engine;
 use bootmedium_xmlrpc::Value;
 use common::*;
-use std::path::Path;
-
-/// The default node family of `bootmedium.toml` (`[flavour]`).
-const FAMILY: &str = "lxc-f22-x86_64";
+use media_support::inspect;
 
 struct Fixture {
     server: Server,
@@ -23,7 +19,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let server = Server::start_with(|dir| media_support::provision(dir, FAMILY));
+    let server = Server::start_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
     server.admin_int("AddSite", vec![st! { "name" => "Site One", "abbreviated_name" => "One", "login_base" => "one" }]);
     let hostname = "node1.one.example.org";
     let node = server.admin_int("AddNode", vec![s("one"), st! { "hostname" => hostname }]);
@@ -41,22 +37,11 @@ fn fixture() -> Fixture {
     Fixture { server, node, hostname, work: tempfile::tempdir().unwrap() }
 }
 
-fn stored_key(server: &Server, node: i64) -> Value {
-    field(&server.admin_row("GetNodes", vec![i(node), strs(&["key"])]), "key").clone()
-}
-
 /// Decodes an inline result into a file and inspects it.
 fn decode_and_inspect(f: &Fixture, name: &str, result: &Value) -> (std::path::PathBuf, serde_json::Value) {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(result.as_str().expect("a base64 string")).unwrap();
     let path = f.work.path().join(name);
-    std::fs::write(&path, bytes).unwrap();
+    write_inline(result, &path);
     (path.clone(), inspect(&path))
-}
-
-fn inspect(path: &Path) -> serde_json::Value {
-    let out = bootmedium().arg("inspect").arg(path).args(["--json", "--show-key"]).output().unwrap();
-    assert!(out.status.success(), "{}", describe(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn kargs(json: &serde_json::Value) -> Vec<String> {
@@ -64,8 +49,7 @@ fn kargs(json: &serde_json::Value) -> Vec<String> {
 }
 
 fn node_key_in(json: &serde_json::Value) -> String {
-    let config = json["node_config"].as_str().expect("a node config");
-    config.lines().find_map(|l| l.strip_prefix("NODE_KEY=\"")).unwrap().trim_end_matches('"').to_string()
+    media_support::plnode_value(media_support::node_config(json), "NODE_KEY").to_string()
 }
 
 #[test]
@@ -76,7 +60,7 @@ fn the_regression_suite_call_returns_a_bootable_node_iso() {
     let result = sv.admin("GetBootMedium", vec![s(f.hostname), s("node-iso"), s(""), options]);
     let (iso, json) = decode_and_inspect(&f, "node.iso", &result);
     assert_eq!(json["image_type"], "iso");
-    assert_eq!(json["family"], FAMILY);
+    assert_eq!(json["family"], DEFAULT_FAMILY);
     assert_eq!(json["console"], "ttyS0:115200:n:8");
     let args = kargs(&json);
     for expected in ["hcheck_reboot0", "systemd.log_target=console", "console=ttyS0,115200n8"] {
@@ -85,14 +69,10 @@ fn the_regression_suite_call_returns_a_bootable_node_iso() {
     assert_eq!(Value::from(node_key_in(&json).as_str()), stored_key(sv, f.node));
 
     media_support::require_tool("qemu-system-x86_64", "qemu-system-x86");
-    let (console, took) = media_support::boot(&iso, true);
-    let shown = media_support::between(&console, "PLNODE-BEGIN", "PLNODE-END");
-    let config = json["node_config"].as_str().unwrap();
-    for line in config.lines() {
-        assert!(shown.iter().any(|l| l.trim_end() == line), "{line} on the console:\n{console}");
+    let (cmdline, took) = media_support::boot_node_medium(&iso, true, media_support::node_config(&json));
+    for expected in ["hcheck_reboot0", "console=ttyS0,115200n8"] {
+        assert!(cmdline.iter().any(|a| a == expected), "{expected} in {cmdline:?}");
     }
-    let cmdline = media_support::between(&console, "CMDLINE-BEGIN", "CMDLINE-END").join(" ");
-    assert!(cmdline.contains("hcheck_reboot0") && cmdline.contains("console=ttyS0,115200n8"), "{cmdline}");
     eprintln!("booted in {took:?}");
 }
 

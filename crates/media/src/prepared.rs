@@ -249,9 +249,10 @@ impl PreparedMedium {
         out.set_len(self.len).map_err(io_error("truncating the output"))
     }
 
-    /// Writes the image to `path` atomically: into a new temporary file beside it (mode 0644),
-    /// renamed over `path` once complete; the temporary file is removed on failure. No fsync:
-    /// like `cp`, durability is left to the file system.
+    /// Writes the image to `path` atomically: into a new temporary file beside it (mode 0640:
+    /// a node's medium carries its node key, so it is not world-readable), renamed over `path`
+    /// once complete; the temporary file is removed on failure. No fsync: like `cp`,
+    /// durability is left to the file system.
     pub fn write_to(&mut self, path: &Path) -> Result<(), MediaError> {
         use std::os::unix::fs::OpenOptionsExt;
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -266,7 +267,7 @@ impl PreparedMedium {
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .mode(0o644)
+                .mode(0o640)
                 .open(&tmp)
                 .map_err(io_error(format!("creating {}", tmp.display())))?;
             self.write_into(&mut file)?;
@@ -437,6 +438,8 @@ mod tests {
         assert_eq!(std::fs::read(&out).unwrap(), expected);
         m.write_to(&out).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), expected, "overwrite");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o640, "not world-readable");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
         assert_eq!(m.sha256().unwrap(), hash::sha256_hex(&expected[..]).unwrap());
         assert_eq!(m.hashed_len(), 10_000, "no prefix state: everything is hashed");

@@ -24,7 +24,8 @@ pub struct Markers<'a> {
     pub version: Option<&'a str>,
     /// `%p`: PLC_NAME.
     pub plc_name: &'a str,
-    /// `%f`: the node family.
+    /// `%f`: the node family, or for an image the family of the reference it comes from
+    /// (which a node type may set).
     pub family: &'a str,
     /// `%a`: the architecture.
     pub arch: &'a str,

@@ -20,6 +20,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_bootmedium");
 pub const PLC_NAME: &str = "Test PLC";
 pub const ADMIN_EMAIL: &str = "admin@test-plc.example.org";
 pub const ADMIN_PASSWORD: &str = "Adm1n-secret-pw";
+/// The node family of `bootmedium.toml`'s `[flavour]` defaults, which `init` writes.
+pub const DEFAULT_FAMILY: &str = "lxc-f22-x86_64";
 
 /// How long a single HTTP exchange may take before the test fails.
 const IO_TIMEOUT: Duration = Duration::from_secs(120);
@@ -1022,4 +1024,30 @@ pub fn configured(server: &Server, table: &str, key: &str, default: &str) -> Str
         .and_then(|text| text.parse::<toml::Table>().ok())
         .and_then(|doc| doc.get(table)?.get(key)?.as_str().map(str::to_owned))
         .unwrap_or_else(|| default.to_owned())
+}
+
+/// Sets `key = value` in the table `table` (dotted, e.g. `medium.node_types.dummynet`) of the
+/// data dir's bootmedium.toml, creating the tables as needed (for [`Server::start_with`]).
+pub fn set_config(data_dir: &Path, table: &str, key: &str, value: &str) {
+    let path = data_dir.join("bootmedium.toml");
+    let mut doc: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    let mut at = &mut doc;
+    for name in table.split('.') {
+        let entry = at.entry(name).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        at = entry.as_table_mut().unwrap_or_else(|| panic!("{name} of {table} is not a table"));
+    }
+    at.insert(key.to_owned(), toml::Value::String(value.to_owned()));
+    std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
+}
+
+/// The node's stored key, as an admin's GetNodes shows it.
+pub fn stored_key(server: &Server, node: i64) -> Value {
+    field(&server.admin_row("GetNodes", vec![i(node), strs(&["key"])]), "key").clone()
+}
+
+/// Writes an inline GetBootMedium result (a base64 string) decoded to `path`.
+pub fn write_inline(result: &Value, path: &Path) {
+    use base64::Engine;
+    let text = result.as_str().unwrap_or_else(|| panic!("expected a base64 string, got {result:?}"));
+    std::fs::write(path, base64::engine::general_purpose::STANDARD.decode(text).unwrap()).unwrap();
 }

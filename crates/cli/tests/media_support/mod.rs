@@ -188,3 +188,42 @@ pub fn provision(data_dir: &Path, family: &str) {
         .expect("running bootmedium reference import");
     assert!(out.status.success(), "reference import failed: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `bootmedium inspect --json --show-key IMAGE`.
+pub fn inspect(image: &Path) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .arg("inspect")
+        .arg(image)
+        .args(["--json", "--show-key"])
+        .env_remove("BOOTMEDIUM_DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running bootmedium inspect");
+    assert!(out.status.success(), "inspect {} failed: {}", image.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The plnode.txt `inspect` found in a medium.
+pub fn node_config(inspected: &serde_json::Value) -> &str {
+    inspected["node_config"].as_str().unwrap_or_else(|| panic!("no node config in {inspected}"))
+}
+
+/// The value of `NAME="value"` in a plnode.txt.
+pub fn plnode_value<'a>(config: &'a str, name: &str) -> &'a str {
+    let prefix = format!("{name}=\"");
+    let line = config.lines().find_map(|l| l.strip_prefix(prefix.as_str()));
+    line.unwrap_or_else(|| panic!("no {name} in {config}")).trim_end_matches('"')
+}
+
+/// Boots a node medium, checks that its console shows every line of `node_config` (what
+/// `inspect` read from the same image: what the node gets is what was written); returns the
+/// kernel command line's arguments and the boot time.
+pub fn boot_node_medium(image: &Path, cdrom: bool, node_config: &str) -> (Vec<String>, Duration) {
+    let (console, took) = boot(image, cdrom);
+    let shown = between(&console, "PLNODE-BEGIN", "PLNODE-END");
+    for line in node_config.lines() {
+        assert!(shown.iter().any(|l| l.trim_end() == line), "{line} not on the console:\n{console}");
+    }
+    let cmdline = between(&console, "CMDLINE-BEGIN", "CMDLINE-END").join(" ");
+    (cmdline.split_whitespace().map(str::to_owned).collect(), took)
+}

@@ -147,8 +147,11 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
         return Err(Fault::invalid("Options are not supported for node configs"));
     }
     let family = node_family(cx, node_id).await?;
-    let target =
-        if filename.is_empty() { None } else { Some(result_path(cx, filename, &hostname, output, &family, None)?) };
+    let target = if filename.is_empty() {
+        None
+    } else {
+        Some(result_path(cx, filename, &hostname, output, &family.name(), &family.arch, None)?)
+    };
     cx.note(format!("GetBootMedium on node {hostname} - action={action}"), vec![("Node", node_id)]);
     let (text, renewed) = floppy_contents(cx, &node, action == "node-floppy").await?;
     if let Some(path) = &target {
@@ -183,12 +186,14 @@ fn person_id(cx: &Cx<'_>) -> Option<i64> {
     cx.caller.person().map(|p| p.person_id).filter(|id| *id > 0)
 }
 
+/// `family` is what `%f` expands to: the family of the reference the medium comes from.
 fn result_path(
     cx: &Cx<'_>,
     filename: &str,
     hostname: &str,
     output: Output,
-    family: &Family,
+    family: &str,
+    arch: &str,
     version: Option<&str>,
 ) -> MethodResult<std::path::PathBuf> {
     let config = cx.config();
@@ -199,8 +204,8 @@ fn result_path(
         suffix: output.suffix(),
         version,
         plc_name: &config.plc.name,
-        family: &family.name(),
-        arch: &family.arch,
+        family,
+        arch,
     };
     let expanded = results::expand(filename, &markers);
     let path = results::resolve(&expanded, dir, cx.caller.is_admin())?;
@@ -292,7 +297,9 @@ async fn image_medium(
     let nodename = if generic { generic_name()? } else { hostname.clone() };
     let target = match filename {
         "" => None,
-        f => Some(result_path(cx, f, &nodename, output, &family, Some(reference.version()))?),
+        // `%f` names the family the medium really comes from, which a node type may set apart
+        // from the node's own (e.g. dummynet boxes have their own BootCD).
+        f => Some(result_path(cx, f, &nodename, output, &family_name, &family.arch, Some(reference.version()))?),
     };
     if generic {
         cx.note(format!("GetBootMedium - generic - action={action}"), vec![]);
