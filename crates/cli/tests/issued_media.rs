@@ -6,7 +6,6 @@
 mod common;
 mod media_support;
 
-use base64::Engine;
 use bootmedium_xmlrpc::Value;
 use common::*;
 use std::io::{Read, Write};
@@ -14,7 +13,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const FAMILY: &str = "lxc-f22-x86_64";
+const FAMILY: &str = DEFAULT_FAMILY;
 const HOST: &str = "node1.one.example.org";
 
 struct Fixture {
@@ -45,11 +44,6 @@ fn sha256_file(path: &Path) -> String {
     bootmedium_media::sha256_hex(std::fs::File::open(path).unwrap()).unwrap()
 }
 
-/// The node's key (nil until a medium is first issued).
-fn stored_key(f: &Fixture) -> Value {
-    field(&f.server.admin_row("GetNodes", vec![i(f.node), strs(&["key"])]), "key").clone()
-}
-
 fn ledger(f: &Fixture) -> Vec<Value> {
     let mut rows = f.server.admin_rows("GetIssuedMedia", vec![st! { "node_id" => f.node }]);
     rows.sort_by_key(|r| int_of(field(r, "issued_medium_id")));
@@ -59,9 +53,8 @@ fn ledger(f: &Fixture) -> Vec<Value> {
 /// An inline image action, decoded into `name` under the fixture's work dir.
 fn inline_medium(f: &Fixture, name: &str, action: &str, options: &[&str]) -> PathBuf {
     let result = f.server.admin("GetBootMedium", vec![s(HOST), s(action), s(""), strs(options)]);
-    let bytes = base64::engine::general_purpose::STANDARD.decode(str_of(&result)).unwrap();
     let path = f.work.path().join(name);
-    std::fs::write(&path, bytes).unwrap();
+    write_inline(&result, &path);
     path
 }
 
@@ -196,7 +189,7 @@ fn verify_tells_current_superseded_and_unknown_keys_apart() {
         let answer = sv.ok("VerifyIssuedMedium", vec![hmac_auth(node, key, std::slice::from_ref(&sha)), sha.clone()]);
         assert_eq!(answer, st! { "status" => "unknown" }, "node {node} key {key:?}");
     }
-    let current = stored_key(&f);
+    let current = stored_key(&f.server, f.node);
     let answer = sv.ok("VerifyIssuedMedium", vec![hmac_auth(f.node, str_of(&current), &[])]);
     assert_eq!(str_of(field(&answer, "status")), "current");
     for bad in
@@ -397,7 +390,7 @@ fn download_requests_that_cannot_be_served_are_refused_and_leave_nothing() {
     let user_session =
         str_of(&sv.ok("GetSession", vec![password_auth("user@one.example.org", "user-password")])).to_string();
     let before = sv.db_snapshot();
-    let key = stored_key(&f);
+    let key = stored_key(&f.server, f.node);
     let json = |v: serde_json::Value| v.to_string().into_bytes();
     let good = json(serde_json::json!({"node": HOST, "action": "node-iso"}));
     let bearer = format!("Bearer {session}");
@@ -499,7 +492,7 @@ fn download_requests_that_cannot_be_served_are_refused_and_leave_nothing() {
     assert_eq!(request(&f, "GET", "/api/v1/media", &[], b"").0, 405);
     assert_eq!(request(&f, "DELETE", "/media/00000000000000000000000000000000", &[], b"").0, 405);
     assert_eq!(sv.db_snapshot(), before, "a refused request changed the registry");
-    assert_eq!(stored_key(&f), key);
+    assert_eq!(stored_key(&f.server, f.node), key);
     assert_no_leftovers(&sv.data_dir);
 
     // A link stops working when it expires.
@@ -512,7 +505,7 @@ fn download_requests_that_cannot_be_served_are_refused_and_leave_nothing() {
         header(&served, "content-disposition"),
         Some(format!("attachment; filename=\"{FAMILY}-{}.usb\"", media_support::VERSION).as_str())
     );
-    assert_eq!(stored_key(&f), key, "a generic medium renews no key");
+    assert_eq!(stored_key(&f.server, f.node), key, "a generic medium renews no key");
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(request(&f, "GET", &path, &[], b"").0, 404);
     sv.assert_alive();
@@ -673,7 +666,7 @@ fn twenty_concurrent_calls(f: &Fixture) {
         assert_eq!(sha256_file(Path::new(path)), str_of(field(row, "sha256")));
     }
     // The node authenticates with the last image's key only.
-    let key = stored_key(f);
+    let key = stored_key(&f.server, f.node);
     assert_eq!(sv.call("AuthCheck", vec![hmac_auth(f.node, str_of(&key), &[])]), Ok(i(1)));
 }
 

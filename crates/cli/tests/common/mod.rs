@@ -1028,7 +1028,7 @@ pub fn configured(server: &Server, table: &str, key: &str, default: &str) -> Str
 
 /// Sets `key = value` in the table `table` (dotted, e.g. `medium.node_types.dummynet`) of the
 /// data dir's bootmedium.toml, creating the tables as needed (for [`Server::start_with`]).
-pub fn set_config(data_dir: &Path, table: &str, key: &str, value: &str) {
+pub fn set_config(data_dir: &Path, table: &str, key: &str, value: impl Into<toml::Value>) {
     let path = data_dir.join("bootmedium.toml");
     let mut doc: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
     let mut at = &mut doc;
@@ -1036,7 +1036,7 @@ pub fn set_config(data_dir: &Path, table: &str, key: &str, value: &str) {
         let entry = at.entry(name).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         at = entry.as_table_mut().unwrap_or_else(|| panic!("{name} of {table} is not a table"));
     }
-    at.insert(key.to_owned(), toml::Value::String(value.to_owned()));
+    at.insert(key.to_owned(), value.into());
     std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
 }
 
