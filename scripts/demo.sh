@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts bootmedium with everything embedded (SQLite in a data directory), seeds a demo site, PI
 # and node, shows a few PLCAPI calls made with Python's own XML-RPC client, then keeps serving
-# until Ctrl-C.   Usage: scripts/demo.sh [DATA_DIR] [HOST:PORT]
+# until Ctrl-C (or, with DEMO_ONCE=1, stops after the show).
+#   Usage: scripts/demo.sh [DATA_DIR] [HOST:PORT]     env: BOOTMEDIUM_BIN (skip the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -10,14 +11,27 @@ LISTEN=${2:-127.0.0.1:8080}
 ADMIN=admin@example.org
 PASSWORD=admin-password
 
-cargo build --release --locked -p bootmedium
-BIN=${CARGO_TARGET_DIR:-target}/release/bootmedium
+BIN=${BOOTMEDIUM_BIN:-}
+if [[ -z $BIN ]]; then
+  cargo build --release --locked -p bootmedium
+  BIN=${CARGO_TARGET_DIR:-target}/release/bootmedium
+fi
 "$BIN" --data-dir "$DATA" init --plc-name "Demo PLC" --admin-email "$ADMIN" --admin-password "$PASSWORD"
 
 # A boot CD reference for the default node family, so GetBootMedium can make node images: the
-# project's small test reference (a Debian kernel + busybox) with fake PLC credentials. It needs
-# Debian's linux-image-cloud-amd64, busybox-static, cpio, isolinux, syslinux and mtools.
+# project's small test reference (a Debian kernel + busybox) with fake PLC credentials, labelled
+# "demo" — not a PlanetLab boot CD. It needs Debian's linux-image-cloud-amd64, busybox-static,
+# cpio, isolinux, syslinux and mtools; as root on Debian they are installed when missing.
 FAMILY=lxc-f22-x86_64
+PACKAGES=(linux-image-cloud-amd64 busybox-static cpio isolinux syslinux syslinux-common mtools)
+missing=()
+for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})) && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  echo "DEMO: installing ${missing[*]} for the demo reference" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } \
+    || echo "DEMO: could not install ${missing[*]}" >&2
+fi
 if [[ ! -d $DATA/references/families/$FAMILY ]]; then
   if scripts/make-test-reference.sh "$DATA/test-reference" >/dev/null 2>"$DATA/reference.err"; then
     mkdir -p "$DATA/boot"
@@ -59,12 +73,26 @@ try:
     iso = base64.b64decode(api.GetBootMedium(sauth, 'node1.demo.example.org', 'node-iso', '', ['serial']))
     open(iso_path, 'wb').write(iso)
     print(f">>> GetBootMedium(node-iso, ['serial']): {len(iso)} bytes written to {iso_path}")
+    # The same for browsers and scripts: a download link (resumable, ETag = sha256).
+    import hashlib, json, urllib.request
+    base = url.split('/PLCAPI')[0]
+    body = json.dumps({'node': 'node1.demo.example.org', 'action': 'node-iso', 'options': ['serial']}).encode()
+    req = urllib.request.Request(base + '/api/v1/media', body, {'Authorization': 'Bearer ' + session})
+    link = json.load(urllib.request.urlopen(req))
+    print(">>> POST /api/v1/media =", link)
+    data = urllib.request.urlopen(link['url']).read()
+    open(iso_path.replace('.iso', '-download.iso'), 'wb').write(data)
+    print(f">>> GET {link['url']}: {len(data)} bytes, sha256 matches: {hashlib.sha256(data).hexdigest() == link['sha256']}")
 except xmlrpc.client.Fault as f:
     print(">>> GetBootMedium(node-iso) fault:", f.faultString)
 PY
 if [[ -f $DATA/node1.iso ]]; then
   "$BIN" inspect "$DATA/node1.iso" | head -12
-  echo "boot it: qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot -cdrom $DATA/node1.iso"
+  echo ">>> bootmedium verify (the node key signs the question and never leaves this machine):"
+  "$BIN" verify "$DATA/node1.iso" --server "$URL" || true
+  "$BIN" verify "$DATA/node1-download.iso" --server "$URL" || true
+  echo "boot it: qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot -cdrom $DATA/node1-download.iso"
 fi
+[[ ${DEMO_ONCE:-} == 1 ]] && exit 0
 echo "serving until Ctrl-C (try: python3 -c \"import xmlrpc.client as x; print(x.ServerProxy('$URL').system.listMethods())\")"
 wait $SERVER

@@ -2,22 +2,26 @@
 """Drive a bootmedium server exactly as PlanetLab's own test suites drive PLCAPI, using only
 Python's standard xmlrpc.client (PLC_SPEC §11):
 
-* §11.3 ([tests] system/: TestPlc, TestSite, TestUser, TestNode, config_default.py), steps 1-5
-  (plus the cheap steps 7 and 8): site, users, the node created by its PI, its static interface,
-  node groups, flavour;
+* §11.3 ([tests] system/: TestPlc, TestSite, TestUser, TestNode, config_default.py), steps 1-8:
+  site, users, the node created by its PI, its static interface, node groups, flavour, and (when
+  IMAGE is given) step 6's GetBootMedium(root, hostname, 'node-iso', '', ['serial',
+  'no-hangcheck', 'systemd-console']), base64-decoded as TestNode does and written to IMAGE, with
+  IMAGE.json holding the node's id, hostname and key for the caller to boot and check it;
 * §11.2 ([tests] system/plcsh_stress_test.py with -c): the add / update / delete round trips of
   sites, persons, tag types, node groups, nodes, node tags and interfaces, every returned field
   checked, and the object counts back to where they started.
 
 Not exercised because this server does not implement them: AddSiteAddress, AddPersonKey,
-slices, PCUs, conf files, ilinks, GetPlcRelease. GetBootMedium (§11.3 step 6) belongs to a later
-issue.
+slices, PCUs, conf files, ilinks, GetPlcRelease.
 
-Usage: plc_sequence.py URL ADMIN_EMAIL ADMIN_PASSWORD
+Usage: plc_sequence.py URL ADMIN_EMAIL ADMIN_PASSWORD [IMAGE]
 Prints one line per phase and finally "N passed, 0 failed"; exits non-zero on the first failed
 check (with the check's description).
 """
 
+import base64
+import hashlib
+import json
 import random
 import sys
 import xmlrpc.client
@@ -154,7 +158,27 @@ def user_auth(fields, roles):
     return {"Username": fields["email"], "AuthMethod": "password", "AuthString": fields["password"], "Role": roles[0]}
 
 
-def plc_sequence(api, root):
+def boot_medium(api, root, image_out):
+    """Step 6 (TestNode.qemu_local_init): the node's ISO, inline, decoded as upstream's tests do."""
+    options = ["serial", "no-hangcheck", "systemd-console"]
+    encoded = api.GetBootMedium(root, HOSTNAME, "node-iso", "", options)
+    check(isinstance(encoded, str), "an inline image is a base64 string")
+    image = base64.b64decode(encoded)
+    eq(image[0x8001:0x8006], b"CD001", "an ISO 9660 volume descriptor")
+    node = api.GetNodes(root, [HOSTNAME], ["node_id", "hostname", "key", "last_download"])[0]
+    check(node["key"] and node["last_download"], "the key was renewed with the download")
+    issued = api.GetIssuedMedia(root, {"hostname": HOSTNAME, "superseded_by": None})
+    eq(len(issued), 1, "one current issued medium")
+    fields_eq(issued[0], {"node_id": node["node_id"], "action": "node-iso", "options": options, "image_type": "iso",
+                          "sha256": hashlib.sha256(image).hexdigest(), "size": len(image)}, "the ledger row")
+    with open(image_out, "wb") as f:
+        f.write(image)
+    with open(image_out + ".json", "w") as f:
+        json.dump({"node_id": node["node_id"], "hostname": node["hostname"], "key": node["key"]}, f)
+    print("step 6: node-iso, %d bytes" % len(image))
+
+
+def plc_sequence(api, root, image_out):
     # Step 1: the site (TestSite.create_site). AddSiteAddress is not implemented here.
     site_id = api.AddSite(root, SITE)
     check(is_id(site_id), "AddSite returns a new id")
@@ -266,6 +290,9 @@ def plc_sequence(api, root):
     eq(flavour["nodefamily"], "lxc-f22-" + flavour["arch"], "nodefamily")
     eq(api.GetNodeArch(root, HOSTNAME), flavour["arch"], "GetNodeFlavour writes the arch tag back")
     print("step 5: flavour %s" % flavour["nodefamily"])
+
+    if image_out:
+        boot_medium(api, root, image_out)
 
     # Step 7: node states, polled as TestPlc does.
     for state in ["reinstall", "upgrade", "safeboot", "boot"]:
@@ -486,14 +513,15 @@ def stress(api, root, rng):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
     url, root_user, root_password = sys.argv[1:4]
+    image_out = sys.argv[4] if len(sys.argv) == 5 else None
     api = xmlrpc.client.ServerProxy(url, allow_none=True, use_builtin_types=True)
     root = {"Username": root_user, "AuthMethod": "password", "AuthString": root_password, "Role": "root"}
     eq(api.AuthCheck(root), 1, "AuthCheck as root")
     before = counts(api, root)
-    plc_sequence(api, root)
+    plc_sequence(api, root, image_out)
     eq(counts(api, root), before, "object counts after the §11.3 sequence")
     stress(api, root, random.Random(20240501))
     eq(counts(api, root), before, "object counts after the §11.2 round trips")
