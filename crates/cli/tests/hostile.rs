@@ -982,7 +982,91 @@ fn cases(fx: &Fixture) -> Vec<Case> {
         },
     ];
     v.push(call("unknown special filter key on GetSites", "GetSites", vec![admin(), st! { "-DROP" => 1 }], 102, ""));
+    v.extend(ledger_cases(fx));
     v
+}
+
+/// The issued-media ledger's methods: hidden fields, bad filters, the wrong callers, malformed
+/// hmac structs for VerifyIssuedMedium.
+fn ledger_cases(fx: &Fixture) -> Vec<Case> {
+    let admin = admin_auth;
+    let sha = || s(&"0".repeat(64));
+    vec![
+        call(
+            "GetIssuedMedia filtered on the hidden key",
+            "GetIssuedMedia",
+            vec![admin(), st! { "node_key" => "x" }],
+            102,
+            "node_key",
+        ),
+        call(
+            "GetIssuedMedia filtered on the download id",
+            "GetIssuedMedia",
+            vec![admin(), st! { "download_id" => "x" }],
+            102,
+            "",
+        ),
+        call(
+            "GetIssuedMedia returning the stored plnode.txt",
+            "GetIssuedMedia",
+            vec![admin(), st! {}, strs(&["node_config"])],
+            102,
+            "",
+        ),
+        call("GetIssuedMedia with a float filter", "GetIssuedMedia", vec![admin(), Value::Double(1.5)], 102, ""),
+        call(
+            "GetIssuedMedia with a bad -SORT",
+            "GetIssuedMedia",
+            vec![admin(), st! { "-SORT" => "node_key" }],
+            102,
+            "",
+        ),
+        call(
+            "GetIssuedMedia as a user",
+            "GetIssuedMedia",
+            vec![password_auth(USER_EMAIL, USER_PW)],
+            103,
+            "missing role",
+        ),
+        call("GetIssuedMedia as a node", "GetIssuedMedia", vec![hmac_auth(fx.node1, NODE_KEY, &[])], 103, ""),
+        call("VerifyIssuedMedium with password auth", "VerifyIssuedMedium", vec![admin(), sha()], 102, "hmac"),
+        call("VerifyIssuedMedium with an auth string", "VerifyIssuedMedium", vec![s("hmac"), sha()], 102, ""),
+        call(
+            "VerifyIssuedMedium without node_id",
+            "VerifyIssuedMedium",
+            vec![st! { "AuthMethod" => "hmac", "value" => "00" }, sha()],
+            102,
+            "node_id",
+        ),
+        call(
+            "VerifyIssuedMedium with a string node_id",
+            "VerifyIssuedMedium",
+            vec![st! { "AuthMethod" => "hmac", "node_id" => "1", "value" => "00" }, sha()],
+            102,
+            "",
+        ),
+        call(
+            "VerifyIssuedMedium without value",
+            "VerifyIssuedMedium",
+            vec![st! { "AuthMethod" => "hmac", "node_id" => fx.node1 }, sha()],
+            102,
+            "value",
+        ),
+        call(
+            "VerifyIssuedMedium with an int checksum",
+            "VerifyIssuedMedium",
+            vec![hmac_auth(fx.node1, NODE_KEY, &[i(1)]), i(1)],
+            102,
+            "",
+        ),
+        call(
+            "VerifyIssuedMedium with two checksums",
+            "VerifyIssuedMedium",
+            vec![hmac_auth(fx.node1, NODE_KEY, &[]), sha(), sha()],
+            101,
+            "",
+        ),
+    ]
 }
 
 #[test]
