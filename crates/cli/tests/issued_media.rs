@@ -352,6 +352,32 @@ fn a_download_link_serves_the_issued_image_with_ranges_and_resume() {
     f.server.assert_alive();
 }
 
+#[test]
+fn a_link_issued_by_one_instance_is_served_by_another_sharing_the_database() {
+    let Some(server) = Server::start_postgres_with(|dir| media_support::provision(dir, FAMILY)) else {
+        eprintln!("BOOTMEDIUM_TEST_POSTGRES_URL is not set: nothing to share (scripts/test.sh sets it)");
+        return;
+    };
+    let f = fixture_on(server);
+    let url = f.server.database_url().unwrap().to_owned();
+    // A second instance: its own data directory and reference import, the same registry.
+    let second = tempfile::tempdir().unwrap();
+    let dir = second.path().join("data");
+    let out = init(&dir, Some(&url));
+    assert!(out.status.success(), "{}", describe(&out));
+    media_support::provision(&dir, FAMILY);
+    let (mut child, second_url) = spawn_serve(&dir, Some(&url), &second.path().join("serve.stderr"), &[]);
+    let second_addr = second_url.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+
+    let (status, answer) = issue(&f, &admin_session(&f), &serde_json::json!({"node": HOST, "action": "node-usb"}));
+    assert_eq!(status, 201, "{answer}");
+    let request = format!("GET {} HTTP/1.1\r\nHost: {second_addr}\r\nConnection: close\r\n\r\n", media_path(&answer));
+    let (status, _, body) = http_exchange(&second_addr, request.as_bytes()).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(sha256_of(&body), answer["sha256"].as_str().unwrap());
+    assert!(stop_child(&mut child, "TERM").is_some_and(|s| s.success()));
+}
+
 /// Reads `keep` bytes of a GET's body, then drops the connection.
 fn broken_transfer(f: &Fixture, path: &str, keep: usize) -> Vec<u8> {
     let mut stream = TcpStream::connect(&f.server.addr).unwrap();

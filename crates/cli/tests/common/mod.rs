@@ -569,6 +569,11 @@ impl Server {
         }
     }
 
+    /// The PostgreSQL database this server uses, if any (to start a second instance on it).
+    pub fn database_url(&self) -> Option<&str> {
+        self.pg.as_ref().map(|p| p.url.as_str())
+    }
+
     /// The serve process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).unwrap_or(0)
