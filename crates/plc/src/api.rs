@@ -136,6 +136,16 @@ impl Reply {
     }
 }
 
+/// Runs synchronous file work (preparing, writing or hashing a medium: milliseconds, seconds
+/// for the cramfs types) without stalling the other tasks of a multi-threaded runtime's worker.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
 /// The boot image engine as the API sees it.
 pub struct MediaEnv {
     pub store: ReferenceStore,
@@ -335,7 +345,8 @@ impl Api {
             Err(bootmedium_media::MediaError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(Fault::internal(e.to_string())),
         };
-        let medium = reference.prepare(&stored.request, settings).map_err(|e| Fault::internal(e.to_string()))?;
+        let medium =
+            blocking(|| reference.prepare(&stored.request, settings)).map_err(|e| Fault::internal(e.to_string()))?;
         if medium.len() != stored.size {
             return Err(Fault::internal(format!(
                 "issued medium {} no longer comes out at its recorded size ({} bytes, now {})",

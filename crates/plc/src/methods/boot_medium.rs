@@ -5,7 +5,7 @@
 
 use super::common;
 use super::medium_options::{self, Container, MEDIUM_TAGS};
-use crate::api::{Cx, Delivery, DownloadLink, Handover, MediaEnv};
+use crate::api::{Cx, Delivery, DownloadLink, Handover, MediaEnv, blocking};
 use crate::args::Args;
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
@@ -318,11 +318,10 @@ async fn image_medium(
     };
     let kargs = wanted.kargs.iter().map(|k| KernelArg::new(k)).collect::<Result<Vec<_>, _>>().map_err(media_fault)?;
     let request = MediumRequest { image_type: wanted.image_type, console, kargs, variant: wanted.variant, node_config };
-    let mut medium = reference.prepare(&request, settings).map_err(media_fault)?;
+    let mut medium = blocking(|| reference.prepare(&request, settings)).map_err(media_fault)?;
     if let Some(path) = &target {
         results::create_parents(path)?;
-        medium
-            .write_to(path)
+        blocking(|| medium.write_to(path))
             .map_err(|e| Fault::internal(format!("Could not write the image into {}: {e}", path.display())))?;
         cx.created_files.push(path.clone());
     }
@@ -334,7 +333,7 @@ async fn image_medium(
     };
     // Generic media carry no key: the ledger has them only when a download must find them.
     if renewed.is_some() || download.is_some() {
-        let sha256 = medium.sha256().map_err(media_fault)?;
+        let sha256 = blocking(|| medium.sha256()).map_err(media_fault)?;
         let issued = IssuedMedium {
             node_id,
             action,
