@@ -4,7 +4,7 @@
 //! renewed key is recorded in the issued-media ledger in the call's transaction.
 
 use super::common;
-use super::medium_options::{self, Container, MEDIUM_TAGS};
+use super::medium_options::{self, Container, MEDIUM_TAGS, MediumOptions};
 use crate::api::{Cx, Delivery, DownloadLink, Handover, MediaEnv, blocking};
 use crate::args::Args;
 use crate::crypto;
@@ -12,10 +12,11 @@ use crate::fault::{Fault, MethodResult};
 use crate::ledger::{self, DownloadGrant, IssuedMedium, ReferenceId};
 use crate::plnode::{self, InterfaceSetting, NodeConfig, PrimaryInterface, RenewedKey};
 use crate::results::{self, Markers};
-use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, Reference, sha256_hex};
+use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, PreparedMedium, Reference, sha256_hex};
 use bootmedium_registry::views::NODE;
 use bootmedium_registry::{FieldKind, Row, SqlValue};
 use bootmedium_xmlrpc::Value;
+use std::path::PathBuf;
 
 /// Architectures a node group name can select (seed 001).
 const KNOWN_ARCHS: &[&str] = &["i386", "x86_64"];
@@ -312,12 +313,7 @@ async fn image_medium(
         let (text, renewed) = floppy_contents(cx, node, true).await?;
         (Some(text), renewed)
     };
-    let console = match &wanted.serial {
-        Some(spec) => Console::parse(spec).map_err(media_fault)?,
-        None => Console::Graphic,
-    };
-    let kargs = wanted.kargs.iter().map(|k| KernelArg::new(k)).collect::<Result<Vec<_>, _>>().map_err(media_fault)?;
-    let request = MediumRequest { image_type: wanted.image_type, console, kargs, variant: wanted.variant, node_config };
+    let request = medium_request(wanted, node_config)?;
     let mut medium = blocking(|| reference.prepare(&request, settings)).map_err(media_fault)?;
     if let Some(path) = &target {
         results::create_parents(path)?;
@@ -325,6 +321,44 @@ async fn image_medium(
             .map_err(|e| Fault::internal(format!("Could not write the image into {}: {e}", path.display())))?;
         cx.created_files.push(path.clone());
     }
+    let made = Made {
+        action,
+        options,
+        request: &request,
+        reference: ReferenceId { family: family_name, version: reference.version().to_string() },
+        renewed: renewed.as_ref(),
+    };
+    hand_over(cx, node_id, made, medium, target).await
+}
+
+/// What a medium was made from, for the ledger.
+struct Made<'a> {
+    action: &'a str,
+    options: &'a [&'a str],
+    request: &'a MediumRequest,
+    reference: ReferenceId,
+    renewed: Option<&'a RenewedKey>,
+}
+
+/// The medium a request describes: §9.2 step 4's console and kernel arguments, validated.
+fn medium_request(wanted: MediumOptions, node_config: Option<String>) -> MethodResult<MediumRequest> {
+    let console = match &wanted.serial {
+        Some(spec) => Console::parse(spec).map_err(media_fault)?,
+        None => Console::Graphic,
+    };
+    let kargs = wanted.kargs.iter().map(|k| KernelArg::new(k)).collect::<Result<Vec<_>, _>>().map_err(media_fault)?;
+    Ok(MediumRequest { image_type: wanted.image_type, console, kargs, variant: wanted.variant, node_config })
+}
+
+/// Records a keyed medium (or a download) in the ledger and answers: the file's path, the image
+/// to stream, or a download link — each handed over only once the call commits.
+async fn hand_over(
+    cx: &mut Cx<'_>,
+    node_id: i64,
+    made: Made<'_>,
+    medium: PreparedMedium,
+    target: Option<PathBuf>,
+) -> MethodResult<Value> {
     let download = match (&target, cx.delivery) {
         (None, Delivery::Link { lifetime }) => {
             Some(DownloadGrant { id: ledger::new_download_id()?, expires: crate::now() + lifetime })
@@ -332,15 +366,15 @@ async fn image_medium(
         _ => None,
     };
     // Generic media carry no key: the ledger has them only when a download must find them.
-    if renewed.is_some() || download.is_some() {
+    if made.renewed.is_some() || download.is_some() {
         let sha256 = blocking(|| medium.sha256()).map_err(media_fault)?;
         let issued = IssuedMedium {
             node_id,
-            action,
-            options,
-            request: Some(&request),
-            reference: Some(ReferenceId { family: family_name, version: reference.version().to_string() }),
-            key: renewed.as_ref(),
+            action: made.action,
+            options: made.options,
+            request: Some(made.request),
+            reference: Some(made.reference),
+            key: made.renewed,
             sha256: sha256.clone(),
             size: medium.len(),
             person_id: person_id(cx),
