@@ -505,6 +505,21 @@ fn download_requests_that_cannot_be_served_are_refused_and_leave_nothing() {
             102,
         ),
         ("oversized body", auth_vec(auth), big, 413, 102),
+        // A cookie session only with a JSON content type: a cross-site form cannot send one.
+        (
+            "a cookie without a content type",
+            vec![("Cookie", format!("bootmedium_session={session}"))],
+            good.clone(),
+            415,
+            102,
+        ),
+        (
+            "a cookie with a form body",
+            vec![("Cookie", format!("bootmedium_session={session}")), ("Content-Type", "text/plain".into())],
+            good.clone(),
+            415,
+            102,
+        ),
     ];
     for (what, headers, body, status, code) in cases {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -521,9 +536,13 @@ fn download_requests_that_cannot_be_served_are_refused_and_leave_nothing() {
     assert_eq!(stored_key(&f.server, f.node), key);
     assert_no_leftovers(&sv.data_dir);
 
-    // A link stops working when it expires.
-    let (status, answer) = issue(&f, &session, &serde_json::json!({"node": HOST, "action": "generic-usb"}));
-    assert_eq!(status, 201, "{answer}");
+    // A link stops working when it expires. (Issued by a page's script: cookie and JSON.)
+    let cookie = format!("bootmedium_session={session}");
+    let body = json(serde_json::json!({"node": HOST, "action": "generic-usb"}));
+    let response =
+        request(&f, "POST", "/api/v1/media", &[("Cookie", &cookie), ("Content-Type", "application/json")], &body);
+    let answer: serde_json::Value = serde_json::from_slice(&response.2).unwrap();
+    assert_eq!(response.0, 201, "{answer}");
     let path = media_path(&answer);
     let served = request(&f, "GET", &path, &[], b"");
     assert_eq!(served.0, 200);

@@ -1,7 +1,7 @@
 //! Downloads for browsers and scripts (issue 5):
 //! - `POST /api/v1/media` with JSON `{"node": id or hostname, "action": "node-iso", "options":
-//!   […]}` and a session (`Authorization: Bearer <session>` or the `bootmedium_session`
-//!   cookie) runs GetBootMedium's checks, key renewal and ledger row in one transaction and
+//!   […]}` and a session (`Authorization: Bearer <session>`, or the `bootmedium_session`
+//!   cookie with `Content-Type: application/json`, which a cross-site form cannot send) runs GetBootMedium's checks, key renewal and ledger row in one transaction and
 //!   answers `201 {id, url, sha256, size, expires, issued_medium_id}`;
 //! - `GET|HEAD /media/{id}` serves that medium, made again from its reference and ledger row (no
 //!   per-request copy on disk), with `ETag` = its sha256, `Content-Disposition`, and single
@@ -59,6 +59,7 @@ pub(crate) async fn issue(
 ) -> Response {
     let started = Instant::now();
     let session = session_of(req.headers());
+    let json_body_sent = is_json(req.headers());
     let base = base_url(req.headers());
     let body = match axum::body::to_bytes(req.into_body(), MAX_REQUEST).await {
         Ok(b) => b,
@@ -75,8 +76,13 @@ pub(crate) async fn issue(
     if let Some(bad) = texts.into_iter().find(|t| t.chars().any(char::is_control)) {
         return error(StatusCode::BAD_REQUEST, 102, &format!("control characters in {bad:?}"));
     }
-    let Some(session) = session else {
-        return error(StatusCode::UNAUTHORIZED, 103, "no session: send `Authorization: Bearer <session>`");
+    let session = match session {
+        None => return error(StatusCode::UNAUTHORIZED, 103, "no session: send `Authorization: Bearer <session>`"),
+        Some(Session::Cookie(_)) if !json_body_sent => {
+            let why = "a request authenticated by cookie must send Content-Type: application/json";
+            return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, 102, why);
+        }
+        Some(Session::Bearer(s) | Session::Cookie(s)) => s,
     };
     let mut auth = std::collections::BTreeMap::new();
     auth.insert("AuthMethod".to_string(), Value::from("session"));
@@ -183,23 +189,42 @@ fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
-/// The session from `Authorization: Bearer …` or the session cookie.
-fn session_of(headers: &HeaderMap) -> Option<String> {
+/// Where a request's session came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Session {
+    /// `Authorization: Bearer …`: scripts; a browser never sends it on its own.
+    Bearer(String),
+    /// The session cookie: a browser sends it with any request to this server, even one a
+    /// foreign page makes it send.
+    Cookie(String),
+}
+
+/// The session from `Authorization: Bearer …`, else from the session cookie.
+fn session_of(headers: &HeaderMap) -> Option<Session> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|s| !s.is_empty());
-    let cookie = || {
-        headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
-            |pair| {
-                let (name, value) = pair.trim().split_once('=')?;
-                (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
-            },
-        )
-    };
-    bearer.or_else(cookie).map(str::to_string)
+    if let Some(bearer) = bearer {
+        return Some(Session::Bearer(bearer.to_string()));
+    }
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == SESSION_COOKIE && !value.is_empty()).then(|| Session::Cookie(value.to_string()))
+    })
+}
+
+/// Whether the request says its body is JSON. A cross-site form can only send form or text
+/// bodies, and a foreign page's script cannot send `application/json` without this server's
+/// CORS consent (which it never gives), so a cookie session with a JSON body is this site's own.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// `scheme://host` of this server as the client reached it (a TLS proxy says so with
@@ -253,11 +278,28 @@ mod tests {
 
     #[test]
     fn sessions_from_bearer_or_cookie() {
-        assert_eq!(session_of(&headers(&[("authorization", "Bearer abc")])).as_deref(), Some("abc"));
-        assert_eq!(session_of(&headers(&[("cookie", "a=b; bootmedium_session=xyz")])).as_deref(), Some("xyz"));
+        let bearer = |s: &str| Some(Session::Bearer(s.into()));
+        assert_eq!(session_of(&headers(&[("authorization", "Bearer abc")])), bearer("abc"));
+        assert_eq!(
+            session_of(&headers(&[("cookie", "a=b; bootmedium_session=xyz")])),
+            Some(Session::Cookie("xyz".into()))
+        );
+        assert_eq!(
+            session_of(&headers(&[("authorization", "Bearer abc"), ("cookie", "bootmedium_session=xyz")])),
+            bearer("abc")
+        );
         assert_eq!(session_of(&headers(&[("authorization", "Basic abc")])), None);
         assert_eq!(session_of(&headers(&[("cookie", "bootmedium_session=")])), None);
         assert_eq!(session_of(&headers(&[])), None);
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json(&headers(&[("content-type", "application/json")])));
+        assert!(is_json(&headers(&[("content-type", "Application/JSON; charset=utf-8")])));
+        assert!(!is_json(&headers(&[("content-type", "text/plain")])));
+        assert!(!is_json(&headers(&[("content-type", "application/x-www-form-urlencoded")])));
+        assert!(!is_json(&headers(&[])));
     }
 
     #[test]
