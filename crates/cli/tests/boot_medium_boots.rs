@@ -1,5 +1,6 @@
-//! GetBootMedium's media boot: end to end over XML-RPC against the real server, each medium
-//! boots under QEMU (TCG) and the test reference's /init prints the plnode.txt the node got and
+//! GetBootMedium's media boot: end to end over XML-RPC against the real server, each call made
+//! by Python's own xmlrpc.client (inline images decoded by Python's base64, as PLC's tests do),
+//! each medium boots under QEMU (TCG) and the test reference's /init prints the plnode.txt the node got and
 //! its kernel command line on the serial console:
 //!
 //! - a partitioned node USB image (inline base64), booted as a disk;
@@ -86,10 +87,9 @@ fn a_partitioned_node_usb_image_boots_from_disk() {
     // Without a serial console /init writes to the screen, which the test cannot read: the
     // node's `serial` tag (§9.2 step 4a) asks for the default one, so the call stays bare.
     let node = add_typed_node(&sv, site, hostname, "regular", Some("default"));
-    let result = sv.admin("GetBootMedium", vec![s(hostname), s("node-usb"), s(""), strs(&["partition"])]);
     let work = tempfile::tempdir().unwrap();
     let image = work.path().join("node.usb");
-    write_inline(&result, &image);
+    python_get_boot_medium(&sv, hostname, "node-usb", "", &["partition"], &image);
     let json = inspect(&image);
     assert_eq!(json["image_type"], "usb_partition", "{json}");
     assert_eq!(json["family"], DEFAULT_FAMILY, "{json}");
@@ -104,10 +104,9 @@ fn a_dummynet_node_iso_comes_from_the_dummynet_family_and_boots() {
     let (sv, site) = server(true);
     let hostname = "dn1.one.example.org";
     let node = add_typed_node(&sv, site, hostname, "dummynet", Some("default"));
-    let result = sv.admin("GetBootMedium", vec![s(hostname), s("dummynet-iso"), s(""), strs(&[])]);
     let work = tempfile::tempdir().unwrap();
     let image = work.path().join("dummynet.iso");
-    write_inline(&result, &image);
+    python_get_boot_medium(&sv, hostname, "dummynet-iso", "", &[], &image);
     let json = inspect(&image);
     assert_eq!(json["image_type"], "iso", "{json}");
     assert_eq!(json["family"], DUMMYNET_FAMILY, "{json}");
@@ -130,10 +129,12 @@ fn a_node_iso_file_result_under_the_results_dir_boots_with_a_serial_console() {
     let hostname = "node3.one.example.org";
     // No serial tag: the console comes from the `serial` option alone.
     let node = add_typed_node(&sv, site, hostname, "regular", None);
-    let path = sv.admin("GetBootMedium", vec![s(hostname), s("node-iso"), s("%d/%n-%v%s"), strs(&["serial"])]);
+    let unused = sv.data_dir.join("unused");
+    let path = python_get_boot_medium(&sv, hostname, "node-iso", "%d/%n-%v%s", &["serial"], &unused);
     let results = sv.data_dir.join("results");
     let expected = results.join(format!("{hostname}-{VERSION}.iso"));
-    assert_eq!(PathBuf::from(str_of(&path)), expected);
+    assert_eq!(PathBuf::from(path), expected);
+    assert!(!unused.exists());
     let mode = std::fs::metadata(&expected).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640, "{mode:o}: the medium carries the node key");
     let left: Vec<PathBuf> = std::fs::read_dir(&results).unwrap().map(|e| e.unwrap().path()).collect();

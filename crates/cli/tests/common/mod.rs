@@ -1056,3 +1056,27 @@ pub fn write_inline(result: &Value, path: &Path) {
     let text = result.as_str().unwrap_or_else(|| panic!("expected a base64 string, got {result:?}"));
     std::fs::write(path, base64::engine::general_purpose::STANDARD.decode(text).unwrap()).unwrap();
 }
+
+/// `GetBootMedium(admin, node, action, filename, options)` made by Python's own xmlrpc.client
+/// (tests/python/get_boot_medium.py): an inline image is base64-decoded by Python into `out`;
+/// returns what the call returned for a file result (its path), or an empty string.
+pub fn python_get_boot_medium(
+    server: &Server,
+    node: &str,
+    action: &str,
+    filename: &str,
+    options: &[&str],
+    out: &Path,
+) -> String {
+    const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/python/get_boot_medium.py");
+    let result = Command::new("python3")
+        .arg(SCRIPT)
+        .args([server.url.as_str(), ADMIN_EMAIL, ADMIN_PASSWORD, node, action, filename])
+        .arg(out)
+        .args(options)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run python3 (install python3)");
+    assert!(result.status.success(), "get_boot_medium.py failed: {}", String::from_utf8_lossy(&result.stderr));
+    String::from_utf8_lossy(&result.stdout).trim_end().to_owned()
+}
