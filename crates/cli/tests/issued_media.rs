@@ -349,6 +349,36 @@ fn a_download_link_serves_the_issued_image_with_ranges_and_resume() {
     assert_eq!(status, 201, "{second}");
     assert_eq!(verify(&f, &image).1["status"], "superseded");
     assert_eq!(sha256_of(&request(&f, "GET", &path, &[], b"").2), sha);
+
+    // A link whose reference is removed answers 404; one re-imported from the same inputs
+    // serves the same bytes again (imports are reproducible); one re-imported from other inputs
+    // of the same size answers 404 rather than other bytes under its ETag.
+    let reference = |args: &[&str]| {
+        let out = bootmedium().arg("--data-dir").arg(&f.server.data_dir).arg("reference").args(args).output().unwrap();
+        assert!(out.status.success(), "{}", describe(&out));
+    };
+    let test_reference = media_support::test_reference();
+    let kernel = test_reference.join("kernel").to_string_lossy().into_owned();
+    let import = |initrd: &Path| {
+        let initrd = initrd.to_string_lossy().into_owned();
+        let version = media_support::VERSION;
+        reference(&["import", "--family", FAMILY, "--version", version, "--kernel", &kernel, "--initrd", &initrd]);
+    };
+    let remove = || reference(&["remove", "--family", FAMILY, "--version", media_support::VERSION]);
+    remove();
+    assert_eq!(request(&f, "GET", &path, &[], b"").0, 404);
+    import(&test_reference.join("bootcd.img"));
+    assert_eq!(sha256_of(&request(&f, "GET", &path, &[], b"").2), sha);
+    // Another gzip header timestamp (bytes 4–7, outside the CRC): the same size, other bytes.
+    let mut altered = std::fs::read(test_reference.join("bootcd.img")).unwrap();
+    assert_eq!(&altered[..2], b"\x1f\x8b", "bootcd.img is gzip");
+    altered[4] ^= 1;
+    let altered_path = f.work.path().join("bootcd-altered.img");
+    std::fs::write(&altered_path, altered).unwrap();
+    remove();
+    import(&altered_path);
+    let gone = request(&f, "GET", &path, &[], b"");
+    assert_eq!(gone.0, 404, "served {} bytes", gone.2.len());
     f.server.assert_alive();
 }
 
