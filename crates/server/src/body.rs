@@ -23,18 +23,21 @@ pub(crate) fn blocking_body(produce: impl FnOnce(Send<'_>) + std::marker::Send +
 }
 
 /// Sends everything `reader` yields in pieces of `piece` bytes (the last may be shorter), each
-/// passed through `encode`. Returns whether the whole input went out.
-pub(crate) fn send_all(mut reader: impl Read, piece: usize, encode: impl Fn(&[u8]) -> Bytes, send: Send<'_>) -> bool {
-    let mut buf = vec![0u8; piece];
+/// turned into a body piece by `finish`. Every piece is read into a buffer of its own, which
+/// `finish` may hand on as it is (`Bytes::from`): no second copy. Returns whether the whole
+/// input went out.
+pub(crate) fn send_all(mut reader: impl Read, piece: usize, finish: impl Fn(Vec<u8>) -> Bytes, send: Send<'_>) -> bool {
     loop {
+        let mut buf = vec![0u8; piece];
         match read_full(&mut reader, &mut buf) {
             Ok(0) => return true,
             Ok(n) => {
-                if !send(Ok(encode(&buf[..n]))) {
+                buf.truncate(n);
+                if !send(Ok(finish(buf))) {
                     tracing::info!("client went away during an image download");
                     return false;
                 }
-                if n < buf.len() {
+                if n < piece {
                     return true;
                 }
             }

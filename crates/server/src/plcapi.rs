@@ -95,8 +95,7 @@ fn medium_response(medium: PreparedMedium) -> Response {
     let (prefix, suffix) = base64_string_response_parts();
     let total = prefix.len() as u64 + medium.len().div_ceil(3) * 4 + suffix.len() as u64;
     let body = blocking_body(move |send| {
-        let encode =
-            |piece: &[u8]| Bytes::from(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, piece));
+        let encode = |piece: Vec<u8>| Bytes::from(base64_of(&piece));
         if send(Ok(Bytes::from_static(prefix.as_bytes()))) && send_all(medium.reader(), ENCODE_CHUNK, encode, send) {
             send(Ok(Bytes::from_static(suffix.as_bytes())));
         }
@@ -105,6 +104,18 @@ fn medium_response(medium: PreparedMedium) -> Response {
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
     r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(total));
     r
+}
+
+/// Standard base64 with padding, written straight into bytes (`Engine::encode` would build a
+/// `String`, validating every piece of text as UTF-8 again).
+fn base64_of(piece: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let mut out = vec![0u8; piece.len().div_ceil(3) * 4];
+    // The buffer has exactly the encoded length, so encoding cannot run out of room.
+    let written = engine.encode_slice(piece, &mut out).unwrap_or(0);
+    out.truncate(written);
+    out
 }
 
 pub(crate) fn log_call(method: &str, caller: &str, fault: Option<&Fault>, started: Instant) {
@@ -125,6 +136,16 @@ fn fault_response(f: &Fault) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn base64_pieces_match_the_engine() {
+        use base64::Engine;
+        for len in [0, 1, 2, 3, 4, 5, 6, 1000, 3 * 43_690] {
+            let piece: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
+            let expected = base64::engine::general_purpose::STANDARD.encode(&piece);
+            assert_eq!(super::base64_of(&piece), expected.as_bytes(), "{len} bytes");
+        }
+    }
+
     #[test]
     fn api_paths() {
         assert!(super::is_api_path("/PLCAPI/"));
