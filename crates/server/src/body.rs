@@ -23,17 +23,26 @@ pub(crate) fn blocking_body(produce: impl FnOnce(Send<'_>) + std::marker::Send +
 }
 
 /// Sends everything `reader` yields in pieces of `piece` bytes (the last may be shorter), each
-/// turned into a body piece by `finish`. Every piece is read into a buffer of its own, which
-/// `finish` may hand on as it is (`Bytes::from`): no second copy. Returns whether the whole
-/// input went out.
-pub(crate) fn send_all(mut reader: impl Read, piece: usize, finish: impl Fn(Vec<u8>) -> Bytes, send: Send<'_>) -> bool {
+/// turned into a body piece by `finish`, which gets the buffer holding the piece: it may take
+/// the buffer and hand it on as it is (a download: no second copy; a new buffer is made for the
+/// next piece) or read from it and leave it to be reused (base64: no allocation per piece).
+/// Returns whether the whole input went out.
+pub(crate) fn send_all(
+    mut reader: impl Read,
+    piece: usize,
+    finish: impl Fn(&mut Vec<u8>) -> Bytes,
+    send: Send<'_>,
+) -> bool {
+    let mut buf = Vec::new();
     loop {
-        let mut buf = vec![0u8; piece];
+        if buf.len() != piece {
+            buf = vec![0u8; piece];
+        }
         match read_full(&mut reader, &mut buf) {
             Ok(0) => return true,
             Ok(n) => {
                 buf.truncate(n);
-                if !send(Ok(finish(buf))) {
+                if !send(Ok(finish(&mut buf))) {
                     tracing::info!("client went away during an image download");
                     return false;
                 }

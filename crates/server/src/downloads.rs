@@ -165,7 +165,7 @@ fn media_response(download: OpenDownload, headers: &HeaderMap, head: bool) -> Re
                 let _ = send(Err(e));
                 return;
             }
-            send_all(reader.take(count), PIECE, Bytes::from, send);
+            send_all(reader.take(count), PIECE, |buf| Bytes::from(std::mem::take(buf)), send);
         })
     };
     let mut r = Response::new(body);

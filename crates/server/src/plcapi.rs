@@ -95,7 +95,7 @@ fn medium_response(medium: PreparedMedium) -> Response {
     let (prefix, suffix) = base64_string_response_parts();
     let total = prefix.len() as u64 + medium.len().div_ceil(3) * 4 + suffix.len() as u64;
     let body = blocking_body(move |send| {
-        let encode = |piece: Vec<u8>| Bytes::from(base64_of(&piece));
+        let encode = |piece: &mut Vec<u8>| Bytes::from(base64_of(piece));
         if send(Ok(Bytes::from_static(prefix.as_bytes()))) && send_all(medium.reader(), ENCODE_CHUNK, encode, send) {
             send(Ok(Bytes::from_static(suffix.as_bytes())));
         }
