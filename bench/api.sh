@@ -5,14 +5,11 @@
 # The load generator is wrk (Debian package `wrk`) on the same 2-core machine as the server, so
 # figures are a lower bound. Writes bench/results/api.md.
 #   Usage: bench/api.sh [SECONDS]     env: BENCH_PG_URL (default postgres://root@127.0.0.1:5432/test)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+source "$(dirname "$0")/lib.sh"
 DURATION=${1:-10}
 PG_ADMIN_URL=${BENCH_PG_URL:-postgres://root@127.0.0.1:5432/test}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release --locked -p bootmedium >&2
-BIN=${CARGO_TARGET_DIR:-target}/release/bootmedium
+require wrk wrk
+release_build
 WORK=$(mktemp -d /tmp/bm-bench.XXXXXX)
 SERVER=
 cleanup() { [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }

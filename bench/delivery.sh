@@ -20,21 +20,10 @@
 # Needs: hyperfine, curl, nginx (Debian nginx-light or nginx), python3, GNU coreutils, and what
 # seed_pipeline.sh needs (../shared/bench/setup.sh installs it). Runs nginx as root on a free
 # loopback port with a private configuration; stops it and the server on exit.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH:/usr/sbin:/sbin"
-ROOT=$PWD
-SHARED=$(realpath "${SHARED:-$ROOT/../shared/bench}")
-export BENCH_WORK=${BENCH_WORK:-/var/tmp/plbench}
-W=$BENCH_WORK
-RUNS=${RUNS:-10}
-for tool in hyperfine curl nginx python3 base64 sha256sum; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (Debian packages hyperfine, curl, nginx-light, python3, coreutils)" >&2; exit 1; }
-done
-
-[[ -f $W/ref-200m/isofs/bootcd.img && -f $W/plc/cacert.pem ]] || bash "$SHARED/make_refcd.sh" >&2
-cargo build --release --locked -p bootmedium >&2
-BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/bootmedium")
+source "$(dirname "$0")/lib.sh"
+require "hyperfine curl nginx-light python3 coreutils" hyperfine curl nginx python3 base64 sha256sum
+reference
+release_build
 
 DIR=$W/delivery          # on the same file system as the reference, like bench/media.sh's output
 DATA=$DIR/data

@@ -4,15 +4,9 @@
 # in 1 MiB pieces and checked (length = Content-Length, well-formed end, decodable base64).
 # Records the server's idle RSS, its peak (VmHWM) and the difference in
 # bench/results/inline_memory.md.      env: BENCH_WORK (default /var/tmp/plbench), SHARED
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
-SHARED=${SHARED:-../shared/bench}
-export BENCH_WORK=${BENCH_WORK:-/var/tmp/plbench}
-W=$BENCH_WORK
-[[ -f $W/ref-200m/isofs/bootcd.img && -f $W/plc/cacert.pem ]] || bash "$SHARED/make_refcd.sh" >&2
-cargo build --release --locked -p bootmedium >&2
-BIN=${CARGO_TARGET_DIR:-target}/release/bootmedium
+source "$(dirname "$0")/lib.sh"
+reference
+release_build
 DIR=$(mktemp -d /tmp/bm-inline.XXXXXX)
 SERVER=
 trap '[[ -n $SERVER ]] && kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"' EXIT

@@ -7,23 +7,12 @@
 # Usage: bench/media.sh                 (env: BENCH_WORK=/var/tmp/plbench, RUNS=10, SHARED=../shared/bench)
 # Needs: hyperfine, /usr/bin/time, python3, and what seed_pipeline.sh needs (genisoimage, mtools,
 # dosfstools, syslinux, isolinux, cpio).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
-ROOT=$PWD
-SHARED=$(realpath "${SHARED:-$ROOT/../shared/bench}")
-export BENCH_WORK=${BENCH_WORK:-/var/tmp/plbench}
-W=$BENCH_WORK
-RUNS=${RUNS:-10}
+source "$(dirname "$0")/lib.sh"
 FAMILY=bench-f37-x86_64
 NODE=$SHARED/sample-plnode.txt
-for tool in hyperfine python3 /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (Debian packages hyperfine, python3, time)" >&2; exit 1; }
-done
-
-[[ -f $W/ref-200m/isofs/bootcd.img && -f $W/plc/cacert.pem ]] || bash "$SHARED/make_refcd.sh"
-cargo build --release --locked -p bootmedium
-BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/bootmedium")
+require "hyperfine python3 time" hyperfine python3 /usr/bin/time
+reference
+release_build
 
 DATA=$W/bootmedium-data
 OUT=$W/out
