@@ -219,35 +219,15 @@ fn finish(writer: BufWriter<File>, out: &Path) -> Result<(), MediaError> {
 
 fn build_iso(spec: &ImageSpec<'_>, out: &Path) -> Result<Vec<SlotLocation>, MediaError> {
     let mut iso = IsoBuilder::new(IsoOptions::new(VOLUME_LABEL, Timestamp(spec.timestamp)))?;
-    let mut slot_files = Vec::new();
-    for ImageFile { path, contents, slot } in files(spec)? {
-        let options = match slot {
-            Some(kind) => {
-                slot_files.push((kind, path));
-                FileOptions::slot(spec.slot_sizes.of(kind), fill(kind))
-            }
-            None => FileOptions::default(),
-        };
-        iso.add_boxed_file(path, contents.boxed(), options)?;
-    }
+    let slot_files = add_files(spec, |path, contents, slot| {
+        let options = slot.map_or_else(FileOptions::default, |(size, fill)| FileOptions::slot(size, fill));
+        Ok(iso.add_boxed_file(path, contents, options)?)
+    })?;
     iso.set_boot(ElTorito { catalog_path: "boot.cat".to_owned(), entries: vec![BootEntry::isolinux("isolinux.bin")] })?;
     let mut writer = create(out)?;
     let layout = iso.write(&mut writer)?;
     finish(writer, out)?;
-    slot_files
-        .into_iter()
-        .map(|(kind, path)| {
-            let extent =
-                layout.file(path).ok_or_else(|| MediaError::Corrupt(format!("{path} missing from the ISO layout")))?;
-            Ok(SlotLocation {
-                kind,
-                path: path.to_owned(),
-                offset: extent.byte_offset,
-                size: extent.recorded_length,
-                fill: fill(kind),
-            })
-        })
-        .collect()
+    slot_locations(slot_files, "ISO", 0, |path| layout.file(path).map(|e| (e.byte_offset, e.recorded_length)))
 }
 
 fn build_fat(spec: &ImageSpec<'_>, out: &Path, partitioned: bool) -> Result<Vec<SlotLocation>, MediaError> {
@@ -256,17 +236,10 @@ fn build_fat(spec: &ImageSpec<'_>, out: &Path, partitioned: bool) -> Result<Vec<
     options.volume_id = spec.id;
     options.hidden_sectors = if partitioned { PARTITION_START_LBA } else { 0 };
     let mut fat = FatBuilder::new(options)?;
-    let mut slot_files = Vec::new();
-    for ImageFile { path, contents, slot } in files(spec)? {
-        let options = match slot {
-            Some(kind) => {
-                slot_files.push((kind, path));
-                FatFileOptions::slot(spec.slot_sizes.of(kind), fill(kind))
-            }
-            None => FatFileOptions::default(),
-        };
-        fat.add_boxed_file(path, contents.boxed(), options)?;
-    }
+    let slot_files = add_files(spec, |path, contents, slot| {
+        let options = slot.map_or_else(FatFileOptions::default, |(size, fill)| FatFileOptions::slot(size, fill));
+        Ok(fat.add_boxed_file(path, contents, options)?)
+    })?;
     let size = fat.fit_size(FAT_FREE_BYTES)?;
     fat.set_size_bytes(size);
     let layout = fat.layout()?;
@@ -282,18 +255,39 @@ fn build_fat(spec: &ImageSpec<'_>, out: &Path, partitioned: bool) -> Result<Vec<
     fat.write(&mut writer)?;
     finish(writer, out)?;
     tools::install_syslinux(out, base, spec.timestamp)?;
+    slot_locations(slot_files, "FAT", base, |path| layout.file(path).map(|e| (e.byte_offset, e.recorded_length)))
+}
+
+/// Adds every file of the container through `add` (path, contents, and size and fill when the
+/// file is a slot); returns the slot files.
+fn add_files(
+    spec: &ImageSpec<'_>,
+    mut add: impl FnMut(&'static str, Box<dyn bootmedium_formats::FileSource>, Option<(u64, u8)>) -> Result<(), MediaError>,
+) -> Result<Vec<(SlotKind, &'static str)>, MediaError> {
+    let mut slot_files = Vec::new();
+    for ImageFile { path, contents, slot } in files(spec)? {
+        if let Some(kind) = slot {
+            slot_files.push((kind, path));
+        }
+        add(path, contents.boxed(), slot.map(|kind| (spec.slot_sizes.of(kind), fill(kind))))?;
+    }
+    Ok(slot_files)
+}
+
+/// Where the slot files ended up: `extent` gives a path's byte offset in its volume and its
+/// recorded length; `base` is the volume's offset in the image.
+fn slot_locations(
+    slot_files: Vec<(SlotKind, &'static str)>,
+    container: &str,
+    base: u64,
+    extent: impl Fn(&str) -> Option<(u64, u64)>,
+) -> Result<Vec<SlotLocation>, MediaError> {
     slot_files
         .into_iter()
         .map(|(kind, path)| {
-            let extent =
-                layout.file(path).ok_or_else(|| MediaError::Corrupt(format!("{path} missing from the FAT layout")))?;
-            Ok(SlotLocation {
-                kind,
-                path: path.to_owned(),
-                offset: base + extent.byte_offset,
-                size: extent.recorded_length,
-                fill: fill(kind),
-            })
+            let (offset, size) = extent(path)
+                .ok_or_else(|| MediaError::Corrupt(format!("{path} missing from the {container} layout")))?;
+            Ok(SlotLocation { kind, path: path.to_owned(), offset: base + offset, size, fill: fill(kind) })
         })
         .collect()
 }
