@@ -178,11 +178,7 @@ impl Api {
         let Some(spec) = methods::lookup(method) else {
             return CallOutcome { result: Err(Fault::invalid_method(method)), caller: String::new() };
         };
-        let (result, caller) = self.call_method(spec, params, peer, Delivery::Response).await;
-        let label = caller.as_ref().map(Caller::label).unwrap_or_default();
-        let result =
-            result.map_err(|f| Fault { code: f.code, message: format!("{label}: {}: {}", spec.name, f.message) });
-        CallOutcome { result, caller: label }
+        labelled(spec, self.call_method(spec, params, peer, Delivery::Response).await)
     }
 
     async fn call_method(
@@ -323,11 +319,7 @@ impl Api {
         let options = Value::Array(options.iter().map(|o| Value::String(o.clone())).collect());
         let params = [auth, node, Value::from(action), Value::from(""), options];
         let lifetime = self.config.medium.download_lifetime_seconds;
-        let (result, caller) = self.call_method(spec, &params, peer, Delivery::Link { lifetime }).await;
-        let label = caller.as_ref().map(Caller::label).unwrap_or_default();
-        let result =
-            result.map_err(|f| Fault { code: f.code, message: format!("{label}: {}: {}", spec.name, f.message) });
-        CallOutcome { result, caller: label }
+        labelled(spec, self.call_method(spec, &params, peer, Delivery::Link { lifetime }).await)
     }
 
     /// The download `id` names, made again from its reference and ledger row; `None` when the
@@ -472,6 +464,14 @@ impl Api {
         }
         Ok(Value::Array(out))
     }
+}
+
+/// A method's outcome with upstream's fault prefix (`<caller>: <method>: <message>`) and the
+/// caller's label for the log line.
+fn labelled(spec: &MethodSpec, (result, caller): (MethodResult<Reply>, Option<Caller>)) -> CallOutcome {
+    let label = caller.as_ref().map(Caller::label).unwrap_or_default();
+    let result = result.map_err(|f| Fault { code: f.code, message: format!("{label}: {}: {}", spec.name, f.message) });
+    CallOutcome { result, caller: label }
 }
 
 const SYSTEM_METHODS: &[&str] =
