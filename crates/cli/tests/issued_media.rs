@@ -581,9 +581,42 @@ fn download_requests_that_cannot_be_served_are_refused_and_leave_nothing() {
         Some(format!("attachment; filename=\"{FAMILY}-{}.usb\"", media_support::VERSION).as_str())
     );
     assert_eq!(stored_key(&f.server, f.node), key, "a generic medium renews no key");
+    let (status, keyed) = issue(&f, &session, &serde_json::json!({"node": HOST, "action": "node-iso"}));
+    assert_eq!(status, 201, "{keyed}");
+    assert_eq!(live_links(sv), (2, 1), "two live links, one keeping a plnode.txt");
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(request(&f, "GET", &path, &[], b"").0, 404);
+    assert_eq!(request(&f, "GET", &media_path(&keyed), &[], b"").0, 404);
+    // The next link drops what the expired ones kept (their ids and the plnode.txt with a key).
+    let (status, answer) = issue(&f, &session, &serde_json::json!({"node": HOST, "action": "node-usb"}));
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(live_links(sv), (1, 1));
     sv.assert_alive();
+}
+
+/// Ledger rows that still hold a download id, and those that still hold a plnode.txt, read
+/// straight from the server's database (neither is a field of GetIssuedMedia).
+fn live_links(server: &Server) -> (i64, i64) {
+    let url = match server.database_url() {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite:{}", server.data_dir.join("bootmedium.db").display()),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let registry = bootmedium_registry::Registry::open(&url).await.unwrap();
+        let mut tx = registry.begin_read().await.unwrap();
+        let rows = tx
+            .fetch(
+                "SELECT COUNT(download_id), COUNT(node_config) FROM issued_media",
+                &[],
+                &[bootmedium_registry::FieldKind::Int, bootmedium_registry::FieldKind::Int],
+            )
+            .await
+            .unwrap();
+        drop(tx);
+        registry.close().await;
+        (rows[0][0].as_int().unwrap(), rows[0][1].as_int().unwrap())
+    })
 }
 
 /// What is sent (name, headers, body) and the status and fault code expected.

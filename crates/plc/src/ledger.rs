@@ -91,12 +91,15 @@ pub async fn record(tx: &mut Tx, medium: IssuedMedium<'_>) -> MethodResult<i64> 
         )
         .await?;
     }
-    // Expired links give up what they kept to make their bytes again (the plnode.txt holds a key).
-    tx.execute(
-        "UPDATE issued_media SET download_id = NULL, node_config = NULL WHERE download_id IS NOT NULL AND download_expires <= $1",
-        &[SqlValue::int(crate::now())],
-    )
-    .await?;
+    if medium.download.is_some() {
+        // Expired links give up what they kept to make their bytes again (the plnode.txt holds
+        // a key); done when links are issued, not on every medium.
+        tx.execute(
+            "UPDATE issued_media SET download_id = NULL, node_config = NULL WHERE download_id IS NOT NULL AND download_expires <= $1",
+            &[SqlValue::int(crate::now())],
+        )
+        .await?;
+    }
     if medium.key.is_some() {
         tx.execute(
             "UPDATE issued_media SET superseded_by = $1 WHERE node_id = $2 AND superseded_by IS NULL AND node_key IS NOT NULL AND issued_medium_id <> $1",
