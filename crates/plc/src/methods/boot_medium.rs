@@ -4,7 +4,7 @@
 //! renewed key is recorded in the issued-media ledger in the call's transaction.
 
 use super::common;
-use super::medium_options::{self, Container, MEDIUM_TAGS, MediumOptions};
+use super::medium_options::{self, Container, MediumOptions};
 use crate::api::{Cx, Delivery, DownloadLink, Handover, MediaEnv, blocking};
 use crate::args::Args;
 use crate::crypto;
@@ -21,20 +21,19 @@ use std::path::PathBuf;
 /// Architectures a node group name can select (seed 001).
 const KNOWN_ARCHS: &[&str] = &["i386", "x86_64"];
 
-/// What an action produces.
+/// What an action produces (§9.2 step 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Output {
     Text,
-    Iso,
-    Usb,
+    Image(Container),
 }
 
 impl Output {
     fn of(action: &str) -> Self {
         if action.contains("-iso") {
-            Output::Iso
+            Output::Image(Container::Iso)
         } else if action.contains("-usb") {
-            Output::Usb
+            Output::Image(Container::Usb)
         } else {
             Output::Text
         }
@@ -42,8 +41,8 @@ impl Output {
     fn suffix(self) -> &'static str {
         match self {
             Output::Text => ".txt",
-            Output::Iso => ".iso",
-            Output::Usb => ".usb",
+            Output::Image(Container::Iso) => ".iso",
+            Output::Image(Container::Usb) => ".usb",
         }
     }
 }
@@ -95,7 +94,8 @@ fn default_family(cx: &Cx<'_>) -> Family {
     Family { pldistro: d.pldistro.clone(), fcdistro: d.fcdistro.clone(), arch: d.arch.clone() }
 }
 
-async fn node_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Family> {
+/// The node's family from its node groups and its tags (`node_tags`, already read).
+async fn node_family(cx: &mut Cx<'_>, node_id: i64, tags: &[(String, String)]) -> MethodResult<Family> {
     let defaults = default_family(cx);
     let groups = cx
         .tx
@@ -106,8 +106,7 @@ async fn node_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Family> {
         )
         .await?;
     let groups: Vec<String> = groups.iter().filter_map(|r| r[0].as_text().map(str::to_string)).collect();
-    let tags = node_tags(cx, node_id).await?;
-    Ok(family_of(&defaults, &groups, &tags))
+    Ok(family_of(&defaults, &groups, tags))
 }
 
 async fn find_node(cx: &mut Cx<'_>, key: &Value) -> MethodResult<Row> {
@@ -138,8 +137,8 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     let node_id = node.int("node_id").unwrap_or(0);
     let hostname = node.text("hostname").unwrap_or_default().to_string();
     check_action(cx, node.text("node_type").unwrap_or_default(), action)?;
-    if output != Output::Text {
-        return image_medium(cx, &node, action, filename, &options, output).await;
+    if let Output::Image(container) = output {
+        return image_medium(cx, &node, action, filename, &options, container).await;
     }
     if cx.delivery != Delivery::Response {
         return Err(Fault::invalid(format!("{action} is not offered as a download; call GetBootMedium")));
@@ -147,11 +146,12 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     if !options.is_empty() {
         return Err(Fault::invalid("Options are not supported for node configs"));
     }
-    let family = node_family(cx, node_id).await?;
+    let tags = node_tags(cx, node_id).await?;
+    let family = node_family(cx, node_id, &tags).await?;
     let target = if filename.is_empty() {
         None
     } else {
-        Some(result_path(cx, filename, &hostname, output, &family.name(), &family.arch, None)?)
+        Some(result_path(cx, filename, &hostname, output.suffix(), &family.name(), &family.arch, None)?)
     };
     cx.note(format!("GetBootMedium on node {hostname} - action={action}"), vec![("Node", node_id)]);
     let (text, renewed) = floppy_contents(cx, &node, action == "node-floppy").await?;
@@ -192,22 +192,15 @@ fn result_path(
     cx: &Cx<'_>,
     filename: &str,
     hostname: &str,
-    output: Output,
+    suffix: &str,
     family: &str,
     arch: &str,
     version: Option<&str>,
 ) -> MethodResult<std::path::PathBuf> {
     let config = cx.config();
     let dir = config.medium.results_dir.as_path();
-    let markers = Markers {
-        results_dir: dir,
-        nodename: hostname,
-        suffix: output.suffix(),
-        version,
-        plc_name: &config.plc.name,
-        family,
-        arch,
-    };
+    let markers =
+        Markers { results_dir: dir, nodename: hostname, suffix, version, plc_name: &config.plc.name, family, arch };
     let expanded = results::expand(filename, &markers);
     let path = results::resolve(&expanded, dir, cx.caller.is_admin())?;
     results::check_existing(&path)?;
@@ -228,13 +221,6 @@ async fn node_tags(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<(String, S
         .iter()
         .map(|r| (r[0].as_text().unwrap_or_default().to_string(), r[1].as_text().unwrap_or_default().to_string()))
         .collect())
-}
-
-/// The node's bootcd tags (§9.2 step 4a).
-async fn medium_tags(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<(String, String)>> {
-    let mut tags = node_tags(cx, node_id).await?;
-    tags.retain(|(name, _)| MEDIUM_TAGS.contains(&name.as_str()));
-    Ok(tags)
 }
 
 /// A generic medium's name: 16 random capital letters (upstream's has a bug that makes every
@@ -269,17 +255,17 @@ async fn image_medium(
     action: &str,
     filename: &str,
     options: &[&str],
-    output: Output,
+    container: Container,
 ) -> MethodResult<Value> {
     let generic = action.starts_with("generic-");
     let node_id = node.int("node_id").unwrap_or(0);
-    let container = if output == Output::Iso { Container::Iso } else { Container::Usb };
-    let tags = if generic { Vec::new() } else { medium_tags(cx, node_id).await? };
+    // One read of the node's tags: §9.2 step 4a's bootcd tags and the family both come from it.
+    let tags = if generic { Vec::new() } else { node_tags(cx, node_id).await? };
     let wanted = medium_options::resolve(container, &tags, options)?;
     if generic && !options.is_empty() {
         return Err(Fault::invalid("Options are not supported for generic images"));
     }
-    let family = if generic { default_family(cx) } else { node_family(cx, node_id).await? };
+    let family = if generic { default_family(cx) } else { node_family(cx, node_id, &tags).await? };
     let node_type = node.text("node_type").unwrap_or_default();
     let family_name = cx
         .config()
@@ -300,7 +286,15 @@ async fn image_medium(
         "" => None,
         // `%f` names the family the medium really comes from, which a node type may set apart
         // from the node's own (e.g. dummynet boxes have their own BootCD).
-        f => Some(result_path(cx, f, &nodename, output, &family_name, &family.arch, Some(reference.version()))?),
+        f => Some(result_path(
+            cx,
+            f,
+            &nodename,
+            Output::Image(container).suffix(),
+            &family_name,
+            &family.arch,
+            Some(reference.version()),
+        )?),
     };
     if generic {
         cx.note(format!("GetBootMedium - generic - action={action}"), vec![]);
@@ -528,8 +522,8 @@ mod tests {
 
     #[test]
     fn outputs() {
-        assert_eq!(Output::of("node-iso"), Output::Iso);
-        assert_eq!(Output::of("dummynet-usb"), Output::Usb);
+        assert_eq!(Output::of("node-iso"), Output::Image(Container::Iso));
+        assert_eq!(Output::of("dummynet-usb"), Output::Image(Container::Usb));
         assert_eq!(Output::of("node-floppy").suffix(), ".txt");
     }
 }
