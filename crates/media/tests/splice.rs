@@ -8,7 +8,7 @@ mod common;
 use std::io::{Read, Seek, SeekFrom};
 
 use bootmedium_media::{ImageType, MediaError, MediumRequest, SlotKind};
-use common::{file_sha256, import, import_request, node_request, settings};
+use common::{file_sha256, import, import_request, node_request, noise, settings};
 
 #[test]
 fn spliced_media_equal_full_builds_and_imports_are_reproducible() {
@@ -70,15 +70,7 @@ fn reader_serves_ranges_and_copy_to_matches() {
 fn oversized_node_files_and_bad_requests_are_client_errors() {
     let imported = import(&import_request("planetlab-f37-x86_64", "5.4"));
     // Incompressible text: 600 KB of hexadecimal noise gzips to about 300 KB > 256 KiB.
-    let mut state = 0x1234_5678u32;
-    let noise: String = (0..600_000)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            char::from_digit(state % 16, 16).unwrap()
-        })
-        .collect();
+    let noise = noise(600_000, 0x1234_5678, |x| char::from_digit(x % 16, 16).unwrap());
     let request = MediumRequest { node_config: Some(noise), ..node_request(ImageType::Usb) };
     let err = imported.reference.prepare(&request, &settings()).unwrap_err();
     assert!(err.is_invalid_request(), "{err}");
@@ -210,15 +202,7 @@ fn cramfs_media_are_spliced_without_external_programs() {
 fn oversized_cramfs_is_a_slot_overflow() {
     let imported = import(&import_request("planetlab-f37-x86_64", "5.4"));
     // Incompressible node configuration: about 3 MiB of noise overflows the 2 MiB margin.
-    let mut state = 0x9e37_79b9u32;
-    let noise: String = (0..3_200_000)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            char::from(b'!' + (state % 94) as u8)
-        })
-        .collect();
+    let noise = noise(3_200_000, 0x9e37_79b9, |x| char::from(b'!' + (x % 94) as u8));
     let request = MediumRequest { node_config: Some(noise), ..node_request(ImageType::UsbCramfs) };
     let err = imported.reference.prepare(&request, &settings()).unwrap_err();
     assert!(err.is_invalid_request(), "{err}");

@@ -104,3 +104,16 @@ pub fn node_request(image_type: ImageType) -> MediumRequest {
 pub fn file_sha256(path: &Path) -> String {
     bootmedium_media::sha256_hex(std::fs::File::open(path).unwrap()).unwrap()
 }
+
+/// `len` characters of incompressible text: xorshift32 from `seed`, each state mapped by `char_of`.
+pub fn noise(len: usize, seed: u32, char_of: impl Fn(u32) -> char) -> String {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            char_of(state)
+        })
+        .collect()
+}
