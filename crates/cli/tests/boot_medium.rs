@@ -158,21 +158,6 @@ fn fifty_concurrent_floppies_leave_exactly_one_valid_key() {
     assert_eq!(events.len(), 50);
 }
 
-fn entries(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            out.push(e.path().display().to_string());
-            let is_real_dir = std::fs::symlink_metadata(e.path()).map(|m| m.is_dir()).unwrap_or(false);
-            if is_real_dir {
-                out.extend(entries(&e.path()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn file_results_are_confined_atomic_and_protected_for_five_minutes() {
     let f = fixture();

@@ -628,16 +628,9 @@ fn auth_vec(auth: &[(&str, &str)]) -> Vec<(&'static str, String)> {
 
 /// No temporary or partial files anywhere under the data directory.
 fn assert_no_leftovers(data_dir: &Path) {
-    let mut stack = vec![data_dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().to_string();
-            assert!(!name.ends_with(".tmp") && !name.starts_with(".tmp"), "left behind: {}", path.display());
-            if path.is_dir() && !path.ends_with("references") {
-                stack.push(path);
-            }
-        }
+    for path in entries(data_dir) {
+        let name = path.rsplit('/').next().unwrap_or_default();
+        assert!(!name.ends_with(".tmp") && !name.starts_with(".tmp"), "left behind: {path}");
     }
     let staging = data_dir.join("references/staging");
     if staging.exists() {

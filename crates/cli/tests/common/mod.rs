@@ -1080,3 +1080,19 @@ pub fn python_get_boot_medium(
     assert!(result.status.success(), "get_boot_medium.py failed: {}", String::from_utf8_lossy(&result.stderr));
     String::from_utf8_lossy(&result.stdout).trim_end().to_owned()
 }
+
+/// Every path below `dir` (symlinks listed, not followed), sorted.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            out.push(e.path().display().to_string());
+            let is_real_dir = std::fs::symlink_metadata(e.path()).map(|m| m.is_dir()).unwrap_or(false);
+            if is_real_dir {
+                out.extend(entries(&e.path()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
