@@ -290,6 +290,13 @@ fn a_download_link_serves_the_issued_image_with_ranges_and_resume() {
     assert_eq!(int_of(field(&rows[0], "issued_medium_id")), answer["issued_medium_id"].as_i64().unwrap());
     assert_eq!(str_of(field(&rows[0], "sha256")), sha);
     assert_eq!(int_of(field(&rows[0], "download_expires")), expires);
+    // The link committed with its event, like any GetBootMedium call.
+    let events = f
+        .server
+        .admin_rows("GetEvents", vec![st! { "call_name" => "GetBootMedium" }, strs(&["message", "object_ids"])]);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(str_of(field(&events[0], "message")), format!("GetBootMedium on node {HOST} - action=node-iso"));
+    assert_eq!(field(&events[0], "object_ids"), &ints(&[f.node]));
     assert_eq!(verify(&f, &image).1["status"], "current");
 
     // HEAD: the headers without the body.
@@ -709,8 +716,9 @@ fn nothing_is_left_behind_after_success_failure_or_disconnect() {
     let mut stalled = TcpStream::connect(&sv.addr).unwrap();
     write!(stalled, "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", media_path(&answer), sv.addr).unwrap();
     stalled.read_exact(&mut [0u8; 1024]).unwrap();
+    // ... and only the template: a download makes no copy of the image anywhere.
     let held = media_fds(sv.pid());
-    assert!(held.iter().any(|t| t.contains("/references/")), "{held:?}");
+    assert!(!held.is_empty() && held.iter().all(|t| t.contains("/references/")), "{held:?}");
     drop(stalled);
     // The server lets go of everything it opened for them.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
