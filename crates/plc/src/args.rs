@@ -53,7 +53,12 @@ pub fn check(name: &str, ty: &Ty, v: &Value) -> MethodResult<()> {
         (Ty::NullOk(_), Value::Nil) => Ok(()),
         (Ty::NullOk(t), _) => check(name, t, v),
         (Ty::Int, Value::Int(_) | Value::Bool(_)) => Ok(()),
-        (Ty::Str, Value::String(_)) => Ok(()),
+        // The XML parser already refuses these; other front ends (the JSON download API) meet
+        // them here: NUL above all, which PostgreSQL cannot store.
+        (Ty::Str, Value::String(text)) => match text.chars().find(|c| !bootmedium_xmlrpc::is_xml_char(*c)) {
+            Some(c) => Err(Fault::invalid_named(name, format!("character U+{:04X} is not allowed", u32::from(c)))),
+            None => Ok(()),
+        },
         (Ty::Bool, Value::Bool(_)) => Ok(()),
         (Ty::Double, Value::Double(_) | Value::Int(_)) => Ok(()),
         (Ty::Struct, Value::Struct(_)) => Ok(()),

@@ -69,13 +69,6 @@ pub(crate) async fn issue(
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, 102, &format!("expected {{node, action, options}}: {e}")),
     };
-    let texts = request.options.iter().chain([&request.action]).chain(match &request.node {
-        NodeRef::Hostname(h) => Some(h),
-        NodeRef::Id(_) => None,
-    });
-    if let Some(bad) = texts.into_iter().find(|t| t.chars().any(char::is_control)) {
-        return error(StatusCode::BAD_REQUEST, 102, &format!("control characters in {bad:?}"));
-    }
     let session = match session {
         None => return error(StatusCode::UNAUTHORIZED, 103, "no session: send `Authorization: Bearer <session>`"),
         Some(Session::Cookie(_)) if !json_body_sent => {

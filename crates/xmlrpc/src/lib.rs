@@ -18,5 +18,5 @@ pub use parse::{
     Limits, MethodCall, MethodResponse, ParseError, ParseErrorKind, parse_method_call, parse_method_response,
 };
 pub use scalar::python_float_repr;
-pub use value::Value;
+pub use value::{Value, is_xml_char};
 pub use write::{base64_string_response_parts, write_fault, write_method_call, write_response};

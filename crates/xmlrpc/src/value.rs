@@ -173,6 +173,13 @@ impl From<BTreeMap<String, Value>> for Value {
     }
 }
 
+/// XML 1.0's `Char` production (surrogates cannot occur in a Rust `char`): what a string value
+/// may hold on the wire. The parser refuses the others, the writer replaces them.
+pub fn is_xml_char(character: char) -> bool {
+    matches!(character,
+        '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,16 +183,10 @@ fn push_escaped(out: &mut String, text: &str) {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\r' => out.push_str("&#13;"),
-            forbidden if !is_xml_char(forbidden) => out.push('?'),
+            forbidden if !crate::value::is_xml_char(forbidden) => out.push('?'),
             allowed => out.push(allowed),
         }
     }
-}
-
-/// XML 1.0's `Char` production (surrogates cannot occur in a Rust `char`).
-fn is_xml_char(character: char) -> bool {
-    matches!(character,
-        '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 #[cfg(test)]

@@ -217,9 +217,7 @@ impl<'a> Tokenizer<'a> {
     /// and carriage return; U+FFFE, U+FFFF). Refusing them here keeps them — NUL above all,
     /// which PostgreSQL cannot store — out of every value a method sees.
     fn allowed<'t>(&self, text: Cow<'t, str>) -> Result<Cow<'t, str>, ParseError> {
-        let forbidden =
-            |c: char| (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}');
-        match text.chars().find(|c| forbidden(*c)) {
+        match text.chars().find(|c| !crate::value::is_xml_char(*c)) {
             Some(c) => Err(self.error(ParseErrorKind::ForbiddenCharacter(u32::from(c)))),
             None => Ok(text),
         }
