@@ -4,10 +4,15 @@
 //! list of both, or a struct of field criteria with the prefixes `~ < > [ ] & |` and the
 //! specials `-SORT -OFFSET -LIMIT -AND -OR`. Field names are checked against the class (and its
 //! exposed tags); they never reach SQL as text.
+//!
+//! A field's [`Readers`] (declared with the field in the registry's views) bound every use a
+//! client makes of it: a field the [`Viewer`] may not read is left out of the output and refused
+//! (fault 102) in criteria, patterns and `-SORT`, since comparisons alone would leak it.
 
 use crate::args::as_int;
+use crate::caller::Caller;
 use crate::fault::{Fault, MethodResult};
-use bootmedium_registry::{Cell, CmpOp, Cond, FieldKind, FieldRef, Query, Row, SortKey, SqlValue, TableSpec};
+use bootmedium_registry::{Cell, CmpOp, Cond, FieldKind, FieldRef, Query, Readers, Row, SortKey, SqlValue, TableSpec};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 
@@ -18,6 +23,37 @@ pub fn exposed_tags(table: &TableSpec) -> &'static [&'static str] {
         "Interface" => &["ifname"],
         _ => &[],
     }
+}
+
+/// Whose request a filter or field list is: decides which fields it may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// An administrator (a person with the admin role): every field.
+    Admin,
+    /// Anyone else, nodes and anonymous callers included: fields readable by anyone.
+    Restricted,
+}
+
+impl Viewer {
+    pub fn of(caller: &Caller) -> Viewer {
+        if caller.is_admin() && caller.person().is_some() { Viewer::Admin } else { Viewer::Restricted }
+    }
+
+    pub fn may_read(self, field: &FieldRef) -> bool {
+        self == Viewer::Admin || field.readers() == Readers::Anyone
+    }
+}
+
+/// A field a client names in a filter or `-SORT`: it must exist and be readable by the viewer.
+fn client_field(table: &'static TableSpec, name: &str, viewer: Viewer, what: &str) -> MethodResult<FieldRef> {
+    let field = field_ref(table, name).ok_or_else(|| Fault::invalid(format!("Invalid {what} field '{name}'")))?;
+    if !viewer.may_read(&field) {
+        return Err(Fault::invalid(format!(
+            "Invalid {what} field '{name}': {} field '{name}' is not readable by this caller",
+            table.class
+        )));
+    }
+    Ok(field)
 }
 
 fn field_ref(table: &'static TableSpec, name: &str) -> Option<FieldRef> {
@@ -116,30 +152,36 @@ pub struct Filter {
     pub limit: Option<i64>,
 }
 
-pub fn parse_filter(table: &'static TableSpec, v: &Value) -> MethodResult<Filter> {
+/// Parses a client's filter; key fields (primary and secondary) are readable by everyone.
+pub fn parse_filter(table: &'static TableSpec, v: &Value, viewer: Viewer) -> MethodResult<Filter> {
     let mut f = Filter { cond: Cond::True, sort: vec![], offset: None, limit: None };
     match v {
         Value::Nil => {}
         Value::Array(items) => {
             f.cond = Cond::Or(items.iter().map(|i| key_cond(table, i)).collect::<MethodResult<_>>()?);
         }
-        Value::Struct(m) => parse_struct(table, m, &mut f)?,
+        Value::Struct(m) => parse_struct(table, m, viewer, &mut f)?,
         other => f.cond = key_cond(table, other)?,
     }
     Ok(f)
 }
 
-fn parse_struct(table: &'static TableSpec, m: &BTreeMap<String, Value>, f: &mut Filter) -> MethodResult<()> {
+fn parse_struct(
+    table: &'static TableSpec,
+    m: &BTreeMap<String, Value>,
+    viewer: Viewer,
+    f: &mut Filter,
+) -> MethodResult<()> {
     let mut conds = Vec::new();
     let mut use_or = false;
     for (key, v) in m {
         match key.as_str() {
-            "-SORT" => f.sort = parse_sort(table, v)?,
+            "-SORT" => f.sort = parse_sort(table, v, viewer)?,
             "-OFFSET" => f.offset = Some(non_negative(key, v)?),
             "-LIMIT" => f.limit = Some(non_negative(key, v)?),
             "-OR" => use_or = true,
             "-AND" => use_or = false,
-            _ => conds.push(criterion(table, key, v)?),
+            _ => conds.push(criterion(table, key, v, viewer)?),
         }
     }
     f.cond = if use_or { Cond::Or(conds) } else { Cond::And(conds) };
@@ -153,12 +195,12 @@ fn non_negative(key: &str, v: &Value) -> MethodResult<i64> {
     }
 }
 
-fn criterion(table: &'static TableSpec, key: &str, v: &Value) -> MethodResult<Cond> {
+fn criterion(table: &'static TableSpec, key: &str, v: &Value, viewer: Viewer) -> MethodResult<Cond> {
     let (prefix, name) = match key.chars().next() {
         Some(c @ ('~' | '<' | '>' | '[' | ']' | '&' | '|')) => (Some(c), &key[1..]),
         _ => (None, key),
     };
-    let field = field_ref(table, name).ok_or_else(|| Fault::invalid(format!("Invalid filter field '{name}'")))?;
+    let field = client_field(table, name, viewer, "filter")?;
     let list_values = |v: &Value| -> MethodResult<Vec<SqlValue>> {
         match v {
             Value::Array(items) => items.iter().map(|i| coerce(&field, i)).collect(),
@@ -177,7 +219,7 @@ fn criterion(table: &'static TableSpec, key: &str, v: &Value) -> MethodResult<Co
     })
 }
 
-fn parse_sort(table: &'static TableSpec, v: &Value) -> MethodResult<Vec<SortKey>> {
+fn parse_sort(table: &'static TableSpec, v: &Value, viewer: Viewer) -> MethodResult<Vec<SortKey>> {
     let names: Vec<&str> = match v {
         Value::String(s) => vec![s.as_str()],
         Value::Array(items) => items
@@ -193,24 +235,29 @@ fn parse_sort(table: &'static TableSpec, v: &Value) -> MethodResult<Vec<SortKey>
                 Some(rest) => (true, rest),
                 None => (false, n.strip_prefix('+').unwrap_or(n)),
             };
-            let field = field_ref(table, name)
-                .filter(|f| !f.kind().is_list())
-                .ok_or_else(|| Fault::invalid(format!("Invalid sort field '{name}'")))?;
+            let field = client_field(table, name, viewer, "sort")?;
+            if field.kind().is_list() {
+                return Err(Fault::invalid(format!("Invalid sort field '{name}'")));
+            }
             Ok(SortKey { field, descending })
         })
         .collect()
 }
 
-/// The fields to return: nil means every native field; names may include exposed tags.
-pub fn parse_return_fields(table: &'static TableSpec, v: &Value) -> MethodResult<Vec<FieldRef>> {
+/// The fields to return: nil means every native field the viewer may read; names may include
+/// exposed tags. Named fields the viewer may not read are left out, as upstream leaves them out
+/// of its answer; when nothing readable is left the call is refused.
+pub fn parse_return_fields(table: &'static TableSpec, v: &Value, viewer: Viewer) -> MethodResult<Vec<FieldRef>> {
     match v {
-        Value::Nil => Ok(table.fields.iter().map(FieldRef::Field).collect()),
+        Value::Nil => Ok(table.fields.iter().map(FieldRef::Field).filter(|f| viewer.may_read(f)).collect()),
         Value::Array(items) => {
             let mut fields = Vec::new();
             let mut unknown = Vec::new();
+            let mut hidden = Vec::new();
             for i in items {
                 let name = i.as_str().unwrap_or_default();
                 match field_ref(table, name) {
+                    Some(f) if !viewer.may_read(&f) => hidden.push(name.to_string()),
                     Some(f) if !fields.iter().any(|x: &FieldRef| x.name() == name) => fields.push(f),
                     Some(_) => {}
                     None => unknown.push(name.to_string()),
@@ -223,6 +270,13 @@ pub fn parse_return_fields(table: &'static TableSpec, v: &Value) -> MethodResult
                     table.class
                 )));
             }
+            if fields.is_empty() && !hidden.is_empty() {
+                return Err(Fault::invalid(format!(
+                    "{} field(s) {} are not readable by this caller",
+                    table.class,
+                    crate::roles::python_list(&hidden)
+                )));
+            }
             if fields.is_empty() {
                 return Err(Fault::invalid(format!("No valid return fields specified for class {}", table.class)));
             }
@@ -233,12 +287,12 @@ pub fn parse_return_fields(table: &'static TableSpec, v: &Value) -> MethodResult
 }
 
 /// A query from the usual `(filter, return_fields)` pair.
-pub fn query(table: &'static TableSpec, filter: &Value, return_fields: &Value) -> MethodResult<Query> {
-    let f = parse_filter(table, filter)?;
+pub fn query(table: &'static TableSpec, filter: &Value, return_fields: &Value, viewer: Viewer) -> MethodResult<Query> {
+    let f = parse_filter(table, filter, viewer)?;
     Ok(Query {
         table,
         cond: f.cond,
-        fields: parse_return_fields(table, return_fields)?,
+        fields: parse_return_fields(table, return_fields, viewer)?,
         sort: f.sort,
         offset: f.offset,
         limit: f.limit,
@@ -274,22 +328,75 @@ mod tests {
         assert_eq!(like_pattern("a_b%"), "a\\_b%");
     }
 
+    /// Every admin-only field of every class, under every way a filter can name it: refused
+    /// for everyone else before any SQL runs, accepted for admins.
+    #[test]
+    fn admin_only_fields_cannot_be_filtered_or_sorted_by_others() {
+        let mut checked = 0;
+        for table in bootmedium_registry::views::ALL {
+            for f in table.fields.iter().filter(|f| f.readers == Readers::Admins) {
+                let value = match f.kind {
+                    FieldKind::Text | FieldKind::TextList => Value::from("M*"),
+                    _ => Value::Int(5),
+                };
+                let mut filters: Vec<Value> = ["", "~", "<", ">", "[", "]", "&", "|"]
+                    .iter()
+                    .map(|prefix| {
+                        let mut m = BTreeMap::new();
+                        m.insert(format!("{prefix}{}", f.name), value.clone());
+                        Value::Struct(m)
+                    })
+                    .collect();
+                for v in [Value::Nil, Value::Array(vec![value.clone()])] {
+                    let mut m = BTreeMap::new();
+                    m.insert(f.name.to_string(), v);
+                    filters.push(Value::Struct(m));
+                }
+                for sort in [Value::from(f.name), Value::from(format!("-{}", f.name))] {
+                    let mut m = BTreeMap::new();
+                    m.insert("-SORT".to_string(), Value::Array(vec![Value::from(table.primary_key), sort]));
+                    filters.push(Value::Struct(m));
+                }
+                for filter in &filters {
+                    let e = parse_filter(table, filter, Viewer::Restricted)
+                        .err()
+                        .unwrap_or_else(|| panic!("{}: {filter:?} accepted for a restricted viewer", table.class));
+                    assert_eq!(e.code, 102, "{}: {filter:?}", table.class);
+                    assert!(e.message.contains(&format!("'{}'", f.name)), "{}", e.message);
+                    assert!(parse_filter(table, filter, Viewer::Admin).is_ok() || f.kind.is_list());
+                    checked += 1;
+                }
+                let fields = parse_return_fields(table, &Value::Nil, Viewer::Restricted).unwrap_or_default();
+                assert!(fields.iter().all(|r| r.name() != f.name));
+                let named = Value::Array(vec![Value::from(table.primary_key), Value::from(f.name)]);
+                let fields = parse_return_fields(table, &named, Viewer::Restricted).unwrap_or_default();
+                assert_eq!(fields.len(), 1, "{}", table.class);
+                let alone = Value::Array(vec![Value::from(f.name)]);
+                assert_eq!(parse_return_fields(table, &alone, Viewer::Restricted).err().map(|e| e.code), Some(102));
+                assert_eq!(parse_return_fields(table, &alone, Viewer::Admin).map(|v| v.len()).ok(), Some(1));
+            }
+        }
+        // key, session and boot_nonce of Node; verification_key and verification_expires of Person.
+        assert_eq!(checked, 5 * 12);
+    }
+
     #[test]
     fn unknown_filter_fields_are_refused() {
         let mut m = BTreeMap::new();
         m.insert("hostname; DROP TABLE nodes".to_string(), Value::from("x"));
-        let e = parse_filter(&NODE, &Value::Struct(m)).err().unwrap();
+        let e = parse_filter(&NODE, &Value::Struct(m), Viewer::Admin).err().unwrap();
         assert_eq!(e.code, 102);
         assert!(e.message.contains("Invalid filter field"));
     }
 
     #[test]
     fn return_fields_errors() {
-        let e = parse_return_fields(&NODE, &Value::Array(vec!["nope".into()])).err().unwrap();
+        let e = parse_return_fields(&NODE, &Value::Array(vec!["nope".into()]), Viewer::Admin).err().unwrap();
         assert_eq!(e.message, "Invalid argument: unknown column(s) specified ['nope'] in Node");
-        let e = parse_return_fields(&NODE, &Value::Array(vec![])).err().unwrap();
+        let e = parse_return_fields(&NODE, &Value::Array(vec![]), Viewer::Admin).err().unwrap();
         assert_eq!(e.message, "Invalid argument: No valid return fields specified for class Node");
-        let f = parse_return_fields(&NODE, &Value::Array(vec!["hostname".into(), "arch".into()])).unwrap();
+        let f =
+            parse_return_fields(&NODE, &Value::Array(vec!["hostname".into(), "arch".into()]), Viewer::Admin).unwrap();
         assert_eq!(f.len(), 2);
     }
 }

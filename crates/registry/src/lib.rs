@@ -15,7 +15,7 @@ pub mod views;
 pub use query::{Cell, CmpOp, Cond, FieldRef, Query, Row, SortKey};
 pub use store::{Backend, Registry, Tx};
 pub use value::SqlValue;
-pub use views::{FieldKind, FieldSpec, TableSpec};
+pub use views::{FieldKind, FieldSpec, Readers, TableSpec};
 
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]

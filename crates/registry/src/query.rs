@@ -2,7 +2,7 @@
 //! statement for the scalar fields plus one statement per requested list field.
 
 use crate::value::{SqlValue, bind};
-use crate::views::{FieldKind, FieldSpec, Source, TableSpec};
+use crate::views::{FieldKind, FieldSpec, Readers, Source, TableSpec};
 use sqlx::Row as _;
 
 /// A field of a class, or a tag exposed as a pseudo-field.
@@ -23,6 +23,13 @@ impl FieldRef {
         match self {
             FieldRef::Field(f) => f.kind,
             FieldRef::Tag(_) => FieldKind::Text,
+        }
+    }
+    /// Who may read it (exposed tags are as public as the tags themselves).
+    pub fn readers(&self) -> Readers {
+        match self {
+            FieldRef::Field(f) => f.readers,
+            FieldRef::Tag(_) => Readers::Anyone,
         }
     }
 }

@@ -38,10 +38,22 @@ pub(crate) enum Source {
     Unmodelled,
 }
 
+/// Who may read a field. The same declaration governs output, filters, patterns and sorting:
+/// a field a caller may not read cannot be compared against either, or a binary search over
+/// `<`/`>` or `*` patterns would recover it one character at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    /// Every caller that may call the method.
+    Anyone,
+    /// Administrators (persons with the admin role) only: secrets such as node keys.
+    Admins,
+}
+
 #[derive(Debug)]
 pub struct FieldSpec {
     pub name: &'static str,
     pub kind: FieldKind,
+    pub readers: Readers,
     pub(crate) source: Source,
 }
 
@@ -79,7 +91,11 @@ impl TableSpec {
 }
 
 const fn col(name: &'static str, kind: FieldKind, expr: &'static str) -> FieldSpec {
-    FieldSpec { name, kind, source: Source::Expr(expr) }
+    FieldSpec { name, kind, readers: Readers::Anyone, source: Source::Expr(expr) }
+}
+/// A column only administrators may read (or filter or sort on).
+const fn secret(name: &'static str, kind: FieldKind, expr: &'static str) -> FieldSpec {
+    FieldSpec { name, kind, readers: Readers::Admins, source: Source::Expr(expr) }
 }
 const fn list(
     name: &'static str,
@@ -89,10 +105,10 @@ const fn list(
     value: &'static str,
     order: &'static str,
 ) -> FieldSpec {
-    FieldSpec { name, kind, source: Source::List(ListSource { from, owner, value, order }) }
+    FieldSpec { name, kind, readers: Readers::Anyone, source: Source::List(ListSource { from, owner, value, order }) }
 }
 const fn unmodelled(name: &'static str) -> FieldSpec {
-    FieldSpec { name, kind: FieldKind::IntList, source: Source::Unmodelled }
+    FieldSpec { name, kind: FieldKind::IntList, readers: Readers::Anyone, source: Source::Unmodelled }
 }
 
 use FieldKind::{Bool, Float, Int, IntList, Text, TextList};
@@ -113,11 +129,11 @@ pub static NODE: TableSpec = TableSpec {
         col("boot_state", Text, "t.boot_state"),
         col("run_level", Text, "t.run_level"),
         col("model", Text, "t.model"),
-        col("boot_nonce", Text, "t.boot_nonce"),
+        secret("boot_nonce", Text, "t.boot_nonce"),
         col("version", Text, "t.version"),
         col("ssh_rsa_key", Text, "t.ssh_rsa_key"),
-        col("key", Text, "t.node_key"),
-        col("session", Text, "(SELECT s.session_id FROM sessions s WHERE s.node_id = t.node_id)"),
+        secret("key", Text, "t.node_key"),
+        secret("session", Text, "(SELECT s.session_id FROM sessions s WHERE s.node_id = t.node_id)"),
         col("verified", Bool, "t.verified"),
         col("date_created", Int, "t.date_created"),
         col("last_updated", Int, "t.last_updated"),
@@ -257,8 +273,8 @@ pub static PERSON: TableSpec = TableSpec {
         col("url", Text, "t.url"),
         col("bio", Text, "t.bio"),
         col("enabled", Bool, "t.enabled"),
-        col("verification_key", Text, "t.verification_key"),
-        col("verification_expires", Int, "t.verification_expires"),
+        secret("verification_key", Text, "t.verification_key"),
+        secret("verification_expires", Int, "t.verification_expires"),
         col("date_created", Int, "t.date_created"),
         col("last_updated", Int, "t.last_updated"),
         col("peer_id", Int, "t.peer_id"),
@@ -481,3 +497,19 @@ pub static ISSUED_MEDIUM: TableSpec = TableSpec {
         col("download_expires", Int, "t.download_expires"),
     ],
 };
+
+/// Every class, for checks that must hold for all of them (field visibility, say).
+pub static ALL: &[&TableSpec] = &[
+    &NODE,
+    &INTERFACE,
+    &SITE,
+    &PERSON,
+    &TAG_TYPE,
+    &NODE_TAG,
+    &INTERFACE_TAG,
+    &NODE_GROUP,
+    &ROLE,
+    &EVENT,
+    &EVENT_OBJECT,
+    &ISSUED_MEDIUM,
+];

@@ -4,20 +4,21 @@
 use crate::api::Cx;
 use crate::args::{IdOrName, as_int, id_or_name};
 use crate::fault::{Fault, MethodResult};
-use crate::filter;
+use crate::filter::{self, Viewer};
 use crate::validate::check_max_bytes;
 use bootmedium_registry::{CmpOp, Cond, FieldKind, FieldRef, Query, Row, SqlValue, TableSpec};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 
-/// Reads rows of `table` named by a filter value, with the given fields.
+/// Reads rows of `table` named by a client's filter value, with the given fields (names written
+/// in this crate, so they may be fields the caller cannot read itself).
 pub async fn select(
     cx: &mut Cx<'_>,
     table: &'static TableSpec,
     filter_value: &Value,
     fields: &[&str],
 ) -> MethodResult<Vec<Row>> {
-    let f = filter::parse_filter(table, filter_value)?;
+    let f = filter::parse_filter(table, filter_value, Viewer::of(&cx.caller))?;
     let fields = field_refs(table, fields)?;
     Ok(cx.tx.select(&Query { table, cond: f.cond, fields, sort: f.sort, offset: f.offset, limit: f.limit }).await?)
 }
@@ -29,7 +30,7 @@ pub async fn get(
     filter_value: &Value,
     return_fields: &Value,
 ) -> MethodResult<Vec<Value>> {
-    let q = filter::query(table, filter_value, return_fields)?;
+    let q = filter::query(table, filter_value, return_fields, Viewer::of(&cx.caller))?;
     Ok(cx.tx.select(&q).await?.into_iter().map(filter::row_to_value).collect())
 }
 

@@ -101,7 +101,7 @@ fn visibility(caller: &Caller) -> MethodResult<Cond> {
 }
 
 pub async fn get_persons(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let mut q = crate::filter::query(&PERSON, a.get(0), a.get(1))?;
+    let mut q = crate::filter::query(&PERSON, a.get(0), a.get(1), crate::filter::Viewer::of(&cx.caller))?;
     q.cond = Cond::And(vec![q.cond, visibility(&cx.caller)?]);
     let rows = cx.tx.select(&q).await?;
     Ok(Value::Array(rows.into_iter().map(crate::filter::row_to_value).collect()))

@@ -1,0 +1,153 @@
+//! Secret fields over the wire: a node's `key`, `session` and `boot_nonce` and a person's
+//! `verification_key` / `verification_expires` are readable by admins only, and everyone else
+//! can neither read them nor filter, pattern-match or sort on them (each comparison would leak
+//! them: a `<key` binary search recovers a node key in a few hundred anonymous calls).
+//! Table: caller × method × field × use.
+
+#[macro_use]
+mod common;
+
+use bootmedium_xmlrpc::Value;
+use common::*;
+
+const NODE_KEY: &str = "Secret-node-key-0123456789abcdefghijklmnopq";
+const PI: (&str, &str) = ("pi@secrets.org", "pi-secrets-pw");
+const TECH: (&str, &str) = ("tech@secrets.org", "tech-secrets-pw");
+const USER: (&str, &str) = ("user@secrets.org", "user-secrets-pw");
+
+/// Makes a caller's auth struct for a call's arguments (hmac signs them).
+type AuthFor = Box<dyn Fn(&[Value]) -> Value>;
+
+/// A caller of the table.
+struct Who {
+    name: &'static str,
+    admin: bool,
+    auth: AuthFor,
+}
+
+/// The ways a client can name a field in a filter struct.
+fn uses(field: &str, sample: Value) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = ["", "~", "<", ">", "[", "]"]
+        .iter()
+        .map(|prefix| (format!("{prefix}{field}"), st! { format!("{prefix}{field}") => sample.clone() }))
+        .collect();
+    if matches!(sample, Value::String(_)) {
+        out.push((format!("{field} pattern"), st! { field => "S*" }));
+    }
+    out.push((format!("{field} in list"), st! { field => arr![sample.clone()] }));
+    out.push((format!("{field} is nil"), st! { field => nil() }));
+    out.push((format!("-SORT {field}"), st! { "-SORT" => field }));
+    out.push((format!("-SORT -{field}"), st! { "-SORT" => arr![format!("-{field}")] }));
+    out
+}
+
+#[test]
+fn secret_fields_are_hidden_from_output_filters_and_sorting() {
+    let server = Server::start();
+    let site = add_site(&server, "secrets");
+    for (email, pw, role) in [(PI.0, PI.1, "pi"), (TECH.0, TECH.1, "tech"), (USER.0, USER.1, "user")] {
+        add_person(&server, email, pw, &[role], Some(site));
+    }
+    let node = add_node(&server, site, "n1.secrets.org");
+    add_static_interface(&server, node, 7);
+    server.admin_one("UpdateNode", vec![i(node), st! { "key" => NODE_KEY, "boot_nonce" => "Snonce" }]);
+    let node_session = str_of(&server.ok("GetSession", vec![hmac_auth(node, NODE_KEY, &[])])).to_owned();
+    let admin_session = str_of(&server.ok("GetSession", vec![admin_auth()])).to_owned();
+
+    let password =
+        |(email, pw): (&'static str, &'static str)| -> AuthFor { Box::new(move |_| password_auth(email, pw)) };
+    let callers = vec![
+        Who { name: "anonymous", admin: false, auth: Box::new(|_| anonymous_auth()) },
+        Who { name: "node hmac", admin: false, auth: Box::new(move |args| hmac_auth(node, NODE_KEY, args)) },
+        Who {
+            name: "node session",
+            admin: false,
+            auth: Box::new({
+                let s = node_session.clone();
+                move |_| session_auth(&s)
+            }),
+        },
+        Who { name: "user", admin: false, auth: password(USER) },
+        Who { name: "tech", admin: false, auth: password(TECH) },
+        Who { name: "pi", admin: false, auth: password(PI) },
+        Who { name: "admin", admin: true, auth: Box::new(|_| admin_auth()) },
+        Who { name: "admin session", admin: true, auth: Box::new(move |_| session_auth(&admin_session)) },
+    ];
+    // (method, field, a value of its type, the class's key field, which callers may call it)
+    let secrets: &[(&str, &str, Value, &str, bool)] = &[
+        ("GetNodes", "key", s("M"), "hostname", true),
+        ("GetNodes", "session", s("M"), "hostname", true),
+        ("GetNodes", "boot_nonce", s("M"), "hostname", true),
+        ("GetPersons", "verification_key", s("M"), "email", false),
+        ("GetPersons", "verification_expires", i(0), "email", false),
+    ];
+
+    let before = server.db_snapshot();
+    let mut cases = 0;
+    for who in &callers {
+        for (method, field, sample, key_field, anonymous_ok) in secrets {
+            if who.name == "anonymous" && !anonymous_ok {
+                continue;
+            }
+            for (use_name, filter) in uses(field, sample.clone()) {
+                let args = [filter.clone(), strs(&[key_field])];
+                let got = server.call(method, vec![(who.auth)(&args), args[0].clone(), args[1].clone()]);
+                let label = format!("{} {method} {use_name}", who.name);
+                if who.admin {
+                    assert!(got.is_ok(), "{label}: {got:?}");
+                } else {
+                    let (code, message) = got.expect_err(&label);
+                    assert_eq!(code, 102, "{label}: {message}");
+                    assert!(
+                        message.contains(&format!("'{field}'")) && message.contains("not readable"),
+                        "{label}: {message}"
+                    );
+                }
+                cases += 1;
+            }
+            // Output: left out of the full struct and of a named list; alone, refused.
+            let filter = if *method == "GetNodes" { ints(&[node]) } else { nil() };
+            for return_fields in [nil(), strs(&[key_field, field])] {
+                let args = [filter.clone(), return_fields.clone()];
+                let rows = server.call(method, vec![(who.auth)(&args), args[0].clone(), args[1].clone()]);
+                let rows = rows.unwrap_or_else(|e| panic!("{} {method} {return_fields:?}: {e:?}", who.name));
+                let rows = array_of(&rows);
+                assert!(!rows.is_empty(), "{} {method}", who.name);
+                for row in rows {
+                    assert_eq!(row.get(field).is_some(), who.admin, "{} {method} {field} in {row:?}", who.name);
+                }
+            }
+            let args = [filter.clone(), strs(&[field])];
+            let alone = server.call(method, vec![(who.auth)(&args), args[0].clone(), args[1].clone()]);
+            if who.admin {
+                assert!(alone.is_ok(), "{} {method} [{field}]: {alone:?}", who.name);
+            } else {
+                assert_fault(&alone, 102, "not readable");
+            }
+        }
+    }
+    // Text fields have eleven uses, the integer verification_expires ten (no pattern).
+    assert_eq!(cases, 8 * 3 * 11 + 7 * (11 + 10));
+    // The admin sees the real values (so the fields are there to hide).
+    let row = server.admin_row("GetNodes", vec![ints(&[node]), strs(&["key", "boot_nonce", "session"])]);
+    assert_eq!(row.get("key"), Some(&s(NODE_KEY)));
+    assert_eq!(row.get("session"), Some(&s(&node_session)));
+    assert_eq!(row.get("boot_nonce"), Some(&s("Snonce")));
+    // Reads only: the registry is as it was (sessions of the password callers aside, none made).
+    assert_eq!(snapshot_diff(&before, &server.db_snapshot()), "");
+}
+
+/// The attack of the audit, step one: an anonymous caller's first comparison on `key` is refused,
+/// so the search never starts.
+#[test]
+fn anonymous_key_search_is_refused_at_the_first_call() {
+    let server = Server::start();
+    let site = add_site(&server, "keysearch");
+    let node = add_node(&server, site, "n1.keysearch.org");
+    server.admin_one("UpdateNode", vec![i(node), st! { "key" => NODE_KEY }]);
+    let (got, took) = timed(|| {
+        server.call("GetNodes", vec![anonymous_auth(), st! { "hostname" => "n1.keysearch.org", "<key" => "M" }, nil()])
+    });
+    assert_fault(&got, 102, "Invalid filter field 'key'");
+    assert!(took.as_secs() < 5);
+}
