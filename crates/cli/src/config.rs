@@ -108,6 +108,13 @@ maintenance_sources = []
 debug = false
 # Lifetime of person sessions made by GetSession without an explicit expiry.
 session_lifetime_seconds = {lifetime}
+# The longest person session GetSession or AddSession makes; longer requests are cut to it
+# (14 days: what the web UI asks for at login).
+max_session_lifetime_seconds = {max_lifetime}
+# A node session ends when unused this long; every use pushes it out again, so a running node
+# (its NodeManager and RunlevelAgent call every few minutes) keeps it, and a node that was off
+# longer authenticates again with its key at boot. A new node key ends it at once.
+node_session_lifetime_seconds = {node_lifetime}
 
 [medium]
 # `%d` of GetBootMedium filenames: where file results go (relative to this directory).
@@ -159,6 +166,8 @@ root_password_hash = {boot_hash}
         arch = quoted(&d.flavour.arch),
         virt_map = quoted(&d.flavour.virt_map),
         lifetime = d.api.session_lifetime_seconds,
+        max_lifetime = d.api.max_session_lifetime_seconds,
+        node_lifetime = d.api.node_session_lifetime_seconds,
         listen = quoted(&d.server.listen),
         max_body = d.server.max_body_bytes,
         boot_host = quoted(&d.boot.host),
