@@ -236,12 +236,7 @@ fn person_sessions_end_on_password_change_role_removal_and_disable() {
             |sv, auth, id, site| sv.ok_one("DeletePersonFromSite", vec![auth, i(id), i(site)]),
             (0, 0),
         ),
-        (
-            "a role added",
-            By::Admin,
-            |sv, auth, id, _| sv.ok_one("AddRoleToPerson", vec![auth, s("pi"), i(id)]),
-            (0, 0),
-        ),
+        ("a role added", By::Admin, |sv, auth, id, _| sv.ok_one("AddRoleToPerson", vec![auth, s("pi"), i(id)]), (0, 0)),
         (
             "another field changed",
             By::OwnSession,
@@ -445,7 +440,8 @@ fn get_node_flavour_records_defaults_only_where_the_caller_could_write_them() {
             (Err((code, _)), w) if *code == w => {}
             _ => wrong.push(format!("{who} × {which}: {got:?}, expected code {want}")),
         }
-        let expected: Vec<String> = if writes { vec!["arch".into(), "fcdistro".into(), "pldistro".into()] } else { vec![] };
+        let expected: Vec<String> =
+            if writes { vec!["arch".into(), "fcdistro".into(), "pldistro".into()] } else { vec![] };
         let tags = flavour_tags();
         if tags != expected {
             wrong.push(format!("{who} × {which}: flavour tags afterwards {tags:?}, expected {expected:?}"));

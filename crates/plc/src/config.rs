@@ -148,3 +148,34 @@ pub struct PlcConfig {
     pub api: ApiSettings,
     pub medium: MediumSettings,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ApiSettings;
+
+    #[test]
+    fn person_sessions_are_cut_to_the_maximum() {
+        let api = ApiSettings::default();
+        let now = 1_800_000_000;
+        // Python's xmlrpc client may ask for 68 years (2**31 - 1 seconds); it gets 14 days.
+        assert_eq!(api.person_session_expiry(now, Some(i64::from(i32::MAX))), now + 14 * 86400);
+        assert_eq!(api.person_session_expiry(now, Some(1_209_600)), now + 1_209_600);
+        assert_eq!(api.person_session_expiry(now, None), now + 86400);
+        assert_eq!(api.person_session_expiry(now, Some(-5)), now - 5);
+        let short = ApiSettings { max_session_lifetime_seconds: 600, ..ApiSettings::default() };
+        assert_eq!(short.person_session_expiry(now, None), now + 600);
+    }
+
+    #[test]
+    fn node_sessions_are_pushed_out_at_most_hourly() {
+        let api = ApiSettings::default();
+        let (now, lifetime) = (1_800_000_000, api.node_session_lifetime_seconds);
+        assert!(api.node_session_due(now, None), "a session without an expiry gets one");
+        assert!(!api.node_session_due(now, Some(now + lifetime)), "just made or pushed out");
+        assert!(!api.node_session_due(now, Some(now + lifetime - 3599)));
+        assert!(api.node_session_due(now, Some(now + lifetime - 3600)), "an hour after the last push");
+        let short = ApiSettings { node_session_lifetime_seconds: 6, ..ApiSettings::default() };
+        assert!(!short.node_session_due(now, Some(now + 4)));
+        assert!(short.node_session_due(now, Some(now + 3)), "half a short lifetime");
+    }
+}

@@ -116,7 +116,8 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_string(), Value::from(v)))
             .collect();
-        let tag: BTreeMap<String, Value> = [("value", "tag value")].into_iter().map(|(k, v)| (k.to_string(), Value::from(v))).collect();
+        let tag: BTreeMap<String, Value> =
+            [("value", "tag value")].into_iter().map(|(k, v)| (k.to_string(), Value::from(v))).collect();
         let s = redacted_args(&[Value::Struct(hmac), Value::Struct(fields), Value::Struct(tag)]);
         for secret in ["k3y", "n0nce", "v3rif", "s1gnature"] {
             assert!(!s.contains(secret), "{secret} in {s}");

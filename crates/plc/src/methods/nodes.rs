@@ -1,7 +1,7 @@
 //! Nodes (PLC_SPEC §4.1): AddNode, GetNodes, UpdateNode, DeleteNode.
 
-use super::{accessors, sessions};
 use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
+use super::{accessors, sessions};
 use crate::api::Cx;
 use crate::args::Args;
 use crate::fault::{Fault, MethodResult};
