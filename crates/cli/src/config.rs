@@ -53,6 +53,14 @@ impl FileConfig {
 
     /// The API's settings; a relative or empty results directory is taken inside `data_dir`.
     pub fn plc(&self, data_dir: &Path) -> Result<PlcConfig> {
+        let api = &self.api;
+        for (name, seconds) in [
+            ("session_lifetime_seconds", api.session_lifetime_seconds),
+            ("max_session_lifetime_seconds", api.max_session_lifetime_seconds),
+            ("node_session_lifetime_seconds", api.node_session_lifetime_seconds),
+        ] {
+            anyhow::ensure!(seconds > 0, "[api] {name} must be a positive number of seconds, not {seconds}");
+        }
         let mut medium = self.medium.clone();
         let dir = if medium.results_dir.as_os_str().is_empty() { Path::new("results") } else { &medium.results_dir };
         medium.results_dir = std::path::absolute(data_dir.join(dir))
@@ -108,6 +116,13 @@ maintenance_sources = []
 debug = false
 # Lifetime of person sessions made by GetSession without an explicit expiry.
 session_lifetime_seconds = {lifetime}
+# The longest person session GetSession or AddSession makes; longer requests are cut to it
+# (14 days: what the web UI asks for at login).
+max_session_lifetime_seconds = {max_lifetime}
+# A node session ends when unused this long; every use pushes it out again, so a running node
+# (its NodeManager and RunlevelAgent call every few minutes) keeps it, and a node that was off
+# longer authenticates again with its key at boot. A new node key ends it at once.
+node_session_lifetime_seconds = {node_lifetime}
 
 [medium]
 # `%d` of GetBootMedium filenames: where file results go (relative to this directory).
@@ -159,6 +174,8 @@ root_password_hash = {boot_hash}
         arch = quoted(&d.flavour.arch),
         virt_map = quoted(&d.flavour.virt_map),
         lifetime = d.api.session_lifetime_seconds,
+        max_lifetime = d.api.max_session_lifetime_seconds,
+        node_lifetime = d.api.node_session_lifetime_seconds,
         listen = quoted(&d.server.listen),
         max_body = d.server.max_body_bytes,
         boot_host = quoted(&d.boot.host),
@@ -184,5 +201,16 @@ mod tests {
         assert_eq!(c.server.max_body_bytes, 16 * 1024 * 1024);
         assert_eq!(c.boot, bootmedium_media::BootConfig::default());
         assert_eq!(c.database.url, "postgres://u@h/db");
+    }
+
+    #[test]
+    fn session_lifetimes_must_be_positive() {
+        let dir = Path::new("/data");
+        assert!(FileConfig::default().plc(dir).is_ok());
+        for key in ["session_lifetime_seconds", "max_session_lifetime_seconds", "node_session_lifetime_seconds"] {
+            let c: FileConfig = toml::from_str(&format!("[api]\n{key} = 0\n")).unwrap();
+            let e = c.plc(dir).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
     }
 }

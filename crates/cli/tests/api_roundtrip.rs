@@ -849,7 +849,7 @@ fn hmac_node_auth_and_node_sessions() {
         103,
         "BootAuth: Call could not be authenticated",
     );
-    // Node sessions never expire and a node has at most one: a new GetSession replaces it.
+    // A node has at most one session: a new GetSession replaces it.
     let second = str_of(&server.ok("GetSession", vec![hmac_auth(nid, "testkey123", &[])])).to_owned();
     assert_ne!(second, session);
     assert_fault(&server.call("AuthCheck", vec![node_auth]), 103, "SessionAuth: No such session");

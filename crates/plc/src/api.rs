@@ -6,7 +6,7 @@
 //! fault leaves the database as it was.
 
 use crate::args::{self, Args, Param};
-use crate::auth::{self, AuthFailure, AuthRequest};
+use crate::auth::{self, AuthFailure, AuthRequest, Authenticated};
 use crate::caller::Caller;
 use crate::config::PlcConfig;
 use crate::fault::{Fault, MethodResult};
@@ -202,12 +202,12 @@ impl Api {
         let mut tx = tx;
         let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
         let authenticated = if spec.checks_own_auth {
-            Ok(Caller::Anonymous)
+            Ok(Caller::Anonymous.into())
         } else {
             auth::authenticate(&mut tx, &self.config, &req).await
         };
-        let caller = match authenticated {
-            Ok(c) => c,
+        let (caller, extend_node_session) = match authenticated {
+            Ok(Authenticated { caller, extend_node_session }) => (caller, extend_node_session),
             Err(AuthFailure { fault, delete_session }) => {
                 drop(tx);
                 if let Some(s) = delete_session {
@@ -217,14 +217,19 @@ impl Api {
                 return (Err(fault), None);
             }
         };
-        for (p, v) in spec.params.iter().zip(rest) {
-            if let Err(f) = args::check(p.name, &p.ty, v) {
+        let checked = spec.params.iter().zip(rest).try_for_each(|(p, v)| args::check(p.name, &p.ty, v));
+        let result = match checked {
+            Ok(()) => self.execute(spec, params, caller.clone(), tx, started, delivery).await,
+            Err(f) => {
                 drop(tx);
                 self.log_failure(spec, params, Some(&caller), &f, started).await;
-                return (Err(f), Some(caller));
+                Err(f)
             }
+        };
+        // After the call's own transaction has ended (SQLite has one writer at a time).
+        if let Some(session) = extend_node_session {
+            self.extend_node_session(&session).await;
         }
-        let result = self.execute(spec, params, caller.clone(), tx, started, delivery).await;
         (result, Some(caller))
     }
 
@@ -354,6 +359,24 @@ impl Api {
         let stem = if stored.generic { stored.reference.family.clone() } else { stored.hostname.clone() };
         let filename = format!("{stem}-{}{}", stored.reference.version, stored.request.image_type.suffix());
         Ok(Some(OpenDownload { medium, sha256: stored.sha256, filename, expires: stored.expires }))
+    }
+
+    /// Pushes a used node session's expiry out by `[api] node_session_lifetime_seconds`. A
+    /// failure only costs the node an earlier re-authentication.
+    async fn extend_node_session(&self, session: &str) {
+        let expires = crate::now().saturating_add(self.config.api.node_session_lifetime_seconds);
+        let extended = async {
+            let mut tx = self.registry.begin_write().await?;
+            tx.execute(
+                "UPDATE sessions SET expires = $1 WHERE session_id = $2 AND node_id IS NOT NULL",
+                &[SqlValue::int(expires), SqlValue::text(session)],
+            )
+            .await?;
+            tx.commit().await
+        };
+        if let Err(e) = extended.await {
+            tracing::warn!(error = %e, "could not extend a node session");
+        }
     }
 
     async fn delete_session(&self, session: &str) {

@@ -58,18 +58,36 @@ pub fn auth_method(auth: &Value) -> Result<&str, Fault> {
     }
 }
 
-pub async fn authenticate(tx: &mut Tx, config: &PlcConfig, req: &AuthRequest<'_>) -> Result<Caller, AuthFailure> {
+/// A successful authentication.
+pub struct Authenticated {
+    pub caller: Caller,
+    /// A node session whose expiry is due to be pushed out: done after the call, in its own
+    /// short write, so that reading calls stay reads.
+    pub extend_node_session: Option<String>,
+}
+
+impl From<Caller> for Authenticated {
+    fn from(caller: Caller) -> Self {
+        Authenticated { caller, extend_node_session: None }
+    }
+}
+
+pub async fn authenticate(
+    tx: &mut Tx,
+    config: &PlcConfig,
+    req: &AuthRequest<'_>,
+) -> Result<Authenticated, AuthFailure> {
     let method = auth_method(req.auth)?;
     let Value::Struct(fields) = req.auth else {
         return Err(Fault::invalid_named("auth", "expected struct").into());
     };
     match method {
-        "password" | "capability" => password_auth(tx, config, req, fields).await.map_err(Into::into),
-        "session" => session_auth(tx, req, fields).await,
-        "hmac" | "hmac_dummybox" => hmac_auth(tx, req, fields).await.map_err(Into::into),
+        "password" | "capability" => Ok(password_auth(tx, config, req, fields).await?.into()),
+        "session" => session_auth(tx, config, req, fields).await,
+        "hmac" | "hmac_dummybox" => Ok(hmac_auth(tx, req, fields).await?.into()),
         "anonymous" => {
             if req.roles.contains(&Role::Anonymous) {
-                Ok(Caller::Anonymous)
+                Ok(Caller::Anonymous.into())
             } else {
                 Err(Fault::auth("AnonymousAuth: method cannot be called anonymously").into())
             }
@@ -187,11 +205,14 @@ fn maintenance_auth(config: &PlcConfig, req: &AuthRequest<'_>, secret: &str) -> 
     }))
 }
 
+/// Session auth (§2.3), except that node sessions expire when unused for
+/// `[api] node_session_lifetime_seconds` (upstream: never).
 async fn session_auth(
     tx: &mut Tx,
+    config: &PlcConfig,
     req: &AuthRequest<'_>,
     fields: &BTreeMap<String, Value>,
-) -> Result<Caller, AuthFailure> {
+) -> Result<Authenticated, AuthFailure> {
     let session = field(fields, "session")?.to_string();
     let fail = |msg: &str| AuthFailure {
         fault: Fault::auth(format!("SessionAuth: {msg}")),
@@ -207,8 +228,13 @@ async fn session_auth(
         .map_err(Fault::from)?;
     let Some(row) = rows.first() else { return Err(fail("No such session")) };
     let (expires, person_id, node_id) = (row[0].as_int(), row[1].as_int(), row[2].as_int());
+    let now = crate::now();
     if let Some(node_id) = node_id {
-        // Node sessions never expire (upstream does not look at `expires` for them).
+        // A node session without an expiry (made before node sessions expired) gets one at
+        // its next use.
+        if expires.is_some_and(|e| e <= now) {
+            return Err(fail("Invalid session"));
+        }
         let Some(node) = load_node_caller(tx, node_id).await? else { return Err(fail("No such node")) };
         if !req.roles.contains(&Role::Node) {
             return Err(Fault::denied(format!(
@@ -217,10 +243,11 @@ async fn session_auth(
             ))
             .into());
         }
-        return Ok(Caller::Node(node));
+        let extend = config.api.node_session_due(now, expires).then_some(session);
+        return Ok(Authenticated { caller: Caller::Node(node), extend_node_session: extend });
     }
     match (person_id, expires) {
-        (Some(pid), Some(exp)) if exp > crate::now() => {
+        (Some(pid), Some(exp)) if exp > now => {
             let cond = enabled_local(Cond::Compare(
                 person_field("person_id"),
                 bootmedium_registry::CmpOp::Eq,
@@ -232,7 +259,7 @@ async fn session_auth(
             if !roles_intersect(req, &person) {
                 return Err(Fault::denied(role_mismatch("SessionAuth", req, &person)).into());
             }
-            Ok(Caller::Person(person))
+            Ok(Caller::Person(person).into())
         }
         _ => Err(fail("Invalid session")),
     }

@@ -58,6 +58,31 @@ pub struct ApiSettings {
     pub debug: bool,
     /// Lifetime of a person session made by GetSession without an explicit expiry.
     pub session_lifetime_seconds: i64,
+    /// The longest person session GetSession or AddSession makes; longer requests are cut to it.
+    pub max_session_lifetime_seconds: i64,
+    /// How long a node session lives unused. Each use pushes its expiry out again (at most once
+    /// an hour), so a running node never loses it; a node that stays silent for longer
+    /// authenticates again with its key, as the BootManager and the NodeManager do when their
+    /// saved session fails at start.
+    pub node_session_lifetime_seconds: i64,
+}
+
+impl ApiSettings {
+    /// When a person session asked for `asked` seconds from `now` ends: the default lifetime
+    /// when nothing is asked, never later than the configured maximum.
+    pub fn person_session_expiry(&self, now: i64, asked: Option<i64>) -> i64 {
+        let lifetime = asked.unwrap_or(self.session_lifetime_seconds);
+        now.saturating_add(lifetime.min(self.max_session_lifetime_seconds))
+    }
+
+    /// Whether a node session expiring at `expires` (None: never set) is due to be pushed out
+    /// to `now + node_session_lifetime_seconds`: at most once an hour (more often only when the
+    /// lifetime itself is under two hours), so a node's calls rarely write.
+    pub fn node_session_due(&self, now: i64, expires: Option<i64>) -> bool {
+        let lifetime = self.node_session_lifetime_seconds;
+        let step = (lifetime / 2).min(3600);
+        expires.is_none_or(|e| e <= now.saturating_add(lifetime - step))
+    }
 }
 
 impl Default for ApiSettings {
@@ -68,6 +93,9 @@ impl Default for ApiSettings {
             maintenance_sources: Vec::new(),
             debug: false,
             session_lifetime_seconds: 86400,
+            // What the web UI asks for at login (GetSession(1209600), 14 days).
+            max_session_lifetime_seconds: 14 * 86400,
+            node_session_lifetime_seconds: 7 * 86400,
         }
     }
 }
@@ -119,4 +147,35 @@ pub struct PlcConfig {
     pub flavour: FlavourSettings,
     pub api: ApiSettings,
     pub medium: MediumSettings,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiSettings;
+
+    #[test]
+    fn person_sessions_are_cut_to_the_maximum() {
+        let api = ApiSettings::default();
+        let now = 1_800_000_000;
+        // Python's xmlrpc client may ask for 68 years (2**31 - 1 seconds); it gets 14 days.
+        assert_eq!(api.person_session_expiry(now, Some(i64::from(i32::MAX))), now + 14 * 86400);
+        assert_eq!(api.person_session_expiry(now, Some(1_209_600)), now + 1_209_600);
+        assert_eq!(api.person_session_expiry(now, None), now + 86400);
+        assert_eq!(api.person_session_expiry(now, Some(-5)), now - 5);
+        let short = ApiSettings { max_session_lifetime_seconds: 600, ..ApiSettings::default() };
+        assert_eq!(short.person_session_expiry(now, None), now + 600);
+    }
+
+    #[test]
+    fn node_sessions_are_pushed_out_at_most_hourly() {
+        let api = ApiSettings::default();
+        let (now, lifetime) = (1_800_000_000, api.node_session_lifetime_seconds);
+        assert!(api.node_session_due(now, None), "a session without an expiry gets one");
+        assert!(!api.node_session_due(now, Some(now + lifetime)), "just made or pushed out");
+        assert!(!api.node_session_due(now, Some(now + lifetime - 3599)));
+        assert!(api.node_session_due(now, Some(now + lifetime - 3600)), "an hour after the last push");
+        let short = ApiSettings { node_session_lifetime_seconds: 6, ..ApiSettings::default() };
+        assert!(!short.node_session_due(now, Some(now + 4)));
+        assert!(short.node_session_due(now, Some(now + 3)), "half a short lifetime");
+    }
 }

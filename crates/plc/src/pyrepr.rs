@@ -1,9 +1,19 @@
 //! Python `repr()` of call arguments, as upstream records them in `events.call`, with the
-//! secrets (`AuthString`, `session`, `password`) replaced by `"Removed by API"` (§2.8).
+//! secrets replaced by `"Removed by API"` (§2.8): upstream's `AuthString`, `session` and
+//! `password`, and also node secrets (`key`, `boot_nonce`), `verification_key`, and the `value`
+//! of an hmac auth struct (the BootManager always signs `[]`, so that signature works again for
+//! any call without arguments, GetSession included).
 
 use bootmedium_xmlrpc::Value;
 
-const SECRET_KEYS: &[&str] = &["AuthString", "session", "password"];
+/// Struct members removed wherever they appear.
+const SECRET_KEYS: &[&str] = &["AuthString", "session", "password", "key", "boot_nonce", "verification_key"];
+
+/// Whether member `k` of struct `m` is a secret.
+fn is_secret(m: &std::collections::BTreeMap<String, Value>, k: &str) -> bool {
+    SECRET_KEYS.contains(&k)
+        || (k == "value" && matches!(m.get("AuthMethod").and_then(Value::as_str), Some("hmac" | "hmac_dummybox")))
+}
 
 fn repr_str(s: &str, out: &mut String) {
     let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
@@ -52,7 +62,7 @@ fn repr(v: &Value, out: &mut String) {
                 }
                 repr_str(k, out);
                 out.push_str(": ");
-                if SECRET_KEYS.contains(&k.as_str()) {
+                if is_secret(m, k) {
                     out.push_str("'Removed by API'");
                 } else {
                     repr(item, out);
@@ -93,5 +103,25 @@ mod tests {
         assert_eq!(s, "({'AuthMethod': 'password', 'AuthString': 'Removed by API'}, 5, \"it's\")");
         assert_eq!(redacted_args(&[Value::Int(1)]), "(1,)");
         assert!(!s.contains("hunter2"));
+    }
+
+    #[test]
+    fn node_secrets_and_hmac_signatures_are_removed() {
+        let fields: BTreeMap<String, Value> =
+            [("key", "k3y"), ("boot_nonce", "n0nce"), ("verification_key", "v3rif"), ("model", "m")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Value::from(v)))
+                .collect();
+        let hmac: BTreeMap<String, Value> = [("AuthMethod", "hmac"), ("value", "s1gnature")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::from(v)))
+            .collect();
+        let tag: BTreeMap<String, Value> =
+            [("value", "tag value")].into_iter().map(|(k, v)| (k.to_string(), Value::from(v))).collect();
+        let s = redacted_args(&[Value::Struct(hmac), Value::Struct(fields), Value::Struct(tag)]);
+        for secret in ["k3y", "n0nce", "v3rif", "s1gnature"] {
+            assert!(!s.contains(secret), "{secret} in {s}");
+        }
+        assert!(s.contains("'model': 'm'") && s.contains("'value': 'tag value'"), "{s}");
     }
 }

@@ -2,7 +2,7 @@
 //! node tags, the tag types they create on first use, and GetNodeFlavour.
 
 use super::common::{self, find_one};
-use super::tags::{self, TagType, may_write_tag, store_node_tag, tagged_node};
+use super::tags::{self, TagType, TaggedNode, may_write_tag, store_node_tag, tagged_node};
 use crate::api::Cx;
 use crate::args::Args;
 use crate::fault::{Fault, MethodResult};
@@ -203,7 +203,30 @@ fn virt_for(map: &str, fcdistro: &str) -> String {
     default
 }
 
-/// GetNodeFlavour: the node's family, writing back the flavour tags it was missing.
+/// Whether the caller may set the accessor's tag on `node`, by the tag type's roles as stored
+/// (or, before the type's first use, as the accessor defines them). Creates nothing.
+async fn may_set(cx: &mut Cx<'_>, acc: &Accessor, node: &TaggedNode) -> MethodResult<bool> {
+    let stored = common::scalar(
+        cx,
+        "SELECT tag_type_id FROM tag_types WHERE tagname = $1",
+        &[SqlValue::text(acc.tagname)],
+        FieldKind::Int,
+    )
+    .await?
+    .and_then(|v| v.as_int());
+    let tt = match stored {
+        Some(id) => tags::tag_type(cx, &Value::Int(id)).await?,
+        None => TagType {
+            id: 0,
+            tagname: acc.tagname.to_string(),
+            roles: acc.set_roles.iter().map(|r| r.name().to_string()).collect(),
+        },
+    };
+    Ok(may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname).is_ok())
+}
+
+/// GetNodeFlavour: the node's family, writing back the flavour tags it was missing where the
+/// caller may write them (elsewhere it answers the defaults and writes nothing).
 pub async fn get_node_flavour(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let node = tagged_node(cx, a.get(0)).await?;
     let defaults = cx.config().flavour.clone();
@@ -215,8 +238,10 @@ pub async fn get_node_flavour(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Valu
             Some(v) => v,
             None => {
                 let acc = by_tagname(tagname).ok_or_else(|| Fault::internal("missing accessor"))?;
-                let tt = ensure_tag_type(cx, acc).await?;
-                store_node_tag(cx, node.node_id, tt.id, default).await?;
+                if may_set(cx, acc, &node).await? {
+                    let tt = ensure_tag_type(cx, acc).await?;
+                    store_node_tag(cx, node.node_id, tt.id, default).await?;
+                }
                 default.clone()
             }
         };

@@ -425,7 +425,7 @@ async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> Method
 }
 
 /// A new node key from the OS CSPRNG, stored with `last_download` and the next key generation
-/// in the call's transaction.
+/// in the call's transaction; the node's session ends with the old key.
 async fn renew(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<RenewedKey> {
     let key = crypto::new_node_key().map_err(|e| Fault::internal(e.to_string()))?;
     let now = crate::now();
@@ -438,6 +438,8 @@ async fn renew(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<RenewedKey> {
         )
         .await?;
     let generation = rows.first().and_then(|r| r[0].as_int()).ok_or_else(|| Fault::internal("the node vanished"))?;
+    // A session made with the old key dies with it (the old medium's node must not keep one).
+    super::sessions::end_node_sessions(cx, node_id).await?;
     Ok(RenewedKey { node_id, key, renewed_at: now, generation })
 }
 

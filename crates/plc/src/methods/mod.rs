@@ -298,7 +298,7 @@ static BASE: &[MethodSpec] = &[
         &[NODE_ARG],
         1,
         "struct flavour",
-        "Returns a node's family, recording defaults as tags.",
+        "Returns a node's family, recording defaults as tags where the caller may write them.",
         W,
     ),
     spec(

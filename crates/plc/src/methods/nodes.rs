@@ -1,7 +1,7 @@
 //! Nodes (PLC_SPEC §4.1): AddNode, GetNodes, UpdateNode, DeleteNode.
 
-use super::accessors;
 use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
+use super::{accessors, sessions};
 use crate::api::Cx;
 use crate::args::Args;
 use crate::fault::{Fault, MethodResult};
@@ -151,8 +151,15 @@ pub async fn update_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
         written.retain(|w| FIELDS.iter().any(|f| f.name == w.field.name));
     }
     validate(cx, &mut written, node.node_id).await?;
+    if find(&written, "key").is_some() {
+        sessions::end_node_sessions(cx, node.node_id).await?;
+    }
+    // An admin sets or clears the node's session.
     if let Some(session) = find(&written, "session").map(|w| w.value.clone()) {
-        set_node_session(cx, node.node_id, session).await?;
+        match session.as_text().filter(|s| !s.is_empty()) {
+            Some(s) => sessions::set_node_session(cx, node.node_id, s).await?,
+            None => sessions::end_node_sessions(cx, node.node_id).await?,
+        }
     }
     written.retain(|w| w.field.name != "session");
     let mut cols = columns(&written);
@@ -161,25 +168,6 @@ pub async fn update_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     accessors::set_exposed(cx, node.node_id, &tags).await?;
     cx.note(format!("Node {} updated", node.hostname), vec![("Node", node.node_id)]);
     Ok(common::one())
-}
-
-/// An admin sets or clears a node's session (at most one per node).
-async fn set_node_session(cx: &mut Cx<'_>, node_id: i64, session: SqlValue) -> MethodResult<()> {
-    cx.tx.delete("sessions", &[("node_id", SqlValue::int(node_id))]).await?;
-    if let Some(s) = session.as_text().filter(|s| !s.is_empty()) {
-        cx.tx.delete("sessions", &[("session_id", SqlValue::text(s))]).await?;
-        cx.tx
-            .insert_plain(
-                "sessions",
-                &[
-                    ("session_id", SqlValue::text(s)),
-                    ("expires", SqlValue::Int(None)),
-                    ("node_id", SqlValue::int(node_id)),
-                ],
-            )
-            .await?;
-    }
-    Ok(())
 }
 
 /// Marks a node deleted and removes what hangs off it.
@@ -193,7 +181,7 @@ pub async fn delete_node_rows(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<()>
         .await?;
     cx.tx.delete("interfaces", &[("node_id", id.clone())]).await?;
     cx.tx.delete("node_tag", &[("node_id", id.clone())]).await?;
-    cx.tx.delete("sessions", &[("node_id", id.clone())]).await?;
+    sessions::end_node_sessions(cx, node_id).await?;
     cx.tx
         .update("nodes", "node_id", id, &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))])
         .await?;

@@ -134,12 +134,30 @@ pub async fn update_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
     if !cx.caller.is_admin() && !cx.caller.has_role(crate::roles::Role::Pi) {
         written.retain(|w| w.field.name != "enabled");
     }
+    let disabled = find(&written, "enabled").is_some_and(|w| w.value.as_int() == Some(0));
+    let password_changed = find(&written, "password").is_some();
     prepare(cx, &mut written, person_id).await?;
     let mut cols = columns(&written);
     cols.push(("last_updated", SqlValue::int(crate::now())));
     cx.tx.update("persons", "person_id", SqlValue::int(person_id), &cols).await?;
+    if disabled {
+        super::sessions::end_person_sessions(cx, person_id, None).await?;
+    } else if password_changed {
+        // Whoever knew the old password loses the sessions made with it; a person changing
+        // their own password keeps the session they do it from.
+        let keep = own_session(cx, person_id);
+        super::sessions::end_person_sessions(cx, person_id, keep.as_deref()).await?;
+    }
     cx.note(format!("Person {person_id} updated"), vec![("Person", person_id)]);
     Ok(common::one())
+}
+
+/// The session this call authenticated with, when it is `person_id`'s own.
+fn own_session(cx: &Cx<'_>, person_id: i64) -> Option<String> {
+    let is_self = cx.caller.person().is_some_and(|p| p.person_id == person_id);
+    let by_session = cx.auth.get("AuthMethod").and_then(Value::as_str) == Some("session");
+    let session = cx.auth.get("session").and_then(Value::as_str);
+    session.filter(|_| is_self && by_session).map(str::to_string)
 }
 
 pub async fn delete_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
@@ -151,7 +169,7 @@ pub async fn delete_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
     let id = SqlValue::int(person_id);
     cx.tx.delete("person_role", &[("person_id", id.clone())]).await?;
     cx.tx.delete("person_site", &[("person_id", id.clone())]).await?;
-    cx.tx.delete("sessions", &[("person_id", id.clone())]).await?;
+    super::sessions::end_person_sessions(cx, person_id, None).await?;
     cx.tx
         .update(
             "persons",
@@ -212,9 +230,14 @@ pub async fn delete_role_from_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResu
     let target = person(cx, a.get(1)).await?;
     let person_id = target.int("person_id").unwrap_or(0);
     may_change_role(&cx.caller, &target, role_id)?;
-    cx.tx
+    let revoked = cx
+        .tx
         .delete("person_role", &[("person_id", SqlValue::int(person_id)), ("role_id", SqlValue::int(role_id))])
         .await?;
+    // A demotion ends the person's sessions: they log in again with what they have left.
+    if revoked > 0 {
+        super::sessions::end_person_sessions(cx, person_id, None).await?;
+    }
     cx.note(format!("Role {role_name} revoked from person {person_id}"), vec![("Person", person_id)]);
     Ok(common::one())
 }

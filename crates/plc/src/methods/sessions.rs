@@ -1,5 +1,11 @@
 //! Sessions (PLC_SPEC §2.3, §2.4): GetSession, AddSession, DeleteSession, AuthCheck,
-//! BootCheckAuthentication.
+//! BootCheckAuthentication, and the ends of sessions that upstream lets live on.
+//!
+//! Unlike upstream, person sessions are never longer than `[api] max_session_lifetime_seconds`,
+//! node sessions expire when unused for `[api] node_session_lifetime_seconds` (auth.rs pushes
+//! the expiry out on use), and sessions end with what they stood for: a node's when its key
+//! changes or it is deleted, a person's on a password change, a role removal, disabling or
+//! deletion.
 
 use super::common::{self, find_one};
 use crate::api::Cx;
@@ -41,36 +47,26 @@ pub async fn get_session(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     match cx.caller.clone() {
         Caller::Person(p) => {
             let now = crate::now();
-            let expires = match a.get(0) {
-                Value::Nil => now + cx.config().api.session_lifetime_seconds,
+            let asked = match a.get(0) {
+                Value::Nil => None,
                 v => {
                     let seconds = crate::args::as_int(v).unwrap_or(0);
                     if i32::try_from(seconds).is_err() {
                         return Err(Fault::invalid_named("expires", "must fit in 32 bits"));
                     }
-                    now + seconds
+                    Some(seconds)
                 }
             };
+            let expires = cx.config().api.person_session_expiry(now, asked);
             if expires <= now {
                 return Err(Fault::invalid("Expiration date must be in the future"));
             }
             Ok(Value::String(new_person_session(cx, p.person_id, expires).await?))
         }
         Caller::Node(n) => {
-            // A node has at most one session, and it does not expire.
             purge_expired(cx).await?;
-            cx.tx.delete("sessions", &[("node_id", SqlValue::int(n.node_id))]).await?;
             let id = crypto::new_session_id().map_err(|e| Fault::internal(e.to_string()))?;
-            cx.tx
-                .insert_plain(
-                    "sessions",
-                    &[
-                        ("session_id", SqlValue::text(id.clone())),
-                        ("expires", SqlValue::Int(None)),
-                        ("node_id", SqlValue::int(n.node_id)),
-                    ],
-                )
-                .await?;
+            set_node_session(cx, n.node_id, &id).await?;
             Ok(Value::String(id))
         }
         Caller::Anonymous => Err(Fault::denied("anonymous callers have no session")),
@@ -80,7 +76,7 @@ pub async fn get_session(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
 pub async fn add_session(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let p = find_one(cx, &PERSON, a.get(0), &["person_id"], "account").await?;
     let person_id = p.int("person_id").unwrap_or(0);
-    let expires = crate::now() + 86400;
+    let expires = cx.config().api.person_session_expiry(crate::now(), Some(86400));
     let id = new_person_session(cx, person_id, expires).await?;
     cx.note(format!("Session added for person {person_id}"), vec![("Person", person_id)]);
     Ok(Value::String(id))
@@ -96,4 +92,46 @@ pub async fn delete_session(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value
 
 pub async fn auth_check(_cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
     Ok(common::one())
+}
+
+/// Makes `session` the node's only session (a node has at most one), expiring when unused for
+/// `[api] node_session_lifetime_seconds`.
+pub async fn set_node_session(cx: &mut Cx<'_>, node_id: i64, session: &str) -> MethodResult<()> {
+    end_node_sessions(cx, node_id).await?;
+    cx.tx.delete("sessions", &[("session_id", SqlValue::text(session))]).await?;
+    let expires = crate::now().saturating_add(cx.config().api.node_session_lifetime_seconds);
+    cx.tx
+        .insert_plain(
+            "sessions",
+            &[
+                ("session_id", SqlValue::text(session)),
+                ("expires", SqlValue::int(expires)),
+                ("node_id", SqlValue::int(node_id)),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Ends the node's session: its key changed (a medium or configuration file with a new key, or
+/// an admin's UpdateNode), so whoever held the old key must not keep a session made with it.
+pub async fn end_node_sessions(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<()> {
+    cx.tx.delete("sessions", &[("node_id", SqlValue::int(node_id))]).await?;
+    Ok(())
+}
+
+/// Ends a person's sessions (all of them, or all but `keep`, the session making the change).
+pub async fn end_person_sessions(cx: &mut Cx<'_>, person_id: i64, keep: Option<&str>) -> MethodResult<()> {
+    match keep {
+        None => cx.tx.delete("sessions", &[("person_id", SqlValue::int(person_id))]).await?,
+        Some(keep) => {
+            cx.tx
+                .execute(
+                    "DELETE FROM sessions WHERE person_id = $1 AND session_id <> $2",
+                    &[SqlValue::int(person_id), SqlValue::text(keep)],
+                )
+                .await?
+        }
+    };
+    Ok(())
 }

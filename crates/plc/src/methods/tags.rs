@@ -163,8 +163,9 @@ fn caller_roles(caller: &Caller) -> Vec<String> {
     }
 }
 
-/// Admins may write any tag; others need one of the tag type's roles and must belong to the
-/// object's site (a node may write its own tags).
+/// Admins may write any tag; others need one of the tag type's roles, and then a node may
+/// write its own tags only (interface tags: of its own interfaces), a person those of objects at
+/// their sites (upstream's `caller_may_write_node_tag`: a node is no person of its site).
 pub fn may_write_tag(
     caller: &Caller,
     tt: &TagType,
@@ -179,8 +180,11 @@ pub fn may_write_tag(
     if !caller_roles(caller).iter().any(|r| tt.roles.contains(r)) {
         return Err(Fault::denied(format!("Role mismatch for writing tag {}", tt.tagname)));
     }
-    let own_node = matches!((caller, node_id), (Caller::Node(n), Some(id)) if n.node_id == id);
-    if !own_node && !caller.at_site(site_id) {
+    let allowed = match caller {
+        Caller::Node(n) => node_id == Some(n.node_id),
+        _ => caller.at_site(site_id),
+    };
+    if !allowed {
         return Err(Fault::denied(format!("Writing {what} tag: must belong in the same site as {name}")));
     }
     Ok(())
