@@ -5,7 +5,8 @@ use crate::value::{SqlValue, bind};
 use crate::views::FieldKind;
 use crate::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row as _};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Row as _};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,7 +106,7 @@ impl Registry {
 
     /// A transaction that only reads.
     pub async fn begin_read(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin().await?, _writer: None })
+        Tx::begin(&self.pool, "BEGIN", None).await
     }
 
     /// A transaction that may write; see [`Backend::begin_write`].
@@ -114,8 +115,7 @@ impl Registry {
             Backend::Sqlite => Some(self.sqlite_writers.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        Ok(Tx { tx, _writer: writer })
+        Tx::begin(&self.pool, self.backend.begin_write(), writer).await
     }
 
     pub async fn close(&self) {
@@ -138,20 +138,56 @@ fn redact(url: &str) -> String {
 }
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls back.
+///
+/// The transaction owns its pooled connection and returns it to the pool only in a known state:
+/// after a COMMIT that succeeded, or after a ROLLBACK that succeeded. A connection whose
+/// BEGIN, COMMIT or ROLLBACK failed is closed instead. (SQLite rolls a transaction back by
+/// itself when a commit fails with SQLITE_FULL; sqlx's own transaction type then failed its
+/// ROLLBACK and handed the connection back still counting an open transaction, so every later
+/// write on it failed until a restart.)
 pub struct Tx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
-    /// Held until the transaction ends (SQLite writers only).
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// `None` once committed (or handed to the task that rolls it back).
+    conn: Option<PoolConnection<Any>>,
+    /// Held until the transaction has ended (SQLite writers only): the next writer begins
+    /// only after this one's COMMIT or ROLLBACK has run.
+    writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Tx {
-    pub async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+    async fn begin(
+        pool: &AnyPool,
+        statement: &'static str,
+        writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Result<Tx> {
+        let mut conn = pool.acquire().await?;
+        if let Err(e) = sqlx::raw_sql(statement).execute(&mut *conn).await {
+            discard(conn).await;
+            return Err(e.into());
+        }
+        Ok(Tx { conn: Some(conn), writer })
+    }
+
+    /// The connection while the transaction is open.
+    fn conn(&mut self) -> Result<&mut AnyConnection, sqlx::Error> {
+        self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed)
+    }
+
+    /// Commits; a failed COMMIT closes the connection (its state is unknown) and returns the
+    /// error: nothing of the transaction was written.
+    pub async fn commit(mut self) -> Result<()> {
+        let Some(mut conn) = self.conn.take() else { return Err(sqlx::Error::PoolClosed.into()) };
+        match sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                discard(conn).await;
+                Err(e.into())
+            }
+        }
     }
 
     /// Reads rows of a class.
     pub async fn select(&mut self, q: &Query) -> Result<Vec<Row>> {
-        Ok(run_select(&mut self.tx, q).await?)
+        Ok(run_select(self.conn()?, q).await?)
     }
 
     /// Inserts one row and returns its generated id (`pk`).
@@ -172,7 +208,7 @@ impl Tx {
         for (_, v) in cols {
             q = bind(q, v);
         }
-        let row = q.fetch_one(&mut *self.tx).await?;
+        let row = q.fetch_one(self.conn()?).await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 
@@ -185,7 +221,7 @@ impl Tx {
         for (_, v) in cols {
             q = bind(q, v);
         }
-        q.execute(&mut *self.tx).await?;
+        q.execute(self.conn()?).await?;
         Ok(())
     }
 
@@ -207,7 +243,7 @@ impl Tx {
             q = bind(q, v);
         }
         q = bind(q, &id);
-        Ok(q.execute(&mut *self.tx).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// `DELETE FROM table WHERE c1 = v1 AND …`; returns the number of rows deleted.
@@ -218,7 +254,7 @@ impl Tx {
         for (_, v) in wheres {
             q = bind(q, v);
         }
-        Ok(q.execute(&mut *self.tx).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed statement written in the caller's code.
@@ -227,7 +263,7 @@ impl Tx {
         for v in params {
             q = bind(q, v);
         }
-        Ok(q.execute(&mut *self.tx).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed query and decodes each column as the given kind.
@@ -241,7 +277,7 @@ impl Tx {
         for v in params {
             q = bind(q, v);
         }
-        let rows = q.fetch_all(&mut *self.tx).await?;
+        let rows = q.fetch_all(self.conn()?).await?;
         rows.iter().map(|r| decode_row(r, kinds)).collect()
     }
 }
@@ -263,8 +299,35 @@ fn decode_row(r: &AnyRow, kinds: &[FieldKind]) -> Result<Vec<SqlValue>> {
 impl Tx {
     /// Runs one migration statement (text from this crate's migration files).
     pub(crate) async fn execute_owned(&mut self, sql: String) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *self.tx).await.map(|_| ())
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(self.conn()?).await.map(|_| ())
     }
+}
+
+impl Drop for Tx {
+    /// Rolls back on a task of the runtime (dropping cannot wait): the connection goes back to
+    /// the pool only when the ROLLBACK succeeds, and the writer lock is released after it.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime (never the case for the server): close rather than reuse it.
+            conn.close_on_drop();
+            return;
+        };
+        let writer = self.writer.take();
+        runtime.spawn(async move {
+            if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
+                discard(conn).await;
+            }
+            drop(writer);
+        });
+    }
+}
+
+/// Closes a connection instead of returning it to the pool (the pool opens a fresh one when
+/// needed).
+async fn discard(conn: PoolConnection<Any>) {
+    // An error closing it changes nothing: it is gone from the pool either way.
+    let _ = conn.close().await;
 }
 
 #[cfg(test)]
