@@ -10,7 +10,7 @@
 //!                                          usb_cramfs)
 //!   staging/                               imports in progress (renamed into families/ when
 //!                                          complete, so a reference is there whole or not at all)
-//!   tmp/                                   cramfs builds (unlinked once open)
+//!   tmp/                                   cramfs builds (files without a name: O_TMPFILE)
 //! ```
 //!
 //! Import computes what never changes for a reference once (the uncompressed root size for
@@ -480,7 +480,7 @@ impl ReferenceStore {
                         }
                         generic_cramfs = Some((rendered.overlay.clone(), built));
                     }
-                    generic_cramfs.as_ref().map(|(_, built)| built.path())
+                    generic_cramfs.as_ref().map(|(_, built)| built)
                 } else {
                     None
                 };
@@ -587,14 +587,14 @@ impl Reference {
         &self,
         request: &MediumRequest,
         rendered: &Rendered,
-        cramfs: Option<&Path>,
+        cramfs: Option<&crate::cramfs_medium::BuiltCramfs>,
         out: &Path,
     ) -> Result<Vec<crate::manifest::SlotLocation>, MediaError> {
         let inputs = &self.manifest.inputs;
         let kernel = self.kernel(request.variant.as_deref())?;
         let initrd = self.store.object(&inputs.initrd);
         let payload = match cramfs {
-            Some(image) => Payload::Cramfs { image },
+            Some(built) => Payload::Cramfs { image: built.source()? },
             None => Payload::Split { initrd: &initrd, overlay: rendered.overlay.clone() },
         };
         let marker = Marker {
@@ -700,7 +700,7 @@ impl Reference {
         } else {
             None
         };
-        self.build_image(request, &rendered, cramfs.as_ref().map(|c| c.path()), out)?;
+        self.build_image(request, &rendered, cramfs.as_ref(), out)?;
         Ok(())
     }
 }

@@ -1,9 +1,10 @@
 //! Python `repr()` of call arguments, as upstream records them in `events.call`, with the
-//! secrets (`AuthString`, `session`, `password`) replaced by `"Removed by API"` (§2.8).
+//! secrets (`AuthString`, `session`, `password`, and a node's `key`, which upstream leaves in
+//! clear) replaced by `"Removed by API"` (§2.8).
 
 use bootmedium_xmlrpc::Value;
 
-const SECRET_KEYS: &[&str] = &["AuthString", "session", "password"];
+const SECRET_KEYS: &[&str] = &["AuthString", "session", "password", "key"];
 
 fn repr_str(s: &str, out: &mut String) {
     let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
@@ -93,5 +94,11 @@ mod tests {
         assert_eq!(s, "({'AuthMethod': 'password', 'AuthString': 'Removed by API'}, 5, \"it's\")");
         assert_eq!(redacted_args(&[Value::Int(1)]), "(1,)");
         assert!(!s.contains("hunter2"));
+        // UpdateNode(auth, node, {'key': ...}): a node key is a credential too.
+        let mut fields = BTreeMap::new();
+        fields.insert("key".to_string(), Value::from("n0dek3y"));
+        fields.insert("boot_state".to_string(), Value::from("boot"));
+        let s = redacted_args(&[Value::Int(7), Value::Struct(fields)]);
+        assert_eq!(s, "(7, {'boot_state': 'boot', 'key': 'Removed by API'})");
     }
 }

@@ -7,6 +7,7 @@ use crate::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Row as _};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +70,9 @@ impl Registry {
             _ => url.to_string(),
         };
         if backend == Backend::Sqlite {
+            if let Some(path) = sqlite_file(url) {
+                private_database_files(Path::new(path)).map_err(|e| open_err(sqlx::Error::Io(e)))?;
+            }
             // WAL is a property of the database file; switching needs an exclusive lock, so do
             // it once on a lone connection before the pool opens.
             use sqlx::Connection;
@@ -121,6 +125,43 @@ impl Registry {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The database file of an `sqlite:` URL; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
+        return None;
+    }
+    Some(path)
+}
+
+/// The database holds password hashes, node keys and sessions: its file is created 0600 (SQLite
+/// gives its `-wal` and `-shm` files the database file's mode), and an older, wider one (and
+/// its `-wal` and `-shm`) is narrowed to 0600 at start.
+fn private_database_files(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        match std::fs::metadata(file) {
+            Ok(meta) if meta.permissions().mode() & 0o177 != 0 => {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The URL without a password, for error messages.
@@ -332,6 +373,37 @@ async fn discard(conn: PoolConnection<Any>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sqlite_files_of_urls() {
+        use super::sqlite_file;
+        assert_eq!(sqlite_file("sqlite:/d/bootmedium.db"), Some("/d/bootmedium.db"));
+        assert_eq!(sqlite_file("sqlite:///d/b.db?mode=rwc"), Some("/d/b.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite:x.db?mode=memory&cache=shared"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+
+    #[tokio::test]
+    async fn sqlite_database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+        let url = format!("sqlite:{}", dir.path().join("new.db").display());
+        let registry = super::Registry::open(&url).await.unwrap();
+        let mut tx = registry.begin_write().await.unwrap();
+        tx.execute("CREATE TABLE t (x BIGINT)", &[]).await.unwrap();
+        tx.commit().await.unwrap();
+        for name in ["new.db", "new.db-wal", "new.db-shm"] {
+            assert_eq!(mode(name), 0o600, "{name}");
+        }
+        registry.close().await;
+        // An older database made with the umask's 0644 is narrowed at the next start.
+        std::fs::set_permissions(dir.path().join("new.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let registry = super::Registry::open(&url).await.unwrap();
+        assert_eq!(mode("new.db"), 0o600);
+        registry.close().await;
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
