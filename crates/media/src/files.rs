@@ -81,7 +81,7 @@ pub fn available_bytes(path: &Path) -> io::Result<u64> {
     loop {
         match rustix::fs::statvfs(at) {
             Ok(stat) => return Ok(stat.f_bavail.saturating_mul(stat.f_frsize)),
-            Err(rustix::io::Errno::NOENT) => match at.parent() {
+            Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => match at.parent() {
                 Some(up) if !up.as_os_str().is_empty() => at = up,
                 _ => return Ok(0),
             },
