@@ -210,15 +210,17 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Removes what a killed server left: partial file results (private temporary files beside
-/// their targets) and scratch files of the reference store. Files a live process holds locked
-/// (another instance sharing the directory) are left alone.
+/// their targets, in the results directory and the admins' extra ones) and scratch files of the
+/// reference store. Files a live process holds locked (another instance sharing the directory)
+/// are left alone.
 fn sweep_temporary_files(dir: &Path, plc: &PlcConfig) {
     use bootmedium_media::files;
     let scratch = bootmedium_media::ReferenceStore::open(dir).root().join("tmp");
-    for (what, swept) in [
-        ("partial file results", files::sweep(&plc.medium.results_dir)),
-        ("scratch files of the reference store", files::sweep_all(&scratch)),
-    ] {
+    let result_dirs = std::iter::once(&plc.medium.results_dir).chain(&plc.medium.admin_result_dirs);
+    let swept = result_dirs
+        .map(|d| (format!("partial file results in {}", d.display()), files::sweep(d)))
+        .chain(std::iter::once((format!("scratch files in {}", scratch.display()), files::sweep_all(&scratch))));
+    for (what, swept) in swept {
         match swept {
             Ok(0) => {}
             Ok(n) => tracing::warn!("removed {n} {what} left by an earlier run"),

@@ -348,7 +348,7 @@ fn a_killed_server_leaves_no_partial_or_secret_files() {
             scratch_names.extend(entries(&scratch));
             let partial = temporary_files(&results);
             if !partial.is_empty() {
-                let _ = Command::new("kill").args(["-KILL", &server.pid().to_string()]).status();
+                server.stop_with("KILL");
                 seen = partial;
                 break;
             }
@@ -363,7 +363,7 @@ fn a_killed_server_leaves_no_partial_or_secret_files() {
     scratch_names.sort();
     scratch_names.dedup();
     assert!(scratch_names.is_empty(), "named scratch files (they carry the node key): {scratch_names:?}");
-    assert!(!server.is_running());
+    assert!(!temporary_files(&results).is_empty(), "the killed server left its partial image");
     // Restart on the same data directory: the sweep removes the partial image.
     let stderr = server.data_dir.join("restart.stderr");
     let (mut child, url) = spawn_serve(&server.data_dir, server.database_url(), &stderr, &[]);
@@ -371,5 +371,13 @@ fn a_killed_server_leaves_no_partial_or_secret_files() {
     let log = std::fs::read_to_string(&stderr).unwrap_or_default();
     stop_child(&mut child, "TERM");
     assert!(leftovers.is_empty(), "after restart ({url}): {leftovers:?}\n{log}");
+    assert!(log.contains("removed 1 partial file results"), "{log}");
     assert!(entries(&scratch).is_empty(), "scratch files after restart: {:?}", entries(&scratch));
+    // The only files left that hold a node key are finished results (and the database).
+    let holding_keys: Vec<String> = entries(&server.data_dir)
+        .into_iter()
+        .filter(|p| !p.contains("bootmedium.db") && !p.starts_with(&*results.to_string_lossy()))
+        .filter(|p| std::fs::read(p).is_ok_and(|b| b.windows(9).any(|w| w == b"NODE_KEY=")))
+        .collect();
+    assert!(holding_keys.is_empty(), "files holding a node key: {holding_keys:?}");
 }

@@ -90,9 +90,17 @@ pub fn available_bytes(path: &Path) -> io::Result<u64> {
     }
 }
 
-/// Whether a file name is one of [`Pending`]'s temporary names.
+/// Whether a file name is one of [`Pending`]'s temporary names (`.<name>.<pid>-<n>.tmp`), so a
+/// sweep of a directory shared with other programs removes only ours.
 fn is_temporary(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(SUFFIX)
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(SUFFIX)) else { return false };
+    match inner.rsplit_once('.') {
+        Some((target, unique)) => {
+            !target.is_empty() && unique.split_once('-').is_some_and(|(pid, n)| digits(pid) && digits(n))
+        }
+        None => false,
+    }
 }
 
 /// Removes the temporary files of [`Pending`] below `dir` (recursively; symbolic links are not
@@ -191,7 +199,13 @@ mod tests {
         for p in &left {
             std::fs::write(p, b"partial").unwrap();
         }
-        let kept = [dir.path().join("a.iso"), dir.path().join("notes.tmp"), dir.path().join(".hidden")];
+        let kept = [
+            dir.path().join("a.iso"),
+            dir.path().join("notes.tmp"),
+            dir.path().join(".hidden"),
+            dir.path().join(".editor-swap.tmp"),
+            dir.path().join(".a.iso.12-x.tmp"),
+        ];
         for p in &kept {
             std::fs::write(p, b"kept").unwrap();
         }
@@ -199,6 +213,6 @@ mod tests {
         assert!(left.iter().all(|p| !p.exists()));
         assert!(kept.iter().all(|p| p.exists()));
         assert_eq!(sweep(&dir.path().join("missing")).unwrap(), 0);
-        assert_eq!(sweep_all(dir.path()).unwrap(), 3);
+        assert_eq!(sweep_all(dir.path()).unwrap(), kept.len());
     }
 }
