@@ -85,17 +85,30 @@ fn site_fields(n: usize) -> Value {
 }
 
 /// A failed COMMIT (SQLITE_FULL) discards its connection: once space is freed every write
-/// works again, without a restart.
+/// works again, without a restart. A file result that meets the full disk is a clear fault and
+/// leaves no partial file.
 #[test]
 fn disk_full_recovers_without_restart() {
     let mut mount = None;
-    let server = Server::start_sqlite_with(|dir| mount = data_on_tmpfs(dir, "24m"));
+    let server = Server::start_sqlite_with(|dir| {
+        // The floor would refuse file results before they meet the full disk.
+        set_config(dir, "medium", "result_min_free_bytes", 0);
+        mount = data_on_tmpfs(dir, "24m");
+    });
     if mount.is_none() {
         return;
     }
     server.use_admin_session();
-    add_site(&server, "before");
+    let (hostname, pi, _) = site_with_node(&server);
+    let results = server.data_dir.join("results");
+    std::fs::create_dir_all(&results).unwrap();
     let filler = fill(&server.data_dir);
+    let file_result = server.call("GetBootMedium", vec![pi.clone(), s(&hostname), s("node-preview"), s("%d/full%s")]);
+    match &file_result {
+        Err((108, message)) if message.contains("No space left") => {}
+        other => panic!("file result on a full disk: {other:?}"),
+    }
+    assert_eq!(entries(&results), Vec::<String>::new(), "nothing left of the refused file result");
     let mut fault = None;
     for n in 0..200 {
         match server.call("AddSite", vec![server.admin_auth(), site_fields(n)]) {
@@ -118,6 +131,8 @@ fn disk_full_recovers_without_restart() {
     }
     let found = server.admin_rows("GetSites", vec![st! { "login_base" => "df1029" }, strs(&["site_id"])]);
     assert_eq!(found.len(), 1);
+    let written = server.call("GetBootMedium", vec![pi, s(&hostname), s("node-preview"), s("%d/full%s")]);
+    assert!(written.is_ok(), "{written:?}");
     server.assert_alive();
 }
 
