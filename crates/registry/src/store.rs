@@ -195,17 +195,19 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// Whatever happens — an error, or the caller's future dropped half-way — the connection
+    /// stays in `self` until its state is known, so [`Drop`] rolls back or closes it.
     async fn begin(
         pool: &AnyPool,
         statement: &'static str,
         writer: Option<tokio::sync::OwnedMutexGuard<()>>,
     ) -> Result<Tx> {
-        let mut conn = pool.acquire().await?;
-        if let Err(e) = sqlx::raw_sql(statement).execute(&mut *conn).await {
-            discard(conn).await;
+        let mut tx = Tx { conn: Some(pool.acquire().await?), writer };
+        if let Err(e) = sqlx::raw_sql(statement).execute(tx.conn()?).await {
+            tx.discard().await;
             return Err(e.into());
         }
-        Ok(Tx { conn: Some(conn), writer })
+        Ok(tx)
     }
 
     /// The connection while the transaction is open.
@@ -213,14 +215,26 @@ impl Tx {
         self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed)
     }
 
-    /// Commits; a failed COMMIT closes the connection (its state is unknown) and returns the
-    /// error: nothing of the transaction was written.
+    /// Closes the connection instead of returning it to the pool (its state is unknown; the
+    /// pool opens a fresh one when needed).
+    async fn discard(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // An error closing it changes nothing: it is gone from the pool either way.
+            let _ = conn.close().await;
+        }
+    }
+
+    /// Commits; a failed COMMIT closes the connection and returns the error: nothing of the
+    /// transaction was written.
     pub async fn commit(mut self) -> Result<()> {
-        let Some(mut conn) = self.conn.take() else { return Err(sqlx::Error::PoolClosed.into()) };
-        match sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
-            Ok(_) => Ok(()),
+        match sqlx::raw_sql("COMMIT").execute(self.conn()?).await {
+            Ok(_) => {
+                // Back to the pool, clean.
+                self.conn = None;
+                Ok(())
+            }
             Err(e) => {
-                discard(conn).await;
+                self.discard().await;
                 Err(e.into())
             }
         }
@@ -357,18 +371,12 @@ impl Drop for Tx {
         let writer = self.writer.take();
         runtime.spawn(async move {
             if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
-                discard(conn).await;
+                // Closed rather than reused (see `Tx::discard`).
+                let _ = conn.close().await;
             }
             drop(writer);
         });
     }
-}
-
-/// Closes a connection instead of returning it to the pool (the pool opens a fresh one when
-/// needed).
-async fn discard(conn: PoolConnection<Any>) {
-    // An error closing it changes nothing: it is gone from the pool either way.
-    let _ = conn.close().await;
 }
 
 #[cfg(test)]
