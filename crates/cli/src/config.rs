@@ -65,6 +65,10 @@ impl FileConfig {
         let dir = if medium.results_dir.as_os_str().is_empty() { Path::new("results") } else { &medium.results_dir };
         medium.results_dir = std::path::absolute(data_dir.join(dir))
             .with_context(|| format!("resolving the results directory {}", dir.display()))?;
+        for extra in &mut medium.admin_result_dirs {
+            *extra = std::path::absolute(data_dir.join(&*extra))
+                .with_context(|| format!("resolving the admin result directory {}", extra.display()))?;
+        }
         Ok(PlcConfig { plc: self.plc.clone(), flavour: self.flavour.clone(), api: self.api.clone(), medium })
     }
 }
@@ -129,6 +133,16 @@ node_session_lifetime_seconds = {node_lifetime}
 results_dir = "results"
 # How long a download link from POST /api/v1/media works, in seconds.
 download_lifetime_seconds = 3600
+# File results stay inside results_dir, admins' too; directories listed here (absolute, or
+# relative to this directory) are open to admins as well.
+admin_result_dirs = []
+# Per caller (person or node): bytes and number of its file results that may exist at a time
+# (0 = no limit). A file counts from when the caller writes it until it is removed.
+result_quota_bytes = {quota_bytes}
+result_quota_files = {quota_files}
+# A file result that would leave less than this many bytes free on its file system (usually the
+# database's too) is refused before it is written (0 = no floor).
+result_min_free_bytes = {min_free}
 
 # Which GetBootMedium actions each node type offers.
 [medium.node_types.regular]
@@ -176,6 +190,9 @@ root_password_hash = {boot_hash}
         lifetime = d.api.session_lifetime_seconds,
         max_lifetime = d.api.max_session_lifetime_seconds,
         node_lifetime = d.api.node_session_lifetime_seconds,
+        quota_bytes = d.medium.result_quota_bytes,
+        quota_files = d.medium.result_quota_files,
+        min_free = d.medium.result_min_free_bytes,
         listen = quoted(&d.server.listen),
         max_body = d.server.max_body_bytes,
         boot_host = quoted(&d.boot.host),

@@ -183,9 +183,7 @@ async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str
         .context("creating the system site and administrator")?;
     registry.close().await;
     // The settings file is written last: its presence means "initialised".
-    let tmp = dir.join(format!(".{}.tmp", config::FILE_NAME));
-    write_private(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &settings).with_context(|| format!("writing {}", settings.display()))?;
+    write_private(&settings, &text).with_context(|| format!("writing {}", settings.display()))?;
     match outcome {
         InitOutcome::Created { admin_person_id } => println!(
             "initialised {}: system site '{}', administrator {} (person_id {admin_person_id})",
@@ -203,11 +201,32 @@ async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str
     Ok(())
 }
 
-/// Writes a file only its owner and group can read (it may hold a database password).
+/// Writes a file only its owner and group can read (it may hold a database password),
+/// atomically and durably (synced, then renamed into place).
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o640).open(path)?;
-    f.write_all(text.as_bytes())
+    let mut pending = bootmedium_media::files::Pending::create(path)?;
+    pending.file().write_all(text.as_bytes())?;
+    pending.publish(0o640)
+}
+
+/// Removes what a killed server left: partial file results (private temporary files beside
+/// their targets, in the results directory and the admins' extra ones) and scratch files of the
+/// reference store. Files a live process holds locked (another instance sharing the directory)
+/// are left alone.
+fn sweep_temporary_files(dir: &Path, plc: &PlcConfig) {
+    use bootmedium_media::files;
+    let scratch = bootmedium_media::ReferenceStore::open(dir).root().join("tmp");
+    let result_dirs = std::iter::once(&plc.medium.results_dir).chain(&plc.medium.admin_result_dirs);
+    let swept = result_dirs
+        .map(|d| (format!("partial file results in {}", d.display()), files::sweep(d)))
+        .chain(std::iter::once((format!("scratch files in {}", scratch.display()), files::sweep_all(&scratch))));
+    for (what, swept) in swept {
+        match swept {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!("removed {n} {what} left by an earlier run"),
+            Err(e) => tracing::warn!("could not sweep the {what}: {e}"),
+        }
+    }
 }
 
 async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
@@ -224,6 +243,7 @@ async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
         eprintln!("demo: seeded site 'demo', PI {} (password {}), node {}", d.pi_email, d.pi_password, d.hostname);
     }
     let plc: PlcConfig = file.plc(dir)?;
+    sweep_temporary_files(dir, &plc);
     let listen = listen.unwrap_or(&file.server.listen);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr().context("reading the bound address")?;

@@ -7,7 +7,8 @@
 //! built at import (with `syslinux --install` once for `usb_cramfs`), in which `cramfs.img`
 //! occupies a fixed-size slot ([`crate::SlotSizes::cramfs`]: the generic cramfs rounded up,
 //! plus a margin for node overlays). Per node, the cramfs is checked against that slot and
-//! spliced over the template from its (unlinked) file, zero-padded — no external program.
+//! spliced over the template from its unnamed temporary file, zero-padded — no external
+//! program.
 //!
 //! Merging follows the kernel's initramfs unpacker: entries of the later archive (the overlay)
 //! replace those of the earlier one; a hard-linked file's data is the one its last link
@@ -18,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -34,42 +35,16 @@ use crate::store::Reference;
 /// `S_IFSOCK` (the cpio reader names the other types).
 const SOCKET: u32 = 0o140_000;
 
-/// Temporary files removed when dropped.
-struct TempFiles(Vec<PathBuf>);
-
-impl TempFiles {
-    fn path(&mut self, dir: &Path, name: &str) -> PathBuf {
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = dir.join(format!("{name}-{}-{n}", std::process::id()));
-        self.0.push(path.clone());
-        path
-    }
-
-    /// A new read-write temporary file in `dir`, removed when `self` drops; returns its path too.
-    fn create(&mut self, dir: &Path, name: &str) -> Result<(PathBuf, File), MediaError> {
-        let path = self.path(dir, name);
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io_error(format!("creating {}", path.display())))?;
-        Ok((path, file))
-    }
-}
-
-impl Drop for TempFiles {
-    fn drop(&mut self) {
-        for path in &self.0 {
-            let _ = std::fs::remove_file(path);
-        }
-    }
+/// A new read-write temporary file in `dir` that has no name from the start (`O_TMPFILE`, or
+/// created and unlinked at once where that is unsupported): the overlay and the merged cramfs
+/// carry the node key, and a killed process must leave nothing of them behind.
+fn unnamed_temp(dir: &Path) -> Result<File, MediaError> {
+    tempfile::tempfile_in(dir).map_err(io_error(format!("creating a temporary file in {}", dir.display())))
 }
 
 /// Bytes `offset..offset+len` of a shared file.
 #[derive(Clone)]
-struct FileSlice {
+pub(crate) struct FileSlice {
     file: Arc<File>,
     offset: u64,
     len: u64,
@@ -199,18 +174,17 @@ fn merge_archive(archive: impl Read, data: &Arc<File>, items: &mut BTreeMap<Stri
     Ok(())
 }
 
-/// A merged cramfs in a temporary file, removed when dropped (an open [`File`] stays usable).
+/// A merged cramfs in an unnamed temporary file.
 pub(crate) struct BuiltCramfs {
     file: File,
-    path: PathBuf,
     len: u64,
-    _temps: TempFiles,
 }
 
 impl BuiltCramfs {
-    /// Where the cramfs is while `self` lives.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The cramfs as a file source for the image writers (the whole-image builds).
+    pub fn source(&self) -> Result<FileSlice, MediaError> {
+        let file = self.file.try_clone().map_err(io_error("sharing the temporary cramfs"))?;
+        Ok(FileSlice { file: Arc::new(file), offset: 0, len: self.len })
     }
 
     /// Its size in bytes (without padding).
@@ -233,7 +207,7 @@ impl BuiltCramfs {
     /// The open file, zero-padded to `slot_size` bytes (sparse) and unlinked.
     pub fn into_padded_file(self, slot_size: u64) -> Result<File, MediaError> {
         self.check_fits(slot_size)?;
-        self.file.set_len(slot_size).map_err(io_error(format!("padding {}", self.path.display())))?;
+        self.file.set_len(slot_size).map_err(io_error("padding the temporary cramfs"))?;
         Ok(self.file)
     }
 }
@@ -243,17 +217,16 @@ impl BuiltCramfs {
 pub(crate) fn build(reference: &Reference, overlay: &[u8]) -> Result<BuiltCramfs, MediaError> {
     let store = reference.store();
     let tmp = store.tmp_dir()?;
-    let mut temps = TempFiles(Vec::new());
 
     // 1. The root, decompressed once into a file the cramfs reads its files from.
-    let (_, mut root_file) = temps.create(&tmp, "root.cpio")?;
+    let mut root_file = unnamed_temp(&tmp)?;
     let initrd_path = store.object(&reference.manifest().inputs.initrd);
     io::copy(&mut initrd::open_cpio_stream(&initrd_path)?, &mut root_file)
         .map_err(|e| MediaError::Initrd(format!("decompressing: {e}")))?;
     let root = Arc::new(root_file);
 
     // 2. The overlay, decompressed likewise.
-    let (_, mut overlay_file) = temps.create(&tmp, "overlay.cpio")?;
+    let mut overlay_file = unnamed_temp(&tmp)?;
     io::copy(&mut gzip_decoder(overlay), &mut overlay_file).map_err(io_error("decompressing the overlay"))?;
     let overlay = Arc::new(overlay_file);
 
@@ -271,17 +244,13 @@ pub(crate) fn build(reference: &Reference, overlay: &[u8]) -> Result<BuiltCramfs
             Item::Special(meta, kind) => cramfs.add_special(&path, kind, meta)?,
         }
     }
-    let mut kept = TempFiles(Vec::new());
-    let (cramfs_path, cramfs_file) = kept.create(&tmp, "cramfs.img")?;
-    let mut writer = io::BufWriter::with_capacity(1024 * 1024, cramfs_file);
+    let mut writer = io::BufWriter::with_capacity(1024 * 1024, unnamed_temp(&tmp)?);
     cramfs.write(&mut writer)?;
-    let file = writer.into_inner().map_err(|e| MediaError::Io {
-        context: format!("writing {}", cramfs_path.display()),
-        source: e.into_error(),
-    })?;
-    let len = file.metadata().map_err(io_error(format!("reading {}", cramfs_path.display())))?.len();
-    drop(temps);
-    Ok(BuiltCramfs { file, path: cramfs_path, len, _temps: kept })
+    let file = writer
+        .into_inner()
+        .map_err(|e| MediaError::Io { context: "writing the temporary cramfs".to_owned(), source: e.into_error() })?;
+    let len = file.metadata().map_err(io_error("reading the temporary cramfs"))?.len();
+    Ok(BuiltCramfs { file, len })
 }
 
 fn whole(file: &Arc<File>) -> Result<FileSlice, MediaError> {

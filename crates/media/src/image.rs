@@ -72,7 +72,7 @@ pub(crate) enum Payload<'a> {
     /// `bootcd.img` plus an overlay slot.
     Split { initrd: &'a Path, overlay: Vec<u8> },
     /// One merged `cramfs.img`, in a slot.
-    Cramfs { image: &'a Path },
+    Cramfs { image: crate::cramfs_medium::FileSlice },
 }
 
 /// Everything one image is made of.
@@ -150,7 +150,7 @@ fn files(spec: &ImageSpec<'_>) -> Result<Vec<ImageFile>, MediaError> {
         }
         Payload::Cramfs { image } => files.push(file(
             slot_path(SlotKind::Cramfs, spec.container),
-            FileContents::Path(source(image)?),
+            FileContents::Slice(image.clone()),
             Some(SlotKind::Cramfs),
         )),
     }
@@ -175,6 +175,8 @@ fn files(spec: &ImageSpec<'_>) -> Result<Vec<ImageFile>, MediaError> {
 
 enum FileContents {
     Path(PathSource),
+    /// An open (unnamed) file, such as a merged cramfs.
+    Slice(crate::cramfs_medium::FileSlice),
     Bytes(Vec<u8>),
 }
 
@@ -182,12 +184,14 @@ impl FileContents {
     fn len(&self) -> u64 {
         match self {
             FileContents::Path(p) => bootmedium_formats::FileSource::len(p),
+            FileContents::Slice(s) => bootmedium_formats::FileSource::len(s),
             FileContents::Bytes(b) => b.len() as u64,
         }
     }
     fn boxed(self) -> Box<dyn bootmedium_formats::FileSource> {
         match self {
             FileContents::Path(p) => Box::new(p),
+            FileContents::Slice(s) => Box::new(s),
             FileContents::Bytes(b) => Box::new(b),
         }
     }

@@ -37,6 +37,7 @@
 
 mod cramfs_medium;
 mod error;
+pub mod files;
 mod hash;
 mod image;
 mod initrd;

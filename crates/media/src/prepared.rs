@@ -8,9 +8,9 @@
 //!   `io::copy` will not `sendfile` a regular file into a pipe or socket, and falls back to 8 KiB
 //!   pieces there);
 //! - written to a path with [`PreparedMedium::write_to`] (a temporary file in the same
-//!   directory, renamed over the path when complete: atomic), or into a file the caller opened
-//!   with [`PreparedMedium::write_into`] (the caller's own temporary-and-rename); both copy the
-//!   template parts with `copy_file_range`, as `cp` does.
+//!   directory, private until complete, synced and renamed over the path: atomic), or into a
+//!   file the caller opened with [`PreparedMedium::write_into`] (the caller's own
+//!   temporary-and-rename); both copy the template parts with `copy_file_range`, as `cp` does.
 //!
 //! The template file is opened when the medium is prepared, so removing the reference
 //! meanwhile does not disturb it.
@@ -26,7 +26,6 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{MediaError, io_error};
 use crate::hash::{self, PrefixState};
@@ -249,35 +248,15 @@ impl PreparedMedium {
         out.set_len(self.len).map_err(io_error("truncating the output"))
     }
 
-    /// Writes the image to `path` atomically: into a new temporary file beside it (mode 0640:
-    /// a node's medium carries its node key, so it is not world-readable), renamed over `path`
-    /// once complete; the temporary file is removed on failure. No fsync: like `cp`,
-    /// durability is left to the file system.
+    /// Writes the image to `path` atomically with mode 0640 (a node's medium carries its node
+    /// key, so it is not world-readable): into a private temporary file beside it, synced and
+    /// renamed over `path` once complete, the directory synced ([`crate::files::Pending`]); the
+    /// temporary file is removed on failure, and swept at start if the process was killed.
     pub fn write_to(&mut self, path: &Path) -> Result<(), MediaError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = path.file_name().ok_or_else(|| MediaError::Io {
-            context: format!("writing {}", path.display()),
-            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file name"),
-        })?;
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{}.{}-{unique}.tmp", name.to_string_lossy(), std::process::id()));
-        let result = (|| {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o640)
-                .open(&tmp)
-                .map_err(io_error(format!("creating {}", tmp.display())))?;
-            self.write_into(&mut file)?;
-            drop(file);
-            std::fs::rename(&tmp, path).map_err(io_error(format!("renaming {} to {}", tmp.display(), path.display())))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        let context = || format!("writing {}", path.display());
+        let mut pending = crate::files::Pending::create(path).map_err(io_error(context()))?;
+        self.write_into(pending.file())?;
+        pending.publish(0o640).map_err(io_error(context()))
     }
 
     /// The sha256 of the image (lower-case hex): resumed from the template's prefix state when

@@ -10,7 +10,7 @@
 //!                                          usb_cramfs)
 //!   staging/                               imports in progress (renamed into families/ when
 //!                                          complete, so a reference is there whole or not at all)
-//!   tmp/                                   cramfs builds (unlinked once open)
+//!   tmp/                                   cramfs builds (files without a name: O_TMPFILE)
 //! ```
 //!
 //! Import computes what never changes for a reference once (the uncompressed root size for
@@ -330,7 +330,10 @@ impl ReferenceStore {
             if target.is_file() {
                 std::fs::remove_file(&tmp).map_err(io_error(format!("removing {}", tmp.display())))?;
             } else {
+                // Durable before it appears: a manifest will name it.
+                output.sync_all().map_err(io_error(format!("writing {}", tmp.display())))?;
                 std::fs::rename(&tmp, &target).map_err(io_error(format!("storing {}", target.display())))?;
+                crate::files::sync_dir(&objects).map_err(io_error(format!("storing {}", target.display())))?;
             }
             Ok(hash)
         })();
@@ -421,7 +424,8 @@ impl ReferenceStore {
                 return Err(e);
             }
         };
-        create_dir(&self.families().join(&request.family))?;
+        let family_dir = self.families().join(&request.family);
+        create_dir(&family_dir)?;
         if let Err(e) = std::fs::rename(&staging, &final_dir) {
             let _ = std::fs::remove_dir_all(&staging);
             return Err(if final_dir.exists() {
@@ -430,6 +434,8 @@ impl ReferenceStore {
                 MediaError::Io { context: format!("moving the reference to {}", final_dir.display()), source: e }
             });
         }
+        crate::files::sync_dir(&family_dir)
+            .map_err(io_error(format!("moving the reference to {}", final_dir.display())))?;
         Ok(Reference { dir: final_dir, ..reference })
     }
 
@@ -480,12 +486,14 @@ impl ReferenceStore {
                         }
                         generic_cramfs = Some((rendered.overlay.clone(), built));
                     }
-                    generic_cramfs.as_ref().map(|(_, built)| built.path())
+                    generic_cramfs.as_ref().map(|(_, built)| built)
                 } else {
                     None
                 };
                 let slots = reference.build_image(&request, &rendered, cramfs, &path)?;
                 let image = File::open(&path).map_err(io_error(format!("reading {}", path.display())))?;
+                // Durable before the reference appears (renamed out of staging).
+                image.sync_all().map_err(io_error(format!("writing {}", path.display())))?;
                 let size = image.metadata().map_err(io_error(format!("reading {}", path.display())))?.len();
                 // The state after the bytes before the first slot, from which a node medium's
                 // sha256 is finished; `slots` is sorted by offset.
@@ -505,7 +513,16 @@ impl ReferenceStore {
             }
         }
         reference.manifest.templates = templates;
-        reference.manifest.save(&reference.dir.join("manifest.json"))?;
+        let manifest = reference.dir.join("manifest.json");
+        reference.manifest.save(&manifest)?;
+        let sync = |path: &Path| {
+            File::open(path).and_then(|f| f.sync_all()).map_err(io_error(format!("writing {}", path.display())))
+        };
+        sync(&manifest)?;
+        for variant in &variants {
+            sync(&reference.dir.join(variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR)))?;
+        }
+        sync(&reference.dir)?;
         Ok(reference)
     }
 }
@@ -587,14 +604,14 @@ impl Reference {
         &self,
         request: &MediumRequest,
         rendered: &Rendered,
-        cramfs: Option<&Path>,
+        cramfs: Option<&crate::cramfs_medium::BuiltCramfs>,
         out: &Path,
     ) -> Result<Vec<crate::manifest::SlotLocation>, MediaError> {
         let inputs = &self.manifest.inputs;
         let kernel = self.kernel(request.variant.as_deref())?;
         let initrd = self.store.object(&inputs.initrd);
         let payload = match cramfs {
-            Some(image) => Payload::Cramfs { image },
+            Some(built) => Payload::Cramfs { image: built.source()? },
             None => Payload::Split { initrd: &initrd, overlay: rendered.overlay.clone() },
         };
         let marker = Marker {
@@ -700,7 +717,7 @@ impl Reference {
         } else {
             None
         };
-        self.build_image(request, &rendered, cramfs.as_ref().map(|c| c.path()), out)?;
+        self.build_image(request, &rendered, cramfs.as_ref(), out)?;
         Ok(())
     }
 }

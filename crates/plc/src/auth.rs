@@ -110,6 +110,7 @@ pub(crate) async fn load_person(tx: &mut Tx, cond: Cond) -> Result<Option<Person
         roles: r.text_list("roles").to_vec(),
         role_ids: r.int_list("role_ids").to_vec(),
         site_ids: r.int_list("site_ids").to_vec(),
+        local: false,
     }))
 }
 
@@ -202,6 +203,7 @@ fn maintenance_auth(config: &PlcConfig, req: &AuthRequest<'_>, secret: &str) -> 
         roles: ["admin", "pi", "user", "tech"].map(String::from).to_vec(),
         role_ids: vec![10, 20, 30, 40],
         site_ids: vec![],
+        local: false,
     }))
 }
 

@@ -10,6 +10,8 @@ pub struct PersonCaller {
     pub role_ids: Vec<i64>,
     /// Primary site first.
     pub site_ids: Vec<i64>,
+    /// The operator of the command line ([`Caller::local_operator`]), not an API caller.
+    pub local: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +38,7 @@ impl Caller {
             roles: vec!["admin".into()],
             role_ids: vec![10],
             site_ids: vec![],
+            local: true,
         })
     }
 
@@ -54,6 +57,12 @@ impl Caller {
             Caller::Node(_) => role == Role::Node,
             Caller::Anonymous => role == Role::Anonymous,
         }
+    }
+
+    /// The command line's operator, who already holds the data directory (and so may write
+    /// file results anywhere the server's user may, and is not held to the result quota).
+    pub fn is_local_operator(&self) -> bool {
+        matches!(self, Caller::Person(p) if p.local)
     }
 
     pub fn is_admin(&self) -> bool {

@@ -120,6 +120,17 @@ pub struct MediumSettings {
     pub node_types: BTreeMap<String, NodeTypeSettings>,
     /// How long a download link (`POST /api/v1/media`) works.
     pub download_lifetime_seconds: i64,
+    /// Directories besides `results_dir` where admins' file results may go (absolute, or
+    /// relative to the data directory). Everyone else's stay inside `results_dir`.
+    pub admin_result_dirs: Vec<PathBuf>,
+    /// Bytes of file results one caller (person or node) may have on disk at a time, counted
+    /// over the result files it wrote that still exist; 0 = no limit.
+    pub result_quota_bytes: u64,
+    /// How many such files one caller may have; 0 = no limit.
+    pub result_quota_files: u64,
+    /// File results are refused when writing one would leave less than this many bytes free
+    /// on its file system (which usually holds the database too); 0 = no floor.
+    pub result_min_free_bytes: u64,
 }
 
 fn actions(list: &[&str]) -> NodeTypeSettings {
@@ -135,7 +146,15 @@ impl Default for MediumSettings {
         );
         node_types.insert("reservable".to_string(), actions(&["node-preview", "node-iso", "node-usb"]));
         node_types.insert("dummynet".to_string(), actions(&["node-preview", "dummynet-iso", "dummynet-usb"]));
-        MediumSettings { results_dir: PathBuf::new(), node_types, download_lifetime_seconds: 3600 }
+        MediumSettings {
+            results_dir: PathBuf::new(),
+            node_types,
+            download_lifetime_seconds: 3600,
+            admin_result_dirs: Vec::new(),
+            result_quota_bytes: 8 << 30,
+            result_quota_files: 1000,
+            result_min_free_bytes: 1 << 30,
+        }
     }
 }
 

@@ -80,6 +80,10 @@ impl From<bootmedium_registry::Error> for Fault {
             // A race with another writer: the same answer the pre-check would have given.
             E::Conflict => Fault::invalid("an object with the same unique name already exists"),
             E::MissingReference => Fault::invalid("a referenced object does not exist"),
+            E::DiskFull(e) => {
+                tracing::error!(error = %e, "the database's disk is full");
+                Fault::db("the server's disk is full; nothing was changed, try again once space is freed")
+            }
             other => {
                 tracing::error!(error = %other, "database failure");
                 Fault::db("the registry could not complete the call; see the server log")

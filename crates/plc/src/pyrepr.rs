@@ -103,6 +103,12 @@ mod tests {
         assert_eq!(s, "({'AuthMethod': 'password', 'AuthString': 'Removed by API'}, 5, \"it's\")");
         assert_eq!(redacted_args(&[Value::Int(1)]), "(1,)");
         assert!(!s.contains("hunter2"));
+        // UpdateNode(auth, node, {'key': ...}): a node key is a credential too.
+        let mut fields = BTreeMap::new();
+        fields.insert("key".to_string(), Value::from("n0dek3y"));
+        fields.insert("boot_state".to_string(), Value::from("boot"));
+        let s = redacted_args(&[Value::Int(7), Value::Struct(fields)]);
+        assert_eq!(s, "(7, {'boot_state': 'boot', 'key': 'Removed by API'})");
     }
 
     #[test]

@@ -1,11 +1,16 @@
-//! GetBootMedium's file results (PLC_SPEC §9.2 step 7): filename markers, confinement of
-//! non-admin paths to the results directory, the 5-minute grace for an existing result, and
-//! atomic creation (a temporary file in the same directory, then a rename) — no shell anywhere.
+//! GetBootMedium's file results (PLC_SPEC §9.2 step 7): filename markers, confinement to the
+//! results directory (admins too, unlike upstream; `[medium] admin_result_dirs` may widen it for
+//! admins), the per-caller quota and free-space floor checked before anything is written, the
+//! 5-minute grace for an existing result, and atomic, private-until-complete, synced creation
+//! (`bootmedium_media::files::Pending`) — no shell anywhere.
 
+use crate::config::MediumSettings;
 use crate::fault::{Fault, MethodResult};
+use bootmedium_media::files::{Pending, available_bytes};
+use bootmedium_registry::{FieldKind, SqlValue, Tx};
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -61,24 +66,39 @@ pub fn expand(filename: &str, m: &Markers<'_>) -> String {
     out
 }
 
-/// Resolves an expanded filename: relative names are taken inside the results directory. For
-/// non-admins the path must stay inside it — no `..`, no symbolic link below it — or the
-/// call is refused with fault 102.
-pub fn resolve(expanded: &str, results_dir: &Path, admin: bool) -> MethodResult<PathBuf> {
+/// Where a caller's file results may go.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// The command line's operator, who already holds the data directory: anywhere.
+    Anywhere,
+    /// Inside the results directory or one of these directories (an admin's
+    /// `admin_result_dirs`; empty for everyone else).
+    Within(&'a [PathBuf]),
+}
+
+/// Resolves an expanded filename: relative names are taken inside the results directory. The
+/// path must stay inside the results directory (or a directory `scope` adds) — no `..`, no
+/// symbolic link at or below that directory — or the call is refused with fault 102.
+pub fn resolve(expanded: &str, results_dir: &Path, scope: Scope<'_>) -> MethodResult<PathBuf> {
     let outside = || Fault::invalid(format!("File {expanded} not under {}", results_dir.display()));
     let path = Path::new(expanded);
     let path = if path.is_absolute() { path.to_path_buf() } else { results_dir.join(path) };
     if path.file_name().is_none() || expanded.ends_with('/') {
         return Err(Fault::invalid(format!("File {expanded} does not name a file")));
     }
-    if admin {
-        return Ok(path);
-    }
-    if path.components().any(|c| matches!(c, Component::ParentDir | Component::CurDir)) {
+    let extra = match scope {
+        Scope::Anywhere => return Ok(path),
+        Scope::Within(extra) => extra,
+    };
+    let root = std::iter::once(results_dir)
+        .chain(extra.iter().map(PathBuf::as_path))
+        .find(|root| path.starts_with(root))
+        .ok_or_else(outside)?;
+    let rest = path.strip_prefix(root).map_err(|_| outside())?;
+    if rest.as_os_str().is_empty() || rest.components().any(|c| !matches!(c, Component::Normal(_))) {
         return Err(outside());
     }
-    let rest = path.strip_prefix(results_dir).map_err(|_| outside())?;
-    let mut at = results_dir.to_path_buf();
+    let mut at = root.to_path_buf();
     for part in rest.components() {
         at.push(part);
         match fs::symlink_metadata(&at) {
@@ -88,6 +108,73 @@ pub fn resolve(expanded: &str, results_dir: &Path, admin: bool) -> MethodResult<
         }
     }
     Ok(path)
+}
+
+/// Refuses, before anything is written, a file result of `size` bytes at `path` that would
+/// take `owner` (a caller's label) over its quota — counted over the result files it wrote
+/// that still exist, a file about to be replaced excepted (fault 108) — or leave less than the
+/// floor free on the file system that gets it (fault 111: the operator must make room).
+pub async fn admit(tx: &mut Tx, limits: &MediumSettings, owner: &str, path: &Path, size: u64) -> MethodResult<()> {
+    if limits.result_quota_bytes > 0 || limits.result_quota_files > 0 {
+        let rows = tx
+            .fetch("SELECT path FROM result_files WHERE caller = $1", &[SqlValue::text(owner)], &[FieldKind::Text])
+            .await?;
+        let (mut files, mut bytes) = (0u64, 0u64);
+        for row in &rows {
+            let Some(written) = row[0].as_text() else { continue };
+            match fs::symlink_metadata(written) {
+                Ok(meta) if meta.is_file() => {
+                    if Path::new(written) != path {
+                        files += 1;
+                        bytes = bytes.saturating_add(meta.len());
+                    }
+                }
+                // Removed (or replaced by something else) since: no longer counted.
+                _ => {
+                    tx.execute("DELETE FROM result_files WHERE path = $1", &[SqlValue::text(written)]).await?;
+                }
+            }
+        }
+        let over_files = limits.result_quota_files > 0 && files + 1 > limits.result_quota_files;
+        let over_bytes = limits.result_quota_bytes > 0 && bytes.saturating_add(size) > limits.result_quota_bytes;
+        if over_files || over_bytes {
+            return Err(Fault::denied(format!(
+                "this file result ({size} bytes) would exceed the quota of {owner}: {files} files of {} bytes \
+                 already ({} files and {} bytes allowed); remove earlier results first",
+                bytes, limits.result_quota_files, limits.result_quota_bytes
+            )));
+        }
+    }
+    if limits.result_min_free_bytes > 0 {
+        let dir = path.parent().unwrap_or(path);
+        let free = available_bytes(dir)
+            .map_err(|e| Fault::internal(format!("cannot tell the free space of {}: {e}", dir.display())))?;
+        if free < size.saturating_add(limits.result_min_free_bytes) {
+            return Err(Fault::internal(format!(
+                "not enough free disk space for this file result ({size} bytes): {free} bytes are free \
+                 and {} must stay free",
+                limits.result_min_free_bytes
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Records that `owner` wrote `size` bytes at `path`, in the call's transaction (so a call
+/// that does not commit, whose file is removed again, leaves no row).
+pub async fn record(tx: &mut Tx, owner: &str, path: &Path, size: u64) -> MethodResult<()> {
+    tx.execute(
+        "INSERT INTO result_files (path, caller, size, written_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (path) DO UPDATE SET caller = excluded.caller, size = excluded.size, written_at = excluded.written_at",
+        &[
+            SqlValue::text(path.to_string_lossy().into_owned()),
+            SqlValue::text(owner),
+            SqlValue::int(i64::try_from(size).unwrap_or(i64::MAX)),
+            SqlValue::int(crate::now()),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Refuses to replace a result younger than [`GRACE`]; an older one will be replaced.
@@ -116,26 +203,13 @@ pub fn create_parents(path: &Path) -> MethodResult<()> {
         .map_err(|e| Fault::denied(format!("Could not create dir {}: {e}", dir.display())))
 }
 
-/// Writes `contents` to `path` atomically with mode 0640: a temporary file beside it, synced,
-/// then renamed over it.
+/// Writes `contents` to `path` atomically with mode 0640: a private temporary file beside it,
+/// synced, then renamed over it and the directory synced.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> MethodResult<()> {
     let denied = |e: std::io::Error| Fault::denied(format!("Could not write into {}: {e}", path.display()));
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut suffix = [0u8; 8];
-    crate::crypto::random_bytes(&mut suffix).map_err(|e| Fault::internal(e.to_string()))?;
-    let tmp = dir.join(format!(".{name}.{}.tmp", suffix.iter().map(|b| format!("{b:02x}")).collect::<String>()));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o640).open(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(denied(e));
-    }
-    Ok(())
+    let mut pending = Pending::create(path).map_err(denied)?;
+    pending.file().write_all(contents).map_err(denied)?;
+    pending.publish(0o640).map_err(denied)
 }
 
 #[cfg(test)]
@@ -166,20 +240,24 @@ mod tests {
     fn confinement() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        assert!(resolve(&format!("{}/a/b.txt", dir.display()), dir, false).is_ok());
-        assert_eq!(resolve("b.txt", dir, false).unwrap(), dir.join("b.txt"));
+        let within = Scope::Within(&[]);
+        assert!(resolve(&format!("{}/a/b.txt", dir.display()), dir, within).is_ok());
+        assert_eq!(resolve("b.txt", dir, within).unwrap(), dir.join("b.txt"));
         for bad in [
             format!("{}/../x", dir.display()),
             "/etc/passwd".to_string(),
             "../x".to_string(),
             format!("{}/a/../../b", dir.display()),
         ] {
-            let e = resolve(&bad, dir, false).unwrap_err();
+            let e = resolve(&bad, dir, within).unwrap_err();
             assert_eq!(e.code, 102, "{bad}");
         }
         std::os::unix::fs::symlink("/tmp", dir.join("link")).unwrap();
-        assert!(resolve(&format!("{}/link/x", dir.display()), dir, false).is_err());
-        assert!(resolve("/etc/x", dir, true).is_ok());
+        assert!(resolve(&format!("{}/link/x", dir.display()), dir, within).is_err());
+        assert!(resolve("/etc/x", dir, within).is_err());
+        assert!(resolve("/etc/x", dir, Scope::Within(&[PathBuf::from("/etc")])).is_ok());
+        assert!(resolve("/etcetera/x", dir, Scope::Within(&[PathBuf::from("/etc")])).is_err());
+        assert!(resolve("/etc/x", dir, Scope::Anywhere).is_ok());
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub enum Error {
     /// A FOREIGN KEY constraint refused the write.
     #[error("a referenced row does not exist")]
     MissingReference,
+    /// The database's file system (or PostgreSQL's) is full: nothing of the transaction was
+    /// written, and writes work again once space is freed.
+    #[error("the database's disk is full: {0}")]
+    DiskFull(sqlx::Error),
     #[error("database error: {0}")]
     Sql(sqlx::Error),
 }
@@ -45,6 +49,10 @@ impl From<sqlx::Error> for Error {
                 sqlx::error::ErrorKind::UniqueViolation => return Error::Conflict,
                 sqlx::error::ErrorKind::ForeignKeyViolation => return Error::MissingReference,
                 _ => {}
+            }
+            // SQLITE_FULL (13, also for a full disk under the WAL) and PostgreSQL's disk_full.
+            if matches!(db.code().as_deref(), Some("13" | "53100")) {
+                return Error::DiskFull(e);
             }
         }
         Error::Sql(e)

@@ -5,7 +5,9 @@ use crate::value::{SqlValue, bind};
 use crate::views::FieldKind;
 use crate::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row as _};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Row as _};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +70,9 @@ impl Registry {
             _ => url.to_string(),
         };
         if backend == Backend::Sqlite {
+            if let Some(path) = sqlite_file(url) {
+                private_database_files(Path::new(path)).map_err(|e| open_err(sqlx::Error::Io(e)))?;
+            }
             // WAL is a property of the database file; switching needs an exclusive lock, so do
             // it once on a lone connection before the pool opens.
             use sqlx::Connection;
@@ -105,7 +110,7 @@ impl Registry {
 
     /// A transaction that only reads.
     pub async fn begin_read(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin().await?, _writer: None })
+        Tx::begin(&self.pool, "BEGIN", None).await
     }
 
     /// A transaction that may write; see [`Backend::begin_write`].
@@ -114,13 +119,49 @@ impl Registry {
             Backend::Sqlite => Some(self.sqlite_writers.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        Ok(Tx { tx, _writer: writer })
+        Tx::begin(&self.pool, self.backend.begin_write(), writer).await
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The database file of an `sqlite:` URL; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
+        return None;
+    }
+    Some(path)
+}
+
+/// The database holds password hashes, node keys and sessions: its file is created 0600 (SQLite
+/// gives its `-wal` and `-shm` files the database file's mode), and an older, wider one (and
+/// its `-wal` and `-shm`) is narrowed to 0600 at start.
+fn private_database_files(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        match std::fs::metadata(file) {
+            Ok(meta) if meta.permissions().mode() & 0o177 != 0 => {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The URL without a password, for error messages.
@@ -138,20 +179,70 @@ fn redact(url: &str) -> String {
 }
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls back.
+///
+/// The transaction owns its pooled connection and returns it to the pool only in a known state:
+/// after a COMMIT that succeeded, or after a ROLLBACK that succeeded. A connection whose
+/// BEGIN, COMMIT or ROLLBACK failed is closed instead. (SQLite rolls a transaction back by
+/// itself when a commit fails with SQLITE_FULL; sqlx's own transaction type then failed its
+/// ROLLBACK and handed the connection back still counting an open transaction, so every later
+/// write on it failed until a restart.)
 pub struct Tx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
-    /// Held until the transaction ends (SQLite writers only).
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// `None` once committed (or handed to the task that rolls it back).
+    conn: Option<PoolConnection<Any>>,
+    /// Held until the transaction has ended (SQLite writers only): the next writer begins
+    /// only after this one's COMMIT or ROLLBACK has run.
+    writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Tx {
-    pub async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+    /// Whatever happens — an error, or the caller's future dropped half-way — the connection
+    /// stays in `self` until its state is known, so [`Drop`] rolls back or closes it.
+    async fn begin(
+        pool: &AnyPool,
+        statement: &'static str,
+        writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Result<Tx> {
+        let mut tx = Tx { conn: Some(pool.acquire().await?), writer };
+        if let Err(e) = sqlx::raw_sql(statement).execute(tx.conn()?).await {
+            tx.discard().await;
+            return Err(e.into());
+        }
+        Ok(tx)
+    }
+
+    /// The connection while the transaction is open.
+    fn conn(&mut self) -> Result<&mut AnyConnection, sqlx::Error> {
+        self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed)
+    }
+
+    /// Closes the connection instead of returning it to the pool (its state is unknown; the
+    /// pool opens a fresh one when needed).
+    async fn discard(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // An error closing it changes nothing: it is gone from the pool either way.
+            let _ = conn.close().await;
+        }
+    }
+
+    /// Commits; a failed COMMIT closes the connection and returns the error: nothing of the
+    /// transaction was written.
+    pub async fn commit(mut self) -> Result<()> {
+        match sqlx::raw_sql("COMMIT").execute(self.conn()?).await {
+            Ok(_) => {
+                // Back to the pool, clean.
+                self.conn = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.discard().await;
+                Err(e.into())
+            }
+        }
     }
 
     /// Reads rows of a class.
     pub async fn select(&mut self, q: &Query) -> Result<Vec<Row>> {
-        Ok(run_select(&mut self.tx, q).await?)
+        Ok(run_select(self.conn()?, q).await?)
     }
 
     /// Inserts one row and returns its generated id (`pk`).
@@ -172,7 +263,7 @@ impl Tx {
         for (_, v) in cols {
             q = bind(q, v);
         }
-        let row = q.fetch_one(&mut *self.tx).await?;
+        let row = q.fetch_one(self.conn()?).await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 
@@ -185,7 +276,7 @@ impl Tx {
         for (_, v) in cols {
             q = bind(q, v);
         }
-        q.execute(&mut *self.tx).await?;
+        q.execute(self.conn()?).await?;
         Ok(())
     }
 
@@ -207,7 +298,7 @@ impl Tx {
             q = bind(q, v);
         }
         q = bind(q, &id);
-        Ok(q.execute(&mut *self.tx).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// `DELETE FROM table WHERE c1 = v1 AND …`; returns the number of rows deleted.
@@ -218,7 +309,7 @@ impl Tx {
         for (_, v) in wheres {
             q = bind(q, v);
         }
-        Ok(q.execute(&mut *self.tx).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed statement written in the caller's code.
@@ -227,7 +318,7 @@ impl Tx {
         for v in params {
             q = bind(q, v);
         }
-        Ok(q.execute(&mut *self.tx).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed query and decodes each column as the given kind.
@@ -241,7 +332,7 @@ impl Tx {
         for v in params {
             q = bind(q, v);
         }
-        let rows = q.fetch_all(&mut *self.tx).await?;
+        let rows = q.fetch_all(self.conn()?).await?;
         rows.iter().map(|r| decode_row(r, kinds)).collect()
     }
 }
@@ -263,12 +354,64 @@ fn decode_row(r: &AnyRow, kinds: &[FieldKind]) -> Result<Vec<SqlValue>> {
 impl Tx {
     /// Runs one migration statement (text from this crate's migration files).
     pub(crate) async fn execute_owned(&mut self, sql: String) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *self.tx).await.map(|_| ())
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(self.conn()?).await.map(|_| ())
+    }
+}
+
+impl Drop for Tx {
+    /// Rolls back on a task of the runtime (dropping cannot wait): the connection goes back to
+    /// the pool only when the ROLLBACK succeeds, and the writer lock is released after it.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime (never the case for the server): close rather than reuse it.
+            conn.close_on_drop();
+            return;
+        };
+        let writer = self.writer.take();
+        runtime.spawn(async move {
+            if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
+                // Closed rather than reused (see `Tx::discard`).
+                let _ = conn.close().await;
+            }
+            drop(writer);
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sqlite_files_of_urls() {
+        use super::sqlite_file;
+        assert_eq!(sqlite_file("sqlite:/d/bootmedium.db"), Some("/d/bootmedium.db"));
+        assert_eq!(sqlite_file("sqlite:///d/b.db?mode=rwc"), Some("/d/b.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite:x.db?mode=memory&cache=shared"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+
+    #[tokio::test]
+    async fn sqlite_database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+        let url = format!("sqlite:{}", dir.path().join("new.db").display());
+        let registry = super::Registry::open(&url).await.unwrap();
+        let mut tx = registry.begin_write().await.unwrap();
+        tx.execute("CREATE TABLE t (x BIGINT)", &[]).await.unwrap();
+        tx.commit().await.unwrap();
+        for name in ["new.db", "new.db-wal", "new.db-shm"] {
+            assert_eq!(mode(name), 0o600, "{name}");
+        }
+        registry.close().await;
+        // An older database made with the umask's 0644 is narrowed at the next start.
+        std::fs::set_permissions(dir.path().join("new.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let registry = super::Registry::open(&url).await.unwrap();
+        assert_eq!(mode("new.db"), 0o600);
+        registry.close().await;
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");

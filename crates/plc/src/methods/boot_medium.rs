@@ -11,7 +11,7 @@ use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use crate::ledger::{self, DownloadGrant, IssuedMedium, ReferenceId};
 use crate::plnode::{self, InterfaceSetting, NodeConfig, PrimaryInterface, RenewedKey};
-use crate::results::{self, Markers};
+use crate::results::{self, Markers, Scope};
 use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, PreparedMedium, Reference, sha256_hex};
 use bootmedium_registry::views::NODE;
 use bootmedium_registry::{FieldKind, Row, SqlValue};
@@ -156,9 +156,11 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     cx.note(format!("GetBootMedium on node {hostname} - action={action}"), vec![("Node", node_id)]);
     let (text, renewed) = floppy_contents(cx, &node, action == "node-floppy").await?;
     if let Some(path) = &target {
+        admit_result(cx, path, text.len() as u64).await?;
         results::create_parents(path)?;
         results::write_atomically(path, text.as_bytes())?;
         cx.created_files.push(path.clone());
+        record_result(cx, path, text.len() as u64).await?;
     }
     if let Some(key) = &renewed {
         let issued = IssuedMedium {
@@ -202,9 +204,36 @@ fn result_path(
     let markers =
         Markers { results_dir: dir, nodename: hostname, suffix, version, plc_name: &config.plc.name, family, arch };
     let expanded = results::expand(filename, &markers);
-    let path = results::resolve(&expanded, dir, cx.caller.is_admin())?;
+    let scope = if cx.caller.is_local_operator() {
+        Scope::Anywhere
+    } else if cx.caller.is_admin() {
+        Scope::Within(&config.medium.admin_result_dirs)
+    } else {
+        Scope::Within(&[])
+    };
+    let path = results::resolve(&expanded, dir, scope)?;
     results::check_existing(&path)?;
     Ok(path)
+}
+
+/// The quota and free-space checks for a file result of `size` bytes, before it is written
+/// (the command line's operator writes where it says, unchecked).
+async fn admit_result(cx: &mut Cx<'_>, path: &std::path::Path, size: u64) -> MethodResult<()> {
+    if cx.caller.is_local_operator() {
+        return Ok(());
+    }
+    let owner = cx.caller.label();
+    let api = cx.api;
+    results::admit(&mut cx.tx, &api.config.medium, &owner, path, size).await
+}
+
+/// Counts a written file result against its caller's quota.
+async fn record_result(cx: &mut Cx<'_>, path: &std::path::Path, size: u64) -> MethodResult<()> {
+    if cx.caller.is_local_operator() {
+        return Ok(());
+    }
+    let owner = cx.caller.label();
+    results::record(&mut cx.tx, &owner, path, size).await
 }
 
 /// All of a node's tags as (name, value).
@@ -310,10 +339,12 @@ async fn image_medium(
     let request = medium_request(wanted, node_config)?;
     let mut medium = blocking(|| reference.prepare(&request, settings)).map_err(media_fault)?;
     if let Some(path) = &target {
+        admit_result(cx, path, medium.len()).await?;
         results::create_parents(path)?;
         blocking(|| medium.write_to(path))
             .map_err(|e| Fault::internal(format!("Could not write the image into {}: {e}", path.display())))?;
         cx.created_files.push(path.clone());
+        record_result(cx, path, medium.len()).await?;
     }
     let made = Made {
         action,
