@@ -2,15 +2,19 @@
 //!
 //! Order as upstream's `Method.__call__`: method lookup (100), argument count (101), auth while
 //! checking the first argument (102/103/108), the other arguments' types (102), then the method.
-//! Each call runs in one registry transaction: it commits only when the method succeeds, so a
-//! fault leaves the database as it was.
+//! Each call's writes run in one registry transaction: it commits only when the method succeeds,
+//! so a fault leaves the database as it was. Authentication runs first on a read transaction, so
+//! a caller who cannot authenticate never takes the write lock; a writing method then checks its
+//! caller again inside its write transaction, cheaply (the password check is replayed against the
+//! hash that matched, see `auth::PasswordCheck`).
 
 use crate::args::{self, Args, Param};
-use crate::auth::{self, AuthFailure, AuthRequest};
+use crate::auth::{self, AuthFailure, AuthRequest, PasswordCheck};
 use crate::caller::Caller;
 use crate::config::PlcConfig;
 use crate::fault::{Fault, MethodResult};
 use crate::ledger;
+use crate::logins::LoginGuard;
 use crate::methods;
 use crate::roles::Role;
 use bootmedium_media::{BootSettings, PreparedMedium, ReferenceStore};
@@ -36,6 +40,9 @@ pub struct MethodSpec {
     /// The method reads its auth struct itself and runs for an anonymous caller
     /// (VerifyIssuedMedium: a superseded key is an answer there, not fault 103).
     pub checks_own_auth: bool,
+    /// Whether these arguments (after auth) ask for a medium handed over inline, which
+    /// `system.multicall` cannot carry: such a multicall is refused before any call runs.
+    pub inline_medium: Option<fn(&[Value]) -> bool>,
 }
 
 /// The note a method leaves for the event log.
@@ -157,11 +164,14 @@ pub struct Api {
     pub registry: Registry,
     pub config: PlcConfig,
     pub media: Option<MediaEnv>,
+    /// Password checks and failed-login counts, shared by every call.
+    pub logins: LoginGuard,
 }
 
 impl Api {
     pub fn new(registry: Registry, config: PlcConfig) -> Self {
-        Api { registry, config, media: None }
+        let logins = LoginGuard::new(&config.api);
+        Api { registry, config, media: None, logins }
     }
 
     /// Gives the API a boot image engine (without one, image actions fault 111).
@@ -195,26 +205,19 @@ impl Api {
         }
         let auth_value = &params[0];
         let rest = &params[1..];
-        let tx = match if spec.writes { self.registry.begin_write().await } else { self.registry.begin_read().await } {
+        let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
+        let mut check = PasswordCheck::new(&self.logins);
+        // Authenticate on a read transaction: failures (and the password check's CPU time) never
+        // hold the write lock.
+        let mut tx = match self.registry.begin_read().await {
             Ok(tx) => tx,
             Err(e) => return (Err(e.into()), None),
         };
-        let mut tx = tx;
-        let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
-        let authenticated = if spec.checks_own_auth {
-            Ok(Caller::Anonymous)
-        } else {
-            auth::authenticate(&mut tx, &self.config, &req).await
-        };
-        let caller = match authenticated {
+        let mut caller = match self.authenticate(spec, &mut tx, &req, &mut check).await {
             Ok(c) => c,
-            Err(AuthFailure { fault, delete_session }) => {
+            Err(failure) => {
                 drop(tx);
-                if let Some(s) = delete_session {
-                    self.delete_session(&s).await;
-                }
-                self.log_failure(spec, params, None, &fault, started).await;
-                return (Err(fault), None);
+                return (Err(self.auth_failed(spec, params, failure, started).await), None);
             }
         };
         for (p, v) in spec.params.iter().zip(rest) {
@@ -224,8 +227,53 @@ impl Api {
                 return (Err(f), Some(caller));
             }
         }
+        if spec.writes {
+            drop(tx);
+            tx = match self.registry.begin_write().await {
+                Ok(tx) => tx,
+                Err(e) => return (Err(e.into()), Some(caller)),
+            };
+            // The caller again, as the write transaction sees it (a password changed, a session
+            // deleted or a role removed meanwhile counts); the password check is not run again.
+            let mut replay = check.replayed();
+            caller = match self.authenticate(spec, &mut tx, &req, &mut replay).await {
+                Ok(c) => c,
+                Err(failure) => {
+                    drop(tx);
+                    return (Err(self.auth_failed(spec, params, failure, started).await), None);
+                }
+            };
+        }
         let result = self.execute(spec, params, caller.clone(), tx, started, delivery).await;
         (result, Some(caller))
+    }
+
+    async fn authenticate(
+        &self,
+        spec: &'static MethodSpec,
+        tx: &mut Tx,
+        req: &AuthRequest<'_>,
+        check: &mut PasswordCheck<'_>,
+    ) -> Result<Caller, AuthFailure> {
+        if spec.checks_own_auth {
+            return Ok(Caller::Anonymous);
+        }
+        auth::authenticate(tx, &self.config, req, check).await
+    }
+
+    /// Deletes the failed session (upstream's SessionAuth does on every 103) and logs.
+    async fn auth_failed(
+        &self,
+        spec: &'static MethodSpec,
+        params: &[Value],
+        AuthFailure { fault, delete_session }: AuthFailure,
+        started: Instant,
+    ) -> Fault {
+        if let Some(s) = delete_session {
+            self.delete_session(&s).await;
+        }
+        self.log_failure(spec, params, None, &fault, started).await;
+        fault
     }
 
     /// Runs a method for an authenticated caller inside `tx`, then records the event and
@@ -441,6 +489,25 @@ impl Api {
             }
             _ => return Err(Fault::argument_count(params.len(), 1, 1)),
         };
+        let max = self.config.api.max_multicall_calls;
+        if calls.len() > max {
+            return Err(Fault::invalid_named(
+                "calls",
+                format!("system.multicall takes at most {max} calls, got {}", calls.len()),
+            ));
+        }
+        // Refused whole and up front: running the calls before it would commit their writes
+        // (an image action renews the node's key and records a medium nobody receives).
+        for (i, c) in calls.iter().enumerate() {
+            let name = c.get("methodName").and_then(Value::as_str).unwrap_or_default();
+            let args = c.get("params").and_then(Value::as_array).unwrap_or_default();
+            let inline = methods::lookup(name).and_then(|spec| spec.inline_medium);
+            if inline.is_some_and(|asks| asks(args.get(1..).unwrap_or_default())) {
+                return Err(Fault::invalid(format!(
+                    "call {i} ({name}) asks for a boot image, which cannot be returned inside system.multicall; nothing was run"
+                )));
+            }
+        }
         let mut out = Vec::with_capacity(calls.len());
         for c in calls {
             let name = c.get("methodName").and_then(Value::as_str);

@@ -7,6 +7,7 @@ use crate::config::PlcConfig;
 use crate::crypto;
 use crate::fault::Fault;
 use crate::ledger::LedgerKey;
+use crate::logins::LoginGuard;
 use crate::roles::{Role, python_list};
 use bootmedium_registry::{Cond, FieldKind, FieldRef, Query, SqlValue, Tx, views};
 use bootmedium_xmlrpc::Value;
@@ -58,13 +59,40 @@ pub fn auth_method(auth: &Value) -> Result<&str, Fault> {
     }
 }
 
-pub async fn authenticate(tx: &mut Tx, config: &PlcConfig, req: &AuthRequest<'_>) -> Result<Caller, AuthFailure> {
+/// How a password is checked: for real (through the [`LoginGuard`], remembering the hash that
+/// matched), or — when the caller was authenticated on an earlier transaction of the same call
+/// and is now checked again inside its write transaction — replayed: the password still counts
+/// if the account still has the very hash that matched, so the expensive check runs once and
+/// never while the write lock is held.
+pub struct PasswordCheck<'a> {
+    guard: &'a LoginGuard,
+    matched: Option<String>,
+    replay: bool,
+}
+
+impl<'a> PasswordCheck<'a> {
+    pub fn new(guard: &'a LoginGuard) -> Self {
+        PasswordCheck { guard, matched: None, replay: false }
+    }
+
+    /// The same check, replayed against the hash that matched.
+    pub fn replayed(self) -> Self {
+        PasswordCheck { replay: true, ..self }
+    }
+}
+
+pub async fn authenticate(
+    tx: &mut Tx,
+    config: &PlcConfig,
+    req: &AuthRequest<'_>,
+    check: &mut PasswordCheck<'_>,
+) -> Result<Caller, AuthFailure> {
     let method = auth_method(req.auth)?;
     let Value::Struct(fields) = req.auth else {
         return Err(Fault::invalid_named("auth", "expected struct").into());
     };
     match method {
-        "password" | "capability" => password_auth(tx, config, req, fields).await.map_err(Into::into),
+        "password" | "capability" => password_auth(tx, config, req, fields, check).await.map_err(Into::into),
         "session" => session_auth(tx, req, fields).await,
         "hmac" | "hmac_dummybox" => hmac_auth(tx, req, fields).await.map_err(Into::into),
         "anonymous" => {
@@ -130,12 +158,24 @@ async fn password_auth(
     config: &PlcConfig,
     req: &AuthRequest<'_>,
     fields: &BTreeMap<String, Value>,
+    check: &mut PasswordCheck<'_>,
 ) -> Result<Caller, Fault> {
     let username = field(fields, "Username")?;
     let secret = field(fields, "AuthString")?;
+    if !check.replay {
+        if let Some(seconds) = check.guard.refused_for(username, req.peer) {
+            return Err(Fault::auth(format!(
+                "PasswordAuth: Too many failed logins for this account or address; try again in {seconds} s"
+            )));
+        }
+    }
     let maint = &config.api.maintenance_user;
     if !maint.is_empty() && username == maint {
-        return maintenance_auth(config, req, secret);
+        let result = maintenance_auth(config, req, secret);
+        if result.is_err() && !check.replay {
+            check.guard.failed(username, req.peer);
+        }
+        return result;
     }
     let email = username.to_lowercase();
     let cond = enabled_local(Cond::Compare(
@@ -143,18 +183,35 @@ async fn password_auth(
         bootmedium_registry::CmpOp::Eq,
         SqlValue::text(email.clone()),
     ));
-    let Some(person) = load_person(tx, cond).await? else {
-        return Err(Fault::auth("PasswordAuth: No such account"));
+    let person = load_person(tx, cond).await?;
+    let hash = match &person {
+        Some(p) => tx
+            .fetch("SELECT password FROM persons WHERE person_id = $1", &[SqlValue::int(p.person_id)], &[FieldKind::Text])
+            .await?
+            .first()
+            .and_then(|r| r.first())
+            .and_then(|v| v.as_text())
+            .map(str::to_string),
+        None => None,
     };
-    let stored = tx
-        .fetch(
-            "SELECT password FROM persons WHERE person_id = $1",
-            &[SqlValue::int(person.person_id)],
-            &[FieldKind::Text],
-        )
-        .await?;
-    let hash = stored.first().and_then(|r| r.first()).and_then(|v| v.as_text()).unwrap_or("");
-    if !crypto::verify_password(secret, hash) {
+    let verified = if check.replay {
+        hash.is_some() && check.matched == hash
+    } else {
+        // An unknown account is checked against a dummy hash: refusing it takes as long.
+        let ok = person.is_some() && check.guard.verify(secret, hash.as_deref()).await;
+        if !ok && person.is_none() {
+            check.guard.verify(secret, None).await;
+        }
+        if ok {
+            check.guard.succeeded(username);
+            check.matched = hash;
+        } else {
+            check.guard.failed(username, req.peer);
+        }
+        ok
+    };
+    let Some(person) = person else { return Err(Fault::auth("PasswordAuth: No such account")) };
+    if !verified {
         return Err(Fault::auth("PasswordAuth: Password verification failed"));
     }
     if !roles_intersect(req, &person) {
@@ -205,7 +262,10 @@ async fn session_auth(
         )
         .await
         .map_err(Fault::from)?;
-    let Some(row) = rows.first() else { return Err(fail("No such session")) };
+    // Nothing to delete for an unknown session: no write lock for guessed ids.
+    let Some(row) = rows.first() else {
+        return Err(Fault::auth("SessionAuth: No such session").into());
+    };
     let (expires, person_id, node_id) = (row[0].as_int(), row[1].as_int(), row[2].as_int());
     if let Some(node_id) = node_id {
         // Node sessions never expire (upstream does not look at `expires` for them).

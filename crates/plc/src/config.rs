@@ -58,6 +58,19 @@ pub struct ApiSettings {
     pub debug: bool,
     /// Lifetime of a person session made by GetSession without an explicit expiry.
     pub session_lifetime_seconds: i64,
+    /// The most calls one `system.multicall` may carry; more is fault 102 before any runs.
+    pub max_multicall_calls: usize,
+    /// How many password checks (argon2, MD5-crypt) may run at once, on blocking threads; the
+    /// others wait their turn.
+    pub password_check_concurrency: usize,
+    /// Failed password logins are counted per account and per client address (IPv6: per /64)
+    /// over windows of this many seconds.
+    pub failed_login_window_seconds: u64,
+    /// After this many failures in a window, the account's password logins are refused (fault
+    /// 103, nothing verified) until the window ends; 0 disables the limit.
+    pub failed_logins_per_account: u32,
+    /// The same per client address.
+    pub failed_logins_per_address: u32,
 }
 
 impl Default for ApiSettings {
@@ -68,6 +81,11 @@ impl Default for ApiSettings {
             maintenance_sources: Vec::new(),
             debug: false,
             session_lifetime_seconds: 86400,
+            max_multicall_calls: 100,
+            password_check_concurrency: 4,
+            failed_login_window_seconds: 300,
+            failed_logins_per_account: 10,
+            failed_logins_per_address: 50,
         }
     }
 }

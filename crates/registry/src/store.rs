@@ -36,6 +36,24 @@ impl Backend {
         }
     }
 
+    /// The text around one bound parameter holding a JSON array, making it the set of its
+    /// elements as values of `kind` (`x IN <set>`). Both engines build an index over the set, so
+    /// membership costs a lookup per row rather than a scan of the list.
+    pub(crate) fn value_set(self, kind: FieldKind) -> (&'static str, &'static str) {
+        match (self, kind) {
+            (Backend::Sqlite, _) => ("(SELECT value FROM json_each(", "))"),
+            (Backend::Postgres, FieldKind::Int | FieldKind::IntList | FieldKind::Bool) => {
+                ("(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(", " AS JSON)))")
+            }
+            (Backend::Postgres, FieldKind::Float) => {
+                ("(SELECT CAST(value AS DOUBLE PRECISION) FROM json_array_elements_text(CAST(", " AS JSON)))")
+            }
+            (Backend::Postgres, FieldKind::Text | FieldKind::TextList) => {
+                ("(SELECT value FROM json_array_elements_text(CAST(", " AS JSON)))")
+            }
+        }
+    }
+
     /// A transaction that will write: SQLite must take the write lock at BEGIN, otherwise two
     /// readers upgrading to writers fail with SQLITE_BUSY instead of waiting their turn.
     fn begin_write(self) -> &'static str {
@@ -105,7 +123,7 @@ impl Registry {
 
     /// A transaction that only reads.
     pub async fn begin_read(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin().await?, _writer: None })
+        Ok(Tx { tx: self.pool.begin().await?, backend: self.backend, _writer: None })
     }
 
     /// A transaction that may write; see [`Backend::begin_write`].
@@ -115,7 +133,7 @@ impl Registry {
             Backend::Postgres => None,
         };
         let tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        Ok(Tx { tx, _writer: writer })
+        Ok(Tx { tx, backend: self.backend, _writer: writer })
     }
 
     pub async fn close(&self) {
@@ -140,6 +158,7 @@ fn redact(url: &str) -> String {
 /// One transaction. Dropping it without [`Tx::commit`] rolls back.
 pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
     /// Held until the transaction ends (SQLite writers only).
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -151,7 +170,7 @@ impl Tx {
 
     /// Reads rows of a class.
     pub async fn select(&mut self, q: &Query) -> Result<Vec<Row>> {
-        Ok(run_select(&mut self.tx, q).await?)
+        Ok(run_select(&mut self.tx, self.backend, q).await?)
     }
 
     /// Inserts one row and returns its generated id (`pk`).

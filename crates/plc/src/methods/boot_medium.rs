@@ -128,6 +128,14 @@ fn check_action(cx: &Cx<'_>, node_type: &str, action: &str) -> MethodResult<()> 
     Ok(())
 }
 
+/// Whether GetBootMedium's arguments `(node, action, filename, …)` ask for an image in the
+/// response (an image action without a file name).
+pub(crate) fn answers_with_image(args: &[Value]) -> bool {
+    let action = args.get(1).and_then(Value::as_str).unwrap_or_default();
+    let filename = args.get(2).and_then(Value::as_str);
+    matches!(Output::of(action), Output::Image(_)) && filename.is_none_or(str::is_empty)
+}
+
 pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let action = a.str(1)?;
     let filename = a.str(2)?;

@@ -36,7 +36,7 @@ const fn spec(
     doc: &'static str,
     writes: bool,
 ) -> MethodSpec {
-    MethodSpec { name, roles, params, required, returns, doc, writes, checks_own_auth: false }
+    MethodSpec { name, roles, params, required, returns, doc, writes, checks_own_auth: false, inline_medium: None }
 }
 
 const GET: &[Param] = &[p("filter", FILTER), p("return_fields", RETURN_FIELDS)];
@@ -301,15 +301,18 @@ static BASE: &[MethodSpec] = &[
         "Returns a node's family, recording defaults as tags.",
         W,
     ),
-    spec(
-        "GetBootMedium",
-        ADMIN_PI_TECH,
-        &[NODE_ARG, p("action", Ty::Str), p("filename", Ty::Str), p("options", Ty::Array(&Ty::Str))],
-        3,
-        "string config, base64 image or path",
-        "Returns a node's configuration file or boot medium, inline or written to a file.",
-        W,
-    ),
+    MethodSpec {
+        inline_medium: Some(boot_medium::answers_with_image),
+        ..spec(
+            "GetBootMedium",
+            ADMIN_PI_TECH,
+            &[NODE_ARG, p("action", Ty::Str), p("filename", Ty::Str), p("options", Ty::Array(&Ty::Str))],
+            3,
+            "string config, base64 image or path",
+            "Returns a node's configuration file or boot medium, inline or written to a file.",
+            W,
+        )
+    },
     spec(
         "GetSession",
         ALL,
