@@ -12,13 +12,30 @@ use common::*;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+/// Sets `[api]` keys of the data dir's bootmedium.toml (each must be in the template).
+fn set_api(dir: &std::path::Path, settings: &[(&str, &str)]) {
+    let path = dir.join("bootmedium.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| match settings.iter().find(|(k, _)| line.starts_with(&format!("{k} = "))) {
+            Some((k, v)) => format!("{k} = {v}"),
+            None => line.to_string(),
+        })
+        .collect();
+    for (k, _) in settings {
+        assert!(text.lines().any(|l| l.starts_with(&format!("{k} = "))), "{k} is not in bootmedium.toml");
+    }
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
 fn update_site_call(auth: &Value, site: i64, url: &str) -> Value {
     st! { "methodName" => "UpdateSite", "params" => Value::Array(vec![auth.clone(), i(site), st! { "url" => url }]) }
 }
 
-fn site_url(server: &Server, site: i64) -> String {
+fn site_url(server: &Server, site: i64) -> Value {
     let rows = server.admin_rows("GetSites", vec![i(site), strs(&["url"])]);
-    str_of(field(&rows[0], "url")).to_string()
+    field(&rows[0], "url").clone()
 }
 
 #[test]
@@ -37,7 +54,7 @@ fn a_multicall_over_the_cap_is_refused_before_any_call_runs() {
         if runs {
             let results = result.unwrap_or_else(|f| panic!("{n} calls: {f:?}"));
             assert_eq!(array_of(&results).len(), n);
-            assert_eq!(site_url(&server, site), url, "{n} calls ran");
+            assert_eq!(site_url(&server, site), s(&url), "{n} calls ran");
         } else {
             assert_fault(&result, 102, "at most 100 calls");
             let after = server.db_snapshot();
@@ -84,7 +101,7 @@ fn image_actions_inside_multicall_are_refused_before_anything_runs() {
             }
         }
     }
-    assert_ne!(site_url(&server, site), "http://changed.example.org/");
+    assert_ne!(site_url(&server, site), s("http://changed.example.org/"));
 }
 
 /// Median and maximum of a set of durations.
@@ -98,12 +115,7 @@ fn wrong_password_loops_do_not_delay_real_writes() {
     // The failed-login limits are off here: what is measured is that a failing password check
     // never holds the write lock (with the limits on, the loops would be refused early anyway).
     let server = Server::start_with(|dir| {
-        let path = dir.join("bootmedium.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text
-            .replace("failed_logins_per_account = 10", "failed_logins_per_account = 0")
-            .replace("failed_logins_per_address = 50", "failed_logins_per_address = 0");
-        std::fs::write(path, text).unwrap();
+        set_api(dir, &[("failed_logins_per_account", "0"), ("failed_logins_per_address", "0")])
     });
     server.use_admin_session();
     let site = add_site(&server, "loop");
@@ -137,8 +149,8 @@ fn wrong_password_loops_do_not_delay_real_writes() {
     eprintln!("session writes: idle median {idle:?}; under 8 wrong-password loops median {median:?}, max {max:?}");
     // Eight loops keep the CPU busy with password checks, so writes slow down somewhat; what
     // must not happen is a write queueing behind password checks that hold the write lock.
-    assert!(median < Duration::from_millis(250), "median write {median:?} under wrong-password loops (idle {idle:?})");
-    assert!(max < Duration::from_millis(1500), "slowest write {max:?} under wrong-password loops");
+    assert!(median < Duration::from_millis(100), "median write {median:?} under wrong-password loops (idle {idle:?})");
+    assert!(max < Duration::from_millis(1000), "slowest write {max:?} under wrong-password loops");
 }
 
 #[test]
@@ -157,19 +169,18 @@ fn unknown_and_known_account_failures_take_the_same_time() {
         ("unknown account", "nobody@timing.example.org", "No such account"),
         ("disabled account", "disabled@timing.example.org", "No such account"),
     ];
-    let mut medians = Vec::new();
-    for &(what, user, needle) in kinds {
-        let mut times = Vec::new();
-        for _ in 0..7 {
+    // Round-robin, so that load from elsewhere on the machine hits every kind alike.
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); kinds.len()];
+    for _ in 0..9 {
+        for (k, &(_, user, needle)) in kinds.iter().enumerate() {
             let started = Instant::now();
             let r = server.call("AuthCheck", vec![password_auth(user, "wrong-password")]);
-            times.push(started.elapsed());
+            times[k].push(started.elapsed());
             assert_fault(&r, 103, needle);
         }
-        let (median, _) = median_max(times);
-        eprintln!("{what}: median {median:?}");
-        medians.push((what, median));
     }
+    let medians: Vec<(&str, Duration)> = kinds.iter().zip(times).map(|(k, t)| (k.0, median_max(t).0)).collect();
+    eprintln!("failure medians: {medians:?}");
     let known = medians[0].1.as_secs_f64();
     for &(what, median) in &medians[1..] {
         let ratio = median.as_secs_f64() / known;
@@ -180,13 +191,14 @@ fn unknown_and_known_account_failures_take_the_same_time() {
 #[test]
 fn failed_logins_are_limited_per_account_and_per_address_until_the_window_ends() {
     let server = Server::start_with(|dir| {
-        let path = dir.join("bootmedium.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text
-            .replace("failed_login_window_seconds = 300", "failed_login_window_seconds = 3")
-            .replace("failed_logins_per_account = 10", "failed_logins_per_account = 3")
-            .replace("failed_logins_per_address = 50", "failed_logins_per_address = 5");
-        std::fs::write(path, text).unwrap();
+        set_api(
+            dir,
+            &[
+                ("failed_login_window_seconds", "3"),
+                ("failed_logins_per_account", "3"),
+                ("failed_logins_per_address", "5"),
+            ],
+        )
     });
     server.use_admin_session();
     let site = add_site(&server, "limit");

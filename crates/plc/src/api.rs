@@ -3,10 +3,10 @@
 //! Order as upstream's `Method.__call__`: method lookup (100), argument count (101), auth while
 //! checking the first argument (102/103/108), the other arguments' types (102), then the method.
 //! Each call's writes run in one registry transaction: it commits only when the method succeeds,
-//! so a fault leaves the database as it was. Authentication runs first on a read transaction, so
-//! a caller who cannot authenticate never takes the write lock; a writing method then checks its
-//! caller again inside its write transaction, cheaply (the password check is replayed against the
-//! hash that matched, see `auth::PasswordCheck`).
+//! so a fault leaves the database as it was. A password is checked first, with no transaction
+//! open (`auth::PasswordCheck`); authentication then runs on a read transaction, so a caller who
+//! cannot authenticate never takes the write lock, and a writing method checks its caller again,
+//! cheaply, inside its write transaction.
 
 use crate::args::{self, Args, Param};
 use crate::auth::{self, AuthFailure, AuthRequest, PasswordCheck};
@@ -207,13 +207,18 @@ impl Api {
         let rest = &params[1..];
         let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
         let mut check = PasswordCheck::new(&self.logins);
-        // Authenticate on a read transaction: failures (and the password check's CPU time) never
-        // hold the write lock.
+        if !spec.checks_own_auth {
+            if let Err(f) = check.verify(&self.registry, &self.config, &req).await {
+                return (Err(self.auth_failed(spec, params, f.into(), started).await), None);
+            }
+        }
+        // Authenticate on a read transaction: a caller who cannot authenticate never takes the
+        // write lock.
         let mut tx = match self.registry.begin_read().await {
             Ok(tx) => tx,
             Err(e) => return (Err(e.into()), None),
         };
-        let mut caller = match self.authenticate(spec, &mut tx, &req, &mut check).await {
+        let mut caller = match self.authenticate(spec, &mut tx, &req, &check).await {
             Ok(c) => c,
             Err(failure) => {
                 drop(tx);
@@ -234,9 +239,9 @@ impl Api {
                 Err(e) => return (Err(e.into()), Some(caller)),
             };
             // The caller again, as the write transaction sees it (a password changed, a session
-            // deleted or a role removed meanwhile counts); the password check is not run again.
-            let mut replay = check.replayed();
-            caller = match self.authenticate(spec, &mut tx, &req, &mut replay).await {
+            // deleted or a role removed meanwhile counts); cheap, the password is not checked
+            // again.
+            caller = match self.authenticate(spec, &mut tx, &req, &check).await {
                 Ok(c) => c,
                 Err(failure) => {
                     drop(tx);
@@ -253,7 +258,7 @@ impl Api {
         spec: &'static MethodSpec,
         tx: &mut Tx,
         req: &AuthRequest<'_>,
-        check: &mut PasswordCheck<'_>,
+        check: &PasswordCheck<'_>,
     ) -> Result<Caller, AuthFailure> {
         if spec.checks_own_auth {
             return Ok(Caller::Anonymous);

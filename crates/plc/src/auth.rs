@@ -9,7 +9,7 @@ use crate::fault::Fault;
 use crate::ledger::LedgerKey;
 use crate::logins::LoginGuard;
 use crate::roles::{Role, python_list};
-use bootmedium_registry::{Cond, FieldKind, FieldRef, Query, SqlValue, Tx, views};
+use bootmedium_registry::{Cond, FieldKind, FieldRef, Query, Registry, SqlValue, Tx, views};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -59,25 +59,63 @@ pub fn auth_method(auth: &Value) -> Result<&str, Fault> {
     }
 }
 
-/// How a password is checked: for real (through the [`LoginGuard`], remembering the hash that
-/// matched), or — when the caller was authenticated on an earlier transaction of the same call
-/// and is now checked again inside its write transaction — replayed: the password still counts
-/// if the account still has the very hash that matched, so the expensive check runs once and
-/// never while the write lock is held.
+/// A password auth struct's secret, checked once per call before any transaction of the call
+/// begins ([`PasswordCheck::verify`]: the account's hash is read on its own short transaction,
+/// then checked on a blocking thread with no database connection held). Authentication inside
+/// the call's transactions then only compares: the password counts if the account still has the
+/// very hash that matched. So the expensive check runs once, never while the write lock or a
+/// pooled connection is held.
 pub struct PasswordCheck<'a> {
     guard: &'a LoginGuard,
     matched: Option<String>,
-    replay: bool,
 }
 
 impl<'a> PasswordCheck<'a> {
     pub fn new(guard: &'a LoginGuard) -> Self {
-        PasswordCheck { guard, matched: None, replay: false }
+        PasswordCheck { guard, matched: None }
     }
 
-    /// The same check, replayed against the hash that matched.
-    pub fn replayed(self) -> Self {
-        PasswordCheck { replay: true, ..self }
+    /// Checks the secret of a password (or capability) auth struct; anything else passes
+    /// untouched (its faults come from [`authenticate`], in upstream's order). Refused first,
+    /// with nothing checked, while the account or the client's address is over its failed-login
+    /// limit.
+    pub async fn verify(&mut self, registry: &Registry, config: &PlcConfig, req: &AuthRequest<'_>) -> Result<(), Fault> {
+        let (Ok("password" | "capability"), Value::Struct(fields)) = (auth_method(req.auth), req.auth) else {
+            return Ok(());
+        };
+        let (Ok(username), Ok(secret)) = (field(fields, "Username"), field(fields, "AuthString")) else {
+            return Ok(());
+        };
+        if let Some(seconds) = self.guard.refused_for(username, req.peer) {
+            return Err(Fault::auth(format!(
+                "PasswordAuth: Too many failed logins for this account or address; try again in {seconds} s"
+            )));
+        }
+        let maint = &config.api.maintenance_user;
+        if !maint.is_empty() && username == maint {
+            // A clear-text comparison, done by `authenticate`; only its failures count here.
+            if maintenance_auth(config, req, secret).is_err() {
+                self.guard.failed(username, req.peer);
+            }
+            return Ok(());
+        }
+        let (person, hash) = {
+            let mut tx = registry.begin_read().await?;
+            person_and_hash(&mut tx, username).await?
+        };
+        // An unknown account is checked against a dummy hash: refusing it takes as long.
+        let hash = hash.filter(|_| person.is_some());
+        if self.guard.verify(secret, hash.as_deref()).await && person.is_some() {
+            self.guard.succeeded(username);
+            self.matched = hash;
+            return Ok(());
+        }
+        self.guard.failed(username, req.peer);
+        Err(Fault::auth(if person.is_some() {
+            "PasswordAuth: Password verification failed"
+        } else {
+            "PasswordAuth: No such account"
+        }))
     }
 }
 
@@ -85,7 +123,7 @@ pub async fn authenticate(
     tx: &mut Tx,
     config: &PlcConfig,
     req: &AuthRequest<'_>,
-    check: &mut PasswordCheck<'_>,
+    check: &PasswordCheck<'_>,
 ) -> Result<Caller, AuthFailure> {
     let method = auth_method(req.auth)?;
     let Value::Struct(fields) = req.auth else {
@@ -153,65 +191,41 @@ fn roles_intersect(req: &AuthRequest<'_>, p: &PersonCaller) -> bool {
     req.roles.iter().any(|r| p.roles.iter().any(|pr| pr == r.name()))
 }
 
+/// An enabled local account by its e-mail (case-insensitive), and its password hash.
+async fn person_and_hash(tx: &mut Tx, username: &str) -> Result<(Option<PersonCaller>, Option<String>), Fault> {
+    let cond = enabled_local(Cond::Compare(
+        person_field("email"),
+        bootmedium_registry::CmpOp::Eq,
+        SqlValue::text(username.to_lowercase()),
+    ));
+    let Some(person) = load_person(tx, cond).await? else { return Ok((None, None)) };
+    let hash = tx
+        .fetch("SELECT password FROM persons WHERE person_id = $1", &[SqlValue::int(person.person_id)], &[FieldKind::Text])
+        .await?
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.as_text())
+        .map(str::to_string);
+    Ok((Some(person), hash))
+}
+
 async fn password_auth(
     tx: &mut Tx,
     config: &PlcConfig,
     req: &AuthRequest<'_>,
     fields: &BTreeMap<String, Value>,
-    check: &mut PasswordCheck<'_>,
+    check: &PasswordCheck<'_>,
 ) -> Result<Caller, Fault> {
     let username = field(fields, "Username")?;
     let secret = field(fields, "AuthString")?;
-    if !check.replay {
-        if let Some(seconds) = check.guard.refused_for(username, req.peer) {
-            return Err(Fault::auth(format!(
-                "PasswordAuth: Too many failed logins for this account or address; try again in {seconds} s"
-            )));
-        }
-    }
     let maint = &config.api.maintenance_user;
     if !maint.is_empty() && username == maint {
-        let result = maintenance_auth(config, req, secret);
-        if result.is_err() && !check.replay {
-            check.guard.failed(username, req.peer);
-        }
-        return result;
+        return maintenance_auth(config, req, secret);
     }
-    let email = username.to_lowercase();
-    let cond = enabled_local(Cond::Compare(
-        person_field("email"),
-        bootmedium_registry::CmpOp::Eq,
-        SqlValue::text(email.clone()),
-    ));
-    let person = load_person(tx, cond).await?;
-    let hash = match &person {
-        Some(p) => tx
-            .fetch("SELECT password FROM persons WHERE person_id = $1", &[SqlValue::int(p.person_id)], &[FieldKind::Text])
-            .await?
-            .first()
-            .and_then(|r| r.first())
-            .and_then(|v| v.as_text())
-            .map(str::to_string),
-        None => None,
-    };
-    let verified = if check.replay {
-        hash.is_some() && check.matched == hash
-    } else {
-        // An unknown account is checked against a dummy hash: refusing it takes as long.
-        let ok = person.is_some() && check.guard.verify(secret, hash.as_deref()).await;
-        if !ok && person.is_none() {
-            check.guard.verify(secret, None).await;
-        }
-        if ok {
-            check.guard.succeeded(username);
-            check.matched = hash;
-        } else {
-            check.guard.failed(username, req.peer);
-        }
-        ok
-    };
+    let (person, hash) = person_and_hash(tx, username).await?;
     let Some(person) = person else { return Err(Fault::auth("PasswordAuth: No such account")) };
-    if !verified {
+    // The hash [`PasswordCheck::verify`] matched, still the account's.
+    if hash.is_none() || check.matched != hash {
         return Err(Fault::auth("PasswordAuth: Password verification failed"));
     }
     if !roles_intersect(req, &person) {

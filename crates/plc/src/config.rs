@@ -85,7 +85,7 @@ impl Default for ApiSettings {
             password_check_concurrency: 4,
             failed_login_window_seconds: 300,
             failed_logins_per_account: 10,
-            failed_logins_per_address: 50,
+            failed_logins_per_address: 100,
         }
     }
 }

@@ -497,3 +497,31 @@ async fn fill_list(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_are_json_arrays() {
+        let values = [SqlValue::int(-3), SqlValue::int(7)];
+        assert_eq!(json_array(&values), "[-3,7]");
+        let text = [SqlValue::text("a\"b\\c\u{1}d é"), SqlValue::text("")];
+        assert_eq!(json_array(&text), "[\"a\\\"b\\\\c\\u0001d é\",\"\"]");
+        assert_eq!(json_array(&[SqlValue::Float(Some(1.5)), SqlValue::Float(Some(f64::NAN))]), "[1.5,null]");
+        assert_eq!(distinct(&[SqlValue::int(1), SqlValue::int(2), SqlValue::int(1)]), vec![SqlValue::int(1), SqlValue::int(2)]);
+    }
+
+    #[test]
+    fn a_list_is_one_parameter_whatever_its_length() {
+        let table = &crate::views::NODE;
+        let field = FieldRef::Field(table.field("node_id").unwrap());
+        let cond = Cond::In(field, (0..50_000).map(SqlValue::int).collect());
+        let q = Query { table, cond, fields: vec![], sort: vec![], offset: None, limit: None };
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let b = build_select(backend, &q);
+            assert_eq!(b.params.len(), 1, "{backend:?}: {}", b.sql);
+            assert!(b.sql.len() < 2000, "{backend:?}: {}", b.sql);
+        }
+    }
+}
