@@ -83,7 +83,13 @@ fn image_actions_inside_multicall_are_refused_before_anything_runs() {
         ("node-usb with options", vec![medium("node-usb", "", &["serial"])], true),
         ("generic-iso", vec![medium("generic-iso", "", &[])], true),
         ("a write, then node-iso", vec![write_first.clone(), medium("node-iso", "", &[])], true),
-        ("node-iso by node id", vec![st! { "methodName" => "GetBootMedium", "params" => Value::Array(vec![auth.clone(), i(node), s("node-iso"), s("")]) }], true),
+        (
+            "node-iso by node id",
+            vec![
+                st! { "methodName" => "GetBootMedium", "params" => Value::Array(vec![auth.clone(), i(node), s("node-iso"), s("")]) },
+            ],
+            true,
+        ),
         ("node-preview", vec![medium("node-preview", "", &[])], false),
         ("node-iso into a file", vec![medium("node-iso", "%d/mc-%n.iso", &[])], false),
     ];
@@ -331,4 +337,49 @@ fn list_filters_of_thousands_are_sets_on_postgresql() {
         return;
     };
     list_filters(&server);
+}
+
+#[test]
+fn a_medium_being_built_does_not_hold_the_write_lock() {
+    let server = Server::start_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
+    server.use_admin_session();
+    let site = add_site(&server, "build");
+    let host = "node1.build.example.org";
+    let node = add_node(&server, site, host);
+    add_static_interface(&server, node, 5);
+    let ledger_rows = || server.admin_rows("GetIssuedMedia", vec![st! { "node_id" => node }]).len();
+    let before = ledger_rows();
+    // (action, file name, options): a cramfs build written to a file is the slowest medium (the
+    // test reference is small: still many times a write's time).
+    let cases: &[(&str, &str, &[&str])] =
+        &[("node-iso", "%d/build-%n-cramfs.iso", &["cramfs"]), ("node-usb", "%d/build-%n-cramfs.usb", &["cramfs"])];
+    for &(action, filename, options) in cases {
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let (build, writes) = std::thread::scope(|scope| {
+            let builder = scope.spawn(|| {
+                let started = Instant::now();
+                let path = server.admin("GetBootMedium", vec![s(host), s(action), s(filename), strs(options)]);
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+                (path, started.elapsed())
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            let mut writes = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let started = Instant::now();
+                server.admin_one(
+                    "UpdateSite",
+                    vec![i(site), st! { "url" => format!("http://{}.example.org/", writes.len()) }],
+                );
+                writes.push(started.elapsed());
+            }
+            (builder.join().unwrap(), writes)
+        });
+        let ((path, took), writes) = (build, writes);
+        let slowest = writes.iter().max().copied().unwrap_or_default();
+        eprintln!("{action} {options:?} into a file: {took:?}; {} writes meanwhile, slowest {slowest:?}", writes.len());
+        assert!(std::path::Path::new(str_of(&path)).is_file(), "{path:?}");
+        assert!(writes.len() >= 2, "{action}: too quick to tell ({took:?}, {} writes)", writes.len());
+        assert!(slowest < took / 3, "{action}: a write waited {slowest:?} during a {took:?} GetBootMedium");
+    }
+    assert_eq!(ledger_rows(), before + cases.len(), "every medium was recorded");
 }

@@ -35,14 +35,28 @@ pub struct MethodSpec {
     pub required: usize,
     pub returns: &'static str,
     pub doc: &'static str,
-    /// Whether the method may write (SQLite then takes the write lock up front).
-    pub writes: bool,
+    /// Whether and when the method writes.
+    pub writes: Writes,
     /// The method reads its auth struct itself and runs for an anonymous caller
     /// (VerifyIssuedMedium: a superseded key is an answer there, not fault 103).
     pub checks_own_auth: bool,
     /// Whether these arguments (after auth) ask for a medium handed over inline, which
     /// `system.multicall` cannot carry: such a multicall is refused before any call runs.
     pub inline_medium: Option<fn(&[Value]) -> bool>,
+}
+
+/// When a method takes the write lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// Never: the call runs on a read transaction.
+    No,
+    /// From the start: the method runs inside its write transaction.
+    Yes,
+    /// Only once its slow work is done: the method reads and prepares on a read transaction,
+    /// then calls [`Cx::begin_writing`] for its writes (GetBootMedium: a cramfs build or an
+    /// image written to a file takes seconds, which must not hold the write lock). The event and
+    /// the writes still commit together.
+    AfterPreparing,
 }
 
 /// The note a method leaves for the event log.
@@ -66,6 +80,17 @@ pub struct Cx<'a> {
     pub delivery: Delivery,
     /// What the call hands over instead of its value once it has committed.
     pub handover: Option<Handover>,
+    /// Whether `tx` is the write transaction yet.
+    writing: bool,
+    /// How to check the caller again when a [`Writes::AfterPreparing`] method begins writing
+    /// (none for the operator's command line).
+    recheck: Option<Recheck<'a>>,
+}
+
+/// A call's authentication, kept to check the caller again inside a later write transaction.
+struct Recheck<'a> {
+    req: AuthRequest<'a>,
+    check: PasswordCheck<'a>,
 }
 
 /// How an image action hands its medium over when the call names no file.
@@ -111,6 +136,24 @@ impl Cx<'_> {
     /// Records the event message and objects (upstream's `self.message`/`event_objects`).
     pub fn note(&mut self, message: String, objects: Vec<(&'static str, i64)>) {
         self.event = EventNote { message: Some(message), objects };
+    }
+
+    /// Ends the read transaction a [`Writes::AfterPreparing`] method prepared its work on and
+    /// begins its write transaction; the caller is checked again inside it and must not have
+    /// changed (what the method checked it against was read before). A no-op once writing.
+    pub async fn begin_writing(&mut self) -> MethodResult<()> {
+        if self.writing {
+            return Ok(());
+        }
+        self.tx.reopen_for_write(&self.api.registry).await?;
+        self.writing = true;
+        let Some(r) = &self.recheck else { return Ok(()) };
+        match self.api.authenticate(self.spec, &mut self.tx, &r.req, &r.check).await {
+            Ok(now) if now == self.caller => Ok(()),
+            Ok(_) => Err(Fault::auth("the caller's account changed during the call; try again")),
+            // The write lock is held here: a failed session is left for its next use to delete.
+            Err(failure) => Err(failure.fault),
+        }
     }
 }
 
@@ -232,7 +275,7 @@ impl Api {
                 return (Err(f), Some(caller));
             }
         }
-        if spec.writes {
+        if spec.writes == Writes::Yes {
             drop(tx);
             tx = match self.registry.begin_write().await {
                 Ok(tx) => tx,
@@ -249,7 +292,8 @@ impl Api {
                 }
             };
         }
-        let result = self.execute(spec, params, caller.clone(), tx, started, delivery).await;
+        let recheck = Recheck { req, check };
+        let result = self.execute(spec, params, caller.clone(), tx, started, delivery, Some(recheck)).await;
         (result, Some(caller))
     }
 
@@ -291,9 +335,12 @@ impl Api {
         tx: Tx,
         started: Instant,
         delivery: Delivery,
+        recheck: Option<Recheck<'_>>,
     ) -> MethodResult<Reply> {
         let auth_value = &params[0];
         let mut cx = Cx {
+            writing: spec.writes == Writes::Yes,
+            recheck,
             tx,
             caller: caller.clone(),
             api: self,
@@ -304,7 +351,14 @@ impl Api {
             delivery,
             handover: None,
         };
-        let result = methods::dispatch(&mut cx, Args(&params[1..])).await;
+        let mut result = methods::dispatch(&mut cx, Args(&params[1..])).await;
+        // The event goes into the write transaction (a method that prepared on a read
+        // transaction and did not write still records its event).
+        if result.is_ok() && spec.writes == Writes::AfterPreparing {
+            if let Err(f) = cx.begin_writing().await {
+                result = Err(f);
+            }
+        }
         let Cx { mut tx, event, created_files, handover, .. } = cx;
         // An inline image or a link is handed over only after its key has committed.
         let result = result.map(|v| match handover {
@@ -352,8 +406,11 @@ impl Api {
         let mut all = Vec::with_capacity(params.len() + 1);
         all.push(Value::Nil);
         all.extend_from_slice(params);
-        let tx = if spec.writes { self.registry.begin_write().await? } else { self.registry.begin_read().await? };
-        self.execute(spec, &all, caller, tx, Instant::now(), Delivery::Response).await
+        let tx = match spec.writes {
+            Writes::Yes => self.registry.begin_write().await?,
+            Writes::No | Writes::AfterPreparing => self.registry.begin_read().await?,
+        };
+        self.execute(spec, &all, caller, tx, Instant::now(), Delivery::Response, None).await
     }
 
     /// `GetBootMedium(auth, node, action, '', options)` answered with a download link instead

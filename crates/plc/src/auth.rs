@@ -79,7 +79,12 @@ impl<'a> PasswordCheck<'a> {
     /// untouched (its faults come from [`authenticate`], in upstream's order). Refused first,
     /// with nothing checked, while the account or the client's address is over its failed-login
     /// limit.
-    pub async fn verify(&mut self, registry: &Registry, config: &PlcConfig, req: &AuthRequest<'_>) -> Result<(), Fault> {
+    pub async fn verify(
+        &mut self,
+        registry: &Registry,
+        config: &PlcConfig,
+        req: &AuthRequest<'_>,
+    ) -> Result<(), Fault> {
         let (Ok("password" | "capability"), Value::Struct(fields)) = (auth_method(req.auth), req.auth) else {
             return Ok(());
         };
@@ -200,7 +205,11 @@ async fn person_and_hash(tx: &mut Tx, username: &str) -> Result<(Option<PersonCa
     ));
     let Some(person) = load_person(tx, cond).await? else { return Ok((None, None)) };
     let hash = tx
-        .fetch("SELECT password FROM persons WHERE person_id = $1", &[SqlValue::int(person.person_id)], &[FieldKind::Text])
+        .fetch(
+            "SELECT password FROM persons WHERE person_id = $1",
+            &[SqlValue::int(person.person_id)],
+            &[FieldKind::Text],
+        )
         .await?
         .first()
         .and_then(|r| r.first())

@@ -509,7 +509,10 @@ mod tests {
         let text = [SqlValue::text("a\"b\\c\u{1}d é"), SqlValue::text("")];
         assert_eq!(json_array(&text), "[\"a\\\"b\\\\c\\u0001d é\",\"\"]");
         assert_eq!(json_array(&[SqlValue::Float(Some(1.5)), SqlValue::Float(Some(f64::NAN))]), "[1.5,null]");
-        assert_eq!(distinct(&[SqlValue::int(1), SqlValue::int(2), SqlValue::int(1)]), vec![SqlValue::int(1), SqlValue::int(2)]);
+        assert_eq!(
+            distinct(&[SqlValue::int(1), SqlValue::int(2), SqlValue::int(1)]),
+            vec![SqlValue::int(1), SqlValue::int(2)]
+        );
     }
 
     #[test]

@@ -123,7 +123,7 @@ impl Registry {
 
     /// A transaction that only reads.
     pub async fn begin_read(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin().await?, backend: self.backend, _writer: None })
+        Ok(Tx { tx: Some(self.pool.begin().await?), backend: self.backend, _writer: None })
     }
 
     /// A transaction that may write; see [`Backend::begin_write`].
@@ -133,7 +133,7 @@ impl Registry {
             Backend::Postgres => None,
         };
         let tx = self.pool.begin_with(self.backend.begin_write()).await?;
-        Ok(Tx { tx, backend: self.backend, _writer: writer })
+        Ok(Tx { tx: Some(tx), backend: self.backend, _writer: writer })
     }
 
     pub async fn close(&self) {
@@ -157,7 +157,8 @@ fn redact(url: &str) -> String {
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls back.
 pub struct Tx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// None only after a failed [`Tx::reopen_for_write`].
+    tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
     backend: Backend,
     /// Held until the transaction ends (SQLite writers only).
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -165,12 +166,31 @@ pub struct Tx {
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+        match self.tx {
+            Some(tx) => Ok(tx.commit().await?),
+            None => Err(Error::Ended),
+        }
+    }
+
+    fn conn(&mut self) -> Result<&mut sqlx::AnyConnection> {
+        self.tx.as_deref_mut().ok_or(Error::Ended)
+    }
+
+    /// Ends this (reading) transaction and begins a write transaction in its place: for work
+    /// prepared on a read snapshot that must not hold the write lock while it runs. The read
+    /// transaction's connection is released before the write lock is waited for, so waiting
+    /// writers never hold the connections the lock holder needs.
+    pub async fn reopen_for_write(&mut self, registry: &Registry) -> Result<()> {
+        self.tx = None;
+        self._writer = None;
+        *self = registry.begin_write().await?;
+        Ok(())
     }
 
     /// Reads rows of a class.
     pub async fn select(&mut self, q: &Query) -> Result<Vec<Row>> {
-        Ok(run_select(&mut self.tx, self.backend, q).await?)
+        let backend = self.backend;
+        Ok(run_select(self.conn()?, backend, q).await?)
     }
 
     /// Inserts one row and returns its generated id (`pk`).
@@ -191,7 +211,7 @@ impl Tx {
         for (_, v) in cols {
             q = bind(q, v);
         }
-        let row = q.fetch_one(&mut *self.tx).await?;
+        let row = q.fetch_one(self.conn()?).await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 
@@ -204,7 +224,7 @@ impl Tx {
         for (_, v) in cols {
             q = bind(q, v);
         }
-        q.execute(&mut *self.tx).await?;
+        q.execute(self.conn()?).await?;
         Ok(())
     }
 
@@ -226,7 +246,7 @@ impl Tx {
             q = bind(q, v);
         }
         q = bind(q, &id);
-        Ok(q.execute(&mut *self.tx).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// `DELETE FROM table WHERE c1 = v1 AND …`; returns the number of rows deleted.
@@ -237,7 +257,7 @@ impl Tx {
         for (_, v) in wheres {
             q = bind(q, v);
         }
-        Ok(q.execute(&mut *self.tx).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed statement written in the caller's code.
@@ -246,7 +266,7 @@ impl Tx {
         for v in params {
             q = bind(q, v);
         }
-        Ok(q.execute(&mut *self.tx).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed query and decodes each column as the given kind.
@@ -260,7 +280,7 @@ impl Tx {
         for v in params {
             q = bind(q, v);
         }
-        let rows = q.fetch_all(&mut *self.tx).await?;
+        let rows = q.fetch_all(self.conn()?).await?;
         rows.iter().map(|r| decode_row(r, kinds)).collect()
     }
 }
@@ -282,7 +302,8 @@ fn decode_row(r: &AnyRow, kinds: &[FieldKind]) -> Result<Vec<SqlValue>> {
 impl Tx {
     /// Runs one migration statement (text from this crate's migration files).
     pub(crate) async fn execute_owned(&mut self, sql: String) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *self.tx).await.map(|_| ())
+        let conn = self.tx.as_deref_mut().ok_or(sqlx::Error::PoolClosed)?;
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(|_| ())
     }
 }
 

@@ -710,7 +710,12 @@ impl Server {
     }
 
     /// [`Server::call`] from another local address (e.g. 127.0.0.2).
-    pub fn call_from(&self, source: std::net::IpAddr, method: &str, params: Vec<Value>) -> Result<Value, (i64, String)> {
+    pub fn call_from(
+        &self,
+        source: std::net::IpAddr,
+        method: &str,
+        params: Vec<Value>,
+    ) -> Result<Value, (i64, String)> {
         let request = self.post_request("/PLCAPI/", write_method_call(method, &params).as_bytes());
         let (status, _headers, body) = http_exchange_from(source, &self.addr, &request)
             .unwrap_or_else(|e| panic!("POST from {source}: {e}\nserver log tail:\n{}", self.log_tail()));
