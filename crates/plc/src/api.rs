@@ -87,6 +87,13 @@ pub struct Cx<'a> {
     recheck: Option<Recheck<'a>>,
 }
 
+/// How a call runs, besides its method, caller and transaction.
+struct Run<'a> {
+    started: Instant,
+    delivery: Delivery,
+    recheck: Option<Recheck<'a>>,
+}
+
 /// A call's authentication, kept to check the caller again inside a later write transaction.
 struct Recheck<'a> {
     req: AuthRequest<'a>,
@@ -250,10 +257,10 @@ impl Api {
         let rest = &params[1..];
         let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
         let mut check = PasswordCheck::new(&self.logins);
-        if !spec.checks_own_auth {
-            if let Err(f) = check.verify(&self.registry, &self.config, &req).await {
-                return (Err(self.auth_failed(spec, params, f.into(), started).await), None);
-            }
+        if !spec.checks_own_auth
+            && let Err(f) = check.verify(&self.registry, &self.config, &req).await
+        {
+            return (Err(self.auth_failed(spec, params, f.into(), started).await), None);
         }
         // Authenticate on a read transaction: a caller who cannot authenticate never takes the
         // write lock.
@@ -293,7 +300,8 @@ impl Api {
             };
         }
         let recheck = Recheck { req, check };
-        let result = self.execute(spec, params, caller.clone(), tx, started, delivery, Some(recheck)).await;
+        let run = Run { started, delivery, recheck: Some(recheck) };
+        let result = self.execute(spec, params, caller.clone(), tx, run).await;
         (result, Some(caller))
     }
 
@@ -333,9 +341,7 @@ impl Api {
         params: &[Value],
         caller: Caller,
         tx: Tx,
-        started: Instant,
-        delivery: Delivery,
-        recheck: Option<Recheck<'_>>,
+        Run { started, delivery, recheck }: Run<'_>,
     ) -> MethodResult<Reply> {
         let auth_value = &params[0];
         let mut cx = Cx {
@@ -354,10 +360,11 @@ impl Api {
         let mut result = methods::dispatch(&mut cx, Args(&params[1..])).await;
         // The event goes into the write transaction (a method that prepared on a read
         // transaction and did not write still records its event).
-        if result.is_ok() && spec.writes == Writes::AfterPreparing {
-            if let Err(f) = cx.begin_writing().await {
-                result = Err(f);
-            }
+        if result.is_ok()
+            && spec.writes == Writes::AfterPreparing
+            && let Err(f) = cx.begin_writing().await
+        {
+            result = Err(f);
         }
         let Cx { mut tx, event, created_files, handover, .. } = cx;
         // An inline image or a link is handed over only after its key has committed.
@@ -410,7 +417,8 @@ impl Api {
             Writes::Yes => self.registry.begin_write().await?,
             Writes::No | Writes::AfterPreparing => self.registry.begin_read().await?,
         };
-        self.execute(spec, &all, caller, tx, Instant::now(), Delivery::Response, None).await
+        let run = Run { started: Instant::now(), delivery: Delivery::Response, recheck: None };
+        self.execute(spec, &all, caller, tx, run).await
     }
 
     /// `GetBootMedium(auth, node, action, '', options)` answered with a download link instead
