@@ -120,7 +120,8 @@ fn median_max(mut d: Vec<Duration>) -> (Duration, Duration) {
 fn wrong_password_loops_do_not_delay_real_writes() {
     // The failed-login limits are off here: what is measured is that a failing password check
     // never holds the write lock (with the limits on, the loops would be refused early anyway).
-    let server = Server::start_with(|dir| {
+    // SQLite: its one writer at a time is the lock in question (PostgreSQL's BEGIN takes none).
+    let server = Server::start_sqlite_with(|dir| {
         set_api(dir, &[("failed_logins_per_account", "0"), ("failed_logins_per_address", "0")])
     });
     server.use_admin_session();
@@ -155,7 +156,7 @@ fn wrong_password_loops_do_not_delay_real_writes() {
     eprintln!("session writes: idle median {idle:?}; under 8 wrong-password loops median {median:?}, max {max:?}");
     // Eight loops keep the CPU busy with password checks, so writes slow down somewhat; what
     // must not happen is a write queueing behind password checks that hold the write lock.
-    assert!(median < Duration::from_millis(100), "median write {median:?} under wrong-password loops (idle {idle:?})");
+    assert!(median < Duration::from_millis(200), "median write {median:?} under wrong-password loops (idle {idle:?})");
     assert!(max < Duration::from_millis(1000), "slowest write {max:?} under wrong-password loops");
 }
 
@@ -341,7 +342,8 @@ fn list_filters_of_thousands_are_sets_on_postgresql() {
 
 #[test]
 fn a_medium_being_built_does_not_hold_the_write_lock() {
-    let server = Server::start_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
+    // SQLite: its one writer at a time is the lock in question (PostgreSQL's BEGIN takes none).
+    let server = Server::start_sqlite_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
     server.use_admin_session();
     let site = add_site(&server, "build");
     let host = "node1.build.example.org";
@@ -379,7 +381,8 @@ fn a_medium_being_built_does_not_hold_the_write_lock() {
         eprintln!("{action} {options:?} into a file: {took:?}; {} writes meanwhile, slowest {slowest:?}", writes.len());
         assert!(std::path::Path::new(str_of(&path)).is_file(), "{path:?}");
         assert!(writes.len() >= 2, "{action}: too quick to tell ({took:?}, {} writes)", writes.len());
-        assert!(slowest < took / 3, "{action}: a write waited {slowest:?} during a {took:?} GetBootMedium");
+        // Holding the lock, the build would keep the first write waiting for most of its time.
+        assert!(slowest < took / 2, "{action}: a write waited {slowest:?} during a {took:?} GetBootMedium");
     }
     assert_eq!(ledger_rows(), before + cases.len(), "every medium was recorded");
 }
