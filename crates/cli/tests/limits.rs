@@ -64,6 +64,48 @@ fn a_multicall_over_the_cap_is_refused_before_any_call_runs() {
 }
 
 #[test]
+fn a_multicall_checks_each_password_once() {
+    let server = Server::start();
+    server.use_admin_session();
+    let site = add_site(&server, "memo");
+    add_person(&server, "user@memo.example.org", "User-pw-1", &["user"], Some(site));
+    let admin = password_auth(ADMIN_EMAIL, ADMIN_PASSWORD);
+    let user = password_auth("user@memo.example.org", "User-pw-1");
+    let wrong = password_auth("user@memo.example.org", "not-it");
+    let auth_check = |auth: &Value| st! { "methodName" => "AuthCheck", "params" => Value::Array(vec![auth.clone()]) };
+    // Each entry still gets its own answer: a wrong password among right ones is a fault there.
+    let (auths, expected): (Vec<&Value>, Vec<bool>) =
+        [(&admin, true), (&wrong, false), (&user, true), (&admin, true), (&wrong, false), (&user, true)]
+            .into_iter()
+            .unzip();
+    let results = server.ok("system.multicall", vec![Value::Array(auths.iter().map(|a| auth_check(a)).collect())]);
+    for (n, (r, ok)) in array_of(&results).iter().zip(expected).enumerate() {
+        if ok {
+            assert_eq!(r, &Value::Array(vec![Value::Int(1)]), "entry {n}");
+        } else {
+            assert!(matches!(r.get("faultCode"), Some(Value::Int(103))), "entry {n}: {r:?}");
+        }
+    }
+    // A hundred calls with one password cost about one password check, not a hundred.
+    let single = median_max(
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                assert_eq!(server.call("AuthCheck", vec![admin.clone()]), Ok(Value::Int(1)));
+                started.elapsed()
+            })
+            .collect(),
+    )
+    .0;
+    let started = Instant::now();
+    let results = server.ok("system.multicall", vec![Value::Array((0..100).map(|_| auth_check(&admin)).collect())]);
+    let hundred = started.elapsed();
+    assert_eq!(array_of(&results).len(), 100);
+    eprintln!("one password call {single:?}; a multicall of 100 with that password {hundred:?}");
+    assert!(hundred < single * 15, "100 calls took {hundred:?}, one {single:?}");
+}
+
+#[test]
 fn image_actions_inside_multicall_are_refused_before_anything_runs() {
     let server = Server::start_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
     server.use_admin_session();

@@ -9,7 +9,7 @@
 //! cheaply, inside its write transaction.
 
 use crate::args::{self, Args, Param};
-use crate::auth::{self, AuthFailure, AuthRequest, PasswordCheck};
+use crate::auth::{self, AuthFailure, AuthRequest, PasswordCheck, PasswordMemo};
 use crate::caller::Caller;
 use crate::config::PlcConfig;
 use crate::fault::{Fault, MethodResult};
@@ -232,13 +232,24 @@ impl Api {
 
     /// Runs one XML-RPC call. `peer` is the client address (for the maintenance account).
     pub async fn call(&self, method: &str, params: &[Value], peer: Option<IpAddr>) -> CallOutcome {
+        self.call_with(method, params, peer, None).await
+    }
+
+    /// [`Api::call`], with the passwords a multicall has verified so far.
+    async fn call_with(
+        &self,
+        method: &str,
+        params: &[Value],
+        peer: Option<IpAddr>,
+        memo: Option<&PasswordMemo>,
+    ) -> CallOutcome {
         if let Some(r) = self.call_system(method, params, peer).await {
             return CallOutcome { result: r.map(Reply::Value), caller: String::new() };
         }
         let Some(spec) = methods::lookup(method) else {
             return CallOutcome { result: Err(Fault::invalid_method(method)), caller: String::new() };
         };
-        labelled(spec, self.call_method(spec, params, peer, Delivery::Response).await)
+        labelled(spec, self.call_method(spec, params, peer, Delivery::Response, memo).await)
     }
 
     async fn call_method(
@@ -247,6 +258,7 @@ impl Api {
         params: &[Value],
         peer: Option<IpAddr>,
         delivery: Delivery,
+        memo: Option<&PasswordMemo>,
     ) -> (MethodResult<Reply>, Option<Caller>) {
         let started = Instant::now();
         let (min, max) = (1 + spec.required, 1 + spec.params.len());
@@ -256,7 +268,7 @@ impl Api {
         let auth_value = &params[0];
         let rest = &params[1..];
         let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
-        let mut check = PasswordCheck::new(&self.logins);
+        let mut check = PasswordCheck::new(&self.logins, memo);
         if !spec.checks_own_auth
             && let Err(f) = check.verify(&self.registry, &self.config, &req).await
         {
@@ -437,7 +449,7 @@ impl Api {
         let options = Value::Array(options.iter().map(|o| Value::String(o.clone())).collect());
         let params = [auth, node, Value::from(action), Value::from(""), options];
         let lifetime = self.config.medium.download_lifetime_seconds;
-        labelled(spec, self.call_method(spec, &params, peer, Delivery::Link { lifetime }).await)
+        labelled(spec, self.call_method(spec, &params, peer, Delivery::Link { lifetime }, None).await)
     }
 
     /// The download `id` names, made again from its reference and ledger row; `None` when the
@@ -578,6 +590,7 @@ impl Api {
                 )));
             }
         }
+        let memo = PasswordMemo::default();
         let mut out = Vec::with_capacity(calls.len());
         for c in calls {
             let name = c.get("methodName").and_then(Value::as_str);
@@ -587,7 +600,7 @@ impl Api {
                     fault_struct(&Fault { code: -507, message: "Recursive system.multicall forbidden".into() })
                 }
                 (Some(name), Some(args)) => {
-                    match self.call(name, args, peer).await.result.and_then(Reply::into_value) {
+                    match self.call_with(name, args, peer, Some(&memo)).await.result.and_then(Reply::into_value) {
                         Ok(v) => Value::Array(vec![v]),
                         Err(f) => fault_struct(&f),
                     }

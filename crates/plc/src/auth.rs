@@ -67,12 +67,31 @@ pub fn auth_method(auth: &Value) -> Result<&str, Fault> {
 /// pooled connection is held.
 pub struct PasswordCheck<'a> {
     guard: &'a LoginGuard,
+    memo: Option<&'a PasswordMemo>,
     matched: Option<String>,
 }
 
+/// The passwords one `system.multicall` has verified: (username, secret, the hash that matched).
+/// Its later calls with the same auth struct only compare hashes, so a multicall costs one
+/// password check, not one per call.
+#[derive(Default)]
+pub struct PasswordMemo(std::sync::Mutex<Vec<(String, String, String)>>);
+
+impl PasswordMemo {
+    fn knows(&self, username: &str, secret: &str, hash: &str) -> bool {
+        let verified = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        verified.iter().any(|(u, s, h)| u == username && s == secret && h == hash)
+    }
+
+    fn remember(&self, username: &str, secret: &str, hash: &str) {
+        let mut verified = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        verified.push((username.to_string(), secret.to_string(), hash.to_string()));
+    }
+}
+
 impl<'a> PasswordCheck<'a> {
-    pub fn new(guard: &'a LoginGuard) -> Self {
-        PasswordCheck { guard, matched: None }
+    pub fn new(guard: &'a LoginGuard, memo: Option<&'a PasswordMemo>) -> Self {
+        PasswordCheck { guard, memo, matched: None }
     }
 
     /// Checks the secret of a password (or capability) auth struct; anything else passes
@@ -110,8 +129,17 @@ impl<'a> PasswordCheck<'a> {
         };
         // An unknown account is checked against a dummy hash: refusing it takes as long.
         let hash = hash.filter(|_| person.is_some());
+        if let (Some(memo), Some(h)) = (self.memo, &hash)
+            && memo.knows(username, secret, h)
+        {
+            self.matched = hash;
+            return Ok(());
+        }
         if self.guard.verify(secret, hash.as_deref()).await && person.is_some() {
             self.guard.succeeded(username);
+            if let (Some(memo), Some(h)) = (self.memo, &hash) {
+                memo.remember(username, secret, h);
+            }
             self.matched = hash;
             return Ok(());
         }
