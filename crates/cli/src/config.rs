@@ -127,6 +127,16 @@ max_session_lifetime_seconds = {max_lifetime}
 # (its NodeManager and RunlevelAgent call every few minutes) keeps it, and a node that was off
 # longer authenticates again with its key at boot. A new node key ends it at once.
 node_session_lifetime_seconds = {node_lifetime}
+# The most calls one system.multicall may carry (more: fault 102, none run).
+max_multicall_calls = {max_multicall}
+# Password checks (argon2, MD5-crypt) running at once, on blocking threads.
+password_check_concurrency = {password_checks}
+# Failed password logins are counted per account and per client address (IPv6: per /64) over
+# windows of this many seconds; past a limit, password logins are refused (fault 103, nothing
+# checked) until the window ends. A limit of 0 disables it.
+failed_login_window_seconds = {login_window}
+failed_logins_per_account = {per_account}
+failed_logins_per_address = {per_address}
 
 [medium]
 # `%d` of GetBootMedium filenames: where file results go (relative to this directory).
@@ -193,6 +203,11 @@ root_password_hash = {boot_hash}
         quota_bytes = d.medium.result_quota_bytes,
         quota_files = d.medium.result_quota_files,
         min_free = d.medium.result_min_free_bytes,
+        max_multicall = d.api.max_multicall_calls,
+        password_checks = d.api.password_check_concurrency,
+        login_window = d.api.failed_login_window_seconds,
+        per_account = d.api.failed_logins_per_account,
+        per_address = d.api.failed_logins_per_address,
         listen = quoted(&d.server.listen),
         max_body = d.server.max_body_bytes,
         boot_host = quoted(&d.boot.host),

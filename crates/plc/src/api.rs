@@ -2,15 +2,19 @@
 //!
 //! Order as upstream's `Method.__call__`: method lookup (100), argument count (101), auth while
 //! checking the first argument (102/103/108), the other arguments' types (102), then the method.
-//! Each call runs in one registry transaction: it commits only when the method succeeds, so a
-//! fault leaves the database as it was.
+//! Each call's writes run in one registry transaction: it commits only when the method succeeds,
+//! so a fault leaves the database as it was. A password is checked first, with no transaction
+//! open (`auth::PasswordCheck`); authentication then runs on a read transaction, so a caller who
+//! cannot authenticate never takes the write lock, and a writing method checks its caller again,
+//! cheaply, inside its write transaction.
 
 use crate::args::{self, Args, Param};
-use crate::auth::{self, AuthFailure, AuthRequest, Authenticated};
+use crate::auth::{self, AuthFailure, AuthRequest, Authenticated, PasswordCheck, PasswordMemo};
 use crate::caller::Caller;
 use crate::config::PlcConfig;
 use crate::fault::{Fault, MethodResult};
 use crate::ledger;
+use crate::logins::LoginGuard;
 use crate::methods;
 use crate::roles::Role;
 use bootmedium_media::{BootSettings, PreparedMedium, ReferenceStore};
@@ -31,11 +35,28 @@ pub struct MethodSpec {
     pub required: usize,
     pub returns: &'static str,
     pub doc: &'static str,
-    /// Whether the method may write (SQLite then takes the write lock up front).
-    pub writes: bool,
+    /// Whether and when the method writes.
+    pub writes: Writes,
     /// The method reads its auth struct itself and runs for an anonymous caller
     /// (VerifyIssuedMedium: a superseded key is an answer there, not fault 103).
     pub checks_own_auth: bool,
+    /// Whether these arguments (after auth) ask for a medium handed over inline, which
+    /// `system.multicall` cannot carry: such a multicall is refused before any call runs.
+    pub inline_medium: Option<fn(&[Value]) -> bool>,
+}
+
+/// When a method takes the write lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// Never: the call runs on a read transaction.
+    No,
+    /// From the start: the method runs inside its write transaction.
+    Yes,
+    /// Only once its slow work is done: the method reads and prepares on a read transaction,
+    /// then calls [`Cx::begin_writing`] for its writes (GetBootMedium: a cramfs build or an
+    /// image written to a file takes seconds, which must not hold the write lock). The event and
+    /// the writes still commit together.
+    AfterPreparing,
 }
 
 /// The note a method leaves for the event log.
@@ -59,6 +80,24 @@ pub struct Cx<'a> {
     pub delivery: Delivery,
     /// What the call hands over instead of its value once it has committed.
     pub handover: Option<Handover>,
+    /// Whether `tx` is the write transaction yet.
+    writing: bool,
+    /// How to check the caller again when a [`Writes::AfterPreparing`] method begins writing
+    /// (none for the operator's command line).
+    recheck: Option<Recheck<'a>>,
+}
+
+/// How a call runs, besides its method, caller and transaction.
+struct Run<'a> {
+    started: Instant,
+    delivery: Delivery,
+    recheck: Option<Recheck<'a>>,
+}
+
+/// A call's authentication, kept to check the caller again inside a later write transaction.
+struct Recheck<'a> {
+    req: AuthRequest<'a>,
+    check: PasswordCheck<'a>,
 }
 
 /// How an image action hands its medium over when the call names no file.
@@ -104,6 +143,24 @@ impl Cx<'_> {
     /// Records the event message and objects (upstream's `self.message`/`event_objects`).
     pub fn note(&mut self, message: String, objects: Vec<(&'static str, i64)>) {
         self.event = EventNote { message: Some(message), objects };
+    }
+
+    /// Ends the read transaction a [`Writes::AfterPreparing`] method prepared its work on and
+    /// begins its write transaction; the caller is checked again inside it and must not have
+    /// changed (what the method checked it against was read before). A no-op once writing.
+    pub async fn begin_writing(&mut self) -> MethodResult<()> {
+        if self.writing {
+            return Ok(());
+        }
+        self.tx.reopen_for_write(&self.api.registry).await?;
+        self.writing = true;
+        let Some(r) = &self.recheck else { return Ok(()) };
+        match self.api.authenticate(self.spec, &mut self.tx, &r.req, &r.check).await {
+            Ok(now) if now.caller == self.caller => Ok(()),
+            Ok(_) => Err(Fault::auth("the caller's account changed during the call; try again")),
+            // The write lock is held here: a failed session is left for its next use to delete.
+            Err(failure) => Err(failure.fault),
+        }
     }
 }
 
@@ -157,11 +214,14 @@ pub struct Api {
     pub registry: Registry,
     pub config: PlcConfig,
     pub media: Option<MediaEnv>,
+    /// Password checks and failed-login counts, shared by every call.
+    pub logins: LoginGuard,
 }
 
 impl Api {
     pub fn new(registry: Registry, config: PlcConfig) -> Self {
-        Api { registry, config, media: None }
+        let logins = LoginGuard::new(&config.api);
+        Api { registry, config, media: None, logins }
     }
 
     /// Gives the API a boot image engine (without one, image actions fault 111).
@@ -172,13 +232,24 @@ impl Api {
 
     /// Runs one XML-RPC call. `peer` is the client address (for the maintenance account).
     pub async fn call(&self, method: &str, params: &[Value], peer: Option<IpAddr>) -> CallOutcome {
+        self.call_with(method, params, peer, None).await
+    }
+
+    /// [`Api::call`], with the passwords a multicall has verified so far.
+    async fn call_with(
+        &self,
+        method: &str,
+        params: &[Value],
+        peer: Option<IpAddr>,
+        memo: Option<&PasswordMemo>,
+    ) -> CallOutcome {
         if let Some(r) = self.call_system(method, params, peer).await {
             return CallOutcome { result: r.map(Reply::Value), caller: String::new() };
         }
         let Some(spec) = methods::lookup(method) else {
             return CallOutcome { result: Err(Fault::invalid_method(method)), caller: String::new() };
         };
-        labelled(spec, self.call_method(spec, params, peer, Delivery::Response).await)
+        labelled(spec, self.call_method(spec, params, peer, Delivery::Response, memo).await)
     }
 
     async fn call_method(
@@ -187,6 +258,7 @@ impl Api {
         params: &[Value],
         peer: Option<IpAddr>,
         delivery: Delivery,
+        memo: Option<&PasswordMemo>,
     ) -> (MethodResult<Reply>, Option<Caller>) {
         let started = Instant::now();
         let (min, max) = (1 + spec.required, 1 + spec.params.len());
@@ -195,42 +267,86 @@ impl Api {
         }
         let auth_value = &params[0];
         let rest = &params[1..];
-        let tx = match if spec.writes { self.registry.begin_write().await } else { self.registry.begin_read().await } {
+        let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
+        let mut check = PasswordCheck::new(&self.logins, memo);
+        if !spec.checks_own_auth
+            && let Err(f) = check.verify(&self.registry, &self.config, &req).await
+        {
+            return (Err(self.auth_failed(spec, params, f.into(), started).await), None);
+        }
+        // Authenticate on a read transaction: a caller who cannot authenticate never takes the
+        // write lock.
+        let mut tx = match self.registry.begin_read().await {
             Ok(tx) => tx,
             Err(e) => return (Err(e.into()), None),
         };
-        let mut tx = tx;
-        let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
-        let authenticated = if spec.checks_own_auth {
-            Ok(Caller::Anonymous.into())
-        } else {
-            auth::authenticate(&mut tx, &self.config, &req).await
-        };
-        let (caller, extend_node_session) = match authenticated {
+        let (mut caller, extend_node_session) = match self.authenticate(spec, &mut tx, &req, &check).await {
             Ok(Authenticated { caller, extend_node_session }) => (caller, extend_node_session),
-            Err(AuthFailure { fault, delete_session }) => {
+            Err(failure) => {
                 drop(tx);
-                if let Some(s) = delete_session {
-                    self.delete_session(&s).await;
-                }
-                self.log_failure(spec, params, None, &fault, started).await;
-                return (Err(fault), None);
+                return (Err(self.auth_failed(spec, params, failure, started).await), None);
             }
         };
-        let checked = spec.params.iter().zip(rest).try_for_each(|(p, v)| args::check(p.name, &p.ty, v));
-        let result = match checked {
-            Ok(()) => self.execute(spec, params, caller.clone(), tx, started, delivery).await,
-            Err(f) => {
+        for (p, v) in spec.params.iter().zip(rest) {
+            if let Err(f) = args::check(p.name, &p.ty, v) {
                 drop(tx);
                 self.log_failure(spec, params, Some(&caller), &f, started).await;
-                Err(f)
+                return (Err(f), Some(caller));
             }
-        };
+        }
+        if spec.writes == Writes::Yes {
+            drop(tx);
+            tx = match self.registry.begin_write().await {
+                Ok(tx) => tx,
+                Err(e) => return (Err(e.into()), Some(caller)),
+            };
+            // The caller again, as the write transaction sees it (a password changed, a session
+            // deleted or a role removed meanwhile counts); cheap, the password is not checked
+            // again.
+            caller = match self.authenticate(spec, &mut tx, &req, &check).await {
+                Ok(again) => again.caller,
+                Err(failure) => {
+                    drop(tx);
+                    return (Err(self.auth_failed(spec, params, failure, started).await), None);
+                }
+            };
+        }
+        let recheck = Recheck { req, check };
+        let run = Run { started, delivery, recheck: Some(recheck) };
+        let result = self.execute(spec, params, caller.clone(), tx, run).await;
         // After the call's own transaction has ended (SQLite has one writer at a time).
         if let Some(session) = extend_node_session {
             self.extend_node_session(&session).await;
         }
         (result, Some(caller))
+    }
+
+    async fn authenticate(
+        &self,
+        spec: &'static MethodSpec,
+        tx: &mut Tx,
+        req: &AuthRequest<'_>,
+        check: &PasswordCheck<'_>,
+    ) -> Result<Authenticated, AuthFailure> {
+        if spec.checks_own_auth {
+            return Ok(Caller::Anonymous.into());
+        }
+        auth::authenticate(tx, &self.config, req, check).await
+    }
+
+    /// Deletes the failed session (upstream's SessionAuth does on every 103) and logs.
+    async fn auth_failed(
+        &self,
+        spec: &'static MethodSpec,
+        params: &[Value],
+        AuthFailure { fault, delete_session }: AuthFailure,
+        started: Instant,
+    ) -> Fault {
+        if let Some(s) = delete_session {
+            self.delete_session(&s).await;
+        }
+        self.log_failure(spec, params, None, &fault, started).await;
+        fault
     }
 
     /// Runs a method for an authenticated caller inside `tx`, then records the event and
@@ -241,11 +357,12 @@ impl Api {
         params: &[Value],
         caller: Caller,
         tx: Tx,
-        started: Instant,
-        delivery: Delivery,
+        Run { started, delivery, recheck }: Run<'_>,
     ) -> MethodResult<Reply> {
         let auth_value = &params[0];
         let mut cx = Cx {
+            writing: spec.writes == Writes::Yes,
+            recheck,
             tx,
             caller: caller.clone(),
             api: self,
@@ -256,7 +373,15 @@ impl Api {
             delivery,
             handover: None,
         };
-        let result = methods::dispatch(&mut cx, Args(&params[1..])).await;
+        let mut result = methods::dispatch(&mut cx, Args(&params[1..])).await;
+        // The event goes into the write transaction (a method that prepared on a read
+        // transaction and did not write still records its event).
+        if result.is_ok()
+            && spec.writes == Writes::AfterPreparing
+            && let Err(f) = cx.begin_writing().await
+        {
+            result = Err(f);
+        }
         let Cx { mut tx, event, created_files, handover, .. } = cx;
         // An inline image or a link is handed over only after its key has committed.
         let result = result.map(|v| match handover {
@@ -304,8 +429,12 @@ impl Api {
         let mut all = Vec::with_capacity(params.len() + 1);
         all.push(Value::Nil);
         all.extend_from_slice(params);
-        let tx = if spec.writes { self.registry.begin_write().await? } else { self.registry.begin_read().await? };
-        self.execute(spec, &all, caller, tx, Instant::now(), Delivery::Response).await
+        let tx = match spec.writes {
+            Writes::Yes => self.registry.begin_write().await?,
+            Writes::No | Writes::AfterPreparing => self.registry.begin_read().await?,
+        };
+        let run = Run { started: Instant::now(), delivery: Delivery::Response, recheck: None };
+        self.execute(spec, &all, caller, tx, run).await
     }
 
     /// `GetBootMedium(auth, node, action, '', options)` answered with a download link instead
@@ -324,7 +453,7 @@ impl Api {
         let options = Value::Array(options.iter().map(|o| Value::String(o.clone())).collect());
         let params = [auth, node, Value::from(action), Value::from(""), options];
         let lifetime = self.config.medium.download_lifetime_seconds;
-        labelled(spec, self.call_method(spec, &params, peer, Delivery::Link { lifetime }).await)
+        labelled(spec, self.call_method(spec, &params, peer, Delivery::Link { lifetime }, None).await)
     }
 
     /// The download `id` names, made again from its reference and ledger row; `None` when the
@@ -464,6 +593,26 @@ impl Api {
             }
             _ => return Err(Fault::argument_count(params.len(), 1, 1)),
         };
+        let max = self.config.api.max_multicall_calls;
+        if calls.len() > max {
+            return Err(Fault::invalid_named(
+                "calls",
+                format!("system.multicall takes at most {max} calls, got {}", calls.len()),
+            ));
+        }
+        // Refused whole and up front: running the calls before it would commit their writes
+        // (an image action renews the node's key and records a medium nobody receives).
+        for (i, c) in calls.iter().enumerate() {
+            let name = c.get("methodName").and_then(Value::as_str).unwrap_or_default();
+            let args = c.get("params").and_then(Value::as_array).unwrap_or_default();
+            let inline = methods::lookup(name).and_then(|spec| spec.inline_medium);
+            if inline.is_some_and(|asks| asks(args.get(1..).unwrap_or_default())) {
+                return Err(Fault::invalid(format!(
+                    "call {i} ({name}) asks for a boot image, which cannot be returned inside system.multicall; nothing was run"
+                )));
+            }
+        }
+        let memo = PasswordMemo::default();
         let mut out = Vec::with_capacity(calls.len());
         for c in calls {
             let name = c.get("methodName").and_then(Value::as_str);
@@ -473,7 +622,7 @@ impl Api {
                     fault_struct(&Fault { code: -507, message: "Recursive system.multicall forbidden".into() })
                 }
                 (Some(name), Some(args)) => {
-                    match self.call(name, args, peer).await.result.and_then(Reply::into_value) {
+                    match self.call_with(name, args, peer, Some(&memo)).await.result.and_then(Reply::into_value) {
                         Ok(v) => Value::Array(vec![v]),
                         Err(f) => fault_struct(&f),
                     }

@@ -7,8 +7,9 @@ use crate::config::PlcConfig;
 use crate::crypto;
 use crate::fault::Fault;
 use crate::ledger::LedgerKey;
+use crate::logins::LoginGuard;
 use crate::roles::{Role, python_list};
-use bootmedium_registry::{Cond, FieldKind, FieldRef, Query, SqlValue, Tx, views};
+use bootmedium_registry::{Cond, FieldKind, FieldRef, Query, Registry, SqlValue, Tx, views};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -72,17 +73,111 @@ impl From<Caller> for Authenticated {
     }
 }
 
+/// A password auth struct's secret, checked once per call before any transaction of the call
+/// begins ([`PasswordCheck::verify`]: the account's hash is read on its own short transaction,
+/// then checked on a blocking thread with no database connection held). Authentication inside
+/// the call's transactions then only compares: the password counts if the account still has the
+/// very hash that matched. So the expensive check runs once, never while the write lock or a
+/// pooled connection is held.
+pub struct PasswordCheck<'a> {
+    guard: &'a LoginGuard,
+    memo: Option<&'a PasswordMemo>,
+    matched: Option<String>,
+}
+
+/// The passwords one `system.multicall` has verified: (username, secret, the hash that matched).
+/// Its later calls with the same auth struct only compare hashes, so a multicall costs one
+/// password check, not one per call.
+#[derive(Default)]
+pub struct PasswordMemo(std::sync::Mutex<Vec<(String, String, String)>>);
+
+impl PasswordMemo {
+    fn knows(&self, username: &str, secret: &str, hash: &str) -> bool {
+        let verified = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        verified.iter().any(|(u, s, h)| u == username && s == secret && h == hash)
+    }
+
+    fn remember(&self, username: &str, secret: &str, hash: &str) {
+        let mut verified = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        verified.push((username.to_string(), secret.to_string(), hash.to_string()));
+    }
+}
+
+impl<'a> PasswordCheck<'a> {
+    pub fn new(guard: &'a LoginGuard, memo: Option<&'a PasswordMemo>) -> Self {
+        PasswordCheck { guard, memo, matched: None }
+    }
+
+    /// Checks the secret of a password (or capability) auth struct; anything else passes
+    /// untouched (its faults come from [`authenticate`], in upstream's order). Refused first,
+    /// with nothing checked, while the account or the client's address is over its failed-login
+    /// limit.
+    pub async fn verify(
+        &mut self,
+        registry: &Registry,
+        config: &PlcConfig,
+        req: &AuthRequest<'_>,
+    ) -> Result<(), Fault> {
+        let (Ok("password" | "capability"), Value::Struct(fields)) = (auth_method(req.auth), req.auth) else {
+            return Ok(());
+        };
+        let (Ok(username), Ok(secret)) = (field(fields, "Username"), field(fields, "AuthString")) else {
+            return Ok(());
+        };
+        if let Some(seconds) = self.guard.refused_for(username, req.peer) {
+            return Err(Fault::auth(format!(
+                "PasswordAuth: Too many failed logins for this account or address; try again in {seconds} s"
+            )));
+        }
+        let maint = &config.api.maintenance_user;
+        if !maint.is_empty() && username == maint {
+            // A clear-text comparison, done by `authenticate`; only its failures count here.
+            if maintenance_auth(config, req, secret).is_err() {
+                self.guard.failed(username, req.peer);
+            }
+            return Ok(());
+        }
+        let (person, hash) = {
+            let mut tx = registry.begin_read().await?;
+            person_and_hash(&mut tx, username).await?
+        };
+        // An unknown account is checked against a dummy hash: refusing it takes as long.
+        let hash = hash.filter(|_| person.is_some());
+        if let (Some(memo), Some(h)) = (self.memo, &hash)
+            && memo.knows(username, secret, h)
+        {
+            self.matched = hash;
+            return Ok(());
+        }
+        if self.guard.verify(secret, hash.as_deref()).await && person.is_some() {
+            self.guard.succeeded(username);
+            if let (Some(memo), Some(h)) = (self.memo, &hash) {
+                memo.remember(username, secret, h);
+            }
+            self.matched = hash;
+            return Ok(());
+        }
+        self.guard.failed(username, req.peer);
+        Err(Fault::auth(if person.is_some() {
+            "PasswordAuth: Password verification failed"
+        } else {
+            "PasswordAuth: No such account"
+        }))
+    }
+}
+
 pub async fn authenticate(
     tx: &mut Tx,
     config: &PlcConfig,
     req: &AuthRequest<'_>,
+    check: &PasswordCheck<'_>,
 ) -> Result<Authenticated, AuthFailure> {
     let method = auth_method(req.auth)?;
     let Value::Struct(fields) = req.auth else {
         return Err(Fault::invalid_named("auth", "expected struct").into());
     };
     match method {
-        "password" | "capability" => Ok(password_auth(tx, config, req, fields).await?.into()),
+        "password" | "capability" => Ok(password_auth(tx, config, req, fields, check).await?.into()),
         "session" => session_auth(tx, config, req, fields).await,
         "hmac" | "hmac_dummybox" => Ok(hmac_auth(tx, req, fields).await?.into()),
         "anonymous" => {
@@ -144,11 +239,34 @@ fn roles_intersect(req: &AuthRequest<'_>, p: &PersonCaller) -> bool {
     req.roles.iter().any(|r| p.roles.iter().any(|pr| pr == r.name()))
 }
 
+/// An enabled local account by its e-mail (case-insensitive), and its password hash.
+async fn person_and_hash(tx: &mut Tx, username: &str) -> Result<(Option<PersonCaller>, Option<String>), Fault> {
+    let cond = enabled_local(Cond::Compare(
+        person_field("email"),
+        bootmedium_registry::CmpOp::Eq,
+        SqlValue::text(username.to_lowercase()),
+    ));
+    let Some(person) = load_person(tx, cond).await? else { return Ok((None, None)) };
+    let hash = tx
+        .fetch(
+            "SELECT password FROM persons WHERE person_id = $1",
+            &[SqlValue::int(person.person_id)],
+            &[FieldKind::Text],
+        )
+        .await?
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.as_text())
+        .map(str::to_string);
+    Ok((Some(person), hash))
+}
+
 async fn password_auth(
     tx: &mut Tx,
     config: &PlcConfig,
     req: &AuthRequest<'_>,
     fields: &BTreeMap<String, Value>,
+    check: &PasswordCheck<'_>,
 ) -> Result<Caller, Fault> {
     let username = field(fields, "Username")?;
     let secret = field(fields, "AuthString")?;
@@ -156,24 +274,10 @@ async fn password_auth(
     if !maint.is_empty() && username == maint {
         return maintenance_auth(config, req, secret);
     }
-    let email = username.to_lowercase();
-    let cond = enabled_local(Cond::Compare(
-        person_field("email"),
-        bootmedium_registry::CmpOp::Eq,
-        SqlValue::text(email.clone()),
-    ));
-    let Some(person) = load_person(tx, cond).await? else {
-        return Err(Fault::auth("PasswordAuth: No such account"));
-    };
-    let stored = tx
-        .fetch(
-            "SELECT password FROM persons WHERE person_id = $1",
-            &[SqlValue::int(person.person_id)],
-            &[FieldKind::Text],
-        )
-        .await?;
-    let hash = stored.first().and_then(|r| r.first()).and_then(|v| v.as_text()).unwrap_or("");
-    if !crypto::verify_password(secret, hash) {
+    let (person, hash) = person_and_hash(tx, username).await?;
+    let Some(person) = person else { return Err(Fault::auth("PasswordAuth: No such account")) };
+    // The hash [`PasswordCheck::verify`] matched, still the account's.
+    if hash.is_none() || check.matched != hash {
         return Err(Fault::auth("PasswordAuth: Password verification failed"));
     }
     if !roles_intersect(req, &person) {
@@ -228,7 +332,10 @@ async fn session_auth(
         )
         .await
         .map_err(Fault::from)?;
-    let Some(row) = rows.first() else { return Err(fail("No such session")) };
+    // Nothing to delete for an unknown session: no write lock for guessed ids.
+    let Some(row) = rows.first() else {
+        return Err(Fault::auth("SessionAuth: No such session").into());
+    };
     let (expires, person_id, node_id) = (row[0].as_int(), row[1].as_int(), row[2].as_int());
     let now = crate::now();
     if let Some(node_id) = node_id {

@@ -2,7 +2,7 @@
 
 use crate::roles::Role;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonCaller {
     pub person_id: i64,
     pub email: String,
@@ -14,14 +14,14 @@ pub struct PersonCaller {
     pub local: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeCaller {
     pub node_id: i64,
     pub hostname: String,
     pub site_id: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     Person(PersonCaller),
     Node(NodeCaller),

@@ -65,6 +65,19 @@ pub struct ApiSettings {
     /// authenticates again with its key, as the BootManager and the NodeManager do when their
     /// saved session fails at start.
     pub node_session_lifetime_seconds: i64,
+    /// The most calls one `system.multicall` may carry; more is fault 102 before any runs.
+    pub max_multicall_calls: usize,
+    /// How many password checks (argon2, MD5-crypt) may run at once, on blocking threads; the
+    /// others wait their turn.
+    pub password_check_concurrency: usize,
+    /// Failed password logins are counted per account and per client address (IPv6: per /64)
+    /// over windows of this many seconds.
+    pub failed_login_window_seconds: u64,
+    /// After this many failures in a window, the account's password logins are refused (fault
+    /// 103, nothing verified) until the window ends; 0 disables the limit.
+    pub failed_logins_per_account: u32,
+    /// The same per client address.
+    pub failed_logins_per_address: u32,
 }
 
 impl ApiSettings {
@@ -96,6 +109,11 @@ impl Default for ApiSettings {
             // What the web UI asks for at login (GetSession(1209600), 14 days).
             max_session_lifetime_seconds: 14 * 86400,
             node_session_lifetime_seconds: 7 * 86400,
+            max_multicall_calls: 100,
+            password_check_concurrency: 4,
+            failed_login_window_seconds: 300,
+            failed_logins_per_account: 10,
+            failed_logins_per_address: 100,
         }
     }
 }

@@ -48,6 +48,11 @@ pub fn hash_password(plain: &str) -> Result<String, CryptoError> {
         .map_err(|e| CryptoError::Hash(e.to_string()))
 }
 
+/// Whether `stored` is a hash [`verify_password`] can check (argon2 PHC or MD5-crypt).
+pub fn is_password_hash(stored: &str) -> bool {
+    stored.starts_with("$argon2") || stored.starts_with("$1$")
+}
+
 /// Checks a password against a stored hash: argon2 PHC strings, or MD5-crypt (`$1$salt$hash`)
 /// imported from PLC. Anything else (upstream's `nopass` default, NULL, other schemes) never
 /// verifies.

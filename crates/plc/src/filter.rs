@@ -152,14 +152,55 @@ pub struct Filter {
     pub limit: Option<i64>,
 }
 
+/// The most values one filter may hold (list elements, summed over the whole filter); the
+/// registry tests each list as one set, so this bounds work per call, not SQL size.
+pub const MAX_FILTER_VALUES: usize = 10_000;
+
+fn count_values(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => items.iter().map(count_values).sum(),
+        Value::Struct(m) => m.values().map(count_values).sum(),
+        _ => 1,
+    }
+}
+
+/// `[1, 'a.example.org', 'b*', …]`: ids as one set on the primary key, names as one set on the
+/// secondary key, patterns one by one.
+fn key_list_cond(table: &'static TableSpec, items: &[Value]) -> MethodResult<Cond> {
+    let (mut ids, mut names, mut others) = (Vec::new(), Vec::new(), Vec::new());
+    for item in items {
+        match item {
+            Value::String(s) if !is_pattern(s) && table.secondary_key.is_some() => names.push(s.clone()),
+            Value::String(_) => others.push(key_cond(table, item)?),
+            other => match as_int(other) {
+                Some(id) => ids.push(SqlValue::int(id)),
+                None => others.push(key_cond(table, other)?),
+            },
+        }
+    }
+    let mut conds = Vec::new();
+    if !ids.is_empty() {
+        conds.push(Cond::In(pk(table)?, ids));
+    }
+    if let Some(sk) = table.secondary_key.and_then(|k| field_ref(table, k)).filter(|_| !names.is_empty()) {
+        conds.push(Cond::In(sk, names.into_iter().map(SqlValue::text).collect()));
+    }
+    conds.extend(others);
+    Ok(Cond::Or(conds))
+}
+
 /// Parses a client's filter; key fields (primary and secondary) are readable by everyone.
 pub fn parse_filter(table: &'static TableSpec, v: &Value, viewer: Viewer) -> MethodResult<Filter> {
+    let n = count_values(v);
+    if n > MAX_FILTER_VALUES {
+        return Err(Fault::invalid(format!(
+            "a filter may hold at most {MAX_FILTER_VALUES} values, this one holds {n}"
+        )));
+    }
     let mut f = Filter { cond: Cond::True, sort: vec![], offset: None, limit: None };
     match v {
         Value::Nil => {}
-        Value::Array(items) => {
-            f.cond = Cond::Or(items.iter().map(|i| key_cond(table, i)).collect::<MethodResult<_>>()?);
-        }
+        Value::Array(items) => f.cond = key_list_cond(table, items)?,
         Value::Struct(m) => parse_struct(table, m, viewer, &mut f)?,
         other => f.cond = key_cond(table, other)?,
     }

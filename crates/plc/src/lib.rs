@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod fault;
 pub mod filter;
 pub mod ledger;
+pub mod logins;
 mod methods;
 pub mod plnode;
 mod pyrepr;

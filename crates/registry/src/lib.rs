@@ -40,6 +40,9 @@ pub enum Error {
     DiskFull(sqlx::Error),
     #[error("database error: {0}")]
     Sql(sqlx::Error),
+    /// A statement on a transaction that could not be reopened (see `Tx::reopen_for_write`).
+    #[error("the transaction has ended")]
+    Ended,
 }
 
 impl From<sqlx::Error> for Error {

@@ -1,6 +1,12 @@
 //! Reading PLC classes: a condition tree over the fields of a [`TableSpec`], compiled to one SQL
 //! statement for the scalar fields plus one statement per requested list field.
+//!
+//! A list of values (`In`, `ContainsAny`, `ContainsAll`) travels as ONE bound parameter, a JSON
+//! array the database unpacks into a set (`json_each` / `json_array_elements_text`): the
+//! statement's size and parameter count do not grow with the list, so SQLite's
+//! bound-variable limit and its per-parameter name lookup (quadratic in the count) never apply.
 
+use crate::store::Backend;
 use crate::value::{SqlValue, bind};
 use crate::views::{FieldKind, FieldSpec, Readers, Source, TableSpec};
 use sqlx::Row as _;
@@ -143,13 +149,16 @@ impl Row {
 /// Accumulates SQL text and its parameters, numbering placeholders `$1, $2, …` in order of
 /// appearance (SQLite binds `$N` by first appearance, PostgreSQL by number: both agree when
 /// each number appears once, in order).
-#[derive(Default)]
 pub(crate) struct SqlBuilder {
     pub(crate) sql: String,
     pub(crate) params: Vec<SqlValue>,
+    backend: Backend,
 }
 
 impl SqlBuilder {
+    pub(crate) fn new(backend: Backend) -> Self {
+        SqlBuilder { sql: String::new(), params: Vec::new(), backend }
+    }
     pub(crate) fn push(&mut self, s: &str) -> &mut Self {
         self.sql.push_str(s);
         self
@@ -161,14 +170,68 @@ impl SqlBuilder {
         self.sql.push_str(&n.to_string());
         self
     }
-    fn params_list(&mut self, values: &[SqlValue]) {
-        for (i, v) in values.iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
+    /// `(SELECT … )`: the values as a set, bound as one JSON array parameter.
+    fn value_set(&mut self, values: &[SqlValue]) {
+        let (open, close) = self.backend.value_set(set_kind(values));
+        self.push(open).param(SqlValue::text(json_array(values))).push(close);
+    }
+}
+
+/// The type of a set's elements (every element of one list has its field's type).
+fn set_kind(values: &[SqlValue]) -> FieldKind {
+    match values.first() {
+        Some(SqlValue::Int(_)) => FieldKind::Int,
+        Some(SqlValue::Float(_)) => FieldKind::Float,
+        _ => FieldKind::Text,
+    }
+}
+
+/// The values as a JSON array (numbers, strings, null).
+fn json_array(values: &[SqlValue]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("[");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match v {
+            SqlValue::Int(Some(n)) => {
+                let _ = write!(out, "{n}");
             }
-            self.param(v.clone());
+            SqlValue::Float(Some(f)) if f.is_finite() => {
+                let _ = write!(out, "{f:?}");
+            }
+            SqlValue::Text(Some(t)) => {
+                out.push('"');
+                for c in t.chars() {
+                    match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        c if u32::from(c) < 0x20 => {
+                            let _ = write!(out, "\\u{:04x}", u32::from(c));
+                        }
+                        c => out.push(c),
+                    }
+                }
+                out.push('"');
+            }
+            _ => out.push_str("null"),
         }
     }
+    out.push(']');
+    out
+}
+
+/// Distinct values, first occurrence kept (`ContainsAll` counts them).
+fn distinct(values: &[SqlValue]) -> Vec<SqlValue> {
+    let mut out: Vec<SqlValue> = Vec::with_capacity(values.len());
+    let mut seen = std::collections::HashSet::new();
+    for v in values {
+        if seen.insert(json_array(std::slice::from_ref(v))) {
+            out.push(v.clone());
+        }
+    }
+    out
 }
 
 fn tag_expr(table: &TableSpec, b: &mut SqlBuilder, tagname: &str) {
@@ -244,9 +307,8 @@ fn compile_cond(table: &TableSpec, b: &mut SqlBuilder, cond: &Cond) {
                 return;
             }
             scalar_expr(table, b, f);
-            b.push(" IN (");
-            b.params_list(values);
-            b.push(")");
+            b.push(" IN ");
+            b.value_set(values);
         }
         Cond::Like(f, pattern) => {
             b.push("LOWER(");
@@ -284,8 +346,15 @@ fn compile_contains(table: &TableSpec, b: &mut SqlBuilder, f: &FieldRef, values:
         b.push(if all { "1 = 1" } else { "1 = 0" });
         return;
     }
-    let one = |b: &mut SqlBuilder, vals: &[SqlValue]| {
-        b.push("EXISTS (SELECT 1 FROM ")
+    // `(SELECT <what> FROM <list> WHERE owner = pk AND value IN <set>)`
+    let rows_of = |b: &mut SqlBuilder, count: bool, vals: &[SqlValue]| {
+        b.push("(SELECT ");
+        if count {
+            b.push("COUNT(DISTINCT ").push(src.value).push(")");
+        } else {
+            b.push("1");
+        }
+        b.push(" FROM ")
             .push(src.from)
             .push(" WHERE ")
             .push(src.owner)
@@ -293,21 +362,18 @@ fn compile_contains(table: &TableSpec, b: &mut SqlBuilder, f: &FieldRef, values:
             .push(table.primary_key_expr)
             .push(" AND ")
             .push(src.value)
-            .push(" IN (");
-        b.params_list(vals);
-        b.push("))");
+            .push(" IN ");
+        b.value_set(vals);
+        b.push(")");
     };
     if all {
-        b.push("(");
-        for (i, v) in values.iter().enumerate() {
-            if i > 0 {
-                b.push(" AND ");
-            }
-            one(b, std::slice::from_ref(v));
-        }
-        b.push(")");
+        // Every value is there: as many distinct matches as distinct values.
+        let wanted = distinct(values);
+        rows_of(b, true, &wanted);
+        b.push(" = ").param(SqlValue::int(i64::try_from(wanted.len()).unwrap_or(i64::MAX)));
     } else {
-        one(b, values);
+        b.push("EXISTS ");
+        rows_of(b, false, values);
     }
 }
 
@@ -330,9 +396,9 @@ fn decode_scalar(row: &sqlx::any::AnyRow, idx: usize, kind: FieldKind) -> Result
     })
 }
 
-pub(crate) fn build_select(q: &Query) -> SqlBuilder {
+pub(crate) fn build_select(backend: Backend, q: &Query) -> SqlBuilder {
     let t = q.table;
-    let mut b = SqlBuilder::default();
+    let mut b = SqlBuilder::new(backend);
     b.push("SELECT ").push(t.primary_key_expr);
     for f in &q.fields {
         if !f.kind().is_list() {
@@ -361,8 +427,12 @@ pub(crate) fn build_select(q: &Query) -> SqlBuilder {
     b
 }
 
-pub(crate) async fn run_select(conn: &mut sqlx::AnyConnection, q: &Query) -> Result<Vec<Row>, sqlx::Error> {
-    let b = build_select(q);
+pub(crate) async fn run_select(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    q: &Query,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let b = build_select(backend, q);
     let mut query = sqlx::query(sqlx::AssertSqlSafe(b.sql));
     for p in &b.params {
         query = bind(query, p);
@@ -388,14 +458,18 @@ pub(crate) async fn run_select(conn: &mut sqlx::AnyConnection, q: &Query) -> Res
     }
     for (pos, f) in q.fields.iter().enumerate() {
         if let FieldRef::Field(FieldSpec { source: Source::List(src), kind, .. }) = f {
-            fill_list(conn, src, *kind, &ids, pos, &mut rows).await?;
+            fill_list(conn, backend, src, *kind, &ids, pos, &mut rows).await?;
         }
     }
     Ok(rows)
 }
 
+/// Owners per statement when list fields are read for many rows.
+const LIST_CHUNK: usize = 5000;
+
 async fn fill_list(
     conn: &mut sqlx::AnyConnection,
+    backend: Backend,
     src: &crate::views::ListSource,
     kind: FieldKind,
     ids: &[i64],
@@ -406,14 +480,14 @@ async fn fill_list(
         return Ok(());
     }
     let index: std::collections::HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    // Bounded chunks keep the parameter count under SQLite's limit.
-    for chunk in ids.chunks(500) {
-        let mut b = SqlBuilder::default();
+    // Bounded chunks keep each statement's set (one parameter) of a bounded size.
+    for chunk in ids.chunks(LIST_CHUNK) {
+        let mut b = SqlBuilder::new(backend);
         b.push("SELECT ").push(src.owner).push(", ").push(src.value);
-        b.push(" FROM ").push(src.from).push(" WHERE ").push(src.owner).push(" IN (");
+        b.push(" FROM ").push(src.from).push(" WHERE ").push(src.owner).push(" IN ");
         let vals: Vec<SqlValue> = chunk.iter().map(|i| SqlValue::int(*i)).collect();
-        b.params_list(&vals);
-        b.push(") ORDER BY ").push(src.owner).push(", ").push(src.order);
+        b.value_set(&vals);
+        b.push(" ORDER BY ").push(src.owner).push(", ").push(src.order);
         let mut query = sqlx::query(sqlx::AssertSqlSafe(b.sql));
         for p in &b.params {
             query = bind(query, p);
@@ -429,4 +503,35 @@ async fn fill_list(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_are_json_arrays() {
+        let values = [SqlValue::int(-3), SqlValue::int(7)];
+        assert_eq!(json_array(&values), "[-3,7]");
+        let text = [SqlValue::text("a\"b\\c\u{1}d é"), SqlValue::text("")];
+        assert_eq!(json_array(&text), "[\"a\\\"b\\\\c\\u0001d é\",\"\"]");
+        assert_eq!(json_array(&[SqlValue::Float(Some(1.5)), SqlValue::Float(Some(f64::NAN))]), "[1.5,null]");
+        assert_eq!(
+            distinct(&[SqlValue::int(1), SqlValue::int(2), SqlValue::int(1)]),
+            vec![SqlValue::int(1), SqlValue::int(2)]
+        );
+    }
+
+    #[test]
+    fn a_list_is_one_parameter_whatever_its_length() {
+        let table = &crate::views::NODE;
+        let field = FieldRef::Field(table.field("node_id").unwrap());
+        let cond = Cond::In(field, (0..50_000).map(SqlValue::int).collect());
+        let q = Query { table, cond, fields: vec![], sort: vec![], offset: None, limit: None };
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let b = build_select(backend, &q);
+            assert_eq!(b.params.len(), 1, "{backend:?}: {}", b.sql);
+            assert!(b.sql.len() < 2000, "{backend:?}: {}", b.sql);
+        }
+    }
 }

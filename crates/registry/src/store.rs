@@ -38,6 +38,24 @@ impl Backend {
         }
     }
 
+    /// The text around one bound parameter holding a JSON array, making it the set of its
+    /// elements as values of `kind` (`x IN <set>`). Both engines build an index over the set, so
+    /// membership costs a lookup per row rather than a scan of the list.
+    pub(crate) fn value_set(self, kind: FieldKind) -> (&'static str, &'static str) {
+        match (self, kind) {
+            (Backend::Sqlite, _) => ("(SELECT value FROM json_each(", "))"),
+            (Backend::Postgres, FieldKind::Int | FieldKind::IntList | FieldKind::Bool) => {
+                ("(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(", " AS JSON)))")
+            }
+            (Backend::Postgres, FieldKind::Float) => {
+                ("(SELECT CAST(value AS DOUBLE PRECISION) FROM json_array_elements_text(CAST(", " AS JSON)))")
+            }
+            (Backend::Postgres, FieldKind::Text | FieldKind::TextList) => {
+                ("(SELECT value FROM json_array_elements_text(CAST(", " AS JSON)))")
+            }
+        }
+    }
+
     /// A transaction that will write: SQLite must take the write lock at BEGIN, otherwise two
     /// readers upgrading to writers fail with SQLITE_BUSY instead of waiting their turn.
     fn begin_write(self) -> &'static str {
@@ -110,7 +128,7 @@ impl Registry {
 
     /// A transaction that only reads.
     pub async fn begin_read(&self) -> Result<Tx> {
-        Tx::begin(&self.pool, "BEGIN", None).await
+        Tx::begin(&self.pool, "BEGIN", None, self.backend).await
     }
 
     /// A transaction that may write; see [`Backend::begin_write`].
@@ -119,7 +137,7 @@ impl Registry {
             Backend::Sqlite => Some(self.sqlite_writers.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        Tx::begin(&self.pool, self.backend.begin_write(), writer).await
+        Tx::begin(&self.pool, self.backend.begin_write(), writer, self.backend).await
     }
 
     pub async fn close(&self) {
@@ -192,6 +210,7 @@ pub struct Tx {
     /// Held until the transaction has ended (SQLite writers only): the next writer begins
     /// only after this one's COMMIT or ROLLBACK has run.
     writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    backend: Backend,
 }
 
 impl Tx {
@@ -201,8 +220,9 @@ impl Tx {
         pool: &AnyPool,
         statement: &'static str,
         writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+        backend: Backend,
     ) -> Result<Tx> {
-        let mut tx = Tx { conn: Some(pool.acquire().await?), writer };
+        let mut tx = Tx { conn: Some(pool.acquire().await?), writer, backend };
         if let Err(e) = sqlx::raw_sql(statement).execute(tx.conn()?).await {
             tx.discard().await;
             return Err(e.into());
@@ -240,9 +260,20 @@ impl Tx {
         }
     }
 
+    /// Ends this (reading) transaction and begins a write transaction in its place: for work
+    /// prepared on a read snapshot that must not hold the write lock while it runs. The read
+    /// transaction is handed to [`Drop`]'s rollback before the write lock is waited for, so
+    /// waiting writers never hold the connections the lock holder needs.
+    pub async fn reopen_for_write(&mut self, registry: &Registry) -> Result<()> {
+        drop(Tx { conn: self.conn.take(), writer: self.writer.take(), backend: self.backend });
+        *self = registry.begin_write().await?;
+        Ok(())
+    }
+
     /// Reads rows of a class.
     pub async fn select(&mut self, q: &Query) -> Result<Vec<Row>> {
-        Ok(run_select(self.conn()?, q).await?)
+        let backend = self.backend;
+        Ok(run_select(self.conn()?, backend, q).await?)
     }
 
     /// Inserts one row and returns its generated id (`pk`).

@@ -709,8 +709,20 @@ impl Server {
         self.call(method, params)
     }
 
-    /// POST `body` to `path`; returns the status and the body.
-    pub fn post_raw(&self, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    /// [`Server::call`] from another local address (e.g. 127.0.0.2).
+    pub fn call_from(
+        &self,
+        source: std::net::IpAddr,
+        method: &str,
+        params: Vec<Value>,
+    ) -> Result<Value, (i64, String)> {
+        let request = self.post_request("/PLCAPI/", write_method_call(method, &params).as_bytes());
+        let (status, _headers, body) = http_exchange_from(source, &self.addr, &request)
+            .unwrap_or_else(|e| panic!("POST from {source}: {e}\nserver log tail:\n{}", self.log_tail()));
+        self.decode(method, status, &body)
+    }
+
+    fn post_request(&self, path: &str, body: &[u8]) -> Vec<u8> {
         let mut request = format!(
             "POST {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: bootmedium-tests\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             self.addr,
@@ -718,6 +730,12 @@ impl Server {
         )
         .into_bytes();
         request.extend_from_slice(body);
+        request
+    }
+
+    /// POST `body` to `path`; returns the status and the body.
+    pub fn post_raw(&self, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        let request = self.post_request(path, body);
         let (status, _headers, body) = http_exchange(&self.addr, &request)
             .unwrap_or_else(|e| panic!("POST {path}: {e}\nserver log tail:\n{}", self.log_tail()));
         (status, body)
@@ -892,7 +910,27 @@ pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
 pub fn http_exchange(addr: &str, request: &[u8]) -> std::io::Result<HttpResponse> {
     let sockaddr =
         addr.to_socket_addrs()?.next().ok_or_else(|| std::io::Error::other(format!("cannot resolve {addr}")))?;
-    let mut stream = TcpStream::connect_timeout(&sockaddr, Duration::from_secs(10))?;
+    let stream = TcpStream::connect_timeout(&sockaddr, Duration::from_secs(10))?;
+    http_exchange_on(stream, request)
+}
+
+/// [`http_exchange`] from a chosen local address (any of 127.0.0.0/8 works on loopback), for
+/// tests of per-address behaviour.
+pub fn http_exchange_from(source: std::net::IpAddr, addr: &str, request: &[u8]) -> std::io::Result<HttpResponse> {
+    let sockaddr =
+        addr.to_socket_addrs()?.next().ok_or_else(|| std::io::Error::other(format!("cannot resolve {addr}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(std::net::SocketAddr::new(source, 0))?;
+        socket.connect(sockaddr).await
+    })?;
+    let stream = stream.into_std()?;
+    stream.set_nonblocking(false)?;
+    http_exchange_on(stream, request)
+}
+
+fn http_exchange_on(mut stream: TcpStream, request: &[u8]) -> std::io::Result<HttpResponse> {
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
     let write_error = stream.write_all(request).and_then(|()| stream.flush()).err();

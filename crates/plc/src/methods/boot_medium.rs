@@ -2,6 +2,10 @@
 //! and the image actions (node, generic and dummynet ISO/USB media), with key renewal, node
 //! families, file results and upstream's checks in upstream's order. Every medium that carries a
 //! renewed key is recorded in the issued-media ledger in the call's transaction.
+//!
+//! The method is `Writes::AfterPreparing`: it reads the node and prepares the medium (a cramfs
+//! build, an image written to a file: seconds) on a read transaction with a new key that is not
+//! stored yet, and takes the write lock only to store the key, the ledger row and the event.
 
 use super::common;
 use super::medium_options::{self, Container, MediumOptions};
@@ -128,6 +132,14 @@ fn check_action(cx: &Cx<'_>, node_type: &str, action: &str) -> MethodResult<()> 
     Ok(())
 }
 
+/// Whether GetBootMedium's arguments `(node, action, filename, …)` ask for an image in the
+/// response (an image action without a file name).
+pub(crate) fn answers_with_image(args: &[Value]) -> bool {
+    let action = args.get(1).and_then(Value::as_str).unwrap_or_default();
+    let filename = args.get(2).and_then(Value::as_str);
+    matches!(Output::of(action), Output::Image(_)) && filename.is_none_or(str::is_empty)
+}
+
 pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let action = a.str(1)?;
     let filename = a.str(2)?;
@@ -160,9 +172,14 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
         results::create_parents(path)?;
         results::write_atomically(path, text.as_bytes())?;
         cx.created_files.push(path.clone());
+    }
+    cx.begin_writing().await?;
+    if let Some(path) = &target {
         record_result(cx, path, text.len() as u64).await?;
     }
-    if let Some(key) = &renewed {
+    if let Some(mut key) = renewed {
+        store_key(cx, &mut key).await?;
+        let key = &key;
         let issued = IssuedMedium {
             node_id,
             action,
@@ -276,8 +293,8 @@ fn reference_for(env: &MediaEnv, family: &str) -> MethodResult<Reference> {
 }
 
 /// node-iso, node-usb, generic-*, dummynet-* (§9.2 steps 4, 5, 9, 11): the medium is prepared
-/// inside the call's transaction, so the renewed key commits only together with a finished
-/// medium — a file written, or an image ready to stream.
+/// with a new key that is stored (in the call's write transaction) only once the medium is
+/// finished — a file written, or an image ready to stream.
 async fn image_medium(
     cx: &mut Cx<'_>,
     node: &Row,
@@ -344,6 +361,8 @@ async fn image_medium(
         blocking(|| medium.write_to(path))
             .map_err(|e| Fault::internal(format!("Could not write the image into {}: {e}", path.display())))?;
         cx.created_files.push(path.clone());
+        // The medium is written: counting it against the quota is a write.
+        cx.begin_writing().await?;
         record_result(cx, path, medium.len()).await?;
     }
     let made = Made {
@@ -351,7 +370,7 @@ async fn image_medium(
         options,
         request: &request,
         reference: ReferenceId { family: family_name, version: reference.version().to_string() },
-        renewed: renewed.as_ref(),
+        renewed,
     };
     hand_over(cx, node_id, made, medium, target).await
 }
@@ -362,7 +381,8 @@ struct Made<'a> {
     options: &'a [&'a str],
     request: &'a MediumRequest,
     reference: ReferenceId,
-    renewed: Option<&'a RenewedKey>,
+    /// The new key the medium carries, stored only once the medium is ready.
+    renewed: Option<RenewedKey>,
 }
 
 /// The medium a request describes: §9.2 step 4's console and kernel arguments, validated.
@@ -393,13 +413,19 @@ async fn hand_over(
     // Generic media carry no key: the ledger has them only when a download must find them.
     if made.renewed.is_some() || download.is_some() {
         let sha256 = blocking(|| medium.sha256()).map_err(media_fault)?;
+        // The medium is ready (built, written to its file, hashed): only now the write lock.
+        cx.begin_writing().await?;
+        let mut renewed = made.renewed;
+        if let Some(key) = &mut renewed {
+            store_key(cx, key).await?;
+        }
         let issued = IssuedMedium {
             node_id,
             action: made.action,
             options: made.options,
             request: Some(made.request),
             reference: Some(made.reference),
-            key: made.renewed,
+            key: renewed.as_ref(),
             sha256: sha256.clone(),
             size: medium.len(),
             person_id: person_id(cx),
@@ -451,27 +477,35 @@ async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> Method
     if !renew_key {
         return Ok((body, None));
     }
-    let key = renew(cx, node_id).await?;
+    let key = new_key(node_id)?;
     Ok((plnode::render_key(&hostname, &key)? + &body, Some(key)))
 }
 
-/// A new node key from the OS CSPRNG, stored with `last_download` and the next key generation
-/// in the call's transaction; the node's session ends with the old key.
-async fn renew(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<RenewedKey> {
+/// A new node key from the OS CSPRNG, not stored yet (see [`store_key`]).
+fn new_key(node_id: i64) -> MethodResult<RenewedKey> {
     let key = crypto::new_node_key().map_err(|e| Fault::internal(e.to_string()))?;
-    let now = crate::now();
+    Ok(RenewedKey { node_id, key, renewed_at: crate::now(), generation: 0 })
+}
+
+/// Stores a new key with `last_download` and the next key generation, in the call's write
+/// transaction, once the medium that carries it is ready.
+async fn store_key(cx: &mut Cx<'_>, renewed: &mut RenewedKey) -> MethodResult<()> {
+    cx.begin_writing().await?;
     let rows = cx
         .tx
         .fetch(
-            "UPDATE nodes SET node_key = $1, last_download = $2, key_generation = key_generation + 1 WHERE node_id = $3 RETURNING key_generation",
-            &[SqlValue::text(key.clone()), SqlValue::int(now), SqlValue::int(node_id)],
+            "UPDATE nodes SET node_key = $1, last_download = $2, key_generation = key_generation + 1 WHERE node_id = $3 AND deleted = 0 RETURNING key_generation",
+            &[SqlValue::text(renewed.key.clone()), SqlValue::int(renewed.renewed_at), SqlValue::int(renewed.node_id)],
             &[FieldKind::Int],
         )
         .await?;
-    let generation = rows.first().and_then(|r| r[0].as_int()).ok_or_else(|| Fault::internal("the node vanished"))?;
+    renewed.generation = rows
+        .first()
+        .and_then(|r| r[0].as_int())
+        .ok_or_else(|| Fault::invalid(format!("Node {} was deleted during the call", renewed.node_id)))?;
     // A session made with the old key dies with it (the old medium's node must not keep one).
-    super::sessions::end_node_sessions(cx, node_id).await?;
-    Ok(RenewedKey { node_id, key, renewed_at: now, generation })
+    super::sessions::end_node_sessions(cx, renewed.node_id).await?;
+    Ok(())
 }
 
 struct NodeInterface {

@@ -14,7 +14,7 @@ mod sessions;
 mod sites;
 mod tags;
 
-use crate::api::{Cx, MethodSpec};
+use crate::api::{Cx, MethodSpec, Writes};
 use crate::args::{Args, FILTER, INT_OR_STR, Param, RETURN_FIELDS, Ty};
 use crate::fault::{Fault, MethodResult};
 use crate::roles::{self, Role};
@@ -34,9 +34,9 @@ const fn spec(
     required: usize,
     returns: &'static str,
     doc: &'static str,
-    writes: bool,
+    writes: Writes,
 ) -> MethodSpec {
-    MethodSpec { name, roles, params, required, returns, doc, writes, checks_own_auth: false }
+    MethodSpec { name, roles, params, required, returns, doc, writes, checks_own_auth: false, inline_medium: None }
 }
 
 const GET: &[Param] = &[p("filter", FILTER), p("return_fields", RETURN_FIELDS)];
@@ -48,8 +48,8 @@ const ROLE_ARG: Param = p("role_id_or_name", INT_OR_STR);
 
 use roles::{ADMIN, ADMIN_PI, ADMIN_PI_TECH, ADMIN_PI_TECH_USER, ADMIN_USER_NODE, ALL, ALL_AND_ANONYMOUS, NODE};
 
-const R: bool = false;
-const W: bool = true;
+const R: Writes = Writes::No;
+const W: Writes = Writes::Yes;
 
 static BASE: &[MethodSpec] = &[
     spec("AddSite", ADMIN, &[p("site_fields", Ty::Struct)], 1, "int new site_id", "Adds a site.", W),
@@ -301,15 +301,18 @@ static BASE: &[MethodSpec] = &[
         "Returns a node's family, recording defaults as tags where the caller may write them.",
         W,
     ),
-    spec(
-        "GetBootMedium",
-        ADMIN_PI_TECH,
-        &[NODE_ARG, p("action", Ty::Str), p("filename", Ty::Str), p("options", Ty::Array(&Ty::Str))],
-        3,
-        "string config, base64 image or path",
-        "Returns a node's configuration file or boot medium, inline or written to a file.",
-        W,
-    ),
+    MethodSpec {
+        inline_medium: Some(boot_medium::answers_with_image),
+        ..spec(
+            "GetBootMedium",
+            ADMIN_PI_TECH,
+            &[NODE_ARG, p("action", Ty::Str), p("filename", Ty::Str), p("options", Ty::Array(&Ty::Str))],
+            3,
+            "string config, base64 image or path",
+            "Returns a node's configuration file or boot medium, inline or written to a file.",
+            Writes::AfterPreparing,
+        )
+    },
     spec(
         "GetSession",
         ALL,
