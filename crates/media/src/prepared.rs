@@ -165,6 +165,12 @@ impl PreparedMedium {
         &self.version
     }
 
+    /// Bytes of slot files this medium holds open (a cramfs type's per-node `cramfs.img`, an
+    /// unlinked temporary file): what keeping the medium costs on disk; 0 for the other types.
+    pub fn slot_file_bytes(&self) -> u64 {
+        self.patches.iter().map(|p| if let PatchBytes::File { len, .. } = &p.bytes { *len } else { 0 }).sum()
+    }
+
     /// A new reader positioned at byte 0.
     pub fn reader(&self) -> MediumReader {
         MediumReader { file: Arc::clone(&self.file), len: self.len, patches: Arc::clone(&self.patches), position: 0 }
