@@ -100,10 +100,10 @@ fn main() -> Result<()> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     // serve reports an unreadable settings file itself.
-    if let (Command::Serve { .. }, Some(dir)) = (&cli.command, cli.data_dir.as_deref()) {
-        if let Ok(file) = FileConfig::load(dir) {
-            builder.max_blocking_threads(file.server.blocking_threads.max(1));
-        }
+    if let (Command::Serve { .. }, Some(dir)) = (&cli.command, cli.data_dir.as_deref())
+        && let Ok(file) = FileConfig::load(dir)
+    {
+        builder.max_blocking_threads(file.server.blocking_threads.max(1));
     }
     let runtime = builder.build().context("starting the async runtime")?;
     let result = runtime.block_on(run(cli));
