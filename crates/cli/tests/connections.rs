@@ -13,22 +13,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Sets `[server]` keys of bootmedium.toml (replacing the template's line, or adding one).
-fn set_server(dir: &Path, settings: &[(&str, &str)]) {
-    let path = dir.join("bootmedium.toml");
-    let mut text = std::fs::read_to_string(&path).unwrap();
+/// Sets `[server]` keys of bootmedium.toml.
+fn set_server(dir: &Path, settings: &[(&str, i64)]) {
     for (key, value) in settings {
-        let line = format!("{key} = {value}");
-        let prefix = format!("\n{key} = ");
-        match text.find(&prefix) {
-            Some(at) => {
-                let end = text[at + 1..].find('\n').map_or(text.len(), |n| at + 1 + n);
-                text.replace_range(at + 1..end, &line);
-            }
-            None => text = text.replacen("[server]\n", &format!("[server]\n{line}\n"), 1),
-        }
+        set_config(dir, "server", key, *value);
     }
-    std::fs::write(&path, text).unwrap();
 }
 
 fn connect(server: &Server) -> TcpStream {
@@ -83,9 +72,8 @@ fn fault_code(response: &[u8]) -> Option<i64> {
 
 #[test]
 fn idle_and_half_sent_connections_are_closed_after_their_timeouts() {
-    let server = Server::start_with(|dir| {
-        set_server(dir, &[("header_timeout_seconds", "2"), ("keepalive_timeout_seconds", "3")])
-    });
+    let server =
+        Server::start_with(|dir| set_server(dir, &[("header_timeout_seconds", 2), ("keepalive_timeout_seconds", 3)]));
     // (case, bytes sent, whether a response comes first, the timeout that applies)
     let cases: [(&str, &[u8], bool, f64); 5] = [
         ("nothing sent", b"", false, 2.0),
@@ -118,7 +106,7 @@ fn idle_and_half_sent_connections_are_closed_after_their_timeouts() {
 #[test]
 fn slow_or_unfinished_bodies_are_cut_at_the_body_timeout() {
     let server =
-        Server::start_with(|dir| set_server(dir, &[("body_timeout_seconds", "2"), ("body_min_rate_bytes", "1000")]));
+        Server::start_with(|dir| set_server(dir, &[("body_timeout_seconds", 2), ("body_min_rate_bytes", 1000)]));
     let head = format!(
         "POST /PLCAPI/ HTTP/1.1\r\nHost: {}\r\nContent-Type: text/xml\r\nContent-Length: 100000\r\n\r\n",
         server.addr
@@ -160,7 +148,7 @@ fn slow_or_unfinished_bodies_are_cut_at_the_body_timeout() {
 
 #[test]
 fn a_client_over_its_address_cap_is_refused_and_admitted_ones_keep_working() {
-    let server = Server::start_with(|dir| set_server(dir, &[("max_connections_per_ip", "4")]));
+    let server = Server::start_with(|dir| set_server(dir, &[("max_connections_per_ip", 4)]));
     let mut admitted: Vec<TcpStream> = (0..4).map(|_| connect(&server)).collect();
     for stream in &mut admitted {
         assert_eq!(healthz_on(stream), 200);
@@ -215,7 +203,7 @@ fn three_hundred_idle_sockets_do_not_stop_a_normal_call() {
 #[test]
 fn sigterm_with_half_sent_requests_exits_within_the_grace_period() {
     let mut server =
-        Server::start_with(|dir| set_server(dir, &[("shutdown_grace_seconds", "2"), ("body_timeout_seconds", "600")]));
+        Server::start_with(|dir| set_server(dir, &[("shutdown_grace_seconds", 2), ("body_timeout_seconds", 600)]));
     let half_body = format!(
         "POST /PLCAPI/ HTTP/1.1\r\nHost: {}\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<?xml",
         server.addr
@@ -238,7 +226,7 @@ fn sigterm_with_half_sent_requests_exits_within_the_grace_period() {
 #[test]
 fn python_xmlrpc_client_gets_the_body_limit_fault() {
     const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/python/oversized_call.py");
-    let server = Server::start_with(|dir| set_server(dir, &[("max_body_bytes", "1048576")]));
+    let server = Server::start_with(|dir| set_server(dir, &[("max_body_bytes", 1048576)]));
     for size in [2 << 20, 20 << 20] {
         let out = Command::new("python3")
             .args([SCRIPT, &server.url, &size.to_string()])
@@ -261,7 +249,7 @@ fn python_xmlrpc_client_gets_the_body_limit_fault() {
 const HOST: &str = "node1.one.example.org";
 
 /// A server with the test reference and a node; `settings` go to `[server]`.
-fn download_server(settings: &[(&str, &str)]) -> (Server, String) {
+fn download_server(settings: &[(&str, i64)]) -> (Server, String) {
     let server = Server::start_with(|dir| {
         media_support::provision(dir, DEFAULT_FAMILY);
         set_server(dir, settings);
@@ -317,7 +305,7 @@ fn head(server: &Server, path: &str, extra: &str) -> HttpResponse {
 #[test]
 fn stalled_download_readers_delay_neither_a_range_request_nor_an_inline_image() {
     // Fewer file threads than stalled readers: a reader that held one would starve the rest.
-    let (server, session) = download_server(&[("blocking_threads", "4"), ("send_timeout_seconds", "600")]);
+    let (server, session) = download_server(&[("blocking_threads", 4), ("send_timeout_seconds", 600)]);
     let (path, size) = issue_link(&server, &session, &[]);
     assert!(size > 8 << 20, "the medium ({size} bytes) must be larger than the socket buffers");
     let inline = || server.admin("GetBootMedium", vec![s(HOST), s("generic-iso"), s(""), strs(&[])]);
@@ -343,7 +331,7 @@ fn stalled_download_readers_delay_neither_a_range_request_nor_an_inline_image() 
 
 #[test]
 fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
-    let (server, session) = download_server(&[("send_timeout_seconds", "2")]);
+    let (server, session) = download_server(&[("send_timeout_seconds", 2)]);
     let (path, _) = issue_link(&server, &session, &[]);
     let mut stream = connect(&server);
     stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes()).unwrap();

@@ -82,6 +82,8 @@ where
             return None;
         }
         let want = usize::try_from(state.left).map_or(piece, |left| left.min(piece));
+        // Never closed, so acquiring only waits.
+        let permit = readers().acquire().await.ok()?;
         let read = tokio::task::spawn_blocking(move || {
             let mut buf = vec![0u8; want];
             let result = state
@@ -92,6 +94,7 @@ where
             (state, result)
         })
         .await;
+        drop(permit);
         match read {
             Ok((mut state, Ok(bytes))) => {
                 state.position += want as u64;
@@ -104,6 +107,17 @@ where
             }
             Err(e) => Some((Err(io::Error::other(e)), None)),
         }
+    })
+}
+
+/// Pieces being read at once, server-wide: two per core. A read of a cached piece takes tens
+/// of microseconds; with a thousand transfers under way, a thread for each would crowd the
+/// request handlers off the CPU (measured: API calls went from ~10 to ~100 ms and more).
+fn readers() -> &'static tokio::sync::Semaphore {
+    static READERS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    READERS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(2 * cores)
     })
 }
 

@@ -124,6 +124,8 @@ pub(crate) async fn serve(State(state): State<Arc<AppState>>, Path(id): Path<Str
         (StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", f.message)).into_response()
     };
     let not_found = || (StatusCode::NOT_FOUND, "no such download, or it has expired\n").into_response();
+    // Never closed, so acquiring only waits.
+    let Ok(opening) = state.opening.acquire().await else { return not_found() };
     let info = match state.api.find_download(&id).await {
         Ok(Some(d)) => d,
         Ok(None) => return not_found(),
@@ -149,6 +151,7 @@ pub(crate) async fn serve(State(state): State<Arc<AppState>>, Path(id): Path<Str
         Ok(None) => return not_found(),
         Err(f) => return failed(f),
     };
+    drop(opening);
     let body = stream_body(file_body(medium.reader(), answer.start, answer.count, PIECE, Bytes::from));
     answer.response(&info, body)
 }

@@ -69,12 +69,18 @@ struct AppState {
     api: Api,
     settings: ServerSettings,
     downloads: cache::MediaCache,
+    /// Downloads being opened (ledger row read, medium prepared) at once: one per core. When a
+    /// thousand nodes ask at once, the rest wait here, not in the database pool's queue or for
+    /// the CPU, where they would hold up every API call behind them.
+    opening: tokio::sync::Semaphore,
 }
 
 /// The application's routes.
 pub fn router(api: Api, settings: ServerSettings) -> Router {
     let downloads = cache::MediaCache::new(settings.download_cache_media, settings.download_cache_bytes);
-    let state = Arc::new(AppState { api, settings, downloads });
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let opening = tokio::sync::Semaphore::new(cores);
+    let state = Arc::new(AppState { api, settings, downloads, opening });
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/media", post(downloads::issue))
