@@ -266,8 +266,8 @@ impl Connection {
             }
         });
         // hyper queues response pieces until this many bytes wait to be written: at 64 KiB it
-        // holds one 128 KiB download piece per connection, not three (a thousand downloads
-        // measured ~190 MiB above idle with the default). Request heads must fit in it too.
+        // holds one 128 KiB download piece per connection, not up to three as with its default.
+        // A request's head must fit in it too (nginx's default allows 32 KiB).
         let http = hyper::server::conn::http1::Builder::new().max_buf_size(64 * 1024).serve_connection(io, service);
         let mut http = pin!(http);
         let mut stopping = *self.stop.borrow();
