@@ -36,6 +36,7 @@ DIR=$W/install_day
 DATA=$DIR/data
 SERVER= NGINX_PID=
 stop() {
+  set +e
   [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null
   [[ -n $NGINX_PID ]] && kill "$NGINX_PID" 2>/dev/null
   wait 2>/dev/null
