@@ -3,8 +3,10 @@
 
 use anyhow::{Context, Result};
 use bootmedium_plc::config::{ApiSettings, FlavourSettings, MediumSettings, PlcConfig, PlcSettings};
+use bootmedium_server::ServerSettings;
 use serde::Deserialize;
 use std::path::Path;
+use std::time::Duration;
 
 pub const FILE_NAME: &str = "bootmedium.toml";
 
@@ -15,11 +17,70 @@ pub struct ServerFile {
     pub listen: String,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    pub header_timeout_seconds: u64,
+    pub keepalive_timeout_seconds: u64,
+    pub body_timeout_seconds: u64,
+    pub body_min_rate_bytes: u64,
+    pub send_timeout_seconds: u64,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub shutdown_grace_seconds: u64,
+    pub download_cache_media: usize,
+    pub download_cache_bytes: u64,
+    /// Threads for file reads and image builds (tokio's blocking pool).
+    pub blocking_threads: usize,
 }
 
 impl Default for ServerFile {
     fn default() -> Self {
-        ServerFile { listen: "127.0.0.1:8080".into(), max_body_bytes: 16 * 1024 * 1024 }
+        let d = ServerSettings::default();
+        ServerFile {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: d.max_body_bytes,
+            header_timeout_seconds: d.header_timeout.as_secs(),
+            keepalive_timeout_seconds: d.keepalive_timeout.as_secs(),
+            body_timeout_seconds: d.body_timeout.as_secs(),
+            body_min_rate_bytes: d.body_min_rate,
+            send_timeout_seconds: d.send_timeout.as_secs(),
+            max_connections: d.max_connections,
+            max_connections_per_ip: d.max_connections_per_ip,
+            shutdown_grace_seconds: d.shutdown_grace.as_secs(),
+            download_cache_media: d.download_cache_media,
+            download_cache_bytes: d.download_cache_bytes,
+            blocking_threads: 512,
+        }
+    }
+}
+
+impl ServerFile {
+    /// The HTTP layer's settings; zero timeouts, caps or thread counts are refused.
+    pub fn settings(&self) -> Result<ServerSettings> {
+        let positive = [
+            ("header_timeout_seconds", self.header_timeout_seconds),
+            ("keepalive_timeout_seconds", self.keepalive_timeout_seconds),
+            ("body_timeout_seconds", self.body_timeout_seconds),
+            ("send_timeout_seconds", self.send_timeout_seconds),
+            ("max_connections", self.max_connections as u64),
+            ("max_connections_per_ip", self.max_connections_per_ip as u64),
+            ("blocking_threads", self.blocking_threads as u64),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            anyhow::bail!("[server] {name} must be at least 1");
+        }
+        let secs = Duration::from_secs;
+        Ok(ServerSettings {
+            max_body_bytes: self.max_body_bytes,
+            header_timeout: secs(self.header_timeout_seconds),
+            keepalive_timeout: secs(self.keepalive_timeout_seconds),
+            body_timeout: secs(self.body_timeout_seconds),
+            body_min_rate: self.body_min_rate_bytes,
+            send_timeout: secs(self.send_timeout_seconds),
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            shutdown_grace: secs(self.shutdown_grace_seconds),
+            download_cache_media: self.download_cache_media,
+            download_cache_bytes: self.download_cache_bytes,
+        })
     }
 }
 
@@ -165,8 +226,32 @@ actions = ["node-preview", "dummynet-iso", "dummynet-usb"]
 [server]
 # Address `serve` listens on when --listen is not given.
 listen = {listen}
-# Largest accepted XML-RPC request body, in bytes.
+# Largest accepted XML-RPC request body, in bytes. The rest of a longer body is read and
+# discarded (up to 64 MiB) so that the client gets the fault.
 max_body_bytes = {max_body}
+# A new connection must send its first request's headers within this time, an idle keep-alive
+# connection its next request's; otherwise it is closed.
+header_timeout_seconds = {header_timeout}
+keepalive_timeout_seconds = {keepalive_timeout}
+# A request body must arrive within body_timeout_seconds plus one second per
+# body_min_rate_bytes received (0: no allowance for long bodies).
+body_timeout_seconds = {body_timeout}
+body_min_rate_bytes = {body_min_rate}
+# A client that accepts no response bytes for this long (a stalled download) is dropped.
+send_timeout_seconds = {send_timeout}
+# Open connections at most, and from one IP address at most. At the global cap the connection
+# idle longest is closed to make room; a client over its address's cap gets 503. Keep
+# max_connections below the open-file limit (ulimit -n) minus about 100.
+max_connections = {max_connections}
+max_connections_per_ip = {max_per_ip}
+# On SIGTERM/SIGINT: how long requests in flight may still take.
+shutdown_grace_seconds = {shutdown_grace}
+# Cramfs-type download media are built once per link and kept (unlinked temporary files) while
+# the link lives: at most this many, holding at most this many bytes.
+download_cache_media = {cache_media}
+download_cache_bytes = {cache_bytes}
+# Threads for file reads and image builds.
+blocking_threads = {blocking_threads}
 
 [database]
 # postgres://user@host/db to share one registry between instances; empty = SQLite in this directory.
@@ -210,6 +295,17 @@ root_password_hash = {boot_hash}
         per_address = d.api.failed_logins_per_address,
         listen = quoted(&d.server.listen),
         max_body = d.server.max_body_bytes,
+        header_timeout = d.server.header_timeout_seconds,
+        keepalive_timeout = d.server.keepalive_timeout_seconds,
+        body_timeout = d.server.body_timeout_seconds,
+        body_min_rate = d.server.body_min_rate_bytes,
+        send_timeout = d.server.send_timeout_seconds,
+        max_connections = d.server.max_connections,
+        max_per_ip = d.server.max_connections_per_ip,
+        shutdown_grace = d.server.shutdown_grace_seconds,
+        cache_media = d.server.download_cache_media,
+        cache_bytes = d.server.download_cache_bytes,
+        blocking_threads = d.server.blocking_threads,
         boot_host = quoted(&d.boot.host),
         boot_port = d.boot.port,
         boot_path = quoted(&d.boot.path),
@@ -231,6 +327,8 @@ mod tests {
         let c: FileConfig = toml::from_str(&t).unwrap();
         assert_eq!(c.plc.name, "Test \"Lab\" \\ 1");
         assert_eq!(c.server.max_body_bytes, 16 * 1024 * 1024);
+        let written = format!("{:?}", c.server.settings().unwrap());
+        assert_eq!(written, format!("{:?}", ServerSettings::default()), "the template writes the defaults");
         assert_eq!(c.boot, bootmedium_media::BootConfig::default());
         assert_eq!(c.database.url, "postgres://u@h/db");
     }

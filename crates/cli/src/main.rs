@@ -97,9 +97,20 @@ fn main() -> Result<()> {
     if let Some(result) = run_without_runtime(&cli) {
         return result;
     }
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-    runtime.block_on(run(cli))
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    // serve reports an unreadable settings file itself.
+    if let (Command::Serve { .. }, Some(dir)) = (&cli.command, cli.data_dir.as_deref())
+        && let Ok(file) = FileConfig::load(dir)
+    {
+        builder.max_blocking_threads(file.server.blocking_threads.max(1));
+    }
+    let runtime = builder.build().context("starting the async runtime")?;
+    let result = runtime.block_on(run(cli));
+    // Whatever file work is still running (a client's image build) is not waited for: the
+    // server has already stopped answering within its shutdown grace period.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 /// The image commands are synchronous: they run without starting the async runtime.
@@ -249,12 +260,42 @@ async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
     let addr = listener.local_addr().context("reading the bound address")?;
     println!("listening on http://{addr}/PLCAPI/");
     std::io::stdout().flush().context("writing to stdout")?;
-    let settings = bootmedium_server::ServerSettings { max_body_bytes: file.server.max_body_bytes };
-    let app = bootmedium_server::router(Api::new(registry.clone(), plc).with_media(media_env(dir, &file)), settings);
-    bootmedium_server::serve(listener, app, shutdown_signal()).await.context("serving HTTP")?;
+    let mut settings = file.server.settings()?;
+    settings.max_connections = fit_open_file_limit(settings.max_connections);
+    let app =
+        bootmedium_server::router(Api::new(registry.clone(), plc).with_media(media_env(dir, &file)), settings.clone());
+    bootmedium_server::serve(listener, app, settings, shutdown_signal()).await.context("serving HTTP")?;
     registry.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Open files kept free for the database, references, templates and results.
+const FILE_RESERVE: usize = 100;
+
+/// `max_connections`, lowered to fit under the process's open-file limit (Linux's
+/// /proc/self/limits; elsewhere as configured): past the limit, accepting would fail instead of
+/// the cap making room.
+fn fit_open_file_limit(max_connections: usize) -> usize {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else { return max_connections };
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<usize>().ok());
+    match soft {
+        Some(soft) if max_connections + FILE_RESERVE > soft => {
+            let fitted = soft.saturating_sub(FILE_RESERVE).max(soft / 2).max(1);
+            tracing::warn!(
+                max_connections,
+                open_file_limit = soft,
+                using = fitted,
+                "[server] max_connections does not fit under the open-file limit (ulimit -n); using fewer"
+            );
+            fitted
+        }
+        _ => max_connections,
+    }
 }
 
 /// The boot image engine of a data directory; unusable [boot] settings are reported, and make

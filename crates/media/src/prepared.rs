@@ -45,16 +45,25 @@ pub(crate) struct Patch {
 /// Where a patch's bytes are.
 #[derive(Debug, Clone)]
 pub(crate) enum PatchBytes {
-    /// In memory.
-    Memory(Vec<u8>),
+    /// `content` in memory, then `fill` bytes up to `len`: a slot's padding is never held, so a
+    /// medium costs its rendered files (a few KiB), not its slots' 260 KiB, while it streams.
+    Memory { content: Vec<u8>, len: u64, fill: u8 },
     /// The first `len` bytes of a file (read positionally, so readers stay independent).
     File { file: Arc<File>, len: u64 },
 }
 
 impl Patch {
     /// Bytes in memory.
+    #[cfg(test)]
     pub fn memory(offset: u64, bytes: Vec<u8>) -> Self {
-        Patch { offset, bytes: PatchBytes::Memory(bytes) }
+        let len = bytes.len() as u64;
+        Patch::padded(offset, bytes, len, 0)
+    }
+
+    /// `content` followed by `fill` bytes up to `len` (at least the content's length).
+    pub fn padded(offset: u64, content: Vec<u8>, len: u64, fill: u8) -> Self {
+        let len = len.max(content.len() as u64);
+        Patch { offset, bytes: PatchBytes::Memory { content, len, fill } }
     }
 
     /// The first `len` bytes of `file`.
@@ -65,7 +74,7 @@ impl Patch {
     /// Bytes replaced.
     pub fn len(&self) -> u64 {
         match &self.bytes {
-            PatchBytes::Memory(bytes) => bytes.len() as u64,
+            PatchBytes::Memory { len, .. } => *len,
             PatchBytes::File { len, .. } => *len,
         }
     }
@@ -79,11 +88,18 @@ impl Patch {
     /// (no further than the patch's end); returns the count, 0 only for an empty `buf`.
     fn read_at(&self, buf: &mut [u8], start: u64) -> io::Result<usize> {
         match &self.bytes {
-            PatchBytes::Memory(bytes) => {
-                // start < bytes.len(), which is a usize.
-                let start = start as usize;
-                let n = buf.len().min(bytes.len() - start);
-                buf[..n].copy_from_slice(&bytes[start..start + n]);
+            PatchBytes::Memory { content, len, fill } => {
+                let n = usize::try_from(len - start).map_or(buf.len(), |left| left.min(buf.len()));
+                let from_content = usize::try_from(start)
+                    .ok()
+                    .filter(|s| *s < content.len())
+                    .map_or(0, |s| (content.len() - s).min(n));
+                if from_content > 0 {
+                    // start < content.len(), which is a usize.
+                    let s = start as usize;
+                    buf[..from_content].copy_from_slice(&content[s..s + from_content]);
+                }
+                buf[from_content..n].fill(*fill);
                 Ok(n)
             }
             PatchBytes::File { file, len } => {
@@ -164,6 +180,12 @@ impl PreparedMedium {
         &self.version
     }
 
+    /// Bytes of slot files this medium holds open (a cramfs type's per-node `cramfs.img`, an
+    /// unlinked temporary file): what keeping the medium costs on disk; 0 for the other types.
+    pub fn slot_file_bytes(&self) -> u64 {
+        self.patches.iter().map(|p| if let PatchBytes::File { len, .. } = &p.bytes { *len } else { 0 }).sum()
+    }
+
     /// A new reader positioned at byte 0.
     pub fn reader(&self) -> MediumReader {
         MediumReader { file: Arc::clone(&self.file), len: self.len, patches: Arc::clone(&self.patches), position: 0 }
@@ -232,8 +254,10 @@ impl PreparedMedium {
                         )));
                     }
                 }
-                Err(Patch { bytes: PatchBytes::Memory(bytes), .. }) => {
-                    out.write_all(bytes).map_err(io_error("writing the medium"))?
+                Err(Patch { bytes: PatchBytes::Memory { content, len, fill }, .. }) => {
+                    out.write_all(content).map_err(io_error("writing the medium"))?;
+                    let padding = len - content.len() as u64;
+                    io::copy(&mut io::repeat(*fill).take(padding), out).map_err(io_error("writing the medium"))?;
                 }
                 Err(Patch { bytes: PatchBytes::File { file, len }, .. }) => {
                     let mut file: &File = file;
@@ -375,9 +399,14 @@ mod tests {
         let template: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         let path = dir.join("template");
         std::fs::write(&path, &template).unwrap();
-        let wanted = [(4096, vec![0xAA; 100]), (0, vec![0xBB; 10]), (9_990, vec![0xCC; 10])];
-        let patches =
-            vec![patch(4096, &wanted[0].1, true), patch(0, &wanted[1].1, false), patch(9_990, &wanted[2].1, true)];
+        // The patch at 0 is 4 bytes of content padded to 10 with another byte.
+        let padded = [vec![0xBB; 4], vec![0xEE; 6]].concat();
+        let wanted = [(4096, vec![0xAA; 100]), (0, padded), (9_990, vec![0xCC; 10])];
+        let patches = vec![
+            patch(4096, &wanted[0].1, true),
+            Patch::padded(0, vec![0xBB; 4], 10, 0xEE),
+            patch(9_990, &wanted[2].1, true),
+        ];
         let expected = apply(&template, &wanted);
         let file = File::open(&path).unwrap();
         (PreparedMedium::new(file, 10_000, patches, None, ImageType::Iso, "5.4".into()).unwrap(), expected)

@@ -32,19 +32,15 @@ impl Rendered {
         }
     }
 
-    /// The contents of one slot padded to `size` bytes with `fill`, or the error naming both
-    /// sizes.
-    pub fn padded(&self, kind: SlotKind, size: u64, fill: u8) -> Result<Vec<u8>, MediaError> {
+    /// The contents of one slot, checked to fit in `size` bytes, or the error naming both
+    /// sizes (the slot's padding is added where the bytes are read).
+    pub fn fitting(&self, kind: SlotKind, size: u64) -> Result<Vec<u8>, MediaError> {
         let content = self.slot(kind);
         let len = content.len() as u64;
-        let size_usize = usize::try_from(size).ok().filter(|_| len <= size);
-        let Some(size_usize) = size_usize else {
+        if len > size {
             return Err(MediaError::SlotOverflow { slot: kind.describe(), content_len: len, slot_size: size });
-        };
-        let mut bytes = Vec::with_capacity(size_usize);
-        bytes.extend_from_slice(content);
-        bytes.resize(size_usize, fill);
-        Ok(bytes)
+        }
+        Ok(content.to_vec())
     }
 }
 

@@ -680,7 +680,7 @@ impl Reference {
                     .ok_or_else(|| MediaError::Corrupt(format!("{}: unexpected cramfs slot", path.display())))?;
                 Patch::file(slot.offset, built.into_padded_file(slot.size)?, slot.size)
             } else {
-                Patch::memory(slot.offset, rendered.padded(slot.kind, slot.size, slot.fill)?)
+                Patch::padded(slot.offset, rendered.fitting(slot.kind, slot.size)?, slot.size, slot.fill)
             });
         }
         if cramfs.is_some() {

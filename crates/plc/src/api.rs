@@ -127,13 +127,16 @@ pub struct DownloadLink {
     pub expires: i64,
 }
 
-/// A live download, ready to stream ([`Api::open_download`]).
-pub struct OpenDownload {
-    pub medium: PreparedMedium,
+/// A live download as its ledger row describes it ([`Api::find_download`]).
+pub struct DownloadInfo {
     pub sha256: String,
+    pub size: u64,
     /// The file name a browser should save it under.
     pub filename: String,
     pub expires: i64,
+    pub image_type: bootmedium_media::ImageType,
+    stored: ledger::StoredDownload,
+    reference: bootmedium_media::Reference,
 }
 
 impl Cx<'_> {
@@ -456,23 +459,42 @@ impl Api {
         labelled(spec, self.call_method(spec, &params, peer, Delivery::Link { lifetime }, None).await)
     }
 
-    /// The download `id` names, made again from its reference and ledger row; `None` when the
-    /// id is unknown or expired, or its reference has gone or changed.
-    pub async fn open_download(&self, id: &str) -> MethodResult<Option<OpenDownload>> {
+    /// The live download `id` names, as its ledger row describes it (the database and the
+    /// reference's manifest only: no medium is made, so a HEAD costs nothing); `None` when the
+    /// id is unknown or expired, or its reference has gone.
+    pub async fn find_download(&self, id: &str) -> MethodResult<Option<DownloadInfo>> {
         let mut tx = self.registry.begin_read().await?;
         let stored = ledger::find_download(&mut tx, id, crate::now()).await?;
         drop(tx);
         let Some(stored) = stored else { return Ok(None) };
         let env = self.media.as_ref().ok_or_else(|| Fault::internal("this server has no boot image engine"))?;
-        let settings =
-            env.settings.as_ref().map_err(|e| Fault::internal(format!("the [boot] settings are unusable: {e}")))?;
         let reference = match env.store.find(&stored.reference.family, Some(&stored.reference.version)) {
             Ok(r) => r,
             Err(bootmedium_media::MediaError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(Fault::internal(e.to_string())),
         };
-        let medium =
-            blocking(|| reference.prepare(&stored.request, settings)).map_err(|e| Fault::internal(e.to_string()))?;
+        let stem = if stored.generic { stored.reference.family.clone() } else { stored.hostname.clone() };
+        let filename = format!("{stem}-{}{}", stored.reference.version, stored.request.image_type.suffix());
+        Ok(Some(DownloadInfo {
+            sha256: stored.sha256.clone(),
+            size: stored.size,
+            filename,
+            expires: stored.expires,
+            image_type: stored.request.image_type,
+            stored,
+            reference,
+        }))
+    }
+
+    /// The medium of a download [`Api::find_download`] described, made again from its
+    /// reference; `None` when it no longer comes out byte for byte as issued.
+    pub fn prepare_download(&self, info: &DownloadInfo) -> MethodResult<Option<PreparedMedium>> {
+        let env = self.media.as_ref().ok_or_else(|| Fault::internal("this server has no boot image engine"))?;
+        let settings =
+            env.settings.as_ref().map_err(|e| Fault::internal(format!("the [boot] settings are unusable: {e}")))?;
+        let stored = &info.stored;
+        let medium = blocking(|| info.reference.prepare(&stored.request, settings))
+            .map_err(|e| Fault::internal(e.to_string()))?;
         // The ETag promises these exact bytes; a reference re-imported under the same version
         // with other inputs cannot keep that promise (the check costs the slots' hash only).
         let sha256 = blocking(|| medium.sha256()).map_err(|e| Fault::internal(e.to_string()))?;
@@ -485,9 +507,7 @@ impl Api {
             );
             return Ok(None);
         }
-        let stem = if stored.generic { stored.reference.family.clone() } else { stored.hostname.clone() };
-        let filename = format!("{stem}-{}{}", stored.reference.version, stored.request.image_type.suffix());
-        Ok(Some(OpenDownload { medium, sha256: stored.sha256, filename, expires: stored.expires }))
+        Ok(Some(medium))
     }
 
     /// Pushes a used node session's expiry out by `[api] node_session_lifetime_seconds`. A

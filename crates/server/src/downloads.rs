@@ -4,15 +4,17 @@
 //!   cookie with `Content-Type: application/json`, which a cross-site form cannot send) runs GetBootMedium's checks, key renewal and ledger row in one transaction and
 //!   answers `201 {id, url, sha256, size, expires, issued_medium_id}`;
 //! - `GET|HEAD /media/{id}` serves that medium, made again from its reference and ledger row (no
-//!   per-request copy on disk), with `ETag` = its sha256, `Content-Disposition`, and single
-//!   ranges for resuming (RFC 9110 §14). Unknown and expired ids are 404.
+//!   per-request copy on disk; a cramfs type's is built once per link and kept, see `cache`),
+//!   with `ETag` = its sha256, `Content-Disposition`, and single ranges for resuming (RFC 9110
+//!   §14). A HEAD answers from the ledger row without making the medium. Unknown and expired
+//!   ids are 404.
 //!
 //! The id is a 128-bit random capability, so a link works with any HTTP client (`curl -C -`,
 //! `wget -c`, a browser) for as long as it lives (`[medium] download_lifetime_seconds`).
 //! Faults of the issuing call keep their PLC code in the JSON error body.
 
 use crate::AppState;
-use crate::body::{PIECE, blocking_body, send_all};
+use crate::body::{PIECE, ReadError, file_body, read_body, stream_body};
 use crate::plcapi::log_call;
 use crate::range::{self, Wanted};
 use axum::body::{Body, Bytes};
@@ -20,10 +22,9 @@ use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bootmedium_plc::Fault;
-use bootmedium_plc::api::{OpenDownload, Reply};
+use bootmedium_plc::api::{DownloadInfo, Reply};
 use bootmedium_xmlrpc::Value;
 use serde::Deserialize;
-use std::io::{Read, Seek, SeekFrom};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -61,9 +62,15 @@ pub(crate) async fn issue(
     let session = session_of(req.headers());
     let json_body_sent = is_json(req.headers());
     let base = base_url(req.headers());
-    let body = match axum::body::to_bytes(req.into_body(), MAX_REQUEST).await {
+    let (parts, body) = req.into_parts();
+    let body = match read_body(&parts.headers, body, MAX_REQUEST).await {
         Ok(b) => b,
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, 102, &format!("request body over {MAX_REQUEST} bytes")),
+        Err(ReadError::TooLarge) => {
+            return error(StatusCode::PAYLOAD_TOO_LARGE, 102, &format!("request body over {MAX_REQUEST} bytes"));
+        }
+        Err(ReadError::Unreadable(why)) => {
+            return error(StatusCode::BAD_REQUEST, 102, &format!("request body unreadable: {why}"));
+        }
     };
     let request: IssueRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -112,27 +119,65 @@ pub(crate) async fn issue(
 
 pub(crate) async fn serve(State(state): State<Arc<AppState>>, Path(id): Path<String>, req: Request) -> Response {
     let started = Instant::now();
-    let download = match state.api.open_download(&id).await {
+    let failed = |f: Fault| {
+        log_call("media", "", Some(&f), started);
+        (StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", f.message)).into_response()
+    };
+    let not_found = || (StatusCode::NOT_FOUND, "no such download, or it has expired\n").into_response();
+    // Never closed, so acquiring only waits.
+    let Ok(opening) = state.opening.acquire().await else { return not_found() };
+    let info = match state.api.find_download(&id).await {
         Ok(Some(d)) => d,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such download, or it has expired\n").into_response(),
-        Err(f) => {
-            log_call("media", "", Some(&f), started);
-            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", f.message)).into_response();
-        }
+        Ok(None) => return not_found(),
+        Err(f) => return failed(f),
     };
     let head = req.method() == Method::HEAD;
-    media_response(download, req.headers(), head)
+    let answer = match answer(&info, req.headers()) {
+        Answer::Done(r) => return r,
+        Answer::Bytes(a) => a,
+    };
+    // A HEAD, or an empty range, answers from the ledger row: no medium is made.
+    if head || answer.count == 0 {
+        return answer.response(&info, Body::empty());
+    }
+    let api = &state.api;
+    let medium = if info.image_type.is_cramfs() {
+        state.downloads.get_or_build(&id, info.expires, || api.prepare_download(&info)).await
+    } else {
+        api.prepare_download(&info).map(|m| m.map(Arc::new))
+    };
+    let medium = match medium {
+        Ok(Some(m)) => m,
+        Ok(None) => return not_found(),
+        Err(f) => return failed(f),
+    };
+    drop(opening);
+    let body = stream_body(file_body(medium.reader(), answer.start, answer.count, PIECE, Bytes::from));
+    answer.response(&info, body)
 }
 
-/// The answer to a GET or HEAD of a live download, honouring If-None-Match, Range and If-Range.
-fn media_response(download: OpenDownload, headers: &HeaderMap, head: bool) -> Response {
-    let len = download.medium.len();
-    let etag = format!("\"{}\"", download.sha256);
+/// What a GET or HEAD of a live download answers, honouring If-None-Match, Range and If-Range.
+enum Answer {
+    /// A bodiless answer (304, 416).
+    Done(Response),
+    /// Bytes of the image.
+    Bytes(Part),
+}
+
+struct Part {
+    status: StatusCode,
+    start: u64,
+    count: u64,
+}
+
+fn answer(info: &DownloadInfo, headers: &HeaderMap) -> Answer {
+    let len = info.size;
+    let etag = format!("\"{}\"", info.sha256);
     let header_text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     if header_text(header::IF_NONE_MATCH).is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
         let mut r = StatusCode::NOT_MODIFIED.into_response();
         r.headers_mut().insert(header::ETAG, header_value(&etag));
-        return r;
+        return Answer::Done(r);
     }
     // A Range whose If-Range names another version of the image gets the whole image.
     let range_applies = header_text(header::IF_RANGE).is_none_or(|v| v.trim() == etag);
@@ -140,41 +185,35 @@ fn media_response(download: OpenDownload, headers: &HeaderMap, head: bool) -> Re
         Some(r) if range_applies => range::wanted(r, len),
         _ => Wanted::Whole,
     };
-    let (status, start, count) = match wanted {
-        Wanted::Whole => (StatusCode::OK, 0, len),
-        Wanted::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+    Answer::Bytes(match wanted {
+        Wanted::Whole => Part { status: StatusCode::OK, start: 0, count: len },
+        Wanted::Part { start, end } => Part { status: StatusCode::PARTIAL_CONTENT, start, count: end - start + 1 },
         Wanted::Unsatisfiable => {
             let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
             r.headers_mut().insert(header::CONTENT_RANGE, header_value(&format!("bytes */{len}")));
-            return r;
+            return Answer::Done(r);
         }
-    };
-    let body = if head || count == 0 {
-        Body::empty()
-    } else {
-        let mut reader = download.medium.reader();
-        blocking_body(move |send| {
-            if let Err(e) = reader.seek(SeekFrom::Start(start)) {
-                let _ = send(Err(e));
-                return;
-            }
-            send_all(reader.take(count), PIECE, |buf| Bytes::from(std::mem::take(buf)), send);
-        })
-    };
-    let mut r = Response::new(body);
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::ETAG, header_value(&etag));
-    // The URL is a capability: shared caches must not keep the image.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-transform"));
-    h.insert(header::CONTENT_DISPOSITION, header_value(&format!("attachment; filename=\"{}\"", download.filename)));
-    if status == StatusCode::PARTIAL_CONTENT {
-        h.insert(header::CONTENT_RANGE, header_value(&format!("bytes {start}-{}/{len}", start + count - 1)));
+    })
+}
+
+impl Part {
+    fn response(&self, info: &DownloadInfo, body: Body) -> Response {
+        let (start, count, len) = (self.start, self.count, info.size);
+        let mut r = Response::new(body);
+        *r.status_mut() = self.status;
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        h.insert(header::ETAG, header_value(&format!("\"{}\"", info.sha256)));
+        // The URL is a capability: shared caches must not keep the image.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-transform"));
+        h.insert(header::CONTENT_DISPOSITION, header_value(&format!("attachment; filename=\"{}\"", info.filename)));
+        if self.status == StatusCode::PARTIAL_CONTENT {
+            h.insert(header::CONTENT_RANGE, header_value(&format!("bytes {start}-{}/{len}", start + count - 1)));
+        }
+        r
     }
-    r
 }
 
 /// Header values made from validated text (hex digests, numbers, hostnames, family names).

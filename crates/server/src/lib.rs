@@ -2,10 +2,13 @@
 //! - `POST /PLCAPI/` (and `//PLCAPI//`) carries XML-RPC ([`plcapi`]);
 //! - `POST /api/v1/media` issues a download link for a node's medium and `GET|HEAD /media/{id}`
 //!   serves it, with ranges and resume ([`downloads`]);
-//! - `GET /healthz` answers `ok`.
+//! - `GET /healthz` answers `ok`;
+//! - in front of them, [`conn`]: connection caps, timeouts and graceful shutdown.
 #![forbid(unsafe_code)]
 
 mod body;
+mod cache;
+mod conn;
 mod downloads;
 mod plcapi;
 mod range;
@@ -13,30 +16,71 @@ mod range;
 use axum::Router;
 use axum::routing::{get, post};
 use bootmedium_plc::Api;
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Settings of the HTTP layer.
+/// Settings of the HTTP layer (`[server]` of bootmedium.toml; the defaults are documented
+/// there and in [`conn`]'s module doc).
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// A new connection must have sent its first request's headers within this time.
+    pub header_timeout: Duration,
+    /// An idle keep-alive connection must start its next request within this time.
+    pub keepalive_timeout: Duration,
+    /// A request body must arrive within this time plus one second per `body_min_rate` bytes.
+    pub body_timeout: Duration,
+    /// Bytes per second a long request body must keep up (0: `body_timeout` is the whole time).
+    pub body_min_rate: u64,
+    /// A client that accepts no response bytes for this long is dropped.
+    pub send_timeout: Duration,
+    /// Open connections at most (the longest-idle one makes room for a new one).
+    pub max_connections: usize,
+    /// Open connections from one IP address at most.
+    pub max_connections_per_ip: usize,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+    /// Cramfs-type download media kept built while their links live, at most.
+    pub download_cache_media: usize,
+    /// Bytes of temporary files those media may hold, at most.
+    pub download_cache_bytes: u64,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { max_body_bytes: 16 * 1024 * 1024 }
+        ServerSettings {
+            max_body_bytes: 16 * 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            body_min_rate: 32 * 1024,
+            send_timeout: Duration::from_secs(60),
+            max_connections: 2048,
+            max_connections_per_ip: 256,
+            shutdown_grace: Duration::from_secs(10),
+            download_cache_media: 16,
+            download_cache_bytes: 2 * 1024 * 1024 * 1024,
+        }
     }
 }
 
 struct AppState {
     api: Api,
     settings: ServerSettings,
+    downloads: cache::MediaCache,
+    /// Downloads being opened (ledger row read, medium prepared) at once: one per core. When a
+    /// thousand nodes ask at once, the rest wait here, not in the database pool's queue or for
+    /// the CPU, where they would hold up every API call behind them.
+    opening: tokio::sync::Semaphore,
 }
 
 /// The application's routes.
 pub fn router(api: Api, settings: ServerSettings) -> Router {
-    let state = Arc::new(AppState { api, settings });
+    let downloads = cache::MediaCache::new(settings.download_cache_media, settings.download_cache_bytes);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let opening = tokio::sync::Semaphore::new(cores);
+    let state = Arc::new(AppState { api, settings, downloads, opening });
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/media", post(downloads::issue))
@@ -45,13 +89,13 @@ pub fn router(api: Api, settings: ServerSettings) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves, then lets requests in flight finish for at most
+/// `settings.shutdown_grace`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    settings: ServerSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    conn::serve(listener, app, settings, shutdown).await
 }

@@ -4,7 +4,7 @@
 //! connection or an HTTP 500. Images are streamed as one base64 `<string>` (PLC_SPEC §9.4).
 
 use crate::AppState;
-use crate::body::{blocking_body, send_all};
+use crate::body::{ReadError, file_body, read_body, stream_body};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -13,6 +13,7 @@ use bootmedium_media::PreparedMedium;
 use bootmedium_plc::Fault;
 use bootmedium_plc::api::Reply;
 use bootmedium_xmlrpc::{Limits, base64_string_response_parts, parse_method_call, write_fault, write_response};
+use futures_util::StreamExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,12 +43,20 @@ pub(crate) async fn dispatch(
     }
     let started = Instant::now();
     let limit = state.settings.max_body_bytes;
-    let body = match axum::body::to_bytes(req.into_body(), limit).await {
+    let (parts, body) = req.into_parts();
+    let body = match read_body(&parts.headers, body, limit).await {
         Ok(b) => b,
-        Err(_) => {
-            let f = Fault::invalid(format!("request body larger than {limit} bytes or unreadable"));
+        Err(e) => {
+            let why = match e {
+                ReadError::TooLarge => format!("request body larger than {limit} bytes"),
+                ReadError::Unreadable(why) => format!("request body unreadable: {why}"),
+            };
+            let f = Fault::invalid(why);
             log_call("-", "", Some(&f), started);
-            return fault_response(&f);
+            // The rest of the body may not have been read: this connection carries no more.
+            let mut r = fault_response(&f);
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
         }
     };
     handle_call(state, peer, body, started).await
@@ -90,16 +99,16 @@ async fn handle_call(state: Arc<AppState>, peer: SocketAddr, body: Bytes, starte
 const ENCODE_CHUNK: usize = 3 * 43_690;
 
 /// An image as the one `<string>` of a method response, base64-encoded while it streams: the
-/// length is known up front, and memory holds a few chunks whatever the image size.
+/// length is known up front, and memory holds a chunk or two whatever the image size.
 fn medium_response(medium: PreparedMedium) -> Response {
     let (prefix, suffix) = base64_string_response_parts();
     let total = prefix.len() as u64 + medium.len().div_ceil(3) * 4 + suffix.len() as u64;
-    let body = blocking_body(move |send| {
-        let encode = |piece: &mut Vec<u8>| Bytes::from(base64_of(piece));
-        if send(Ok(Bytes::from_static(prefix.as_bytes()))) && send_all(medium.reader(), ENCODE_CHUNK, encode, send) {
-            send(Ok(Bytes::from_static(suffix.as_bytes())));
-        }
-    });
+    let len = medium.len();
+    let image = file_body(medium.reader(), 0, len, ENCODE_CHUNK, |piece| Bytes::from(base64_of(&piece)));
+    let whole = futures_util::stream::once(async move { Ok(Bytes::from_static(prefix.as_bytes())) })
+        .chain(image)
+        .chain(futures_util::stream::once(async move { Ok(Bytes::from_static(suffix.as_bytes())) }));
+    let body = stream_body(whole);
     let mut r = Response::new(body);
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"));
     r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(total));

@@ -532,14 +532,24 @@ impl Server {
         PgDatabase::from_env().map(|pg| Server::start_on(Some(pg), prepare))
     }
 
+    /// Like [`Server::start_with`], the server started by `launcher` (e.g. `prlimit
+    /// --nofile=256:256 --`), which runs the `bootmedium` command line it is given.
+    pub fn start_launched_with(launcher: &[&str], prepare: impl FnOnce(&Path)) -> Server {
+        Server::start_via(PgDatabase::from_env(), launcher, prepare)
+    }
+
     fn start_on(pg: Option<PgDatabase>, prepare: impl FnOnce(&Path)) -> Server {
+        Server::start_via(pg, &[], prepare)
+    }
+
+    fn start_via(pg: Option<PgDatabase>, launcher: &[&str], prepare: impl FnOnce(&Path)) -> Server {
         let tmp = tempfile::Builder::new().prefix("bootmedium-it-").tempdir().expect("tempdir");
         let data_dir = tmp.path().join("data");
         let out = init(&data_dir, pg.as_ref().map(|p| p.url.as_str()));
         assert!(out.status.success(), "bootmedium init failed: {}", describe(&out));
         prepare(&data_dir);
         let stderr_path = tmp.path().join("serve.stderr");
-        let (child, url) = spawn_serve(&data_dir, pg.as_ref().map(|p| p.url.as_str()), &stderr_path, &[]);
+        let (child, url) = spawn_serve_via(launcher, &data_dir, pg.as_ref().map(|p| p.url.as_str()), &stderr_path, &[]);
         let addr = url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
         Server {
             url,
@@ -855,7 +865,26 @@ pub fn stop_child(child: &mut Child, signal: &str) -> Option<ExitStatus> {
 
 /// Spawns `serve --listen 127.0.0.1:0` and waits for its `listening on URL` line.
 pub fn spawn_serve(data_dir: &Path, database: Option<&str>, stderr_path: &Path, extra: &[&str]) -> (Child, String) {
-    let mut cmd = bootmedium();
+    spawn_serve_via(&[], data_dir, database, stderr_path, extra)
+}
+
+/// [`spawn_serve`] through `launcher` (a command that runs the command line after it).
+pub fn spawn_serve_via(
+    launcher: &[&str],
+    data_dir: &Path,
+    database: Option<&str>,
+    stderr_path: &Path,
+    extra: &[&str],
+) -> (Child, String) {
+    let mut cmd = match launcher.split_first() {
+        None => bootmedium(),
+        Some((program, args)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(BIN);
+            cmd.env_remove("BOOTMEDIUM_DATABASE_URL").env_remove("BOOTMEDIUM_DATA_DIR");
+            cmd
+        }
+    };
     cmd.arg("--data-dir").arg(data_dir);
     if let Some(url) = database {
         cmd.args(["--database", url]);
