@@ -244,6 +244,8 @@ fn hostile_cramfs_images_are_refused_within_bounds() {
     };
     // Superblock: the image size at 4.
     let size_of_4_gib = with(&|i| i[4..8].copy_from_slice(&0xFFFF_FFFFu32.to_le_bytes()));
+    // An image size that ends before the CRC field.
+    let size_of_8 = with(&|i| i[4..8].copy_from_slice(&8u32.to_le_bytes()));
     // The file's one block pointer (its end) far beyond the image.
     let block_of_4_gib = with(&|i| i[data_offset..data_offset + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes()));
     // The file's one block replaced by a zlib stream of 64 MiB of zeros (64 KiB compressed):
@@ -266,6 +268,16 @@ fn hostile_cramfs_images_are_refused_within_bounds() {
             "image size of 4 GiB checked by CRC",
             Box::new(move || {
                 let mut reader = CramfsReader::open(Cursor::new(&size_of_4_gib[..])).map_err(|e| e.to_string())?;
+                match reader.verify_crc() {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }),
+        ),
+        (
+            "image size shorter than the superblock checked by CRC",
+            Box::new(move || {
+                let mut reader = CramfsReader::open(Cursor::new(&size_of_8[..])).map_err(|e| e.to_string())?;
                 match reader.verify_crc() {
                     Ok(_) => Ok(()),
                     Err(e) => Err(e.to_string()),
