@@ -16,6 +16,11 @@ case $target in
     *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 mkdir -p "corpus/$target" "seeds/$target"
-exec nice cargo +nightly fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
+# The targets' scratch files (inspect's image, options' results directory) go to a private
+# temporary directory, on tmpfs where there is one, removed when the run ends.
+scratch=$(mktemp -d -p "$([ -d /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")" bootmedium-fuzz.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+trap 'exit 1' INT TERM
+TMPDIR=$scratch nice cargo +nightly fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=1024 -timeout=10 \
     -print_final_stats=1 "$@"

@@ -9,14 +9,11 @@ use libfuzzer_sys::fuzz_target;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// `inspect` reads a path: one scratch file per process, in memory when /dev/shm exists.
+/// `inspect` reads a path: one scratch file per process, in the temporary directory (run.sh
+/// makes a private one, on tmpfs where there is one, and removes it afterwards).
 fn scratch() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let shm = PathBuf::from("/dev/shm");
-        let dir = if shm.is_dir() { shm } else { std::env::temp_dir() };
-        dir.join(format!("bootmedium-fuzz-inspect-{}.img", std::process::id()))
-    })
+    PATH.get_or_init(|| std::env::temp_dir().join(format!("bootmedium-fuzz-inspect-{}.img", std::process::id())))
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -46,7 +46,8 @@ struct Input {
     family: String,
 }
 
-/// A results directory with a subdirectory and two symbolic links leading out of it.
+/// A results directory with a subdirectory and two symbolic links leading out of it, in the
+/// temporary directory (run.sh makes a private one and removes it afterwards).
 fn results_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {

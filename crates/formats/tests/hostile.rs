@@ -61,7 +61,10 @@ const TIME: Timestamp = Timestamp(1_700_000_000);
 
 /// Runs each case's reader and requires an error (not a panic) with no allocation above
 /// [`ALLOCATION_BOUND`]; lists every case that misbehaves.
-fn check_cases(cases: Vec<(&str, Box<dyn FnOnce() -> Result<(), String>>)>) {
+/// One row of a table: its name and a read of the hostile image (an error is what we want).
+type Case<'a> = (&'a str, Box<dyn FnOnce() -> Result<(), String>>);
+
+fn check_cases(cases: Vec<Case<'_>>) {
     let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let mut failures = Vec::new();
     for (name, read) in cases {
