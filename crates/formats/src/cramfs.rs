@@ -30,6 +30,7 @@ use flate2::Compression;
 use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
 
+use crate::bounded::read_exact_len;
 use crate::source::{CopyError, FileSource};
 
 /// The superblock magic.
@@ -47,6 +48,9 @@ const MAX_SIZE: u64 = (1 << 24) - 1;
 const MAX_NAME_LEN: usize = 63 * 4;
 const MAX_OFFSET: u64 = ((1 << 26) - 1) * 4;
 const CRC_OFFSET: u64 = 32;
+/// Largest compressed block the reader accepts: zlib never grows 4096 bytes by more than a few
+/// dozen, so anything near this is not a cramfs block.
+const MAX_COMPRESSED_BLOCK: u64 = 2 * BLOCK_SIZE as u64;
 
 const S_IFDIR: u16 = 0o040_000;
 const S_IFREG: u16 = 0o100_000;
@@ -519,9 +523,11 @@ impl<R: Read + Seek> CramfsReader<R> {
 
     /// Recomputes the CRC (with the CRC field zeroed) and compares it with the recorded one.
     pub fn verify_crc(&mut self) -> Result<bool, CramfsError> {
-        let mut image = vec![0u8; self.size as usize];
         self.inner.seek(SeekFrom::Start(0))?;
-        self.inner.read_exact(&mut image)?;
+        let mut image = read_exact_len(&mut self.inner, u64::from(self.size))?;
+        if image.len() < CRC_OFFSET as usize + 4 {
+            return Err(CramfsError::Malformed(format!("image size {} is below the superblock's", self.size)));
+        }
         image[CRC_OFFSET as usize..CRC_OFFSET as usize + 4].fill(0);
         Ok(crc32fast::hash(&image) == self.crc)
     }
@@ -536,9 +542,8 @@ impl<R: Read + Seek> CramfsReader<R> {
         if !dir.is_directory() {
             return Err(CramfsError::Malformed(format!("{:?} is not a directory", dir.name)));
         }
-        let mut bytes = vec![0u8; dir.size as usize];
         self.inner.seek(SeekFrom::Start(u64::from(dir.offset)))?;
-        self.inner.read_exact(&mut bytes)?;
+        let bytes = read_exact_len(&mut self.inner, u64::from(dir.size))?;
         let mut out = Vec::new();
         let mut position = 0;
         while position + INODE_LEN <= bytes.len() {
@@ -585,10 +590,18 @@ impl<R: Read + Seek> CramfsReader<R> {
             let len = end
                 .checked_sub(start)
                 .ok_or_else(|| CramfsError::Malformed("block pointers go backwards".to_owned()))?;
-            let mut compressed = vec![0u8; len as usize];
+            if len > MAX_COMPRESSED_BLOCK {
+                return Err(CramfsError::Malformed(format!("a block of {:?} is {len} bytes compressed", entry.name)));
+            }
             self.inner.seek(SeekFrom::Start(start))?;
-            self.inner.read_exact(&mut compressed)?;
-            ZlibDecoder::new(&compressed[..]).read_to_end(&mut out)?;
+            let compressed = read_exact_len(&mut self.inner, len)?;
+            // A block holds at most BLOCK_SIZE bytes: a stream that inflates to more is refused
+            // after one byte more, not inflated to the end.
+            let before = out.len();
+            ZlibDecoder::new(&compressed[..]).take(BLOCK_SIZE as u64 + 1).read_to_end(&mut out)?;
+            if out.len() - before > BLOCK_SIZE || out.len() > entry.size as usize {
+                return Err(CramfsError::Malformed(format!("a block of {:?} inflates beyond its size", entry.name)));
+            }
             start = end;
         }
         if out.len() != entry.size as usize {

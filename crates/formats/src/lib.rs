@@ -11,6 +11,7 @@
 //! sections it implements.
 #![forbid(unsafe_code)]
 
+mod bounded;
 pub mod cpio;
 pub mod cramfs;
 pub mod fat;

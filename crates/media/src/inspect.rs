@@ -31,6 +31,9 @@ const MAX_SMALL_FILE: u64 = 64 * 1024;
 const MAX_OVERLAY: u64 = 16 * 1024 * 1024;
 /// Largest decompressed overlay entry kept.
 const MAX_ENTRY: u64 = 1024 * 1024;
+/// Most bytes of the overlay's cpio read (after gunzip): a 16 MiB overlay may inflate a
+/// thousandfold, and the files inspect wants sit in the first few KiB of ours.
+const MAX_OVERLAY_UNPACKED: u64 = 64 * 1024 * 1024;
 const MASK: &str = "********";
 
 /// The container format found.
@@ -235,7 +238,7 @@ pub fn mask_node_key(config: &str) -> (String, bool) {
 fn overlay_files(archive: impl Read) -> Result<(Option<String>, Option<String>), MediaError> {
     let mut node = None;
     let mut version = None;
-    let mut reader = CpioReader::new(archive);
+    let mut reader = CpioReader::new(archive.take(MAX_OVERLAY_UNPACKED));
     while let Some(mut entry) = reader.next_entry().map_err(|e| MediaError::Unsupported(format!("overlay: {e}")))? {
         let name = entry.header.name_str().unwrap_or_default().trim_start_matches("./").to_owned();
         let wanted = name == PLNODE_PATH || name == "pl_version";
@@ -380,6 +383,31 @@ mod tests {
         assert!(!any);
         assert_eq!(unchanged, "IP_METHOD=\"dhcp\"");
         assert_eq!(mask_node_key("NODE_KEY=bare").0, "NODE_KEY=********");
+    }
+
+    /// Counts the bytes read through it.
+    struct Counting<R>(R, u64);
+
+    impl<R: Read> Read for Counting<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.read(buf)?;
+            self.1 += n as u64;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn overlay_reading_is_bounded() {
+        // One entry claiming 4 GiB - 1 of data, and the data there (zeros, as a gzip bomb
+        // inflates): skipping it must stop at the bound, not read 4 GiB.
+        let mut header = b"070701".to_vec();
+        for field in [1u32, 0o100_644, 0, 0, 1, 0, u32::MAX, 0, 0, 0, 0, 5, 0] {
+            header.extend_from_slice(format!("{field:08X}").as_bytes());
+        }
+        header.extend_from_slice(b"junk\0\0");
+        let mut counting = Counting(header.as_slice().chain(io::repeat(0)), 0);
+        assert!(overlay_files(&mut counting).is_err());
+        assert!(counting.1 <= MAX_OVERLAY_UNPACKED, "read {} bytes of the overlay", counting.1);
     }
 
     #[test]

@@ -22,6 +22,14 @@ pub mod roles;
 pub mod standard_tags;
 pub mod validate;
 
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::methods::medium_options::{
+        Container, MEDIUM_TAGS, MediumOptions, resolve as resolve_medium_options,
+    };
+}
+
 pub use api::{Api, CallOutcome};
 pub use config::PlcConfig;
 pub use fault::Fault;

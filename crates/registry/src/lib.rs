@@ -17,6 +17,17 @@ pub use store::{Backend, Registry, Tx};
 pub use value::SqlValue;
 pub use views::{FieldKind, FieldSpec, Readers, TableSpec};
 
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The SQL text of `query` and the number of parameters bound to it, as a read would send
+    /// them.
+    pub fn select_sql(query: &crate::Query) -> (String, usize) {
+        let built = crate::query::build_select(query);
+        (built.sql, built.params.len())
+    }
+}
+
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -9,6 +9,7 @@ use super::boot_sector::{self, DecodedBpb};
 use super::directory::{self, ATTR_DIRECTORY, ATTR_LONG_NAME, ATTR_VOLUME_ID, ENTRY_LEN};
 use super::table;
 use super::{FatError, FatType};
+use crate::bounded::{PREALLOCATE_MAX, read_exact_len};
 
 /// A directory entry as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,10 @@ pub struct FatReader<R: Read + Seek> {
     fat_type: FatType,
     fat: Vec<u8>,
     label: String,
+    /// First sector of the FAT12/16 root directory.
+    root_start: u64,
+    /// First sector of cluster 2.
+    data_start: u64,
 }
 
 impl<R: Read + Seek> FatReader<R> {
@@ -51,9 +56,10 @@ impl<R: Read + Seek> FatReader<R> {
         inner.seek(SeekFrom::Start(volume_offset))?;
         inner.read_exact(&mut sector)?;
         let bpb = boot_sector::decode(&sector).ok_or_else(|| FatError::Malformed("no FAT boot sector".to_owned()))?;
-        let root_sectors = (bpb.root_entries * 32).div_ceil(bpb.bytes_per_sector);
-        let data_start = bpb.reserved_sectors + bpb.number_of_fats * bpb.fat_sectors + root_sectors;
-        let clusters = bpb.total_sectors.saturating_sub(data_start) / bpb.sectors_per_cluster;
+        // Sector numbers in u64: a crafted BPB's products overflow u32.
+        let root_start = u64::from(bpb.reserved_sectors) + u64::from(bpb.number_of_fats) * u64::from(bpb.fat_sectors);
+        let data_start = root_start + u64::from((bpb.root_entries * 32).div_ceil(bpb.bytes_per_sector));
+        let clusters = u64::from(bpb.total_sectors).saturating_sub(data_start) / u64::from(bpb.sectors_per_cluster);
         let is_32 = u16::from_le_bytes([sector[22], sector[23]]) == 0;
         let fat_type = if is_32 {
             FatType::Fat32
@@ -64,10 +70,10 @@ impl<R: Read + Seek> FatReader<R> {
         };
         let label_offset = if is_32 { 71 } else { 43 };
         let label = String::from_utf8_lossy(&sector[label_offset..label_offset + 11]).trim_end().to_owned();
-        let mut fat = vec![0u8; (bpb.fat_sectors * bpb.bytes_per_sector) as usize];
-        inner.seek(SeekFrom::Start(volume_offset + u64::from(bpb.reserved_sectors * bpb.bytes_per_sector)))?;
-        inner.read_exact(&mut fat)?;
-        Ok(Self { inner, volume_offset, bpb, fat_type, fat, label })
+        let sector_bytes = u64::from(bpb.bytes_per_sector);
+        inner.seek(SeekFrom::Start(volume_offset + u64::from(bpb.reserved_sectors) * sector_bytes))?;
+        let fat = read_exact_len(&mut inner, u64::from(bpb.fat_sectors) * sector_bytes)?;
+        Ok(Self { inner, volume_offset, bpb, fat_type, fat, label, root_start, data_start })
     }
 
     /// The FAT variant.
@@ -103,9 +109,7 @@ impl<R: Read + Seek> FatReader<R> {
     }
 
     fn cluster_offset(&self, cluster: u32) -> u64 {
-        let root_sectors = (self.bpb.root_entries * 32).div_ceil(self.bpb.bytes_per_sector);
-        let data_start = self.bpb.reserved_sectors + self.bpb.number_of_fats * self.bpb.fat_sectors + root_sectors;
-        (u64::from(data_start) + u64::from(cluster.saturating_sub(2)) * u64::from(self.bpb.sectors_per_cluster))
+        (self.data_start + u64::from(cluster.saturating_sub(2)) * u64::from(self.bpb.sectors_per_cluster))
             * self.sector_bytes()
     }
 
@@ -131,9 +135,7 @@ impl<R: Read + Seek> FatReader<R> {
     /// (volume offset, bytes) of each piece of a directory's storage.
     fn directory_regions(&self, dir: &FatEntry) -> Result<Vec<(u64, u64)>, FatError> {
         if dir.first_cluster == 0 {
-            let root_start = u64::from(self.bpb.reserved_sectors + self.bpb.number_of_fats * self.bpb.fat_sectors)
-                * self.sector_bytes();
-            return Ok(vec![(root_start, u64::from(self.bpb.root_entries) * 32)]);
+            return Ok(vec![(self.root_start * self.sector_bytes(), u64::from(self.bpb.root_entries) * 32)]);
         }
         let cluster_bytes = u64::from(self.bpb.sectors_per_cluster) * self.sector_bytes();
         Ok(self
@@ -241,7 +243,7 @@ impl<R: Read + Seek> FatReader<R> {
 
     /// Reads a whole file into memory.
     pub fn read_file_to_vec(&mut self, entry: &FatEntry) -> Result<Vec<u8>, FatError> {
-        let mut out = Vec::with_capacity(entry.size as usize);
+        let mut out = Vec::with_capacity((entry.size as usize).min(PREALLOCATE_MAX));
         self.read_file(entry, &mut out)?;
         Ok(out)
     }

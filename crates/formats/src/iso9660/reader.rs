@@ -13,6 +13,7 @@ use super::volume_descriptor::{
     TYPE_TERMINATOR,
 };
 use super::{IsoError, PRIMARY_VOLUME_DESCRIPTOR_LBA, SECTOR_SIZE, SECTOR_SIZE_USIZE};
+use crate::bounded::{PREALLOCATE_MAX, read_exact_len};
 
 /// Which names to read and match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,9 +141,7 @@ impl<R: Read + Seek> IsoReader<R> {
 
     fn read_extent_bytes(&mut self, lba: u32, len: u32) -> Result<Vec<u8>, IsoError> {
         self.inner.seek(SeekFrom::Start(u64::from(lba) * SECTOR_SIZE))?;
-        let mut bytes = vec![0u8; len as usize];
-        self.inner.read_exact(&mut bytes)?;
-        Ok(bytes)
+        Ok(read_exact_len(&mut self.inner, u64::from(len))?)
     }
 
     /// The entries of a directory (without `.` and `..`).
@@ -257,7 +256,7 @@ impl<R: Read + Seek> IsoReader<R> {
 
     /// Reads a whole file into memory.
     pub fn read_file_to_vec(&mut self, entry: &IsoEntry) -> Result<Vec<u8>, IsoError> {
-        let mut out = Vec::with_capacity(entry.size as usize);
+        let mut out = Vec::with_capacity((entry.size as usize).min(PREALLOCATE_MAX));
         self.read_file(entry, &mut out)?;
         Ok(out)
     }

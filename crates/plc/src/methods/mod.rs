@@ -6,7 +6,7 @@ mod boot_medium;
 mod common;
 mod interfaces;
 mod issued_media;
-mod medium_options;
+pub(crate) mod medium_options;
 mod misc;
 mod nodes;
 mod persons;
