@@ -21,6 +21,7 @@ mkdir -p "corpus/$target" "seeds/$target"
 scratch=$(mktemp -d -p "$([ -d /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")" bootmedium-fuzz.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 trap 'exit 1' INT TERM
-TMPDIR=$scratch nice cargo +nightly fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
+# FUZZ_TARGET_DIR: where the fuzz builds go (CI shares one across runs); default fuzz/target.
+TMPDIR=$scratch nice cargo +nightly fuzz run -O --target-dir "${FUZZ_TARGET_DIR:-target}" "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=1024 -timeout=10 \
     -print_final_stats=1 "$@"
