@@ -15,6 +15,7 @@
 
 use crate::AppState;
 use crate::body::{PIECE, ReadError, file_body, read_body, stream_body};
+use crate::direct::{Direct, FileBody};
 use crate::plcapi::log_call;
 use crate::range::{self, Wanted};
 use axum::body::{Body, Bytes};
@@ -132,6 +133,7 @@ pub(crate) async fn serve(State(state): State<Arc<AppState>>, Path(id): Path<Str
         Err(f) => return failed(f),
     };
     let head = req.method() == Method::HEAD;
+    let direct = req.extensions().get::<Direct>().is_some();
     let answer = match answer(&info, req.headers()) {
         Answer::Done(r) => return r,
         Answer::Bytes(a) => a,
@@ -152,6 +154,13 @@ pub(crate) async fn serve(State(state): State<Arc<AppState>>, Path(id): Path<Str
         Err(f) => return failed(f),
     };
     drop(opening);
+    // A connection that sends the file bytes itself (`direct`) gets their description; any
+    // other gets them streamed.
+    if direct {
+        let mut r = answer.response(&info, Body::empty());
+        r.extensions_mut().insert(FileBody { medium, start: answer.start, count: answer.count });
+        return r;
+    }
     let body = stream_body(file_body(medium.reader(), answer.start, answer.count, PIECE, Bytes::from));
     answer.response(&info, body)
 }

@@ -9,6 +9,7 @@
 mod body;
 mod cache;
 mod conn;
+mod direct;
 mod downloads;
 mod plcapi;
 mod range;
