@@ -7,7 +7,8 @@
 //!   per-request copy on disk; a cramfs type's is built once per link and kept, see `cache`),
 //!   with `ETag` = its sha256, `Content-Disposition`, and single ranges for resuming (RFC 9110
 //!   §14). A HEAD answers from the ledger row without making the medium. Unknown and expired
-//!   ids are 404.
+//!   ids are 404. On a connection that sends the file bytes itself (`direct`), the handler
+//!   answers with the head and a description of the body, which goes out by `sendfile`.
 //!
 //! The id is a 128-bit random capability, so a link works with any HTTP client (`curl -C -`,
 //! `wget -c`, a browser) for as long as it lives (`[medium] download_lifetime_seconds`).
