@@ -260,13 +260,15 @@ impl Connection {
             if *self.stop.borrow() {
                 return self.table.release(self.conn.id);
             }
-            let Some((request, len, close)) = self.next_download(&stream, &mut read).await else {
-                return self.table.release(self.conn.id);
+            let (request, len, close) = match self.next_request(&stream, &mut read).await {
+                Some(direct::Head::Media { request, len, close }) => (request, len, close),
+                Some(_) => break,
+                None => return self.table.release(self.conn.id),
             };
-            let Some(request) = request else { break };
             read.drain(..len);
             let in_flight = self.conn.begin();
-            let sent = direct::respond(&stream, &self.app, request, self.peer, close, self.settings.send_timeout).await;
+            let sent =
+                direct::respond(&stream, &self.app, *request, self.peer, close, self.settings.send_timeout).await;
             drop(in_flight);
             if let Err(e) = sent {
                 tracing::debug!(peer = %self.peer, error = %e, "download connection ended with an error");
@@ -338,20 +340,14 @@ impl Connection {
 }
 
 impl Connection {
-    /// Reads until `read` starts with a whole download request (`Some((Some(request), head
-    /// length, close))`) or with anything else (`Some((None, ..))`: for the HTTP library);
-    /// `None` when the connection is to be closed: the client closed it or sent nothing in
-    /// time, or it is idle and room is needed or the server stops.
-    async fn next_download(
-        &mut self,
-        stream: &TcpStream,
-        read: &mut Vec<u8>,
-    ) -> Option<(Option<axum::http::Request<Body>>, usize, bool)> {
+    /// Reads until `read` starts with a whole download request or with anything else (for the
+    /// HTTP library); `None` when the connection is to be closed: the client closed it or sent
+    /// nothing in time, or it is idle and room is needed or the server stops.
+    async fn next_request(&mut self, stream: &TcpStream, read: &mut Vec<u8>) -> Option<direct::Head> {
         loop {
             match direct::classify(read) {
-                direct::Head::Media { request, len, close } => return Some((Some(request), len, close)),
-                direct::Head::Other => return Some((None, 0, false)),
                 direct::Head::NeedMore => {}
+                head => return Some(head),
             }
             let deadline = self.conn.idle_since() + self.idle_limit();
             tokio::select! {

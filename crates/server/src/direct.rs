@@ -65,7 +65,7 @@ pub(crate) enum Head {
     NeedMore,
     /// A download request served here: the request, its head's length, and whether the
     /// client asked to close the connection after it.
-    Media { request: Request<Body>, len: usize, close: bool },
+    Media { request: Box<Request<Body>>, len: usize, close: bool },
     /// Anything else: for the HTTP library.
     Other,
 }
@@ -106,7 +106,7 @@ pub(crate) fn classify(buf: &[u8]) -> Head {
         request = request.header(name, value);
     }
     match request.body(Body::empty()) {
-        Ok(request) => Head::Media { request, len, close },
+        Ok(request) => Head::Media { request: Box::new(request), len, close },
         Err(_) => Head::Other,
     }
 }
