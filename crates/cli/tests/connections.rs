@@ -421,20 +421,40 @@ fn split_response(raw: &[u8]) -> (String, Vec<String>, Vec<u8>) {
 fn downloads_are_sent_by_sendfile_with_the_same_answer_as_the_http_library_gives() {
     let (server, session) = download_server(&[]);
     let (path, size) = issue_link(&server, &session, &[]);
-    let fetch = |version: &str, extra: &str| {
+    // A cramfs type's medium has a slot file (its cramfs.img), sent by sendfile too.
+    let (cramfs, _) = issue_link(&server, &session, &["cramfs"]);
+    let send = |method: &str, path: &str, version: &str, extra: &str| {
         let mut stream = connect(&server);
-        let text = format!("GET {path} HTTP/{version}\r\nHost: t\r\n{extra}Connection: close\r\n\r\n");
+        let text = format!("{method} {path} HTTP/{version}\r\nHost: t\r\n{extra}Connection: close\r\n\r\n");
         stream.write_all(text.as_bytes()).unwrap();
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).unwrap();
         split_response(&raw)
     };
+    let fetch = |version: &str, extra: &str| send("GET", &path, version, extra);
     // HTTP/1.0 requests go to the HTTP library's streaming path: the reference answer.
-    for extra in ["", "Range: bytes=100-5000000\r\n", "Range: bytes=-70000\r\n", "Range: bytes=999999999-\r\n"] {
-        let (status, headers, body) = fetch("1.1", extra);
-        let (_, reference_headers, reference_body) = fetch("1.0", extra);
-        assert_eq!(headers, reference_headers, "{extra:?}");
-        assert!(body == reference_body, "{extra:?}: the bodies differ ({status})");
+    let cases: &[(&str, &str, &str)] = &[
+        (&path, "", "200 OK"),
+        (&path, "HEAD", "200 OK"),
+        (&path, "HEAD Range: bytes=5-9\r\n", "206 Partial Content"),
+        (&path, "Range: bytes=100-5000000\r\n", "206 Partial Content"),
+        (&path, "Range: bytes=-70000\r\n", "206 Partial Content"),
+        (&path, "Range: bytes=999999999-\r\n", "416 Range Not Satisfiable"),
+        (&path, "Range: bytes=0-9\r\nIf-Range: \"other\"\r\n", "200 OK"),
+        (&path, "If-None-Match: *\r\n", "304 Not Modified"),
+        ("/media/0123456789abcdef0123456789abcdef", "", "404 Not Found"),
+        ("/media/0123456789abcdef0123456789abcdef", "HEAD", "404 Not Found"),
+        (&cramfs, "", "200 OK"),
+        (&cramfs, "Range: bytes=4000-900000\r\n", "206 Partial Content"),
+    ];
+    for (path, extra, expected) in cases {
+        // "HEAD …" cases: a HEAD with the rest as headers.
+        let (method, extra) = extra.strip_prefix("HEAD").map_or(("GET", *extra), |rest| ("HEAD", rest.trim_start()));
+        let (status, headers, body) = send(method, path, "1.1", extra);
+        let (_, reference_headers, reference_body) = send(method, path, "1.0", extra);
+        assert_eq!(&status, expected, "{path} {extra:?}");
+        assert_eq!(headers, reference_headers, "{path} {extra:?}");
+        assert!(body == reference_body, "{path} {extra:?}: the bodies differ ({status})");
     }
     // Keep-alive: two downloads, then another kind of request, pipelined on one connection.
     let mut stream = connect(&server);

@@ -130,10 +130,12 @@ pub(crate) async fn respond(
     };
     let (parts, body) = response.into_parts();
     let file = parts.extensions.get::<FileBody>().cloned();
-    let bodiless = head_only
-        || parts.status == StatusCode::NOT_MODIFIED
+    // Statuses that never have a body (RFC 9110 §15.3.5, §15.4.5) carry no length either, as
+    // the HTTP library sends them.
+    let no_content = parts.status == StatusCode::NOT_MODIFIED
         || parts.status == StatusCode::NO_CONTENT
         || parts.status.is_informational();
+    let bodiless = head_only || no_content;
     let small = if file.is_some() || bodiless {
         Bytes::new()
     } else {
@@ -144,7 +146,10 @@ pub(crate) async fn respond(
         format!("HTTP/1.1 {} {}\r\n", parts.status.as_str(), parts.status.canonical_reason().unwrap_or("")).as_bytes(),
     );
     for (name, value) in &parts.headers {
-        if name == header::CONNECTION || name == header::TRANSFER_ENCODING {
+        if name == header::CONNECTION
+            || name == header::TRANSFER_ENCODING
+            || (no_content && name == header::CONTENT_LENGTH)
+        {
             continue;
         }
         head.extend_from_slice(name.as_str().as_bytes());
