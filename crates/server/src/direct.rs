@@ -231,6 +231,7 @@ async fn send_file(
         });
         match sent {
             Ok(0) => {
+                tracing::error!("reading the image failed mid-stream: a file is shorter than its medium says");
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the image file is shorter than its medium"));
             }
             Ok(n) => len -= n as u64,
