@@ -57,7 +57,7 @@ pub use hash::sha256_hex;
 pub use image::Marker;
 pub use inspect::{Container, Inspection, inspect, mask_node_key};
 pub use manifest::{Inputs, Manifest, SlotKind, SlotLocation, SlotSizes, Template};
-pub use prepared::{MediumReader, PreparedMedium};
+pub use prepared::{MediumReader, PreparedMedium, Segment};
 pub use request::{Console, ImageType, KernelArg, MAX_KARG_LEN, MediumRequest, Parity, SerialConsole};
 pub use settings::{BootConfig, BootSettings};
 pub use store::{DEFAULT_ISOLINUX, DEFAULT_LDLINUX, DEFAULT_MBR, ImportRequest, Progress, Reference, ReferenceStore};

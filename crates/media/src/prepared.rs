@@ -208,6 +208,34 @@ impl PreparedMedium {
         pieces.into_iter()
     }
 
+    /// Where the bytes `start..start + count` of the image are, in order: ranges of open files
+    /// (the template, a slot file) that a sender can hand to the kernel (`sendfile`), and image
+    /// ranges of in-memory slots, to be read through a [`MediumReader`]. The range is cut to the
+    /// image's end.
+    pub fn segments(&self, start: u64, count: u64) -> Vec<Segment> {
+        let end = start.saturating_add(count).min(self.len);
+        let mut out = Vec::new();
+        let mut image_offset = 0;
+        for piece in self.pieces() {
+            let (len, source) = match piece {
+                Ok((offset, len)) => (len, Some((&self.file, offset))),
+                Err(p @ Patch { bytes: PatchBytes::File { file, .. }, .. }) => (p.len(), Some((file, 0))),
+                Err(p) => (p.len(), None),
+            };
+            let (from, to) = (image_offset.max(start), (image_offset + len).min(end));
+            if from < to {
+                out.push(match source {
+                    Some((file, offset)) => {
+                        Segment::File { file: Arc::clone(file), offset: offset + (from - image_offset), len: to - from }
+                    }
+                    None => Segment::Memory { offset: from, len: to - from },
+                });
+            }
+            image_offset += len;
+        }
+        out
+    }
+
     /// Writes the whole image to `out` (a pipe, a socket, standard output, an encoder…) through
     /// a 128 KiB buffer and returns the byte count.
     pub fn copy_to<W: Write + ?Sized>(&self, out: &mut W) -> Result<u64, MediaError> {
@@ -302,6 +330,15 @@ impl PreparedMedium {
     pub fn hashed_len(&self) -> u64 {
         self.len - self.prefix.as_ref().map_or(0, PrefixState::len)
     }
+}
+
+/// A part of a medium's byte range ([`PreparedMedium::segments`]).
+#[derive(Debug, Clone)]
+pub enum Segment {
+    /// `len` bytes of `file` from `offset`.
+    File { file: Arc<File>, offset: u64, len: u64 },
+    /// `len` bytes of the image from `offset`, held in memory (a rendered slot and its padding).
+    Memory { offset: u64, len: u64 },
 }
 
 /// `Read + Seek` over a [`PreparedMedium`]: slot bytes where slots are, template bytes elsewhere.
@@ -410,6 +447,33 @@ mod tests {
         let expected = apply(&template, &wanted);
         let file = File::open(&path).unwrap();
         (PreparedMedium::new(file, 10_000, patches, None, ImageType::Iso, "5.4".into()).unwrap(), expected)
+    }
+
+    #[test]
+    fn segments_assemble_every_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let (m, expected) = medium(dir.path());
+        for (start, count) in [(0, 10_000), (0, 1), (5, 4_200), (4_096, 100), (4_100, 5_000), (9_995, 5), (9_999, 50)] {
+            let mut got = Vec::new();
+            for segment in m.segments(start, count) {
+                match segment {
+                    Segment::File { file, offset, len } => {
+                        let mut buf = vec![0; len as usize];
+                        file.read_exact_at(&mut buf, offset).unwrap();
+                        got.extend_from_slice(&buf);
+                    }
+                    Segment::Memory { offset, len } => {
+                        let mut reader = m.reader();
+                        reader.seek(SeekFrom::Start(offset)).unwrap();
+                        let mut buf = vec![0; len as usize];
+                        reader.read_exact(&mut buf).unwrap();
+                        got.extend_from_slice(&buf);
+                    }
+                }
+            }
+            let end = (start + count).min(10_000) as usize;
+            assert_eq!(got, expected[start as usize..end], "{start}+{count}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //!   request (keep-alive off) for at most `shutdown_grace`, then the rest are dropped.
 
 use crate::ServerSettings;
+use crate::direct::{self, Rewind};
 use axum::Router;
 use axum::body::Body;
 use axum::body::Bytes;
@@ -252,7 +253,32 @@ impl Connection {
 
     async fn run(mut self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(TimedIo::new(stream, self.settings.send_timeout));
+        // Download requests first (answered here, file bytes by `sendfile`); anything else,
+        // with the bytes read so far, goes to the HTTP library.
+        let mut read = Vec::new();
+        loop {
+            if *self.stop.borrow() {
+                return self.table.release(self.conn.id);
+            }
+            let (request, len, close) = match self.next_request(&stream, &mut read).await {
+                Some(direct::Head::Media { request, len, close }) => (request, len, close),
+                Some(_) => break,
+                None => return self.table.release(self.conn.id),
+            };
+            read.drain(..len);
+            let in_flight = self.conn.begin();
+            let sent =
+                direct::respond(&stream, &self.app, *request, self.peer, close, self.settings.send_timeout).await;
+            drop(in_flight);
+            if let Err(e) = sent {
+                tracing::debug!(peer = %self.peer, error = %e, "download connection ended with an error");
+                return self.table.release(self.conn.id);
+            }
+            if close {
+                return self.table.release(self.conn.id);
+            }
+        }
+        let io = TokioIo::new(Rewind::new(read, TimedIo::new(stream, self.settings.send_timeout)));
         let (conn, peer, app, settings) =
             (Arc::clone(&self.conn), self.peer, self.app.clone(), Arc::clone(&self.settings));
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
@@ -310,6 +336,40 @@ impl Connection {
             }
         }
         self.table.release(self.conn.id);
+    }
+}
+
+impl Connection {
+    /// Reads until `read` starts with a whole download request or with anything else (for the
+    /// HTTP library); `None` when the connection is to be closed: the client closed it or sent
+    /// nothing in time, or it is idle and room is needed or the server stops.
+    async fn next_request(&mut self, stream: &TcpStream, read: &mut Vec<u8>) -> Option<direct::Head> {
+        loop {
+            match direct::classify(read) {
+                direct::Head::NeedMore => {}
+                head => return Some(head),
+            }
+            let deadline = self.conn.idle_since() + self.idle_limit();
+            tokio::select! {
+                ready = stream.readable() => {
+                    ready.ok()?;
+                    read.reserve(4096);
+                    match stream.try_read_buf(read) {
+                        Ok(0) => return None,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(_) => return None,
+                    }
+                }
+                // Nothing is in flight here: an evicted or stopping connection just closes.
+                () = self.conn.evict.notified() => return None,
+                _ = self.stop.changed() => return None,
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::debug!(peer = %self.peer, "idle connection timed out");
+                    return None;
+                }
+            }
+        }
     }
 }
 

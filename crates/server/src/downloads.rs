@@ -7,7 +7,8 @@
 //!   per-request copy on disk; a cramfs type's is built once per link and kept, see `cache`),
 //!   with `ETag` = its sha256, `Content-Disposition`, and single ranges for resuming (RFC 9110
 //!   §14). A HEAD answers from the ledger row without making the medium. Unknown and expired
-//!   ids are 404.
+//!   ids are 404. On a connection that sends the file bytes itself (`direct`), the handler
+//!   answers with the head and a description of the body, which goes out by `sendfile`.
 //!
 //! The id is a 128-bit random capability, so a link works with any HTTP client (`curl -C -`,
 //! `wget -c`, a browser) for as long as it lives (`[medium] download_lifetime_seconds`).
@@ -15,6 +16,7 @@
 
 use crate::AppState;
 use crate::body::{PIECE, ReadError, file_body, read_body, stream_body};
+use crate::direct::{Direct, FileBody};
 use crate::plcapi::log_call;
 use crate::range::{self, Wanted};
 use axum::body::{Body, Bytes};
@@ -132,6 +134,7 @@ pub(crate) async fn serve(State(state): State<Arc<AppState>>, Path(id): Path<Str
         Err(f) => return failed(f),
     };
     let head = req.method() == Method::HEAD;
+    let direct = req.extensions().get::<Direct>().is_some();
     let answer = match answer(&info, req.headers()) {
         Answer::Done(r) => return r,
         Answer::Bytes(a) => a,
@@ -152,6 +155,13 @@ pub(crate) async fn serve(State(state): State<Arc<AppState>>, Path(id): Path<Str
         Err(f) => return failed(f),
     };
     drop(opening);
+    // A connection that sends the file bytes itself (`direct`) gets their description; any
+    // other gets them streamed.
+    if direct {
+        let mut r = answer.response(&info, Body::empty());
+        r.extensions_mut().insert(FileBody { medium, start: answer.start, count: answer.count });
+        return r;
+    }
     let body = stream_body(file_body(medium.reader(), answer.start, answer.count, PIECE, Bytes::from));
     answer.response(&info, body)
 }

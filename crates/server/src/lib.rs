@@ -1,7 +1,7 @@
 //! The HTTP front end:
 //! - `POST /PLCAPI/` (and `//PLCAPI//`) carries XML-RPC ([`plcapi`]);
 //! - `POST /api/v1/media` issues a download link for a node's medium and `GET|HEAD /media/{id}`
-//!   serves it, with ranges and resume ([`downloads`]);
+//!   serves it, with ranges and resume ([`downloads`]), its file bytes sent by `sendfile` ([`direct`]);
 //! - `GET /healthz` answers `ok`;
 //! - in front of them, [`conn`]: connection caps, timeouts and graceful shutdown.
 #![forbid(unsafe_code)]
@@ -9,6 +9,7 @@
 mod body;
 mod cache;
 mod conn;
+mod direct;
 mod downloads;
 mod plcapi;
 mod range;
