@@ -9,6 +9,7 @@
 
 use bootmedium_fuzz::{TABLES, value};
 use bootmedium_plc::filter;
+use bootmedium_registry::Backend;
 use bootmedium_registry::fuzzing::select_sql;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -25,7 +26,8 @@ fn check(data: &[u8]) -> Result<()> {
     // the same lookup; the unit tests walk every prefix).
     assert!(query.fields.iter().all(|f| viewer.may_read(f)), "an unreadable field returned");
     assert!(query.sort.iter().all(|k| viewer.may_read(&k.field)), "an unreadable field sorted on");
-    let (sql, params) = select_sql(&query);
+    let backend = if u.arbitrary()? { Backend::Sqlite } else { Backend::Postgres };
+    let (sql, params) = select_sql(backend, &query);
     let mut seen = 0;
     let mut rest = sql.as_str();
     while let Some(at) = rest.find('$') {

@@ -20,10 +20,10 @@ pub use views::{FieldKind, FieldSpec, Readers, TableSpec};
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]
 pub mod fuzzing {
-    /// The SQL text of `query` and the number of parameters bound to it, as a read would send
-    /// them.
-    pub fn select_sql(query: &crate::Query) -> (String, usize) {
-        let built = crate::query::build_select(query);
+    /// The SQL text of `query` and the number of parameters bound to it, as a read on
+    /// `backend` would send them.
+    pub fn select_sql(backend: crate::Backend, query: &crate::Query) -> (String, usize) {
+        let built = crate::query::build_select(backend, query);
         (built.sql, built.params.len())
     }
 }
