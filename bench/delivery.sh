@@ -151,31 +151,8 @@ curl -s -f -o "$DIR/www/node.iso" "$LINK"
 [[ $(sha256sum < "$DIR/www/node.iso" | cut -d' ' -f1) == "$LINK_SHA" && $LINK_SIZE -eq $SIZE ]] ||
   { echo "GET $LINK: not the issued bytes ($LINK_SHA, $LINK_SIZE bytes)" >&2; exit 1; }
 echo "download $LINK: sha256 $LINK_SHA = the link's" >&2
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port) PORT2=$(free_port)
-cat > "$DIR/nginx/nginx.conf" <<CONF
-# Debian's stock nginx.conf on the points that matter here (sendfile on, tcp_nopush on,
-# worker_processes auto), on a private port and directory.
-user root;
-worker_processes auto;
-daemon off;
-pid $DIR/nginx/nginx.pid;
-error_log $DIR/nginx/error.log;
-events { worker_connections 64; }
-http {
-  sendfile on;
-  tcp_nopush on;
-  access_log off;
-  default_type application/octet-stream;
-  client_body_temp_path $DIR/nginx/body;
-  proxy_temp_path $DIR/nginx/proxy;
-  fastcgi_temp_path $DIR/nginx/fastcgi;
-  uwsgi_temp_path $DIR/nginx/uwsgi;
-  scgi_temp_path $DIR/nginx/scgi;
-  server { listen 127.0.0.1:$PORT; root $DIR/www; }
-  server { listen 127.0.0.1:$PORT2; root $DIR/www; sendfile off; }
-}
-CONF
+nginx_conf "$DIR" 64 "listen 127.0.0.1:$PORT; root $DIR/www;" "listen 127.0.0.1:$PORT2; root $DIR/www; sendfile off;"
 nginx -c "$DIR/nginx/nginx.conf" -e "$DIR/nginx/error.log" &
 NGINX_PID=$!
 NGINX_URL=http://127.0.0.1:$PORT/node.iso NGINX_URL2=http://127.0.0.1:$PORT2/node.iso

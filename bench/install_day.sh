@@ -77,31 +77,8 @@ for i, l in enumerate(json.load(open(sys.argv[1]))["links"]):
 curl -s --no-progress-meter -f -Z --parallel-max 16 -K "$DIR/fetch.cfg"
 python3 "$HELP" verify "$DIR"
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
-cat > "$DIR/nginx/nginx.conf" <<CONF
-# Debian's stock nginx.conf on the points that matter here (sendfile on, tcp_nopush on,
-# worker_processes auto), with room for the connections, on a private port and directory.
-user root;
-worker_processes auto;
-worker_rlimit_nofile 20000;
-daemon off;
-pid $DIR/nginx/nginx.pid;
-error_log $DIR/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  sendfile on;
-  tcp_nopush on;
-  access_log off;
-  default_type application/octet-stream;
-  client_body_temp_path $DIR/nginx/body;
-  proxy_temp_path $DIR/nginx/proxy;
-  fastcgi_temp_path $DIR/nginx/fastcgi;
-  uwsgi_temp_path $DIR/nginx/uwsgi;
-  scgi_temp_path $DIR/nginx/scgi;
-  server { listen 127.0.0.1:$PORT backlog=4096; root $DIR/www; }
-}
-CONF
+nginx_conf "$DIR" 4096 "listen 127.0.0.1:$PORT backlog=4096; root $DIR/www;"
 nginx -c "$DIR/nginx/nginx.conf" -e "$DIR/nginx/error.log" &
 NGINX_PID=$!
 for _ in $(seq 1 50); do curl -s -f -o /dev/null -I "http://127.0.0.1:$PORT/0000.iso" && break; sleep 0.1; done
