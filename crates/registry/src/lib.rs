@@ -51,7 +51,8 @@ pub enum Error {
     DiskFull(sqlx::Error),
     #[error("database error: {0}")]
     Sql(sqlx::Error),
-    /// A statement on a transaction that could not be reopened (see `Tx::reopen_for_write`).
+    /// A statement on a transaction that has ended: committed, or not reopened for writing
+    /// (see `Tx::reopen_for_write`).
     #[error("the transaction has ended")]
     Ended,
 }

@@ -231,8 +231,8 @@ impl Tx {
     }
 
     /// The connection while the transaction is open.
-    fn conn(&mut self) -> Result<&mut AnyConnection, sqlx::Error> {
-        self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed)
+    fn conn(&mut self) -> Result<&mut AnyConnection> {
+        self.conn.as_deref_mut().ok_or(Error::Ended)
     }
 
     /// Closes the connection instead of returning it to the pool (its state is unknown; the
@@ -385,7 +385,8 @@ fn decode_row(r: &AnyRow, kinds: &[FieldKind]) -> Result<Vec<SqlValue>> {
 impl Tx {
     /// Runs one migration statement (text from this crate's migration files).
     pub(crate) async fn execute_owned(&mut self, sql: String) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(self.conn()?).await.map(|_| ())
+        let conn = self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed)?;
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(|_| ())
     }
 }
 
