@@ -16,49 +16,48 @@ use std::io::{Cursor, Read, sink};
 /// Most directories or files visited per tree (a crafted tree may be a cycle).
 const MAX_VISITS: usize = 256;
 
-fn iso(data: &[u8]) {
-    let Ok(mut reader) = IsoReader::open(Cursor::new(data)) else { return };
-    let _ = reader.boot_catalog();
-    for names in [NameSpace::Iso9660, NameSpace::RockRidge, NameSpace::Joliet] {
-        let Ok(root) = reader.root(names) else { continue };
-        let mut queue = vec![root];
-        let mut visits = 0;
-        while let Some(entry) = queue.pop() {
-            visits += 1;
-            if visits > MAX_VISITS {
-                break;
-            }
-            if entry.is_directory {
-                if let Ok(children) = reader.read_dir(&entry, names) {
-                    queue.extend(children);
-                }
-            } else {
-                let _ = reader.read_file_to_vec(&entry);
-            }
-        }
-        let _ = reader.lookup("isolinux/isolinux.cfg", names);
-    }
-}
-
-fn fat(data: &[u8], offset: u64) {
-    let Ok(mut reader) = FatReader::open_at(Cursor::new(data), offset) else { return };
-    let mut queue = vec![reader.root()];
+/// Visits a tree depth first, at most [`MAX_VISITS`] entries: `visit` reads an entry and
+/// answers its children (none for a file).
+fn walk<E>(root: E, mut visit: impl FnMut(&E) -> Vec<E>) {
+    let mut queue = vec![root];
     let mut visits = 0;
     while let Some(entry) = queue.pop() {
         visits += 1;
         if visits > MAX_VISITS {
             break;
         }
-        if entry.is_directory {
-            if let Ok(children) = reader.read_dir(&entry) {
-                queue.extend(children);
-            }
-        } else {
-            let _ = reader.file_offset(&entry);
-            let _ = reader.cluster_chain(entry.first_cluster);
-            let _ = reader.read_file_to_vec(&entry);
-        }
+        queue.extend(visit(&entry));
     }
+}
+
+fn iso(data: &[u8]) {
+    let Ok(mut reader) = IsoReader::open(Cursor::new(data)) else { return };
+    let _ = reader.boot_catalog();
+    for names in [NameSpace::Iso9660, NameSpace::RockRidge, NameSpace::Joliet] {
+        let Ok(root) = reader.root(names) else { continue };
+        walk(root, |entry| {
+            if entry.is_directory {
+                return reader.read_dir(entry, names).unwrap_or_default();
+            }
+            let _ = reader.read_file_to_vec(entry);
+            Vec::new()
+        });
+        let _ = reader.lookup("isolinux/isolinux.cfg", names);
+    }
+}
+
+fn fat(data: &[u8], offset: u64) {
+    let Ok(mut reader) = FatReader::open_at(Cursor::new(data), offset) else { return };
+    let root = reader.root();
+    walk(root, |entry| {
+        if entry.is_directory {
+            return reader.read_dir(entry).unwrap_or_default();
+        }
+        let _ = reader.file_offset(entry);
+        let _ = reader.cluster_chain(entry.first_cluster);
+        let _ = reader.read_file_to_vec(entry);
+        Vec::new()
+    });
     let _ = reader.lookup("boot/syslinux/syslinux.cfg");
 }
 
