@@ -110,40 +110,60 @@ pub fn resolve(expanded: &str, results_dir: &Path, scope: Scope<'_>) -> MethodRe
     Ok(path)
 }
 
+/// A caller's result files that still exist (a file about to be replaced excepted), and the rows
+/// of those removed (or replaced by something else) since.
+struct Usage {
+    files: u64,
+    bytes: u64,
+    gone: Vec<String>,
+}
+
+async fn usage(tx: &mut Tx, owner: &str, except: &Path) -> MethodResult<Usage> {
+    let rows = tx
+        .fetch("SELECT path FROM result_files WHERE caller = $1", &[SqlValue::text(owner)], &[FieldKind::Text])
+        .await?;
+    let mut usage = Usage { files: 0, bytes: 0, gone: Vec::new() };
+    for row in &rows {
+        let Some(written) = row[0].as_text() else { continue };
+        match fs::symlink_metadata(written) {
+            Ok(meta) if meta.is_file() => {
+                if Path::new(written) != except {
+                    usage.files += 1;
+                    usage.bytes = usage.bytes.saturating_add(meta.len());
+                }
+            }
+            _ => usage.gone.push(written.to_string()),
+        }
+    }
+    Ok(usage)
+}
+
+/// Fault 108 when `size` more bytes in one more file take `owner` over its quota.
+fn within_quota(limits: &MediumSettings, owner: &str, usage: &Usage, size: u64) -> MethodResult<()> {
+    let over_files = limits.result_quota_files > 0 && usage.files + 1 > limits.result_quota_files;
+    let over_bytes = limits.result_quota_bytes > 0 && usage.bytes.saturating_add(size) > limits.result_quota_bytes;
+    if over_files || over_bytes {
+        return Err(Fault::denied(format!(
+            "this file result ({size} bytes) would exceed the quota of {owner}: {} files of {} bytes \
+             already ({} files and {} bytes allowed); remove earlier results first",
+            usage.files, usage.bytes, limits.result_quota_files, limits.result_quota_bytes
+        )));
+    }
+    Ok(())
+}
+
+fn has_quota(limits: &MediumSettings) -> bool {
+    limits.result_quota_bytes > 0 || limits.result_quota_files > 0
+}
+
 /// Refuses, before anything is written, a file result of `size` bytes at `path` that would
 /// take `owner` (a caller's label) over its quota — counted over the result files it wrote
 /// that still exist, a file about to be replaced excepted (fault 108) — or leave less than the
-/// floor free on the file system that gets it (fault 111: the operator must make room).
+/// floor free on the file system that gets it (fault 111: the operator must make room). Only
+/// reads: it runs before the call's write transaction ([`record`] checks the quota again there).
 pub async fn admit(tx: &mut Tx, limits: &MediumSettings, owner: &str, path: &Path, size: u64) -> MethodResult<()> {
-    if limits.result_quota_bytes > 0 || limits.result_quota_files > 0 {
-        let rows = tx
-            .fetch("SELECT path FROM result_files WHERE caller = $1", &[SqlValue::text(owner)], &[FieldKind::Text])
-            .await?;
-        let (mut files, mut bytes) = (0u64, 0u64);
-        for row in &rows {
-            let Some(written) = row[0].as_text() else { continue };
-            match fs::symlink_metadata(written) {
-                Ok(meta) if meta.is_file() => {
-                    if Path::new(written) != path {
-                        files += 1;
-                        bytes = bytes.saturating_add(meta.len());
-                    }
-                }
-                // Removed (or replaced by something else) since: no longer counted.
-                _ => {
-                    tx.execute("DELETE FROM result_files WHERE path = $1", &[SqlValue::text(written)]).await?;
-                }
-            }
-        }
-        let over_files = limits.result_quota_files > 0 && files + 1 > limits.result_quota_files;
-        let over_bytes = limits.result_quota_bytes > 0 && bytes.saturating_add(size) > limits.result_quota_bytes;
-        if over_files || over_bytes {
-            return Err(Fault::denied(format!(
-                "this file result ({size} bytes) would exceed the quota of {owner}: {files} files of {} bytes \
-                 already ({} files and {} bytes allowed); remove earlier results first",
-                bytes, limits.result_quota_files, limits.result_quota_bytes
-            )));
-        }
+    if has_quota(limits) {
+        within_quota(limits, owner, &usage(tx, owner, path).await?, size)?;
     }
     if limits.result_min_free_bytes > 0 {
         let dir = path.parent().unwrap_or(path);
@@ -160,9 +180,18 @@ pub async fn admit(tx: &mut Tx, limits: &MediumSettings, owner: &str, path: &Pat
     Ok(())
 }
 
-/// Records that `owner` wrote `size` bytes at `path`, in the call's transaction (so a call
-/// that does not commit, whose file is removed again, leaves no row).
-pub async fn record(tx: &mut Tx, owner: &str, path: &Path, size: u64) -> MethodResult<()> {
+/// Records that `owner` wrote `size` bytes at `path`, in the call's write transaction (so a call
+/// that does not commit, whose file is removed again, leaves no row). The quota is checked again
+/// here, where concurrent results of the same caller are serialised, and rows of files removed
+/// since are dropped.
+pub async fn record(tx: &mut Tx, limits: &MediumSettings, owner: &str, path: &Path, size: u64) -> MethodResult<()> {
+    if has_quota(limits) {
+        let usage = usage(tx, owner, path).await?;
+        for gone in &usage.gone {
+            tx.execute("DELETE FROM result_files WHERE path = $1", &[SqlValue::text(gone.as_str())]).await?;
+        }
+        within_quota(limits, owner, &usage, size)?;
+    }
     tx.execute(
         "INSERT INTO result_files (path, caller, size, written_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (path) DO UPDATE SET caller = excluded.caller, size = excluded.size, written_at = excluded.written_at",

@@ -250,7 +250,8 @@ async fn record_result(cx: &mut Cx<'_>, path: &std::path::Path, size: u64) -> Me
         return Ok(());
     }
     let owner = cx.caller.label();
-    results::record(&mut cx.tx, &owner, path, size).await
+    let api = cx.api;
+    results::record(&mut cx.tx, &api.config.medium, &owner, path, size).await
 }
 
 /// All of a node's tags as (name, value).
@@ -361,9 +362,6 @@ async fn image_medium(
         blocking(|| medium.write_to(path))
             .map_err(|e| Fault::internal(format!("Could not write the image into {}: {e}", path.display())))?;
         cx.created_files.push(path.clone());
-        // The medium is written: counting it against the quota is a write.
-        cx.begin_writing().await?;
-        record_result(cx, path, medium.len()).await?;
     }
     let made = Made {
         action,
@@ -411,10 +409,17 @@ async fn hand_over(
         _ => None,
     };
     // Generic media carry no key: the ledger has them only when a download must find them.
-    if made.renewed.is_some() || download.is_some() {
-        let sha256 = blocking(|| medium.sha256()).map_err(media_fault)?;
-        // The medium is ready (built, written to its file, hashed): only now the write lock.
+    let ledgered = made.renewed.is_some() || download.is_some();
+    let sha256 = if ledgered { Some(blocking(|| medium.sha256()).map_err(media_fault)?) } else { None };
+    // The medium is ready (built, written to its file, hashed): only now the write lock, for the
+    // quota row of a file result, the key and the ledger row.
+    if ledgered || target.is_some() {
         cx.begin_writing().await?;
+    }
+    if let Some(path) = &target {
+        record_result(cx, path, medium.len()).await?;
+    }
+    if let Some(sha256) = sha256 {
         let mut renewed = made.renewed;
         if let Some(key) = &mut renewed {
             store_key(cx, key).await?;
