@@ -141,8 +141,8 @@ impl<'a> PasswordCheck<'a> {
             let mut tx = registry.begin_read().await?;
             person_and_hash(&mut tx, username).await?
         };
-        // An unknown account is checked against a dummy hash: refusing it takes as long.
-        let hash = hash.filter(|_| person.is_some());
+        // An unknown account has no hash: it is checked against a dummy one, so refusing it
+        // takes as long.
         if let (Some(memo), Some(h)) = (self.memo, &hash)
             && memo.knows(username, secret, h)
         {

@@ -49,9 +49,10 @@ pub struct LoginGuard {
     counts: Mutex<HashMap<Counted, Window>>,
 }
 
-/// The address failures are counted for: IPv4 as is, IPv6 by its /64 (one host usually holds a
-/// whole /64, so counting single IPv6 addresses would count nothing).
-fn address_key(ip: IpAddr) -> IpAddr {
+/// The network a client address stands for, wherever clients are counted per address (failed
+/// logins here, connections in the server): IPv4 (IPv4-mapped IPv6 too) as is, IPv6 by its /64
+/// (one host usually holds a whole /64, so counting single IPv6 addresses would count nothing).
+pub fn address_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -78,7 +79,7 @@ impl LoginGuard {
     fn keys(&self, account: &str, peer: Option<IpAddr>) -> Vec<(Counted, u32)> {
         let mut keys = Vec::with_capacity(2);
         if self.per_account > 0 {
-            keys.push((Counted::Account(account.to_lowercase()), self.per_account));
+            keys.push((Counted::Account(account_key(account)), self.per_account));
         }
         if let Some(ip) = peer.filter(|_| self.per_address > 0) {
             keys.push((Counted::Address(address_key(ip)), self.per_address));
@@ -123,7 +124,7 @@ impl LoginGuard {
     /// A correct password clears its account's failures (not its address's).
     pub fn succeeded(&self, account: &str) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        counts.remove(&Counted::Account(account.to_lowercase()));
+        counts.remove(&Counted::Account(account_key(account)));
     }
 
     /// Checks `secret` against `stored` on a blocking thread, waiting for a free check slot.
@@ -144,6 +145,17 @@ impl LoginGuard {
         });
         checked.await.unwrap_or(false)
     }
+}
+
+/// An account's counter key. E-mail addresses are at most 254 bytes (PLC_SPEC §4.8): a longer
+/// name is no account, and keeping it whole would let each failed login pin up to a request
+/// body's worth of memory in the table (whose size, not bytes, `MAX_TRACKED` bounds).
+fn account_key(account: &str) -> String {
+    let mut end = account.len().min(254);
+    while !account.is_char_boundary(end) {
+        end -= 1;
+    }
+    account[..end].to_lowercase()
 }
 
 #[cfg(test)]

@@ -138,8 +138,10 @@ impl Table {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A place for a connection from `ip`, or why there is none.
+    /// A place for a connection from `ip`, or why there is none. An IPv6 client is counted by
+    /// its /64, which it usually holds whole.
     fn admit(&self, ip: IpAddr) -> Result<Arc<Conn>, &'static str> {
+        let ip = bootmedium_plc::logins::address_key(ip);
         let mut t = self.lock();
         if t.per_ip.get(&ip).copied().unwrap_or(0) >= self.max_per_ip {
             return Err("per-address connection cap reached");
@@ -270,12 +272,13 @@ impl Connection {
             let sent =
                 direct::respond(&stream, &self.app, *request, self.peer, close, self.settings.send_timeout).await;
             drop(in_flight);
-            if let Err(e) = sent {
-                tracing::debug!(peer = %self.peer, error = %e, "download connection ended with an error");
-                return self.table.release(self.conn.id);
-            }
-            if close {
-                return self.table.release(self.conn.id);
+            match sent {
+                Ok(direct::Sent::KeepAlive) => {}
+                Ok(direct::Sent::Close) => return self.table.release(self.conn.id),
+                Err(e) => {
+                    tracing::debug!(peer = %self.peer, error = %e, "download connection ended with an error");
+                    return self.table.release(self.conn.id);
+                }
             }
         }
         let io = TokioIo::new(Rewind::new(read, TimedIo::new(stream, self.settings.send_timeout)));
@@ -565,6 +568,18 @@ mod tests {
         assert_eq!(table.lock().open.len(), 3);
         // A third from `a` is allowed again now that a1 is gone.
         assert_eq!(table.lock().per_ip.get(&a), Some(&1));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let table = Table::new(10, 2);
+        let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let other_host: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other_net: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        let _a = table.admit(one).unwrap();
+        let _b = table.admit(other_host).unwrap();
+        assert!(table.admit("2001:db8:1:2:abcd::7".parse().unwrap()).is_err(), "a third address of one /64");
+        assert!(table.admit(other_net).is_ok());
     }
 
     #[test]
