@@ -6,7 +6,7 @@
 //! in memory, whatever the image size; it is dropped by the send timeout (`conn`).
 //!
 //! Request bodies are read whole up to a limit; the rest of an oversized body is read and
-//! discarded (up to [`DRAIN_LIMIT`], within the body timeout) before the fault is answered, so
+//! discarded (up to [`DRAIN_LIMIT`] bytes and [`DRAIN_TIME`]) before the fault is answered, so
 //! that a client still sending sees the fault instead of a reset connection.
 
 use axum::body::{Body, Bytes};
@@ -21,6 +21,9 @@ pub(crate) const PIECE: usize = 128 * 1024;
 /// answer; a body announced or found longer than this is cut with the connection.
 pub(crate) const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// Longest time spent discarding an oversized body before the fault is answered anyway.
+pub(crate) const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why a request body could not be had.
 #[derive(Debug)]
 pub(crate) enum ReadError {
@@ -34,7 +37,8 @@ pub(crate) enum ReadError {
 pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ReadError> {
     let announced =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > DRAIN_LIMIT) {
+    // Too large, and too large to drain: cut at once.
+    if announced.is_some_and(|n| n > limit as u64 && n > DRAIN_LIMIT) {
         return Err(ReadError::TooLarge);
     }
     let mut stream = body.into_data_stream();
@@ -44,12 +48,17 @@ pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> 
         if data.len() + chunk.len() > limit {
             let mut seen = (data.len() + chunk.len()) as u64;
             drop(data);
-            while seen <= DRAIN_LIMIT {
-                match stream.next().await {
-                    Some(Ok(chunk)) => seen += chunk.len() as u64,
-                    _ => break,
+            // Bounded in bytes and in time (as nginx's lingering_time): a sender that trickles
+            // must not hold its connection busy, and so unevictable, for the whole body timeout.
+            let drain = async {
+                while seen <= DRAIN_LIMIT {
+                    match stream.next().await {
+                        Some(Ok(chunk)) => seen += chunk.len() as u64,
+                        _ => break,
+                    }
                 }
-            }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
             return Err(ReadError::TooLarge);
         }
         data.extend_from_slice(&chunk);
