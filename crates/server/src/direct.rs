@@ -112,7 +112,7 @@ pub(crate) fn classify(buf: &[u8]) -> Head {
 }
 
 /// Answers `request` through `app` on `stream`, the file bytes by `sendfile`. `Ok` when the
-/// response was sent completely and the connection may carry another request.
+/// response was sent completely, saying whether the connection may carry another request.
 pub(crate) async fn respond(
     stream: &TcpStream,
     app: &Router,
@@ -120,7 +120,7 @@ pub(crate) async fn respond(
     peer: SocketAddr,
     close: bool,
     send_timeout: Duration,
-) -> io::Result<()> {
+) -> io::Result<Sent> {
     let head_only = request.method() == Method::HEAD;
     request.extensions_mut().insert(Direct);
     request.extensions_mut().insert(ConnectInfo(peer));
@@ -129,6 +129,10 @@ pub(crate) async fn respond(
         Err(never) => match never {},
     };
     let (parts, body) = response.into_parts();
+    // A handler that ends the connection is obeyed, as the HTTP library would.
+    let close =
+        close || parts.headers.get(header::CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+    let sent = if close { Sent::Close } else { Sent::KeepAlive };
     let file = parts.extensions.get::<FileBody>().cloned();
     // Statuses that never have a body (RFC 9110 §15.3.5, §15.4.5) carry no length either, as
     // the HTTP library sends them.
@@ -172,7 +176,7 @@ pub(crate) async fn respond(
     head.extend_from_slice(b"\r\n");
     head.extend_from_slice(&small);
     send_all(stream, &head, send_timeout).await?;
-    let Some(file) = file.filter(|_| !head_only) else { return Ok(()) };
+    let Some(file) = file.filter(|_| !head_only) else { return Ok(sent) };
     let mut slots = None;
     for segment in file.medium.segments(file.start, file.count) {
         match segment {
@@ -191,7 +195,14 @@ pub(crate) async fn respond(
             }
         }
     }
-    Ok(())
+    Ok(sent)
+}
+
+/// Whether a connection may carry another request after a response was sent completely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    KeepAlive,
+    Close,
 }
 
 /// Waits until `stream` accepts bytes, for at most `send_timeout`.
