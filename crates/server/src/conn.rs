@@ -178,6 +178,10 @@ impl TableInner {
     }
 }
 
+/// How long a closing connection may take to send what its last response left in the HTTP
+/// library's buffer.
+const FLUSH_GRACE: Duration = Duration::from_secs(1);
+
 /// One connection's state, shared by its task, its requests and the table.
 struct Conn {
     id: u64,
@@ -303,6 +307,7 @@ impl Connection {
         if stopping {
             return self.table.release(self.conn.id);
         }
+        let mut ended = false;
         loop {
             let check = if self.conn.is_idle() {
                 self.conn.idle_since() + self.idle_limit()
@@ -314,6 +319,7 @@ impl Connection {
                     if let Err(e) = result {
                         tracing::debug!(peer = %self.peer, error = %e, "connection ended with an error");
                     }
+                    ended = true;
                     break;
                 }
                 () = self.conn.evict.notified() => {
@@ -337,6 +343,13 @@ impl Connection {
                     }
                 }
             }
+        }
+        // "Idle" means the last response body was taken, not that its bytes have left: the tail
+        // of a response may still wait in the HTTP library's buffer. Let it go out (briefly)
+        // instead of cutting the response short.
+        if !ended && self.conn.requests.load(Ordering::SeqCst) > 0 {
+            http.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(FLUSH_GRACE, http.as_mut()).await;
         }
         self.table.release(self.conn.id);
     }
