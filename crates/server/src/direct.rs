@@ -13,6 +13,10 @@
 //! wait for the client is bounded by the send timeout. Anything else, on a new connection or
 //! after download requests on one, goes to the HTTP library with the bytes read so far replayed
 //! ([`Rewind`]).
+//!
+//! `sendfile` runs on the connection's task: templates are read by every download and stay in
+//! the page cache, but a cold page makes the call wait for the disk on a runtime worker (as
+//! nginx without `aio`), outside the two-reads-per-core limit of the streamed path.
 
 use axum::Router;
 use axum::body::{Body, Bytes};
