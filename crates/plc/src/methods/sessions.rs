@@ -27,17 +27,24 @@ async fn purge_expired(cx: &mut Cx<'_>) -> MethodResult<()> {
 async fn new_person_session(cx: &mut Cx<'_>, person_id: i64, expires: i64) -> MethodResult<String> {
     purge_expired(cx).await?;
     let id = crypto::new_session_id().map_err(|e| Fault::internal(e.to_string()))?;
+    insert_session(cx, &id, expires, ("person_id", person_id)).await?;
+    Ok(id)
+}
+
+/// Stores session `id` for its owner: `("person_id", id)` or `("node_id", id)`.
+async fn insert_session(cx: &mut Cx<'_>, id: &str, expires: i64, owner: (&'static str, i64)) -> MethodResult<()> {
+    let (owner_column, owner_id) = owner;
     cx.tx
         .insert_plain(
             "sessions",
             &[
-                ("session_id", SqlValue::text(id.clone())),
+                ("session_id", SqlValue::text(id)),
                 ("expires", SqlValue::int(expires)),
-                ("person_id", SqlValue::int(person_id)),
+                (owner_column, SqlValue::int(owner_id)),
             ],
         )
         .await?;
-    Ok(id)
+    Ok(())
 }
 
 pub async fn get_session(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
@@ -100,17 +107,7 @@ pub async fn set_node_session(cx: &mut Cx<'_>, node_id: i64, session: &str) -> M
     end_node_sessions(cx, node_id).await?;
     cx.tx.delete("sessions", &[("session_id", SqlValue::text(session))]).await?;
     let expires = crate::now().saturating_add(cx.config().api.node_session_lifetime_seconds);
-    cx.tx
-        .insert_plain(
-            "sessions",
-            &[
-                ("session_id", SqlValue::text(session)),
-                ("expires", SqlValue::int(expires)),
-                ("node_id", SqlValue::int(node_id)),
-            ],
-        )
-        .await?;
-    Ok(())
+    insert_session(cx, session, expires, ("node_id", node_id)).await
 }
 
 /// Ends the node's session: its key changed (a medium or configuration file with a new key, or
