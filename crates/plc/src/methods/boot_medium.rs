@@ -499,15 +499,20 @@ async fn store_key(cx: &mut Cx<'_>, renewed: &mut RenewedKey) -> MethodResult<()
     let rows = cx
         .tx
         .fetch(
-            "UPDATE nodes SET node_key = $1, last_download = $2, key_generation = key_generation + 1 WHERE node_id = $3 AND deleted = 0 RETURNING key_generation",
+            "UPDATE nodes SET node_key = $1, last_download = $2, key_generation = key_generation + 1 WHERE node_id = $3 AND deleted = 0 RETURNING key_generation, site_id",
             &[SqlValue::text(renewed.key.clone()), SqlValue::int(renewed.renewed_at), SqlValue::int(renewed.node_id)],
-            &[FieldKind::Int],
+            &[FieldKind::Int, FieldKind::Int],
         )
         .await?;
-    renewed.generation = rows
-        .first()
-        .and_then(|r| r[0].as_int())
-        .ok_or_else(|| Fault::invalid(format!("Node {} was deleted during the call", renewed.node_id)))?;
+    let Some((generation, site_id)) = rows.first().map(|r| (r[0].as_int(), r[1].as_int().unwrap_or(0))) else {
+        return Err(Fault::invalid(format!("Node {} was deleted during the call", renewed.node_id)));
+    };
+    // The site was checked on the snapshot the medium was prepared on; the node may have moved
+    // since (a fault rolls the key back).
+    if !cx.caller.is_admin() && !cx.caller.at_site(site_id) {
+        return Err(Fault::denied(format!("Node {} moved to another site during the call", renewed.node_id)));
+    }
+    renewed.generation = generation.unwrap_or(0);
     // A session made with the old key dies with it (the old medium's node must not keep one).
     super::sessions::end_node_sessions(cx, renewed.node_id).await?;
     Ok(())
