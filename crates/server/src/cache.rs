@@ -84,7 +84,9 @@ impl MediaCache {
         }
     }
 
-    /// Records a built medium's size and drops the least recently used until the bounds hold.
+    /// Records a built medium's size and drops the least recently used others until the bounds
+    /// hold. The medium just used stays even when it alone is over the byte bound: dropping it
+    /// would make every request for its link build it again.
     fn keep(&self, id: &str, bytes: u64) {
         let mut entries = self.lock();
         if let Some(e) = entries.get_mut(id) {
@@ -95,7 +97,15 @@ impl MediaCache {
             if entries.len() <= self.max_media && total <= self.max_bytes {
                 break;
             }
-            let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.used).map(|(k, _)| k.clone()) else { break };
+            let oldest = entries.iter().filter(|(k, _)| *k != id).min_by_key(|(_, e)| e.used).map(|(k, _)| k.clone());
+            let Some(oldest) = oldest else {
+                tracing::warn!(
+                    bytes,
+                    max_bytes = self.max_bytes,
+                    "a download medium alone exceeds download_cache_bytes"
+                );
+                break;
+            };
             entries.remove(&oldest);
         }
     }
@@ -117,5 +127,20 @@ mod tests {
         assert!(cache.get_or_build("a", far, || Ok(None)).await.unwrap().is_none());
         assert!(cache.get_or_build("b", far, || Err(Fault::internal("x"))).await.is_err());
         assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn the_medium_just_used_is_kept_even_alone_over_the_byte_bound() {
+        let cache = MediaCache::new(4, 100);
+        let far = bootmedium_plc::now() + 3600;
+        for id in ["old", "new"] {
+            let entry = Entry { medium: Arc::new(OnceCell::new()), expires: far, bytes: 0, used: Instant::now() };
+            cache.lock().insert(id.to_owned(), entry);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        cache.keep("old", 60);
+        cache.keep("new", 500);
+        let entries = cache.lock();
+        assert!(entries.contains_key("new") && !entries.contains_key("old"), "{:?}", entries.keys());
     }
 }
