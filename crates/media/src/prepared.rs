@@ -341,6 +341,15 @@ pub enum Segment {
     Memory { offset: u64, len: u64 },
 }
 
+impl Segment {
+    /// How many bytes of the image it holds.
+    pub fn byte_count(&self) -> u64 {
+        match self {
+            Segment::File { len, .. } | Segment::Memory { len, .. } => *len,
+        }
+    }
+}
+
 /// `Read + Seek` over a [`PreparedMedium`]: slot bytes where slots are, template bytes elsewhere.
 #[derive(Debug, Clone)]
 pub struct MediumReader {

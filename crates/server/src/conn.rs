@@ -303,10 +303,10 @@ impl Connection {
         // A request's head must fit in it too (nginx's default allows 32 KiB).
         let http = hyper::server::conn::http1::Builder::new().max_buf_size(64 * 1024).serve_connection(io, service);
         let mut http = pin!(http);
-        let mut stopping = *self.stop.borrow();
-        if stopping {
+        if *self.stop.borrow() {
             return self.table.release(self.conn.id);
         }
+        let mut stopping = false;
         let mut ended = false;
         loop {
             let check = if self.conn.is_idle() {

@@ -181,8 +181,13 @@ pub(crate) async fn respond(
     head.extend_from_slice(&small);
     send_all(stream, &head, send_timeout).await?;
     let Some(file) = file.filter(|_| !head_only) else { return Ok(sent) };
+    let segments = file.medium.segments(file.start, file.count);
+    // The head promised `count` bytes: a shorter body would frame the next response wrongly.
+    if segments.iter().map(Segment::byte_count).sum::<u64>() != file.count {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the medium is shorter than the range sent"));
+    }
     let mut slots = None;
-    for segment in file.medium.segments(file.start, file.count) {
+    for segment in segments {
         match segment {
             Segment::File { file, offset, len } => send_file(stream, &file, offset, len, send_timeout).await?,
             Segment::Memory { offset, len } => {
