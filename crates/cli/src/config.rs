@@ -239,9 +239,10 @@ body_timeout_seconds = {body_timeout}
 body_min_rate_bytes = {body_min_rate}
 # A client that accepts no response bytes for this long (a stalled download) is dropped.
 send_timeout_seconds = {send_timeout}
-# Open connections at most, and from one IP address at most. At the global cap the connection
-# idle longest is closed to make room; a client over its address's cap gets 503. Keep
-# max_connections below the open-file limit (ulimit -n) minus about 100.
+# Open connections at most, and from one IP address (IPv6: one /64) at most. At the global cap
+# the connection idle longest is closed to make room; a client over its address's cap gets 503.
+# serve raises its open-file limit to the hard limit and uses fewer connections when two
+# descriptors each (socket and image) and about 100 more do not fit under it.
 max_connections = {max_connections}
 max_connections_per_ip = {max_per_ip}
 # On SIGTERM/SIGINT: how long requests in flight may still take.

@@ -273,29 +273,34 @@ async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
 /// Open files kept free for the database, references, templates and results.
 const FILE_RESERVE: usize = 100;
 
-/// `max_connections`, lowered to fit under the process's open-file limit (Linux's
-/// /proc/self/limits; elsewhere as configured): past the limit, accepting would fail instead of
-/// the cap making room.
+/// `max_connections`, fitted under the process's open-file limit: the soft limit is first
+/// raised to the hard one (as nginx's `worker_rlimit_nofile`), then every connection is given
+/// two descriptors (its socket, and the template or cached medium a download reads) beside a
+/// reserve: past the limit, accepting or opening would fail instead of the cap making room.
 fn fit_open_file_limit(max_connections: usize) -> usize {
-    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else { return max_connections };
-    let soft = limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .and_then(|l| l.split_whitespace().nth(3))
-        .and_then(|v| v.parse::<usize>().ok());
-    match soft {
-        Some(soft) if max_connections + FILE_RESERVE > soft => {
-            let fitted = soft.saturating_sub(FILE_RESERVE).max(soft / 2).max(1);
-            tracing::warn!(
-                max_connections,
-                open_file_limit = soft,
-                using = fitted,
-                "[server] max_connections does not fit under the open-file limit (ulimit -n); using fewer"
-            );
-            fitted
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = Rlimit { current: limit.maximum, maximum: limit.maximum };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::debug!(error = %e, "could not raise the open-file limit to its hard limit");
         }
-        _ => max_connections,
     }
+    let Some(soft) = getrlimit(Resource::Nofile).current.and_then(|n| usize::try_from(n).ok()) else {
+        return max_connections;
+    };
+    let room = soft.saturating_sub(FILE_RESERVE) / 2;
+    if max_connections <= room {
+        return max_connections;
+    }
+    let fitted = room.max(1);
+    tracing::warn!(
+        max_connections,
+        open_file_limit = soft,
+        using = fitted,
+        "[server] max_connections does not fit under the open-file limit (ulimit -n); using fewer"
+    );
+    fitted
 }
 
 /// The boot image engine of a data directory; unusable [boot] settings are reported, and make
