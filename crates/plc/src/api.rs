@@ -148,9 +148,11 @@ impl Cx<'_> {
         self.event = EventNote { message: Some(message), objects };
     }
 
-    /// Ends the read transaction a [`Writes::AfterPreparing`] method prepared its work on and
-    /// begins its write transaction; the caller is checked again inside it and must not have
-    /// changed (what the method checked it against was read before). A no-op once writing.
+    /// Ends the read transaction the call authenticated on (and a [`Writes::AfterPreparing`]
+    /// method prepared its work on) and begins its write transaction: before dispatch for
+    /// [`Writes::Yes`], once the work is ready for [`Writes::AfterPreparing`]. The caller is
+    /// checked again inside it and must not have changed (what was checked was read before).
+    /// A no-op once writing.
     pub async fn begin_writing(&mut self) -> MethodResult<()> {
         if self.writing {
             return Ok(());
@@ -283,7 +285,7 @@ impl Api {
             Ok(tx) => tx,
             Err(e) => return (Err(e.into()), None),
         };
-        let (mut caller, extend_node_session) = match self.authenticate(spec, &mut tx, &req, &check).await {
+        let (caller, extend_node_session) = match self.authenticate(spec, &mut tx, &req, &check).await {
             Ok(Authenticated { caller, extend_node_session }) => (caller, extend_node_session),
             Err(failure) => {
                 drop(tx);
@@ -296,23 +298,6 @@ impl Api {
                 self.log_failure(spec, params, Some(&caller), &f, started).await;
                 return (Err(f), Some(caller));
             }
-        }
-        if spec.writes == Writes::Yes {
-            drop(tx);
-            tx = match self.registry.begin_write().await {
-                Ok(tx) => tx,
-                Err(e) => return (Err(e.into()), Some(caller)),
-            };
-            // The caller again, as the write transaction sees it (a password changed, a session
-            // deleted or a role removed meanwhile counts); cheap, the password is not checked
-            // again.
-            caller = match self.authenticate(spec, &mut tx, &req, &check).await {
-                Ok(again) => again.caller,
-                Err(failure) => {
-                    drop(tx);
-                    return (Err(self.auth_failed(spec, params, failure, started).await), None);
-                }
-            };
         }
         let recheck = Recheck { req, check };
         let run = Run { started, delivery, recheck: Some(recheck) };
@@ -364,7 +349,9 @@ impl Api {
     ) -> MethodResult<Reply> {
         let auth_value = &params[0];
         let mut cx = Cx {
-            writing: spec.writes == Writes::Yes,
+            // Every call starts on a read transaction; a writing method's write transaction
+            // begins in `Cx::begin_writing`, which checks the caller again inside it.
+            writing: false,
             recheck,
             tx,
             caller: caller.clone(),
@@ -376,7 +363,13 @@ impl Api {
             delivery,
             handover: None,
         };
-        let mut result = methods::dispatch(&mut cx, Args(&params[1..])).await;
+        let mut result = match spec.writes {
+            Writes::Yes => match cx.begin_writing().await {
+                Ok(()) => methods::dispatch(&mut cx, Args(&params[1..])).await,
+                Err(f) => Err(f),
+            },
+            Writes::No | Writes::AfterPreparing => methods::dispatch(&mut cx, Args(&params[1..])).await,
+        };
         // The event goes into the write transaction (a method that prepared on a read
         // transaction and did not write still records its event).
         if result.is_ok()
@@ -432,10 +425,7 @@ impl Api {
         let mut all = Vec::with_capacity(params.len() + 1);
         all.push(Value::Nil);
         all.extend_from_slice(params);
-        let tx = match spec.writes {
-            Writes::Yes => self.registry.begin_write().await?,
-            Writes::No | Writes::AfterPreparing => self.registry.begin_read().await?,
-        };
+        let tx = self.registry.begin_read().await?;
         let run = Run { started: Instant::now(), delivery: Delivery::Response, recheck: None };
         self.execute(spec, &all, caller, tx, run).await
     }
