@@ -1,9 +1,16 @@
-//! Outgoing mail: the `[mail]` settings of bootmedium.toml and the message the domain hands over
-//! ([`Envelope`]). Upstream PLCAPI sends mail from `PLC/sendmail.py` through the local MTA only
-//! when `PLC_MAIL_ENABLED` is set (PLC_SPEC §12.5); here mail goes to a configured SMTP relay.
+//! Outgoing mail: the `[mail]` settings of bootmedium.toml, the message the domain hands over
+//! ([`Envelope`]) and its delivery to an SMTP relay ([`Mailer`]). Upstream PLCAPI sends mail
+//! from `PLC/sendmail.py` through the local MTA only when `PLC_MAIL_ENABLED` is set (PLC_SPEC
+//! §12.5); here mail goes to a configured relay (RFC 5321, STARTTLS RFC 3207, AUTH RFC 4954),
+//! formatted as RFC 5322 with RFC 2047 encoded words for non-ASCII header text.
 #![forbid(unsafe_code)]
 
+mod send;
+
+pub use send::{MailError, Mailer, SendError, message_id};
+
 use serde::Deserialize;
+use std::path::PathBuf;
 
 /// How the connection to the relay is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -45,6 +52,48 @@ pub struct MailSettings {
     pub max_attempts: u32,
     /// Wait before the first retry; doubled after each failed attempt.
     pub retry_seconds: u64,
+    /// A PEM file of CA certificates trusted for the relay's STARTTLS certificate besides the
+    /// system's (a relay with a private CA); empty: the system's only.
+    pub ca_certificate: PathBuf,
+}
+
+impl MailSettings {
+    /// The checks `serve` makes at start when mail is enabled: a setting that could never
+    /// deliver is an error then, not a log line per message later.
+    pub fn validate(&self) -> Result<(), MailError> {
+        let invalid = |setting: &'static str, reason: &str| MailError::Setting { setting, reason: reason.to_owned() };
+        if !self.enabled {
+            return Ok(());
+        }
+        if self.relay.trim().is_empty() || self.relay.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("mail.relay", "must be the relay's host name or address"));
+        }
+        if self.port == 0 {
+            return Err(invalid("mail.port", "must be 1-65535"));
+        }
+        if self.max_attempts == 0 {
+            return Err(invalid("mail.max_attempts", "must be at least 1"));
+        }
+        if self.timeout_seconds == 0 {
+            return Err(invalid("mail.timeout_seconds", "must be at least 1"));
+        }
+        if self.retry_seconds == 0 {
+            return Err(invalid("mail.retry_seconds", "must be at least 1"));
+        }
+        if self.username.is_empty() != self.password.is_empty() {
+            return Err(invalid("mail.username", "username and password go together (both empty: no AUTH)"));
+        }
+        for (setting, address) in [("mail.support_address", &self.support_address), ("mail.boot_address", &self.boot_address)]
+        {
+            if address.parse::<lettre::Address>().is_err() {
+                return Err(invalid(setting, "must be a mail address (user@domain)"));
+            }
+        }
+        if !self.from.is_empty() && self.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid("mail.from", "must be a mail address, optionally with a name: \"Name\" <user@domain>"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for MailSettings {
@@ -62,6 +111,7 @@ impl Default for MailSettings {
             timeout_seconds: 30,
             max_attempts: 6,
             retry_seconds: 60,
+            ca_certificate: PathBuf::new(),
         }
     }
 }
