@@ -110,7 +110,12 @@ impl FileConfig {
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!("reading {} (run `bootmedium --data-dir {} init` first)", path.display(), data_dir.display())
         })?;
-        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        let mut file: FileConfig = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        // One support address: the boot CD shows the one mail uses unless told otherwise.
+        if file.boot.support_address.is_empty() {
+            file.boot.support_address = file.mail.support_address.clone();
+        }
+        Ok(file)
     }
 
     /// The API's settings; a relative or empty results directory is taken inside `data_dir`.
@@ -131,13 +136,13 @@ impl FileConfig {
             *extra = std::path::absolute(data_dir.join(&*extra))
                 .with_context(|| format!("resolving the admin result directory {}", extra.display()))?;
         }
-        Ok(PlcConfig {
-            plc: self.plc.clone(),
-            flavour: self.flavour.clone(),
-            api: self.api.clone(),
-            medium,
-            mail: self.mail.clone(),
-        })
+        let mut mail = self.mail.clone();
+        mail.validate().context("checking the [mail] settings")?;
+        if !mail.ca_certificate.as_os_str().is_empty() {
+            mail.ca_certificate = std::path::absolute(data_dir.join(&mail.ca_certificate))
+                .with_context(|| format!("resolving {}", mail.ca_certificate.display()))?;
+        }
+        Ok(PlcConfig { plc: self.plc.clone(), flavour: self.flavour.clone(), api: self.api.clone(), medium, mail })
     }
 }
 
@@ -279,11 +284,44 @@ path = {boot_path}
 ca_certificate = {boot_ca}
 # PLC_ROOT_GPG_KEY_PUB: the GPG public keyring that signs the boot manager.
 gpg_public_keyring = {boot_gpg}
-# Shown in the boot CD's /etc/issue.
+# Shown in the boot CD's /etc/issue; an empty support_address means [mail] support_address.
 www_url = {boot_www}
 support_address = {boot_support}
 # crypt(3) hash of the boot CD's root password (e.g. from `openssl passwd -5`); "*" locks root.
 root_password_hash = {boot_hash}
+
+[mail]
+# Mail to site staff and the PLC's own addresses (PLC_MAIL_*): BootNotifyOwners and the other
+# node-side messages. Off by default, as upstream: mail that would be sent is only logged. When
+# on, a mail is queued in the database by the call that causes it (and only if that call
+# succeeds) and delivered in the background by `serve` (any instance sharing the database),
+# retried when the relay is unreachable or answers 4xx, given up at once when it answers 5xx.
+# Mail already queued stays queued while this is off.
+enabled = {mail_enabled}
+# The SMTP relay that takes every outgoing mail (host name or address), and its port.
+relay = {mail_relay}
+port = {mail_port}
+# STARTTLS: "never", "opportunistic" (when the relay offers it; then its certificate must be
+# valid) or "required" (no delivery without it).
+starttls = "opportunistic"
+# A PEM file of CA certificates trusted for the relay's certificate besides the system's
+# (relative to this directory); empty: the system's only.
+ca_certificate = ""
+# AUTH credentials for the relay; both empty: no AUTH.
+username = ""
+password = ""
+# From (and Reply-To) of every mail, `"Name" <address>` or an address; empty: the support address.
+from = ""
+# PLC_MAIL_SUPPORT_ADDRESS: the PLC's support team (also on the boot CD, see [boot]).
+support_address = {mail_support}
+# PLC_MAIL_BOOT_ADDRESS: gets every boot message a node sends.
+boot_address = {mail_boot}
+# How long one delivery attempt (connection, TLS, AUTH and transfer) may take.
+timeout_seconds = {mail_timeout}
+# Attempts before a mail is given up: marked failed, with an error line in the log.
+max_attempts = {mail_attempts}
+# Wait before the first retry, doubled after each failed attempt (60: 1, 2, 4, 8, 16 minutes).
+retry_seconds = {mail_retry}
 "#,
         database = quoted(database_url.unwrap_or("")),
         name = quoted(plc_name),
@@ -327,6 +365,14 @@ root_password_hash = {boot_hash}
         boot_www = quoted(&d.boot.www_url),
         boot_support = quoted(&d.boot.support_address),
         boot_hash = quoted(&d.boot.root_password_hash),
+        mail_enabled = d.mail.enabled,
+        mail_relay = quoted(&d.mail.relay),
+        mail_port = d.mail.port,
+        mail_support = quoted(&d.mail.support_address),
+        mail_boot = quoted(&d.mail.boot_address),
+        mail_timeout = d.mail.timeout_seconds,
+        mail_attempts = d.mail.max_attempts,
+        mail_retry = d.mail.retry_seconds,
     )
 }
 
@@ -343,7 +389,37 @@ mod tests {
         let written = format!("{:?}", c.server.settings().unwrap());
         assert_eq!(written, format!("{:?}", ServerSettings::default()), "the template writes the defaults");
         assert_eq!(c.boot, bootmedium_media::BootConfig::default());
+        assert_eq!(c.mail, bootmedium_mail::MailSettings::default());
         assert_eq!(c.database.url, "postgres://u@h/db");
+    }
+
+    #[test]
+    fn the_boot_cd_shows_the_mail_support_address_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |text: &str| std::fs::write(dir.path().join(FILE_NAME), text).unwrap();
+        write(&template("PLC", None).replace("root+support@localhost.localdomain", "help@plc.example.org"));
+        let c = FileConfig::load(dir.path()).unwrap();
+        assert_eq!(c.boot.support_address, "help@plc.example.org");
+        write("[mail]\nsupport_address = \"help@plc.example.org\"\n[boot]\nsupport_address = \"desk@plc.example.org\"\n");
+        assert_eq!(FileConfig::load(dir.path()).unwrap().boot.support_address, "desk@plc.example.org");
+        write("");
+        assert_eq!(FileConfig::load(dir.path()).unwrap().boot.support_address, "root+support@localhost.localdomain");
+    }
+
+    #[test]
+    fn enabled_mail_settings_are_checked() {
+        let dir = Path::new("/data");
+        for (setting, value) in [("relay", toml::Value::from("")), ("port", 0.into()), ("max_attempts", 0.into())] {
+            let mut table = toml::Table::new();
+            table.insert("enabled".into(), true.into());
+            table.insert(setting.into(), value.clone());
+            let c: FileConfig = toml::from_str(&format!("[mail]\n{table}")).unwrap();
+            let e = format!("{:#}", c.plc(dir).unwrap_err());
+            assert!(e.contains(&format!("mail.{setting}")), "{e}");
+            table.insert("enabled".into(), false.into());
+            let c: FileConfig = toml::from_str(&format!("[mail]\n{table}")).unwrap();
+            assert!(c.plc(dir).is_ok(), "disabled mail is not checked");
+        }
     }
 
     #[test]

@@ -262,12 +262,45 @@ async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
     std::io::stdout().flush().context("writing to stdout")?;
     let mut settings = file.server.settings()?;
     settings.max_connections = fit_open_file_limit(settings.max_connections);
-    let app =
-        bootmedium_server::router(Api::new(registry.clone(), plc).with_media(media_env(dir, &file)), settings.clone());
+    let mail = plc.mail.clone();
+    let api = Api::new(registry.clone(), plc).with_media(media_env(dir, &file));
+    let mail_loop = start_mail_delivery(&registry, mail, &api)?;
+    let app = bootmedium_server::router(api, settings.clone());
     bootmedium_server::serve(listener, app, settings, shutdown_signal()).await.context("serving HTTP")?;
+    if let Some((stop, task, limit)) = mail_loop {
+        let _ = stop.send(());
+        // An attempt in progress finishes (its outcome recorded) within its timeout.
+        if tokio::time::timeout(limit, task).await.is_err() {
+            tracing::warn!("mail delivery did not stop in time");
+        }
+    }
     registry.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A running mail delivery loop: its stop signal, its task, and how long stopping may take.
+type MailLoop = (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>, std::time::Duration);
+
+/// Starts delivering queued mail when `[mail] enabled` (otherwise queued mail waits, and the
+/// composing side only logs what it would send).
+fn start_mail_delivery(
+    registry: &Registry,
+    mail: bootmedium_mail::MailSettings,
+    api: &Api,
+) -> Result<Option<MailLoop>> {
+    if !mail.enabled {
+        tracing::info!("mail is off ([mail] enabled = false): mail is logged, not sent");
+        return Ok(None);
+    }
+    let mailer = bootmedium_mail::Mailer::new(&mail).context("setting up mail delivery")?;
+    tracing::info!(relay = %mail.relay, port = mail.port, "delivering mail through the relay");
+    let limit = std::time::Duration::from_secs(mail.timeout_seconds.saturating_add(5));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(bootmedium_plc::outbox::run(registry.clone(), mail, mailer, api.mail_wake.clone(), async {
+        let _ = stopped.await;
+    }));
+    Ok(Some((stop, task, limit)))
 }
 
 /// Open files kept free for the database, references, templates and results.

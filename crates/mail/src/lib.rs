@@ -27,7 +27,7 @@ pub enum StartTls {
 
 /// `[mail]`: whether and where mail is sent, and the PLC's addresses
 /// (PLC_MAIL_ENABLED, PLC_MAIL_SUPPORT_ADDRESS, PLC_MAIL_BOOT_ADDRESS).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailSettings {
     /// Off by default, as upstream: mail that would be sent is only logged.

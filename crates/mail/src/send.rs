@@ -118,11 +118,15 @@ fn classify(e: &lettre::transport::smtp::Error) -> SendError {
 
 /// The error and its causes on one line ("Connection error: Connection refused (os error 111)").
 fn error_text(e: &lettre::transport::smtp::Error) -> String {
+    // lettre's errors print their first cause; deeper ones are added unless already shown.
     let mut text = e.to_string();
-    let mut source = std::error::Error::source(e).and_then(std::error::Error::source);
+    let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
         source = s.source();
     }
     text.replace(['\r', '\n'], " ")
@@ -159,7 +163,10 @@ fn format(mail: &Envelope, message_id: &str, date: SystemTime) -> Result<Message
     for to in &mail.to {
         builder = builder.to(mailbox("recipient", to)?);
     }
-    builder.body(mail.body.clone()).map_err(|e| format!("the mail cannot be formatted: {e}"))
+    // The SMTP client ends the data with CRLF "." CRLF, which is the last line's end: a body's
+    // own final line end would arrive as an extra empty line.
+    let body = mail.body.strip_suffix('\n').map(|b| b.strip_suffix('\r').unwrap_or(b)).unwrap_or(&mail.body);
+    builder.body(body.to_owned()).map_err(|e| format!("the mail cannot be formatted: {e}"))
 }
 
 #[cfg(test)]

@@ -31,7 +31,9 @@ pub struct BootConfig {
     pub gpg_public_keyring: PathBuf,
     /// The PLC web site, shown in the boot CD's `/etc/issue`.
     pub www_url: String,
-    /// PLC_MAIL_SUPPORT_ADDRESS, shown in `/etc/issue`.
+    /// PLC_MAIL_SUPPORT_ADDRESS, shown in `/etc/issue`. `bootmedium.toml` leaves it empty to
+    /// mean `[mail] support_address` (filled in when the file is loaded), so one address is
+    /// configured once; empty here is refused by [`BootSettings::validate`].
     pub support_address: String,
     /// The crypt(3) hash put in root's `/etc/passwd` entry on the boot CD; `*` locks root.
     pub root_password_hash: String,
@@ -46,7 +48,7 @@ impl Default for BootConfig {
             ca_certificate: PathBuf::from("boot/cacert.pem"),
             gpg_public_keyring: PathBuf::from("boot/pubring.gpg"),
             www_url: "https://localhost.localdomain/".to_owned(),
-            support_address: "root+support@localhost.localdomain".to_owned(),
+            support_address: String::new(),
             root_password_hash: "*".to_owned(),
         }
     }
@@ -201,7 +203,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("boot")).unwrap();
         std::fs::write(dir.path().join("boot/cacert.pem"), "CERT").unwrap();
-        let config = BootConfig::default();
+        let config = BootConfig { support_address: "support@example.org".to_owned(), ..BootConfig::default() };
         let err = config.load("PLC", dir.path()).unwrap_err();
         assert!(err.to_string().contains("boot.gpg_public_keyring"), "{err}");
         std::fs::write(dir.path().join("boot/pubring.gpg"), "KEYS").unwrap();

@@ -80,6 +80,9 @@ pub struct Cx<'a> {
     pub delivery: Delivery,
     /// What the call hands over instead of its value once it has committed.
     pub handover: Option<Handover>,
+    /// Whether the method queued mail (`outbox::enqueue`): the delivery loop is woken once
+    /// the call commits.
+    pub(crate) mail_queued: bool,
     /// Whether `tx` is the write transaction yet.
     writing: bool,
     /// How to check the caller again when a [`Writes::AfterPreparing`] method begins writing
@@ -221,12 +224,20 @@ pub struct Api {
     pub media: Option<MediaEnv>,
     /// Password checks and failed-login counts, shared by every call.
     pub logins: LoginGuard,
+    /// Wakes the mail delivery loop (`outbox::run`) when a call that queued mail has committed.
+    pub mail_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Api {
     pub fn new(registry: Registry, config: PlcConfig) -> Self {
         let logins = LoginGuard::new(&config.api);
-        Api { registry, config, media: None, logins }
+        Api { registry, config, media: None, logins, mail_wake: Default::default() }
+    }
+
+    /// Wakes the mail delivery loop: mail was queued and committed (a permit is kept when the
+    /// loop is busy, so the wake is not lost).
+    pub fn mail_queued(&self) {
+        self.mail_wake.notify_one();
     }
 
     /// Gives the API a boot image engine (without one, image actions fault 111).
@@ -362,6 +373,7 @@ impl Api {
             created_files: Vec::new(),
             delivery,
             handover: None,
+            mail_queued: false,
         };
         let mut result = match spec.writes {
             Writes::Yes => match cx.begin_writing().await {
@@ -378,7 +390,7 @@ impl Api {
         {
             result = Err(f);
         }
-        let Cx { mut tx, event, created_files, handover, .. } = cx;
+        let Cx { mut tx, event, created_files, handover, mail_queued, .. } = cx;
         // An inline image or a link is handed over only after its key has committed.
         let result = result.map(|v| match handover {
             Some(Handover::Medium(m)) => Reply::Medium(m),
@@ -393,10 +405,14 @@ impl Api {
                 } else {
                     Ok(())
                 };
-                match logged {
+                let committed = match logged {
                     Ok(()) => tx.commit().await.map(|()| v).map_err(Fault::from),
                     Err(e) => Err(e),
+                };
+                if committed.is_ok() && mail_queued {
+                    self.mail_queued();
                 }
+                committed
             }
             Err(f) => {
                 drop(tx);

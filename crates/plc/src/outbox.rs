@@ -1,15 +1,36 @@
-//! The outgoing mail queue (table `mail_outbox`): mail a call causes is queued in that call's
-//! transaction, so it goes out only if the call commits, and never makes the call wait for, or
-//! fail because of, the relay. Delivery happens afterwards, in the background.
+//! The outgoing mail queue (table `mail_outbox`; PLC_SPEC §12.5 for what is sent): mail a call
+//! causes is queued in that call's transaction, so it goes out only if the call commits, and
+//! never makes the call wait for, or fail because of, the relay. Delivery happens afterwards, in
+//! the background ([`run`]), by any instance sharing the database.
+//!
+//! The delivery loop claims one due row at a time in a short write transaction (setting
+//! `claimed_until` past the end of its attempt, so another instance on the same PostgreSQL
+//! database skips it), sends it with no transaction open, then records the outcome in a second
+//! short transaction: `sent`; or, on a transient failure, the attempt counted and the next one
+//! scheduled `retry_seconds · 2^(attempts-1)` later; or, on a permanent failure or after
+//! `max_attempts`, `failed` with an error log line. Finished rows are deleted after 30 days.
 
 use crate::api::Cx;
 use crate::fault::{Fault, MethodResult};
-use bootmedium_mail::Envelope;
-use bootmedium_registry::SqlValue;
+use bootmedium_mail::{Envelope, MailSettings, Mailer, SendError};
+use bootmedium_registry::{FieldKind, Registry, SqlValue, Tx};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Notify;
 
 /// Queues `mail` (made from template `message_id`, when it was) for delivery as soon as the
-/// call commits. Addresses must be single lines: a recipient list is stored one per line.
+/// call commits; the delivery loop is woken then. Addresses must be single lines: a recipient
+/// list is stored one per line.
 pub async fn enqueue(cx: &mut Cx<'_>, mail: &Envelope, message_id: Option<&str>) -> MethodResult<()> {
+    queue(&mut cx.tx, mail, message_id).await?;
+    cx.mail_queued = true;
+    Ok(())
+}
+
+/// [`enqueue`] on any write transaction (for work outside a method call); whoever commits it
+/// wakes the loop with [`crate::Api::mail_queued`] or leaves it to the next poll.
+pub async fn queue(tx: &mut Tx, mail: &Envelope, message_id: Option<&str>) -> MethodResult<()> {
     let one_line = |s: &str| !s.contains(['\r', '\n']);
     if !mail.to.iter().all(|a| one_line(a) && !a.is_empty())
         || !one_line(&mail.from)
@@ -19,21 +40,294 @@ pub async fn enqueue(cx: &mut Cx<'_>, mail: &Envelope, message_id: Option<&str>)
         return Err(Fault::internal("refusing to queue a mail with a line break in a header"));
     }
     let now = crate::now();
-    cx.tx
-        .insert(
-            "mail_outbox",
-            "mail_id",
-            &[
-                ("created", SqlValue::int(now)),
-                ("message_id", SqlValue::Text(message_id.map(str::to_string))),
-                ("sender", SqlValue::text(mail.from.as_str())),
-                ("reply_to", SqlValue::Text(mail.reply_to.clone())),
-                ("recipients", SqlValue::text(mail.to.join("\n"))),
-                ("subject", SqlValue::text(mail.subject.as_str())),
-                ("body", SqlValue::text(mail.body.as_str())),
-                ("next_attempt", SqlValue::int(now)),
-            ],
+    tx.insert(
+        "mail_outbox",
+        "mail_id",
+        &[
+            ("created", SqlValue::int(now)),
+            ("message_id", SqlValue::Text(message_id.map(str::to_string))),
+            ("sender", SqlValue::text(mail.from.as_str())),
+            ("reply_to", SqlValue::Text(mail.reply_to.clone())),
+            ("recipients", SqlValue::text(mail.to.join("\n"))),
+            ("subject", SqlValue::text(mail.subject.as_str())),
+            ("body", SqlValue::text(mail.body.as_str())),
+            ("next_attempt", SqlValue::int(now)),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// How long sent and failed rows are kept (to answer "did that mail go out?").
+pub const KEEP_FINISHED_SECONDS: i64 = 30 * 86400;
+/// The loop looks for due mail at least this often (mail queued by another instance, retries).
+const POLL: Duration = Duration::from_secs(5);
+/// A claim outlives its attempt's timeout by this much, so a slow database write after the
+/// attempt cannot let another instance take the row while its outcome is being recorded.
+const CLAIM_MARGIN_SECONDS: i64 = 30;
+
+/// A queued mail, claimed for one attempt.
+struct Claimed {
+    mail_id: i64,
+    created: i64,
+    template: Option<String>,
+    attempts: i64,
+    claimed_until: i64,
+    mail: Envelope,
+}
+
+/// Delivers queued mail until `stop` resolves: at once when `wake` is notified (a call that
+/// queued mail committed), otherwise every few seconds and when a retry falls due. An attempt
+/// in progress is finished before stopping (bounded by `[mail] timeout_seconds`), so its outcome
+/// is recorded. Runs only when `[mail] enabled`; when it does not, queued mail waits.
+pub async fn run(registry: Registry, settings: MailSettings, mailer: Mailer, wake: Arc<Notify>, stop: impl Future) {
+    tokio::pin!(stop);
+    let mut purged_at = None::<std::time::Instant>;
+    loop {
+        if purged_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+            match purge(&registry, crate::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "deleted mail sent or failed more than 30 days ago"),
+                Err(e) => tracing::warn!(error = %e, "could not delete old mail"),
+            }
+            purged_at = Some(std::time::Instant::now());
+        }
+        let pause = match deliver_due(&registry, &settings, &mailer).await {
+            Ok(()) => match next_due(&registry).await {
+                Ok(Some(due)) => Duration::from_secs(u64::try_from(due - crate::now()).unwrap_or(0)).min(POLL),
+                Ok(None) => POLL,
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail delivery: cannot read the queue");
+                    POLL
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "mail delivery: cannot use the queue");
+                POLL
+            }
+        };
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(pause.max(Duration::from_millis(200))) => {}
+        }
+    }
+}
+
+/// Sends every due row, one claim at a time, until none is left.
+async fn deliver_due(registry: &Registry, settings: &MailSettings, mailer: &Mailer) -> bootmedium_registry::Result<()> {
+    while let Some(c) = claim(registry, settings).await? {
+        let date = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(c.created).unwrap_or(0));
+        let id = bootmedium_mail::message_id(c.mail_id, c.created, &c.mail.from);
+        let outcome = mailer.send(&c.mail, &id, date).await;
+        record(registry, settings, &c, outcome).await?;
+    }
+    Ok(())
+}
+
+/// Claims the next due row in a short write transaction. On PostgreSQL two instances may pick
+/// the same row; the conditional UPDATE lets only the first claim it (the second one's UPDATE
+/// waits for the first to commit, then finds the claim and changes nothing).
+async fn claim(registry: &Registry, settings: &MailSettings) -> bootmedium_registry::Result<Option<Claimed>> {
+    let now = crate::now();
+    let timeout = i64::try_from(settings.timeout_seconds).unwrap_or(i64::MAX / 4);
+    let until = now.saturating_add(timeout).saturating_add(CLAIM_MARGIN_SECONDS);
+    let mut tx = registry.begin_write().await?;
+    loop {
+        let due = tx
+            .fetch(
+                "SELECT mail_id FROM mail_outbox WHERE state = 'queued' AND next_attempt <= $1 \
+                 AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY next_attempt, mail_id LIMIT 1",
+                &[SqlValue::int(now)],
+                &[FieldKind::Int],
+            )
+            .await?;
+        let Some(SqlValue::Int(Some(mail_id))) = due.first().and_then(|r| r.first()).cloned() else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let claimed = tx
+            .execute(
+                "UPDATE mail_outbox SET claimed_until = $1 WHERE mail_id = $2 AND state = 'queued' \
+                 AND (claimed_until IS NULL OR claimed_until < $3)",
+                &[SqlValue::int(until), SqlValue::int(mail_id), SqlValue::int(now)],
+            )
+            .await?;
+        if claimed == 0 {
+            // Another instance claimed it between the SELECT and the UPDATE: look again.
+            continue;
+        }
+        let rows = tx
+            .fetch(
+                "SELECT created, message_id, attempts, sender, reply_to, recipients, subject, body \
+                 FROM mail_outbox WHERE mail_id = $1",
+                &[SqlValue::int(mail_id)],
+                &[
+                    FieldKind::Int,
+                    FieldKind::Text,
+                    FieldKind::Int,
+                    FieldKind::Text,
+                    FieldKind::Text,
+                    FieldKind::Text,
+                    FieldKind::Text,
+                    FieldKind::Text,
+                ],
+            )
+            .await?;
+        tx.commit().await?;
+        let Some(row) = rows.into_iter().next() else { return Ok(None) };
+        let int = |i: usize| match row.get(i) {
+            Some(SqlValue::Int(Some(v))) => *v,
+            _ => 0,
+        };
+        let text = |i: usize| match row.get(i) {
+            Some(SqlValue::Text(Some(v))) => Some(v.clone()),
+            _ => None,
+        };
+        let mail = Envelope {
+            from: text(3).unwrap_or_default(),
+            reply_to: text(4),
+            to: text(5).unwrap_or_default().lines().filter(|l| !l.is_empty()).map(str::to_string).collect(),
+            subject: text(6).unwrap_or_default(),
+            body: text(7).unwrap_or_default(),
+        };
+        return Ok(Some(Claimed {
+            mail_id,
+            created: int(0),
+            template: text(1),
+            attempts: int(2),
+            claimed_until: until,
+            mail,
+        }));
+    }
+}
+
+/// Records an attempt's outcome, if the claim is still this loop's (a process stopped for
+/// longer than the claim lets another instance retry the row; its outcome then counts).
+async fn record(
+    registry: &Registry,
+    settings: &MailSettings,
+    c: &Claimed,
+    outcome: Result<(), SendError>,
+) -> bootmedium_registry::Result<()> {
+    let now = crate::now();
+    let attempts = c.attempts + 1;
+    let recipients = c.mail.to.join(", ");
+    let template = c.template.as_deref().unwrap_or("-");
+    let mut tx = registry.begin_write().await?;
+    let changed = match &outcome {
+        Ok(()) => {
+            tx.execute(
+                "UPDATE mail_outbox SET state = 'sent', attempts = $1, finished = $2, claimed_until = NULL \
+                 WHERE mail_id = $3 AND claimed_until = $4",
+                &[SqlValue::int(attempts), SqlValue::int(now), SqlValue::int(c.mail_id), SqlValue::int(c.claimed_until)],
+            )
+            .await?
+        }
+        Err(e) if e.is_permanent() || attempts >= i64::from(settings.max_attempts) => {
+            tx.execute(
+                "UPDATE mail_outbox SET state = 'failed', attempts = $1, finished = $2, last_error = $3, \
+                 claimed_until = NULL WHERE mail_id = $4 AND claimed_until = $5",
+                &[
+                    SqlValue::int(attempts),
+                    SqlValue::int(now),
+                    SqlValue::text(e.to_string()),
+                    SqlValue::int(c.mail_id),
+                    SqlValue::int(c.claimed_until),
+                ],
+            )
+            .await?
+        }
+        Err(e) => {
+            tx.execute(
+                "UPDATE mail_outbox SET attempts = $1, next_attempt = $2, last_error = $3, claimed_until = NULL \
+                 WHERE mail_id = $4 AND claimed_until = $5",
+                &[
+                    SqlValue::int(attempts),
+                    SqlValue::int(now.saturating_add(retry_delay(settings.retry_seconds, attempts))),
+                    SqlValue::text(e.to_string()),
+                    SqlValue::int(c.mail_id),
+                    SqlValue::int(c.claimed_until),
+                ],
+            )
+            .await?
+        }
+    };
+    tx.commit().await?;
+    if changed == 0 {
+        tracing::warn!(mail_id = c.mail_id, "mail delivery: the claim expired before the outcome was recorded");
+        return Ok(());
+    }
+    match outcome {
+        Ok(()) => tracing::info!(mail_id = c.mail_id, template, %recipients, attempts, "mail sent"),
+        Err(e) if e.is_permanent() || attempts >= i64::from(settings.max_attempts) => tracing::error!(
+            mail_id = c.mail_id,
+            template,
+            %recipients,
+            subject = %c.mail.subject,
+            attempts,
+            reason = %e,
+            "mail failed: {}",
+            if e.is_permanent() { "the relay refused it" } else { "giving up after the last attempt" }
+        ),
+        Err(e) => tracing::warn!(
+            mail_id = c.mail_id,
+            template,
+            %recipients,
+            attempts,
+            retry_in_seconds = retry_delay(settings.retry_seconds, attempts),
+            reason = %e,
+            "mail not delivered yet; will retry"
+        ),
+    }
+    Ok(())
+}
+
+/// `retry_seconds · 2^(attempts-1)`: the wait after the `attempts`-th failed attempt.
+pub fn retry_delay(retry_seconds: u64, attempts: i64) -> i64 {
+    let doublings = u32::try_from((attempts - 1).clamp(0, 40)).unwrap_or(40);
+    let base = i64::try_from(retry_seconds).unwrap_or(i64::MAX);
+    base.saturating_mul(1i64 << doublings)
+}
+
+/// When the loop has work next: the earliest retry, or the end of a claim a stopped instance
+/// left behind.
+async fn next_due(registry: &Registry) -> bootmedium_registry::Result<Option<i64>> {
+    let mut tx = registry.begin_read().await?;
+    let rows = tx
+        .fetch(
+            "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > next_attempt \
+             THEN claimed_until + 1 ELSE next_attempt END) FROM mail_outbox WHERE state = 'queued'",
+            &[],
+            &[FieldKind::Int],
         )
         .await?;
-    Ok(())
+    Ok(match rows.first().and_then(|r| r.first()) {
+        Some(SqlValue::Int(v)) => *v,
+        _ => None,
+    })
+}
+
+/// Deletes sent and failed rows finished more than [`KEEP_FINISHED_SECONDS`] before `now`.
+pub async fn purge(registry: &Registry, now: i64) -> bootmedium_registry::Result<u64> {
+    let mut tx = registry.begin_write().await?;
+    let n = tx
+        .execute(
+            "DELETE FROM mail_outbox WHERE state IN ('sent', 'failed') AND finished < $1",
+            &[SqlValue::int(now - KEEP_FINISHED_SECONDS)],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn retries_back_off_exponentially() {
+        assert_eq!(super::retry_delay(60, 1), 60);
+        assert_eq!(super::retry_delay(60, 2), 120);
+        assert_eq!(super::retry_delay(60, 4), 480);
+        assert_eq!(super::retry_delay(60, 1000), i64::MAX);
+    }
 }
