@@ -255,16 +255,17 @@ async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
     }
     let plc: PlcConfig = file.plc(dir)?;
     sweep_temporary_files(dir, &plc);
-    let listen = listen.unwrap_or(&file.server.listen);
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
-    let addr = listener.local_addr().context("reading the bound address")?;
-    println!("listening on http://{addr}/PLCAPI/");
-    std::io::stdout().flush().context("writing to stdout")?;
     let mut settings = file.server.settings()?;
     settings.max_connections = fit_open_file_limit(settings.max_connections);
     let mail = plc.mail.clone();
     let api = Api::new(registry.clone(), plc).with_media(media_env(dir, &file));
+    let listen = listen.unwrap_or(&file.server.listen);
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    // Delivery starts before the server announces itself (a bad relay setting stops it first).
     let mail_loop = start_mail_delivery(&registry, mail, &api)?;
+    println!("listening on http://{addr}/PLCAPI/");
+    std::io::stdout().flush().context("writing to stdout")?;
     let app = bootmedium_server::router(api, settings.clone());
     bootmedium_server::serve(listener, app, settings, shutdown_signal()).await.context("serving HTTP")?;
     if let Some((stop, task, limit)) = mail_loop {
