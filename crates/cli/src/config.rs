@@ -400,7 +400,9 @@ mod tests {
         write(&template("PLC", None).replace("root+support@localhost.localdomain", "help@plc.example.org"));
         let c = FileConfig::load(dir.path()).unwrap();
         assert_eq!(c.boot.support_address, "help@plc.example.org");
-        write("[mail]\nsupport_address = \"help@plc.example.org\"\n[boot]\nsupport_address = \"desk@plc.example.org\"\n");
+        write(
+            "[mail]\nsupport_address = \"help@plc.example.org\"\n[boot]\nsupport_address = \"desk@plc.example.org\"\n",
+        );
         assert_eq!(FileConfig::load(dir.path()).unwrap().boot.support_address, "desk@plc.example.org");
         write("");
         assert_eq!(FileConfig::load(dir.path()).unwrap().boot.support_address, "root+support@localhost.localdomain");

@@ -298,9 +298,10 @@ fn start_mail_delivery(
     tracing::info!(relay = %mail.relay, port = mail.port, "delivering mail through the relay");
     let limit = std::time::Duration::from_secs(mail.timeout_seconds.saturating_add(5));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(bootmedium_plc::outbox::run(registry.clone(), mail, mailer, api.mail_wake.clone(), async {
-        let _ = stopped.await;
-    }));
+    let task =
+        tokio::spawn(bootmedium_plc::outbox::run(registry.clone(), mail, mailer, api.mail_wake.clone(), async {
+            let _ = stopped.await;
+        }));
     Ok(Some((stop, task, limit)))
 }
 

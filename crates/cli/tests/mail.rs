@@ -63,11 +63,7 @@ fn states(server: &Server) -> Vec<(String, i64)> {
         let mut tx = registry.begin_read().await.unwrap();
         use bootmedium_registry::{FieldKind, SqlValue};
         let rows = tx
-            .fetch(
-                "SELECT state, attempts FROM mail_outbox ORDER BY mail_id",
-                &[],
-                &[FieldKind::Text, FieldKind::Int],
-            )
+            .fetch("SELECT state, attempts FROM mail_outbox ORDER BY mail_id", &[], &[FieldKind::Text, FieldKind::Int])
             .await
             .unwrap();
         drop(tx);

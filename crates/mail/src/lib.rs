@@ -83,7 +83,8 @@ impl MailSettings {
         if self.username.is_empty() != self.password.is_empty() {
             return Err(invalid("mail.username", "username and password go together (both empty: no AUTH)"));
         }
-        for (setting, address) in [("mail.support_address", &self.support_address), ("mail.boot_address", &self.boot_address)]
+        for (setting, address) in
+            [("mail.support_address", &self.support_address), ("mail.boot_address", &self.boot_address)]
         {
             if address.parse::<lettre::Address>().is_err() {
                 return Err(invalid(setting, "must be a mail address (user@domain)"));

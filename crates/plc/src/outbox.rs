@@ -220,7 +220,12 @@ async fn record(
             tx.execute(
                 "UPDATE mail_outbox SET state = 'sent', attempts = $1, finished = $2, claimed_until = NULL \
                  WHERE mail_id = $3 AND claimed_until = $4",
-                &[SqlValue::int(attempts), SqlValue::int(now), SqlValue::int(c.mail_id), SqlValue::int(c.claimed_until)],
+                &[
+                    SqlValue::int(attempts),
+                    SqlValue::int(now),
+                    SqlValue::int(c.mail_id),
+                    SqlValue::int(c.claimed_until),
+                ],
             )
             .await?
         }

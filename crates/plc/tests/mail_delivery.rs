@@ -42,11 +42,7 @@ async fn databases() -> Vec<Db> {
     let mut out = vec![Db { registry: Registry::open(&url).await.unwrap(), url, pg: None, _tmp: tmp }];
     if let Some(admin) = std::env::var("BOOTMEDIUM_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let name = format!(
-            "bm_mail_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
+        let name = format!("bm_mail_{}_{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
         let created = Command::new("psql")
             .args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")])
             .stdin(Stdio::null())
@@ -229,7 +225,11 @@ async fn a_relay_that_is_down_is_retried_with_backoff_then_given_up() {
         assert_eq!(row.state, "failed", "{}: {row:?}", db.url);
         assert_eq!(row.attempts, 3);
         assert!(seen.contains(&1) && seen.contains(&2), "the attempts grew one by one: {seen:?}");
-        assert!(start.elapsed() >= Duration::from_secs(2), "retries wait retry_seconds, doubled: {:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_secs(2),
+            "retries wait retry_seconds, doubled: {:?}",
+            start.elapsed()
+        );
         let error = row.last_error.as_deref().unwrap();
         assert!(error.to_lowercase().contains("connection refused"), "{error}");
         running.stop().await;
@@ -378,12 +378,7 @@ async fn finished_mail_is_deleted_after_30_days_and_queued_mail_never() {
         .await
         .unwrap();
         // An old queued row (a relay down for a long time, mail switched off) stays.
-        tx.execute(
-            "UPDATE mail_outbox SET created = $1 WHERE state = 'queued'",
-            &[SqlValue::int(old)],
-        )
-        .await
-        .unwrap();
+        tx.execute("UPDATE mail_outbox SET created = $1 WHERE state = 'queued'", &[SqlValue::int(old)]).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(outbox::purge(&db.registry, now).await.unwrap(), 1, "{}", db.url);
         let states: Vec<String> = rows(&db.registry).await.into_iter().map(|r| r.state).collect();
