@@ -320,7 +320,8 @@ boot_address = {mail_boot}
 timeout_seconds = {mail_timeout}
 # Attempts before a mail is given up: marked failed, with an error line in the log.
 max_attempts = {mail_attempts}
-# Wait before the first retry, doubled after each failed attempt (60: 1, 2, 4, 8, 16 minutes).
+# Wait before the first retry, doubled after each failed attempt up to a day (60: 1, 2, 4, 8,
+# 16 minutes).
 retry_seconds = {mail_retry}
 "#,
         database = quoted(database_url.unwrap_or("")),

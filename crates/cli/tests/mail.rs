@@ -48,7 +48,7 @@ fn queue_elsewhere(server: &Server, to: &str, subject: &str) {
             subject: subject.into(),
             body: "text\n".into(),
         };
-        bootmedium_plc::outbox::queue(&mut tx, &mail, Some("test")).await.unwrap();
+        bootmedium_plc::outbox::enqueue_in(&mut tx, &mail, Some("test")).await.unwrap();
         tx.commit().await.unwrap();
         registry.close().await;
     });

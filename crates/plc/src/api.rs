@@ -80,9 +80,6 @@ pub struct Cx<'a> {
     pub delivery: Delivery,
     /// What the call hands over instead of its value once it has committed.
     pub handover: Option<Handover>,
-    /// Whether the method queued mail (`outbox::enqueue`): the delivery loop is woken once
-    /// the call commits.
-    pub(crate) mail_queued: bool,
     /// Whether `tx` is the write transaction yet.
     writing: bool,
     /// How to check the caller again when a [`Writes::AfterPreparing`] method begins writing
@@ -248,7 +245,13 @@ impl Api {
 
     /// Runs one XML-RPC call. `peer` is the client address (for the maintenance account).
     pub async fn call(&self, method: &str, params: &[Value], peer: Option<IpAddr>) -> CallOutcome {
-        self.call_with(method, params, peer, None).await
+        // Whatever the call queued (its method, or a notice written after a failed
+        // authentication) has committed once it returns: the delivery loop is woken then.
+        let (outcome, queued) = crate::outbox::tracking(self.call_with(method, params, peer, None)).await;
+        if queued {
+            self.mail_queued();
+        }
+        outcome
     }
 
     /// [`Api::call`], with the passwords a multicall has verified so far.
@@ -373,7 +376,6 @@ impl Api {
             created_files: Vec::new(),
             delivery,
             handover: None,
-            mail_queued: false,
         };
         let mut result = match spec.writes {
             Writes::Yes => match cx.begin_writing().await {
@@ -390,7 +392,7 @@ impl Api {
         {
             result = Err(f);
         }
-        let Cx { mut tx, event, created_files, handover, mail_queued, .. } = cx;
+        let Cx { mut tx, event, created_files, handover, .. } = cx;
         // An inline image or a link is handed over only after its key has committed.
         let result = result.map(|v| match handover {
             Some(Handover::Medium(m)) => Reply::Medium(m),
@@ -405,14 +407,10 @@ impl Api {
                 } else {
                     Ok(())
                 };
-                let committed = match logged {
+                match logged {
                     Ok(()) => tx.commit().await.map(|()| v).map_err(Fault::from),
                     Err(e) => Err(e),
-                };
-                if committed.is_ok() && mail_queued {
-                    self.mail_queued();
                 }
-                committed
             }
             Err(f) => {
                 drop(tx);
@@ -443,7 +441,11 @@ impl Api {
         all.extend_from_slice(params);
         let tx = self.registry.begin_read().await?;
         let run = Run { started: Instant::now(), delivery: Delivery::Response, recheck: None };
-        self.execute(spec, &all, caller, tx, run).await
+        let (result, queued) = crate::outbox::tracking(self.execute(spec, &all, caller, tx, run)).await;
+        if queued {
+            self.mail_queued();
+        }
+        result
     }
 
     /// `GetBootMedium(auth, node, action, '', options)` answered with a download link instead

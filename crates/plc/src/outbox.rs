@@ -7,30 +7,46 @@
 //! `claimed_until` past the end of its attempt, so another instance on the same PostgreSQL
 //! database skips it), sends it with no transaction open, then records the outcome in a second
 //! short transaction: `sent`; or, on a transient failure, the attempt counted and the next one
-//! scheduled `retry_seconds · 2^(attempts-1)` later; or, on a permanent failure or after
+//! scheduled `retry_seconds · 2^(attempts-1)` later (at most a day); or, on a permanent failure or after
 //! `max_attempts`, `failed` with an error log line. Finished rows are deleted after 30 days.
 
 use crate::api::Cx;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_mail::{Envelope, MailSettings, Mailer, SendError};
 use bootmedium_registry::{FieldKind, Registry, SqlValue, Tx};
+use std::cell::Cell;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 
 /// Queues `mail` (made from template `message_id`, when it was) for delivery as soon as the
-/// call commits; the delivery loop is woken then. Addresses must be single lines: a recipient
-/// list is stored one per line.
+/// call commits. Addresses must be single lines: a recipient list is stored one per line.
 pub async fn enqueue(cx: &mut Cx<'_>, mail: &Envelope, message_id: Option<&str>) -> MethodResult<()> {
-    queue(&mut cx.tx, mail, message_id).await?;
-    cx.mail_queued = true;
-    Ok(())
+    enqueue_in(&mut cx.tx, mail, message_id).await
 }
 
-/// [`enqueue`] on any write transaction (for work outside a method call); whoever commits it
-/// wakes the loop with [`crate::Api::mail_queued`] or leaves it to the next poll.
-pub async fn queue(tx: &mut Tx, mail: &Envelope, message_id: Option<&str>) -> MethodResult<()> {
+tokio::task_local! {
+    /// Set when mail was queued during the call [`tracking`] runs.
+    static QUEUED: Cell<bool>;
+}
+
+/// Runs a call and tells whether it queued mail, wherever it did (a method through its `Cx`,
+/// or a notice in a transaction of its own), so the API can wake the delivery loop once the
+/// call has returned, its transactions committed, without every committing site having to
+/// remember to. A call that queued and then rolled back only wakes the loop for nothing.
+pub(crate) async fn tracking<F: Future>(call: F) -> (F::Output, bool) {
+    QUEUED
+        .scope(Cell::new(false), async move {
+            let out = call.await;
+            (out, QUEUED.with(Cell::get))
+        })
+        .await
+}
+
+/// [`enqueue`] inside a write transaction that is not a method's (the call that commits it
+/// wakes the delivery loop; queued outside a call, the loop finds it within seconds).
+pub async fn enqueue_in(tx: &mut Tx, mail: &Envelope, message_id: Option<&str>) -> MethodResult<()> {
     let one_line = |s: &str| !s.contains(['\r', '\n']);
     if !mail.to.iter().all(|a| one_line(a) && !a.is_empty())
         || !one_line(&mail.from)
@@ -55,6 +71,8 @@ pub async fn queue(tx: &mut Tx, mail: &Envelope, message_id: Option<&str>) -> Me
         ],
     )
     .await?;
+    // Outside a tracked call (tests, tools) there is nobody to wake.
+    let _ = QUEUED.try_with(|q| q.set(true));
     Ok(())
 }
 
@@ -288,11 +306,12 @@ async fn record(
     Ok(())
 }
 
-/// `retry_seconds · 2^(attempts-1)`: the wait after the `attempts`-th failed attempt.
+/// `retry_seconds · 2^(attempts-1)`: the wait after the `attempts`-th failed attempt, at most
+/// a day (or `retry_seconds`, if longer), so a large `max_attempts` keeps trying daily.
 pub fn retry_delay(retry_seconds: u64, attempts: i64) -> i64 {
     let doublings = u32::try_from((attempts - 1).clamp(0, 40)).unwrap_or(40);
-    let base = i64::try_from(retry_seconds).unwrap_or(i64::MAX);
-    base.saturating_mul(1i64 << doublings)
+    let base = i64::try_from(retry_seconds).unwrap_or(i64::MAX / 2);
+    base.saturating_mul(1i64 << doublings).min(base.max(86400))
 }
 
 /// When the loop has work next: the earliest retry, or the end of a claim a stopped instance
@@ -328,11 +347,44 @@ pub async fn purge(registry: &Registry, now: i64) -> bootmedium_registry::Result
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_call_that_queues_mail_is_told_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(&format!("sqlite:{}", dir.path().join("t.db").display())).await.unwrap();
+        let mail = Envelope {
+            from: "support@plc.example.org".into(),
+            reply_to: None,
+            to: vec!["pi@site.example.org".into()],
+            subject: "s".into(),
+            body: "b".into(),
+        };
+        let queue = || async {
+            let mut tx = registry.begin_write().await.unwrap();
+            enqueue_in(&mut tx, &mail, None).await.unwrap();
+            tx.commit().await.unwrap();
+        };
+        assert!(tracking(queue()).await.1);
+        assert!(!tracking(async {}).await.1);
+        // Outside a tracked call it queues all the same.
+        queue().await;
+        // A header with a line break is refused and queues nothing.
+        let bad = Envelope { subject: "a\nBcc: x@y.z".into(), ..mail.clone() };
+        let mut tx = registry.begin_write().await.unwrap();
+        let (refused, queued) = tracking(enqueue_in(&mut tx, &bad, None)).await;
+        assert!(refused.is_err() && !queued);
+        drop(tx);
+        assert!(next_due(&registry).await.unwrap().is_some());
+    }
+
     #[test]
     fn retries_back_off_exponentially() {
         assert_eq!(super::retry_delay(60, 1), 60);
         assert_eq!(super::retry_delay(60, 2), 120);
         assert_eq!(super::retry_delay(60, 4), 480);
-        assert_eq!(super::retry_delay(60, 1000), i64::MAX);
+        assert_eq!(super::retry_delay(60, 12), 86400);
+        assert_eq!(super::retry_delay(60, 1000), 86400);
+        assert_eq!(super::retry_delay(200_000, 3), 200_000);
     }
 }

@@ -82,7 +82,7 @@ fn mail(n: usize) -> Envelope {
 
 async fn queue(registry: &Registry, mail: &Envelope) {
     let mut tx = registry.begin_write().await.unwrap();
-    outbox::queue(&mut tx, mail, Some("installfinished")).await.unwrap();
+    outbox::enqueue_in(&mut tx, mail, Some("installfinished")).await.unwrap();
     tx.commit().await.unwrap();
 }
 
