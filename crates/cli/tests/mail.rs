@@ -54,8 +54,13 @@ fn queue_elsewhere(server: &Server, to: &str, subject: &str) {
     });
 }
 
-/// The `state` of every mail_outbox row, in order.
+/// The `state` and `attempts` of every mail_outbox row, in order.
 fn states(server: &Server) -> Vec<(String, i64)> {
+    rows(server).into_iter().map(|(s, n, _)| (s, n)).collect()
+}
+
+/// `state`, `attempts` and whether it is claimed, of every mail_outbox row, in order.
+fn rows(server: &Server) -> Vec<(String, i64, bool)> {
     let url = database(server);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
@@ -63,14 +68,19 @@ fn states(server: &Server) -> Vec<(String, i64)> {
         let mut tx = registry.begin_read().await.unwrap();
         use bootmedium_registry::{FieldKind, SqlValue};
         let rows = tx
-            .fetch("SELECT state, attempts FROM mail_outbox ORDER BY mail_id", &[], &[FieldKind::Text, FieldKind::Int])
+            .fetch(
+                "SELECT state, attempts, CASE WHEN claimed_until IS NULL THEN 0 ELSE 1 END \
+                 FROM mail_outbox ORDER BY mail_id",
+                &[],
+                &[FieldKind::Text, FieldKind::Int, FieldKind::Int],
+            )
             .await
             .unwrap();
         drop(tx);
         registry.close().await;
         rows.into_iter()
-            .map(|r| match (&r[0], &r[1]) {
-                (SqlValue::Text(Some(s)), SqlValue::Int(Some(n))) => (s.clone(), *n),
+            .map(|r| match (&r[0], &r[1], &r[2]) {
+                (SqlValue::Text(Some(s)), SqlValue::Int(Some(n)), SqlValue::Int(Some(c))) => (s.clone(), *n, *c == 1),
                 other => panic!("{other:?}"),
             })
             .collect()
@@ -192,4 +202,20 @@ fn with_mail_off_queued_mail_stays_queued() {
     std::thread::sleep(Duration::from_secs(7));
     assert_eq!(states(&server), [("queued".to_owned(), 0)]);
     assert_eq!(sink.transactions(), 0);
+}
+
+#[test]
+fn shutdown_lets_the_attempt_in_progress_finish_and_records_it() {
+    // A relay that answers nothing in time: the attempt runs until timeout_seconds (2).
+    let sink = Sink::start(&["--slow", "60", "--slow-count", "100"]);
+    let mut server = Server::start_with(|dir| mail_on(dir, sink.port));
+    queue_elsewhere(&server, "pi@site.example.org", "in flight");
+    wait_for("the attempt begins", Duration::from_secs(15), || sink.transactions() == 1);
+    let (status, took) = timed(|| server.stop_with("TERM"));
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(10), "stopped within the attempt's timeout: {took:?}");
+    // Recorded as a failed attempt to retry, not left claimed by a process that is gone.
+    let (state, attempts, claimed) = rows(&server).remove(0);
+    assert_eq!((state.as_str(), claimed), ("queued", false), "{}", server.stderr_log());
+    assert!(attempts >= 1);
 }
