@@ -27,7 +27,7 @@ pub enum StartTls {
 
 /// `[mail]`: whether and where mail is sent, and the PLC's addresses
 /// (PLC_MAIL_ENABLED, PLC_MAIL_SUPPORT_ADDRESS, PLC_MAIL_BOOT_ADDRESS).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailSettings {
     /// Off by default, as upstream: mail that would be sent is only logged.
@@ -55,6 +55,27 @@ pub struct MailSettings {
     /// A PEM file of CA certificates trusted for the relay's STARTTLS certificate besides the
     /// system's (a relay with a private CA); empty: the system's only.
     pub ca_certificate: PathBuf,
+}
+
+/// Everything but the password, which must not reach a log.
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("enabled", &self.enabled)
+            .field("relay", &self.relay)
+            .field("port", &self.port)
+            .field("starttls", &self.starttls)
+            .field("username", &self.username)
+            .field("password", &if self.password.is_empty() { "" } else { "***" })
+            .field("from", &self.from)
+            .field("support_address", &self.support_address)
+            .field("boot_address", &self.boot_address)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_seconds", &self.retry_seconds)
+            .field("ca_certificate", &self.ca_certificate)
+            .finish()
+    }
 }
 
 impl MailSettings {

@@ -226,6 +226,8 @@ mod tests {
             bad.enabled = false;
             assert!(bad.validate().is_ok(), "disabled mail is not checked");
         }
+        let shown = format!("{:?}", MailSettings { password: "hunter2".into(), ..s.clone() });
+        assert!(!shown.contains("hunter2") && shown.contains("***"), "{shown}");
         s.ca_certificate = "/nonexistent/ca.pem".into();
         let e = Mailer::new(&s).err().unwrap().to_string();
         assert!(e.contains("mail.ca_certificate"), "{e}");

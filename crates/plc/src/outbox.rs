@@ -84,6 +84,10 @@ const POLL: Duration = Duration::from_secs(5);
 /// attempt cannot let another instance take the row while its outcome is being recorded.
 const CLAIM_MARGIN_SECONDS: i64 = 30;
 
+/// The next row due at `$1` (now) and not claimed by an attempt in progress.
+const DUE: &str = "SELECT mail_id FROM mail_outbox WHERE state = 'queued' AND next_attempt <= $1 \
+                   AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY next_attempt, mail_id LIMIT 1";
+
 /// A queued mail, claimed for one attempt.
 struct Claimed {
     mail_id: i64,
@@ -150,16 +154,14 @@ async fn claim(registry: &Registry, settings: &MailSettings) -> bootmedium_regis
     let now = crate::now();
     let timeout = i64::try_from(settings.timeout_seconds).unwrap_or(i64::MAX / 4);
     let until = now.saturating_add(timeout).saturating_add(CLAIM_MARGIN_SECONDS);
-    let mut tx = registry.begin_write().await?;
+    // Looked for on a read transaction first: an idle queue never takes SQLite's write lock.
+    let mut tx = registry.begin_read().await?;
+    if tx.fetch(DUE, &[SqlValue::int(now)], &[FieldKind::Int]).await?.is_empty() {
+        return Ok(None);
+    }
+    tx.reopen_for_write(registry).await?;
     loop {
-        let due = tx
-            .fetch(
-                "SELECT mail_id FROM mail_outbox WHERE state = 'queued' AND next_attempt <= $1 \
-                 AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY next_attempt, mail_id LIMIT 1",
-                &[SqlValue::int(now)],
-                &[FieldKind::Int],
-            )
-            .await?;
+        let due = tx.fetch(DUE, &[SqlValue::int(now)], &[FieldKind::Int]).await?;
         let Some(SqlValue::Int(Some(mail_id))) = due.first().and_then(|r| r.first()).cloned() else {
             tx.commit().await?;
             return Ok(None);
