@@ -284,10 +284,10 @@ async fn record(
         return Ok(());
     }
     match outcome {
-        Ok(()) => tracing::info!(mail_id = c.mail_id, template, %recipients, attempts, "mail sent"),
+        Ok(()) => tracing::info!(mail_id = c.mail_id, %template, %recipients, attempts, "mail sent"),
         Err(e) if e.is_permanent() || attempts >= i64::from(settings.max_attempts) => tracing::error!(
             mail_id = c.mail_id,
-            template,
+            %template,
             %recipients,
             subject = %c.mail.subject,
             attempts,
@@ -297,7 +297,7 @@ async fn record(
         ),
         Err(e) => tracing::warn!(
             mail_id = c.mail_id,
-            template,
+            %template,
             %recipients,
             attempts,
             retry_in_seconds = retry_delay(settings.retry_seconds, attempts),
