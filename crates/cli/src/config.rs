@@ -310,7 +310,8 @@ ca_certificate = ""
 # AUTH credentials for the relay; both empty: no AUTH.
 username = ""
 password = ""
-# From (and Reply-To) of every mail, `"Name" <address>` or an address; empty: the support address.
+# From (and Reply-To) of every mail, `"Name" <address>` or an address; empty (as upstream):
+# "<[plc] name> Support" <support_address>.
 from = ""
 # PLC_MAIL_SUPPORT_ADDRESS: the PLC's support team (also on the boot CD, see [boot]).
 support_address = {mail_support}

@@ -114,8 +114,9 @@ pub async fn run(registry: Registry, settings: MailSettings, mailer: Mailer, wak
             }
             purged_at = Some(std::time::Instant::now());
         }
-        let pause = match deliver_due(&registry, &settings, &mailer).await {
-            Ok(()) => match next_due(&registry).await {
+        let pause = match deliver_due(&registry, &settings, &mailer, &mut stop).await {
+            Ok(true) => return,
+            Ok(false) => match next_due(&registry).await {
                 Ok(Some(due)) => Duration::from_secs(u64::try_from(due - crate::now()).unwrap_or(0)).min(POLL),
                 Ok(None) => POLL,
                 Err(e) => {
@@ -136,15 +137,29 @@ pub async fn run(registry: Registry, settings: MailSettings, mailer: Mailer, wak
     }
 }
 
-/// Sends every due row, one claim at a time, until none is left.
-async fn deliver_due(registry: &Registry, settings: &MailSettings, mailer: &Mailer) -> bootmedium_registry::Result<()> {
+/// Sends every due row, one claim at a time, until none is left or `stop` has resolved (true
+/// then); the attempt in progress is always finished and recorded first.
+async fn deliver_due<S: Future>(
+    registry: &Registry,
+    settings: &MailSettings,
+    mailer: &Mailer,
+    stop: &mut std::pin::Pin<&mut S>,
+) -> bootmedium_registry::Result<bool> {
     while let Some(c) = claim(registry, settings).await? {
         let date = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(c.created).unwrap_or(0));
         let id = bootmedium_mail::message_id(c.mail_id, c.created, &c.mail.from);
         let outcome = mailer.send(&c.mail, &id, date).await;
         record(registry, settings, &c, outcome).await?;
+        let stopped = tokio::select! {
+            biased;
+            _ = stop.as_mut() => true,
+            _ = std::future::ready(()) => false,
+        };
+        if stopped {
+            return Ok(true);
+        }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Claims the next due row in a short write transaction. On PostgreSQL two instances may pick

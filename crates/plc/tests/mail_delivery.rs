@@ -385,3 +385,26 @@ async fn finished_mail_is_deleted_after_30_days_and_queued_mail_never() {
         assert_eq!(states, ["queued", "failed"]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_finishes_the_attempt_in_progress_and_starts_no_other() {
+    let db = databases().await.remove(0);
+    let sink = Sink::start(&["--slow", "30", "--slow-count", "100"]);
+    let mut s = settings(sink.port);
+    s.timeout_seconds = 1;
+    for n in 0..5 {
+        queue(&db.registry, &mail(n)).await;
+    }
+    let running = Loop::start(&db.registry, s);
+    running.wake.notify_one();
+    while sink.transactions() == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let start = Instant::now();
+    running.stop().await;
+    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    let rows = rows(&db.registry).await;
+    assert_eq!(rows.iter().map(|r| r.attempts).sum::<i64>(), 1, "{rows:?}");
+    assert!(rows.iter().all(|r| r.state == "queued" && r.claimed_until.is_none()), "{rows:?}");
+    assert_eq!(sink.transactions(), 1);
+}
