@@ -95,9 +95,12 @@ struct Watch {
     seen: Stamp,
 }
 
-/// The files' identity and version as `stat` tells them (`None`: not there).
+/// A file's identity and version as `stat` tells them: device, inode, size, mtime (s, ns).
+type FileStamp = (u64, u64, u64, i64, i64);
+
+/// The certificate's and the key's [`FileStamp`] (`None`: not there).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Stamp([Option<(u64, u64, u64, i64, i64)>; 2]);
+struct Stamp([Option<FileStamp>; 2]);
 
 impl Stamp {
     fn of(certificate: &Path, key: &Path) -> Stamp {
