@@ -309,6 +309,28 @@ fn python_curl_and_verify_speak_https_and_a_download_over_it_is_byte_identical()
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("does not verify against the CA in"), "{}", describe(&out));
     assert!(took < Duration::from_secs(10), "a refused certificate took {took:?}");
+    // Without --ca: the system's CA certificates, which know nothing of the test CA, unless
+    // SSL_CERT_FILE points there (as OpenSSL's tools honour it).
+    let system = |cert_file: Option<&Path>| {
+        let mut cmd = bootmedium();
+        cmd.arg("verify").arg(&over_tls).args(["--server", &https, "--json"]);
+        cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
+        if let Some(file) = cert_file {
+            cmd.env("SSL_CERT_FILE", file);
+        }
+        cmd.output().unwrap()
+    };
+    let out = system(None);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not verify against the system's CA certificates")
+            || stderr.contains("no system CA certificates found"),
+        "{}",
+        describe(&out)
+    );
+    let out = system(Some(&ca.crt));
+    assert!(out.status.success(), "verify with SSL_CERT_FILE: {}", describe(&out));
     // --ca means https://.
     let out = bootmedium()
         .arg("verify")
