@@ -399,6 +399,138 @@ fn https_only_cuts_silent_half_and_plain_http_clients_and_keeps_serving() {
     assert!(stop_child(&mut child, "TERM").is_some_and(|s| s.success()));
 }
 
+/// A TLS connection to `addr` (`127.0.0.1:PORT`) trusting `ca` alone, made by rustls.
+fn tls_connect(addr: &str, ca: &Path) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    rustls::StreamOwned::new(connection, stream)
+}
+
+#[test]
+fn a_stalled_tls_download_is_dropped_and_one_in_flight_finishes_at_shutdown() {
+    let pki = Pki::new();
+    let ca = pki.ca("downloads");
+    let pair = pki.server(&ca, "server", false);
+    let mut server = Server::start_with(|dir| {
+        media_support::provision(dir, DEFAULT_FAMILY);
+        install_tls(dir, &pair);
+        set_config(dir, "server", "send_timeout_seconds", 2);
+    });
+    let base = base_of(server.https_url.as_deref().unwrap());
+    let tls_addr = base.trim_start_matches("https://").to_string();
+    server.use_admin_session();
+    let site = add_site(&server, "tls");
+    let node = add_node(&server, site, HOST);
+    add_static_interface(&server, node, 7);
+    let session = str_of(&server.admin("GetSession", vec![])).to_string();
+    let request = serde_json::json!({"node": HOST, "action": "node-iso"}).to_string();
+    let bearer = format!("Authorization: Bearer {session}");
+    let out = curl(
+        &ca.crt,
+        &[
+            "--fail",
+            "-H",
+            &bearer,
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &request,
+            &format!("{base}/api/v1/media"),
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (url, sha, size) = (
+        answer["url"].as_str().unwrap().to_string(),
+        answer["sha256"].as_str().unwrap().to_string(),
+        answer["size"].as_u64().unwrap(),
+    );
+    assert!(size > 8 << 20, "the medium ({size} bytes) must be larger than the socket buffers");
+
+    // A reader that stops reading is dropped after the send timeout, as on plain HTTP.
+    let mut stalled = tls_connect(&tls_addr, &ca.crt);
+    let path = &url[base.len()..];
+    stalled.write_all(format!("GET {path} HTTP/1.1\r\nHost: {tls_addr}\r\n\r\n").as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    let (mut received, mut buf, started) = (0u64, vec![0u8; 64 * 1024], Instant::now());
+    let ended = loop {
+        match stalled.read(&mut buf) {
+            Ok(0) => break "closed",
+            Ok(n) => received += n as u64,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                panic!("the stalled TLS download was not dropped ({received} bytes, {:?})", started.elapsed())
+            }
+            Err(_) => break "cut",
+        }
+    };
+    assert!(received < size, "{ended} after all {received} bytes");
+
+    // SIGTERM while a slow download runs: it finishes (within the shutdown grace), whole.
+    let work = tempfile::tempdir().unwrap();
+    let out_file = work.path().join("slow.iso");
+    media_support::require_tool("curl", "curl");
+    let slow = Command::new("curl")
+        .args(["-sS", "--noproxy", "*", "--fail", "--limit-rate", "4M", "--cacert"])
+        .arg(&ca.crt)
+        .arg("-o")
+        .arg(&out_file)
+        .arg(&url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = || std::fs::metadata(&out_file).is_ok_and(|m| m.len() > 0);
+    assert!(eventually(Duration::from_secs(20), started), "the slow download never started");
+    let status = server.stop_with("TERM");
+    assert!(status.success(), "serve exited with {status:?}");
+    let out = slow.wait_with_output().unwrap();
+    assert!(out.status.success(), "the download in flight: {}", describe(&out));
+    assert_eq!(sha256_file(&out_file), sha);
+}
+
+#[test]
+fn tls_and_plain_connections_share_one_set_of_caps() {
+    let pki = Pki::new();
+    let ca = pki.ca("caps");
+    let pair = pki.server(&ca, "server", false);
+    let server = Server::start_with(|dir| {
+        install_tls(dir, &pair);
+        set_config(dir, "server", "max_connections_per_ip", 2);
+    });
+    let base = base_of(server.https_url.as_deref().unwrap());
+    let tls_addr = base.trim_start_matches("https://").to_string();
+    // Two handshakes that never start hold this address's two places…
+    let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(&tls_addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // …so plain HTTP gets the 503, and another TLS client is closed without a plain-text answer.
+    let (status, _, body) = server.raw_exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    assert_eq!((status, String::from_utf8_lossy(&body).trim()), (503, "too many connections"));
+    let mut refused = TcpStream::connect(&tls_addr).unwrap();
+    refused.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    let _ = refused.read_to_end(&mut got);
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+    let out = curl(&ca.crt, &["--fail", &format!("{base}/healthz")]);
+    assert!(!out.status.success(), "a third connection was admitted: {}", describe(&out));
+    drop(held);
+    assert!(eventually(Duration::from_secs(10), || served_by(&base, &ca.crt)));
+    server.assert_alive();
+}
+
 #[test]
 fn certificates_reload_on_file_change_and_sighup_and_unusable_files_keep_the_current_one() {
     let pki = Pki::new();

@@ -125,7 +125,10 @@ pub(crate) async fn serve(
             Err(why) => {
                 tracing::warn!(peer = %peer, why, "connection refused");
                 // Best effort and never waiting: the socket buffer of a new connection is empty.
-                let _ = stream.try_write(REFUSAL);
+                // A TLS client could not read a plain answer: it is just closed.
+                if listeners[which].tls.is_none() {
+                    let _ = stream.try_write(REFUSAL);
+                }
             }
         }
     }
