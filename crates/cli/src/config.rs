@@ -375,6 +375,18 @@ mod tests {
     }
 
     #[test]
+    fn tls_files_are_taken_in_the_data_dir_and_listeners_may_be_off() {
+        let c: FileConfig =
+            toml::from_str("[server]\ntls_certificate = \"tls/a.crt\"\ntls_key = \"/etc/k.pem\"\n").unwrap();
+        let files = c.server.tls_files(Path::new("/data"), "0.0.0.0:443").unwrap();
+        assert_eq!(files, (PathBuf::from("/data/tls/a.crt"), PathBuf::from("/etc/k.pem")));
+        let e = FileConfig::default().server.tls_files(Path::new("/data"), "0.0.0.0:443").unwrap_err().to_string();
+        assert!(e.contains("tls_certificate is not set"), "{e}");
+        assert_eq!((address(""), address(" none "), address("NONE")), (None, None, None));
+        assert_eq!(address("127.0.0.1:0"), Some("127.0.0.1:0"));
+    }
+
+    #[test]
     fn session_lifetimes_must_be_positive() {
         let dir = Path::new("/data");
         assert!(FileConfig::default().plc(dir).is_ok());

@@ -118,7 +118,6 @@ pub(crate) async fn serve(
                     app: app.clone(),
                     settings: Arc::clone(&settings),
                     stop: stop_rx.clone(),
-                    accepted: Instant::now(),
                 };
                 tasks.spawn(task.run(stream, listeners[which].tls.clone()));
             }
@@ -277,8 +276,6 @@ struct Connection {
     app: Router,
     settings: Arc<ServerSettings>,
     stop: watch::Receiver<bool>,
-    /// When the connection was accepted: a TLS handshake must end `header_timeout` after.
-    accepted: Instant,
 }
 
 impl Connection {
@@ -304,7 +301,8 @@ impl Connection {
     /// abandoned when room is needed or the server stops), then the HTTP library.
     async fn run_tls(mut self, stream: TcpStream, certificates: &Certificates) {
         let acceptor = certificates.acceptor();
-        let deadline = self.accepted + self.settings.header_timeout;
+        // Idle since the accept: the handshake shares the first request's header time.
+        let deadline = self.conn.idle_since() + self.settings.header_timeout;
         let handshake = acceptor.accept(TimedIo::new(stream, self.settings.send_timeout));
         let stream = tokio::select! {
             done = handshake => match done {
