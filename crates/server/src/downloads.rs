@@ -16,6 +16,7 @@
 
 use crate::AppState;
 use crate::body::{PIECE, ReadError, file_body, read_body, stream_body};
+use crate::conn::Secure;
 use crate::direct::{Direct, FileBody};
 use crate::plcapi::log_call;
 use crate::range::{self, Wanted};
@@ -63,7 +64,7 @@ pub(crate) async fn issue(
     let started = Instant::now();
     let session = session_of(req.headers());
     let json_body_sent = is_json(req.headers());
-    let base = base_url(req.headers());
+    let base = base_url(req.headers(), req.extensions().get::<Secure>().is_some());
     let (parts, body) = req.into_parts();
     let body = match read_body(&parts.headers, body, MAX_REQUEST).await {
         Ok(b) => b,
@@ -269,14 +270,15 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// `scheme://host` of this server as the client reached it (a TLS proxy says so with
-/// `X-Forwarded-Proto: https`); empty when the request names no host, leaving a relative URL.
-fn base_url(headers: &HeaderMap) -> String {
+/// `scheme://host` of this server as the client reached it (`secure`: by our own TLS; a TLS
+/// proxy says so with `X-Forwarded-Proto: https`); empty when the request names no host,
+/// leaving a relative URL.
+fn base_url(headers: &HeaderMap, secure: bool) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)));
-    let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let https = secure || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
     match host {
         Some(host) => format!("{}://{host}", if https { "https" } else { "http" }),
         None => String::new(),
@@ -346,12 +348,13 @@ mod tests {
 
     #[test]
     fn base_urls() {
-        assert_eq!(base_url(&headers(&[("host", "127.0.0.1:8080")])), "http://127.0.0.1:8080");
+        assert_eq!(base_url(&headers(&[("host", "127.0.0.1:8080")]), false), "http://127.0.0.1:8080");
+        assert_eq!(base_url(&headers(&[("host", "127.0.0.1:8443")]), true), "https://127.0.0.1:8443");
         assert_eq!(
-            base_url(&headers(&[("host", "plc.example.org"), ("x-forwarded-proto", "https")])),
+            base_url(&headers(&[("host", "plc.example.org"), ("x-forwarded-proto", "https")]), false),
             "https://plc.example.org"
         );
-        assert_eq!(base_url(&headers(&[("host", "evil\"host")])), "");
-        assert_eq!(base_url(&headers(&[])), "");
+        assert_eq!(base_url(&headers(&[("host", "evil\"host")]), false), "");
+        assert_eq!(base_url(&headers(&[]), true), "");
     }
 }

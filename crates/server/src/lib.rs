@@ -3,7 +3,8 @@
 //! - `POST /api/v1/media` issues a download link for a node's medium and `GET|HEAD /media/{id}`
 //!   serves it, with ranges and resume ([`downloads`]), its file bytes sent by `sendfile` ([`direct`]);
 //! - `GET /healthz` answers `ok`;
-//! - in front of them, [`conn`]: connection caps, timeouts and graceful shutdown.
+//! - in front of them, [`conn`]: connection caps, timeouts and graceful shutdown, on plain HTTP
+//!   listeners and HTTPS ones ([`tls`]: rustls, certificates reloaded without a restart).
 #![forbid(unsafe_code)]
 
 mod body;
@@ -13,6 +14,7 @@ mod direct;
 mod downloads;
 mod plcapi;
 mod range;
+pub mod tls;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -90,13 +92,31 @@ pub fn router(api: Api, settings: ServerSettings) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then lets requests in flight finish for at most
-/// `settings.shutdown_grace`.
+/// A listening socket, plain HTTP or HTTPS.
+pub struct Listener {
+    tcp: tokio::net::TcpListener,
+    tls: Option<Arc<tls::Certificates>>,
+}
+
+impl Listener {
+    /// Plain HTTP on `tcp`.
+    pub fn http(tcp: tokio::net::TcpListener) -> Self {
+        Listener { tcp, tls: None }
+    }
+
+    /// HTTPS on `tcp`, with `certificates` (which the caller may reload).
+    pub fn https(tcp: tokio::net::TcpListener, certificates: Arc<tls::Certificates>) -> Self {
+        Listener { tcp, tls: Some(certificates) }
+    }
+}
+
+/// Serves on every listener (one set of connection caps for all) until `shutdown` resolves,
+/// then lets requests in flight finish for at most `settings.shutdown_grace`.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listeners: Vec<Listener>,
     app: Router,
     settings: ServerSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    conn::serve(listener, app, settings, shutdown).await
+    conn::serve(listeners, app, settings, shutdown).await
 }
