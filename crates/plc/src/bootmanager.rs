@@ -91,10 +91,7 @@ impl PayloadName {
         if stem == "regular" {
             return Some(PayloadName::Regular);
         }
-        PayloadName::hostname(stem)
-            .ok()
-            .filter(|n| n.stem() == stem)
-            .or_else(|| PayloadName::deployment(stem).ok())
+        PayloadName::hostname(stem).ok().filter(|n| n.stem() == stem).or_else(|| PayloadName::deployment(stem).ok())
     }
 }
 
@@ -191,7 +188,12 @@ impl PayloadStore {
     }
 
     /// Checks `source` against `keyring` and stores it as `name` (replacing an earlier one).
-    pub fn add(&self, source: &Path, name: &PayloadName, keyring: &Path) -> Result<(StoredPayload, Signer), PayloadError> {
+    pub fn add(
+        &self,
+        source: &Path,
+        name: &PayloadName,
+        keyring: &Path,
+    ) -> Result<(StoredPayload, Signer), PayloadError> {
         let mut input = File::open(source).map_err(io_error("cannot read", source))?;
         let size = input.metadata().map_err(io_error("cannot read", source))?.len();
         if size > MAX_PAYLOAD_BYTES {
@@ -271,11 +273,8 @@ pub fn verify(file: &Path, keyring: &Path) -> Result<Signer, PayloadError> {
         .map_err(PayloadError::Gpgv)?;
     let status = String::from_utf8_lossy(&out.stdout);
     let said = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<Vec<&str>> = status
-        .lines()
-        .filter_map(|l| l.strip_prefix("[GNUPG:] "))
-        .map(|l| l.split(' ').collect())
-        .collect();
+    let lines: Vec<Vec<&str>> =
+        status.lines().filter_map(|l| l.strip_prefix("[GNUPG:] ")).map(|l| l.split(' ').collect()).collect();
     let find = |key: &str| lines.iter().find(|l| l.first() == Some(&key));
     let refused = |why: String| Err(PayloadError::Refused(why));
     if let Some(l) = find("NO_PUBKEY") {
@@ -294,7 +293,11 @@ pub fn verify(file: &Path, keyring: &Path) -> Result<Signer, PayloadError> {
         let user_id = find("GOODSIG").map(|l| l.get(2..).unwrap_or_default().join(" ")).unwrap_or_default();
         return Ok(Signer { fingerprint: valid.get(1).copied().unwrap_or_default().to_owned(), user_id });
     }
-    if find("PLAINTEXT").is_some() && find("NEWSIG").is_none() {
+    // NODATA 4 ("signature expected but not found") alone: well-formed OpenPGP packets (a
+    // literal message, compressed or not) without a signature. Garbage also gets NODATA 1–3.
+    let nodata: Vec<&str> =
+        lines.iter().filter(|l| l.first() == Some(&"NODATA")).filter_map(|l| l.get(1).copied()).collect();
+    if nodata == ["4"] && find("NEWSIG").is_none() {
         return refused(
             "it is an unsigned OpenPGP message (gpg --store): nodes would run it unverified; sign it with gpg --sign"
                 .into(),

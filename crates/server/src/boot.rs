@@ -104,7 +104,11 @@ async fn index(state: &AppState, client: IpAddr, nonce: Option<&str>) -> Respons
     let payload = answer.payload.as_ref().map_or_else(|| "none".to_owned(), |(name, _, _)| name.file_name());
     tracing::info!(page = "boot", %client, node, payload, nonce_stored = answer.nonce_stored, "boot page");
     if answer.node == NodeAtAddress::Unknown {
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "no node is registered at this address\n")
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "no node is registered at this address\n",
+        )
             .into_response();
     }
     let Some((_, file, len)) = answer.payload else {
@@ -174,15 +178,13 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -340,7 +342,9 @@ mod tests {
         // Many parts: at most MAX_PARTS read.
         let mut many = Vec::new();
         for i in 0..200 {
-            many.extend_from_slice(format!("--b\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\nv\r\n").as_bytes());
+            many.extend_from_slice(
+                format!("--b\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\nv\r\n").as_bytes(),
+            );
         }
         many.extend_from_slice(b"--b--");
         assert_eq!(multipart(&many, b"b").unwrap().len(), MAX_PARTS);
