@@ -689,3 +689,24 @@ fn the_client_address_comes_from_a_trusted_proxys_header_only() {
     let log = server.stderr_log();
     assert!(log.lines().any(|l| l.contains("client=198.51.100.7 ") && l.contains("AuthCheck")), "{log}");
 }
+
+#[test]
+fn nodes_sharing_an_address_get_only_the_regular_payload() {
+    let setup = BootSetup::start();
+    let server = &setup.server;
+    let regular = setup.add("regular", "#!/bin/sh\necho regular\n", &[]);
+    setup.add("one", "#!/bin/sh\necho one\n", &["--hostname", "one.example.org"]);
+    let site = add_site(server, "natsite");
+    let one = add_node(server, site, "one.example.org");
+    add_loopback_interface(server, one, "127.0.0.13", "52:54:00:00:00:13");
+    let two = add_node(server, site, "two.example.org");
+    add_loopback_interface(server, two, "127.0.0.13", "52:54:00:00:00:14");
+    let before = server.db_snapshot();
+    // Behind one NAT: neither node's own payload, and no nonce stored on either.
+    assert_eq!(boot_post(server, "127.0.0.13", &"ef".repeat(32)), (200, regular));
+    assert_eq!(server.db_snapshot(), before);
+    assert_eq!(boot_nonce(server, one), Value::Nil);
+    // getnodeid.php cannot tell them apart by address, but by MAC.
+    assert_eq!(getnodeid(server, "127.0.0.13", ""), "-1");
+    assert_eq!(getnodeid(server, "127.0.0.13", "52:54:00:00:00:14"), two.to_string());
+}

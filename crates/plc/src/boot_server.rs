@@ -110,14 +110,13 @@ impl Api {
             if let Ok(name) = PayloadName::hostname(&n.hostname) {
                 names.push(name);
             }
-            match deployment_of(&mut tx, n.node_id).await?.filter(|d| !d.is_empty()) {
-                // A tag value that is no valid name (`../x`) names no file.
-                Some(d) => match PayloadName::deployment(&d) {
+            // A tag value that is no valid name (`../x`) names no file.
+            if let Some(d) = deployment_of(&mut tx, n.node_id).await?.filter(|d| !d.is_empty()) {
+                match PayloadName::deployment(&d) {
                     Ok(name) => names.push(name),
                     Err(_) if d == "regular" => {}
                     Err(e) => tracing::warn!(node_id = n.node_id, "the node's deployment tag names no payload: {e}"),
-                },
-                None => {}
+                }
             }
         }
         drop(tx);
