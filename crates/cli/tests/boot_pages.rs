@@ -60,6 +60,18 @@ impl Signer {
     }
 }
 
+impl Drop for Signer {
+    /// The gpg-agent gpg started for this home goes with it.
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .stdin(Stdio::null())
+            .output();
+    }
+}
+
 fn gpg(home: &Path, args: &[&str]) -> Output {
     Command::new("gpg")
         .args(["--batch", "--quiet", "--homedir"])
