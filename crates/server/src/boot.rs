@@ -349,4 +349,48 @@ mod tests {
         many.extend_from_slice(b"--b--");
         assert_eq!(multipart(&many, b"b").unwrap().len(), MAX_PARTS);
     }
+
+    /// Mutations of a valid form (bytes flipped, cut, spliced; random bytes) never panic and
+    /// never yield more than the bounded number of fields.
+    #[test]
+    fn mutated_forms_never_panic() {
+        let valid = b"--xyz\r\nContent-Disposition: form-data; name=\"nonce\"\r\n\r\nabcd\r\n--xyz\r\nContent-Disposition: form-data; name=\"v\"\r\n\r\n%41+b\r\n--xyz--\r\n";
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let types = [
+            "multipart/form-data; boundary=xyz",
+            "multipart/form-data; boundary=\"xyz\"",
+            "MULTIPART/FORM-DATA;BOUNDARY=xy",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=",
+        ];
+        for round in 0..20_000 {
+            let mut body = valid.to_vec();
+            for _ in 0..(next() % 8) {
+                let at = (next() as usize) % (body.len() + 1);
+                match next() % 4 {
+                    0 if at < body.len() => body[at] = next() as u8,
+                    1 => body.truncate(at),
+                    2 => body.insert(at, [b'\r', b'\n', b'-', b'%', b'"', 0xff][(next() % 6) as usize]),
+                    _ => {
+                        let copy = body[at..].to_vec();
+                        body.extend_from_slice(&copy);
+                    }
+                }
+            }
+            if round % 10 == 0 {
+                body = (0..(next() % 300)).map(|_| next() as u8).collect();
+            }
+            let mut headers = HeaderMap::new();
+            let ctype = types[(next() as usize) % types.len()];
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+            let fields = body_fields(&headers, &body);
+            assert!(fields.len() <= MAX_FIELDS, "{} fields", fields.len());
+        }
+    }
 }
