@@ -238,10 +238,10 @@ fn sweep_temporary_files(dir: &Path, plc: &PlcConfig) {
     use bootmedium_media::files;
     let scratch = bootmedium_media::ReferenceStore::open(dir).root().join("tmp");
     let payloads = bootmedium_plc::bootmanager::PayloadStore::of_data_dir(dir).dir().to_path_buf();
-    let result_dirs =
-        std::iter::once(&plc.medium.results_dir).chain(&plc.medium.admin_result_dirs).chain(std::iter::once(&payloads));
+    let result_dirs = std::iter::once(&plc.medium.results_dir).chain(&plc.medium.admin_result_dirs);
     let swept = result_dirs
-        .map(|d| (format!("partial files in {}", d.display()), files::sweep(d)))
+        .map(|d| (format!("partial file results in {}", d.display()), files::sweep(d)))
+        .chain(std::iter::once((format!("partial payloads in {}", payloads.display()), files::sweep(&payloads))))
         .chain(std::iter::once((format!("scratch files in {}", scratch.display()), files::sweep_all(&scratch))));
     for (what, swept) in swept {
         match swept {

@@ -722,3 +722,17 @@ fn nodes_sharing_an_address_get_only_the_regular_payload() {
     assert_eq!(getnodeid(server, "127.0.0.13", ""), "-1");
     assert_eq!(getnodeid(server, "127.0.0.13", "52:54:00:00:00:14"), two.to_string());
 }
+
+#[test]
+fn serve_sweeps_what_a_killed_add_left_in_the_store() {
+    let leftover = ".bootmanager_regular.sh.sgn.4242-0.tmp";
+    let setup = BootSetup::start_with(|data| {
+        std::fs::create_dir_all(store_dir(data)).unwrap();
+        std::fs::write(store_dir(data).join(leftover), b"half a payload").unwrap();
+        std::fs::write(store_dir(data).join("README"), b"not ours").unwrap();
+    });
+    let dir = store_dir(&setup.server.data_dir);
+    assert!(!dir.join(leftover).exists(), "{}", setup.server.stderr_log());
+    assert!(dir.join("README").exists());
+    assert!(setup.server.stderr_log().contains("removed 1 partial payloads"));
+}
