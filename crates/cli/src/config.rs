@@ -35,6 +35,10 @@ pub struct ServerFile {
     pub download_cache_bytes: u64,
     /// Threads for file reads and image builds (tokio's blocking pool).
     pub blocking_threads: usize,
+    /// Peers (addresses or CIDR blocks) whose `client_address_header` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// The header a trusted proxy puts the client address in.
+    pub client_address_header: String,
 }
 
 impl Default for ServerFile {
@@ -57,6 +61,8 @@ impl Default for ServerFile {
             download_cache_media: d.download_cache_media,
             download_cache_bytes: d.download_cache_bytes,
             blocking_threads: 512,
+            trusted_proxies: Vec::new(),
+            client_address_header: d.client_address_header,
         }
     }
 }
@@ -96,6 +102,13 @@ impl ServerFile {
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             anyhow::bail!("[server] {name} must be at least 1");
         }
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| p.parse().map_err(|e| anyhow::anyhow!("[server] trusted_proxies: {e}")))
+            .collect::<Result<Vec<_>>>()?;
+        let header = self.client_address_header.trim();
+        anyhow::ensure!(is_header_name(header), "[server] client_address_header {header:?} is not an HTTP header name");
         let secs = Duration::from_secs;
         Ok(ServerSettings {
             max_body_bytes: self.max_body_bytes,
@@ -109,8 +122,15 @@ impl ServerFile {
             shutdown_grace: secs(self.shutdown_grace_seconds),
             download_cache_media: self.download_cache_media,
             download_cache_bytes: self.download_cache_bytes,
+            trusted_proxies,
+            client_address_header: header.to_owned(),
         })
     }
+}
+
+/// An HTTP field name (RFC 9110 §5.1: a token).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -303,6 +323,12 @@ download_cache_media = {cache_media}
 download_cache_bytes = {cache_bytes}
 # Threads for file reads and image builds.
 blocking_threads = {blocking_threads}
+# Behind a reverse proxy: the proxies' addresses or CIDR blocks (e.g. ["127.0.0.1", "::1",
+# "10.0.0.0/8"]). Only for requests from these is the client address taken from
+# client_address_header (its right-most address that is not itself a trusted proxy); it is what
+# the /boot/ pages find nodes by, what failed logins are counted per, and what the log shows.
+trusted_proxies = []
+client_address_header = {client_header}
 
 [database]
 # postgres://user@host/db to share one registry between instances; empty = SQLite in this directory.
@@ -359,6 +385,7 @@ root_password_hash = {boot_hash}
         cache_media = d.server.download_cache_media,
         cache_bytes = d.server.download_cache_bytes,
         blocking_threads = d.server.blocking_threads,
+        client_header = quoted(&d.server.client_address_header),
         boot_host = quoted(&d.boot.host),
         boot_port = d.boot.port,
         boot_path = quoted(&d.boot.path),
@@ -396,6 +423,27 @@ mod tests {
         assert!(e.contains("tls_certificate is not set"), "{e}");
         assert_eq!((address(""), address(" none "), address("NONE")), (None, None, None));
         assert_eq!(address("127.0.0.1:0"), Some("127.0.0.1:0"));
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_header_are_checked() {
+        let c: FileConfig = toml::from_str(
+            "[server]\ntrusted_proxies = [\"127.0.0.1\", \"::1\", \"10.0.0.0/8\"]\nclient_address_header = \"X-Real-IP\"\n",
+        )
+        .unwrap();
+        let s = c.server.settings().unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert_eq!(s.client_address_header, "X-Real-IP");
+        for (key, value, needle) in [
+            ("trusted_proxies", "[\"10.0.0.0/33\"]", "trusted_proxies"),
+            ("trusted_proxies", "[\"proxy.example.org\"]", "trusted_proxies"),
+            ("client_address_header", "\"X Forwarded\"", "client_address_header"),
+            ("client_address_header", "\"\"", "client_address_header"),
+        ] {
+            let c: FileConfig = toml::from_str(&format!("[server]\n{key} = {value}\n")).unwrap();
+            let e = c.server.settings().unwrap_err().to_string();
+            assert!(e.contains(needle), "{key} = {value}: {e}");
+        }
     }
 
     #[test]

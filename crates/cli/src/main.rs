@@ -1,6 +1,7 @@
 //! The `bootmedium` command: set up a data directory, run the PLCAPI server, and operator tools.
 #![forbid(unsafe_code)]
 
+mod bootmanager_cmd;
 mod config;
 mod media_cmd;
 mod verify;
@@ -72,6 +73,12 @@ enum Command {
         #[command(subcommand)]
         command: media_cmd::ReferenceCommand,
     },
+    /// The signed BootManager payloads the /boot/ page serves to booting nodes: add, list,
+    /// remove.
+    Bootmanager {
+        #[command(subcommand)]
+        command: bootmanager_cmd::BootmanagerCommand,
+    },
     /// Build a boot medium from an imported reference (bootcd build.sh's job).
     Build(media_cmd::BuildArgs),
     /// Show what a boot image is: type, reference, kernel arguments, console, node configuration.
@@ -126,6 +133,7 @@ fn run_without_runtime(cli: &Cli) -> Option<Result<()>> {
     match &cli.command {
         Command::Reference { command } => Some(data_dir(cli).and_then(|dir| media_cmd::reference(dir, command))),
         Command::Build(args) => Some(data_dir(cli).and_then(|dir| media_cmd::build(dir, args))),
+        Command::Bootmanager { command } => Some(data_dir(cli).and_then(|dir| bootmanager_cmd::run(dir, command))),
         Command::Inspect(args) => Some(media_cmd::inspect(args)),
         Command::Verify { image, server, ca, json } => {
             Some(verify::verify(image, server, ca.as_deref(), *json).map(|status| {
@@ -166,9 +174,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Medium { node, action, options, output } => {
             medium(&cli, node, action, options, output.as_deref()).await
         }
-        Command::Reference { .. } | Command::Build(_) | Command::Inspect(_) | Command::Verify { .. } => {
-            run_without_runtime(&cli).unwrap_or(Ok(()))
-        }
+        Command::Reference { .. }
+        | Command::Build(_)
+        | Command::Bootmanager { .. }
+        | Command::Inspect(_)
+        | Command::Verify { .. } => run_without_runtime(&cli).unwrap_or(Ok(())),
     }
 }
 
@@ -233,15 +243,17 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Removes what a killed server left: partial file results (private temporary files beside
-/// their targets, in the results directory and the admins' extra ones) and scratch files of the
-/// reference store. Files a live process holds locked (another instance sharing the directory)
+/// their targets, in the results directory and the admins' extra ones, and a killed
+/// `bootmanager add`'s in the payload store) and scratch files of the reference store. Files a live process holds locked (another instance sharing the directory)
 /// are left alone.
 fn sweep_temporary_files(dir: &Path, plc: &PlcConfig) {
     use bootmedium_media::files;
     let scratch = bootmedium_media::ReferenceStore::open(dir).root().join("tmp");
+    let payloads = bootmedium_plc::bootmanager::PayloadStore::of_data_dir(dir).dir().to_path_buf();
     let result_dirs = std::iter::once(&plc.medium.results_dir).chain(&plc.medium.admin_result_dirs);
     let swept = result_dirs
         .map(|d| (format!("partial file results in {}", d.display()), files::sweep(d)))
+        .chain(std::iter::once((format!("partial payloads in {}", payloads.display()), files::sweep(&payloads))))
         .chain(std::iter::once((format!("scratch files in {}", scratch.display()), files::sweep_all(&scratch))));
     for (what, swept) in swept {
         match swept {
@@ -307,8 +319,11 @@ async fn serve(cli: &Cli, listen: Option<&str>, tls_listen: Option<&str>, demo: 
     drop(stdout);
     let mut settings = file.server.settings()?;
     settings.max_connections = fit_open_file_limit(settings.max_connections);
-    let app =
-        bootmedium_server::router(Api::new(registry.clone(), plc).with_media(media_env(dir, &file)), settings.clone());
+    let payloads = bootmedium_plc::bootmanager::PayloadStore::of_data_dir(
+        &std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?,
+    );
+    let api = Api::new(registry.clone(), plc).with_media(media_env(dir, &file)).with_bootmanager(payloads);
+    let app = bootmedium_server::router(api, settings.clone());
     bootmedium_server::serve(listeners, app, settings, shutdown_signal()).await.context("serving HTTP")?;
     registry.close().await;
     tracing::info!("stopped");

@@ -221,12 +221,20 @@ pub struct Api {
     pub media: Option<MediaEnv>,
     /// Password checks and failed-login counts, shared by every call.
     pub logins: LoginGuard,
+    /// The BootManager payloads `/boot/` serves (none: it serves none).
+    pub bootmanager: Option<crate::bootmanager::PayloadStore>,
 }
 
 impl Api {
     pub fn new(registry: Registry, config: PlcConfig) -> Self {
         let logins = LoginGuard::new(&config.api);
-        Api { registry, config, media: None, logins }
+        Api { registry, config, media: None, logins, bootmanager: None }
+    }
+
+    /// Gives the boot server page its payload store.
+    pub fn with_bootmanager(mut self, store: crate::bootmanager::PayloadStore) -> Self {
+        self.bootmanager = Some(store);
+        self
     }
 
     /// Gives the API a boot image engine (without one, image actions fault 111).

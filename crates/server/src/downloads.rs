@@ -62,6 +62,7 @@ pub(crate) async fn issue(
     req: Request,
 ) -> Response {
     let started = Instant::now();
+    let client = state.client_ip(peer, req.headers());
     let session = session_of(req.headers());
     let json_body_sent = is_json(req.headers());
     let base = base_url(req.headers(), req.extensions().get::<Secure>().is_some());
@@ -95,8 +96,8 @@ pub(crate) async fn issue(
         NodeRef::Hostname(h) => Value::String(h),
     };
     let outcome =
-        state.api.issue_download(Value::Struct(auth), node, &request.action, &request.options, Some(peer.ip())).await;
-    log_call("api/v1/media", &outcome.caller, outcome.result.as_ref().err(), started);
+        state.api.issue_download(Value::Struct(auth), node, &request.action, &request.options, Some(client)).await;
+    log_call(client, "api/v1/media", &outcome.caller, outcome.result.as_ref().err(), started);
     match outcome.result {
         Ok(Reply::Link(link)) => {
             let url = format!("{base}/media/{}", link.id);
@@ -120,10 +121,16 @@ pub(crate) async fn issue(
     }
 }
 
-pub(crate) async fn serve(State(state): State<Arc<AppState>>, Path(id): Path<String>, req: Request) -> Response {
+pub(crate) async fn serve(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
     let started = Instant::now();
+    let client = state.client_ip(peer, req.headers());
     let failed = |f: Fault| {
-        log_call("media", "", Some(&f), started);
+        log_call(client, "media", "", Some(&f), started);
         (StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", f.message)).into_response()
     };
     let not_found = || (StatusCode::NOT_FOUND, "no such download, or it has expired\n").into_response();
