@@ -498,6 +498,24 @@ pub static ISSUED_MEDIUM: TableSpec = TableSpec {
     ],
 };
 
+/// Message templates (PLC_SPEC §12.5). Their key is the text `message_id`, so a list filter's
+/// strings name templates (GetMessages refuses integers).
+pub static MESSAGE: TableSpec = TableSpec {
+    class: "Message",
+    from: "messages t",
+    primary_key: "message_id",
+    primary_key_expr: "t.message_id",
+    secondary_key: Some("message_id"),
+    live: None,
+    tags: None,
+    fields: &[
+        col("message_id", Text, "t.message_id"),
+        col("subject", Text, "t.subject"),
+        col("template", Text, "t.template"),
+        col("enabled", Bool, "t.enabled"),
+    ],
+};
+
 /// Every class, for checks that must hold for all of them (field visibility, say).
 pub static ALL: &[&TableSpec] = &[
     &NODE,
@@ -512,4 +530,5 @@ pub static ALL: &[&TableSpec] = &[
     &EVENT,
     &EVENT_OBJECT,
     &ISSUED_MEDIUM,
+    &MESSAGE,
 ];
