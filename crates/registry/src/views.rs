@@ -499,12 +499,14 @@ pub static ISSUED_MEDIUM: TableSpec = TableSpec {
 };
 
 /// Message templates (PLC_SPEC §12.5). Their key is the text `message_id`, so a list filter's
-/// strings name templates (GetMessages refuses integers).
+/// strings name templates (GetMessages refuses integers and sorts by message_id). Reads carry an
+/// integer row key, which here is only a stand-in (`LENGTH`): no list fields or tags hang off a
+/// message, so nothing joins on it.
 pub static MESSAGE: TableSpec = TableSpec {
     class: "Message",
     from: "messages t",
     primary_key: "message_id",
-    primary_key_expr: "t.message_id",
+    primary_key_expr: "LENGTH(t.message_id)",
     secondary_key: Some("message_id"),
     live: None,
     tags: None,

@@ -11,9 +11,10 @@ use crate::api::Cx;
 use crate::args::Args;
 use crate::caller::Caller;
 use crate::fault::{Fault, MethodResult};
+use crate::filter::Viewer;
 use crate::notify::{self, Notice};
-use bootmedium_registry::SqlValue;
 use bootmedium_registry::views::MESSAGE;
+use bootmedium_registry::{SortKey, SqlValue};
 use bootmedium_xmlrpc::Value;
 
 const FIELDS: &[WField] = &[
@@ -39,7 +40,9 @@ pub async fn get_messages(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     if ints {
         return Err(Fault::invalid_named("message_filter", "message ids are strings"));
     }
-    Ok(Value::Array(common::get(cx, &MESSAGE, filter, a.get(1)).await?))
+    let mut q = crate::filter::query(&MESSAGE, filter, a.get(1), Viewer::of(&cx.caller))?;
+    q.sort.push(SortKey { field: common::field(&MESSAGE, "message_id")?, descending: false });
+    Ok(Value::Array(cx.tx.select(&q).await?.into_iter().map(crate::filter::row_to_value).collect()))
 }
 
 /// Checks and normalises the written fields: nil subject or template is stored as "", and a
