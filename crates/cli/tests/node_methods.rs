@@ -79,6 +79,9 @@ fn on_both(prepare: fn(&std::path::Path), test: impl Fn(&Server)) {
 
 fn no_prepare(_: &std::path::Path) {}
 
+/// (what, method, auth, arguments after auth, fault code, text the fault contains)
+type BadCase<'a> = (&'a str, &'a str, Value, Vec<Value>, i64, &'a str);
+
 /// Runs one SQL statement on the server's database (sqlite3 or psql); rows come back with
 /// fields split on U+001F.
 fn sql(server: &Server, statement: &str) -> Vec<Vec<String>> {
@@ -306,7 +309,7 @@ fn bad_node_input_is_refused_and_changes_nothing() {
         };
         let signed = |args: Vec<Value>| hmac_auth(w.node_a, KEY_A, &args);
         let long_key = "k".repeat(1025);
-        let cases: Vec<(&str, &str, Value, Vec<Value>, i64, &str)> = vec![
+        let cases: Vec<BadCase> = vec![
             (
                 "unknown boot state",
                 "BootUpdateNode",
