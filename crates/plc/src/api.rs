@@ -556,6 +556,7 @@ impl Api {
                 }
             }
             let mut tx = self.registry.begin_write().await?;
+            notify::lock_node(&mut tx, node.node_id).await?;
             if notify::sent_since(&mut tx, node.node_id, ID, since).await? {
                 return Ok(false);
             }

@@ -41,6 +41,14 @@ pub fn event_message(message_id: &str) -> String {
     format!("Sent message {message_id}")
 }
 
+/// Takes the node's row lock for the rest of a write transaction, so that two notices for one
+/// node decided at once (PostgreSQL runs write transactions side by side; SQLite one at a time)
+/// see each other's event and the window holds.
+pub async fn lock_node(tx: &mut Tx, node_id: i64) -> MethodResult<()> {
+    tx.execute("UPDATE nodes SET node_id = node_id WHERE node_id = $1", &[SqlValue::int(node_id)]).await?;
+    Ok(())
+}
+
 /// Whether `message_id` was sent for this node since `since` (epoch seconds).
 pub async fn sent_since(tx: &mut Tx, node_id: i64, message_id: &str, since: i64) -> MethodResult<bool> {
     let rows = tx

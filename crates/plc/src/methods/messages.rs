@@ -118,6 +118,7 @@ pub async fn boot_notify_owners(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Va
     let message_id = a.str(0)?;
     crate::validate::check_max_bytes("message_id", message_id, 255)?;
     let since = crate::now() - notify::NOTIFY_WINDOW_SECONDS;
+    notify::lock_node(&mut cx.tx, node.node_id).await?;
     if notify::sent_since(&mut cx.tx, node.node_id, message_id, since).await? {
         tracing::info!(message_id, node_id = node.node_id, "boot notice already sent recently; not sent again");
         return Ok(common::one());
