@@ -12,7 +12,7 @@
 //! checked strictly: the boot state must exist, the ssh key is one line of at most 1024 bytes
 //! without control characters, and the primary network passes UpdateInterface's checks.
 
-use super::common::{self};
+use super::common;
 use super::interfaces;
 use super::sessions;
 use crate::api::Cx;
