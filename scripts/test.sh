@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # Independent checkers of the image writers, and the tools the integration tests drive.
-PACKAGES=(python3 postgresql-client curl openssl xorriso genisoimage dosfstools mtools fdisk cpio util-linux
+PACKAGES=(python3 postgresql-client sqlite3 curl openssl xorriso genisoimage dosfstools mtools fdisk cpio util-linux
           syslinux syslinux-common isolinux
           qemu-system-x86 busybox-static linux-image-cloud-amd64 gnupg gpgv)
 missing=()

@@ -211,6 +211,7 @@ async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str
         .await
         .map_err(|f| anyhow::anyhow!(f.message))
         .context("creating the standard tag types")?;
+    bootstrap::ensure_messages(&registry).await.context("creating the default message templates")?;
     let outcome = bootstrap::initialise(&registry, &file.plc(dir)?, admin_email, admin_password)
         .await
         .context("creating the system site and administrator")?;
@@ -288,6 +289,7 @@ async fn serve(cli: &Cli, listen: Option<&str>, tls_listen: Option<&str>, demo: 
         .await
         .map_err(|f| anyhow::anyhow!(f.message))
         .context("creating the standard tag types")?;
+    bootstrap::ensure_messages(&registry).await.context("creating the default message templates")?;
     if demo && bootstrap::seed_demo(&registry).await.context("seeding the demo data")? {
         let d = bootstrap::DEMO;
         eprintln!("demo: seeded site 'demo', PI {} (password {}), node {}", d.pi_email, d.pi_password, d.hostname);

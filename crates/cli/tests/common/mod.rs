@@ -621,6 +621,18 @@ impl Server {
         status.unwrap_or_else(|| panic!("serve did not exit within 20 s of SIG{signal}; log:\n{}", self.log_tail()))
     }
 
+    /// Stops the server (SIGTERM) and starts `serve` again on the same data dir and database.
+    pub fn restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = stop_child(&mut child, "TERM");
+        }
+        let database = self.pg.as_ref().map(|p| p.url.clone());
+        let (child, url) = spawn_serve(&self.data_dir, database.as_deref(), &self.stderr_path, &[]);
+        self.addr = url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
+        self.url = url;
+        self.child = Some(child);
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         match self.child.as_mut() {
