@@ -44,8 +44,9 @@ pub(crate) async fn tracking<F: Future>(call: F) -> (F::Output, bool) {
         .await
 }
 
-/// [`enqueue`] inside a write transaction that is not a method's (the call that commits it
-/// wakes the delivery loop; queued outside a call, the loop finds it within seconds).
+/// [`enqueue`] inside a write transaction that is not a method's (the authfail notice, which
+/// auth sends after the failed call's read transaction has ended). The call during which it is
+/// committed wakes the delivery loop; queued outside a call, the loop finds it within seconds.
 pub async fn enqueue_in(tx: &mut Tx, mail: &Envelope, message_id: Option<&str>) -> MethodResult<()> {
     let one_line = |s: &str| !s.contains(['\r', '\n']);
     if !mail.to.iter().all(|a| one_line(a) && !a.is_empty())
