@@ -8,6 +8,7 @@ mod common;
 mod smtp_sink;
 
 use bootmedium_mail::Envelope;
+use bootmedium_xmlrpc::Value;
 use common::*;
 use smtp_sink::{Sink, closed_port};
 use std::path::Path;
@@ -218,4 +219,108 @@ fn shutdown_lets_the_attempt_in_progress_finish_and_records_it() {
     let (state, attempts, claimed) = rows(&server).remove(0);
     assert_eq!((state.as_str(), claimed), ("queued", false), "{}", server.stderr_log());
     assert!(attempts >= 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end: a node's BootNotifyOwners call, the mail at the relay
+
+const KEY: &str = "node-key-0123456789abcdef";
+const TECH: &str = "tech@site-a.example.org";
+const BOOT_ADDRESS: &str = "boot-msgs@plc.example.org";
+const SUPPORT: &str = "support@plc.example.org";
+const HOST: &str = "node-a.site-a.example.org";
+
+/// `[mail]` at the relay on `port` with the PLC's addresses, and the web host mails point at.
+fn boot_mail_on(dir: &Path, port: u16) {
+    mail_on(dir, port);
+    set_config(dir, "mail", "boot_address", BOOT_ADDRESS);
+    set_config(dir, "mail", "support_address", SUPPORT);
+    set_config(dir, "plc", "www_host", "www.plc.example.org");
+    set_config(dir, "plc", "www_ssl_port", 443i64);
+}
+
+/// A site with a keyed node and a tech; the node's session (as the BootManager gets it).
+fn node_with_tech(server: &Server) -> (i64, Value) {
+    server.use_admin_session();
+    let site = add_site(server, "sitea");
+    let node = add_node(server, site, HOST);
+    server.admin_one("UpdateNode", vec![i(node), st! { "key" => KEY }]);
+    add_person(server, TECH, "Person-passw0rd", &["tech"], Some(site));
+    let session = server.ok("GetSession", vec![hmac_auth(node, KEY, &[])]);
+    (node, session_auth(str_of(&session)))
+}
+
+/// The BootManager's call after an installation: techs only.
+fn install_finished(server: &Server, auth: Value) -> Duration {
+    let (answer, took) = timed(|| server.call("BootNotifyOwners", vec![auth, s("installfinished"), i(0), i(1), i(0)]));
+    assert_eq!(answer, Ok(i(1)));
+    took
+}
+
+#[test]
+fn boot_notify_owners_mail_arrives_at_the_relay_right_after_the_call() {
+    let sink = Sink::start(&[]);
+    let server = Server::start_with(|dir| boot_mail_on(dir, sink.port));
+    let (node, auth) = node_with_tech(&server);
+    // Something delivered first: the loop has just gone to sleep for its poll interval (5 s),
+    // so a mail arriving well before that was woken by the call.
+    queue_elsewhere(&server, "pi@site.example.org", "first");
+    sink.wait_messages(1, Duration::from_secs(15));
+    wait_for("the first mail is marked sent", Duration::from_secs(5), || states(&server)[0].0 == "sent");
+    let called = Instant::now();
+    install_finished(&server, auth);
+    let got = sink.wait_messages(2, Duration::from_secs(15));
+    assert_eq!(got.len(), 2, "{}", server.stderr_log());
+    assert!(called.elapsed() < Duration::from_secs(3), "woken by the call, not the poll: {:?}", called.elapsed());
+    let m = &got[1];
+    assert_eq!(m["mail_from"], SUPPORT);
+    assert_eq!(m["rcpt_tos"], serde_json::json!([BOOT_ADDRESS, TECH]));
+    let h = &m["headers"];
+    assert_eq!(h["from"], format!("{PLC_NAME} Support <{SUPPORT}>"));
+    assert_eq!(h["reply-to"], h["from"]);
+    assert_eq!(h["to"], format!("{BOOT_ADDRESS}, {TECH}"));
+    assert_eq!(h["subject"], format!("{HOST} completed installation"));
+    let body = m["body"].as_str().unwrap();
+    assert!(body.contains(&format!("https://www.plc.example.org:443/db/nodes/?id={node}")), "{body}");
+    assert_eq!(states(&server)[1], ("sent".to_owned(), 1));
+
+    // The authfail notice, queued by a call that fails authentication, wakes the loop as well.
+    wait_for("the second mail is marked sent", Duration::from_secs(5), || states(&server)[1].0 == "sent");
+    let called = Instant::now();
+    let forged = server.call("GetSession", vec![hmac_auth(node, "not-the-key", &[])]);
+    assert_fault(&forged, 103, "BootAuth");
+    let got = sink.wait_messages(3, Duration::from_secs(15));
+    assert_eq!(got.len(), 3, "{}", server.stderr_log());
+    assert!(called.elapsed() < Duration::from_secs(3), "woken by the call: {:?}", called.elapsed());
+    assert_eq!(got[2]["headers"]["subject"], format!("{HOST} failed to authenticate"));
+    assert!(got[2]["rcpt_tos"].as_array().unwrap().contains(&serde_json::json!(TECH)), "{}", got[2]);
+}
+
+#[test]
+fn a_relay_that_is_down_or_slow_never_slows_the_call() {
+    // Down: the call answers at once; the mail is retried, then given up with a log line.
+    let server = Server::start_with(|dir| boot_mail_on(dir, closed_port()));
+    let (_, auth) = node_with_tech(&server);
+    let took = install_finished(&server, auth);
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    wait_for("the mail is given up", Duration::from_secs(20), || {
+        states(&server).first().is_some_and(|(s, _)| s == "failed")
+    });
+    assert_eq!(states(&server)[0], ("failed".to_owned(), 2));
+    let log = server.stderr_log();
+    let line = log.lines().find(|l| l.contains("mail failed")).unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("template=installfinished") && line.contains(TECH), "{line}");
+
+    // Slow: a relay that takes longer than timeout_seconds (2) to answer; the call does not wait
+    // for it, the attempt times out, and the next one delivers.
+    let sink = Sink::start(&["--slow", "5"]);
+    let server = Server::start_with(|dir| boot_mail_on(dir, sink.port));
+    let (_, auth) = node_with_tech(&server);
+    let took = install_finished(&server, auth);
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let got = sink.wait_messages(1, Duration::from_secs(20));
+    assert_eq!(got.len(), 1, "{}", server.stderr_log());
+    wait_for("the row is marked sent", Duration::from_secs(5), || states(&server)[0].0 == "sent");
+    assert_eq!(states(&server)[0], ("sent".to_owned(), 2), "the first attempt timed out");
+    assert!(server.stderr_log().contains("timeout_seconds"), "{}", server.stderr_log());
 }
