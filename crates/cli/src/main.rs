@@ -319,8 +319,10 @@ async fn serve(cli: &Cli, listen: Option<&str>, tls_listen: Option<&str>, demo: 
         listeners.push(bootmedium_server::Listener::https(tcp, std::sync::Arc::clone(certificates)));
         reload_on_sighup(std::sync::Arc::clone(certificates));
     }
-    // Delivery starts before the server announces itself (a bad relay setting stops it first).
+    // Delivery starts before the server announces itself (a bad relay setting stops it first),
+    // and so do the signal handlers.
     let mail_loop = start_mail_delivery(&registry, mail, &api)?;
+    let shutdown = shutdown_signal();
     // Printed once every listener is bound, HTTP first: scripts read the addresses from here.
     let mut stdout = std::io::stdout().lock();
     for line in &lines {
@@ -329,7 +331,7 @@ async fn serve(cli: &Cli, listen: Option<&str>, tls_listen: Option<&str>, demo: 
     stdout.flush().context("writing to stdout")?;
     drop(stdout);
     let app = bootmedium_server::router(api, settings.clone());
-    bootmedium_server::serve(listeners, app, settings, shutdown_signal()).await.context("serving HTTP")?;
+    bootmedium_server::serve(listeners, app, settings, shutdown).await.context("serving HTTP")?;
     if let Some((stop, task, limit)) = mail_loop {
         let _ = stop.send(());
         // An attempt in progress finishes (its outcome recorded) within its timeout.
@@ -478,14 +480,20 @@ fn reload_on_sighup(certificates: std::sync::Arc<bootmedium_server::tls::Certifi
 }
 
 /// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    // The handlers are installed now, before the server announces itself, not when the future
+    // is first polled: a SIGTERM right after the `listening on` line would otherwise kill the
+    // process instead of stopping it.
+    let signals = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    async move {
+        let (Ok(mut term), Ok(mut int)) = signals else {
+            tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
     }
 }
