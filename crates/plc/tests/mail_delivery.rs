@@ -183,7 +183,8 @@ async fn a_queued_mail_arrives_with_its_headers_and_utf8_text() {
         assert_eq!(h["reply-to"], "support@plc.example.org");
         assert_eq!(h["to"], "pi@site.example.org, tech@site.example.org");
         assert_eq!(h["subject"], "Nœud n1.example.org: installation terminée ✓");
-        let row = rows(&db.registry).await.remove(0);
+        // The relay stores the message before it answers; the row is marked sent after that.
+        let row = wait_finished(&db.registry, Duration::from_secs(5)).await.remove(0);
         let message_id = h["message-id"].as_str().unwrap();
         assert!(message_id.ends_with(&format!(".{}.bootmedium@plc.example.org>", row.mail_id)), "{h}");
         assert!(h["date"].as_str().unwrap().contains(" +0000"), "{h}");
