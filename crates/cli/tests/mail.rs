@@ -267,11 +267,12 @@ fn boot_notify_owners_mail_arrives_at_the_relay_right_after_the_call() {
     queue_elsewhere(&server, "pi@site.example.org", "first");
     sink.wait_messages(1, Duration::from_secs(15));
     wait_for("the first mail is marked sent", Duration::from_secs(5), || states(&server)[0].0 == "sent");
+    // The loop is asleep from about now; its next poll is 5 s away.
     let called = Instant::now();
     install_finished(&server, auth);
     let got = sink.wait_messages(2, Duration::from_secs(15));
     assert_eq!(got.len(), 2, "{}", server.stderr_log());
-    assert!(called.elapsed() < Duration::from_secs(3), "woken by the call, not the poll: {:?}", called.elapsed());
+    assert!(called.elapsed() < Duration::from_millis(4500), "woken by the call, not the poll: {:?}", called.elapsed());
     let m = &got[1];
     assert_eq!(m["mail_from"], SUPPORT);
     assert_eq!(m["rcpt_tos"], serde_json::json!([BOOT_ADDRESS, TECH]));
@@ -282,16 +283,16 @@ fn boot_notify_owners_mail_arrives_at_the_relay_right_after_the_call() {
     assert_eq!(h["subject"], format!("{HOST} completed installation"));
     let body = m["body"].as_str().unwrap();
     assert!(body.contains(&format!("https://www.plc.example.org:443/db/nodes/?id={node}")), "{body}");
+    wait_for("the second mail is marked sent", Duration::from_secs(5), || states(&server)[1].0 == "sent");
     assert_eq!(states(&server)[1], ("sent".to_owned(), 1));
 
     // The authfail notice, queued by a call that fails authentication, wakes the loop as well.
-    wait_for("the second mail is marked sent", Duration::from_secs(5), || states(&server)[1].0 == "sent");
     let called = Instant::now();
     let forged = server.call("GetSession", vec![hmac_auth(node, "not-the-key", &[])]);
     assert_fault(&forged, 103, "BootAuth");
     let got = sink.wait_messages(3, Duration::from_secs(15));
     assert_eq!(got.len(), 3, "{}", server.stderr_log());
-    assert!(called.elapsed() < Duration::from_secs(3), "woken by the call: {:?}", called.elapsed());
+    assert!(called.elapsed() < Duration::from_millis(4500), "woken by the call: {:?}", called.elapsed());
     assert_eq!(got[2]["headers"]["subject"], format!("{HOST} failed to authenticate"));
     assert!(got[2]["rcpt_tos"].as_array().unwrap().contains(&serde_json::json!(TECH)), "{}", got[2]);
 }
@@ -302,7 +303,7 @@ fn a_relay_that_is_down_or_slow_never_slows_the_call() {
     let server = Server::start_with(|dir| boot_mail_on(dir, closed_port()));
     let (_, auth) = node_with_tech(&server);
     let took = install_finished(&server, auth);
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
     wait_for("the mail is given up", Duration::from_secs(20), || {
         states(&server).first().is_some_and(|(s, _)| s == "failed")
     });
@@ -317,7 +318,7 @@ fn a_relay_that_is_down_or_slow_never_slows_the_call() {
     let server = Server::start_with(|dir| boot_mail_on(dir, sink.port));
     let (_, auth) = node_with_tech(&server);
     let took = install_finished(&server, auth);
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
     let got = sink.wait_messages(1, Duration::from_secs(20));
     assert_eq!(got.len(), 1, "{}", server.stderr_log());
     wait_for("the row is marked sent", Duration::from_secs(5), || states(&server)[0].0 == "sent");

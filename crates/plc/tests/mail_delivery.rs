@@ -276,7 +276,7 @@ async fn a_transient_refusal_is_retried_until_the_relay_accepts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_relay_times_out_and_the_next_attempt_delivers() {
     for db in databases().await {
-        let sink = Sink::start(&["--slow", "4"]);
+        let sink = Sink::start(&["--slow", "30"]);
         let mut s = settings(sink.port);
         s.timeout_seconds = 1;
         let running = Loop::start(&db.registry, s);
@@ -287,7 +287,7 @@ async fn a_slow_relay_times_out_and_the_next_attempt_delivers() {
         assert_eq!(row.state, "sent", "{}: {row:?}", db.url);
         assert_eq!(row.attempts, 2);
         assert!(row.last_error.as_deref().unwrap().contains("timeout_seconds"), "{row:?}");
-        assert!(start.elapsed() < Duration::from_secs(4), "the attempt was cut at 1 s: {:?}", start.elapsed());
+        assert!(start.elapsed() < Duration::from_secs(10), "the attempt was cut at 1 s: {:?}", start.elapsed());
         assert_eq!(sink.messages().len(), 1);
         running.stop().await;
     }
