@@ -17,7 +17,8 @@
 #   OUTDIR/cacert.pem, OUTDIR/pubring.gpg   fixed fake PLC credentials for the overlay
 # Usage: scripts/make-test-reference.sh OUTDIR        (no root needed; ~25 MB)
 # The output is reproducible (same kernel, modules and packages, same bytes), and each file is
-# replaced atomically, so concurrent runs into the same OUTDIR are harmless.
+# replaced atomically, so concurrent runs into the same OUTDIR are harmless; OUTDIR/stamp, a hash
+# of every input, skips the work when nothing changed since the last run.
 set -euo pipefail
 OUT=${1:?usage: $0 OUTDIR}
 KERNEL=${KERNEL:-$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)}
@@ -35,7 +36,17 @@ for tool in curl gpgv openssl; do
   [[ -x /usr/bin/$tool ]] || { echo "/usr/bin/$tool is missing: install the Debian package ${PACKAGE_OF[$tool]}" >&2; exit 1; }
 done
 
+LIBS=$(for tool in curl gpgv openssl; do ldd "/usr/bin/$tool"; done | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | LC_ALL=C sort -u)
+
+# Every test process runs this script: when nothing it reads changed, the output stands.
 mkdir -p "$OUT"
+STAMP=$( { sha256sum "$0"; stat -L -c '%n %s %Y' "$KERNEL" "$BUSYBOX" /usr/bin/curl /usr/bin/gpgv /usr/bin/openssl \
+  $LIBS "$MODULES/modules.dep"; } | sha256sum | cut -d' ' -f1)
+outputs_present() { for f in kernel bootcd.img cacert.pem pubring.gpg; do [[ -e $OUT/$f ]] || return 1; done; }
+if [[ $(cat "$OUT/stamp" 2>/dev/null) == "$STAMP" ]] && outputs_present; then
+  echo "test reference in $OUT is up to date: $(stat -c %s "$OUT/bootcd.img") bytes of bootcd.img"
+  exit 0
+fi
 ROOT=$(mktemp -d "${TMPDIR:-/tmp}/testref.XXXXXX")
 trap 'rm -rf "$ROOT"' EXIT
 mkdir -p "$ROOT"/{bin,proc,sys,dev,etc,root,tmp,usr/bin,usr/boot,lib/modules}
@@ -50,7 +61,7 @@ done
 for tool in curl gpgv openssl; do
   cp "/usr/bin/$tool" "$ROOT/usr/bin/$tool"
 done
-for lib in $(for tool in curl gpgv openssl; do ldd "/usr/bin/$tool"; done | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | LC_ALL=C sort -u); do
+for lib in $LIBS; do
   case $lib in
     */ld-linux*) dest=lib64/$(basename "$lib") ;;
     *) dest=lib/x86_64-linux-gnu/$(basename "$lib") ;;
@@ -223,4 +234,6 @@ install_file kernel
 install_file cacert.pem
 printf 'fake GPG public keyring for tests\n' > "$ROOT/out.pubring.gpg"
 install_file pubring.gpg
+echo "$STAMP" > "$ROOT/out.stamp"
+install_file stamp
 echo "test reference in $OUT: kernel $(basename "$KERNEL"), $(stat -c %s "$OUT/bootcd.img") bytes of bootcd.img"

@@ -220,7 +220,7 @@ impl GpgKey {
 
     /// Writes the public key as a keyring file (what the PLC's `pubring.gpg` holds).
     pub fn export_public(&self, to: &Path) {
-        self.gpg(&["--output", path(to), "--export"]);
+        self.gpg(&["--yes", "--output", path(to), "--export"]);
     }
 
     /// Signs `input` as a binary inline-signed OpenPGP message (`gpg --sign`, as upstream's
