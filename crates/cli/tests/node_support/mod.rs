@@ -13,11 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 fn run(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("running {program}: {e}"))
+    Command::new(program).args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("running {program}: {e}"))
 }
 
 #[track_caller]
@@ -57,7 +53,8 @@ impl Tap {
             let name = format!("bmnode{subnet}");
             let network = format!("{}.{}.{subnet}.0/24", FIRST_OCTETS[0], FIRST_OCTETS[1]);
             // A subnet some other interface already has is not ours to take.
-            if !must("ip", &["-4", "route", "show", "to", "match", &network]).lines().all(|l| l.starts_with("default")) {
+            if !must("ip", &["-4", "route", "show", "to", "match", &network]).lines().all(|l| l.starts_with("default"))
+            {
                 continue;
             }
             let out = run("ip", &["tuntap", "add", "dev", &name, "mode", "tap"]);
@@ -147,11 +144,25 @@ impl Ca {
         must(
             "openssl",
             &[
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                "-subj", &format!("/CN={name}"),
-                "-addext", "basicConstraints=critical,CA:TRUE",
-                "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-                "-keyout", path(&key), "-out", path(&cert),
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={name}"),
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+                "-keyout",
+                path(&key),
+                "-out",
+                path(&cert),
             ],
         );
         Ca { cert, key }
@@ -169,16 +180,39 @@ impl Ca {
         must(
             "openssl",
             &[
-                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-subj", &format!("/CN={ip}"), "-keyout", path(&key), "-out", path(&csr),
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-subj",
+                &format!("/CN={ip}"),
+                "-keyout",
+                path(&key),
+                "-out",
+                path(&csr),
             ],
         );
         std::fs::write(&ext, format!("subjectAltName=IP:{ip}\nextendedKeyUsage=serverAuth\n")).unwrap();
         must(
             "openssl",
             &[
-                "x509", "-req", "-in", path(&csr), "-CA", path(&self.cert), "-CAkey", path(&self.key),
-                "-CAcreateserial", "-days", "2", "-extfile", path(&ext), "-out", path(&cert),
+                "x509",
+                "-req",
+                "-in",
+                path(&csr),
+                "-CA",
+                path(&self.cert),
+                "-CAkey",
+                path(&self.key),
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                path(&ext),
+                "-out",
+                path(&cert),
             ],
         );
         (cert, key)
@@ -208,7 +242,17 @@ impl GpgKey {
         std::fs::create_dir_all(&home).unwrap();
         std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
         let key = GpgKey { home };
-        key.gpg(&["--passphrase", "", "--pinentry-mode", "loopback", "--quick-gen-key", uid, "ed25519", "sign", "never"]);
+        key.gpg(&[
+            "--passphrase",
+            "",
+            "--pinentry-mode",
+            "loopback",
+            "--quick-gen-key",
+            uid,
+            "ed25519",
+            "sign",
+            "never",
+        ]);
         key
     }
 
