@@ -211,16 +211,23 @@ fn a_node_booted_from_its_medium_checks_in_over_https_and_bad_chains_are_refused
     });
     let wall = started.elapsed();
 
+    // Straight to stderr, past the test harness's capture: CI logs show what the nodes did.
+    let mut report = String::new();
     for boot in &boots {
-        eprintln!("=== {:?}: booted to power-off in {:.1} s; what the node did:", boot.case, boot.took.as_secs_f64());
+        report += &format!(
+            "=== {:?}: booted to power-off in {:.1} s; what the node did:\n",
+            boot.case,
+            boot.took.as_secs_f64()
+        );
         for line in chain_lines(&boot.console) {
-            eprintln!("    {line}");
+            report += &format!("    {line}\n");
         }
         for line in &boot.server_lines {
-            eprintln!("    server: {line}");
+            report += &format!("    server: {line}\n");
         }
     }
-    eprintln!("=== {} boots in {:.1} s wall time", boots.len(), wall.as_secs_f64());
+    report += &format!("=== {} boots in {:.1} s wall time\n", boots.len(), wall.as_secs_f64());
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), report.as_bytes());
 
     for boot in &boots {
         let lines = chain_lines(&boot.console);
