@@ -101,6 +101,7 @@ pub struct FileConfig {
     pub server: ServerFile,
     pub database: DatabaseFile,
     pub boot: bootmedium_media::BootConfig,
+    pub mail: bootmedium_mail::MailSettings,
 }
 
 impl FileConfig {
@@ -130,7 +131,13 @@ impl FileConfig {
             *extra = std::path::absolute(data_dir.join(&*extra))
                 .with_context(|| format!("resolving the admin result directory {}", extra.display()))?;
         }
-        Ok(PlcConfig { plc: self.plc.clone(), flavour: self.flavour.clone(), api: self.api.clone(), medium })
+        Ok(PlcConfig {
+            plc: self.plc.clone(),
+            flavour: self.flavour.clone(),
+            api: self.api.clone(),
+            medium,
+            mail: self.mail.clone(),
+        })
     }
 }
 
@@ -163,6 +170,9 @@ name = {name}
 slice_prefix = {prefix}
 # PLC_HRN_ROOT: prefix of the `hrn` tags given to new nodes.
 hrn_root = {hrn}
+# PLC_WWW_HOST and PLC_WWW_SSL_PORT: the web site mails to site staff point at.
+www_host = {www_host}
+www_ssl_port = {www_ssl_port}
 
 [flavour]
 # The default node family <pldistro>-<fcdistro>-<arch> (PLC_FLAVOUR_NODE_*).
@@ -279,6 +289,8 @@ root_password_hash = {boot_hash}
         name = quoted(plc_name),
         prefix = quoted(&d.plc.slice_prefix),
         hrn = quoted(&d.plc.hrn_root),
+        www_host = quoted(&d.plc.www_host),
+        www_ssl_port = d.plc.www_ssl_port,
         pldistro = quoted(&d.flavour.pldistro),
         fcdistro = quoted(&d.flavour.fcdistro),
         arch = quoted(&d.flavour.arch),

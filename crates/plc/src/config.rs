@@ -14,11 +14,21 @@ pub struct PlcSettings {
     pub slice_prefix: String,
     /// PLC_HRN_ROOT: prefix of the `hrn` tags set on new sites, persons and nodes.
     pub hrn_root: String,
+    /// PLC_WWW_HOST: the web site named in mails (`%(PLC_WWW_HOST)s`).
+    pub www_host: String,
+    /// PLC_WWW_SSL_PORT (`%(PLC_WWW_SSL_PORT)d`).
+    pub www_ssl_port: u16,
 }
 
 impl Default for PlcSettings {
     fn default() -> Self {
-        PlcSettings { name: "PlanetLab Test".into(), slice_prefix: "pl".into(), hrn_root: "planetlab.test".into() }
+        PlcSettings {
+            name: "PlanetLab Test".into(),
+            slice_prefix: "pl".into(),
+            hrn_root: "planetlab.test".into(),
+            www_host: "localhost.localdomain".into(),
+            www_ssl_port: 443,
+        }
     }
 }
 
@@ -184,6 +194,7 @@ pub struct PlcConfig {
     pub flavour: FlavourSettings,
     pub api: ApiSettings,
     pub medium: MediumSettings,
+    pub mail: bootmedium_mail::MailSettings,
 }
 
 #[cfg(test)]

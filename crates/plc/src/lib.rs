@@ -15,6 +15,7 @@ pub mod filter;
 pub mod ledger;
 pub mod logins;
 mod methods;
+pub mod outbox;
 pub mod plnode;
 mod pyrepr;
 pub mod results;

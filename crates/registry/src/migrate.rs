@@ -16,6 +16,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "initial", sql: include_str!("../migrations/0001_initial.sql") },
     Migration { version: 2, name: "issued_media", sql: include_str!("../migrations/0002_issued_media.sql") },
     Migration { version: 3, name: "result_files", sql: include_str!("../migrations/0003_result_files.sql") },
+    Migration { version: 4, name: "node_side", sql: include_str!("../migrations/0004_node_side.sql") },
 ];
 
 pub(crate) async fn run(registry: &Registry) -> Result<()> {
