@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use bootmedium_plc::config::{ApiSettings, FlavourSettings, MediumSettings, PlcConfig, PlcSettings};
 use bootmedium_server::ServerSettings;
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const FILE_NAME: &str = "bootmedium.toml";
@@ -13,8 +13,14 @@ pub const FILE_NAME: &str = "bootmedium.toml";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerFile {
-    /// Where `serve` listens when `--listen` is not given.
+    /// Where `serve` listens for HTTP when `--listen` is not given; empty (or `none`): no HTTP.
     pub listen: String,
+    /// Where `serve` listens for HTTPS when `--tls-listen` is not given; empty: no HTTPS.
+    pub tls_listen: String,
+    /// The HTTPS certificate chain (PEM, leaf first) and its private key (PEM); relative paths
+    /// are taken in the data directory.
+    pub tls_certificate: PathBuf,
+    pub tls_key: PathBuf,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
     pub header_timeout_seconds: u64,
@@ -29,6 +35,10 @@ pub struct ServerFile {
     pub download_cache_bytes: u64,
     /// Threads for file reads and image builds (tokio's blocking pool).
     pub blocking_threads: usize,
+    /// Peers (addresses or CIDR blocks) whose `client_address_header` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// The header a trusted proxy puts the client address in.
+    pub client_address_header: String,
 }
 
 impl Default for ServerFile {
@@ -36,6 +46,9 @@ impl Default for ServerFile {
         let d = ServerSettings::default();
         ServerFile {
             listen: "127.0.0.1:8080".into(),
+            tls_listen: String::new(),
+            tls_certificate: PathBuf::new(),
+            tls_key: PathBuf::new(),
             max_body_bytes: d.max_body_bytes,
             header_timeout_seconds: d.header_timeout.as_secs(),
             keepalive_timeout_seconds: d.keepalive_timeout.as_secs(),
@@ -48,11 +61,33 @@ impl Default for ServerFile {
             download_cache_media: d.download_cache_media,
             download_cache_bytes: d.download_cache_bytes,
             blocking_threads: 512,
+            trusted_proxies: Vec::new(),
+            client_address_header: d.client_address_header,
         }
     }
 }
 
+/// A listen setting: `None` when it is empty or `none` (that listener is off).
+pub fn address(setting: &str) -> Option<&str> {
+    let setting = setting.trim();
+    (!setting.is_empty() && !setting.eq_ignore_ascii_case("none")).then_some(setting)
+}
+
 impl ServerFile {
+    /// The certificate and key files for HTTPS, taken in `data_dir` when relative; an error
+    /// names the setting that is missing.
+    pub fn tls_files(&self, data_dir: &Path, tls_listen: &str) -> Result<(PathBuf, PathBuf)> {
+        let file = |name: &str, path: &Path| {
+            anyhow::ensure!(
+                !path.as_os_str().is_empty(),
+                "HTTPS is to listen on {tls_listen}, but [server] {name} is not set: name the PEM file in {}",
+                data_dir.join(FILE_NAME).display()
+            );
+            Ok(data_dir.join(path))
+        };
+        Ok((file("tls_certificate", &self.tls_certificate)?, file("tls_key", &self.tls_key)?))
+    }
+
     /// The HTTP layer's settings; zero timeouts, caps or thread counts are refused.
     pub fn settings(&self) -> Result<ServerSettings> {
         let positive = [
@@ -67,6 +102,13 @@ impl ServerFile {
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             anyhow::bail!("[server] {name} must be at least 1");
         }
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| p.parse().map_err(|e| anyhow::anyhow!("[server] trusted_proxies: {e}")))
+            .collect::<Result<Vec<_>>>()?;
+        let header = self.client_address_header.trim();
+        anyhow::ensure!(is_header_name(header), "[server] client_address_header {header:?} is not an HTTP header name");
         let secs = Duration::from_secs;
         Ok(ServerSettings {
             max_body_bytes: self.max_body_bytes,
@@ -80,8 +122,15 @@ impl ServerFile {
             shutdown_grace: secs(self.shutdown_grace_seconds),
             download_cache_media: self.download_cache_media,
             download_cache_bytes: self.download_cache_bytes,
+            trusted_proxies,
+            client_address_header: header.to_owned(),
         })
     }
+}
+
+/// An HTTP field name (RFC 9110 §5.1: a token).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -234,8 +283,19 @@ actions = ["node-preview", "node-iso", "node-usb"]
 actions = ["node-preview", "dummynet-iso", "dummynet-usb"]
 
 [server]
-# Address `serve` listens on when --listen is not given.
+# Address `serve` listens on for plain HTTP when --listen is not given; "" (or --listen none)
+# for none, e.g. to serve HTTPS only.
 listen = {listen}
+# Address for HTTPS (TLS 1.2 and 1.3) when --tls-listen is not given, e.g. "0.0.0.0:443";
+# "" for none. It needs both files below: the certificate chain (PEM, the server's certificate
+# first, then intermediates) and its private key (PEM: PKCS#8, RSA or EC, unencrypted);
+# relative paths are taken in this directory. serve refuses to start when they are missing,
+# unreadable or do not belong together. They are read again on SIGHUP, and when a new
+# connection finds either file changed (looked at every few seconds at most); new files that
+# cannot be used are logged and the certificate in use stays.
+tls_listen = ""
+tls_certificate = ""
+tls_key = ""
 # Largest accepted XML-RPC request body, in bytes. The rest of a longer body is read and
 # discarded (up to 64 MiB) so that the client gets the fault.
 max_body_bytes = {max_body}
@@ -263,6 +323,12 @@ download_cache_media = {cache_media}
 download_cache_bytes = {cache_bytes}
 # Threads for file reads and image builds.
 blocking_threads = {blocking_threads}
+# Behind a reverse proxy: the proxies' addresses or CIDR blocks (e.g. ["127.0.0.1", "::1",
+# "10.0.0.0/8"]). Only for requests from these is the client address taken from
+# client_address_header (its right-most address that is not itself a trusted proxy); it is what
+# the /boot/ pages find nodes by, what failed logins are counted per, and what the log shows.
+trusted_proxies = []
+client_address_header = {client_header}
 
 [database]
 # postgres://user@host/db to share one registry between instances; empty = SQLite in this directory.
@@ -319,6 +385,7 @@ root_password_hash = {boot_hash}
         cache_media = d.server.download_cache_media,
         cache_bytes = d.server.download_cache_bytes,
         blocking_threads = d.server.blocking_threads,
+        client_header = quoted(&d.server.client_address_header),
         boot_host = quoted(&d.boot.host),
         boot_port = d.boot.port,
         boot_path = quoted(&d.boot.path),
@@ -344,6 +411,39 @@ mod tests {
         assert_eq!(written, format!("{:?}", ServerSettings::default()), "the template writes the defaults");
         assert_eq!(c.boot, bootmedium_media::BootConfig::default());
         assert_eq!(c.database.url, "postgres://u@h/db");
+    }
+
+    #[test]
+    fn tls_files_are_taken_in_the_data_dir_and_listeners_may_be_off() {
+        let c: FileConfig =
+            toml::from_str("[server]\ntls_certificate = \"tls/a.crt\"\ntls_key = \"/etc/k.pem\"\n").unwrap();
+        let files = c.server.tls_files(Path::new("/data"), "0.0.0.0:443").unwrap();
+        assert_eq!(files, (PathBuf::from("/data/tls/a.crt"), PathBuf::from("/etc/k.pem")));
+        let e = FileConfig::default().server.tls_files(Path::new("/data"), "0.0.0.0:443").unwrap_err().to_string();
+        assert!(e.contains("tls_certificate is not set"), "{e}");
+        assert_eq!((address(""), address(" none "), address("NONE")), (None, None, None));
+        assert_eq!(address("127.0.0.1:0"), Some("127.0.0.1:0"));
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_header_are_checked() {
+        let c: FileConfig = toml::from_str(
+            "[server]\ntrusted_proxies = [\"127.0.0.1\", \"::1\", \"10.0.0.0/8\"]\nclient_address_header = \"X-Real-IP\"\n",
+        )
+        .unwrap();
+        let s = c.server.settings().unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert_eq!(s.client_address_header, "X-Real-IP");
+        for (key, value, needle) in [
+            ("trusted_proxies", "[\"10.0.0.0/33\"]", "trusted_proxies"),
+            ("trusted_proxies", "[\"proxy.example.org\"]", "trusted_proxies"),
+            ("client_address_header", "\"X Forwarded\"", "client_address_header"),
+            ("client_address_header", "\"\"", "client_address_header"),
+        ] {
+            let c: FileConfig = toml::from_str(&format!("[server]\n{key} = {value}\n")).unwrap();
+            let e = c.server.settings().unwrap_err().to_string();
+            assert!(e.contains(needle), "{key} = {value}: {e}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `bootmedium` command: set up a data directory, run the PLCAPI server, and operator tools.
 #![forbid(unsafe_code)]
 
+mod bootmanager_cmd;
 mod config;
 mod media_cmd;
 mod verify;
@@ -42,9 +43,14 @@ enum Command {
     },
     /// Run the XML-RPC server.
     Serve {
-        /// HOST:PORT to listen on (port 0 picks a free one); default from bootmedium.toml.
+        /// HOST:PORT to listen on for HTTP (port 0 picks a free one), or `none`; default from
+        /// bootmedium.toml.
         #[arg(long)]
         listen: Option<String>,
+        /// HOST:PORT to listen on for HTTPS, or `none`; default from bootmedium.toml (the
+        /// certificate and key are `[server] tls_certificate` and `tls_key`).
+        #[arg(long)]
+        tls_listen: Option<String>,
         /// Seed a demo site, PI and node (with a static primary interface) if missing.
         #[arg(long)]
         demo: bool,
@@ -67,6 +73,12 @@ enum Command {
         #[command(subcommand)]
         command: media_cmd::ReferenceCommand,
     },
+    /// The signed BootManager payloads the /boot/ page serves to booting nodes: add, list,
+    /// remove.
+    Bootmanager {
+        #[command(subcommand)]
+        command: bootmanager_cmd::BootmanagerCommand,
+    },
     /// Build a boot medium from an imported reference (bootcd build.sh's job).
     Build(media_cmd::BuildArgs),
     /// Show what a boot image is: type, reference, kernel arguments, console, node configuration.
@@ -76,9 +88,12 @@ enum Command {
     Verify {
         /// The image (ISO or USB) or plnode.txt-carrying medium to check.
         image: PathBuf,
-        /// The server's XML-RPC URL, e.g. http://plc.example.org/PLCAPI/.
+        /// The server's XML-RPC URL, e.g. https://plc.example.org/PLCAPI/.
         #[arg(long)]
         server: String,
+        /// For https://: trust only the CA certificate(s) in this PEM file, not the system's.
+        #[arg(long)]
+        ca: Option<PathBuf>,
         /// Print the answer as JSON.
         #[arg(long)]
         json: bool,
@@ -118,12 +133,15 @@ fn run_without_runtime(cli: &Cli) -> Option<Result<()>> {
     match &cli.command {
         Command::Reference { command } => Some(data_dir(cli).and_then(|dir| media_cmd::reference(dir, command))),
         Command::Build(args) => Some(data_dir(cli).and_then(|dir| media_cmd::build(dir, args))),
+        Command::Bootmanager { command } => Some(data_dir(cli).and_then(|dir| bootmanager_cmd::run(dir, command))),
         Command::Inspect(args) => Some(media_cmd::inspect(args)),
-        Command::Verify { image, server, json } => Some(verify::verify(image, server, *json).map(|status| {
-            if status != 0 {
-                std::process::exit(i32::from(status));
-            }
-        })),
+        Command::Verify { image, server, ca, json } => {
+            Some(verify::verify(image, server, ca.as_deref(), *json).map(|status| {
+                if status != 0 {
+                    std::process::exit(i32::from(status));
+                }
+            }))
+        }
         _ => None,
     }
 }
@@ -150,13 +168,17 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Init { plc_name, admin_email, admin_password } => {
             init(&cli, plc_name, admin_email, admin_password).await
         }
-        Command::Serve { listen, demo } => serve(&cli, listen.as_deref(), *demo).await,
+        Command::Serve { listen, tls_listen, demo } => {
+            serve(&cli, listen.as_deref(), tls_listen.as_deref(), *demo).await
+        }
         Command::Medium { node, action, options, output } => {
             medium(&cli, node, action, options, output.as_deref()).await
         }
-        Command::Reference { .. } | Command::Build(_) | Command::Inspect(_) | Command::Verify { .. } => {
-            run_without_runtime(&cli).unwrap_or(Ok(()))
-        }
+        Command::Reference { .. }
+        | Command::Build(_)
+        | Command::Bootmanager { .. }
+        | Command::Inspect(_)
+        | Command::Verify { .. } => run_without_runtime(&cli).unwrap_or(Ok(())),
     }
 }
 
@@ -189,6 +211,7 @@ async fn init(cli: &Cli, plc_name: &str, admin_email: &str, admin_password: &str
         .await
         .map_err(|f| anyhow::anyhow!(f.message))
         .context("creating the standard tag types")?;
+    bootstrap::ensure_messages(&registry).await.context("creating the default message templates")?;
     let outcome = bootstrap::initialise(&registry, &file.plc(dir)?, admin_email, admin_password)
         .await
         .context("creating the system site and administrator")?;
@@ -221,15 +244,17 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Removes what a killed server left: partial file results (private temporary files beside
-/// their targets, in the results directory and the admins' extra ones) and scratch files of the
-/// reference store. Files a live process holds locked (another instance sharing the directory)
+/// their targets, in the results directory and the admins' extra ones, and a killed
+/// `bootmanager add`'s in the payload store) and scratch files of the reference store. Files a live process holds locked (another instance sharing the directory)
 /// are left alone.
 fn sweep_temporary_files(dir: &Path, plc: &PlcConfig) {
     use bootmedium_media::files;
     let scratch = bootmedium_media::ReferenceStore::open(dir).root().join("tmp");
+    let payloads = bootmedium_plc::bootmanager::PayloadStore::of_data_dir(dir).dir().to_path_buf();
     let result_dirs = std::iter::once(&plc.medium.results_dir).chain(&plc.medium.admin_result_dirs);
     let swept = result_dirs
         .map(|d| (format!("partial file results in {}", d.display()), files::sweep(d)))
+        .chain(std::iter::once((format!("partial payloads in {}", payloads.display()), files::sweep(&payloads))))
         .chain(std::iter::once((format!("scratch files in {}", scratch.display()), files::sweep_all(&scratch))));
     for (what, swept) in swept {
         match swept {
@@ -240,31 +265,68 @@ fn sweep_temporary_files(dir: &Path, plc: &PlcConfig) {
     }
 }
 
-async fn serve(cli: &Cli, listen: Option<&str>, demo: bool) -> Result<()> {
+async fn serve(cli: &Cli, listen: Option<&str>, tls_listen: Option<&str>, demo: bool) -> Result<()> {
     let dir = data_dir(cli)?;
     let file = FileConfig::load(dir)?;
+    let http_addr = config::address(listen.unwrap_or(&file.server.listen));
+    let https_addr = config::address(tls_listen.unwrap_or(&file.server.tls_listen));
+    if http_addr.is_none() && https_addr.is_none() {
+        bail!("nothing to listen on: [server] listen and tls_listen are both empty (or `none`)");
+    }
+    // The certificate is checked before anything else starts: a server that cannot serve the
+    // HTTPS it was asked for does not start.
+    let certificates = match https_addr {
+        Some(addr) => {
+            let (certificate, key) = file.server.tls_files(dir, addr)?;
+            let loaded = bootmedium_server::tls::Certificates::load(&certificate, &key)?;
+            Some(std::sync::Arc::new(loaded))
+        }
+        None => None,
+    };
     let url = database_url(cli, dir, Some(&file))?;
     let registry = Registry::open(&url).await.with_context(|| format!("opening the registry at {url}"))?;
     bootmedium_plc::standard_tags::ensure_all(&registry)
         .await
         .map_err(|f| anyhow::anyhow!(f.message))
         .context("creating the standard tag types")?;
+    bootstrap::ensure_messages(&registry).await.context("creating the default message templates")?;
     if demo && bootstrap::seed_demo(&registry).await.context("seeding the demo data")? {
         let d = bootstrap::DEMO;
         eprintln!("demo: seeded site 'demo', PI {} (password {}), node {}", d.pi_email, d.pi_password, d.hostname);
     }
     let plc: PlcConfig = file.plc(dir)?;
     sweep_temporary_files(dir, &plc);
-    let listen = listen.unwrap_or(&file.server.listen);
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
-    let addr = listener.local_addr().context("reading the bound address")?;
-    println!("listening on http://{addr}/PLCAPI/");
-    std::io::stdout().flush().context("writing to stdout")?;
+    let mut listeners = Vec::new();
+    let mut lines = Vec::new();
+    if let Some(listen) = http_addr {
+        let tcp = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+        let addr = tcp.local_addr().context("reading the bound address")?;
+        lines.push(format!("listening on http://{addr}/PLCAPI/"));
+        listeners.push(bootmedium_server::Listener::http(tcp));
+    }
+    if let (Some(listen), Some(certificates)) = (https_addr, &certificates) {
+        let tcp =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening for HTTPS on {listen}"))?;
+        let addr = tcp.local_addr().context("reading the bound address")?;
+        lines.push(format!("listening on https://{addr}/PLCAPI/"));
+        listeners.push(bootmedium_server::Listener::https(tcp, std::sync::Arc::clone(certificates)));
+        reload_on_sighup(std::sync::Arc::clone(certificates));
+    }
+    // Printed once every listener is bound, HTTP first: scripts read the addresses from here.
+    let mut stdout = std::io::stdout().lock();
+    for line in &lines {
+        writeln!(stdout, "{line}").context("writing to stdout")?;
+    }
+    stdout.flush().context("writing to stdout")?;
+    drop(stdout);
     let mut settings = file.server.settings()?;
     settings.max_connections = fit_open_file_limit(settings.max_connections);
-    let app =
-        bootmedium_server::router(Api::new(registry.clone(), plc).with_media(media_env(dir, &file)), settings.clone());
-    bootmedium_server::serve(listener, app, settings, shutdown_signal()).await.context("serving HTTP")?;
+    let payloads = bootmedium_plc::bootmanager::PayloadStore::of_data_dir(
+        &std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?,
+    );
+    let api = Api::new(registry.clone(), plc).with_media(media_env(dir, &file)).with_bootmanager(payloads);
+    let app = bootmedium_server::router(api, settings.clone());
+    bootmedium_server::serve(listeners, app, settings, shutdown_signal()).await.context("serving HTTP")?;
     registry.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -358,6 +420,26 @@ async fn medium(cli: &Cli, node: &str, action: &str, options: &[String], output:
     }
     out.flush().context("writing to stdout")?;
     Ok(())
+}
+
+/// Reads the TLS certificate and key again on every SIGHUP (a failure keeps the one in use).
+fn reload_on_sighup(certificates: std::sync::Arc<bootmedium_server::tls::Certificates>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot install the SIGHUP handler; certificates reload only when their files change");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reading the TLS certificate and key again");
+            if let Err(e) = certificates.reload() {
+                tracing::warn!(error = %e, "the TLS certificate was not reloaded; still serving the previous one");
+            }
+        }
+    });
 }
 
 /// Resolves on SIGTERM or SIGINT.

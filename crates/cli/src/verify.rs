@@ -4,17 +4,20 @@
 //! learns which of the node's keys signed the call, never the key itself. It answers `current`,
 //! `superseded` (a later medium replaced the key) or `unknown`.
 //!
-//! Plain `http://` only: the client is a few lines of HTTP/1.1 over a TCP stream (a TLS client
-//! would be the project's largest dependency for one command); reach an HTTPS-only server
-//! through its local address or a tunnel.
+//! The client is a few lines of HTTP/1.1 over a TCP stream, for `https://` inside TLS (rustls,
+//! TLS 1.2 and 1.3): the server's certificate must verify against `--ca FILE` alone when given,
+//! else against the system's CA certificates (rustls-native-certs: `/etc/ssl/certs` on Debian,
+//! or `SSL_CERT_FILE` / `SSL_CERT_DIR`). Connecting, the handshake and every read and write are
+//! bounded in time; a certificate that does not verify ends the command with that error.
 
 use anyhow::{Context, Result, bail};
 use bootmedium_plc::crypto::{hmac_message, hmac_sha1_hex};
 use bootmedium_xmlrpc::{Limits, MethodResponse, Value, parse_method_response, write_method_call};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit status per answer, so scripts can branch without parsing.
@@ -24,8 +27,19 @@ pub const EXIT_UNKNOWN: u8 = 3;
 /// Largest response accepted from the server.
 const MAX_RESPONSE: u64 = 1024 * 1024;
 
-/// Runs the check and prints the answer; returns the process exit status.
-pub fn verify(image: &Path, server: &str, json: bool) -> Result<u8> {
+/// How long connecting, and then each read or write, may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const IO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the check and prints the answer; returns the process exit status. `ca`: the only CA an
+/// `https://` server's certificate may come from.
+pub fn verify(image: &Path, server: &str, ca: Option<&Path>, json: bool) -> Result<u8> {
+    // A bad URL or CA file is reported before the image is read and hashed.
+    let target = Target::parse(server, ca)?;
+    let tls = match target.secure {
+        true => Some(client_config(ca)?),
+        false => None,
+    };
     let inspection = bootmedium_media::inspect(image, true).with_context(|| format!("reading {}", image.display()))?;
     let config = inspection.node_config.with_context(|| {
         format!("{} carries no node configuration (a generic medium has no key to verify)", image.display())
@@ -39,7 +53,7 @@ pub fn verify(image: &Path, server: &str, json: bool) -> Result<u8> {
     auth.insert("node_id".to_string(), Value::Int(node_id));
     auth.insert("value".to_string(), Value::String(hmac_sha1_hex(&key, &hmac_message(&args))));
     let call = write_method_call("VerifyIssuedMedium", &[Value::Struct(auth), args[0].clone()]);
-    let answer = match post_xmlrpc(server, &call)? {
+    let answer = match post_xmlrpc(&target, tls.as_ref(), &call)? {
         MethodResponse::Success(v) => v,
         MethodResponse::Fault { code, message } => bail!("the server refused the check: {message} (fault {code})"),
     };
@@ -110,27 +124,153 @@ fn to_json(answer: &Value, sha256: &str) -> serde_json::Value {
     serde_json::Value::Object(out)
 }
 
-/// POSTs an XML-RPC call to `url` (`http://host[:port]/path`) and parses the answer.
-fn post_xmlrpc(url: &str, body: &str) -> Result<MethodResponse> {
-    let Some(rest) = url.strip_prefix("http://") else {
-        bail!("--server must be an http:// URL (e.g. http://plc.example.org/PLCAPI/), got {url:?}");
+/// Where the call goes: `http://host[:port]/path` or `https://…` with its TLS settings.
+struct Target {
+    url: String,
+    authority: String,
+    host: String,
+    address: String,
+    path: String,
+    /// `https://`.
+    secure: bool,
+}
+
+impl Target {
+    fn parse(url: &str, ca: Option<&Path>) -> Result<Target> {
+        let (secure, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            bail!("--server must be an http:// or https:// URL (e.g. https://plc.example.org/PLCAPI/), got {url:?}");
+        };
+        if ca.is_some() && !secure {
+            bail!("--ca is for https:// servers; {url:?} is plain HTTP");
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/PLCAPI/"),
+        };
+        // `host`, `host:port`, `[v6]` or `[v6]:port`.
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => {
+                let (host, after) = v6.split_once(']').with_context(|| format!("no `]` in {authority:?}"))?;
+                (host, after.strip_prefix(':'))
+            }
+            None => match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            },
+        };
+        anyhow::ensure!(!host.is_empty(), "no host in {url:?}");
+        let port = port.unwrap_or(if secure { "443" } else { "80" });
+        let address = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        Ok(Target {
+            url: url.to_string(),
+            authority: authority.to_string(),
+            host: host.to_string(),
+            address,
+            path: path.to_string(),
+            secure,
+        })
+    }
+}
+
+/// TLS client settings trusting `ca` alone, or the system's CA certificates; and which.
+fn client_config(ca: Option<&Path>) -> Result<(Arc<rustls::ClientConfig>, String)> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let trusted = match ca {
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading the CA file {}", path.display()))?;
+            for cert in CertificateDer::pem_slice_iter(&pem) {
+                let cert = cert.with_context(|| format!("reading the CA file {}", path.display()))?;
+                roots
+                    .add(cert)
+                    .with_context(|| format!("a certificate in the CA file {} is unusable", path.display()))?;
+            }
+            anyhow::ensure!(!roots.is_empty(), "the CA file {} holds no PEM certificate", path.display());
+            format!("the CA in {}", path.display())
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            for e in &found.errors {
+                tracing::debug!(error = %e, "a system CA certificate could not be read");
+            }
+            let (added, _ignored) = roots.add_parsable_certificates(found.certs);
+            anyhow::ensure!(added > 0, "no system CA certificates found (install ca-certificates, or pass --ca FILE)");
+            "the system's CA certificates".to_string()
+        }
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/PLCAPI/"),
-    };
-    let address = if authority.contains(':') { authority.to_string() } else { format!("{authority}:80") };
-    let mut stream = TcpStream::connect(&address).with_context(|| format!("connecting to {address}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(60))).context("setting a read timeout")?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .context("setting up TLS")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok((Arc::new(config), trusted))
+}
+
+/// POSTs an XML-RPC call to `target` (over TLS with `tls`: its settings and what they trust)
+/// and parses the answer.
+fn post_xmlrpc(
+    target: &Target,
+    tls: Option<&(Arc<rustls::ClientConfig>, String)>,
+    body: &str,
+) -> Result<MethodResponse> {
+    let Target { url, authority, address, path, .. } = target;
+    let socket = address
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {address}"))?
+        .next()
+        .with_context(|| format!("{address} resolves to no address"))?;
+    let mut stream =
+        TcpStream::connect_timeout(&socket, CONNECT_TIMEOUT).with_context(|| format!("connecting to {address}"))?;
+    stream.set_read_timeout(Some(IO_TIMEOUT)).context("setting a read timeout")?;
+    stream.set_write_timeout(Some(IO_TIMEOUT)).context("setting a write timeout")?;
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: bootmedium-verify\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).with_context(|| format!("sending the call to {url}"))?;
-    let mut response = Vec::new();
-    stream.take(MAX_RESPONSE).read_to_end(&mut response).with_context(|| format!("reading the answer from {url}"))?;
+    let response = match tls {
+        None => exchange(&mut stream, request.as_bytes()).with_context(|| format!("talking to {url}"))?,
+        Some((config, trusted)) => {
+            let name = rustls_pki_types::ServerName::try_from(target.host.clone())
+                .with_context(|| format!("{:?} is not a host name or IP address", target.host))?;
+            let connection =
+                rustls::ClientConnection::new(Arc::clone(config), name).context("starting the TLS connection")?;
+            let mut tls = rustls::StreamOwned::new(connection, stream);
+            exchange(&mut tls, request.as_bytes()).map_err(|e| tls_error(e, url, trusted))?
+        }
+    };
     let body = http_body(&response).with_context(|| format!("the answer from {url}"))?;
     parse_method_response(&body, &Limits::default()).with_context(|| format!("parsing the XML-RPC answer from {url}"))
+}
+
+/// Sends `request` and reads the response until the server closes the connection.
+fn exchange(stream: &mut (impl Read + Write), request: &[u8]) -> std::io::Result<Vec<u8>> {
+    stream.write_all(request)?;
+    stream.flush()?;
+    let mut response = Vec::new();
+    match stream.take(MAX_RESPONSE).read_to_end(&mut response) {
+        Ok(_) => Ok(response),
+        // A TLS peer that closes without close_notify: the response's own framing (checked by
+        // `http_body`) tells whether it is complete.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => Ok(response),
+        Err(e) => Err(e),
+    }
+}
+
+/// A failed TLS exchange, saying so plainly when the server's certificate did not verify.
+fn tls_error(e: std::io::Error, url: &str, trusted: &str) -> anyhow::Error {
+    let rustls_error = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    match rustls_error {
+        Some(rustls::Error::InvalidCertificate(why)) => {
+            anyhow::anyhow!("the certificate of {url} does not verify against {trusted}: {why:?}")
+        }
+        Some(other) => anyhow::anyhow!("TLS with {url} failed: {other}"),
+        None => anyhow::Error::new(e).context(format!("talking to {url} over TLS")),
+    }
 }
 
 /// The body of a complete HTTP/1.1 response with status 200 (identity or chunked).
@@ -148,7 +288,14 @@ fn http_body(response: &[u8]) -> Result<Vec<u8>> {
         })
     });
     if !chunked {
-        return Ok(body.to_vec());
+        let length = head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok()).flatten()
+        });
+        return match length {
+            Some(n) => body.get(..n).map(<[u8]>::to_vec).context("the answer is shorter than its Content-Length"),
+            None => Ok(body.to_vec()),
+        };
     }
     let mut out = Vec::new();
     let mut rest = body;
@@ -188,5 +335,19 @@ mod tests {
         assert!(http_body(b"HTTP/1.1 500 Oops\r\n\r\nno").is_err());
         assert!(http_body(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab").is_err());
         assert!(http_body(b"garbage").is_err());
+        assert!(http_body(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhi").is_err(), "cut short");
+    }
+
+    #[test]
+    fn server_urls() {
+        let t = Target::parse("http://plc.example.org/PLCAPI/", None).unwrap();
+        assert_eq!((t.address.as_str(), t.path.as_str(), !t.secure), ("plc.example.org:80", "/PLCAPI/", true));
+        let t = Target::parse("https://plc.example.org", None).unwrap();
+        assert_eq!((t.address.as_str(), t.path.as_str(), t.secure), ("plc.example.org:443", "/PLCAPI/", true));
+        let t = Target::parse("https://[::1]:8443/PLCAPI/", None).unwrap();
+        assert_eq!((t.address.as_str(), t.host.as_str()), ("[::1]:8443", "::1"));
+        assert!(Target::parse("ftp://x/", None).is_err());
+        assert!(Target::parse("http://x/", Some(Path::new("/ca.pem"))).is_err(), "--ca with http://");
+        assert!(Target::parse("https:///PLCAPI/", None).is_err());
     }
 }

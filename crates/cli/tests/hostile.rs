@@ -1069,6 +1069,18 @@ fn ledger_cases(fx: &Fixture) -> Vec<Case> {
     ]
 }
 
+/// The database as an admin sees it, without the authfail notices' events: a wrong signature for
+/// an existing node is told to its owners (at most once an hour; node_methods.rs holds that), the
+/// one write a refused call makes.
+fn snapshot_without_notices(server: &Server) -> String {
+    let snapshot = server.db_snapshot();
+    snapshot
+        .lines()
+        .filter(|l| !l.contains("message=String(\"Sent message authfail\")"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 #[test]
 fn hostile_requests_get_faults_and_change_nothing() {
     let server = Server::start();
@@ -1076,7 +1088,7 @@ fn hostile_requests_get_faults_and_change_nothing() {
     let fx = setup(&server);
     let table = cases(&fx);
     assert!(table.len() >= 60, "the table has {} cases", table.len());
-    let mut before = server.db_snapshot();
+    let mut before = snapshot_without_notices(&server);
     let mut failures = Vec::new();
     let mut observed = Vec::new();
     for case in &table {
@@ -1138,7 +1150,7 @@ fn hostile_requests_get_faults_and_change_nothing() {
             Ok(Value::Int(1)) => {}
             other => failures.push(format!("[{}] server no longer answers AuthCheck: {other:?}", case.name)),
         }
-        let after = server.db_snapshot();
+        let after = snapshot_without_notices(&server);
         if after != before {
             failures.push(format!("[{}] changed the database:\n{}", case.name, snapshot_diff(&before, &after)));
             before = after; // report each change once

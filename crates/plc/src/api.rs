@@ -16,6 +16,7 @@ use crate::fault::{Fault, MethodResult};
 use crate::ledger;
 use crate::logins::LoginGuard;
 use crate::methods;
+use crate::notify;
 use crate::roles::Role;
 use bootmedium_media::{BootSettings, PreparedMedium, ReferenceStore};
 use bootmedium_registry::{Registry, SqlValue, Tx};
@@ -221,12 +222,20 @@ pub struct Api {
     pub media: Option<MediaEnv>,
     /// Password checks and failed-login counts, shared by every call.
     pub logins: LoginGuard,
+    /// The BootManager payloads `/boot/` serves (none: it serves none).
+    pub bootmanager: Option<crate::bootmanager::PayloadStore>,
 }
 
 impl Api {
     pub fn new(registry: Registry, config: PlcConfig) -> Self {
         let logins = LoginGuard::new(&config.api);
-        Api { registry, config, media: None, logins }
+        Api { registry, config, media: None, logins, bootmanager: None }
+    }
+
+    /// Gives the boot server page its payload store.
+    pub fn with_bootmanager(mut self, store: crate::bootmanager::PayloadStore) -> Self {
+        self.bootmanager = Some(store);
+        self
     }
 
     /// Gives the API a boot image engine (without one, image actions fault 111).
@@ -322,16 +331,20 @@ impl Api {
         auth::authenticate(tx, &self.config, req, check).await
     }
 
-    /// Deletes the failed session (upstream's SessionAuth does on every 103) and logs.
+    /// Deletes the failed session (upstream's SessionAuth does on every 103), tells a node's
+    /// owners that somebody failed to authenticate as it, and logs.
     async fn auth_failed(
         &self,
         spec: &'static MethodSpec,
         params: &[Value],
-        AuthFailure { fault, delete_session }: AuthFailure,
+        AuthFailure { fault, delete_session, authfail }: AuthFailure,
         started: Instant,
     ) -> Fault {
         if let Some(s) = delete_session {
             self.delete_session(&s).await;
+        }
+        if let Some(node) = authfail {
+            self.notify_authfail(spec, params, &node, &fault, started).await;
         }
         self.log_failure(spec, params, None, &fault, started).await;
         fault
@@ -515,6 +528,58 @@ impl Api {
         };
         if let Err(e) = extended.await {
             tracing::warn!(error = %e, "could not extend a node session");
+        }
+    }
+
+    /// The `authfail` notice (§2.5, §12.5) to the PIs and techs of a node somebody failed to
+    /// authenticate as, with the fault text. Anyone can cause it with a wrong signature for any
+    /// node_id, so it goes at most once per node per `notify::AUTHFAIL_WINDOW_SECONDS`, and the
+    /// check runs on a read transaction: only a notice that is due takes the write lock. The
+    /// notice and its event (which the window is counted from) commit together. A failure only
+    /// costs the notice.
+    async fn notify_authfail(
+        &self,
+        spec: &'static MethodSpec,
+        params: &[Value],
+        node: &crate::caller::NodeCaller,
+        fault: &Fault,
+        started: Instant,
+    ) {
+        const ID: &str = "authfail";
+        let since = crate::now() - notify::AUTHFAIL_WINDOW_SECONDS;
+        let notice = notify::Notice {
+            message_id: ID,
+            include_pis: true,
+            include_techs: true,
+            include_support: false,
+            fault: Some(&fault.message),
+        };
+        let sent = async {
+            {
+                let mut tx = self.registry.begin_read().await?;
+                if notify::sent_since(&mut tx, node.node_id, ID, since).await?
+                    || notify::compose(&mut tx, &self.config, node, &notice).await?.is_none()
+                {
+                    return Ok::<bool, Fault>(false);
+                }
+            }
+            let mut tx = self.registry.begin_write().await?;
+            notify::lock_node(&mut tx, node.node_id).await?;
+            if notify::sent_since(&mut tx, node.node_id, ID, since).await? {
+                return Ok(false);
+            }
+            let Some(mail) = notify::compose(&mut tx, &self.config, node, &notice).await? else { return Ok(false) };
+            notify::send(&mut tx, &self.config, &mail, ID).await?;
+            let note = EventNote { message: Some(notify::event_message(ID)), objects: vec![("Node", node.node_id)] };
+            let rec = EventRecord { spec, params, caller: None, fault_code: fault.code, note, started };
+            record_event(&mut tx, rec).await?;
+            tx.commit().await?;
+            Ok(true)
+        };
+        match sent.await {
+            Ok(true) => tracing::info!(node_id = node.node_id, "failed node authentication: authfail notice sent"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(node_id = node.node_id, error = %e.message, "could not send the authfail notice"),
         }
     }
 

@@ -15,15 +15,17 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// A failed authentication; a failed session also names the session row to delete (upstream
-/// deletes the session on every 103 raised by SessionAuth).
+/// deletes the session on every 103 raised by SessionAuth), and a wrong hmac signature for an
+/// existing node names the node whose owners hear of it (the `authfail` notice, §2.5).
 pub struct AuthFailure {
     pub fault: Fault,
     pub delete_session: Option<String>,
+    pub authfail: Option<NodeCaller>,
 }
 
 impl From<Fault> for AuthFailure {
     fn from(fault: Fault) -> Self {
-        AuthFailure { fault, delete_session: None }
+        AuthFailure { fault, delete_session: None, authfail: None }
     }
 }
 
@@ -323,6 +325,7 @@ async fn session_auth(
     let fail = |msg: &str| AuthFailure {
         fault: Fault::auth(format!("SessionAuth: {msg}")),
         delete_session: Some(session.clone()),
+        authfail: None,
     };
     let rows = tx
         .fetch(
@@ -408,20 +411,31 @@ async fn current_node_key(tx: &mut Tx, node_id: i64) -> Result<String, Fault> {
     Ok(keys.first().and_then(|r| r[0].as_text()).unwrap_or("").to_string())
 }
 
-async fn hmac_auth(tx: &mut Tx, req: &AuthRequest<'_>, fields: &BTreeMap<String, Value>) -> Result<Caller, Fault> {
+/// hmac auth (§2.5). A signature that does not match an existing node's key also names the
+/// node, for the `authfail` notice to its owners; a node without a key was never issued a
+/// medium, so nobody signing for it is the node, and its owners are not mailed.
+async fn hmac_auth(
+    tx: &mut Tx,
+    req: &AuthRequest<'_>,
+    fields: &BTreeMap<String, Value>,
+) -> Result<Caller, AuthFailure> {
     if !req.roles.contains(&Role::Node) {
-        return Err(Fault::auth("BootAuth: Not allowed to call method, missing 'node' role"));
+        return Err(Fault::auth("BootAuth: Not allowed to call method, missing 'node' role").into());
     }
     let (node_id, value) = hmac_fields(fields)?;
     let Some(node) = load_node_caller(tx, node_id).await? else {
-        return Err(Fault::auth("BootAuth: No such node"));
+        return Err(Fault::auth("BootAuth: No such node").into());
     };
     let key = current_node_key(tx, node_id).await?;
     if key.is_empty() {
-        return Err(Fault::auth("BootAuth: No node key"));
+        return Err(Fault::auth("BootAuth: No node key").into());
     }
     if !crypto::hmac_matches(&key, req.args, value) {
-        return Err(Fault::auth("BootAuth: Call could not be authenticated"));
+        return Err(AuthFailure {
+            fault: Fault::auth("BootAuth: Call could not be authenticated"),
+            delete_session: None,
+            authfail: Some(node),
+        });
     }
     Ok(Caller::Node(node))
 }

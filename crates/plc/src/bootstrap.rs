@@ -188,3 +188,138 @@ pub async fn seed_demo(registry: &Registry) -> Result<bool, BootstrapError> {
     tx.commit().await?;
     Ok(true)
 }
+
+/// The boot message templates (PLC_SPEC §12.5): (message_id, subject, body). Bodies are ours;
+/// subjects and substitutions are upstream's.
+pub const DEFAULT_MESSAGES: &[(&str, &str, &str)] = &[
+    (
+        "installfinished",
+        "%(hostname)s completed installation",
+        "%(hostname)s (node %(node_id)d) has finished installing and is booting into production.\n\n\
+         Nothing needs to be done. The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+    (
+        "insufficientdisk",
+        "%(hostname)s does not have sufficient disk space",
+        "%(hostname)s (node %(node_id)d) stopped its installation: its disks are too small.\n\n\
+         Add or replace disks, then boot the node again from its boot medium. The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+    (
+        "insufficientmemory",
+        "%(hostname)s does not have sufficient memory",
+        "%(hostname)s (node %(node_id)d) stopped its installation: it has too little memory.\n\n\
+         Add memory, then boot the node again from its boot medium. The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+    (
+        "authfail",
+        "%(hostname)s failed to authenticate",
+        "A call signed as %(hostname)s (node %(node_id)d) could not be authenticated:\n\n  %(fault)s\n\n\
+         If the node was booted from an old boot medium, its key has been superseded: download a new\n\
+         medium for it and boot from that. If nobody booted the node, somebody else tried to act as it.\n\
+         The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+    (
+        "notinstalled",
+        "%(hostname)s is not installed",
+        "%(hostname)s (node %(node_id)d) booted in the 'boot' state but found no installation on its disks.\n\n\
+         Set its boot state to 'reinstall' and boot it again. The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+    (
+        "missingkernel",
+        "%(hostname)s is missing its production kernel",
+        "%(hostname)s (node %(node_id)d) could not find its production kernel and cannot start.\n\n\
+         Set its boot state to 'reinstall' and boot it again. The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+    (
+        "filesystemcorrupted",
+        "%(hostname)s may have corrupt filesystem",
+        "%(hostname)s (node %(node_id)d) found errors on its file systems it could not repair.\n\n\
+         Check its disks; reinstalling (boot state 'reinstall') erases them. The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+    (
+        "mountfailed",
+        "%(hostname)s could not mount filesystem",
+        "%(hostname)s (node %(node_id)d) could not mount its file systems.\n\n\
+         Check its disks; reinstalling (boot state 'reinstall') erases them. The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+    (
+        "hostnamenotresolve",
+        "%(hostname)s does not resolve",
+        "%(hostname)s (node %(node_id)d) booted, but its host name does not resolve to its address.\n\n\
+         Fix the DNS entry for %(hostname)s, then boot the node again. The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+    (
+        "noconfig",
+        "%(hostname)s does not have a configuration file",
+        "%(hostname)s (node %(node_id)d) booted without a node configuration file.\n\n\
+         Download a boot medium (or a configuration file) for it and boot from that. The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+    (
+        "nodetectednetwork",
+        "%(hostname)s has unsupported network hardware",
+        "%(hostname)s (node %(node_id)d) found no network interface it has a driver for.\n\n\
+         Use a supported network card. The node's record:\n\
+         https://%(PLC_WWW_HOST)s:%(PLC_WWW_SSL_PORT)d/db/nodes/?id=%(node_id)d\n",
+    ),
+];
+
+/// Inserts the [`DEFAULT_MESSAGES`] that are missing (run at every start: an operator's edits,
+/// deletions aside, survive). Returns how many were inserted.
+pub async fn ensure_messages(registry: &Registry) -> Result<usize, BootstrapError> {
+    let mut tx = registry.begin_write().await?;
+    let mut added = 0;
+    for (id, subject, template) in DEFAULT_MESSAGES {
+        if count(&mut tx, "SELECT COUNT(*) FROM messages WHERE message_id = $1", &[SqlValue::text(*id)]).await? > 0 {
+            continue;
+        }
+        tx.insert_plain(
+            "messages",
+            &[
+                ("message_id", SqlValue::text(*id)),
+                ("subject", SqlValue::text(*subject)),
+                ("template", SqlValue::text(*template)),
+                ("enabled", SqlValue::int(1)),
+            ],
+        )
+        .await?;
+        added += 1;
+    }
+    tx.commit().await?;
+    Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DEFAULT_MESSAGES;
+    use crate::pyformat::{PyValue, format};
+    use std::collections::BTreeMap;
+
+    /// Every default template renders with exactly the substitutions BootNotifyOwners offers.
+    #[test]
+    fn default_messages_render() {
+        let params = BTreeMap::from([
+            ("node_id", PyValue::Int(3)),
+            ("hostname", PyValue::Str("n.example.org".into())),
+            ("PLC_WWW_HOST", PyValue::Str("www.example.org".into())),
+            ("PLC_WWW_SSL_PORT", PyValue::Int(443)),
+            ("fault", PyValue::None),
+        ]);
+        assert_eq!(DEFAULT_MESSAGES.len(), 11);
+        for (id, subject, body) in DEFAULT_MESSAGES {
+            let s = format(subject, &params).unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert!(s.starts_with("n.example.org ") && !s.contains('\n'), "{id}: {s}");
+            let b = format(body, &params).unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert!(b.contains("https://www.example.org:443/db/nodes/?id=3"), "{id}: {b}");
+        }
+    }
+}

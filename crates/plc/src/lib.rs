@@ -1,11 +1,14 @@
 //! The PLCAPI domain (PLC_SPEC §1–5, §10): callers, authentication, roles, faults, argument
-//! checks, Get* filters and the methods. It reaches the database only through
+//! checks, Get* filters and the methods; the boot server pages' lookups and the BootManager
+//! payload store (§12.4: `boot_server`, `bootmanager`). It reaches the database only through
 //! `bootmedium-registry` and knows XML-RPC only as `bootmedium_xmlrpc::Value`.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod args;
 pub mod auth;
+pub mod boot_server;
+pub mod bootmanager;
 pub mod bootstrap;
 pub mod caller;
 pub mod config;
@@ -15,8 +18,10 @@ pub mod filter;
 pub mod ledger;
 pub mod logins;
 mod methods;
+mod notify;
 pub mod outbox;
 pub mod plnode;
+mod pyformat;
 mod pyrepr;
 pub mod results;
 pub mod roles;

@@ -34,6 +34,7 @@ pub const ALL: &[Role] = &[Role::Admin, Role::Pi, Role::User, Role::Tech, Role::
 pub const ALL_AND_ANONYMOUS: &[Role] = &[Role::Admin, Role::Pi, Role::User, Role::Tech, Role::Node, Role::Anonymous];
 pub const ADMIN_USER_NODE: &[Role] = &[Role::Admin, Role::User, Role::Node];
 pub const NODE: &[Role] = &[Role::Node];
+pub const ADMIN_NODE: &[Role] = &[Role::Admin, Role::Node];
 
 /// Upstream prints role lists as Python lists: `['admin', 'pi']`.
 pub fn python_list<S: AsRef<str>>(items: &[S]) -> String {

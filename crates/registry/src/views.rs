@@ -498,6 +498,26 @@ pub static ISSUED_MEDIUM: TableSpec = TableSpec {
     ],
 };
 
+/// Message templates (PLC_SPEC §12.5). Their key is the text `message_id`, so a list filter's
+/// strings name templates (GetMessages refuses integers and sorts by message_id). Reads carry an
+/// integer row key, which here is only a stand-in (`LENGTH`): no list fields or tags hang off a
+/// message, so nothing joins on it.
+pub static MESSAGE: TableSpec = TableSpec {
+    class: "Message",
+    from: "messages t",
+    primary_key: "message_id",
+    primary_key_expr: "LENGTH(t.message_id)",
+    secondary_key: Some("message_id"),
+    live: None,
+    tags: None,
+    fields: &[
+        col("message_id", Text, "t.message_id"),
+        col("subject", Text, "t.subject"),
+        col("template", Text, "t.template"),
+        col("enabled", Bool, "t.enabled"),
+    ],
+};
+
 /// Every class, for checks that must hold for all of them (field visibility, say).
 pub static ALL: &[&TableSpec] = &[
     &NODE,
@@ -512,4 +532,5 @@ pub static ALL: &[&TableSpec] = &[
     &EVENT,
     &EVENT_OBJECT,
     &ISSUED_MEDIUM,
+    &MESSAGE,
 ];

@@ -16,11 +16,18 @@
 //!   read error and answers a fault.
 //! - **Responses**: a client that accepts no response bytes for `send_timeout` is dropped
 //!   ([`TimedIo`]); while it does not read, nothing but the socket buffer is spent on it.
-//! - **Shutdown**: the listener closes, idle connections close at once, busy ones finish their
+//! - **HTTPS**: a connection accepted on a TLS listener must complete its handshake within
+//!   `header_timeout` too (the same clock as its first request's headers), is counted and
+//!   evicted like any other while it does, and is then served by the HTTP library alone: a
+//!   download's bytes cannot go by `sendfile` through TLS, so they take the streamed path
+//!   (`body.rs`), ranges and all. Something that is not a TLS handshake (plain HTTP sent to
+//!   the HTTPS port) fails it and is closed.
+//! - **Shutdown**: the listeners close, idle connections close at once, busy ones finish their
 //!   request (keep-alive off) for at most `shutdown_grace`, then the rest are dropped.
 
-use crate::ServerSettings;
 use crate::direct::{self, Rewind};
+use crate::tls::Certificates;
+use crate::{Listener, ServerSettings};
 use axum::Router;
 use axum::body::Body;
 use axum::body::Bytes;
@@ -39,7 +46,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
@@ -51,9 +58,30 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const REFUSAL: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 21\r\nretry-after: 1\r\nconnection: close\r\n\r\ntoo many connections\n";
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains (see the module doc).
+/// Request extension: the request came over TLS, to this server itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Secure;
+
+/// Waits for a connection on any of `listeners`, starting with a different one each time so
+/// that a busy listener cannot starve the others.
+async fn accept_any(listeners: &[Listener], turn: &mut usize) -> (usize, io::Result<(TcpStream, SocketAddr)>) {
+    std::future::poll_fn(|cx| {
+        let n = listeners.len();
+        for k in 0..n {
+            let i = (*turn + k) % n;
+            if let Poll::Ready(accepted) = listeners[i].tcp.poll_accept(cx) {
+                *turn = (i + 1) % n;
+                return Poll::Ready((i, accepted));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Serves `app` on `listeners` until `shutdown` resolves, then drains (see the module doc).
 pub(crate) async fn serve(
-    listener: TcpListener,
+    listeners: Vec<Listener>,
     app: Router,
     settings: ServerSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -63,11 +91,12 @@ pub(crate) async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut shutdown = pin!(shutdown);
+    let mut turn = 0;
     loop {
-        let accepted = tokio::select! {
+        let (which, accepted) = tokio::select! {
             () = &mut shutdown => break,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
-            accepted = listener.accept() => accepted,
+            accepted = accept_any(&listeners, &mut turn) => accepted,
         };
         let (stream, peer) = match accepted {
             Ok(a) => a,
@@ -90,16 +119,19 @@ pub(crate) async fn serve(
                     settings: Arc::clone(&settings),
                     stop: stop_rx.clone(),
                 };
-                tasks.spawn(task.run(stream));
+                tasks.spawn(task.run(stream, listeners[which].tls.clone()));
             }
             Err(why) => {
                 tracing::warn!(peer = %peer, why, "connection refused");
                 // Best effort and never waiting: the socket buffer of a new connection is empty.
-                let _ = stream.try_write(REFUSAL);
+                // A TLS client could not read a plain answer: it is just closed.
+                if listeners[which].tls.is_none() {
+                    let _ = stream.try_write(REFUSAL);
+                }
             }
         }
     }
-    drop(listener);
+    drop(listeners);
     let _ = stop_tx.send(true);
     let open = tasks.len();
     if open > 0 {
@@ -257,8 +289,42 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, stream: TcpStream) {
+    async fn run(self, stream: TcpStream, tls: Option<Arc<Certificates>>) {
         let _ = stream.set_nodelay(true);
+        match tls {
+            None => self.run_plain(stream).await,
+            Some(certificates) => self.run_tls(stream, &certificates).await,
+        }
+    }
+
+    /// A TLS connection: the handshake (bounded by `header_timeout` from the accept, and
+    /// abandoned when room is needed or the server stops), then the HTTP library.
+    async fn run_tls(mut self, stream: TcpStream, certificates: &Certificates) {
+        let acceptor = certificates.acceptor();
+        // Idle since the accept: the handshake shares the first request's header time.
+        let deadline = self.conn.idle_since() + self.settings.header_timeout;
+        let handshake = acceptor.accept(TimedIo::new(stream, self.settings.send_timeout));
+        let stream = tokio::select! {
+            done = handshake => match done {
+                Ok(stream) => stream,
+                Err(e) => {
+                    tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed");
+                    return self.table.release(self.conn.id);
+                }
+            },
+            () = self.conn.evict.notified() => return self.table.release(self.conn.id),
+            _ = self.stop.changed() => return self.table.release(self.conn.id),
+            () = tokio::time::sleep_until(deadline) => {
+                tracing::debug!(peer = %self.peer, "TLS handshake timed out");
+                return self.table.release(self.conn.id);
+            }
+        };
+        self.serve_http(stream, true).await;
+    }
+
+    /// A plain connection: download requests answered here by `sendfile` until something else
+    /// comes, which goes to the HTTP library.
+    async fn run_plain(mut self, stream: TcpStream) {
         // Download requests first (answered here, file bytes by `sendfile`); anything else,
         // with the bytes read so far, goes to the HTTP library.
         let mut read = Vec::new();
@@ -285,13 +351,26 @@ impl Connection {
                 }
             }
         }
-        let io = TokioIo::new(Rewind::new(read, TimedIo::new(stream, self.settings.send_timeout)));
+        let send_timeout = self.settings.send_timeout;
+        self.serve_http(Rewind::new(read, TimedIo::new(stream, send_timeout)), false).await;
+    }
+
+    /// Serves `io` with the HTTP library until it closes, times out, is evicted or the server
+    /// stops; `secure` when it is a TLS connection.
+    async fn serve_http<I>(mut self, io: I, secure: bool)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let io = TokioIo::new(io);
         let (conn, peer, app, settings) =
             (Arc::clone(&self.conn), self.peer, self.app.clone(), Arc::clone(&self.settings));
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let in_flight = conn.begin();
             let mut req = req.map(|b| Body::new(TimedBody::new(b, settings.body_timeout, settings.body_min_rate)));
             req.extensions_mut().insert(ConnectInfo(peer));
+            if secure {
+                req.extensions_mut().insert(Secure);
+            }
             let response = app.clone().call(req);
             async move {
                 let response = response.await?;
@@ -495,14 +574,14 @@ where
 
 /// A socket whose writes fail with `TimedOut` once the peer has accepted nothing for
 /// `send_timeout`: a client that stops reading costs a socket buffer for that long, no more.
-pub(crate) struct TimedIo {
-    inner: TcpStream,
+pub(crate) struct TimedIo<S> {
+    inner: S,
     send_timeout: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
 }
 
-impl TimedIo {
-    fn new(inner: TcpStream, send_timeout: Duration) -> Self {
+impl<S> TimedIo<S> {
+    fn new(inner: S, send_timeout: Duration) -> Self {
         TimedIo { inner, send_timeout, stalled: None }
     }
 
@@ -525,13 +604,13 @@ impl TimedIo {
     }
 }
 
-impl AsyncRead for TimedIo {
+impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for TimedIo {
+impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write(cx, buf);
         self.written(cx, result)

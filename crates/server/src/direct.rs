@@ -12,7 +12,8 @@
 //! the body: file ranges by `sendfile`, the few rendered slot bytes by ordinary writes. Every
 //! wait for the client is bounded by the send timeout. Anything else, on a new connection or
 //! after download requests on one, goes to the HTTP library with the bytes read so far replayed
-//! ([`Rewind`]).
+//! ([`Rewind`]). TLS connections never come here: `sendfile` cannot encrypt, so their
+//! downloads take the HTTP library's streamed path.
 //!
 //! `sendfile` runs on the connection's task: templates are read by every download and stay in
 //! the page cache, but a cold page makes the call wait for the disk on a runtime worker (as

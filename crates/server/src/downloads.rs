@@ -16,6 +16,7 @@
 
 use crate::AppState;
 use crate::body::{PIECE, ReadError, file_body, read_body, stream_body};
+use crate::conn::Secure;
 use crate::direct::{Direct, FileBody};
 use crate::plcapi::log_call;
 use crate::range::{self, Wanted};
@@ -61,9 +62,10 @@ pub(crate) async fn issue(
     req: Request,
 ) -> Response {
     let started = Instant::now();
+    let client = state.client_ip(peer, req.headers());
     let session = session_of(req.headers());
     let json_body_sent = is_json(req.headers());
-    let base = base_url(req.headers());
+    let base = base_url(req.headers(), req.extensions().get::<Secure>().is_some());
     let (parts, body) = req.into_parts();
     let body = match read_body(&parts.headers, body, MAX_REQUEST).await {
         Ok(b) => b,
@@ -94,8 +96,8 @@ pub(crate) async fn issue(
         NodeRef::Hostname(h) => Value::String(h),
     };
     let outcome =
-        state.api.issue_download(Value::Struct(auth), node, &request.action, &request.options, Some(peer.ip())).await;
-    log_call("api/v1/media", &outcome.caller, outcome.result.as_ref().err(), started);
+        state.api.issue_download(Value::Struct(auth), node, &request.action, &request.options, Some(client)).await;
+    log_call(client, "api/v1/media", &outcome.caller, outcome.result.as_ref().err(), started);
     match outcome.result {
         Ok(Reply::Link(link)) => {
             let url = format!("{base}/media/{}", link.id);
@@ -119,10 +121,16 @@ pub(crate) async fn issue(
     }
 }
 
-pub(crate) async fn serve(State(state): State<Arc<AppState>>, Path(id): Path<String>, req: Request) -> Response {
+pub(crate) async fn serve(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
     let started = Instant::now();
+    let client = state.client_ip(peer, req.headers());
     let failed = |f: Fault| {
-        log_call("media", "", Some(&f), started);
+        log_call(client, "media", "", Some(&f), started);
         (StatusCode::INTERNAL_SERVER_ERROR, format!("{}\n", f.message)).into_response()
     };
     let not_found = || (StatusCode::NOT_FOUND, "no such download, or it has expired\n").into_response();
@@ -269,14 +277,15 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// `scheme://host` of this server as the client reached it (a TLS proxy says so with
-/// `X-Forwarded-Proto: https`); empty when the request names no host, leaving a relative URL.
-fn base_url(headers: &HeaderMap) -> String {
+/// `scheme://host` of this server as the client reached it (`secure`: by our own TLS; a TLS
+/// proxy says so with `X-Forwarded-Proto: https`); empty when the request names no host,
+/// leaving a relative URL.
+fn base_url(headers: &HeaderMap, secure: bool) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)));
-    let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let https = secure || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
     match host {
         Some(host) => format!("{}://{host}", if https { "https" } else { "http" }),
         None => String::new(),
@@ -346,12 +355,13 @@ mod tests {
 
     #[test]
     fn base_urls() {
-        assert_eq!(base_url(&headers(&[("host", "127.0.0.1:8080")])), "http://127.0.0.1:8080");
+        assert_eq!(base_url(&headers(&[("host", "127.0.0.1:8080")]), false), "http://127.0.0.1:8080");
+        assert_eq!(base_url(&headers(&[("host", "127.0.0.1:8443")]), true), "https://127.0.0.1:8443");
         assert_eq!(
-            base_url(&headers(&[("host", "plc.example.org"), ("x-forwarded-proto", "https")])),
+            base_url(&headers(&[("host", "plc.example.org"), ("x-forwarded-proto", "https")]), false),
             "https://plc.example.org"
         );
-        assert_eq!(base_url(&headers(&[("host", "evil\"host")])), "");
-        assert_eq!(base_url(&headers(&[])), "");
+        assert_eq!(base_url(&headers(&[("host", "evil\"host")]), false), "");
+        assert_eq!(base_url(&headers(&[]), true), "");
     }
 }

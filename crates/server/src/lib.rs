@@ -2,17 +2,25 @@
 //! - `POST /PLCAPI/` (and `//PLCAPI//`) carries XML-RPC ([`plcapi`]);
 //! - `POST /api/v1/media` issues a download link for a node's medium and `GET|HEAD /media/{id}`
 //!   serves it, with ranges and resume ([`downloads`]), its file bytes sent by `sendfile` ([`direct`]);
+//! - `POST /boot/` and `/boot/getnodeid.php` are the boot server pages a booting node asks for
+//!   its BootManager payload and its node id ([`boot`]);
 //! - `GET /healthz` answers `ok`;
-//! - in front of them, [`conn`]: connection caps, timeouts and graceful shutdown.
+//! - the client address of every request is the socket peer's, or a trusted proxy's header's
+//!   ([`client`]);
+//! - in front of them, [`conn`]: connection caps, timeouts and graceful shutdown, on plain HTTP
+//!   listeners and HTTPS ones ([`tls`]: rustls, certificates reloaded without a restart).
 #![forbid(unsafe_code)]
 
 mod body;
+mod boot;
 mod cache;
+pub mod client;
 mod conn;
 mod direct;
 mod downloads;
 mod plcapi;
 mod range;
+pub mod tls;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -46,6 +54,10 @@ pub struct ServerSettings {
     pub download_cache_media: usize,
     /// Bytes of temporary files those media may hold, at most.
     pub download_cache_bytes: u64,
+    /// Peers whose client-address header is believed (none by default).
+    pub trusted_proxies: Vec<client::ProxyNet>,
+    /// The header a trusted proxy puts the client address in.
+    pub client_address_header: String,
 }
 
 impl Default for ServerSettings {
@@ -62,6 +74,8 @@ impl Default for ServerSettings {
             shutdown_grace: Duration::from_secs(10),
             download_cache_media: 16,
             download_cache_bytes: 2 * 1024 * 1024 * 1024,
+            trusted_proxies: Vec::new(),
+            client_address_header: "X-Forwarded-For".to_owned(),
         }
     }
 }
@@ -74,6 +88,15 @@ struct AppState {
     /// thousand nodes ask at once, the rest wait here, not in the database pool's queue or for
     /// the CPU, where they would hold up every API call behind them.
     opening: tokio::sync::Semaphore,
+    /// How a request's client address is found.
+    client: client::ClientAddressRule,
+}
+
+impl AppState {
+    /// The client address of a request from `peer` (see [`client`]).
+    pub(crate) fn client_ip(&self, peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+        self.client.client(peer.ip(), headers)
+    }
 }
 
 /// The application's routes.
@@ -81,22 +104,58 @@ pub fn router(api: Api, settings: ServerSettings) -> Router {
     let downloads = cache::MediaCache::new(settings.download_cache_media, settings.download_cache_bytes);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let opening = tokio::sync::Semaphore::new(cores);
-    let state = Arc::new(AppState { api, settings, downloads, opening });
+    let client = client::ClientAddressRule {
+        trusted_proxies: settings.trusted_proxies.clone(),
+        header: settings.client_address_header.to_ascii_lowercase(),
+    };
+    let state = Arc::new(AppState { api, settings, downloads, opening, client });
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/media", post(downloads::issue))
         .route("/media/{id}", get(downloads::serve))
-        .fallback(plcapi::dispatch)
+        .fallback(fallback)
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then lets requests in flight finish for at most
-/// `settings.shutdown_grace`.
+/// The paths axum's router cannot spell (`//boot/`, `//PLCAPI//`): the boot pages, else the
+/// XML-RPC endpoint (which answers 404 to anything else).
+async fn fallback(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    let client = state.client_ip(peer, req.headers());
+    match boot::page_of(req.uri().path()) {
+        Some(page) => boot::serve(state, page, client, req).await,
+        None => plcapi::dispatch(state, client, req).await,
+    }
+}
+
+/// A listening socket, plain HTTP or HTTPS.
+pub struct Listener {
+    tcp: tokio::net::TcpListener,
+    tls: Option<Arc<tls::Certificates>>,
+}
+
+impl Listener {
+    /// Plain HTTP on `tcp`.
+    pub fn http(tcp: tokio::net::TcpListener) -> Self {
+        Listener { tcp, tls: None }
+    }
+
+    /// HTTPS on `tcp`, with `certificates` (which the caller may reload).
+    pub fn https(tcp: tokio::net::TcpListener, certificates: Arc<tls::Certificates>) -> Self {
+        Listener { tcp, tls: Some(certificates) }
+    }
+}
+
+/// Serves on every listener (one set of connection caps for all) until `shutdown` resolves,
+/// then lets requests in flight finish for at most `settings.shutdown_grace`.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listeners: Vec<Listener>,
     app: Router,
     settings: ServerSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    conn::serve(listener, app, settings, shutdown).await
+    conn::serve(listeners, app, settings, shutdown).await
 }

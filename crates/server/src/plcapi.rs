@@ -6,7 +6,7 @@
 use crate::AppState;
 use crate::body::{ReadError, file_body, read_body, stream_body};
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bootmedium_media::PreparedMedium;
@@ -14,7 +14,7 @@ use bootmedium_plc::Fault;
 use bootmedium_plc::api::Reply;
 use bootmedium_xmlrpc::{Limits, base64_string_response_parts, parse_method_call, write_fault, write_response};
 use futures_util::StreamExt;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,11 +24,8 @@ fn is_api_path(path: &str) -> bool {
     segments.next() == Some("PLCAPI") && segments.next().is_none()
 }
 
-pub(crate) async fn dispatch(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+/// `client` is the request's client address (`crate::client`).
+pub(crate) async fn dispatch(state: Arc<AppState>, client: IpAddr, req: Request) -> Response {
     if !is_api_path(req.uri().path()) {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     }
@@ -52,29 +49,29 @@ pub(crate) async fn dispatch(
                 ReadError::Unreadable(why) => format!("request body unreadable: {why}"),
             };
             let f = Fault::invalid(why);
-            log_call("-", "", Some(&f), started);
+            log_call(client, "-", "", Some(&f), started);
             // The rest of the body may not have been read: this connection carries no more.
             let mut r = fault_response(&f);
             r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             return r;
         }
     };
-    handle_call(state, peer, body, started).await
+    handle_call(state, client, body, started).await
 }
 
-async fn handle_call(state: Arc<AppState>, peer: SocketAddr, body: Bytes, started: Instant) -> Response {
+async fn handle_call(state: Arc<AppState>, client: IpAddr, body: Bytes, started: Instant) -> Response {
     let call = match parse_method_call(&body, &Limits::default()) {
         Ok(c) => c,
         Err(e) => {
             let f = Fault::invalid(format!("malformed XML-RPC request: {e}"));
-            log_call("-", "", Some(&f), started);
+            log_call(client, "-", "", Some(&f), started);
             return fault_response(&f);
         }
     };
     let method = call.method_name.clone();
     // A panic inside a method must not take the connection down with it.
     let task = tokio::spawn(async move {
-        let outcome = state.api.call(&call.method_name, &call.params, Some(peer.ip())).await;
+        let outcome = state.api.call(&call.method_name, &call.params, Some(client)).await;
         (outcome.result, outcome.caller)
     });
     let (result, caller) = match task.await {
@@ -84,7 +81,7 @@ async fn handle_call(state: Arc<AppState>, peer: SocketAddr, body: Bytes, starte
             (Err(Fault::internal("the server failed while running this call; see its log")), String::new())
         }
     };
-    log_call(&method, &caller, result.as_ref().err(), started);
+    log_call(client, &method, &caller, result.as_ref().err(), started);
     match result {
         Ok(Reply::Value(v)) => xml_response(write_response(&v)),
         Ok(Reply::Medium(m)) => medium_response(m),
@@ -128,10 +125,10 @@ fn base64_of(piece: &[u8]) -> Vec<u8> {
     out
 }
 
-pub(crate) fn log_call(method: &str, caller: &str, fault: Option<&Fault>, started: Instant) {
+pub(crate) fn log_call(client: IpAddr, method: &str, caller: &str, fault: Option<&Fault>, started: Instant) {
     let fault_code = fault.map(|f| f.code).unwrap_or(0);
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(method, caller, fault_code, duration_ms = format!("{duration_ms:.2}"), "call");
+    tracing::info!(%client, method, caller, fault_code, duration_ms = format!("{duration_ms:.2}"), "call");
 }
 
 fn xml_response(body: String) -> Response {

@@ -1,5 +1,7 @@
 //! Shared harness of the integration tests: runs the real `bootmedium` binary (`init`, then
 //! `serve --listen 127.0.0.1:0`) on a fresh data dir and talks XML-RPC to it over plain HTTP/1.1.
+//! A data dir whose `[server] tls_listen` is set gets `--tls-listen 127.0.0.1:0` too, and the
+//! server's HTTPS URL in [`Server::https_url`].
 //!
 //! When `BOOTMEDIUM_TEST_POSTGRES_URL` is set (e.g. `postgres://root@127.0.0.1:5432/test`), every
 //! [`Server`] gets its own freshly created PostgreSQL database (dropped again on `Drop`), so the
@@ -498,6 +500,8 @@ pub struct Server {
     pub url: String,
     /// `127.0.0.1:PORT`.
     pub addr: String,
+    /// `https://127.0.0.1:PORT/PLCAPI/` when `[server] tls_listen` was set (by `prepare`).
+    pub https_url: Option<String>,
     pub data_dir: PathBuf,
     child: Option<Child>,
     stderr_path: PathBuf,
@@ -549,11 +553,20 @@ impl Server {
         assert!(out.status.success(), "bootmedium init failed: {}", describe(&out));
         prepare(&data_dir);
         let stderr_path = tmp.path().join("serve.stderr");
-        let (child, url) = spawn_serve_via(launcher, &data_dir, pg.as_ref().map(|p| p.url.as_str()), &stderr_path, &[]);
+        let https = tls_configured(&data_dir);
+        let mut cmd = serve_command(launcher, &data_dir, pg.as_ref().map(|p| p.url.as_str()), &[]);
+        if https {
+            cmd.args(["--tls-listen", "127.0.0.1:0"]);
+        }
+        let (child, urls) = spawn_listening_lines(cmd, &stderr_path, if https { 2 } else { 1 });
+        let url = urls[0].clone();
+        assert!(url.starts_with("http://"), "the first listening line is {url:?}");
+        let https_url = urls.get(1).cloned();
         let addr = url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
         Server {
             url,
             addr,
+            https_url,
             data_dir,
             child: Some(child),
             stderr_path,
@@ -606,6 +619,18 @@ impl Server {
         let mut child = self.child.take().expect("server already stopped");
         let status = stop_child(&mut child, signal);
         status.unwrap_or_else(|| panic!("serve did not exit within 20 s of SIG{signal}; log:\n{}", self.log_tail()))
+    }
+
+    /// Stops the server (SIGTERM) and starts `serve` again on the same data dir and database.
+    pub fn restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = stop_child(&mut child, "TERM");
+        }
+        let database = self.pg.as_ref().map(|p| p.url.clone());
+        let (child, url) = spawn_serve(&self.data_dir, database.as_deref(), &self.stderr_path, &[]);
+        self.addr = url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
+        self.url = url;
+        self.child = Some(child);
     }
 
     /// Whether the process is still running.
@@ -876,6 +901,21 @@ pub fn spawn_serve_via(
     stderr_path: &Path,
     extra: &[&str],
 ) -> (Child, String) {
+    spawn_listening(serve_command(launcher, data_dir, database, extra), stderr_path)
+}
+
+/// Whether the data dir's bootmedium.toml sets `[server] tls_listen` (then the harness's
+/// servers listen for HTTPS on a free port too).
+pub fn tls_configured(data_dir: &Path) -> bool {
+    std::fs::read_to_string(data_dir.join("bootmedium.toml"))
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|doc| doc.get("server")?.get("tls_listen")?.as_str().map(|v| !v.is_empty()))
+        .unwrap_or(false)
+}
+
+/// `serve --listen 127.0.0.1:0 EXTRA…` on `data_dir`, through `launcher` when given.
+pub fn serve_command(launcher: &[&str], data_dir: &Path, database: Option<&str>, extra: &[&str]) -> Command {
     let mut cmd = match launcher.split_first() {
         None => bootmedium(),
         Some((program, args)) => {
@@ -890,12 +930,22 @@ pub fn spawn_serve_via(
         cmd.args(["--database", url]);
     }
     cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(extra);
-    spawn_listening(cmd, stderr_path)
+    cmd
 }
 
 /// Spawns a prepared `serve` command (stderr to `stderr_path`) and waits for its
 /// `listening on URL` line; returns the child and the URL.
-pub fn spawn_listening(mut cmd: Command, stderr_path: &Path) -> (Child, String) {
+pub fn spawn_listening(cmd: Command, stderr_path: &Path) -> (Child, String) {
+    let (child, mut urls) = spawn_listening_lines(cmd, stderr_path, 1);
+    let url = urls.remove(0);
+    assert!(url.starts_with("http://"), "serve's first listening line is {url:?}, expected http://");
+    (child, url)
+}
+
+/// Spawns a prepared `serve` command (stderr to `stderr_path`) and waits for its first `count`
+/// `listening on URL` lines (`http://127.0.0.1:PORT/PLCAPI/` or `https://…`, HTTP first);
+/// returns the child and the URLs.
+pub fn spawn_listening_lines(mut cmd: Command, stderr_path: &Path, count: usize) -> (Child, Vec<String>) {
     let stderr = std::fs::File::create(stderr_path).expect("create stderr log");
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(stderr));
     let mut child = cmd.spawn().expect("spawn bootmedium serve");
@@ -903,27 +953,43 @@ pub fn spawn_listening(mut cmd: Command, stderr_path: &Path) -> (Child, String) 
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stdout);
-        let mut first = String::new();
-        let _ = reader.read_line(&mut first);
-        let _ = tx.send(first);
+        for _ in 0..count {
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
         // Keep draining so later prints never block or SIGPIPE the server.
         let mut sink = Vec::new();
         let _ = reader.read_to_end(&mut sink);
     });
-    let first = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
-    let line = first.trim_end_matches(['\r', '\n']);
-    let url = line.strip_prefix("listening on ").map(str::to_owned);
-    match url {
-        Some(url) if url.starts_with("http://127.0.0.1:") && url.ends_with("/PLCAPI/") => (child, url),
-        _ => {
-            let _ = child.kill();
-            let _ = child.wait();
-            let log = std::fs::read_to_string(stderr_path).unwrap_or_default();
-            panic!(
-                "serve's first stdout line was {line:?}, expected `listening on http://127.0.0.1:PORT/PLCAPI/`; stderr:\n{log}"
-            );
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut urls = Vec::new();
+    for _ in 0..count {
+        let got = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or_default();
+        let line = got.trim_end_matches(['\r', '\n']).to_owned();
+        let url = line.strip_prefix("listening on ").map(str::to_owned);
+        match url {
+            Some(url)
+                if (url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"))
+                    && url.ends_with("/PLCAPI/") =>
+            {
+                urls.push(url)
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = std::fs::read_to_string(stderr_path).unwrap_or_default();
+                panic!(
+                    "serve's stdout line {} was {line:?}, expected `listening on http(s)://127.0.0.1:PORT/PLCAPI/`; \
+                     stderr:\n{log}",
+                    urls.len() + 1
+                );
+            }
         }
     }
+    (child, urls)
 }
 
 // ---------------------------------------------------------------------------------------------

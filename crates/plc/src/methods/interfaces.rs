@@ -251,6 +251,59 @@ pub async fn delete_interface(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Valu
     Ok(common::one())
 }
 
+/// The fields a node may change on its primary interface through BootUpdateNode (upstream's
+/// `can_update`); its address (`ip`) and everything else are ignored, as upstream.
+pub const NODE_WRITABLE: &[&str] = &["method", "mac", "gateway", "network", "broadcast", "netmask", "dns1", "dns2"];
+
+/// BootUpdateNode's `primary_network` (PLC_SPEC §12.3): `interface_id` must name the calling
+/// node's own primary interface; the [`NODE_WRITABLE`] fields given are checked as
+/// UpdateInterface checks them (whole-row rules included) and stored. Returns the names of the
+/// fields whose value changed.
+pub async fn update_primary_by_node(
+    cx: &mut Cx<'_>,
+    node_id: i64,
+    network: &std::collections::BTreeMap<String, Value>,
+) -> MethodResult<Vec<&'static str>> {
+    let Some(key) = network.get("interface_id") else {
+        return Err(Fault::invalid("Interface not specified"));
+    };
+    let id = crate::args::as_int(key)
+        .ok_or_else(|| Fault::invalid_named("interface_id", format!("expected int, got {}", key.type_name())))?;
+    let (id, existing) = match interface(cx, &Value::Int(id)).await {
+        Ok(found) if found.1.int("node_id") == Some(node_id) => found,
+        // Another node's interface looks exactly like a missing one.
+        _ => return Err(Fault::invalid("Interface not associated with calling node")),
+    };
+    if !existing.bool("is_primary").unwrap_or(false) {
+        return Err(Fault::invalid("Not the primary interface on record"));
+    }
+    let given: std::collections::BTreeMap<String, Value> = network
+        .iter()
+        .filter(|(k, _)| NODE_WRITABLE.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let (mut written, _) = collect("Interface", false, FIELDS, &[], &given)?;
+    check_fields(&mut written)?;
+    let before = Iface::from_row(&existing);
+    let mut row = before.clone();
+    row.apply(&written);
+    check_row(cx, &row, id).await?;
+    let changed: Vec<&'static str> = written
+        .iter()
+        .map(|w| w.field.name)
+        .filter(|name| match *name {
+            "method" => before.method != row.method,
+            other => before.text.get(other) != row.text.get(other),
+        })
+        .collect();
+    if !changed.is_empty() {
+        let mut cols = columns(&written);
+        cols.push(("last_updated", SqlValue::int(crate::now())));
+        cx.tx.update("interfaces", "interface_id", SqlValue::int(id), &cols).await?;
+    }
+    Ok(changed)
+}
+
 pub async fn get_interfaces(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     Ok(Value::Array(common::get(cx, &INTERFACE, a.get(0), a.get(1)).await?))
 }

@@ -7,7 +7,9 @@ mod common;
 mod interfaces;
 mod issued_media;
 pub(crate) mod medium_options;
+mod messages;
 mod misc;
+mod node_boot;
 mod nodes;
 mod persons;
 mod sessions;
@@ -45,8 +47,11 @@ const SITE_ARG: Param = p("site_id_or_login_base", INT_OR_STR);
 const PERSON_ARG: Param = p("person_id_or_email", INT_OR_STR);
 const TAG_TYPE_ARG: Param = p("tag_type_id_or_name", INT_OR_STR);
 const ROLE_ARG: Param = p("role_id_or_name", INT_OR_STR);
+const MESSAGE_ARG: Param = p("message_id", Ty::Str);
 
-use roles::{ADMIN, ADMIN_PI, ADMIN_PI_TECH, ADMIN_PI_TECH_USER, ADMIN_USER_NODE, ALL, ALL_AND_ANONYMOUS, NODE};
+use roles::{
+    ADMIN, ADMIN_NODE, ADMIN_PI, ADMIN_PI_TECH, ADMIN_PI_TECH_USER, ADMIN_USER_NODE, ALL, ALL_AND_ANONYMOUS, NODE,
+};
 
 const R: Writes = Writes::No;
 const W: Writes = Writes::Yes;
@@ -325,7 +330,80 @@ static BASE: &[MethodSpec] = &[
     spec("AddSession", ADMIN, &[PERSON_ARG], 1, "string session", "Makes a 24-hour session for a person.", W),
     spec("DeleteSession", ALL, &[], 0, "int 1", "Ends the caller's session.", W),
     spec("AuthCheck", ALL, &[], 0, "int 1", "Returns 1 if the caller authenticates.", R),
-    spec("BootCheckAuthentication", NODE, &[], 0, "int 1", "Deprecated alias of AuthCheck for nodes.", R),
+    spec("BootCheckAuthentication", ALL, &[], 0, "int 1", "Deprecated alias of AuthCheck.", R),
+    spec(
+        "BootUpdateNode",
+        NODE,
+        &[p("node_fields", Ty::Struct)],
+        1,
+        "int 1",
+        "The calling node updates its own record: boot_state, ssh_rsa_key (or ssh_host_key), its primary interface (primary_network); with neither boot_state nor a key, records that it booted (last_boot, last_contact, time spent online and offline).",
+        W,
+    ),
+    spec(
+        "ReportRunlevel",
+        ADMIN_NODE,
+        &[p("report_fields", Ty::Struct), p("node_id_or_hostname", Ty::NullOk(&INT_OR_STR))],
+        1,
+        "int 1",
+        "Records a node's run level (boot, safeboot, failboot, reinstall) and last contact: a node reports its own, an admin names the node.",
+        W,
+    ),
+    spec(
+        "BootNotifyOwners",
+        NODE,
+        &[MESSAGE_ARG, p("include_pis", Ty::Int), p("include_techs", Ty::Int), p("include_support", Ty::Int)],
+        1,
+        "int 1",
+        "Mails a message template about the calling node to the boot-messages address and, as asked, support and the site's PIs and techs (at most once per template and node every 10 minutes).",
+        W,
+    ),
+    spec(
+        "BootGetNodeDetails",
+        NODE,
+        &[],
+        0,
+        "struct details",
+        "Returns the calling node's hostname, boot_state, model and interfaces, and a new node session (hmac authentication only).",
+        W,
+    ),
+    spec(
+        "GetPlcRelease",
+        ALL_AND_ANONYMOUS,
+        &[],
+        0,
+        "struct release",
+        "Describes this server: build (with target-arch), tags and rpms.",
+        R,
+    ),
+    spec(
+        "GetMessages",
+        ADMIN_NODE,
+        &[p("message_filter", FILTER), p("return_fields", RETURN_FIELDS)],
+        0,
+        "array of message structs",
+        "Returns message templates.",
+        R,
+    ),
+    spec(
+        "AddMessage",
+        ADMIN,
+        &[p("message_fields", Ty::Struct)],
+        1,
+        "int 1",
+        "Adds a message template: message_id, subject, template (Python %(name)s substitutions), enabled.",
+        W,
+    ),
+    spec(
+        "UpdateMessage",
+        ADMIN,
+        &[MESSAGE_ARG, p("message_fields", Ty::Struct)],
+        2,
+        "int 1",
+        "Updates a message template's subject, template or enabled flag.",
+        W,
+    ),
+    spec("DeleteMessage", ADMIN, &[MESSAGE_ARG], 1, "int 1", "Deletes a message template.", W),
     spec(
         "GetIssuedMedia",
         ADMIN_PI_TECH,
@@ -434,6 +512,15 @@ pub async fn dispatch(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
         "AddSession" => sessions::add_session(cx, a).await,
         "DeleteSession" => sessions::delete_session(cx, a).await,
         "AuthCheck" | "BootCheckAuthentication" => sessions::auth_check(cx, a).await,
+        "BootUpdateNode" => node_boot::boot_update_node(cx, a).await,
+        "ReportRunlevel" => node_boot::report_runlevel(cx, a).await,
+        "BootGetNodeDetails" => node_boot::boot_get_node_details(cx, a).await,
+        "GetPlcRelease" => node_boot::get_plc_release(cx, a).await,
+        "BootNotifyOwners" => messages::boot_notify_owners(cx, a).await,
+        "GetMessages" => messages::get_messages(cx, a).await,
+        "AddMessage" => messages::add_message(cx, a).await,
+        "UpdateMessage" => messages::update_message(cx, a).await,
+        "DeleteMessage" => messages::delete_message(cx, a).await,
         "GetIssuedMedia" => issued_media::get_issued_media(cx, a).await,
         "VerifyIssuedMedium" => issued_media::verify_issued_medium(cx, a).await,
         other => Err(Fault::internal(format!("Unhandled method {other}"))),

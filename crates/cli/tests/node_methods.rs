@@ -1,0 +1,900 @@
+//! The node side's methods against the real binary, on SQLite and on PostgreSQL (PLC_SPEC §12.3,
+//! §12.5, §2.5): BootUpdateNode's bookkeeping and changes, ReportRunlevel, BootGetNodeDetails,
+//! GetPlcRelease, BootCheckAuthentication, the message templates, BootNotifyOwners' mail (read
+//! back from the mail queue with sqlite3 / psql) and its rate limit, the authfail notice, and the
+//! quality bars: bad node input and role × method tables, each refused with its fault and
+//! changing nothing.
+
+#[macro_use]
+mod common;
+
+use bootmedium_xmlrpc::Value;
+use common::*;
+use std::process::{Command, Stdio};
+
+const KEY_A: &str = "node-a-key-0123456789";
+const KEY_B: &str = "node-b-key-9876543210";
+const PI: &str = "pi@a.example.org";
+const TECH: &str = "tech@a.example.org";
+const TECH_OFF: &str = "tech-disabled@a.example.org";
+const USER: &str = "user@a.example.org";
+const PI_B: &str = "pi@b.example.org";
+const PW: &str = "Person-passw0rd";
+const BOOT_ADDRESS: &str = "boot-msgs@plc.example.org";
+const SUPPORT: &str = "support@plc.example.org";
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+/// Site A with node A (keyed, static primary interface 10.1.0.10) and its PI, tech, a disabled
+/// tech and a user; site B with node B (keyed, 10.2.0.10) and its PI.
+struct World {
+    node_a: i64,
+    node_b: i64,
+    iface_a: i64,
+    iface_b: i64,
+    session_a: String,
+}
+
+fn world(server: &Server) -> World {
+    server.use_admin_session();
+    let site_a = add_site(server, "sitea");
+    let site_b = add_site(server, "siteb");
+    let node_a = add_node(server, site_a, "node-a.a.example.org");
+    let node_b = add_node(server, site_b, "node-b.b.example.org");
+    let iface_a = add_static_interface(server, node_a, 1);
+    let iface_b = add_static_interface(server, node_b, 2);
+    server.admin_one("UpdateNode", vec![i(node_a), st! { "key" => KEY_A }]);
+    server.admin_one("UpdateNode", vec![i(node_b), st! { "key" => KEY_B }]);
+    add_person(server, PI, PW, &["pi"], Some(site_a));
+    add_person(server, TECH, PW, &["tech"], Some(site_a));
+    let off = add_person(server, TECH_OFF, PW, &["tech"], Some(site_a));
+    server.admin_one("UpdatePerson", vec![i(off), st! { "enabled" => false }]);
+    add_person(server, USER, PW, &["user"], Some(site_a));
+    add_person(server, PI_B, PW, &["pi"], Some(site_b));
+    let session_a = str_of(&server.ok("GetSession", vec![hmac_auth(node_a, KEY_A, &[])])).to_owned();
+    World { node_a, node_b, iface_a, iface_b, session_a }
+}
+
+/// `[mail]` enabled with a relay nobody listens on (delivery is not this file's subject; the
+/// queue is), and the web host the mails point at.
+fn mail_on(dir: &std::path::Path) {
+    set_config(dir, "mail", "enabled", true);
+    set_config(dir, "mail", "relay", "127.0.0.1");
+    set_config(dir, "mail", "port", 9i64);
+    set_config(dir, "mail", "boot_address", BOOT_ADDRESS);
+    set_config(dir, "mail", "support_address", SUPPORT);
+    set_config(dir, "mail", "from", "");
+    set_config(dir, "plc", "www_host", "www.plc.example.org");
+    set_config(dir, "plc", "www_ssl_port", 8443i64);
+}
+
+/// Runs `test` on a fresh SQLite server and, when PostgreSQL is configured, a fresh PostgreSQL one.
+fn on_both(prepare: fn(&std::path::Path), test: impl Fn(&Server)) {
+    test(&Server::start_sqlite_with(prepare));
+    if let Some(server) = Server::start_postgres_with(prepare) {
+        test(&server);
+    }
+}
+
+fn no_prepare(_: &std::path::Path) {}
+
+/// (what, method, auth, arguments after auth, fault code, text the fault contains)
+type BadCase<'a> = (&'a str, &'a str, Value, Vec<Value>, i64, &'a str);
+
+/// Runs one SQL statement on the server's database (sqlite3 or psql); rows come back with
+/// fields split on U+001F.
+fn sql(server: &Server, statement: &str) -> Vec<Vec<String>> {
+    let out = match server.database_url() {
+        Some(url) => Command::new("psql")
+            .args([url, "-v", "ON_ERROR_STOP=1", "-A", "-t", "-q", "-F", "\u{1f}", "-R", "\u{1e}", "-c", statement])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run psql (install postgresql-client)"),
+        None => Command::new("sqlite3")
+            .args(["-separator", "\u{1f}", "-newline", "\u{1e}"])
+            .arg(server.data_dir.join("bootmedium.db"))
+            .arg(statement)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sqlite3 (install sqlite3)"),
+    };
+    assert!(out.status.success(), "{statement}: {}", describe(&out));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split('\u{1e}')
+        .map(|r| r.trim_matches('\n'))
+        .filter(|r| !r.is_empty())
+        .map(|r| r.split('\u{1f}').map(str::to_owned).collect())
+        .collect()
+}
+
+/// The queued mails: (message_id, recipients, subject, body, sender, reply_to), oldest first.
+fn outbox(server: &Server) -> Vec<[String; 6]> {
+    sql(server, "SELECT message_id, recipients, subject, body, sender, reply_to FROM mail_outbox ORDER BY mail_id")
+        .into_iter()
+        .map(|r| {
+            let mut it = r.into_iter();
+            std::array::from_fn(|_| it.next().unwrap_or_default())
+        })
+        .collect()
+}
+
+fn node_row(server: &Server, node: i64) -> Value {
+    server.admin_row("GetNodes", vec![i(node)])
+}
+
+/// Every node and interface as an admin sees them (what a refused node call must not change).
+fn nodes_snapshot(server: &Server) -> String {
+    let mut out = String::new();
+    for method in ["GetNodes", "GetInterfaces"] {
+        for row in server.admin_rows(method, vec![st! {}]) {
+            out.push_str(&format!("{method} {}\n", canonical(&row)));
+        }
+    }
+    out
+}
+
+fn events_named(server: &Server, call_name: &str) -> Vec<Value> {
+    server.admin_rows("GetEvents", vec![st! { "call_name" => call_name }])
+}
+
+fn node_session(session: &str) -> Value {
+    session_auth(session)
+}
+
+// ---------------------------------------------------------------------------------------------
+// BootUpdateNode, ReportRunlevel, GetNodes visibility
+
+#[test]
+fn boot_update_node_records_boots_and_changes() {
+    on_both(no_prepare, |server| {
+        let w = world(server);
+        let auth = || node_session(&w.session_a);
+
+        // First check-in: last_boot and last_contact, no time online/offline yet, no event.
+        let t0 = now();
+        assert_eq!(server.call("BootUpdateNode", vec![auth(), st! {}]), Ok(i(1)));
+        let n = node_row(server, w.node_a);
+        assert_time_between(&n, "last_boot", t0, now());
+        assert_time_between(&n, "last_contact", t0, now());
+        assert_eq!(field(&n, "last_time_spent_online"), &nil());
+        assert!(events_named(server, "BootUpdateNode").is_empty(), "a plain check-in is not an event");
+
+        // A run-level report moves last_contact only; the next boot computes online/offline.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(server.call("ReportRunlevel", vec![auth(), st! { "run_level" => "boot" }]), Ok(i(1)));
+        let reported = node_row(server, w.node_a);
+        assert_eq!(field(&reported, "run_level"), &s("boot"));
+        assert_eq!(field(&reported, "last_boot"), field(&n, "last_boot"));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(server.call("BootUpdateNode", vec![auth(), st! {}]), Ok(i(1)));
+        let m = node_row(server, w.node_a);
+        let (boot0, contact1) = (int_of(field(&reported, "last_boot")), int_of(field(&reported, "last_contact")));
+        assert_eq!(int_of(field(&m, "last_time_spent_online")), contact1 - boot0);
+        assert_eq!(int_of(field(&m, "last_time_spent_offline")), int_of(field(&m, "last_boot")) - contact1);
+        assert!(int_of(field(&m, "last_boot")) > boot0);
+        assert_eq!(field(&m, "last_pcu_confirmation"), &nil());
+
+        // A PCU reboot in the last 20 minutes is confirmed by the check-in; an older one is not.
+        sql(server, &format!("UPDATE nodes SET last_pcu_reboot = {} WHERE node_id = {}", now() - 3600, w.node_a));
+        server.ok_one("BootUpdateNode", vec![auth(), st! {}]);
+        assert_eq!(field(&node_row(server, w.node_a), "last_pcu_confirmation"), &nil());
+        sql(server, &format!("UPDATE nodes SET last_pcu_reboot = {} WHERE node_id = {}", now() - 60, w.node_a));
+        let t1 = now();
+        server.ok_one("BootUpdateNode", vec![auth(), st! {}]);
+        assert_time_between(&node_row(server, w.node_a), "last_pcu_confirmation", t1, now());
+
+        // boot_state: changed once (one event), the same again (no event); no boot bookkeeping.
+        let before = node_row(server, w.node_a);
+        server.ok_one("BootUpdateNode", vec![auth(), st! { "boot_state" => "safeboot" }]);
+        server.ok_one("BootUpdateNode", vec![auth(), st! { "boot_state" => "safeboot" }]);
+        let after = node_row(server, w.node_a);
+        assert_eq!(field(&after, "boot_state"), &s("safeboot"));
+        assert_eq!(field(&after, "last_boot"), field(&before, "last_boot"));
+        let events = events_named(server, "BootUpdateNode");
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(field(&events[0], "message"), &s("Boot updated: boot_state"));
+        assert_eq!(field(&events[0], "node_id"), &i(w.node_a));
+        assert_eq!(field(&events[0], "object_ids"), &ints(&[w.node_a]));
+
+        // The ssh key, under both names (ssh_rsa_key wins when both come).
+        let key = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 root@node-a";
+        server.ok_one("BootUpdateNode", vec![auth(), st! { "ssh_host_key" => "ssh-rsa OLD root@node-a" }]);
+        assert_eq!(field(&node_row(server, w.node_a), "ssh_rsa_key"), &s("ssh-rsa OLD root@node-a"));
+        server.ok_one("BootUpdateNode", vec![auth(), st! { "ssh_host_key" => "ssh-rsa X", "ssh_rsa_key" => key }]);
+        assert_eq!(field(&node_row(server, w.node_a), "ssh_rsa_key"), &s(key));
+
+        // primary_network: the writable fields change, the address and unknown keys are ignored
+        // (as upstream), and so are unknown top-level keys.
+        let net = st! {
+            "interface_id" => w.iface_a, "mac" => "52:54:00:AA:BB:01", "ip" => "10.1.0.99",
+            "dns2" => "10.1.0.3", "hostname" => "ignored.example.org",
+        };
+        server.ok_one("BootUpdateNode", vec![auth(), st! { "primary_network" => net, "future_key" => 1 }]);
+        let iface = server.admin_row("GetInterfaces", vec![i(w.iface_a)]);
+        assert_eq!(field(&iface, "mac"), &s("52:54:00:aa:bb:01"));
+        assert_eq!(field(&iface, "dns2"), &s("10.1.0.3"));
+        assert_eq!(field(&iface, "ip"), &s("10.1.0.10"));
+        assert_eq!(field(&iface, "hostname"), &nil());
+        let last = events_named(server, "BootUpdateNode").pop().unwrap();
+        assert_eq!(field(&last, "message"), &s("Boot updated: Interface.dns2, Interface.mac"));
+
+        // The node's boot fields are readable by everyone who can call GetNodes; its secrets
+        // only by admins.
+        let boot_fields = [
+            "run_level",
+            "last_boot",
+            "last_contact",
+            "last_time_spent_online",
+            "last_time_spent_offline",
+            "ssh_rsa_key",
+            "last_pcu_confirmation",
+        ];
+        let admin_view = node_row(server, w.node_a);
+        let viewers = [
+            anonymous_auth(),
+            password_auth(PI_B, PW),
+            password_auth(USER, PW),
+            node_session(&w.session_a),
+            hmac_auth(w.node_b, KEY_B, &[i(w.node_a)]),
+        ];
+        for viewer in viewers {
+            let rows = server.ok_rows("GetNodes", vec![viewer.clone(), i(w.node_a)]);
+            assert_eq!(rows.len(), 1, "{viewer:?}");
+            for f in boot_fields {
+                assert_eq!(field(&rows[0], f), field(&admin_view, f), "{f} as {viewer:?}");
+            }
+            for secret in NODE_ADMIN_ONLY {
+                assert!(!keys_of(&rows[0]).iter().any(|k| k == secret), "{secret} shown to {viewer:?}");
+            }
+        }
+        let mut last_boot_filter = std::collections::BTreeMap::new();
+        last_boot_filter.insert("]last_boot".to_string(), i(1));
+        let found =
+            server.ok_rows("GetNodes", vec![anonymous_auth(), Value::Struct(last_boot_filter), strs(&["node_id"])]);
+        assert_eq!(found.len(), 1);
+    });
+}
+
+#[test]
+fn report_runlevel_node_and_admin_forms() {
+    on_both(no_prepare, |server| {
+        let w = world(server);
+        let t0 = now();
+        // A node names itself (by id or hostname) or nobody.
+        for target in [vec![], vec![i(w.node_a)], vec![s("node-a.a.example.org")]] {
+            let mut params = vec![node_session(&w.session_a), st! { "run_level" => "safeboot" }];
+            params.extend(target);
+            assert_eq!(server.call("ReportRunlevel", params), Ok(i(1)));
+        }
+        let n = node_row(server, w.node_a);
+        assert_eq!(field(&n, "run_level"), &s("safeboot"));
+        assert_time_between(&n, "last_contact", t0, now());
+        // hmac-signed, the legacy way: the signature covers the report's values.
+        let report = st! { "run_level" => "failboot" };
+        let auth = hmac_auth(w.node_a, KEY_A, std::slice::from_ref(&report));
+        assert_eq!(server.call("ReportRunlevel", vec![auth, report]), Ok(i(1)));
+        assert_eq!(field(&node_row(server, w.node_a), "run_level"), &s("failboot"));
+        // An admin names the node.
+        server.admin_one("ReportRunlevel", vec![st! { "run_level" => "reinstall" }, i(w.node_b)]);
+        assert_eq!(field(&node_row(server, w.node_b), "run_level"), &s("reinstall"));
+        // Without run_level only the contact is recorded.
+        server.ok_one("ReportRunlevel", vec![node_session(&w.session_a), st! {}]);
+        assert_eq!(field(&node_row(server, w.node_a), "run_level"), &s("failboot"));
+        // Never logged (upstream: every 15 minutes per node).
+        assert!(events_named(server, "ReportRunlevel").is_empty());
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quality bars: bad node input, roles
+
+#[test]
+fn bad_node_input_is_refused_and_changes_nothing() {
+    on_both(no_prepare, |server| {
+        let w = world(server);
+        // A second, non-primary interface of node A.
+        let second = server.admin_int(
+            "AddInterface",
+            vec![i(w.node_a), st! { "method" => "dhcp", "type" => "ipv4", "is_primary" => false }],
+        );
+        let sess = || node_session(&w.session_a);
+        let net = |fields: Vec<(&str, Value)>| {
+            let mut m = std::collections::BTreeMap::new();
+            for (k, v) in fields {
+                m.insert(k.to_string(), v);
+            }
+            st! { "primary_network" => Value::Struct(m) }
+        };
+        let signed = |args: Vec<Value>| hmac_auth(w.node_a, KEY_A, &args);
+        let long_key = "k".repeat(1025);
+        let cases: Vec<BadCase> = vec![
+            (
+                "unknown boot state",
+                "BootUpdateNode",
+                sess(),
+                vec![st! { "boot_state" => "flying" }],
+                102,
+                "Invalid boot state 'flying'",
+            ),
+            (
+                "boot state type",
+                "BootUpdateNode",
+                sess(),
+                vec![st! { "boot_state" => 5 }],
+                102,
+                "Invalid boot_state value: expected string, got int",
+            ),
+            (
+                "oversized key",
+                "BootUpdateNode",
+                sess(),
+                vec![st! { "ssh_rsa_key" => long_key.as_str() }],
+                102,
+                "ssh_rsa_key must be at most 1024 bytes",
+            ),
+            (
+                "oversized old-name key",
+                "BootUpdateNode",
+                sess(),
+                vec![st! { "ssh_host_key" => long_key.as_str() }],
+                102,
+                "ssh_host_key must be at most 1024 bytes",
+            ),
+            (
+                "two key lines",
+                "BootUpdateNode",
+                sess(),
+                vec![st! { "ssh_rsa_key" => "ssh-rsa A x\nssh-rsa B y" }],
+                102,
+                "control characters",
+            ),
+            (
+                "nil key",
+                "BootUpdateNode",
+                sess(),
+                vec![st! { "ssh_rsa_key" => nil() }],
+                102,
+                "expected string, got nil",
+            ),
+            (
+                "valid state, bad key: all or nothing",
+                "BootUpdateNode",
+                sess(),
+                vec![st! { "boot_state" => "disabled", "ssh_rsa_key" => "a\tb" }],
+                102,
+                "control characters",
+            ),
+            (
+                "another node's interface",
+                "BootUpdateNode",
+                sess(),
+                vec![net(vec![("interface_id", i(w.iface_b)), ("mac", s("52:54:00:00:00:99"))])],
+                102,
+                "Interface not associated with calling node",
+            ),
+            (
+                "no such interface",
+                "BootUpdateNode",
+                sess(),
+                vec![net(vec![("interface_id", i(999_999)), ("mac", s("52:54:00:00:00:99"))])],
+                102,
+                "Interface not associated with calling node",
+            ),
+            (
+                "no interface_id",
+                "BootUpdateNode",
+                sess(),
+                vec![net(vec![("mac", s("52:54:00:00:00:99"))])],
+                102,
+                "Interface not specified",
+            ),
+            (
+                "interface_id type",
+                "BootUpdateNode",
+                sess(),
+                vec![net(vec![("interface_id", s("x"))])],
+                102,
+                "Invalid interface_id value: expected int, got string",
+            ),
+            (
+                "not the primary",
+                "BootUpdateNode",
+                sess(),
+                vec![net(vec![("interface_id", i(second)), ("method", s("dhcp"))])],
+                102,
+                "Not the primary interface on record",
+            ),
+            (
+                "bad mac",
+                "BootUpdateNode",
+                sess(),
+                vec![net(vec![("interface_id", i(w.iface_a)), ("mac", s("zz:zz"))])],
+                102,
+                "Invalid MAC address zz:zz",
+            ),
+            (
+                "gateway off the network",
+                "BootUpdateNode",
+                sess(),
+                vec![net(vec![("interface_id", i(w.iface_a)), ("gateway", s("10.99.0.1"))])],
+                102,
+                "Gateway 10.99.0.1 is not reachable",
+            ),
+            (
+                "static without netmask",
+                "BootUpdateNode",
+                sess(),
+                vec![net(vec![("interface_id", i(w.iface_a)), ("netmask", nil())])],
+                102,
+                "netmask is required",
+            ),
+            (
+                "unknown method",
+                "BootUpdateNode",
+                sess(),
+                vec![net(vec![("interface_id", i(w.iface_a)), ("method", s("warp"))])],
+                102,
+                "Invalid addressing method warp",
+            ),
+            (
+                "primary_network type",
+                "BootUpdateNode",
+                sess(),
+                vec![st! { "primary_network" => "eth0" }],
+                102,
+                "Invalid primary_network value: expected struct, got string",
+            ),
+            (
+                "fields type",
+                "BootUpdateNode",
+                sess(),
+                vec![s("boot")],
+                102,
+                "Invalid node_fields value: expected struct, got string",
+            ),
+            ("no fields", "BootUpdateNode", sess(), vec![], 101, "Expected 2 arguments, got 1"),
+            (
+                "unknown run level",
+                "ReportRunlevel",
+                sess(),
+                vec![st! { "run_level" => "turbo" }],
+                102,
+                "Invalid run level 'turbo'",
+            ),
+            (
+                "run level type",
+                "ReportRunlevel",
+                sess(),
+                vec![st! { "run_level" => 1 }],
+                102,
+                "Invalid run_level value: expected string, got int",
+            ),
+            (
+                "another node's run level",
+                "ReportRunlevel",
+                sess(),
+                vec![st! { "run_level" => "boot" }, i(w.node_b)],
+                108,
+                "A node may only report its own run level",
+            ),
+            (
+                "another node's run level by name",
+                "ReportRunlevel",
+                sess(),
+                vec![st! { "run_level" => "boot" }, s("node-b.b.example.org")],
+                108,
+                "own run level",
+            ),
+            (
+                "admin names no node",
+                "ReportRunlevel",
+                server.admin_auth(),
+                vec![st! { "run_level" => "boot" }],
+                102,
+                "No such node",
+            ),
+            (
+                "admin names no such node",
+                "ReportRunlevel",
+                server.admin_auth(),
+                vec![st! { "run_level" => "boot" }, s("nope.example.org")],
+                102,
+                "No such node",
+            ),
+            (
+                "flag type",
+                "BootNotifyOwners",
+                sess(),
+                vec![s("installfinished"), s("yes")],
+                102,
+                "Invalid include_pis value: expected int, got string",
+            ),
+            (
+                "signature for other arguments",
+                "BootUpdateNode",
+                signed(vec![st! { "boot_state" => "boot" }]),
+                vec![st! { "boot_state" => "disabled" }],
+                103,
+                "BootAuth: Call could not be authenticated",
+            ),
+            (
+                "signature for no arguments",
+                "BootUpdateNode",
+                signed(vec![]),
+                vec![st! { "ssh_rsa_key" => "ssh-rsa X" }],
+                103,
+                "Call could not be authenticated",
+            ),
+            (
+                "another node's key",
+                "BootUpdateNode",
+                hmac_auth(w.node_b, KEY_A, &[st! { "boot_state" => "disabled" }]),
+                vec![st! { "boot_state" => "disabled" }],
+                103,
+                "Call could not be authenticated",
+            ),
+            (
+                "signature for another node",
+                "ReportRunlevel",
+                hmac_auth(w.node_b, KEY_A, &[st! { "run_level" => "failboot" }]),
+                vec![st! { "run_level" => "failboot" }],
+                103,
+                "Call could not be authenticated",
+            ),
+            (
+                "no such node",
+                "BootUpdateNode",
+                hmac_auth(999_999, KEY_A, &[st! {}]),
+                vec![st! {}],
+                103,
+                "BootAuth: No such node",
+            ),
+            (
+                "anonymous",
+                "BootUpdateNode",
+                anonymous_auth(),
+                vec![st! { "boot_state" => "disabled" }],
+                103,
+                "AnonymousAuth: method cannot be called anonymously",
+            ),
+            (
+                "anonymous run level",
+                "ReportRunlevel",
+                anonymous_auth(),
+                vec![st! { "run_level" => "boot" }],
+                103,
+                "AnonymousAuth",
+            ),
+            (
+                "unknown session",
+                "BootUpdateNode",
+                session_auth("bm-no-such-session"),
+                vec![st! { "boot_state" => "disabled" }],
+                103,
+                "SessionAuth: No such session",
+            ),
+        ];
+        for (what, method, auth, args, code, needle) in cases {
+            let before = nodes_snapshot(server);
+            let mut params = vec![auth];
+            params.extend(args);
+            let got = server.call(method, params);
+            assert!(
+                matches!(&got, Err((c, m)) if *c == code && m.contains(needle)),
+                "{what}: expected {code} containing {needle:?}, got {got:?}"
+            );
+            let after = nodes_snapshot(server);
+            assert!(before == after, "{what} changed something:\n{}", snapshot_diff(&before, &after));
+        }
+        // The node's session still works after all that.
+        assert_eq!(server.call("BootCheckAuthentication", vec![node_session(&w.session_a)]), Ok(i(1)));
+    });
+}
+
+#[test]
+fn roles_of_the_node_methods() {
+    on_both(no_prepare, |server| {
+        let w = world(server);
+        let admin_session = str_of(&server.ok("GetSession", vec![admin_auth()])).to_owned();
+        let people: Vec<(&str, Value, Value)> = [ADMIN_EMAIL, PI, TECH, USER]
+            .iter()
+            .map(|email| {
+                let pw = if *email == ADMIN_EMAIL { ADMIN_PASSWORD } else { PW };
+                let password = password_auth(email, pw);
+                let session = if *email == ADMIN_EMAIL {
+                    admin_session.clone()
+                } else {
+                    str_of(&server.ok("GetSession", vec![password.clone()])).to_owned()
+                };
+                (*email, password, session_auth(&session))
+            })
+            .collect();
+        let node_only: [(&str, Vec<Value>); 3] = [
+            ("BootUpdateNode", vec![st! { "boot_state" => "disabled" }]),
+            ("BootNotifyOwners", vec![s("installfinished"), i(1), i(1), i(1)]),
+            ("BootGetNodeDetails", vec![]),
+        ];
+        let before = nodes_snapshot(server);
+        for (method, args) in &node_only {
+            for (who, password, session) in &people {
+                let mut p = vec![password.clone()];
+                p.extend(args.iter().cloned());
+                assert_fault(&server.call(method, p), 103, "PasswordAuth: missing role");
+                let mut p = vec![session.clone()];
+                p.extend(args.iter().cloned());
+                let got = server.call(method, p);
+                assert!(
+                    matches!(&got, Err((108, m)) if m.contains("SessionAuth: missing role")),
+                    "{who} {method}: {got:?}"
+                );
+            }
+            let mut p = vec![anonymous_auth()];
+            p.extend(args.iter().cloned());
+            assert_fault(&server.call(method, p), 103, "AnonymousAuth");
+        }
+        // ReportRunlevel: node and admin only.
+        for (who, password, _) in &people[1..] {
+            let got = server.call("ReportRunlevel", vec![password.clone(), st! { "run_level" => "boot" }, i(w.node_a)]);
+            assert!(matches!(&got, Err((103, m)) if m.contains("missing role")), "{who}: {got:?}");
+        }
+        // Message templates: admins write, admins and nodes read.
+        let node_auth = node_session(&w.session_a);
+        for auth in [password_auth(PI, PW), password_auth(TECH, PW), password_auth(USER, PW)] {
+            assert_fault(&server.call("GetMessages", vec![auth.clone()]), 103, "missing role");
+            assert_fault(&server.call("AddMessage", vec![auth, st! { "message_id" => "x" }]), 103, "missing role");
+        }
+        assert_fault(
+            &server.call("AddMessage", vec![node_auth.clone(), st! { "message_id" => "x" }]),
+            108,
+            "missing 'node' role",
+        );
+        assert_fault(
+            &server.call("UpdateMessage", vec![node_auth.clone(), s("authfail"), st! { "enabled" => false }]),
+            108,
+            "",
+        );
+        assert_fault(&server.call("DeleteMessage", vec![node_auth.clone(), s("authfail")]), 108, "");
+        assert_eq!(server.ok_rows("GetMessages", vec![node_auth.clone(), strs(&["authfail"])]).len(), 1);
+        let after = nodes_snapshot(server);
+        assert!(before == after, "{}", snapshot_diff(&before, &after));
+
+        // BootCheckAuthentication: every role, as upstream.
+        for (who, password, session) in &people {
+            assert_eq!(server.call("BootCheckAuthentication", vec![password.clone()]), Ok(i(1)), "{who}");
+            assert_eq!(server.call("BootCheckAuthentication", vec![session.clone()]), Ok(i(1)), "{who}");
+        }
+        assert_eq!(server.call("BootCheckAuthentication", vec![node_auth.clone()]), Ok(i(1)));
+        assert_eq!(server.call("BootCheckAuthentication", vec![hmac_auth(w.node_a, KEY_A, &[])]), Ok(i(1)));
+        assert_fault(&server.call("BootCheckAuthentication", vec![anonymous_auth()]), 103, "AnonymousAuth");
+
+        // GetPlcRelease: everyone, anonymous included; build['target-arch'] is the flavour's.
+        let arch = configured(server, "flavour", "arch", "x86_64");
+        for auth in [anonymous_auth(), node_auth.clone(), password_auth(USER, PW)] {
+            let release = server.ok("GetPlcRelease", vec![auth]);
+            assert_eq!(field(field(&release, "build"), "target-arch"), &s(&arch));
+            assert!(matches!(field(&release, "tags"), Value::Struct(_)));
+            assert!(matches!(field(&release, "rpms"), Value::Struct(_)));
+        }
+    });
+}
+
+#[test]
+fn boot_get_node_details_answers_hmac_callers_with_a_new_session() {
+    on_both(no_prepare, |server| {
+        let w = world(server);
+        let details = server.ok("BootGetNodeDetails", vec![hmac_auth(w.node_a, KEY_A, &[])]);
+        assert_eq!(field(&details, "hostname"), &s("node-a.a.example.org"));
+        assert_eq!(field(&details, "boot_state"), &s("boot"));
+        assert_eq!(field(&details, "model"), &s(""), "nil model as an empty string");
+        let networks = array_of(field(&details, "networks"));
+        assert_eq!(networks.len(), 1);
+        assert_eq!(field(&networks[0], "ip"), &s("10.1.0.10"));
+        assert_eq!(field(&networks[0], "dns2"), &s(""), "nil values as empty strings");
+        assert_eq!(field(&networks[0], "bwlimit"), &s(""));
+        let session = str_of(field(&details, "session")).to_owned();
+        assert_eq!(server.call("AuthCheck", vec![session_auth(&session)]), Ok(i(1)));
+        // A node has one session: the one GetSession made before is gone.
+        assert_fault(&server.call("AuthCheck", vec![session_auth(&w.session_a)]), 103, "SessionAuth");
+        // hmac only (old BootManagers): a session is refused.
+        assert_fault(&server.call("BootGetNodeDetails", vec![session_auth(&session)]), 102, "requires hmac");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message templates and mail
+
+#[test]
+fn message_templates_are_managed_by_admins_and_defaults_survive_edits() {
+    let mut server = Server::start();
+    let all = server.admin_rows("GetMessages", vec![]);
+    let ids = sorted_strs(&Value::Array(all.iter().map(|m| field(m, "message_id").clone()).collect()));
+    assert_eq!(
+        ids,
+        [
+            "authfail",
+            "filesystemcorrupted",
+            "hostnamenotresolve",
+            "installfinished",
+            "insufficientdisk",
+            "insufficientmemory",
+            "missingkernel",
+            "mountfailed",
+            "noconfig",
+            "nodetectednetwork",
+            "notinstalled"
+        ]
+    );
+    let m = server.admin_row("GetMessages", vec![strs(&["installfinished"])]);
+    assert_eq!(field(&m, "subject"), &s("%(hostname)s completed installation"));
+    assert_eq!(field(&m, "enabled"), &Value::Bool(true));
+    assert!(str_of(field(&m, "template")).contains("/db/nodes/?id=%(node_id)d"));
+
+    server.admin_one("UpdateMessage", vec![s("installfinished"), st! { "subject" => "Done: %(hostname)s" }]);
+    server.admin_one("DeleteMessage", vec![s("noconfig")]);
+    server.admin_one(
+        "AddMessage",
+        vec![st! { "message_id" => "custom", "subject" => "Hi %(hostname)s", "template" => "x", "enabled" => false }],
+    );
+    let custom = server.admin_row("GetMessages", vec![st! { "message_id" => "custom" }, strs(&["enabled", "subject"])]);
+    assert_eq!(custom, st! { "enabled" => false, "subject" => "Hi %(hostname)s" });
+
+    let before = server.admin_rows("GetMessages", vec![]);
+    let bad: Vec<(&str, Vec<Value>, &str)> = vec![
+        ("AddMessage", vec![st! { "message_id" => "custom" }], "Message custom already exists"),
+        ("AddMessage", vec![st! { "subject" => "x" }], "message_id must be specified"),
+        ("AddMessage", vec![st! { "message_id" => "" }], "Invalid message_id value"),
+        ("AddMessage", vec![st! { "message_id" => "y", "bogus" => 1 }], "Cannot add Message with column(s) ['bogus']"),
+        (
+            "AddMessage",
+            vec![st! { "message_id" => "y", "subject" => "a\r\nBcc: x@y" }],
+            "Invalid subject value: must be a single line",
+        ),
+        ("UpdateMessage", vec![s("custom"), st! { "subject" => "a\nb" }], "single line"),
+        (
+            "UpdateMessage",
+            vec![s("custom"), st! { "message_id" => "z" }],
+            "Cannot update Message column(s) ['message_id']",
+        ),
+        ("UpdateMessage", vec![s("nosuch"), st! { "enabled" => true }], "No such message template nosuch"),
+        (
+            "UpdateMessage",
+            vec![s("custom"), st! { "enabled" => "yes" }],
+            "Invalid enabled value: expected boolean, got string",
+        ),
+        ("DeleteMessage", vec![s("nosuch")], "No such message template nosuch"),
+        ("GetMessages", vec![ints(&[1])], "message ids are strings"),
+    ];
+    for (method, args, needle) in bad {
+        assert_fault(&server.admin_call(method, args), 102, needle);
+    }
+    assert_eq!(server.admin_rows("GetMessages", vec![]), before);
+
+    // A restart inserts the missing defaults again and keeps the edits.
+    server.restart();
+    let m = server.admin_row("GetMessages", vec![strs(&["installfinished"])]);
+    assert_eq!(field(&m, "subject"), &s("Done: %(hostname)s"));
+    assert_eq!(server.admin_rows("GetMessages", vec![strs(&["noconfig"])]).len(), 1);
+    assert_eq!(server.admin_rows("GetMessages", vec![strs(&["custom"])]).len(), 1);
+}
+
+#[test]
+fn boot_notify_owners_queues_the_mail_for_the_site_staff() {
+    on_both(mail_on, |server| {
+        let w = world(server);
+        let sess = || node_session(&w.session_a);
+        let notify = |id: &str, pis: i64, techs: i64, support: i64| {
+            assert_eq!(server.call("BootNotifyOwners", vec![sess(), s(id), i(pis), i(techs), i(support)]), Ok(i(1)));
+        };
+        // The BootManager's call: techs only.
+        notify("installfinished", 0, 1, 0);
+        let mails = outbox(server);
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        let [message_id, to, subject, body, from, reply_to] = &mails[0];
+        assert_eq!(message_id, "installfinished");
+        assert_eq!(to, &format!("{BOOT_ADDRESS}\n{TECH}"), "boot address, then the enabled techs");
+        assert_eq!(subject, "node-a.a.example.org completed installation");
+        assert!(body.contains(&format!("https://www.plc.example.org:8443/db/nodes/?id={}", w.node_a)), "{body}");
+        assert_eq!(from, &format!("\"{PLC_NAME} Support\" <{SUPPORT}>"));
+        assert_eq!(reply_to, from);
+        let events = events_named(server, "BootNotifyOwners");
+        assert_eq!(events.len(), 1);
+        assert_eq!(field(&events[0], "message"), &s("Sent message installfinished"));
+        assert_eq!(field(&events[0], "object_ids"), &ints(&[w.node_a]));
+
+        // A node in a boot loop: the same notice again within 10 minutes is not sent.
+        notify("installfinished", 0, 1, 0);
+        assert_eq!(outbox(server).len(), 1);
+        // Another template, everyone asked: support and PIs too; never the disabled tech or
+        // the user, nor site B's PI.
+        notify("hostnamenotresolve", 1, 1, 1);
+        let mails = outbox(server);
+        assert_eq!(mails.len(), 2);
+        assert_eq!(mails[1][1], [BOOT_ADDRESS, SUPPORT, PI, TECH].join("\n"));
+        assert_eq!(mails[1][2], "node-a.a.example.org does not resolve");
+        // Only the boot address when nobody else is asked.
+        notify("insufficientdisk", 0, 0, 0);
+        assert_eq!(outbox(server)[2][1], BOOT_ADDRESS);
+
+        // Missing, disabled and broken templates: 1, nothing queued, logged.
+        server.admin_one("UpdateMessage", vec![s("noconfig"), st! { "enabled" => false }]);
+        server.admin_one(
+            "AddMessage",
+            vec![st! { "message_id" => "broken", "subject" => "%(hostname)s", "template" => "%(password)s" }],
+        );
+        server.admin_one("AddMessage", vec![st! { "message_id" => "badint", "subject" => "%(hostname)d" }]);
+        for id in ["nosuchtemplate", "noconfig", "broken", "badint"] {
+            notify(id, 1, 1, 1);
+        }
+        assert_eq!(outbox(server).len(), 3);
+        let log = server.stderr_log();
+        assert!(log.contains("no such enabled message template"), "{log}");
+        assert!(log.contains("unknown substitution %(password)"), "{log}");
+        assert!(log.contains("%(hostname)d needs a number"), "{log}");
+        assert_eq!(events_named(server, "BootNotifyOwners").len(), 3);
+    });
+}
+
+#[test]
+fn with_mail_disabled_notices_are_only_logged() {
+    let server = Server::start();
+    let w = world(&server);
+    let got = server.call("BootNotifyOwners", vec![node_session(&w.session_a), s("installfinished"), i(0), i(1), i(0)]);
+    assert_eq!(got, Ok(i(1)));
+    assert!(outbox(&server).is_empty());
+    let log = server.stderr_log();
+    let line = log.lines().find(|l| l.contains("mail disabled; would have sent")).unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("installfinished") && line.contains(TECH), "{line}");
+}
+
+#[test]
+fn a_wrong_node_signature_mails_the_owners_at_most_hourly() {
+    on_both(mail_on, |server| {
+        let w = world(server);
+        let forged = hmac_auth(w.node_a, "not-the-key", &[]);
+        assert_fault(
+            &server.call("GetSession", vec![forged.clone()]),
+            103,
+            "BootAuth: Call could not be authenticated",
+        );
+        let mails = outbox(server);
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        let [message_id, to, subject, body, _, _] = &mails[0];
+        assert_eq!(message_id, "authfail");
+        assert_eq!(to, &[BOOT_ADDRESS, PI, TECH].join("\n"));
+        assert_eq!(subject, "node-a.a.example.org failed to authenticate");
+        assert!(body.contains("Failed to authenticate call: BootAuth: Call could not be authenticated"), "{body}");
+        // The notice's event names the node, records no caller and no signature.
+        let events = server.admin_rows("GetEvents", vec![st! { "message" => "Sent message authfail" }]);
+        assert_eq!(events.len(), 1);
+        assert_eq!(field(&events[0], "object_ids"), &ints(&[w.node_a]));
+        assert_eq!(field(&events[0], "fault_code"), &i(103));
+        assert_eq!(field(&events[0], "node_id"), &nil());
+        assert!(!str_of(field(&events[0], "call")).contains(str_of(field(&forged, "value"))));
+
+        // Anyone can send wrong signatures for any node: the owners hear of it once an hour.
+        for _ in 0..5 {
+            assert_fault(&server.call("BootUpdateNode", vec![forged.clone(), st! {}]), 103, "");
+        }
+        assert_eq!(outbox(server).len(), 1);
+        // No mail for unknown nodes or nodes without a key; none for a good signature.
+        let keyless = add_node(server, 1, "keyless.example.org");
+        assert_fault(&server.call("GetSession", vec![hmac_auth(keyless, "x", &[])]), 103, "No node key");
+        assert_fault(&server.call("GetSession", vec![hmac_auth(999_999, "x", &[])]), 103, "No such node");
+        server.ok("GetSession", vec![hmac_auth(w.node_b, KEY_B, &[])]);
+        assert_eq!(outbox(server).len(), 1);
+        // Node B's owners are told about node B separately, once, however many wrong signatures
+        // arrive at the same moment.
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    assert_fault(&server.call("GetSession", vec![hmac_auth(w.node_b, KEY_A, &[])]), 103, "");
+                });
+            }
+        });
+        let mails = outbox(server);
+        assert_eq!(mails.len(), 2);
+        assert_eq!(mails[1][1], [BOOT_ADDRESS, PI_B].join("\n"));
+    });
+}

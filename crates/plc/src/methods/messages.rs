@@ -1,0 +1,140 @@
+//! Message templates and boot notices (PLC_SPEC §12.3, §12.5): GetMessages, AddMessage,
+//! UpdateMessage, DeleteMessage and BootNotifyOwners (composition and recipients in
+//! `crate::notify`).
+//!
+//! Stricter than upstream: a subject with a line break is refused (it would be a mail header),
+//! and GetMessages refuses integer ids (message ids are strings). BootNotifyOwners sends the same
+//! template for the same node at most once per `notify::NOTIFY_WINDOW_SECONDS`.
+
+use super::common::{self, WField, WTy, collect, columns, find, w};
+use crate::api::Cx;
+use crate::args::Args;
+use crate::caller::Caller;
+use crate::fault::{Fault, MethodResult};
+use crate::filter::Viewer;
+use crate::notify::{self, Notice};
+use bootmedium_registry::views::MESSAGE;
+use bootmedium_registry::{SortKey, SqlValue};
+use bootmedium_xmlrpc::Value;
+
+const FIELDS: &[WField] = &[
+    w("subject", WTy::Str, 1024),
+    w("template", WTy::Str, 65536),
+    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
+];
+
+const ADD_FIELDS: &[WField] = &[
+    WField { nullok: false, ..w("message_id", WTy::Str, 255) },
+    w("subject", WTy::Str, 1024),
+    w("template", WTy::Str, 65536),
+    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
+];
+
+pub async fn get_messages(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let filter = a.get(0);
+    let ints = match filter {
+        Value::Int(_) | Value::Bool(_) => true,
+        Value::Array(items) => items.iter().any(|v| !matches!(v, Value::String(_))),
+        _ => false,
+    };
+    if ints {
+        return Err(Fault::invalid_named("message_filter", "message ids are strings"));
+    }
+    let mut q = crate::filter::query(&MESSAGE, filter, a.get(1), Viewer::of(&cx.caller))?;
+    q.sort.push(SortKey { field: common::field(&MESSAGE, "message_id")?, descending: false });
+    Ok(Value::Array(cx.tx.select(&q).await?.into_iter().map(crate::filter::row_to_value).collect()))
+}
+
+/// Checks and normalises the written fields: nil subject or template is stored as "", and a
+/// subject must be one line (it becomes the mail's Subject header).
+fn checked(mut written: Vec<common::Written>) -> MethodResult<Vec<common::Written>> {
+    for wr in written.iter_mut() {
+        match wr.field.name {
+            "subject" | "template" if wr.value.is_null() => wr.value = SqlValue::text(""),
+            "subject" if wr.text().is_some_and(|s| s.contains(['\r', '\n'])) => {
+                return Err(Fault::invalid_named("subject", "must be a single line"));
+            }
+            "message_id" => {
+                let id = wr.text().unwrap_or_default();
+                if id.is_empty() || id.chars().any(char::is_control) {
+                    return Err(Fault::invalid_named("message_id", "must be a non-empty single line"));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(written)
+}
+
+async fn message_exists(cx: &mut Cx<'_>, id: &str) -> MethodResult<bool> {
+    common::exists(cx, "SELECT 1 FROM messages WHERE message_id = $1", &[SqlValue::text(id)]).await
+}
+
+pub async fn add_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let (written, _) = collect("Message", true, ADD_FIELDS, &[], a.fields(0)?)?;
+    let written = checked(written)?;
+    let Some(id) = find(&written, "message_id").and_then(|w| w.text()).map(str::to_string) else {
+        return Err(Fault::invalid("message_id must be specified and cannot be unset in class Message"));
+    };
+    if message_exists(cx, &id).await? {
+        return Err(Fault::invalid(format!("Message {id} already exists")));
+    }
+    cx.tx.insert_plain("messages", &columns(&written)).await?;
+    cx.note(format!("Message {id} added"), vec![]);
+    Ok(common::one())
+}
+
+/// The message_id argument of UpdateMessage / DeleteMessage, which must exist.
+async fn existing(cx: &mut Cx<'_>, a: &Args<'_>) -> MethodResult<String> {
+    let id = a.str(0)?.to_string();
+    if !message_exists(cx, &id).await? {
+        return Err(Fault::invalid(format!("No such message template {id}")));
+    }
+    Ok(id)
+}
+
+pub async fn update_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let id = existing(cx, &a).await?;
+    let (written, _) = collect("Message", false, FIELDS, &[], a.fields(1)?)?;
+    let written = checked(written)?;
+    cx.tx.update("messages", "message_id", SqlValue::text(id.clone()), &columns(&written)).await?;
+    cx.note(format!("Message {id} updated"), vec![]);
+    Ok(common::one())
+}
+
+pub async fn delete_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let id = existing(cx, &a).await?;
+    cx.tx.delete("messages", &[("message_id", SqlValue::text(id.clone()))]).await?;
+    cx.note(format!("Message {id} deleted"), vec![]);
+    Ok(common::one())
+}
+
+/// `BootNotifyOwners(auth, message_id, include_pis, include_techs, include_support)`: always 1
+/// (a missing, disabled or broken template, or a notice sent too recently, is only logged).
+pub async fn boot_notify_owners(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let Caller::Node(node) = cx.caller.clone() else {
+        return Err(Fault::denied("Only nodes may send boot notices"));
+    };
+    let message_id = a.str(0)?;
+    crate::validate::check_max_bytes("message_id", message_id, 255)?;
+    let since = crate::now() - notify::NOTIFY_WINDOW_SECONDS;
+    notify::lock_node(&mut cx.tx, node.node_id).await?;
+    if notify::sent_since(&mut cx.tx, node.node_id, message_id, since).await? {
+        tracing::info!(message_id, node_id = node.node_id, "boot notice already sent recently; not sent again");
+        return Ok(common::one());
+    }
+    let notice = Notice {
+        message_id,
+        include_pis: notify::flag(a.get(1)),
+        include_techs: notify::flag(a.get(2)),
+        include_support: notify::flag(a.get(3)),
+        fault: None,
+    };
+    let api = cx.api;
+    let config = &api.config;
+    if let Some(mail) = notify::compose(&mut cx.tx, config, &node, &notice).await? {
+        notify::send(&mut cx.tx, config, &mail, message_id).await?;
+        cx.note(notify::event_message(message_id), vec![("Node", node.node_id)]);
+    }
+    Ok(common::one())
+}
