@@ -127,14 +127,15 @@ fn boot_case(case: Case) -> Boot {
         out
     });
 
-    let server = Server::start_with(|data| {
+    let tls_listen = format!("{}:{port}", tap.host_ip());
+    let server = Server::start_with_tls_on(&tls_listen, |data| {
         media_support::provision(data, DEFAULT_FAMILY);
         // The PLC's credentials, before any medium is made: the medium carries them.
         std::fs::copy(&ca.cert, data.join("boot/cacert.pem")).unwrap();
         plc_key.export_public(&data.join("boot/pubring.gpg"));
         set_config(data, "boot", "host", tap.host_ip().to_string());
         set_config(data, "boot", "port", i64::from(port));
-        set_config(data, "server", "tls_listen", format!("{}:{port}", tap.host_ip()));
+        set_config(data, "server", "tls_listen", tls_listen.as_str());
         set_config(data, "server", "tls_certificate", cert.to_str().unwrap());
         set_config(data, "server", "tls_key", key.to_str().unwrap());
         let out = bootmedium()
@@ -150,7 +151,8 @@ fn boot_case(case: Case) -> Boot {
             std::fs::copy(foreign, data.join("bootmanager/bootmanager_regular.sh.sgn")).unwrap();
         }
     });
-    tap.wait_listening(port, Duration::from_secs(30));
+    let https = server.https_url.clone().unwrap_or_default();
+    assert_eq!(https, format!("https://{tls_listen}/PLCAPI/"), "the server's HTTPS listener");
 
     let site = add_site(&server, "chain");
     let node = server.admin_int("AddNode", vec![i(site), st! { "hostname" => HOSTNAME }]);

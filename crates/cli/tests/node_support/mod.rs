@@ -6,11 +6,10 @@
 //! A missing tool fails the test naming the Debian package; nothing is skipped.
 #![allow(dead_code)]
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program).args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("running {program}: {e}"))
@@ -108,16 +107,6 @@ impl Tap {
     pub fn free_port(&self) -> u16 {
         let listener = TcpListener::bind((self.host_ip(), 0)).expect("binding the tap's host address");
         listener.local_addr().expect("local address").port()
-    }
-
-    /// Waits until something accepts TCP connections on the host side `port`.
-    pub fn wait_listening(&self, port: u16, within: Duration) {
-        let deadline = Instant::now() + within;
-        let addr = (self.host_ip(), port).into();
-        while TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err() {
-            assert!(Instant::now() < deadline, "nothing listens on {addr} after {within:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
     }
 }
 
