@@ -19,11 +19,12 @@ fi
 "$BIN" --data-dir "$DATA" init --plc-name "Demo PLC" --admin-email "$ADMIN" --admin-password "$PASSWORD"
 
 # A boot CD reference for the default node family, so GetBootMedium can make node images: the
-# project's small test reference (a Debian kernel + busybox) with fake PLC credentials, labelled
-# "demo" — not a PlanetLab boot CD. It needs Debian's linux-image-cloud-amd64, busybox-static,
-# cpio, isolinux, syslinux and mtools; as root on Debian they are installed when missing.
+# project's small test reference (a Debian kernel, busybox, curl, gpgv, openssl) with fake PLC
+# credentials, labelled "demo" — not a PlanetLab boot CD. It needs Debian's
+# linux-image-cloud-amd64, busybox-static, curl, gpgv, openssl, cpio, isolinux, syslinux and
+# mtools; as root on Debian they are installed when missing.
 FAMILY=lxc-f22-x86_64
-PACKAGES=(linux-image-cloud-amd64 busybox-static cpio isolinux syslinux syslinux-common mtools)
+PACKAGES=(linux-image-cloud-amd64 busybox-static curl gpgv openssl cpio isolinux syslinux syslinux-common mtools)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})) && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
@@ -41,7 +42,7 @@ if [[ ! -d $DATA/references/families/$FAMILY ]]; then
       || echo "DEMO: reference import failed; node images will answer fault 111" >&2
   else
     echo "DEMO: no test reference ($(cat "$DATA/reference.err")); node images will answer fault 111." >&2
-    echo "      apt-get install linux-image-cloud-amd64 busybox-static cpio isolinux syslinux mtools" >&2
+    echo "      apt-get install linux-image-cloud-amd64 busybox-static curl gpgv openssl cpio isolinux syslinux mtools" >&2
   fi
 fi
 

@@ -91,11 +91,11 @@ fn upstream_usb_is_readable() {
     let dir = tempfile::tempdir().unwrap();
     let isofs = isofs(dir.path(), "syslinux.cfg");
     let usb = dir.path().join("up.usb");
-    run("mkfs.vfat", &["-C", usb.to_str().unwrap(), "24000"]);
-    let files: Vec<String> = ["kernel", "bootcd.img", "overlay.img", "pl_version", "syslinux.cfg"]
-        .iter()
-        .map(|f| isofs.join(f).display().to_string())
-        .collect();
+    let names = ["kernel", "bootcd.img", "overlay.img", "pl_version", "syslinux.cfg"];
+    // As build.sh sizes it: the files' KiB plus free space.
+    let kib: u64 = names.iter().map(|f| std::fs::metadata(isofs.join(f)).unwrap().len().div_ceil(1024) + 4).sum();
+    run("mkfs.vfat", &["-C", usb.to_str().unwrap(), &(kib + 2048).to_string()]);
+    let files: Vec<String> = names.iter().map(|f| isofs.join(f).display().to_string()).collect();
     let mut args = vec!["-sQ", "-i", usb.to_str().unwrap()];
     args.extend(files.iter().map(String::as_str));
     args.push("::/");

@@ -500,7 +500,8 @@ pub struct Server {
     pub url: String,
     /// `127.0.0.1:PORT`.
     pub addr: String,
-    /// `https://127.0.0.1:PORT/PLCAPI/` when `[server] tls_listen` was set (by `prepare`).
+    /// `https://127.0.0.1:PORT/PLCAPI/` when `[server] tls_listen` was set (by `prepare`; the
+    /// address is the one given to [`Server::start_with_tls_on`], if any).
     pub https_url: Option<String>,
     pub data_dir: PathBuf,
     child: Option<Child>,
@@ -542,11 +543,27 @@ impl Server {
         Server::start_via(PgDatabase::from_env(), launcher, prepare)
     }
 
+    /// Like [`Server::start_with`], the HTTPS listener (which `prepare` configures) on
+    /// `tls_listen` instead of a free loopback port: for clients that cannot reach loopback,
+    /// such as a QEMU node on a tap device.
+    pub fn start_with_tls_on(tls_listen: &str, prepare: impl FnOnce(&Path)) -> Server {
+        Server::start_full(PgDatabase::from_env(), &[], Some(tls_listen), prepare)
+    }
+
     fn start_on(pg: Option<PgDatabase>, prepare: impl FnOnce(&Path)) -> Server {
         Server::start_via(pg, &[], prepare)
     }
 
     fn start_via(pg: Option<PgDatabase>, launcher: &[&str], prepare: impl FnOnce(&Path)) -> Server {
+        Server::start_full(pg, launcher, None, prepare)
+    }
+
+    fn start_full(
+        pg: Option<PgDatabase>,
+        launcher: &[&str],
+        tls_listen: Option<&str>,
+        prepare: impl FnOnce(&Path),
+    ) -> Server {
         let tmp = tempfile::Builder::new().prefix("bootmedium-it-").tempdir().expect("tempdir");
         let data_dir = tmp.path().join("data");
         let out = init(&data_dir, pg.as_ref().map(|p| p.url.as_str()));
@@ -556,7 +573,7 @@ impl Server {
         let https = tls_configured(&data_dir);
         let mut cmd = serve_command(launcher, &data_dir, pg.as_ref().map(|p| p.url.as_str()), &[]);
         if https {
-            cmd.args(["--tls-listen", "127.0.0.1:0"]);
+            cmd.args(["--tls-listen", tls_listen.unwrap_or("127.0.0.1:0")]);
         }
         let (child, urls) = spawn_listening_lines(cmd, &stderr_path, if https { 2 } else { 1 });
         let url = urls[0].clone();
@@ -972,8 +989,8 @@ pub fn spawn_listening_lines(mut cmd: Command, stderr_path: &Path, count: usize)
         let url = line.strip_prefix("listening on ").map(str::to_owned);
         match url {
             Some(url)
-                if (url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"))
-                    && url.ends_with("/PLCAPI/") =>
+                // HTTPS may listen elsewhere (Server::start_with_tls_on).
+                if (url.starts_with("http://127.0.0.1:") || url.starts_with("https://")) && url.ends_with("/PLCAPI/") =>
             {
                 urls.push(url)
             }

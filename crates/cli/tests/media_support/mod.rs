@@ -112,8 +112,22 @@ pub const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Boots an image and returns the serial console output (without `\r`) and the time taken.
 pub fn boot(image: &Path, cdrom: bool) -> (String, Duration) {
+    boot_with(image, cdrom, &["-net", "none"])
+}
+
+/// Boots an image with a virtio network card on the host's tap device `tap` (which must exist;
+/// see `node_support::Tap`), the card's MAC address `mac`.
+pub fn boot_on_tap(image: &Path, cdrom: bool, tap: &str, mac: &str) -> (String, Duration) {
+    let netdev = format!("tap,id=net0,ifname={tap},script=no,downscript=no");
+    let device = format!("virtio-net-pci,netdev=net0,mac={mac}");
+    boot_with(image, cdrom, &["-netdev", &netdev, "-device", &device])
+}
+
+/// [`boot`] with `network` as QEMU's network arguments.
+fn boot_with(image: &Path, cdrom: bool, network: &[&str]) -> (String, Duration) {
     let mut command = Command::new("qemu-system-x86_64");
-    command.args(["-accel", "tcg", "-m", "512", "-nographic", "-serial", "mon:stdio", "-no-reboot", "-net", "none"]);
+    command.args(["-accel", "tcg", "-m", "512", "-nographic", "-serial", "mon:stdio", "-no-reboot"]);
+    command.args(network);
     if cdrom {
         command.arg("-cdrom").arg(image).args(["-boot", "d"]);
     } else {
