@@ -159,6 +159,30 @@ fn curl(ca: &Path, args: &[&str]) -> Output {
 }
 
 /// Whether the server's certificate now verifies against `ca` (a new connection each time).
+/// Issues a download link over HTTPS (`POST /api/v1/media` with an admin session as Bearer):
+/// its url, sha256 and size.
+fn issue_link(server: &Server, ca: &Path, base: &str, request: &serde_json::Value) -> (String, String, u64) {
+    let session = str_of(&server.admin("GetSession", vec![])).to_string();
+    let bearer = format!("Authorization: Bearer {session}");
+    let body = request.to_string();
+    let args = [
+        "--fail",
+        "-H",
+        &bearer,
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        &body,
+        &format!("{base}/api/v1/media"),
+    ];
+    let out = curl(ca, &args);
+    assert!(out.status.success(), "issuing a link over HTTPS: {}", describe(&out));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let url = answer["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&format!("{base}/media/")), "{answer}");
+    (url, answer["sha256"].as_str().unwrap().to_string(), answer["size"].as_u64().unwrap())
+}
+
 fn served_by(base: &str, ca: &Path) -> bool {
     let out = curl(ca, &["--fail", &format!("{base}/healthz")]);
     match out.status.code() {
@@ -245,27 +269,12 @@ fn python_curl_and_verify_speak_https_and_a_download_over_it_is_byte_identical()
     let site = add_site(&server, "tls");
     let node = add_node(&server, site, HOST);
     add_static_interface(&server, node, 7);
-    let session = str_of(&server.admin("GetSession", vec![])).to_string();
-    let request = serde_json::json!({"node": HOST, "action": "node-iso", "options": ["serial"]}).to_string();
-    let bearer = format!("Authorization: Bearer {session}");
-    let out = curl(
+    let (url, sha, size) = issue_link(
+        &server,
         &ca.crt,
-        &[
-            "--fail",
-            "-H",
-            &bearer,
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            &request,
-            &format!("{base}/api/v1/media"),
-        ],
+        &base,
+        &serde_json::json!({"node": HOST, "action": "node-iso", "options": ["serial"]}),
     );
-    assert!(out.status.success(), "issuing over HTTPS: {}", describe(&out));
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let url = answer["url"].as_str().unwrap().to_string();
-    assert!(url.starts_with(&format!("{base}/media/")), "{answer}");
-    let (sha, size) = (answer["sha256"].as_str().unwrap().to_string(), answer["size"].as_u64().unwrap());
 
     let work = tempfile::tempdir().unwrap();
     let over_tls = work.path().join("over-tls.iso");
@@ -435,29 +444,8 @@ fn a_stalled_tls_download_is_dropped_and_one_in_flight_finishes_at_shutdown() {
     let site = add_site(&server, "tls");
     let node = add_node(&server, site, HOST);
     add_static_interface(&server, node, 7);
-    let session = str_of(&server.admin("GetSession", vec![])).to_string();
-    let request = serde_json::json!({"node": HOST, "action": "node-iso"}).to_string();
-    let bearer = format!("Authorization: Bearer {session}");
-    let out = curl(
-        &ca.crt,
-        &[
-            "--fail",
-            "-H",
-            &bearer,
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            &request,
-            &format!("{base}/api/v1/media"),
-        ],
-    );
-    assert!(out.status.success(), "{}", describe(&out));
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (url, sha, size) = (
-        answer["url"].as_str().unwrap().to_string(),
-        answer["sha256"].as_str().unwrap().to_string(),
-        answer["size"].as_u64().unwrap(),
-    );
+    let (url, sha, size) =
+        issue_link(&server, &ca.crt, &base, &serde_json::json!({"node": HOST, "action": "node-iso"}));
     assert!(size > 8 << 20, "the medium ({size} bytes) must be larger than the socket buffers");
 
     // A reader that stops reading is dropped after the send timeout, as on plain HTTP.

@@ -27,24 +27,8 @@ impl PyValue {
     fn repr(&self) -> String {
         match self {
             PyValue::Str(s) => {
-                let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
                 let mut out = String::with_capacity(s.len() + 2);
-                out.push(quote);
-                for c in s.chars() {
-                    match c {
-                        '\\' => out.push_str("\\\\"),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        '\t' => out.push_str("\\t"),
-                        c if c == quote => {
-                            out.push('\\');
-                            out.push(c);
-                        }
-                        c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-                        c => out.push(c),
-                    }
-                }
-                out.push(quote);
+                crate::pyrepr::repr_str(s, &mut out);
                 out
             }
             other => other.str(),

@@ -18,7 +18,8 @@ fn is_secret(m: &std::collections::BTreeMap<String, Value>, k: &str) -> bool {
         || (k == "value" && matches!(m.get("AuthMethod").and_then(Value::as_str), Some("hmac" | "hmac_dummybox")))
 }
 
-fn repr_str(s: &str, out: &mut String) {
+/// Python's `repr` of a string, appended to `out`.
+pub(crate) fn repr_str(s: &str, out: &mut String) {
     let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     out.push(quote);
     for c in s.chars() {
