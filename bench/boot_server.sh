@@ -116,8 +116,9 @@ wrk_run() {
   local url=$1 out
   shift
   out=$(wrk -t2 -d"${DURATION}s" --latency "$@" "$url")
-  if grep -q 'Non-2xx' <<<"$out"; then echo "non-2xx answers from $url" >&2; echo "$out" >&2; exit 1; fi
-  awk '/Requests\/sec/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}' <<<"$out"
+  # Every answer whole and successful: wrk counts short or failed reads as socket errors.
+  if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo "failed answers from $url" >&2; echo "$out" >&2; exit 1; fi
+  awk '/Requests\/sec/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /Transfer\/sec/ {t=$2} END {print r, p50, p99, t}' <<<"$out"
 }
 
 declare -A RESULTS

@@ -9,7 +9,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # Independent checkers of the image writers, and the tools the integration tests drive.
 PACKAGES=(python3 python3-aiosmtpd postgresql-client sqlite3 curl openssl xorriso genisoimage dosfstools mtools fdisk cpio util-linux
           syslinux syslinux-common isolinux
-          qemu-system-x86 busybox-static linux-image-cloud-amd64 gnupg gpgv gpg-agent iproute2)
+          qemu-system-x86 busybox-static linux-image-cloud-amd64 gnupg gpgv gpg-agent iproute2 nginx)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -125,7 +125,18 @@ fn store_contents(data_dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// A request to one of the boot pages from `source`; returns status and body.
 fn post_from(server: &Server, source: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
-    let mut request = format!("POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", server.addr);
+    post_to(&server.addr, source, path, headers, body).unwrap_or_else(|e| panic!("{e}\n{}", server.stderr_log()))
+}
+
+/// The same request to `addr` (the server, or a proxy in front of it).
+fn post_to(
+    addr: &str,
+    source: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, Vec<u8>), String> {
+    let mut request = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -133,9 +144,9 @@ fn post_from(server: &Server, source: &str, path: &str, headers: &[(&str, &str)]
     let mut request = request.into_bytes();
     request.extend_from_slice(body);
     let source: IpAddr = source.parse().unwrap();
-    let (status, _, body) = http_exchange_from(source, &server.addr, &request)
-        .unwrap_or_else(|e| panic!("POST {path} from {source}: {e}\n{}", server.stderr_log()));
-    (status, body)
+    let (status, _, body) =
+        http_exchange_from(source, addr, &request).map_err(|e| format!("POST {path} to {addr} from {source}: {e}"))?;
+    Ok((status, body))
 }
 
 const BOUNDARY: &str = "------------------------a1b2c3d4e5f6";
@@ -700,6 +711,91 @@ fn the_client_address_comes_from_a_trusted_proxys_header_only() {
     assert_eq!(server.call("AuthCheck", vec![admin_auth()]), Ok(i(1)), "nor is the proxy itself");
     let log = server.stderr_log();
     assert!(log.lines().any(|l| l.contains("client=198.51.100.7 ") && l.contains("AuthCheck")), "{log}");
+}
+
+/// Debian's nginx as a reverse proxy in front of `upstream` (plain HTTP), on a free loopback
+/// port, appending the client address to X-Forwarded-For as the README tells operators to.
+struct Nginx {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(upstream: &str) -> Nginx {
+        let dir = tempfile::Builder::new().prefix("bm-nginx-").tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let d = dir.path().display();
+        let conf = format!(
+            "user root;\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+               fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+               server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://{upstream};\n\
+                   proxy_set_header Host $host;\n\
+                   proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n    }}\n  }}\n}}\n"
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run nginx (install Debian's nginx)");
+        let addr = format!("127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "nginx did not start: {d}/error.log");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Nginx { child, addr, _dir: dir }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn behind_a_real_nginx_nodes_are_found_by_the_address_it_forwards() {
+    let setup = BootSetup::start_with(|data| set_config(data, "server", "trusted_proxies", vec!["127.0.0.1"]));
+    let server = &setup.server;
+    let regular = setup.add("regular", "#!/bin/sh\necho regular\n", &[]);
+    let site = add_site(server, "behindproxy");
+    let node = add_node(server, site, "proxied.example.org");
+    add_loopback_interface(server, node, "127.0.0.21", "52:54:00:00:00:21");
+    let nginx = Nginx::start(&server.addr);
+
+    let form = pl_boot_form(&"ef".repeat(32));
+    let mp = multipart_type();
+    let via = |source: &str, headers: &[(&str, &str)]| {
+        let mut all = vec![("Content-Type", mp.as_str())];
+        all.extend_from_slice(headers);
+        post_to(&nginx.addr, source, "//boot/", &all, &form).unwrap_or_else(|e| panic!("{e}\n{}", server.stderr_log()))
+    };
+    // The node, through the proxy: nginx forwards its address and the server believes it.
+    assert_eq!(via("127.0.0.21", &[]), (200, regular.clone()), "the node through nginx");
+    // Another machine through the proxy, and one forging the node's address in its own header:
+    // nginx appends the real address, the right-most one, which is no node's.
+    assert_eq!(via("127.0.0.22", &[]).0, 404, "another address through nginx");
+    assert_eq!(via("127.0.0.22", &[("X-Forwarded-For", "127.0.0.21")]).0, 404, "a forged header through nginx");
+    // getnodeid.php by address behind the proxy too.
+    let (status, body) = post_to(&nginx.addr, "127.0.0.21", "//boot/getnodeid.php", &[], b"").unwrap();
+    assert_eq!((status, String::from_utf8_lossy(&body).into_owned()), (200, node.to_string()));
+    let log = server.stderr_log();
+    assert!(
+        log.lines().any(|l| l.contains("boot page")
+            && l.contains("client=127.0.0.21 ")
+            && l.contains(&format!("node_id {node} "))),
+        "{log}"
+    );
+    assert!(log.lines().any(|l| l.contains("boot page") && l.contains("client=127.0.0.22 ")), "{log}");
 }
 
 #[test]
