@@ -8,7 +8,12 @@
 //!   `syslinux --install` adds `ldlinux.sys` and `ldlinux.c32`;
 //! - `usb_partition`: an MBR (SYSLINUX `mbr.bin` boot code, one active FAT partition at LBA
 //!   2048) in front of the same volume, installed with `syslinux --install --offset`;
-//! - for the cramfs types, `cramfs.img` replaces `bootcd.img` and `overlay.img`.
+//! - for the cramfs types, `cramfs.img` replaces `bootcd.img` and `overlay.img`;
+//! - the ISO types also boot on UEFI (UEFI.md): a second El Torito entry (platform EFI) for
+//!   `efiboot.img`, a FAT12 1440 KiB EFI system partition image holding only
+//!   `EFI/BOOT/BOOTX64.EFI` (a GRUB made at import with its modules built in), so it is the same for every
+//!   node; GRUB finds the medium by `.disk/info` and reads the `boot/grub/grub.cfg` slot, the
+//!   kernel and the initrds from the ISO 9660 tree.
 //!
 //! The overlay (or `cramfs.img`), the configuration and `pl_version` are written into
 //! fixed-size slots (zeros after the overlay and the cramfs, newlines after the texts), and their
@@ -42,6 +47,17 @@ const WRITE_BUFFER: usize = 1024 * 1024;
 pub(crate) const VOLUME_LABEL: &str = "BOOTCD";
 /// The marker file naming what an image is.
 pub(crate) const MARKER_PATH: &str = "bootmedium.json";
+/// The file the UEFI loader searches for to find its medium (UEFI.md; Debian's signed GRUB
+/// looks for it too).
+pub(crate) const DISK_INFO_PATH: &str = ".disk/info";
+/// The EFI system partition image of the ISO types.
+pub(crate) const EFIBOOT_PATH: &str = "efiboot.img";
+/// The UEFI loader's configuration in the ISO tree.
+pub(crate) const GRUB_CONFIG_PATH: &str = "boot/grub/grub.cfg";
+/// The ESP image's size: a 1.44 MB floppy's, FAT12 (UEFI.md).
+const EFIBOOT_BYTES: u64 = 1440 * 1024;
+/// Where UEFI firmware looks for the loader of removable media (UEFI 2.x §3.5.1.1).
+pub(crate) const EFI_LOADER_PATH: &str = "EFI/BOOT/BOOTX64.EFI";
 
 /// `bootmedium.json`: what an image bootmedium made is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +100,13 @@ pub(crate) struct ImageSpec<'a> {
     pub isolinux: &'a Path,
     pub ldlinux: &'a Path,
     pub mbr: &'a Path,
+    /// The UEFI GRUB (ISO types).
+    pub grub_efi: &'a Path,
     pub marker: Vec<u8>,
+    /// `.disk/info` (ISO types).
+    pub disk_info: Vec<u8>,
+    /// `boot/grub/grub.cfg` (ISO types).
+    pub grub_config: Vec<u8>,
     pub config: Vec<u8>,
     pub version: Vec<u8>,
     pub slot_sizes: SlotSizes,
@@ -101,6 +123,7 @@ fn slot_path(kind: SlotKind, container: ImageType) -> &'static str {
         (SlotKind::Config, _) => "syslinux.cfg",
         (SlotKind::Version, _) => "pl_version",
         (SlotKind::Cramfs, _) => "cramfs.img",
+        (SlotKind::GrubConfig, _) => GRUB_CONFIG_PATH,
     }
 }
 
@@ -108,6 +131,7 @@ fn fill(kind: SlotKind) -> u8 {
     match kind {
         SlotKind::Overlay | SlotKind::Cramfs => 0,
         SlotKind::Config | SlotKind::Version => b'\n',
+        SlotKind::GrubConfig => b'#',
     }
 }
 
@@ -157,6 +181,13 @@ fn files(spec: &ImageSpec<'_>) -> Result<Vec<ImageFile>, MediaError> {
     if spec.container == ImageType::Iso {
         files.push(file("isolinux.bin", FileContents::Path(source(spec.isolinux)?), None));
         files.push(file("ldlinux.c32", FileContents::Path(source(spec.ldlinux)?), None));
+        files.push(file(EFIBOOT_PATH, FileContents::Bytes(efiboot(spec)?), None));
+        files.push(file(DISK_INFO_PATH, FileContents::Bytes(spec.disk_info.clone()), None));
+        files.push(file(
+            slot_path(SlotKind::GrubConfig, spec.container),
+            FileContents::Bytes(spec.grub_config.clone()),
+            Some(SlotKind::GrubConfig),
+        ));
     }
     for f in &files {
         if let Some(kind) = f.slot {
@@ -221,13 +252,34 @@ fn finish(writer: BufWriter<File>, out: &Path) -> Result<(), MediaError> {
     Ok(())
 }
 
+/// The EFI system partition image: FAT12, 1440 KiB, `EFI/BOOT/BOOTX64.EFI` only.
+fn efiboot(spec: &ImageSpec<'_>) -> Result<Vec<u8>, MediaError> {
+    let mut options = FatOptions::new(EFIBOOT_BYTES, Timestamp(spec.timestamp));
+    options.fat_type = Some(FatType::Fat12);
+    options.volume_label = Some("EFIBOOT".to_owned());
+    options.volume_id = spec.id;
+    let mut fat = FatBuilder::new(options)?;
+    fat.add_directory("EFI")?;
+    fat.add_directory("EFI/BOOT")?;
+    fat.add_boxed_file(EFI_LOADER_PATH, Box::new(source(spec.grub_efi)?), FatFileOptions::default())?;
+    let mut bytes = Vec::with_capacity(EFIBOOT_BYTES as usize);
+    fat.write(&mut bytes)?;
+    Ok(bytes)
+}
+
 fn build_iso(spec: &ImageSpec<'_>, out: &Path) -> Result<Vec<SlotLocation>, MediaError> {
     let mut iso = IsoBuilder::new(IsoOptions::new(VOLUME_LABEL, Timestamp(spec.timestamp)))?;
+    for dir in [".disk", "boot", "boot/grub"] {
+        iso.add_directory(dir, 0o755)?;
+    }
     let slot_files = add_files(spec, |path, contents, slot| {
         let options = slot.map_or_else(FileOptions::default, |(size, fill)| FileOptions::slot(size, fill));
         Ok(iso.add_boxed_file(path, contents, options)?)
     })?;
-    iso.set_boot(ElTorito { catalog_path: "boot.cat".to_owned(), entries: vec![BootEntry::isolinux("isolinux.bin")] })?;
+    iso.set_boot(ElTorito {
+        catalog_path: "boot.cat".to_owned(),
+        entries: vec![BootEntry::isolinux("isolinux.bin"), BootEntry::efi(EFIBOOT_PATH)],
+    })?;
     let mut writer = create(out)?;
     let layout = iso.write(&mut writer)?;
     finish(writer, out)?;

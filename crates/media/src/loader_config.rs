@@ -44,6 +44,59 @@ pub(crate) fn render(
     Ok(format!("{serial}PROMPT 0\nDEFAULT {LABEL}\n\nLABEL {LABEL}\n  LINUX kernel\n  APPEND {append}\n"))
 }
 
+/// GRUB's `serial` parity words.
+fn grub_parity(letter: char) -> &'static str {
+    match letter {
+        'o' => "odd",
+        'e' => "even",
+        _ => "no",
+    }
+}
+
+/// A word of a GRUB command line: kernel arguments hold no whitespace, quotes or backslashes
+/// (`KernelArg`), so single quotes keep GRUB from expanding `$`, `;` or `#` in them.
+fn grub_word(word: &str) -> String {
+    if word.chars().all(|c| c.is_ascii_alphanumeric() || "=._,:/+-@%".contains(c)) {
+        word.to_owned()
+    } else {
+        format!("'{word}'")
+    }
+}
+
+/// Renders `boot/grub/grub.cfg` for the UEFI loader (UEFI.md) from the same console, initrds
+/// and kernel arguments as [`render`]: `serial --unit=N --speed=B` and serial terminals for a
+/// serial console, `timeout=0`, one entry booting `/kernel` with `/bootcd.img /overlay.img` (or
+/// `/cramfs.img`). The kernel command line is the APPEND line without `initrd=` (GRUB loads the
+/// initrds itself). GRUB reads the file from the ISO 9660 tree; its `#` padding is a comment.
+pub(crate) fn render_grub(
+    console: &Console,
+    ramdisk_size_kib: u64,
+    initrds: &str,
+    kargs: &[String],
+) -> Result<String, MediaError> {
+    let mut words = vec![format!("ramdisk_size={ramdisk_size_kib}"), "root=/dev/ram0".to_owned(), "rw".to_owned()];
+    words.extend(kargs.iter().cloned());
+    let command_line = words.iter().map(|w| grub_word(w)).collect::<Vec<_>>().join(" ");
+    if command_line.len() > MAX_APPEND_LEN {
+        return Err(MediaError::CommandLineTooLong { len: command_line.len(), max: MAX_APPEND_LEN });
+    }
+    let mut text = String::new();
+    if let Some(serial) = console.serial() {
+        let parity = grub_parity(serial.parity.letter());
+        text.push_str(&format!(
+            "serial --unit={} --speed={} --parity={parity} --word={}\nterminal_input serial console\nterminal_output \
+             serial console\n",
+            serial.port, serial.baud, serial.bits
+        ));
+    }
+    let initrds: Vec<String> = initrds.split(',').map(|i| format!("/{i}")).collect();
+    text.push_str(&format!(
+        "set timeout=0\nset default=0\n\nmenuentry '{LABEL}' {{\n  linux /kernel {command_line}\n  initrd {}\n}}\n",
+        initrds.join(" ")
+    ));
+    Ok(text)
+}
+
 /// What [`parse`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ParsedConfig {
@@ -121,6 +174,25 @@ mod tests {
         let graphic = render(&Console::Graphic, 1, "cramfs.img", &kernel_args(&Console::Graphic, &[])).unwrap();
         assert!(graphic.starts_with("PROMPT 0\n"), "{graphic}");
         assert!(!graphic.contains("console="));
+    }
+
+    #[test]
+    fn grub_configuration_matches_the_isolinux_one() {
+        let console = Console::parse("ttyS1:38400:e:7").unwrap();
+        let extra = [KernelArg::new("hcheck_reboot0").unwrap(), KernelArg::new("a=$x;y#z").unwrap()];
+        let args = kernel_args(&console, &extra);
+        let text = render_grub(&console, 12345, "bootcd.img,overlay.img", &args).unwrap();
+        assert_eq!(
+            text,
+            "serial --unit=1 --speed=38400 --parity=even --word=7\nterminal_input serial console\nterminal_output \
+             serial console\nset timeout=0\nset default=0\n\nmenuentry 'planetlab-bootcd' {\n  linux /kernel \
+             ramdisk_size=12345 root=/dev/ram0 rw biosdevname=0 net.ifnames=0 selinux=0 hcheck_reboot0 'a=$x;y#z' \
+             console=ttyS1,38400e7\n  initrd /bootcd.img /overlay.img\n}\n"
+        );
+        let graphic = render_grub(&Console::Graphic, 1, "cramfs.img", &kernel_args(&Console::Graphic, &[])).unwrap();
+        assert!(graphic.starts_with("set timeout=0\n"), "{graphic}");
+        assert!(graphic.contains("  initrd /cramfs.img\n"), "{graphic}");
+        assert!(!graphic.contains("serial") && !graphic.contains("console="), "{graphic}");
     }
 
     #[test]

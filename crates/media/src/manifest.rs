@@ -7,8 +7,9 @@
 //! §6.2: SHA-256 hashes block after block, so the state after a prefix is all the prefix
 //! contributes).
 //!
-//! A slot list per template keeps the design open to UEFI (UEFI.md): a second El Torito entry
-//! adds files, and a `grub.cfg` slot is one more [`SlotLocation`].
+//! UEFI (UEFI.md): the ISO types' second El Torito entry adds files (`efiboot.img`, made from
+//! the stored [`Inputs::grub_efi`]), and their `boot/grub/grub.cfg` is one more
+//! [`SlotLocation`] ([`SlotKind::GrubConfig`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,9 +20,10 @@ use crate::error::{MediaError, io_error};
 use crate::request::ImageType;
 
 /// The manifest format this code reads and writes. Format 3 added [`Template::hash_prefix`]
-/// (and templates with their slots last); manifests of other formats are refused, the
-/// reference to be imported again.
-pub const MANIFEST_FORMAT: u32 = 3;
+/// (and templates with their slots last), format 4 UEFI boot of the ISO types
+/// ([`Inputs::grub_efi`], [`SlotKind::GrubConfig`]); manifests of other formats are refused,
+/// the reference to be imported again.
+pub const MANIFEST_FORMAT: u32 = 4;
 
 /// The per-node files that live in slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -36,6 +38,9 @@ pub enum SlotKind {
     /// `cramfs.img` of the cramfs types (root and overlay merged), padded with zeros (the
     /// kernel copies the superblock's size into the ramdisk and ignores the rest).
     Cramfs,
+    /// `boot/grub/grub.cfg` of the ISO types (read by the UEFI loader), padded with `#` (a
+    /// comment to GRUB).
+    GrubConfig,
 }
 
 impl SlotKind {
@@ -46,6 +51,7 @@ impl SlotKind {
             SlotKind::Config => "bootloader configuration",
             SlotKind::Version => "version file (pl_version)",
             SlotKind::Cramfs => "merged root file system (cramfs.img)",
+            SlotKind::GrubConfig => "UEFI bootloader configuration (boot/grub/grub.cfg)",
         }
     }
 }
@@ -111,6 +117,10 @@ pub struct Inputs {
     pub ldlinux: String,
     /// SYSLINUX's `mbr.bin`.
     pub mbr: String,
+    /// The UEFI GRUB (`EFI/BOOT/BOOTX64.EFI` in the ISO types' `efiboot.img`),
+    /// made at import by `grub-mkimage`; empty in manifests older than format 4.
+    #[serde(default)]
+    pub grub_efi: String,
     /// Variant name → kernel.
     pub variants: BTreeMap<String, String>,
 }
@@ -127,12 +137,15 @@ pub struct SlotSizes {
     /// `cramfs.img` of the cramfs types: the generic merged cramfs built at import, rounded up
     /// to [`SlotSizes::CRAMFS_ROUNDING`], plus [`SlotSizes::CRAMFS_MARGIN`] for node overlays.
     pub cramfs: u64,
+    /// `boot/grub/grub.cfg` of the ISO types.
+    pub grub_config: u64,
 }
 
 impl SlotSizes {
-    /// 256 KiB overlay, 4 KiB configuration, 512-byte version; the cramfs slot is sized at
-    /// import ([`SlotSizes::cramfs_slot`]).
-    pub const DEFAULT: SlotSizes = SlotSizes { overlay: 256 * 1024, config: 4096, version: 512, cramfs: 0 };
+    /// 256 KiB overlay, 4 KiB configurations (both loaders), 512-byte version; the cramfs slot
+    /// is sized at import ([`SlotSizes::cramfs_slot`]).
+    pub const DEFAULT: SlotSizes =
+        SlotSizes { overlay: 256 * 1024, config: 4096, version: 512, cramfs: 0, grub_config: 4096 };
     /// The cramfs slot starts from the generic cramfs rounded up to this (64 KiB)…
     pub const CRAMFS_ROUNDING: u64 = 64 * 1024;
     /// …plus this much room for what a node's overlay adds (2 MiB).
@@ -150,6 +163,7 @@ impl SlotSizes {
             SlotKind::Config => self.config,
             SlotKind::Version => self.version,
             SlotKind::Cramfs => self.cramfs,
+            SlotKind::GrubConfig => self.grub_config,
         }
     }
 }

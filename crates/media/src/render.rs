@@ -1,6 +1,6 @@
 //! The per-node part of a medium, rendered from a request, the PLC settings and the
 //! reference's manifest (MEDIA.md §1 and §2 step 2): the overlay, the bootloader configuration
-//! and `pl_version`, each checked against its slot.
+//! `pl_version` and the UEFI loader's `grub.cfg`, each checked against its slot.
 
 use crate::error::MediaError;
 use crate::loader_config;
@@ -18,6 +18,8 @@ pub(crate) struct Rendered {
     pub config: Vec<u8>,
     /// `pl_version`.
     pub version: Vec<u8>,
+    /// `boot/grub/grub.cfg` (ISO types only; rendered for every type, it is small).
+    pub grub_config: Vec<u8>,
 }
 
 impl Rendered {
@@ -28,6 +30,7 @@ impl Rendered {
             SlotKind::Overlay => &self.overlay,
             SlotKind::Config => &self.config,
             SlotKind::Version => &self.version,
+            SlotKind::GrubConfig => &self.grub_config,
             SlotKind::Cramfs => &[],
         }
     }
@@ -64,6 +67,7 @@ pub(crate) fn render(
     let kargs = loader_config::kernel_args(&request.console, &request.kargs);
     let initrds = if request.image_type.is_cramfs() { "cramfs.img" } else { "bootcd.img,overlay.img" };
     let config = loader_config::render(&request.console, manifest.ramdisk_size_kib, initrds, &kargs)?;
+    let grub_config = loader_config::render_grub(&request.console, manifest.ramdisk_size_kib, initrds, &kargs)?;
     let overlay = overlay::render(&OverlayInput {
         settings,
         version: &manifest.version,
@@ -73,8 +77,8 @@ pub(crate) fn render(
         mtime: u32::try_from(manifest.timestamp.max(0)).unwrap_or(u32::MAX),
     })?;
     let version = format!("{}\n", overlay::full_version(&settings.plc_name, &manifest.version)).into_bytes();
-    let rendered = Rendered { overlay, config: config.into_bytes(), version };
-    for kind in [SlotKind::Overlay, SlotKind::Config, SlotKind::Version] {
+    let rendered = Rendered { overlay, config: config.into_bytes(), version, grub_config: grub_config.into_bytes() };
+    for kind in [SlotKind::Overlay, SlotKind::Config, SlotKind::Version, SlotKind::GrubConfig] {
         let size = manifest.slot_sizes.of(kind);
         let len = rendered.slot(kind).len() as u64;
         if len > size && !(kind == SlotKind::Overlay && request.image_type.is_cramfs()) {

@@ -97,7 +97,7 @@ pub enum Parity {
 }
 
 impl Parity {
-    fn letter(self) -> char {
+    pub(crate) fn letter(self) -> char {
         match self {
             Parity::None => 'n',
             Parity::Odd => 'o',

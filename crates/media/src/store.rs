@@ -292,7 +292,7 @@ impl ReferenceStore {
                 if path.is_file() {
                     // Of any format: a reference waiting to be imported again keeps its inputs.
                     let inputs = Manifest::load_inputs(&path)?;
-                    used.extend([inputs.kernel, inputs.initrd, inputs.isolinux, inputs.ldlinux, inputs.mbr]);
+                    used.extend([inputs.kernel, inputs.initrd, inputs.isolinux, inputs.ldlinux, inputs.mbr, inputs.grub_efi]);
                     used.extend(inputs.variants.into_values());
                 }
             }
@@ -343,6 +343,24 @@ impl ReferenceStore {
         result
     }
 
+    /// Makes the UEFI GRUB with `grub-mkimage` in `tmp/` and stores it as an
+    /// input, so every later build of the reference (templates, `build_full`) uses those bytes.
+    fn make_grub_efi(&self) -> Result<String, MediaError> {
+        let work = self.tmp_dir()?.join(format!("grub-{}", unique_suffix()));
+        create_dir(&work)?;
+        let result = (|| {
+            let out = work.join("BOOTX64.EFI");
+            let embedded = tools::grub_embedded_config(
+                &format!("/{}", image::DISK_INFO_PATH),
+                "/boot/grub",
+            );
+            tools::make_grub_efi(&work, &out, &embedded)?;
+            self.store_object(&out)
+        })();
+        let _ = std::fs::remove_dir_all(&work);
+        result
+    }
+
     /// Imports a reference: stores its inputs, reads its root once, builds every template
     /// (every type for the default kernel and each variant) carrying the
     /// PLC-wide generic overlay of `settings`, and writes the manifest. `progress` hears about
@@ -386,7 +404,9 @@ impl ReferenceStore {
                 return Err(MediaError::InvalidName { what: "variant", value: name.clone(), reason: "given twice" });
             }
         }
+        let grub_efi = self.make_grub_efi()?;
         let inputs = Inputs {
+            grub_efi,
             kernel: self.store_object(&request.kernel)?,
             initrd: self.store_object(&request.initrd)?,
             isolinux: self.store_object(&request.isolinux)?,
@@ -637,6 +657,15 @@ impl Reference {
             isolinux: &self.store.object(&inputs.isolinux),
             ldlinux: &self.store.object(&inputs.ldlinux),
             mbr: &self.store.object(&inputs.mbr),
+            grub_efi: &self.store.object(&inputs.grub_efi),
+            disk_info: format!(
+                "PlanetLab BootCD {} {} ({})\n",
+                self.manifest.family,
+                self.manifest.version,
+                request.variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR)
+            )
+            .into_bytes(),
+            grub_config: rendered.grub_config.clone(),
             marker: marker.bytes()?,
             config: rendered.config.clone(),
             version: rendered.version.clone(),

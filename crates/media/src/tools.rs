@@ -1,6 +1,7 @@
-//! The one external program of the media layer: Debian's `syslinux` (package `syslinux`, which
-//! drives mtools), run once per FAT template at import to make it bootable (MEDIA.md §2 step 1;
-//! SYSLINUX `doc/syslinux.txt`: `--install`, `--offset`). Never on the per-node path.
+//! The external programs of the media layer, never on the per-node path: Debian's `syslinux`
+//! (package `syslinux`, which drives mtools), run once per FAT template at import to make it
+//! bootable (MEDIA.md §2 step 1; SYSLINUX `doc/syslinux.txt`: `--install`, `--offset`), and
+//! `grub-mkimage`, run once per import to make the UEFI loader of the ISO types (UEFI.md).
 //!
 //! It runs with `SOURCE_DATE_EPOCH` set to the reference's timestamp and `TZ=UTC`, so the
 //! directory entries mtools writes for `ldlinux.sys` and `ldlinux.c32` carry the inputs' time
@@ -63,6 +64,63 @@ pub(crate) fn install_syslinux(image: &Path, offset: u64, timestamp: i64) -> Res
         status: e.to_string(),
         stderr: String::new(),
     })?;
+    if !output.status.success() {
+        return Err(MediaError::ToolFailed {
+            command: shown,
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// GRUB's x86_64-efi modules in Debian (package grub-efi-amd64-bin).
+const GRUB_EFI_MODULES: &str = "/usr/lib/grub/x86_64-efi";
+/// The modules UEFI.md lists: enough to find the ISO by its marker file, read ISO 9660 and FAT,
+/// talk to a serial console and boot Linux with two initrds.
+const GRUB_MODULES: &str = "linux normal configfile search search_fs_file iso9660 fat part_gpt part_msdos serial \
+                            terminal echo test gzio all_video efi_gop efi_uga";
+
+/// The early configuration embedded in `BOOTX64.EFI`: find the medium by its marker file and
+/// make its `boot/grub` the prefix, whose `grub.cfg` (the per-node slot in the ISO 9660 tree)
+/// normal mode then reads; so the ESP is the same for every node.
+pub(crate) fn grub_embedded_config(marker: &str, prefix: &str) -> String {
+    format!("search --no-floppy --set=root --file {marker}\nset prefix=($root){prefix}\n")
+}
+
+/// Makes the UEFI GRUB at `out`, once per import: `grub-mkimage -O x86_64-efi` (packages
+/// grub-common and grub-efi-amd64-bin) with the modules built in and `embedded` as the early
+/// configuration. Not `grub-mkstandalone`: it puts its configuration in a memdisk tar whose
+/// directories carry the time of the run (it ignores `SOURCE_DATE_EPOCH`), so two runs a second
+/// apart differ; `grub-mkimage` gives the same bytes every time (the tests check it), and the
+/// result is stored with the reference's inputs anyway, so `build_full` never runs it again.
+pub(crate) fn make_grub_efi(work: &Path, out: &Path, embedded: &str) -> Result<(), MediaError> {
+    let program = require("grub-mkimage", "grub-efi-amd64-bin")?;
+    if !Path::new(GRUB_EFI_MODULES).join("linux.mod").is_file() {
+        return Err(MediaError::MissingTool {
+            tool: format!("{GRUB_EFI_MODULES} (GRUB's x86_64-efi modules)"),
+            package: "grub-efi-amd64-bin",
+        });
+    }
+    let config = work.join("grub-early.cfg");
+    std::fs::write(&config, embedded)
+        .map_err(|e| MediaError::Io { context: format!("writing {}", config.display()), source: e })?;
+    let mut command = Command::new(&program);
+    command
+        .args(["-O", "x86_64-efi", "-d", GRUB_EFI_MODULES, "-p", "/boot/grub", "-c"])
+        .arg(&config)
+        .arg("-o")
+        .arg(out)
+        .args(GRUB_MODULES.split_whitespace())
+        .env("TZ", "UTC")
+        .stdin(Stdio::null());
+    let shown = format!("grub-mkimage -O x86_64-efi -o {}", out.display());
+    let output = command.output().map_err(|e| MediaError::ToolFailed {
+        command: shown.clone(),
+        status: e.to_string(),
+        stderr: String::new(),
+    })?;
+    let _ = std::fs::remove_file(&config);
     if !output.status.success() {
         return Err(MediaError::ToolFailed {
             command: shown,
