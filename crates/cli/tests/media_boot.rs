@@ -4,7 +4,8 @@
 //! `/usr/boot/plnode.txt` and `/proc/cmdline` between markers on ttyS0, then powers off.
 //!
 //! - node iso, usb and usb_partition media with a serial console and extra kernel arguments
-//!   show every plnode.txt line and the expected arguments;
+//!   show every plnode.txt line and the expected arguments; the same node iso does so on UEFI
+//!   (OVMF) too, booted by GRUB from its EFI El Torito entry, beside the BIOS boots;
 //! - a generic medium with a serial console shows no node file;
 //! - the generic usb template (graphic console: nothing on the serial line) boots to /init's
 //!   power-off, which ends QEMU.
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
-use media_support::{DataDir, FAMILY, PLNODE, between, boot, require_tool};
+use media_support::{DataDir, FAMILY, PLNODE, between, boot, boot_uefi, require_tool};
 
 const KARGS: [&str; 2] = ["hcheck_reboot0", "systemd.log_level=debug"];
 
@@ -32,7 +33,13 @@ fn check_node_boot(name: &str, output: &str) {
         assert!(args.contains(&expected), "{name}: {expected} not on the command line {cmdline:?}");
     }
     assert!(args.iter().any(|a| a.starts_with("ramdisk_size=")), "{cmdline}");
-    assert!(args.contains(&"initrd=bootcd.img,overlay.img"), "{cmdline}");
+    if name.contains("UEFI") {
+        // GRUB loads the initrds itself and names the kernel it booted.
+        assert!(args.contains(&"BOOT_IMAGE=/kernel"), "{name}: {cmdline}");
+        assert!(!cmdline.contains("initrd="), "{name}: {cmdline}");
+    } else {
+        assert!(args.contains(&"initrd=bootcd.img,overlay.img"), "{cmdline}");
+    }
 }
 
 fn build(data: &DataDir, image_type: &str, node: Option<&Path>, serial: bool, name: &str) -> PathBuf {
@@ -62,9 +69,17 @@ fn node_and_generic_media_boot_under_qemu() {
         ("node usb_partition", build(&data, "usb_partition", Some(&plnode), true, "node.usbp"), false),
         ("generic iso, serial", build(&data, "iso", None, true, "generic-serial.iso"), true),
         ("generic usb", build(&data, "usb", None, false, "generic.usb"), false),
+        ("node iso, UEFI", data.path().join("node.iso"), true),
     ];
+    let vars = data.path().join("OVMF_VARS.fd");
     let results: Vec<(String, Duration)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = media.iter().map(|(_, image, cdrom)| scope.spawn(move || boot(image, *cdrom))).collect();
+        let handles: Vec<_> = media
+            .iter()
+            .map(|(name, image, cdrom)| {
+                let vars = &vars;
+                scope.spawn(move || if name.contains("UEFI") { boot_uefi(image, *cdrom, vars) } else { boot(image, *cdrom) })
+            })
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     for ((name, _, _), (output, elapsed)) in media.iter().zip(&results) {
