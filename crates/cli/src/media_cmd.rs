@@ -284,5 +284,19 @@ fn describe(found: &Inspection) -> String {
         }
         None => text += "node config:   none (generic medium)\n",
     }
+    match &found.uefi {
+        Some(uefi) => {
+            text += &format!(
+                "UEFI:          El Torito EFI entry, {} ({} bytes), grub config {}\n",
+                uefi.esp_image,
+                uefi.esp_bytes,
+                if uefi.grub_config.is_some() { "boot/grub/grub.cfg" } else { "missing" }
+            );
+            for line in uefi.grub_config.as_deref().unwrap_or_default().lines() {
+                text += &format!("  {line}\n");
+            }
+        }
+        None => text += "UEFI:          none (BIOS only)\n",
+    }
     text
 }

@@ -77,7 +77,9 @@ fn node_and_generic_media_boot_under_qemu() {
             .iter()
             .map(|(name, image, cdrom)| {
                 let vars = &vars;
-                scope.spawn(move || if name.contains("UEFI") { boot_uefi(image, *cdrom, vars) } else { boot(image, *cdrom) })
+                scope.spawn(
+                    move || if name.contains("UEFI") { boot_uefi(image, *cdrom, vars) } else { boot(image, *cdrom) },
+                )
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()

@@ -83,6 +83,20 @@ pub struct Inspection {
     pub node_config: Option<String>,
     /// Whether a `NODE_KEY` value was masked.
     pub node_key_masked: bool,
+    /// The UEFI boot path (UEFI.md), when the ISO carries our EFI system partition image
+    /// (`efiboot.img`, the second El Torito entry's image).
+    pub uefi: Option<UefiBoot>,
+}
+
+/// The UEFI boot path of an ISO.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UefiBoot {
+    /// The EFI system partition image in the ISO tree.
+    pub esp_image: String,
+    /// Its size in bytes.
+    pub esp_bytes: u64,
+    /// `boot/grub/grub.cfg` without its `#` padding, if present.
+    pub grub_config: Option<String>,
 }
 
 /// A byte range of the image file, readable and seekable on its own.
@@ -337,6 +351,16 @@ pub fn inspect(path: &Path, show_key: bool) -> Result<Inspection, MediaError> {
         }
         other => (other, false),
     };
+    let uefi = match volume.extent(crate::image::EFIBOOT_PATH)? {
+        Some((_, esp_bytes)) => Some(UefiBoot {
+            esp_image: crate::image::EFIBOOT_PATH.to_owned(),
+            esp_bytes,
+            grub_config: volume
+                .read(&file, crate::image::GRUB_CONFIG_PATH, MAX_SMALL_FILE)?
+                .map(|b| text(&b).trim_end_matches('#').to_owned()),
+        }),
+        None => None,
+    };
     let deduced = match (container, cramfs.is_some()) {
         (Container::Iso9660, false) => ImageType::Iso,
         (Container::Iso9660, true) => ImageType::IsoCramfs,
@@ -367,6 +391,7 @@ pub fn inspect(path: &Path, show_key: bool) -> Result<Inspection, MediaError> {
         }),
         node_config,
         node_key_masked,
+        uefi,
     })
 }
 

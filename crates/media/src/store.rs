@@ -292,7 +292,14 @@ impl ReferenceStore {
                 if path.is_file() {
                     // Of any format: a reference waiting to be imported again keeps its inputs.
                     let inputs = Manifest::load_inputs(&path)?;
-                    used.extend([inputs.kernel, inputs.initrd, inputs.isolinux, inputs.ldlinux, inputs.mbr, inputs.grub_efi]);
+                    used.extend([
+                        inputs.kernel,
+                        inputs.initrd,
+                        inputs.isolinux,
+                        inputs.ldlinux,
+                        inputs.mbr,
+                        inputs.grub_efi,
+                    ]);
                     used.extend(inputs.variants.into_values());
                 }
             }
@@ -350,10 +357,7 @@ impl ReferenceStore {
         create_dir(&work)?;
         let result = (|| {
             let out = work.join("BOOTX64.EFI");
-            let embedded = tools::grub_embedded_config(
-                &format!("/{}", image::DISK_INFO_PATH),
-                "/boot/grub",
-            );
+            let embedded = tools::grub_embedded_config(&format!("/{}", image::DISK_INFO_PATH), "/boot/grub");
             tools::make_grub_efi(&work, &out, &embedded)?;
             self.store_object(&out)
         })();

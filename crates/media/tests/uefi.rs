@@ -1,7 +1,7 @@
 //! UEFI boot of the ISO types (UEFI.md), checked with independent tools: xorriso sees two El
 //! Torito entries (BIOS and UEFI), the ESP extracted from a node ISO passes `fsck.fat -n` and
 //! `mdir` lists `EFI/BOOT/BOOTX64.EFI` in it, the node's `boot/grub/grub.cfg` carries its
-//! console and kernel arguments, and the GRUB made at import is the same bytes every time.
+//! console and kernel arguments, `inspect` reports the UEFI path, and the GRUB made at import is the same bytes every time.
 //! (The OVMF boot itself is in the cli crate's media_boot.rs.)
 
 mod common;
@@ -73,8 +73,13 @@ fn node_iso_has_a_uefi_entry_an_esp_and_a_grub_config() {
             ),
             "{text}"
         );
-        let initrd = if image_type.is_cramfs() { "  initrd /cramfs.img\n" } else { "  initrd /bootcd.img /overlay.img\n" };
+        let initrd =
+            if image_type.is_cramfs() { "  initrd /cramfs.img\n" } else { "  initrd /bootcd.img /overlay.img\n" };
         assert!(text.contains(initrd), "{text}");
         assert!(std::fs::read_to_string(&disk_info).unwrap().starts_with("PlanetLab BootCD planetlab-f37-x86_64 5.4"));
+
+        let found = bootmedium_media::inspect(&iso, false).unwrap().uefi.expect("inspect sees the UEFI entry");
+        assert_eq!((found.esp_image.as_str(), found.esp_bytes), ("efiboot.img", 1440 * 1024));
+        assert_eq!(found.grub_config.as_deref(), Some(text));
     }
 }
