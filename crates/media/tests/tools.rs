@@ -71,9 +71,15 @@ fn iso_passes_xorriso_and_isoinfo() {
         let mut listed: Vec<String> = run("isoinfo", &args).lines().map(str::to_owned).collect();
         listed.sort();
         let expected = [
+            "/.disk",
+            "/.disk/info",
+            "/boot",
             "/boot.cat",
+            "/boot/grub",
+            "/boot/grub/grub.cfg",
             "/bootcd.img",
             "/bootmedium.json",
+            "/efiboot.img",
             "/isolinux.bin",
             "/isolinux.cfg",
             "/kernel",
