@@ -11,15 +11,15 @@
 //! - for the cramfs types, `cramfs.img` replaces `bootcd.img` and `overlay.img`;
 //! - the ISO types also boot on UEFI (UEFI.md): a second El Torito entry (platform EFI) for
 //!   `efiboot.img`, a FAT12 1440 KiB EFI system partition image holding only
-//!   `EFI/BOOT/BOOTX64.EFI` (a GRUB made at import with its modules built in), so it is the same for every
-//!   node; GRUB finds the medium by `.disk/info` and reads the `boot/grub/grub.cfg` slot, the
-//!   kernel and the initrds from the ISO 9660 tree.
+//!   `EFI/BOOT/BOOTX64.EFI` (a GRUB made at import with its modules built in), so it is the same
+//!   for every node; GRUB finds the medium by `.disk/info` and reads the `boot/grub/grub.cfg`
+//!   slot, the kernel and the initrds from the ISO 9660 tree.
 //!
-//! The overlay (or `cramfs.img`), the configuration and `pl_version` are written into
-//! fixed-size slots (zeros after the overlay and the cramfs, newlines after the texts), and their
-//! byte offsets returned. The same
-//! function builds a reference's templates (generic slot contents) and the "full build" of one
-//! node (the node's slot contents) that proves the splice right. `bootmedium.json` names the
+//! The overlay (or `cramfs.img`), the configurations and `pl_version` are written into
+//! fixed-size slots (zeros after the overlay and the cramfs, newlines after the texts, `#` after
+//! `grub.cfg`), and their byte offsets returned. The same function builds a reference's
+//! templates (generic slot contents) and the "full build" of one node (the node's slot
+//! contents) that proves the splice right. `bootmedium.json` names the
 //! family, version, variant and type, so `inspect` needs no manifest.
 
 use std::fs::File;

@@ -17,8 +17,9 @@
 //! Import computes what never changes for a reference once (the uncompressed root size for
 //! `ramdisk_size`, the root's passwd, the generic merged cramfs that sizes the cramfs slot),
 //! and the UEFI GRUB of the ISO types (`grub-mkimage`, UEFI.md), then builds each template with
-//! our writers and, for FAT, Debian's `syslinux` (MEDIA.md §2 step 1). [`Reference::prepare`] then makes a node's medium by rendering its slots (and, for
-//! the cramfs types, building its cramfs natively) over a template; [`Reference::build_full`]
+//! our writers and, for FAT, Debian's `syslinux` (MEDIA.md §2 step 1). [`Reference::prepare`]
+//! then makes a node's medium by rendering its slots (and, for the cramfs types, building its
+//! cramfs natively) over a template; [`Reference::build_full`]
 //! builds the same medium from the stored inputs without templates (the slow path the tests
 //! compare the fast one with).
 //!

@@ -1,7 +1,8 @@
 //! UEFI boot of the ISO types (UEFI.md), checked with independent tools: xorriso sees two El
 //! Torito entries (BIOS and UEFI), the ESP extracted from a node ISO passes `fsck.fat -n` and
 //! `mdir` lists `EFI/BOOT/BOOTX64.EFI` in it, the node's `boot/grub/grub.cfg` carries its
-//! console and kernel arguments, `inspect` reports the UEFI path, and the GRUB made at import is the same bytes every time.
+//! console and kernel arguments, `inspect` reports the UEFI path, and the GRUB made at import is
+//! the same bytes every time.
 //! (The OVMF boot itself is in the cli crate's media_boot.rs.)
 
 mod common;
