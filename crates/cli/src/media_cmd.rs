@@ -284,16 +284,24 @@ fn describe(found: &Inspection) -> String {
         }
         None => text += "node config:   none (generic medium)\n",
     }
+    for (i, entry) in found.el_torito.iter().enumerate() {
+        text += &format!(
+            "El Torito {}:   {}, {} sectors of 512 bytes at LBA {}\n",
+            i + 1,
+            entry.platform,
+            entry.sector_count,
+            entry.load_lba
+        );
+    }
     match &found.uefi {
         Some(uefi) => {
             text += &format!(
-                "UEFI:          El Torito EFI entry, {} ({} bytes), grub config {}\n",
-                uefi.esp_image,
-                uefi.esp_bytes,
+                "UEFI:          ESP {}, grub config {}\n",
+                uefi.esp_image.as_deref().unwrap_or("not ours"),
                 if uefi.grub_config.is_some() { "boot/grub/grub.cfg" } else { "missing" }
             );
             for line in uefi.grub_config.as_deref().unwrap_or_default().lines() {
-                text += &format!("  {line}\n");
+                text += &if line.is_empty() { "\n".to_owned() } else { format!("  {line}\n") };
             }
         }
         None => text += "UEFI:          none (BIOS only)\n",

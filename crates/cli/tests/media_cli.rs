@@ -55,6 +55,16 @@ fn import_list_build_inspect_remove() {
         assert!(text.contains("hcheck_reboot0 console=ttyS1,38400e7"), "{text}");
         assert!(text.contains("  NODE_KEY=\"********\""), "{text}");
         assert!(!text.contains("q8mCz0u3"), "the key must be masked:\n{text}");
+        if image_type.starts_with("iso") {
+            // Both boot paths, and the grub.cfg with the same console and arguments.
+            assert!(text.contains("El Torito 1:   bios, 4 sectors"), "{text}");
+            assert!(text.contains("El Torito 2:   uefi, 2880 sectors"), "{text}");
+            assert!(text.contains("UEFI:          ESP efiboot.img, grub config boot/grub/grub.cfg"), "{text}");
+            assert!(text.contains("  serial --unit=1 --speed=38400 --parity=even --word=7\n"), "{text}");
+            assert!(text.contains("hcheck_reboot0 console=ttyS1,38400e7\n    initrd /"), "{text}");
+        } else {
+            assert!(text.contains("UEFI:          none (BIOS only)") && !text.contains("El Torito"), "{text}");
+        }
         let json: serde_json::Value =
             serde_json::from_str(&data.ok(&["inspect", file, "--json", "--show-key"])).unwrap();
         assert_eq!(json["node_config"], PLNODE);

@@ -15,7 +15,7 @@ use std::path::Path;
 use bootmedium_formats::cpio::{CpioReader, gzip_decoder};
 use bootmedium_formats::cramfs::CramfsReader;
 use bootmedium_formats::fat::FatReader;
-use bootmedium_formats::iso9660::{IsoReader, NameSpace};
+use bootmedium_formats::iso9660::{IsoReader, NameSpace, Platform};
 use bootmedium_formats::mbr::Mbr;
 use serde::Serialize;
 
@@ -83,18 +83,28 @@ pub struct Inspection {
     pub node_config: Option<String>,
     /// Whether a `NODE_KEY` value was masked.
     pub node_key_masked: bool,
-    /// The UEFI boot path (UEFI.md), when the ISO carries our EFI system partition image
-    /// (`efiboot.img`, the second El Torito entry's image).
+    /// The El Torito boot catalog's entries of an ISO, default entry first (empty otherwise).
+    pub el_torito: Vec<BootCatalogEntry>,
+    /// The UEFI boot path (UEFI.md), when the El Torito catalog has an EFI entry.
     pub uefi: Option<UefiBoot>,
+}
+
+/// One El Torito boot image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BootCatalogEntry {
+    /// `bios`, `uefi`, or the platform byte in hex.
+    pub platform: String,
+    /// 512-byte sectors the firmware loads.
+    pub sector_count: u16,
+    /// The image's first 2048-byte sector.
+    pub load_lba: u32,
 }
 
 /// The UEFI boot path of an ISO.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UefiBoot {
-    /// The EFI system partition image in the ISO tree.
-    pub esp_image: String,
-    /// Its size in bytes.
-    pub esp_bytes: u64,
+    /// Our EFI system partition image in the ISO tree (`efiboot.img`), if there.
+    pub esp_image: Option<String>,
     /// `boot/grub/grub.cfg` without its `#` padding, if present.
     pub grub_config: Option<String>,
 }
@@ -351,15 +361,30 @@ pub fn inspect(path: &Path, show_key: bool) -> Result<Inspection, MediaError> {
         }
         other => (other, false),
     };
-    let uefi = match volume.extent(crate::image::EFIBOOT_PATH)? {
-        Some((_, esp_bytes)) => Some(UefiBoot {
-            esp_image: crate::image::EFIBOOT_PATH.to_owned(),
-            esp_bytes,
+    let el_torito: Vec<BootCatalogEntry> = match &mut volume {
+        Volume::Iso(iso) => iso.boot_catalog()?.unwrap_or_default(),
+        Volume::Fat(..) => Vec::new(),
+    }
+    .into_iter()
+    .map(|entry| BootCatalogEntry {
+        platform: match entry.platform {
+            Platform::X86 => "bios".to_owned(),
+            Platform::EFI => "uefi".to_owned(),
+            Platform(other) => format!("{other:#04x}"),
+        },
+        sector_count: entry.sector_count,
+        load_lba: entry.load_lba,
+    })
+    .collect();
+    let uefi = if el_torito.iter().any(|e| e.platform == "uefi") {
+        Some(UefiBoot {
+            esp_image: volume.extent(crate::image::EFIBOOT_PATH)?.map(|_| crate::image::EFIBOOT_PATH.to_owned()),
             grub_config: volume
                 .read(&file, crate::image::GRUB_CONFIG_PATH, MAX_SMALL_FILE)?
                 .map(|b| text(&b).trim_end_matches('#').to_owned()),
-        }),
-        None => None,
+        })
+    } else {
+        None
     };
     let deduced = match (container, cramfs.is_some()) {
         (Container::Iso9660, false) => ImageType::Iso,
@@ -391,6 +416,7 @@ pub fn inspect(path: &Path, show_key: bool) -> Result<Inspection, MediaError> {
         }),
         node_config,
         node_key_masked,
+        el_torito,
         uefi,
     })
 }

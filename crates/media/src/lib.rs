@@ -55,7 +55,7 @@ mod tools;
 pub use error::MediaError;
 pub use hash::sha256_hex;
 pub use image::Marker;
-pub use inspect::{Container, Inspection, UefiBoot, inspect, mask_node_key};
+pub use inspect::{BootCatalogEntry, Container, Inspection, UefiBoot, inspect, mask_node_key};
 pub use manifest::{Inputs, Manifest, SlotKind, SlotLocation, SlotSizes, Template};
 pub use prepared::{MediumReader, PreparedMedium, Segment};
 pub use request::{Console, ImageType, KernelArg, MAX_KARG_LEN, MediumRequest, Parity, SerialConsole};

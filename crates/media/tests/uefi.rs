@@ -79,8 +79,12 @@ fn node_iso_has_a_uefi_entry_an_esp_and_a_grub_config() {
         assert!(text.contains(initrd), "{text}");
         assert!(std::fs::read_to_string(&disk_info).unwrap().starts_with("PlanetLab BootCD planetlab-f37-x86_64 5.4"));
 
-        let found = bootmedium_media::inspect(&iso, false).unwrap().uefi.expect("inspect sees the UEFI entry");
-        assert_eq!((found.esp_image.as_str(), found.esp_bytes), ("efiboot.img", 1440 * 1024));
-        assert_eq!(found.grub_config.as_deref(), Some(text));
+        let found = bootmedium_media::inspect(&iso, false).unwrap();
+        let platforms: Vec<(&str, u16)> =
+            found.el_torito.iter().map(|e| (e.platform.as_str(), e.sector_count)).collect();
+        assert_eq!(platforms, [("bios", 4), ("uefi", 2880)]);
+        let uefi = found.uefi.expect("inspect sees the UEFI entry");
+        assert_eq!(uefi.esp_image.as_deref(), Some("efiboot.img"));
+        assert_eq!(uefi.grub_config.as_deref(), Some(text));
     }
 }
