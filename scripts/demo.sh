@@ -24,7 +24,7 @@ fi
 # linux-image-cloud-amd64, busybox-static, curl, gpgv, openssl, cpio, isolinux, syslinux and
 # mtools; as root on Debian they are installed when missing.
 FAMILY=lxc-f22-x86_64
-PACKAGES=(linux-image-cloud-amd64 busybox-static curl gpgv openssl cpio isolinux syslinux syslinux-common mtools)
+PACKAGES=(linux-image-cloud-amd64 busybox-static curl gpgv openssl cpio isolinux syslinux syslinux-common mtools grub-efi-amd64-bin)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})) && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
@@ -42,7 +42,7 @@ if [[ ! -d $DATA/references/families/$FAMILY ]]; then
       || echo "DEMO: reference import failed; node images will answer fault 111" >&2
   else
     echo "DEMO: no test reference ($(cat "$DATA/reference.err")); node images will answer fault 111." >&2
-    echo "      apt-get install linux-image-cloud-amd64 busybox-static curl gpgv openssl cpio isolinux syslinux mtools" >&2
+    echo "      apt-get install linux-image-cloud-amd64 busybox-static curl gpgv openssl cpio isolinux syslinux mtools grub-efi-amd64-bin" >&2
   fi
 fi
 
