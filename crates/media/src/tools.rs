@@ -59,6 +59,12 @@ pub(crate) fn install_syslinux(image: &Path, offset: u64, timestamp: i64) -> Res
         if offset > 0 { format!(" --offset {offset}") } else { String::new() },
         image.display()
     );
+    run(&mut command, shown)
+}
+
+/// Runs `command` (shown in errors as `shown`); a failure to start it or an unsuccessful exit is
+/// [`MediaError::ToolFailed`] with its standard error.
+fn run(command: &mut Command, shown: String) -> Result<(), MediaError> {
     let output = command.output().map_err(|e| MediaError::ToolFailed {
         command: shown.clone(),
         status: e.to_string(),
@@ -115,18 +121,7 @@ pub(crate) fn make_grub_efi(work: &Path, out: &Path, embedded: &str) -> Result<(
         .env("TZ", "UTC")
         .stdin(Stdio::null());
     let shown = format!("grub-mkimage -O x86_64-efi -o {}", out.display());
-    let output = command.output().map_err(|e| MediaError::ToolFailed {
-        command: shown.clone(),
-        status: e.to_string(),
-        stderr: String::new(),
-    })?;
+    let result = run(&mut command, shown);
     let _ = std::fs::remove_file(&config);
-    if !output.status.success() {
-        return Err(MediaError::ToolFailed {
-            command: shown,
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        });
-    }
-    Ok(())
+    result
 }
