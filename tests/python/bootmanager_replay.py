@@ -35,18 +35,7 @@ import tempfile
 import time
 import xmlrpc.client
 
-PASSED = 0
-
-
-def check(condition, what):
-    global PASSED
-    if not condition:
-        raise AssertionError(what)
-    PASSED += 1
-
-
-def eq(got, want, what):
-    check(got == want, "%s: got %r, want %r" % (what, got, want))
+from checks import check, eq, summary
 
 
 def fault(code, fn, *args, contains=""):
@@ -296,7 +285,7 @@ def main():
     changes = [e["message"] for e in api.GetEvents(admin, {"node_id": node_id, "call_name": "BootUpdateNode"})]
     eq(changes, ["Boot updated: boot_state", "Boot updated: ssh_rsa_key"], "BootUpdateNode events (changes only)")
     print("admin view: boot_state, run_level, ssh key, times and events")
-    print("%d passed, 0 failed" % PASSED)
+    summary()
 
 
 if __name__ == "__main__":

@@ -26,20 +26,7 @@ import random
 import sys
 import xmlrpc.client
 
-PASSED = 0
-FAILED = 0  # the first failed check raises, so this stays 0 when the summary line is printed
-
-
-def check(condition, what):
-    """A check that counts; never disabled by `python -O` (unlike a bare assert)."""
-    global PASSED
-    if not condition:
-        raise AssertionError(what)
-    PASSED += 1
-
-
-def eq(got, want, what):
-    check(got == want, "%s: got %r, want %r" % (what, got, want))
+from checks import check, eq, summary
 
 
 def fields_eq(row, expected, what):
@@ -525,7 +512,7 @@ def main():
     eq(counts(api, root), before, "object counts after the §11.3 sequence")
     stress(api, root, random.Random(20240501))
     eq(counts(api, root), before, "object counts after the §11.2 round trips")
-    print("%d passed, %d failed" % (PASSED, FAILED))
+    summary()
 
 
 if __name__ == "__main__":

@@ -7,25 +7,10 @@
 mod common;
 
 use common::*;
-use std::process::{Command, Stdio};
-
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/python/bootmanager_replay.py");
 
 fn replay(server: &Server) {
-    let out = Command::new("python3")
-        .args([SCRIPT, &server.url, ADMIN_EMAIL, ADMIN_PASSWORD])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run python3 (install python3)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "bootmanager_replay.py failed ({:?}):\n{stdout}\n{stderr}", out.status);
-    let last = stdout.lines().last().unwrap_or_default();
-    let passed: usize = last
-        .strip_suffix(" passed, 0 failed")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected summary line {last:?}:\n{stdout}"));
-    assert!(passed > 80, "only {passed} checks ran:\n{stdout}");
+    let args = [&server.url, ADMIN_EMAIL, ADMIN_PASSWORD].map(std::ffi::OsStr::new);
+    let stdout = run_python_checks("bootmanager_replay.py", &args, 81);
     eprintln!("{stdout}");
     server.assert_alive();
 }

@@ -7,30 +7,14 @@ mod common;
 mod media_support;
 
 use common::*;
-use std::process::{Command, Stdio};
-
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/python/plc_sequence.py");
 
 #[test]
 fn python_xmlrpc_client_runs_the_plc_test_sequences() {
     let server = Server::start_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
     let work = tempfile::tempdir().unwrap();
     let image = work.path().join("node.iso");
-    let out = Command::new("python3")
-        .args([SCRIPT, &server.url, ADMIN_EMAIL, ADMIN_PASSWORD])
-        .arg(&image)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run python3 (install python3)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "plc_sequence.py failed ({:?}):\n{stdout}\n{stderr}", out.status);
-    let last = stdout.lines().last().unwrap_or_default();
-    let passed: usize = last
-        .strip_suffix(" passed, 0 failed")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected summary line {last:?}:\n{stdout}"));
-    assert!(passed > 300, "only {passed} checks ran:\n{stdout}");
+    let args = [server.url.as_ref(), ADMIN_EMAIL.as_ref(), ADMIN_PASSWORD.as_ref(), image.as_os_str()];
+    run_python_checks("plc_sequence.py", &args, 301);
     server.assert_alive();
 
     // The image Python decoded carries the key the server committed, and boots.

@@ -887,6 +887,29 @@ impl Drop for Server {
     }
 }
 
+/// Runs a Python driver of `tests/python/` (`script` relative to it) with `args`, requires it to
+/// succeed with its summary line `N passed, 0 failed` (checks.py) and at least `min_checks`
+/// checks; returns its standard output.
+pub fn run_python_checks(script: &str, args: &[&std::ffi::OsStr], min_checks: usize) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python").join(script);
+    let out = Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run python3 (install python3)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script} failed ({:?}):\n{stdout}\n{stderr}", out.status);
+    let last = stdout.lines().last().unwrap_or_default();
+    let passed: usize = last
+        .strip_suffix(" passed, 0 failed")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected summary line {last:?}:\n{stdout}"));
+    assert!(passed >= min_checks, "only {passed} checks ran:\n{stdout}");
+    stdout
+}
+
 /// Sends a signal with `kill -SIG pid` and waits up to 20 s. None when it did not exit.
 pub fn stop_child(child: &mut Child, signal: &str) -> Option<ExitStatus> {
     if let Ok(Some(status)) = child.try_wait() {
