@@ -17,6 +17,11 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "issued_media", sql: include_str!("../migrations/0002_issued_media.sql") },
     Migration { version: 3, name: "result_files", sql: include_str!("../migrations/0003_result_files.sql") },
     Migration { version: 4, name: "node_side", sql: include_str!("../migrations/0004_node_side.sql") },
+    Migration {
+        version: 5,
+        name: "event_object_index",
+        sql: include_str!("../migrations/0005_event_object_index.sql"),
+    },
 ];
 
 pub(crate) async fn run(registry: &Registry) -> Result<()> {
