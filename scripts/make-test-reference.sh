@@ -6,9 +6,16 @@
 #                        /lib/modules/<version>, override with MODULES=DIR)
 #   OUTDIR/bootcd.img    a gzip'd newc cpio: busybox (package busybox-static), curl, gpgv and
 #                        openssl with their shared libraries and the dynamic loader (packages
-#                        curl, gpgv, openssl), the virtio-net kernel modules, and an /init that
-#                        prints /usr/boot/plnode.txt and /proc/cmdline between markers on the
-#                        console; then, when the machine has a network card, does what the
+#                        curl, gpgv, openssl), the virtio-net and efivarfs kernel modules, and an
+#                        /init that prints a report on the console: /usr/boot/plnode.txt between
+#                        PLNODE-BEGIN/PLNODE-END, `SECUREBOOT: <value>` (the byte of the UEFI
+#                        SecureBoot variable, 1 when enforced; `none` without UEFI) and
+#                        /proc/cmdline between CMDLINE-BEGIN/CMDLINE-END. When the command line
+#                        has no console=ttyS argument (a graphic medium: the console is the
+#                        screen), it says `REPORT: console is graphic, report copied to ttyS0`
+#                        and writes the same report to /dev/ttyS0 too, so a test can read any
+#                        medium's boot from the serial line. Then, when the machine has a
+#                        network card, does what the
 #                        BootCD's pl_netinit and pl_boot do (see "node chain" in the init: network
 #                        from plnode.txt, POST to the boot server over HTTPS checked with the
 #                        medium's cacert.pem, the answer checked with the medium's pubring.gpg and
@@ -84,15 +91,24 @@ for module in kernel/drivers/virtio/virtio_pci.ko kernel/drivers/net/virtio_net.
     [[ " ${order[*]:-} " == *" $m "* ]] || order+=("$m")
   done
 done
-for m in "${order[@]}"; do
-  name=$(basename "$m"); name=${name%.xz}; name=${name%.zst}
-  case $m in
-    *.xz) xz -dc "$MODULES/$m" > "$ROOT/lib/modules/$name" ;;
-    *.zst) zstd -qdc "$MODULES/$m" > "$ROOT/lib/modules/$name" ;;
-    *) cp "$MODULES/$m" "$ROOT/lib/modules/$name" ;;
+copy_module() { # PATH-IN-MODULES-DIR: into $ROOT/lib/modules, uncompressed (busybox insmod)
+  local name
+  name=$(basename "$1"); name=${name%.xz}; name=${name%.zst}
+  case $1 in
+    *.xz) xz -dc "$MODULES/$1" > "$ROOT/lib/modules/$name" ;;
+    *.zst) zstd -qdc "$MODULES/$1" > "$ROOT/lib/modules/$name" ;;
+    *) cp "$MODULES/$1" "$ROOT/lib/modules/$name" ;;
   esac
-  echo "$name" >> "$ROOT/lib/modules/load-order"
+  echo "$name"
+}
+for m in "${order[@]}"; do
+  copy_module "$m" >> "$ROOT/lib/modules/load-order"
 done
+# efivarfs (CONFIG_EFIVAR_FS=m in the cloud kernel) for the report's SECUREBOOT line; no
+# dependencies. Not in load-order: the init loads it before the report.
+line=$(grep -E "^kernel/fs/efivarfs/efivarfs\.ko(\.xz|\.zst)?:" "$MODULES/modules.dep") \
+  || { echo "efivarfs is not in $MODULES/modules.dep" >&2; exit 1; }
+copy_module "${line%%:*}" > /dev/null
 
 cat > "$ROOT/init" <<'INIT'
 #!/bin/sh
@@ -103,12 +119,34 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo 1 > /proc/sys/kernel/printk
 exec >/dev/console 2>&1
-echo PLNODE-BEGIN
-cat /usr/boot/plnode.txt 2>/dev/null
-echo PLNODE-END
-echo CMDLINE-BEGIN
-cat /proc/cmdline
-echo CMDLINE-END
+# The SecureBoot variable (EFI global variable GUID) is 4 attribute bytes, then the value byte.
+secureboot=none
+if [ -d /sys/firmware/efi ]; then
+  insmod /lib/modules/efivarfs.ko 2>/dev/null
+  mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+  var=/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
+  # Read whole: efivarfs files cannot seek (od -j would show the first attribute byte).
+  if [ -r $var ]; then set -- $(od -An -tu1 $var); secureboot=${5:-unreadable}; else secureboot=unset; fi
+fi
+report() {
+  echo PLNODE-BEGIN
+  cat /usr/boot/plnode.txt 2>/dev/null
+  echo PLNODE-END
+  echo "SECUREBOOT: $secureboot"
+  echo CMDLINE-BEGIN
+  cat /proc/cmdline
+  echo CMDLINE-END
+}
+report
+# Without console=ttyS the console is the screen, which a test under QEMU cannot read: the
+# report goes to the first serial port as well (closing it waits until it is sent), from a
+# line of its own (the loader's last message there may not end its line).
+case " $(cat /proc/cmdline) " in
+  *" console=ttyS"*) ;;
+  *)
+    echo "REPORT: console is graphic, report copied to ttyS0"
+    { echo; echo "REPORT: console is graphic, report copied to ttyS0"; report; } > /dev/ttyS0 ;;
+esac
 for module in $(cat /lib/modules/load-order); do insmod /lib/modules/$module 2>/dev/null; done
 if [ -e /sys/class/net/eth0 ]; then /bin/node-chain; fi
 poweroff -f

@@ -43,24 +43,32 @@ impl DataDir {
 
     /// A data directory with the test reference imported as FAMILY VERSION.
     pub fn imported() -> DataDir {
+        let data = DataDir::new();
+        data.import(FAMILY, &[]);
+        data
+    }
+
+    /// Imports the test reference as `family` VERSION, with `extra` arguments to
+    /// `reference import`.
+    pub fn import(&self, family: &str, extra: &[&str]) {
         require_tool("syslinux", "syslinux");
         require_tool("mcopy", "mtools");
-        let data = DataDir::new();
         let reference = test_reference();
         let (kernel, initrd) = (reference.join("kernel"), reference.join("bootcd.img"));
-        data.ok(&[
+        let mut args = vec![
             "reference",
             "import",
             "--family",
-            FAMILY,
+            family,
             "--version",
             VERSION,
             "--kernel",
             kernel.to_str().unwrap(),
             "--initrd",
             initrd.to_str().unwrap(),
-        ]);
-        data
+        ];
+        args.extend(extra);
+        self.ok(&args);
     }
 
     pub fn path(&self) -> &Path {
@@ -107,33 +115,171 @@ impl DataDir {
     }
 }
 
-/// One boot may take this long (a boot takes 6–12 s alone under TCG; five run at once).
+/// One boot may take this long (a boot takes 6–16 s alone under TCG; several run at once).
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The firmware a boot runs on. UEFI is OVMF from Debian 12's package ovmf, 4 MiB flash
+/// layout: the code read-only (pflash unit 0), a per-boot copy of the variable store (unit 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Firmware {
+    /// SeaBIOS on QEMU's default machine.
+    Bios,
+    /// OVMF without Secure Boot (no keys enrolled).
+    Uefi,
+    /// OVMF with Microsoft's keys enrolled and Secure Boot enforced (the `.ms` flash images);
+    /// the secure variable store needs SMM, so q35 with `smm=on` and a secure pflash.
+    UefiSecureBoot,
+}
+
+impl Firmware {
+    pub fn name(self) -> &'static str {
+        match self {
+            Firmware::Bios => "BIOS",
+            Firmware::Uefi => "UEFI",
+            Firmware::UefiSecureBoot => "UEFI Secure Boot",
+        }
+    }
+
+    pub fn is_uefi(self) -> bool {
+        self != Firmware::Bios
+    }
+
+    /// QEMU's machine and firmware arguments; copies the variable store to `vars` first.
+    fn qemu_args(self, vars: &Path) -> Vec<String> {
+        let (machine, code, template) = match self {
+            Firmware::Bios => return Vec::new(),
+            Firmware::Uefi => ("q35", "/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"),
+            Firmware::UefiSecureBoot => {
+                ("q35,smm=on", "/usr/share/OVMF/OVMF_CODE_4M.ms.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd")
+            }
+        };
+        assert!(Path::new(code).is_file(), "{code} missing: apt-get install ovmf");
+        std::fs::copy(template, vars).unwrap_or_else(|e| panic!("copying {template} to {}: {e}", vars.display()));
+        let mut args = vec!["-machine".to_owned(), machine.to_owned()];
+        if self == Firmware::UefiSecureBoot {
+            args.extend(["-global".to_owned(), "driver=cfi.pflash01,property=secure,value=on".to_owned()]);
+        }
+        args.extend([
+            "-drive".to_owned(),
+            format!("if=pflash,format=raw,unit=0,readonly=on,file={code}"),
+            "-drive".to_owned(),
+            format!("if=pflash,format=raw,unit=1,file={}", vars.display()),
+        ]);
+        args
+    }
+}
+
+/// How the image is attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drive {
+    /// `-cdrom` and `-boot d`: an ISO read through El Torito.
+    Cdrom,
+    /// A raw disk (snapshot: the image is not written), as a USB stick or a hybrid ISO is.
+    Disk,
+}
+
+/// One boot: an image on a drive and firmware, with the texts that end it early.
+#[derive(Clone, Debug)]
+pub struct Boot {
+    pub name: String,
+    pub image: PathBuf,
+    pub drive: Drive,
+    pub firmware: Firmware,
+    /// Where the copy of OVMF's variable store goes (unused on BIOS); one per boot.
+    pub vars: PathBuf,
+    /// QEMU is killed as soon as the console shows one of these (firmware that refused a
+    /// loader waits in its boot manager forever).
+    pub stop_at: Vec<String>,
+}
+
+impl Boot {
+    pub fn new(name: &str, image: &Path, drive: Drive, firmware: Firmware, vars: &Path) -> Boot {
+        Boot {
+            name: name.to_owned(),
+            image: image.to_owned(),
+            drive,
+            firmware,
+            vars: vars.to_owned(),
+            stop_at: Vec::new(),
+        }
+    }
+}
+
+/// How a boot ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The guest powered off (the test root's /init does, after its report).
+    PoweredOff,
+    /// The console showed this text of [`Boot::stop_at`]; QEMU was killed.
+    Stopped(String),
+    /// Neither within [`BOOT_TIMEOUT`]; QEMU was killed.
+    TimedOut,
+    /// QEMU itself failed: its exit status and stderr.
+    QemuFailed(String),
+}
+
+/// A finished boot: the serial console (without `\r`), how it ended and how long it took.
+#[derive(Clone, Debug)]
+pub struct Booted {
+    pub output: String,
+    pub ending: Ending,
+    pub took: Duration,
+}
+
+impl Booted {
+    /// The last `chars` characters of the console, for failure messages.
+    pub fn tail(&self, chars: usize) -> String {
+        let skip = self.output.chars().count().saturating_sub(chars);
+        self.output.chars().skip(skip).collect()
+    }
+}
 
 /// Boots an image and returns the serial console output (without `\r`) and the time taken.
 pub fn boot(image: &Path, cdrom: bool) -> (String, Duration) {
-    boot_with(image, cdrom, &["-net", "none"], &[])
+    let drive = if cdrom { Drive::Cdrom } else { Drive::Disk };
+    powered_off(image, run_qemu(image, drive, Firmware::Bios, Path::new(""), &["-net", "none"], &[]))
 }
 
-/// OVMF in Debian 12's package ovmf: the 4 MiB flash layout (code read-only, variables copied).
-const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
-const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+/// Boots `image` attached as `drive` on `firmware` (the UEFI variable store copied to `vars`)
+/// to the guest's power-off; returns the serial console and the time taken.
+pub fn boot_on(image: &Path, drive: Drive, firmware: Firmware, vars: &Path) -> (String, Duration) {
+    powered_off(image, run_qemu(image, drive, firmware, vars, &["-net", "none"], &[]))
+}
 
-/// [`boot`] on UEFI firmware (OVMF, q35, TCG as UEFI.md says: KVM fails for OVMF here too);
-/// `vars` is where the copy of OVMF's variable store goes.
-pub fn boot_uefi(image: &Path, cdrom: bool, vars: &Path) -> (String, Duration) {
-    require_tool("qemu-system-x86_64", "qemu-system-x86");
-    assert!(Path::new(OVMF_CODE).is_file(), "{OVMF_CODE} missing: apt-get install ovmf");
-    std::fs::copy(OVMF_VARS, vars).expect("copying OVMF's variable store");
-    let firmware = [
-        "-machine".to_owned(),
-        "q35".to_owned(),
-        "-drive".to_owned(),
-        format!("if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"),
-        "-drive".to_owned(),
-        format!("if=pflash,format=raw,unit=1,file={}", vars.display()),
-    ];
-    boot_with(image, cdrom, &["-net", "none"], &firmware)
+/// Runs one [`Boot`] (no network card), whatever its ending.
+pub fn run_boot(boot: &Boot) -> Booted {
+    let stop_at: Vec<&str> = boot.stop_at.iter().map(String::as_str).collect();
+    run_qemu(&boot.image, boot.drive, boot.firmware, &boot.vars, &["-net", "none"], &stop_at)
+}
+
+/// Runs `boots` with at most as many QEMUs at once as the machine has cores (at least 2);
+/// prints each boot's name, ending and time as it finishes. The results are in `boots`' order.
+pub fn run_boots(boots: &[Boot]) -> Vec<Booted> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2).min(boots.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Booted>>> = Mutex::new(vec![None; boots.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(boot) = boots.get(i) else { break };
+                    let booted = run_boot(boot);
+                    let ending = match &booted.ending {
+                        Ending::PoweredOff => "powered off".to_owned(),
+                        Ending::Stopped(text) => format!("stopped at {text:?}"),
+                        Ending::TimedOut => "TIMED OUT".to_owned(),
+                        Ending::QemuFailed(why) => format!("QEMU FAILED: {why}"),
+                    };
+                    eprintln!("{}: {ending} after {:.1} s", boot.name, booted.took.as_secs_f64());
+                    results.lock().unwrap()[i] = Some(booted);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap().into_iter().map(|r| r.unwrap()).collect()
 }
 
 /// Boots an image with a virtio network card on the host's tap device `tap` (which must exist;
@@ -141,21 +287,36 @@ pub fn boot_uefi(image: &Path, cdrom: bool, vars: &Path) -> (String, Duration) {
 pub fn boot_on_tap(image: &Path, cdrom: bool, tap: &str, mac: &str) -> (String, Duration) {
     let netdev = format!("tap,id=net0,ifname={tap},script=no,downscript=no");
     let device = format!("virtio-net-pci,netdev=net0,mac={mac}");
-    boot_with(image, cdrom, &["-netdev", &netdev, "-device", &device], &[])
+    let drive = if cdrom { Drive::Cdrom } else { Drive::Disk };
+    powered_off(
+        image,
+        run_qemu(image, drive, Firmware::Bios, Path::new(""), &["-netdev", &netdev, "-device", &device], &[]),
+    )
 }
 
-/// [`boot`] with `network` as QEMU's network arguments and `firmware` as its machine and
-/// firmware arguments (none: SeaBIOS).
-fn boot_with(image: &Path, cdrom: bool, network: &[&str], firmware: &[String]) -> (String, Duration) {
+/// The console and time of a boot that must have ended in the guest's power-off.
+fn powered_off(image: &Path, booted: Booted) -> (String, Duration) {
+    match &booted.ending {
+        Ending::PoweredOff => (booted.output, booted.took),
+        Ending::QemuFailed(why) => panic!("{}: qemu failed ({why}):\n{}", image.display(), booted.tail(3000)),
+        ending => panic!("{}: no power-off ({ending:?}); console tail:\n{}", image.display(), booted.tail(3000)),
+    }
+}
+
+/// Runs QEMU (TCG: ISOLINUX, SYSLINUX and OVMF fail under KVM on these machines) with the
+/// serial console on stdout, `network` as its network arguments, until the guest powers off,
+/// the console shows a text of `stop_at`, or [`BOOT_TIMEOUT`].
+fn run_qemu(image: &Path, drive: Drive, firmware: Firmware, vars: &Path, network: &[&str], stop_at: &[&str]) -> Booted {
+    use std::sync::{Arc, Mutex};
+    require_tool("qemu-system-x86_64", "qemu-system-x86");
     let mut command = Command::new("qemu-system-x86_64");
-    command.args(firmware);
+    command.args(firmware.qemu_args(vars));
     command.args(["-accel", "tcg", "-m", "512", "-nographic", "-serial", "mon:stdio", "-no-reboot"]);
     command.args(network);
-    if cdrom {
-        command.arg("-cdrom").arg(image).args(["-boot", "d"]);
-    } else {
-        command.arg("-drive").arg(format!("file={},format=raw,snapshot=on", image.display()));
-    }
+    match drive {
+        Drive::Cdrom => command.arg("-cdrom").arg(image).args(["-boot", "d"]),
+        Drive::Disk => command.arg("-drive").arg(format!("file={},format=raw,snapshot=on", image.display())),
+    };
     let started = Instant::now();
     let mut child = command
         .stdin(Stdio::null())
@@ -164,43 +325,69 @@ fn boot_with(image: &Path, cdrom: bool, network: &[&str], firmware: &[String]) -
         .spawn()
         .expect("starting qemu-system-x86_64");
     let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stdout.read_to_end(&mut bytes);
-        bytes
+    let console = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let console = Arc::clone(&console);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+                console.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
     });
-    let status = loop {
+    // Only the part not yet searched (and a pattern's length before it) is searched again.
+    let longest = stop_at.iter().map(|t| t.len()).max().unwrap_or(0);
+    let mut searched: usize = 0;
+    let ending = loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
+            break if status.success() { Ending::PoweredOff } else { Ending::QemuFailed(status.to_string()) };
+        }
+        if !stop_at.is_empty() {
+            let bytes = console.lock().unwrap();
+            let from = searched.saturating_sub(longest);
+            let text = String::from_utf8_lossy(&bytes[from..]).replace('\r', "");
+            searched = bytes.len();
+            if let Some(seen) = stop_at.iter().find(|t| text.contains(**t)) {
+                break Ending::Stopped((*seen).to_owned());
+            }
         }
         if started.elapsed() > BOOT_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
+            break Ending::TimedOut;
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let elapsed = started.elapsed();
-    let output = String::from_utf8_lossy(&reader.join().unwrap()).replace('\r', "");
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut stderr);
+    if ending != Ending::PoweredOff && !matches!(ending, Ending::QemuFailed(_)) {
+        let _ = child.kill();
+        let _ = child.wait();
     }
-    let tail: String = output.chars().rev().take(3000).collect::<Vec<_>>().into_iter().rev().collect();
-    match status {
-        Some(s) if s.success() => (output, elapsed),
-        Some(s) => panic!("{}: qemu failed ({s}): {stderr}\n{tail}", image.display()),
-        None => panic!("{}: no power-off within {BOOT_TIMEOUT:?}; console tail:\n{tail}", image.display()),
-    }
+    let took = started.elapsed();
+    reader.join().unwrap();
+    let stderr = errors.join().unwrap();
+    let ending = match ending {
+        Ending::QemuFailed(status) => Ending::QemuFailed(format!("{status}: {}", stderr.trim())),
+        ending => ending,
+    };
+    let output = String::from_utf8_lossy(&console.lock().unwrap()).replace('\r', "");
+    Booted { output, ending, took }
+}
+
+/// The lines between two marker lines, if both are there.
+pub fn section<'a>(output: &'a str, begin: &str, end: &str) -> Option<Vec<&'a str>> {
+    let lines: Vec<&str> = output.lines().collect();
+    let start = lines.iter().position(|l| l.trim_end() == begin)?;
+    let stop = start + lines[start..].iter().position(|l| l.trim_end() == end)?;
+    Some(lines[start + 1..stop].to_vec())
 }
 
 /// The lines between two marker lines.
 pub fn between<'a>(output: &'a str, begin: &str, end: &str) -> Vec<&'a str> {
-    let lines: Vec<&str> = output.lines().collect();
-    let start = lines.iter().position(|l| l.trim_end() == begin).unwrap_or_else(|| panic!("no {begin}:\n{output}"));
-    let stop = start
-        + lines[start..].iter().position(|l| l.trim_end() == end).unwrap_or_else(|| panic!("no {end}:\n{output}"));
-    lines[start + 1..stop].to_vec()
+    section(output, begin, end).unwrap_or_else(|| panic!("no {begin} … {end}:\n{output}"))
 }
 
 /// Puts the test reference's credentials and the test reference itself (as `family`, version
