@@ -10,7 +10,7 @@
 //!   in front of the same volume, installed with `syslinux --install --offset`;
 //! - for the cramfs types, `cramfs.img` replaces `bootcd.img` and `overlay.img`.
 //!
-//! UEFI (docs/MEDIA.md "UEFI and Secure Boot"), unless the reference's loader is `none`: every
+//! UEFI (docs/uefi.md), unless the reference's loader is `none`: every
 //! medium carries `.disk/info` (the marker the UEFI GRUB searches for) and the
 //! `boot/grub/grub.cfg` slot; GRUB reads it, the kernel and the initrds from the medium's own
 //! file system, so the loader files are the same for every node.
@@ -56,14 +56,14 @@ const WRITE_BUFFER: usize = 1024 * 1024;
 pub(crate) const VOLUME_LABEL: &str = "BOOTCD";
 /// The marker file naming what an image is.
 pub(crate) const MARKER_PATH: &str = "bootmedium.json";
-/// The file the UEFI loader searches for to find its medium (UEFI.md; Debian's signed GRUB
+/// The file the UEFI loader searches for to find its medium (docs/uefi.md; Debian's signed GRUB
 /// looks for it too).
 pub(crate) const DISK_INFO_PATH: &str = ".disk/info";
 /// The EFI system partition image of the ISO types.
 pub(crate) const EFIBOOT_PATH: &str = "efiboot.img";
-/// The UEFI loader's configuration in the ISO tree.
+/// The UEFI loader's configuration on the medium's file system.
 pub(crate) const GRUB_CONFIG_PATH: &str = "boot/grub/grub.cfg";
-/// The ESP image's size: a 1.44 MB floppy's, FAT12 (UEFI.md).
+/// The ESP image's size: a 1.44 MB floppy's, FAT12, when the loader fits.
 const EFIBOOT_BYTES: u64 = 1440 * 1024;
 /// Where UEFI firmware looks for the loader of removable media (UEFI 2.10 §3.5.1.1).
 pub(crate) const EFI_LOADER_PATH: &str = "EFI/BOOT/BOOTX64.EFI";

@@ -7,7 +7,7 @@
 //! §6.2: SHA-256 hashes block after block, so the state after a prefix is all the prefix
 //! contributes).
 //!
-//! UEFI (docs/MEDIA.md "UEFI and Secure Boot"): the reference's [`UefiLoader`] says which
+//! UEFI (docs/uefi.md): the reference's [`UefiLoader`] says which
 //! loader files ([`Inputs::grub_efi`], [`Inputs::shim`], [`Inputs::mok_manager`]) go into the
 //! ISO types' `efiboot.img` and onto the USB types' FAT volume; `boot/grub/grub.cfg` is one
 //! more [`SlotLocation`] ([`SlotKind::GrubConfig`]) of every type.

@@ -3,8 +3,9 @@
 //! ```text
 //! <data-dir>/references/
 //!   objects/<sha256>                       every input, content-addressed (kernels, bootcd.img,
-//!                                          isolinux.bin, ldlinux.c32, mbr.bin, and the UEFI
-//!                                          GRUB made at import)
+//!                                          isolinux.bin, ldlinux.c32, mbr.bin, isohdpfx.bin,
+//!                                          and the UEFI loader files: the GRUB made at import,
+//!                                          or the signed shim, GRUB and MokManager)
 //!   families/<family>/<version>/
 //!     manifest.json                        see [`Manifest`]
 //!     <default|variant>/<type>.img         the templates (iso, usb, usb_partition, iso_cramfs,
@@ -16,7 +17,8 @@
 //!
 //! Import computes what never changes for a reference once (the uncompressed root size for
 //! `ramdisk_size`, the root's passwd, the generic merged cramfs that sizes the cramfs slot),
-//! and the UEFI GRUB of the ISO types (`grub-mkimage`, UEFI.md), then builds each template with
+//! and the UEFI loader the request chose (`grub-mkimage`, or the distribution's signed files;
+//! docs/uefi.md), and whether each kernel is signed, then builds each template with
 //! our writers and, for FAT, Debian's `syslinux` (MEDIA.md §2 step 1). [`Reference::prepare`]
 //! then makes a node's medium by rendering its slots (and, for the cramfs types, building its
 //! cramfs natively) over a template; [`Reference::build_full`]

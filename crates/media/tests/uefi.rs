@@ -1,4 +1,4 @@
-//! UEFI and Secure Boot media (docs/MEDIA.md "UEFI and Secure Boot"), checked with independent
+//! UEFI and Secure Boot media (docs/uefi.md), checked with independent
 //! tools:
 //! - ISO types: xorriso sees two El Torito entries (BIOS and UEFI) and an isohybrid MBR; sfdisk
 //!   reads the hybrid table (an active whole-image entry of type 0, an EFI system partition

@@ -119,7 +119,7 @@ pub fn boot(image: &Path, cdrom: bool) -> (String, Duration) {
 const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
-/// [`boot`] on UEFI firmware (OVMF, q35, TCG as UEFI.md says: KVM fails for OVMF here too);
+/// [`boot`] on UEFI firmware (OVMF, q35, TCG KVM fails for OVMF on these machines);
 /// `vars` is where the copy of OVMF's variable store goes.
 pub fn boot_uefi(image: &Path, cdrom: bool, vars: &Path) -> (String, Duration) {
     require_tool("qemu-system-x86_64", "qemu-system-x86");
