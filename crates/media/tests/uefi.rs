@@ -243,6 +243,28 @@ fn usb_media_boot_uefi_from_their_fat_volume() {
 }
 
 #[test]
+fn a_kernel_without_a_signature_is_named() {
+    common::require_tool("sbattach", "sbsigntool");
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = dir.path().join("vmlinuz.unsigned");
+    let mut request = import_request("planetlab-f37-x86_64", "5.4");
+    std::fs::copy(&request.kernel, &kernel).unwrap();
+    run("sbattach", &["--remove", kernel.to_str().unwrap()]);
+    request.variants.push(("unsigned".to_owned(), kernel));
+    request.uefi = UefiLoader::SignedShim;
+    let imported = import(&request);
+    let manifest = imported.reference.manifest();
+    assert_eq!(manifest.unsigned_kernels, ["unsigned"]);
+    assert!(!manifest.secure_boot(), "one unsigned kernel: not every medium boots under Secure Boot");
+
+    let iso = dir.path().join("unsigned.iso");
+    let node = bootmedium_media::MediumRequest { variant: Some("unsigned".to_owned()), ..node_request(ImageType::Iso) };
+    imported.reference.prepare(&node, &settings()).unwrap().write_to(&iso).unwrap();
+    let uefi = bootmedium_media::inspect(&iso, false).unwrap().uefi.unwrap();
+    assert_eq!((uefi.loader_signed, uefi.kernel_signed, uefi.secure_boot), (true, Some(false), false));
+}
+
+#[test]
 fn bios_only_references_and_missing_signed_loaders() {
     let mut request = import_request("planetlab-f37-x86_64", "5.4");
     request.uefi = UefiLoader::None;
