@@ -8,7 +8,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 # Independent checkers of the image writers, and the tools the integration tests drive.
 PACKAGES=(python3 python3-aiosmtpd postgresql-client sqlite3 curl openssl xorriso genisoimage dosfstools mtools fdisk cpio util-linux
-          syslinux syslinux-common isolinux grub-efi-amd64-bin ovmf
+          syslinux syslinux-common isolinux grub-efi-amd64-bin grub-efi-amd64-signed shim-signed sbsigntool ovmf
           qemu-system-x86 busybox-static linux-image-cloud-amd64 gnupg gpgv gpg-agent iproute2 nginx)
 missing=()
 for p in "${PACKAGES[@]}"; do

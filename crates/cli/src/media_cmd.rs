@@ -5,8 +5,9 @@
 use crate::config::FileConfig;
 use anyhow::{Context, Result, bail};
 use bootmedium_media::{
-    BootSettings, Console, DEFAULT_ISOLINUX, DEFAULT_LDLINUX, DEFAULT_MBR, ImageType, ImportRequest, Inspection,
-    KernelArg, MediumRequest, Progress, ReferenceStore,
+    BootSettings, Console, DEFAULT_ISOHYBRID_MBR, DEFAULT_ISOLINUX, DEFAULT_LDLINUX, DEFAULT_MBR, DEFAULT_MOK_MANAGER,
+    DEFAULT_SHIM, DEFAULT_SIGNED_GRUB, ImageType, ImportRequest, Inspection, KernelArg, MediumRequest, Progress,
+    ReferenceStore, UefiLoader,
 };
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Write};
@@ -17,7 +18,7 @@ use std::time::Instant;
 pub enum ReferenceCommand {
     /// Store a reference BootCD (kernel + bootcd.img) and build its iso, usb, usb_partition,
     /// iso_cramfs and usb_cramfs templates.
-    Import(ImportArgs),
+    Import(Box<ImportArgs>),
     /// List the imported references.
     List {
         /// Print the manifests as JSON.
@@ -59,6 +60,24 @@ pub struct ImportArgs {
     /// SYSLINUX's mbr.bin (for usb_partition).
     #[arg(long, default_value = DEFAULT_MBR)]
     mbr: PathBuf,
+    /// ISOLINUX's isohdpfx.bin (the hybrid ISO's MBR boot code).
+    #[arg(long, default_value = DEFAULT_ISOHYBRID_MBR)]
+    isohybrid_mbr: PathBuf,
+    /// The UEFI loader every medium carries: `standalone-grub` (a GRUB made here by
+    /// grub-mkimage; Secure Boot off), `signed-shim` (the distribution's signed shim and GRUB,
+    /// packages shim-signed and grub-efi-amd64-signed: boots with Secure Boot on when the
+    /// kernel is signed by a trusted key) or `none` (BIOS only).
+    #[arg(long, value_name = "LOADER", default_value = "standalone-grub")]
+    uefi: UefiLoader,
+    /// The signed shim (with --uefi signed-shim).
+    #[arg(long, default_value = DEFAULT_SHIM)]
+    shim: PathBuf,
+    /// The signed GRUB (with --uefi signed-shim).
+    #[arg(long, default_value = DEFAULT_SIGNED_GRUB)]
+    signed_grub: PathBuf,
+    /// The signed MokManager (with --uefi signed-shim).
+    #[arg(long, default_value = DEFAULT_MOK_MANAGER)]
+    mok_manager: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +155,11 @@ fn import(store: &ReferenceStore, data_dir: &Path, args: &ImportArgs) -> Result<
     request.isolinux = args.isolinux.clone();
     request.ldlinux = args.ldlinux.clone();
     request.mbr = args.mbr.clone();
+    request.isohybrid_mbr = args.isohybrid_mbr.clone();
+    request.uefi = args.uefi;
+    request.shim = args.shim.clone();
+    request.signed_grub = args.signed_grub.clone();
+    request.mok_manager = args.mok_manager.clone();
     if let Ok(epoch) = std::env::var("SOURCE_DATE_EPOCH") {
         request.timestamp = Some(epoch.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH={epoch:?}"))?);
     }
@@ -146,12 +170,13 @@ fn import(store: &ReferenceStore, data_dir: &Path, args: &ImportArgs) -> Result<
         .with_context(|| format!("importing {} {}", args.family, args.version))?;
     let m = reference.manifest();
     eprintln!(
-        "[{:6.1}s] imported {} {}: {} templates, ramdisk_size={} KiB, in {}",
+        "[{:6.1}s] imported {} {}: {} templates, ramdisk_size={} KiB, UEFI loader {}, in {}",
         started.elapsed().as_secs_f64(),
         m.family,
         m.version,
         m.templates.len(),
         m.ramdisk_size_kib,
+        m.uefi,
         reference.dir().display()
     );
     Ok(())
@@ -165,17 +190,29 @@ fn list(store: &ReferenceStore, json: bool) -> Result<()> {
         writeln!(out).context("writing to stdout")?;
         return Ok(());
     }
-    writeln!(out, "{:<32} {:<16} {:<20} {:>9} TEMPLATES", "FAMILY", "VERSION", "VARIANTS", "SIZE(MB)")
-        .context("writing to stdout")?;
+    writeln!(
+        out,
+        "{:<32} {:<16} {:<20} {:<16} {:<11} {:>9} TEMPLATES",
+        "FAMILY", "VERSION", "VARIANTS", "UEFI", "SECUREBOOT", "SIZE(MB)"
+    )
+    .context("writing to stdout")?;
     for m in manifests {
         let variants = m.variants();
         let size: u64 = m.templates.iter().map(|t| t.size).sum();
         writeln!(
             out,
-            "{:<32} {:<16} {:<20} {:>9.1} {}",
+            "{:<32} {:<16} {:<20} {:<16} {:<11} {:>9.1} {}",
             m.family,
             m.version,
             if variants.is_empty() { "-".to_owned() } else { variants.join(",") },
+            m.uefi.name(),
+            if m.secure_boot() {
+                "yes"
+            } else if m.uefi.secure_boot() {
+                "no (kernel)"
+            } else {
+                "no"
+            },
             size as f64 / 1e6,
             m.templates.len()
         )
@@ -293,11 +330,38 @@ fn describe(found: &Inspection) -> String {
             entry.load_lba
         );
     }
+    for p in &found.partitions {
+        text += &format!(
+            "partition {}:   type {}{}, {} sectors of 512 bytes at LBA {}\n",
+            p.number,
+            p.partition_type,
+            if p.bootable { ", active" } else { "" },
+            p.sectors,
+            p.start_lba
+        );
+    }
     match &found.uefi {
         Some(uefi) => {
+            let esp = match (&uefi.esp_image, found.container) {
+                (Some(image), _) => image.clone(),
+                (None, bootmedium_media::Container::Iso9660) => "not ours".to_owned(),
+                (None, _) => "the FAT volume itself".to_owned(),
+            };
+            let signed = |s: Option<bool>| match s {
+                Some(true) => "signed",
+                Some(false) => "unsigned",
+                None => "unknown",
+            };
             text += &format!(
-                "UEFI:          ESP {}, grub config {}\n",
-                uefi.esp_image.as_deref().unwrap_or("not ours"),
+                "UEFI:          loader {} ({}), kernel {}, Secure Boot {}\n",
+                uefi.loader,
+                signed(Some(uefi.loader_signed)),
+                signed(uefi.kernel_signed),
+                if uefi.secure_boot { "capable" } else { "no" }
+            );
+            text += &format!("ESP:           {}: {}\n", esp, uefi.loader_files.join(" "));
+            text += &format!(
+                "grub config:   {}\n",
                 if uefi.grub_config.is_some() { "boot/grub/grub.cfg" } else { "missing" }
             );
             for line in uefi.grub_config.as_deref().unwrap_or_default().lines() {

@@ -28,10 +28,18 @@ fn build_args<'a>(image_type: &'a str, plnode: &'a str, output: &'a str) -> Vec<
 fn import_list_build_inspect_remove() {
     let data = DataDir::imported();
     let listing = data.ok(&["reference", "list"]);
-    assert!(listing.lines().any(|l| l.starts_with(FAMILY) && l.contains(VERSION)), "{listing}");
+    assert!(
+        listing.starts_with("FAMILY") && listing.contains(" UEFI ") && listing.contains(" SECUREBOOT "),
+        "{listing}"
+    );
+    let row: Vec<&str> = listing.lines().find(|l| l.starts_with(FAMILY)).unwrap().split_whitespace().collect();
+    assert_eq!(row[..4], [FAMILY, VERSION, "-", "standalone-grub"], "{listing}");
+    assert_eq!(row[4], "no", "an unsigned loader cannot boot under Secure Boot: {listing}");
     let json: serde_json::Value = serde_json::from_str(&data.ok(&["reference", "list", "--json"])).unwrap();
     assert_eq!(json[0]["family"], FAMILY);
     assert_eq!(json[0]["templates"].as_array().unwrap().len(), 5);
+    assert_eq!(json[0]["uefi"], "standalone-grub");
+    assert_eq!(json[0]["unsigned_kernels"], serde_json::json!([]));
 
     let plnode = data.plnode();
     let plnode = plnode.to_str().unwrap();
@@ -55,16 +63,25 @@ fn import_list_build_inspect_remove() {
         assert!(text.contains("hcheck_reboot0 console=ttyS1,38400e7"), "{text}");
         assert!(text.contains("  NODE_KEY=\"********\""), "{text}");
         assert!(!text.contains("q8mCz0u3"), "the key must be masked:\n{text}");
+        // Both boot paths on every type, and the grub.cfg with the same console and arguments.
         if image_type.starts_with("iso") {
-            // Both boot paths, and the grub.cfg with the same console and arguments.
             assert!(text.contains("El Torito 1:   bios, 4 sectors"), "{text}");
             assert!(text.contains("El Torito 2:   uefi, 2880 sectors"), "{text}");
-            assert!(text.contains("UEFI:          ESP efiboot.img, grub config boot/grub/grub.cfg"), "{text}");
-            assert!(text.contains("  serial --unit=1 --speed=38400 --parity=even --word=7\n"), "{text}");
-            assert!(text.contains("hcheck_reboot0 console=ttyS1,38400e7\n    initrd /"), "{text}");
+            assert!(text.contains("partition 1:   type 0x00, active,"), "{text}");
+            assert!(text.contains("partition 2:   type 0xef, 2880 sectors"), "{text}");
+            assert!(text.contains("ESP:           efiboot.img: EFI/BOOT/BOOTX64.EFI\n"), "{text}");
         } else {
-            assert!(text.contains("UEFI:          none (BIOS only)") && !text.contains("El Torito"), "{text}");
+            assert!(!text.contains("El Torito"), "{text}");
+            assert!(text.contains("ESP:           the FAT volume itself: EFI/BOOT/BOOTX64.EFI\n"), "{text}");
+            assert_eq!(text.contains("partition 1:   type 0xef, active"), image_type == "usb_partition", "{text}");
         }
+        assert!(
+            text.contains("UEFI:          loader standalone-grub (unsigned), kernel signed, Secure Boot no\n"),
+            "{text}"
+        );
+        assert!(text.contains("grub config:   boot/grub/grub.cfg\n"), "{text}");
+        assert!(text.contains("  serial --unit=1 --speed=38400 --parity=even --word=7\n"), "{text}");
+        assert!(text.contains("hcheck_reboot0 console=ttyS1,38400e7\n    initrd /"), "{text}");
         let json: serde_json::Value =
             serde_json::from_str(&data.ok(&["inspect", file, "--json", "--show-key"])).unwrap();
         assert_eq!(json["node_config"], PLNODE);
@@ -133,6 +150,21 @@ fn operator_errors_are_clear() {
     assert!(err.contains("install the Debian package `isolinux`"), "{err}");
     let err = import("6.0", &["--variant", "novalue"]);
     assert!(err.contains("expected NAME=KERNEL_PATH"), "{err}");
+    let err = import("6.0", &["--uefi", "secureboot"]);
+    assert!(err.contains("unknown UEFI loader \"secureboot\": one of standalone-grub, signed-shim, none"), "{err}");
+    let err = import("6.0", &["--uefi", "signed-shim", "--signed-grub", "/nonexistent/grubx64.efi.signed"]);
+    assert!(err.contains("install the Debian package `grub-efi-amd64-signed`"), "{err}");
+    let err = import("6.0", &["--isohybrid-mbr", "/nonexistent/isohdpfx.bin"]);
+    assert!(err.contains("install the Debian package `isolinux`"), "{err}");
+    assert!(!data.ok(&["reference", "list"]).contains("6.0"), "nothing imported by a failed import");
+
+    // A signed-shim reference: Secure Boot capable (Debian's kernel is signed).
+    let mut args = vec!["reference", "import", "--family", FAMILY, "--version", "6.1", "--uefi", "signed-shim"];
+    args.extend(["--kernel", kernel.to_str().unwrap(), "--initrd", initrd.to_str().unwrap()]);
+    data.ok(&args);
+    let listing = data.ok(&["reference", "list"]);
+    let row: Vec<&str> = listing.lines().find(|l| l.contains(" 6.1 ")).unwrap().split_whitespace().collect();
+    assert_eq!(row[2..5], ["-", "signed-shim", "yes"], "{listing}");
 
     let err = data.fails(&["inspect", plnode]);
     assert!(err.contains("neither ISO 9660, FAT nor an MBR disk") || err.contains("too short"), "{err}");

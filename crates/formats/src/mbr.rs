@@ -6,6 +6,10 @@
 //! indicator 0x80/0x00, starting CHS, type, ending CHS, starting LBA, sector count — all
 //! little-endian), and the signature 55 AA at 510.
 //!
+//! [`HybridIso`] is the MBR in the system area of a hybrid ISO 9660 image (the "isohybrid"
+//! layout of SYSLINUX's `isohybrid --uefi` and xorriso's `-isohybrid-mbr`, which Debian's
+//! installer images carry), so that the same image boots from a disk on BIOS and UEFI.
+//!
 //! CHS fields are either computed from a geometry (sfdisk and fdisk use 255 heads and 63
 //! sectors per track) — saturating at cylinder 1023, head 254, sector 63 (`FE FF FF`) beyond
 //! what CHS can address, as modern tools do — or all set to that saturated value.
@@ -213,9 +217,110 @@ impl Mbr {
     }
 }
 
+/// Bytes of boot code in a hybrid ISO's MBR: ISOLINUX's `isohdpfx.bin` is this long, and the
+/// boot image's address follows it.
+pub const HYBRID_BOOT_CODE_LEN: usize = 432;
+
+/// The MBR of a hybrid ISO 9660 image: ISOLINUX's hybrid boot code, which loads `isolinux.bin`
+/// from the 512-byte sector recorded at byte 432 (64-bit little-endian); the disk signature;
+/// entry 1 active, type 0, from sector 0 over the whole image (what BIOSes that want an active
+/// partition look for; type 0 marks it unused to UEFI firmware, which would otherwise refuse a
+/// table whose entries overlap, UEFI 2.10 §5.2.1); entry 2 the EFI system partition image
+/// (type 0xEF), which UEFI firmware boots from. Geometry 64 heads × 32 sectors, as isohybrid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HybridIso<'a> {
+    /// At most [`HYBRID_BOOT_CODE_LEN`] bytes (ISOLINUX's `isohdpfx.bin`).
+    pub boot_code: &'a [u8],
+    /// The 512-byte sector where the BIOS boot image (`isolinux.bin`) starts.
+    pub boot_image_sector: u64,
+    /// The image's length in 512-byte sectors.
+    pub image_sectors: u32,
+    /// The EFI system partition image: first 512-byte sector and sector count.
+    pub esp: Option<(u32, u32)>,
+    /// The disk signature.
+    pub disk_signature: u32,
+}
+
+impl HybridIso<'_> {
+    /// Encodes the sector.
+    pub fn encode(&self) -> Result<[u8; SECTOR_LEN], MbrError> {
+        if self.boot_code.len() > HYBRID_BOOT_CODE_LEN {
+            return Err(MbrError::BootCodeTooLong(self.boot_code.len()));
+        }
+        let invalid = |index, reason| MbrError::InvalidPartition { index, reason };
+        if self.image_sectors == 0 {
+            return Err(invalid(0, "no sectors"));
+        }
+        if self.boot_image_sector >= u64::from(self.image_sectors) {
+            return Err(invalid(0, "the boot image lies beyond the image"));
+        }
+        let geometry = ChsFields::Geometry { heads: 64, sectors_per_track: 32 };
+        let mut out = [0u8; SECTOR_LEN];
+        out[..self.boot_code.len()].copy_from_slice(self.boot_code);
+        out[432..440].copy_from_slice(&self.boot_image_sector.to_le_bytes());
+        out[440..444].copy_from_slice(&self.disk_signature.to_le_bytes());
+        let mut entry = |index: usize, active: bool, kind: u8, start: u32, count: u32| {
+            let e = &mut out[ENTRIES_OFFSET + 16 * index..ENTRIES_OFFSET + 16 * (index + 1)];
+            e[0] = if active { 0x80 } else { 0 };
+            e[1..4].copy_from_slice(&chs(start, geometry));
+            e[4] = kind;
+            e[5..8].copy_from_slice(&chs(start + (count - 1), geometry));
+            e[8..12].copy_from_slice(&start.to_le_bytes());
+            e[12..16].copy_from_slice(&count.to_le_bytes());
+        };
+        entry(0, true, 0, 0, self.image_sectors);
+        if let Some((start, count)) = self.esp {
+            if start == 0 || count == 0 {
+                return Err(invalid(1, "empty, or starts at sector 0"));
+            }
+            if u64::from(start) + u64::from(count) > u64::from(self.image_sectors) {
+                return Err(invalid(1, "extends beyond the image"));
+            }
+            entry(1, false, partition_type::EFI_SYSTEM, start, count);
+        }
+        out[510] = 0x55;
+        out[511] = 0xAA;
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hybrid_iso_mbr() {
+        let code = [0x33u8; HYBRID_BOOT_CODE_LEN];
+        let hybrid = HybridIso {
+            boot_code: &code,
+            boot_image_sector: 4 * 40,
+            image_sectors: 4 * 5000,
+            esp: Some((4 * 50, 2880)),
+            disk_signature: 0x1234_5678,
+        };
+        let sector = hybrid.encode().unwrap();
+        assert_eq!(&sector[..432], &code[..]);
+        assert_eq!(&sector[432..440], &160u64.to_le_bytes());
+        assert_eq!(&sector[440..444], &[0x78, 0x56, 0x34, 0x12]);
+        // Entry 1: active, type 0, CHS 0/0/1 to the last sector (19999: cylinder 9, head 48,
+        // sector 32),
+        // LBA 0, 20000 sectors.
+        assert_eq!(&sector[446..462], &[0x80, 0, 1, 0, 0, 48, 32, 9, 0, 0, 0, 0, 0x20, 0x4E, 0, 0]);
+        // Entry 2: the ESP, type 0xEF.
+        assert_eq!(&sector[462..478], &[0, 6, 9, 0, 0xEF, 32, 8, 1, 200, 0, 0, 0, 0x40, 0x0B, 0, 0]);
+        assert_eq!(&sector[510..], &[0x55, 0xAA]);
+        // What readers see: the ESP (a type-0 entry is unused).
+        let decoded = Mbr::decode(&sector).unwrap();
+        assert_eq!(decoded.partitions[0], None);
+        assert_eq!(
+            decoded.partitions[1].map(|p| (p.partition_type, p.start_lba, p.sector_count)),
+            Some((0xEF, 200, 2880))
+        );
+
+        assert!(HybridIso { esp: Some((19_000, 2880)), ..hybrid.clone() }.encode().is_err());
+        assert!(HybridIso { boot_image_sector: 20_000, ..hybrid.clone() }.encode().is_err());
+        assert!(HybridIso { boot_code: &[0; 433], ..hybrid }.encode().is_err());
+    }
 
     #[test]
     fn chs_values() {

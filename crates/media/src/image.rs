@@ -6,14 +6,23 @@
 //! - `usb`: a FAT superfloppy with `kernel`, `bootcd.img`, `overlay.img`, `syslinux.cfg`,
 //!   `pl_version`, `bootmedium.json` and 4 MiB free (build.sh's FREE_SPACE), then
 //!   `syslinux --install` adds `ldlinux.sys` and `ldlinux.c32`;
-//! - `usb_partition`: an MBR (SYSLINUX `mbr.bin` boot code, one active FAT partition at LBA
-//!   2048) in front of the same volume, installed with `syslinux --install --offset`;
-//! - for the cramfs types, `cramfs.img` replaces `bootcd.img` and `overlay.img`;
-//! - the ISO types also boot on UEFI (UEFI.md): a second El Torito entry (platform EFI) for
-//!   `efiboot.img`, a FAT12 1440 KiB EFI system partition image holding only
-//!   `EFI/BOOT/BOOTX64.EFI` (a GRUB made at import with its modules built in), so it is the same
-//!   for every node; GRUB finds the medium by `.disk/info` and reads the `boot/grub/grub.cfg`
-//!   slot, the kernel and the initrds from the ISO 9660 tree.
+//! - `usb_partition`: an MBR (SYSLINUX `mbr.bin` boot code, one active partition at LBA 2048)
+//!   in front of the same volume, installed with `syslinux --install --offset`;
+//! - for the cramfs types, `cramfs.img` replaces `bootcd.img` and `overlay.img`.
+//!
+//! UEFI (docs/uefi.md), unless the reference's loader is `none`: every
+//! medium carries `.disk/info` (the marker the UEFI GRUB searches for) and the
+//! `boot/grub/grub.cfg` slot; GRUB reads it, the kernel and the initrds from the medium's own
+//! file system, so the loader files are the same for every node.
+//! - ISO types: a second El Torito entry (platform EFI) for `efiboot.img`, a FAT image holding
+//!   only the loader files (`EFI/BOOT/BOOTX64.EFI`, and for shim `grubx64.efi` and `mmx64.efi`);
+//!   1440 KiB FAT12 when they fit, else as large as they need. The ISO is hybrid: its system
+//!   area holds an MBR ([`bootmedium_formats::mbr::HybridIso`]: ISOLINUX's `isohdpfx.bin`
+//!   starting `isolinux.bin` on BIOS, an EFI system partition entry over `efiboot.img` for
+//!   UEFI), so the same image written to a USB stick or attached as a disk boots too.
+//! - USB types: the loader files in `EFI/BOOT/` of the FAT volume itself (UEFI 2.10 §3.5.1.1:
+//!   removable media boot from `\EFI\BOOT\BOOTX64.EFI`); `usb_partition`'s one partition is
+//!   then of type 0xEF (EFI system partition, still active for SYSLINUX's MBR code).
 //!
 //! The overlay (or `cramfs.img`), the configurations and `pl_version` are written into
 //! fixed-size slots (zeros after the overlay and the cramfs, newlines after the texts, `#` after
@@ -28,7 +37,7 @@ use std::path::Path;
 
 use bootmedium_formats::fat::{FatBuilder, FatFileOptions, FatOptions, FatType};
 use bootmedium_formats::iso9660::{BootEntry, ElTorito, FileOptions, IsoBuilder, IsoOptions};
-use bootmedium_formats::mbr::{ChsFields, Mbr, Partition, partition_type};
+use bootmedium_formats::mbr::{ChsFields, HybridIso, Mbr, Partition, partition_type};
 use bootmedium_formats::{PathSource, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -47,17 +56,23 @@ const WRITE_BUFFER: usize = 1024 * 1024;
 pub(crate) const VOLUME_LABEL: &str = "BOOTCD";
 /// The marker file naming what an image is.
 pub(crate) const MARKER_PATH: &str = "bootmedium.json";
-/// The file the UEFI loader searches for to find its medium (UEFI.md; Debian's signed GRUB
+/// The file the UEFI loader searches for to find its medium (docs/uefi.md; Debian's signed GRUB
 /// looks for it too).
 pub(crate) const DISK_INFO_PATH: &str = ".disk/info";
 /// The EFI system partition image of the ISO types.
 pub(crate) const EFIBOOT_PATH: &str = "efiboot.img";
-/// The UEFI loader's configuration in the ISO tree.
+/// The UEFI loader's configuration on the medium's file system.
 pub(crate) const GRUB_CONFIG_PATH: &str = "boot/grub/grub.cfg";
-/// The ESP image's size: a 1.44 MB floppy's, FAT12 (UEFI.md).
+/// The ESP image's size: a 1.44 MB floppy's, FAT12, when the loader fits.
 const EFIBOOT_BYTES: u64 = 1440 * 1024;
-/// Where UEFI firmware looks for the loader of removable media (UEFI 2.x §3.5.1.1).
+/// Where UEFI firmware looks for the loader of removable media (UEFI 2.10 §3.5.1.1).
 pub(crate) const EFI_LOADER_PATH: &str = "EFI/BOOT/BOOTX64.EFI";
+/// Where shim looks for the GRUB it starts: its own directory.
+pub(crate) const EFI_SIGNED_GRUB_PATH: &str = "EFI/BOOT/grubx64.efi";
+/// Where shim looks for MokManager when a key is to be enrolled.
+pub(crate) const EFI_MOK_MANAGER_PATH: &str = "EFI/BOOT/mmx64.efi";
+/// Room left in a larger ESP image (shim, signed GRUB, MokManager) past its files.
+const ESP_SPARE_BYTES: u64 = 64 * 1024;
 
 /// `bootmedium.json`: what an image bootmedium made is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,12 +115,14 @@ pub(crate) struct ImageSpec<'a> {
     pub isolinux: &'a Path,
     pub ldlinux: &'a Path,
     pub mbr: &'a Path,
-    /// The UEFI GRUB (ISO types).
-    pub grub_efi: &'a Path,
+    /// ISOLINUX's `isohdpfx.bin` (the hybrid ISO's MBR code).
+    pub isohybrid_mbr: &'a Path,
+    /// The UEFI loader files (path under the FAT root, file); empty: BIOS only.
+    pub uefi_files: Vec<(&'static str, std::path::PathBuf)>,
     pub marker: Vec<u8>,
-    /// `.disk/info` (ISO types).
+    /// `.disk/info` (with a UEFI loader).
     pub disk_info: Vec<u8>,
-    /// `boot/grub/grub.cfg` (ISO types).
+    /// `boot/grub/grub.cfg` (with a UEFI loader).
     pub grub_config: Vec<u8>,
     pub config: Vec<u8>,
     pub version: Vec<u8>,
@@ -181,7 +198,15 @@ fn files(spec: &ImageSpec<'_>) -> Result<Vec<ImageFile>, MediaError> {
     if spec.container == ImageType::Iso {
         files.push(file("isolinux.bin", FileContents::Path(source(spec.isolinux)?), None));
         files.push(file("ldlinux.c32", FileContents::Path(source(spec.ldlinux)?), None));
-        files.push(file(EFIBOOT_PATH, FileContents::Bytes(efiboot(spec)?), None));
+    }
+    if !spec.uefi_files.is_empty() {
+        if spec.container == ImageType::Iso {
+            files.push(file(EFIBOOT_PATH, FileContents::Bytes(efiboot(spec)?), None));
+        } else {
+            for (path, loader) in &spec.uefi_files {
+                files.push(file(path, FileContents::Path(source(loader)?), None));
+            }
+        }
         files.push(file(DISK_INFO_PATH, FileContents::Bytes(spec.disk_info.clone()), None));
         files.push(file(
             slot_path(SlotKind::GrubConfig, spec.container),
@@ -252,34 +277,87 @@ fn finish(writer: BufWriter<File>, out: &Path) -> Result<(), MediaError> {
     Ok(())
 }
 
-/// The EFI system partition image: FAT12, 1440 KiB, `EFI/BOOT/BOOTX64.EFI` only.
+/// The EFI system partition image of the ISO types: the loader files only; a 1440 KiB FAT12
+/// floppy image when they fit (a standalone GRUB), else the smallest FAT volume (1 MiB steps)
+/// holding them with [`ESP_SPARE_BYTES`] to spare (shim, signed GRUB and MokManager take
+/// about 6 MB; El Torito counts the image in 512-byte sectors, 16 bits: 32 MiB at most).
 fn efiboot(spec: &ImageSpec<'_>) -> Result<Vec<u8>, MediaError> {
-    let mut options = FatOptions::new(EFIBOOT_BYTES, Timestamp(spec.timestamp));
-    options.fat_type = Some(FatType::Fat12);
-    options.volume_label = Some("EFIBOOT".to_owned());
-    options.volume_id = spec.id;
-    let mut fat = FatBuilder::new(options)?;
-    fat.add_directory("EFI")?;
-    fat.add_directory("EFI/BOOT")?;
-    fat.add_boxed_file(EFI_LOADER_PATH, Box::new(source(spec.grub_efi)?), FatFileOptions::default())?;
-    let mut bytes = Vec::with_capacity(EFIBOOT_BYTES as usize);
+    let esp = |size: u64, fat_type: Option<FatType>| -> Result<FatBuilder, MediaError> {
+        let mut options = FatOptions::new(size, Timestamp(spec.timestamp));
+        options.fat_type = fat_type;
+        options.volume_label = Some("EFIBOOT".to_owned());
+        options.volume_id = spec.id;
+        let mut fat = FatBuilder::new(options)?;
+        for (path, loader) in &spec.uefi_files {
+            fat.add_boxed_file(path, Box::new(source(loader)?), FatFileOptions::default())?;
+        }
+        Ok(fat)
+    };
+    let mut fat = esp(EFIBOOT_BYTES, Some(FatType::Fat12))?;
+    if fat.layout().is_err() {
+        fat = esp(0, None)?;
+        let size = fat.fit_size(ESP_SPARE_BYTES)?;
+        fat.set_size_bytes(size);
+    }
+    let size = fat.options().size_bytes;
+    if size / 512 > u64::from(u16::MAX) {
+        return Err(MediaError::Unsupported(format!(
+            "the UEFI loader files need a {size}-byte ESP image; El Torito can load at most 32 MiB"
+        )));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     fat.write(&mut bytes)?;
     Ok(bytes)
 }
 
+/// The hybrid ISO's MBR, from the layout: `isolinux.bin`'s and `efiboot.img`'s extents and
+/// the image's size, in 512-byte sectors.
+fn hybrid_mbr(spec: &ImageSpec<'_>, layout: &bootmedium_formats::iso9660::IsoLayout) -> Result<Vec<u8>, MediaError> {
+    let code =
+        std::fs::read(spec.isohybrid_mbr).map_err(io_error(format!("reading {}", spec.isohybrid_mbr.display())))?;
+    let isolinux = layout
+        .file("isolinux.bin")
+        .ok_or_else(|| MediaError::Corrupt("isolinux.bin missing from the ISO layout".to_owned()))?;
+    let image_sectors = u32::try_from(layout.image_len() / 512)
+        .map_err(|_| MediaError::Unsupported("the ISO exceeds 2 TiB".to_owned()))?;
+    let esp = match layout.file(EFIBOOT_PATH) {
+        Some(extent) => Some((
+            extent.lba.checked_mul(4).ok_or_else(|| MediaError::Unsupported("the ISO exceeds 2 TiB".to_owned()))?,
+            u32::try_from(extent.content_length.div_ceil(512))
+                .map_err(|_| MediaError::Unsupported("the ESP image exceeds 2 TiB".to_owned()))?,
+        )),
+        None => None,
+    };
+    let mbr = HybridIso {
+        boot_code: &code,
+        boot_image_sector: u64::from(isolinux.lba) * 4,
+        image_sectors,
+        esp,
+        disk_signature: spec.id,
+    }
+    .encode()?;
+    Ok(mbr.to_vec())
+}
+
 fn build_iso(spec: &ImageSpec<'_>, out: &Path) -> Result<Vec<SlotLocation>, MediaError> {
     let mut iso = IsoBuilder::new(IsoOptions::new(VOLUME_LABEL, Timestamp(spec.timestamp)))?;
-    for dir in [".disk", "boot", "boot/grub"] {
-        iso.add_directory(dir, 0o755)?;
+    if !spec.uefi_files.is_empty() {
+        for dir in [".disk", "boot", "boot/grub"] {
+            iso.add_directory(dir, 0o755)?;
+        }
     }
     let slot_files = add_files(spec, |path, contents, slot| {
         let options = slot.map_or_else(FileOptions::default, |(size, fill)| FileOptions::slot(size, fill));
         Ok(iso.add_boxed_file(path, contents, options)?)
     })?;
-    iso.set_boot(ElTorito {
-        catalog_path: "boot.cat".to_owned(),
-        entries: vec![BootEntry::isolinux("isolinux.bin"), BootEntry::efi(EFIBOOT_PATH)],
-    })?;
+    let mut entries = vec![BootEntry::isolinux("isolinux.bin")];
+    if !spec.uefi_files.is_empty() {
+        entries.push(BootEntry::efi(EFIBOOT_PATH));
+    }
+    iso.set_boot(ElTorito { catalog_path: "boot.cat".to_owned(), entries })?;
+    // The system area does not move anything, so the layout it is made from is final.
+    let system_area = hybrid_mbr(spec, &iso.layout()?)?;
+    iso.set_system_area(system_area)?;
     let mut writer = create(out)?;
     let layout = iso.write(&mut writer)?;
     finish(writer, out)?;
@@ -355,7 +433,10 @@ fn mbr_sector(spec: &ImageSpec<'_>, volume_bytes: u64, fat_type: FatType) -> Res
         .map_err(|_| MediaError::Unsupported("the FAT volume exceeds 2 TiB".to_owned()))?;
     mbr.partitions[0] = Some(Partition {
         bootable: true,
+        // With a UEFI loader the volume is an EFI system partition: the type firmware looks
+        // for first; BIOS MBR code boots the active partition whatever its type.
         partition_type: match fat_type {
+            _ if !spec.uefi_files.is_empty() => partition_type::EFI_SYSTEM,
             FatType::Fat12 => partition_type::FAT12,
             FatType::Fat16 => partition_type::FAT16,
             FatType::Fat32 => partition_type::FAT32_LBA,

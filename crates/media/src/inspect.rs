@@ -5,6 +5,12 @@
 //! overlay (`usr/boot/plnode.txt`, in `overlay.img` or `cramfs.img`) with `NODE_KEY` masked
 //! unless asked.
 //!
+//! Both boot paths are reported: the BIOS one above, the El Torito catalog, the MBR's
+//! partition entries (a hybrid ISO's, a partitioned USB image's), and the UEFI one
+//! ([`UefiBoot`]: the EFI system partition's `EFI/BOOT` files, found through the El Torito EFI
+//! entry of an ISO or on a FAT volume itself, which loader they are, whether it and the kernel
+//! carry Authenticode signatures (pe.rs), and `boot/grub/grub.cfg`).
+//!
 //! Images made by upstream's build.sh are read the same way (best effort): their overlay is a
 //! gzip'd newc cpio whose names start with `./`, and their configuration has the same shape.
 
@@ -85,8 +91,27 @@ pub struct Inspection {
     pub node_key_masked: bool,
     /// The El Torito boot catalog's entries of an ISO, default entry first (empty otherwise).
     pub el_torito: Vec<BootCatalogEntry>,
-    /// The UEFI boot path (UEFI.md), when the El Torito catalog has an EFI entry.
+    /// The entries of the MBR in the first sector (a hybrid ISO's, a partitioned image's).
+    pub partitions: Vec<PartitionEntry>,
+    /// The UEFI boot path, when the medium has one (an EFI El Torito entry, or
+    /// `EFI/BOOT/BOOTX64.EFI` on a FAT volume).
     pub uefi: Option<UefiBoot>,
+}
+
+/// One MBR partition entry (entries with no sectors are left out; type 0 is shown, as a
+/// hybrid ISO's whole-image entry has it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionEntry {
+    /// 1–4.
+    pub number: u8,
+    /// The active flag.
+    pub bootable: bool,
+    /// The type byte, e.g. `0xef`.
+    pub partition_type: String,
+    /// First 512-byte sector.
+    pub start_lba: u32,
+    /// 512-byte sectors.
+    pub sectors: u32,
 }
 
 /// One El Torito boot image.
@@ -100,11 +125,24 @@ pub struct BootCatalogEntry {
     pub load_lba: u32,
 }
 
-/// The UEFI boot path of an ISO.
+/// The UEFI boot path of a medium.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UefiBoot {
-    /// Our EFI system partition image in the ISO tree (`efiboot.img`), if there.
+    /// Our EFI system partition image in the ISO tree (`efiboot.img`), if the EFI El Torito
+    /// entry points at it; `None` on FAT media, whose own volume holds the loader.
     pub esp_image: Option<String>,
+    /// The files in `EFI/BOOT` of the EFI system partition (or FAT volume).
+    pub loader_files: Vec<String>,
+    /// `standalone-grub` (an unsigned `BOOTX64.EFI`), `signed-shim` (a signed `BOOTX64.EFI`
+    /// with `grubx64.efi` beside it), `signed` (another signed loader) or `none`.
+    pub loader: String,
+    /// Whether `BOOTX64.EFI` carries an Authenticode signature.
+    pub loader_signed: bool,
+    /// Whether the kernel carries one (`None`: not a PE image, or not read).
+    pub kernel_signed: Option<bool>,
+    /// Both signed: the medium can boot with Secure Boot enforced, if the firmware (through
+    /// shim) trusts the signers.
+    pub secure_boot: bool,
     /// `boot/grub/grub.cfg` without its `#` padding, if present.
     pub grub_config: Option<String>,
 }
@@ -376,16 +414,9 @@ pub fn inspect(path: &Path, show_key: bool) -> Result<Inspection, MediaError> {
         load_lba: entry.load_lba,
     })
     .collect();
-    let uefi = if el_torito.iter().any(|e| e.platform == "uefi") {
-        Some(UefiBoot {
-            esp_image: volume.extent(crate::image::EFIBOOT_PATH)?.map(|_| crate::image::EFIBOOT_PATH.to_owned()),
-            grub_config: volume
-                .read(&file, crate::image::GRUB_CONFIG_PATH, MAX_SMALL_FILE)?
-                .map(|b| text(&b).trim_end_matches('#').to_owned()),
-        })
-    } else {
-        None
-    };
+    let efi_entry = el_torito.iter().find(|e| e.platform == "uefi").map(|e| u64::from(e.load_lba) * 2048);
+    let uefi = uefi_boot(&file, &mut volume, efi_entry, config.kernel.as_deref())?;
+    let partitions = partition_entries(&file)?;
     let deduced = match (container, cramfs.is_some()) {
         (Container::Iso9660, false) => ImageType::Iso,
         (Container::Iso9660, true) => ImageType::IsoCramfs,
@@ -417,8 +448,130 @@ pub fn inspect(path: &Path, show_key: bool) -> Result<Inspection, MediaError> {
         node_config,
         node_key_masked,
         el_torito,
+        partitions,
         uefi,
     })
+}
+
+/// The MBR entries of sector 0, if it ends in 55 AA and is not a FAT boot sector.
+fn partition_entries(file: &File) -> Result<Vec<PartitionEntry>, MediaError> {
+    use std::os::unix::fs::FileExt;
+    let mut sector = [0u8; 512];
+    if file.read_exact_at(&mut sector, 0).is_err() || sector[510..] != [0x55, 0xAA] || FatReader::open(file).is_ok() {
+        return Ok(Vec::new());
+    }
+    Ok((0..4u8)
+        .filter_map(|i| {
+            let e = &sector[446 + 16 * usize::from(i)..446 + 16 * (usize::from(i) + 1)];
+            let sectors = u32::from_le_bytes([e[12], e[13], e[14], e[15]]);
+            (sectors > 0).then(|| PartitionEntry {
+                number: i + 1,
+                bootable: e[0] & 0x80 != 0,
+                partition_type: format!("{:#04x}", e[4]),
+                start_lba: u32::from_le_bytes([e[8], e[9], e[10], e[11]]),
+                sectors,
+            })
+        })
+        .collect())
+}
+
+/// Keeps the first [`crate::pe::HEADER_BYTES`] bytes written to it.
+struct Head(Vec<u8>);
+
+impl io::Write for Head {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = crate::pe::HEADER_BYTES.saturating_sub(self.0.len());
+        self.0.extend_from_slice(&buf[..buf.len().min(room)]);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The first bytes of a file on the volume, for its PE headers (contiguous files only).
+fn file_head(file: &File, volume: &mut Volume<'_>, path: &str) -> Result<Option<Vec<u8>>, MediaError> {
+    let Ok(Some((start, len))) = volume.extent(path) else { return Ok(None) };
+    let mut head = Vec::new();
+    Window { file, start, len: len.min(crate::pe::HEADER_BYTES as u64), position: 0 }
+        .read_to_end(&mut head)
+        .map_err(io_error(format!("reading {path}")))?;
+    Ok(Some(head))
+}
+
+/// The UEFI side: the ESP the El Torito EFI entry loads (at `efi_entry`, a byte offset) on an
+/// ISO, or the FAT volume itself.
+fn uefi_boot(
+    file: &File,
+    volume: &mut Volume<'_>,
+    efi_entry: Option<u64>,
+    kernel: Option<&str>,
+) -> Result<Option<UefiBoot>, MediaError> {
+    use crate::image::{EFI_LOADER_PATH, EFIBOOT_PATH, GRUB_CONFIG_PATH};
+    let esp_image = match (&mut *volume, efi_entry) {
+        (Volume::Iso(_), None) => return Ok(None),
+        (Volume::Iso(_), Some(offset)) => {
+            volume.extent(EFIBOOT_PATH)?.filter(|(start, _)| *start == offset).map(|_| EFIBOOT_PATH.to_owned())
+        }
+        (Volume::Fat(..), _) => None,
+    };
+    let mut loader_files = Vec::new();
+    let mut loader_head = None;
+    let mut list = |fat: &mut FatReader<&File>| -> Result<(), MediaError> {
+        let Some(dir) = fat.lookup("EFI/BOOT")?.filter(|d| d.is_directory) else { return Ok(()) };
+        for entry in fat.read_dir(&dir)? {
+            if entry.is_directory {
+                continue;
+            }
+            if entry.name.eq_ignore_ascii_case("BOOTX64.EFI") && u64::from(entry.size) <= MAX_OVERLAY {
+                let mut head = Head(Vec::new());
+                fat.read_file(&entry, &mut head)?;
+                loader_head = Some(head.0);
+            }
+            loader_files.push(format!("EFI/BOOT/{}", entry.name));
+        }
+        Ok(())
+    };
+    match (&mut *volume, efi_entry) {
+        (Volume::Iso(_), Some(offset)) => {
+            if let Ok(mut esp) = FatReader::open_at(file, offset) {
+                list(&mut esp)?;
+            }
+        }
+        (Volume::Fat(fat, _), _) => {
+            if fat.lookup(EFI_LOADER_PATH)?.is_none() {
+                return Ok(None);
+            }
+            list(fat)?;
+        }
+        (Volume::Iso(_), None) => return Ok(None),
+    }
+    loader_files.sort();
+    let loader_signed = loader_head.as_deref().and_then(crate::pe::authenticode_signed).unwrap_or(false);
+    let has_grub_beside = loader_files.iter().any(|f| f.eq_ignore_ascii_case(crate::image::EFI_SIGNED_GRUB_PATH));
+    let loader = match (&loader_head, loader_signed, has_grub_beside) {
+        (None, _, _) => "none",
+        (Some(_), false, _) => "standalone-grub",
+        (Some(_), true, true) => "signed-shim",
+        (Some(_), true, false) => "signed",
+    };
+    let kernel_signed = match kernel {
+        Some(path) => {
+            file_head(file, volume, path.trim_start_matches('/'))?.as_deref().and_then(crate::pe::authenticode_signed)
+        }
+        None => None,
+    };
+    let grub_config =
+        volume.read(file, GRUB_CONFIG_PATH, MAX_SMALL_FILE)?.map(|b| text(&b).trim_end_matches('#').to_owned());
+    Ok(Some(UefiBoot {
+        esp_image,
+        loader_files,
+        loader: loader.to_owned(),
+        loader_signed,
+        kernel_signed,
+        secure_boot: loader_signed && kernel_signed == Some(true),
+        grub_config,
+    }))
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ mod inspect;
 mod loader_config;
 mod manifest;
 mod overlay;
+mod pe;
 mod prepared;
 mod render;
 mod request;
@@ -55,9 +56,12 @@ mod tools;
 pub use error::MediaError;
 pub use hash::sha256_hex;
 pub use image::Marker;
-pub use inspect::{BootCatalogEntry, Container, Inspection, UefiBoot, inspect, mask_node_key};
-pub use manifest::{Inputs, Manifest, SlotKind, SlotLocation, SlotSizes, Template};
+pub use inspect::{BootCatalogEntry, Container, Inspection, PartitionEntry, UefiBoot, inspect, mask_node_key};
+pub use manifest::{Inputs, Manifest, SlotKind, SlotLocation, SlotSizes, Template, UefiLoader};
 pub use prepared::{MediumReader, PreparedMedium, Segment};
 pub use request::{Console, ImageType, KernelArg, MAX_KARG_LEN, MediumRequest, Parity, SerialConsole};
 pub use settings::{BootConfig, BootSettings};
-pub use store::{DEFAULT_ISOLINUX, DEFAULT_LDLINUX, DEFAULT_MBR, ImportRequest, Progress, Reference, ReferenceStore};
+pub use store::{
+    DEFAULT_ISOHYBRID_MBR, DEFAULT_ISOLINUX, DEFAULT_LDLINUX, DEFAULT_MBR, DEFAULT_MOK_MANAGER, DEFAULT_SHIM,
+    DEFAULT_SIGNED_GRUB, ImportRequest, Progress, Reference, ReferenceStore,
+};

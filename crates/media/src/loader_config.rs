@@ -63,11 +63,12 @@ fn grub_word(word: &str) -> String {
     }
 }
 
-/// Renders `boot/grub/grub.cfg` for the UEFI loader (UEFI.md) from the same console, initrds
+/// Renders `boot/grub/grub.cfg` for the UEFI loader (docs/uefi.md) from the same console, initrds
 /// and kernel arguments as [`render`]: `serial --unit=N --speed=B` and serial terminals for a
 /// serial console, `timeout=0`, one entry booting `/kernel` with `/bootcd.img /overlay.img` (or
 /// `/cramfs.img`). The kernel command line is the APPEND line without `initrd=` (GRUB loads the
-/// initrds itself). GRUB reads the file from the ISO 9660 tree; its `#` padding is a comment.
+/// initrds itself). GRUB reads the file from the medium's file system (ISO 9660 or FAT); its `#`
+/// padding is a comment.
 pub(crate) fn render_grub(
     console: &Console,
     ramdisk_size_kib: u64,

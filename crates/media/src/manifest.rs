@@ -7,9 +7,10 @@
 //! §6.2: SHA-256 hashes block after block, so the state after a prefix is all the prefix
 //! contributes).
 //!
-//! UEFI (UEFI.md): the ISO types' second El Torito entry adds files (`efiboot.img`, made from
-//! the stored [`Inputs::grub_efi`]), and their `boot/grub/grub.cfg` is one more
-//! [`SlotLocation`] ([`SlotKind::GrubConfig`]).
+//! UEFI (docs/uefi.md): the reference's [`UefiLoader`] says which
+//! loader files ([`Inputs::grub_efi`], [`Inputs::shim`], [`Inputs::mok_manager`]) go into the
+//! ISO types' `efiboot.img` and onto the USB types' FAT volume; `boot/grub/grub.cfg` is one
+//! more [`SlotLocation`] ([`SlotKind::GrubConfig`]) of every type.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,9 +22,69 @@ use crate::request::ImageType;
 
 /// The manifest format this code reads and writes. Format 3 added [`Template::hash_prefix`]
 /// (and templates with their slots last), format 4 UEFI boot of the ISO types
-/// ([`Inputs::grub_efi`], [`SlotKind::GrubConfig`]); manifests of other formats are refused,
-/// the reference to be imported again.
-pub const MANIFEST_FORMAT: u32 = 4;
+/// ([`Inputs::grub_efi`], [`SlotKind::GrubConfig`]), format 5 the loader choice
+/// ([`Manifest::uefi`]), UEFI on the USB types and the hybrid ISO ([`Inputs::isohybrid_mbr`]);
+/// manifests of other formats are refused, the reference to be imported again.
+pub const MANIFEST_FORMAT: u32 = 5;
+
+/// The UEFI loader a reference's media carry, chosen at import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UefiLoader {
+    /// A GRUB made at import by `grub-mkimage` (package grub-efi-amd64-bin) with its modules
+    /// built in: boots on UEFI firmware with Secure Boot off; firmware enforcing Secure Boot
+    /// refuses it (it is not signed).
+    #[default]
+    StandaloneGrub,
+    /// The distribution's signed shim as `BOOTX64.EFI`, its signed GRUB as `grubx64.efi` and
+    /// its MokManager as `mmx64.efi` (Debian packages shim-signed, grub-efi-amd64-signed):
+    /// boots with Secure Boot enforced when the kernel is signed by a key the chain trusts
+    /// (the distribution's, or one enrolled as a MOK).
+    SignedShim,
+    /// BIOS only: no EFI boot entry, no EFI files.
+    None,
+}
+
+impl UefiLoader {
+    /// Every choice, in the order `--help` lists them.
+    pub const ALL: [UefiLoader; 3] = [UefiLoader::StandaloneGrub, UefiLoader::SignedShim, UefiLoader::None];
+
+    /// The name used on the command line and in the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            UefiLoader::StandaloneGrub => "standalone-grub",
+            UefiLoader::SignedShim => "signed-shim",
+            UefiLoader::None => "none",
+        }
+    }
+
+    /// Whether media with this loader boot on UEFI at all.
+    pub fn boots_uefi(self) -> bool {
+        self != UefiLoader::None
+    }
+
+    /// Whether firmware enforcing Secure Boot (with the usual Microsoft UEFI CA) starts the
+    /// loader; the kernel must then be signed too.
+    pub fn secure_boot(self) -> bool {
+        self == UefiLoader::SignedShim
+    }
+}
+
+impl std::fmt::Display for UefiLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for UefiLoader {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        UefiLoader::ALL.into_iter().find(|l| l.name() == s).ok_or_else(|| {
+            format!("unknown UEFI loader {s:?}: one of {}", UefiLoader::ALL.map(UefiLoader::name).join(", "))
+        })
+    }
+}
 
 /// The per-node files that live in slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -38,8 +99,7 @@ pub enum SlotKind {
     /// `cramfs.img` of the cramfs types (root and overlay merged), padded with zeros (the
     /// kernel copies the superblock's size into the ramdisk and ignores the rest).
     Cramfs,
-    /// `boot/grub/grub.cfg` of the ISO types (read by the UEFI loader), padded with `#` (a
-    /// comment to GRUB).
+    /// `boot/grub/grub.cfg` (read by the UEFI loader), padded with `#` (a comment to GRUB).
     GrubConfig,
 }
 
@@ -117,10 +177,21 @@ pub struct Inputs {
     pub ldlinux: String,
     /// SYSLINUX's `mbr.bin`.
     pub mbr: String,
-    /// The UEFI GRUB (`EFI/BOOT/BOOTX64.EFI` in the ISO types' `efiboot.img`),
-    /// made at import by `grub-mkimage`; empty in manifests older than format 4.
+    /// The UEFI GRUB: made at import by `grub-mkimage` (`EFI/BOOT/BOOTX64.EFI`) for
+    /// [`UefiLoader::StandaloneGrub`], the distribution's signed GRUB (`EFI/BOOT/grubx64.efi`)
+    /// for [`UefiLoader::SignedShim`]; empty for [`UefiLoader::None`].
     #[serde(default)]
     pub grub_efi: String,
+    /// The signed shim (`EFI/BOOT/BOOTX64.EFI`) of [`UefiLoader::SignedShim`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shim: Option<String>,
+    /// The signed MokManager (`EFI/BOOT/mmx64.efi`) shim starts to enrol a key, of
+    /// [`UefiLoader::SignedShim`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mok_manager: Option<String>,
+    /// SYSLINUX's `isohdpfx.bin`: the boot code of the ISO types' hybrid MBR.
+    #[serde(default)]
+    pub isohybrid_mbr: String,
     /// Variant name → kernel.
     pub variants: BTreeMap<String, String>,
 }
@@ -137,7 +208,7 @@ pub struct SlotSizes {
     /// `cramfs.img` of the cramfs types: the generic merged cramfs built at import, rounded up
     /// to [`SlotSizes::CRAMFS_ROUNDING`], plus [`SlotSizes::CRAMFS_MARGIN`] for node overlays.
     pub cramfs: u64,
-    /// `boot/grub/grub.cfg` of the ISO types.
+    /// `boot/grub/grub.cfg`.
     pub grub_config: u64,
 }
 
@@ -189,6 +260,13 @@ pub struct Manifest {
     pub inputs: Inputs,
     /// `syslinux --version` of the installer that made the FAT templates.
     pub syslinux: String,
+    /// The UEFI loader of every medium of this reference.
+    #[serde(default)]
+    pub uefi: UefiLoader,
+    /// The kernels (`default` or the variant's name) without an Authenticode signature:
+    /// Secure Boot refuses them even through a signed loader.
+    #[serde(default)]
+    pub unsigned_kernels: Vec<String>,
     /// Slot sizes.
     pub slot_sizes: SlotSizes,
     /// Every template.
@@ -200,6 +278,13 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Whether this reference's media boot with Secure Boot enforced: a signed loader and
+    /// every kernel signed (whether the firmware trusts the kernel's signer — the
+    /// distribution's key through shim, or an enrolled MOK — is not known here).
+    pub fn secure_boot(&self) -> bool {
+        self.uefi.secure_boot() && self.unsigned_kernels.is_empty()
+    }
+
     /// The variants, sorted.
     pub fn variants(&self) -> Vec<String> {
         self.inputs.variants.keys().cloned().collect()

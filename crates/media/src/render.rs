@@ -18,7 +18,7 @@ pub(crate) struct Rendered {
     pub config: Vec<u8>,
     /// `pl_version`.
     pub version: Vec<u8>,
-    /// `boot/grub/grub.cfg` (ISO types only; rendered for every type, it is small).
+    /// `boot/grub/grub.cfg` (rendered for every type; media of a `none` loader leave it out).
     pub grub_config: Vec<u8>,
 }
 

@@ -3,8 +3,9 @@
 //! ```text
 //! <data-dir>/references/
 //!   objects/<sha256>                       every input, content-addressed (kernels, bootcd.img,
-//!                                          isolinux.bin, ldlinux.c32, mbr.bin, and the UEFI
-//!                                          GRUB made at import)
+//!                                          isolinux.bin, ldlinux.c32, mbr.bin, isohdpfx.bin,
+//!                                          and the UEFI loader files: the GRUB made at import,
+//!                                          or the signed shim, GRUB and MokManager)
 //!   families/<family>/<version>/
 //!     manifest.json                        see [`Manifest`]
 //!     <default|variant>/<type>.img         the templates (iso, usb, usb_partition, iso_cramfs,
@@ -16,7 +17,8 @@
 //!
 //! Import computes what never changes for a reference once (the uncompressed root size for
 //! `ramdisk_size`, the root's passwd, the generic merged cramfs that sizes the cramfs slot),
-//! and the UEFI GRUB of the ISO types (`grub-mkimage`, UEFI.md), then builds each template with
+//! and the UEFI loader the request chose (`grub-mkimage`, or the distribution's signed files;
+//! docs/uefi.md), and whether each kernel is signed, then builds each template with
 //! our writers and, for FAT, Debian's `syslinux` (MEDIA.md §2 step 1). [`Reference::prepare`]
 //! then makes a node's medium by rendering its slots (and, for the cramfs types, building its
 //! cramfs natively) over a template; [`Reference::build_full`]
@@ -39,7 +41,7 @@ use crate::error::{MediaError, io_error};
 use crate::hash::{PrefixState, derived_id, hex, sha256_with_prefix};
 use crate::image::{self, ImageSpec, Marker, Payload};
 use crate::initrd;
-use crate::manifest::{HashPrefix, Inputs, MANIFEST_FORMAT, Manifest, SlotKind, SlotSizes, Template};
+use crate::manifest::{HashPrefix, Inputs, MANIFEST_FORMAT, Manifest, SlotKind, SlotSizes, Template, UefiLoader};
 use crate::prepared::{Patch, PreparedMedium};
 use crate::render::{self, Rendered};
 use crate::request::{ImageType, MediumRequest};
@@ -52,6 +54,16 @@ pub const DEFAULT_ISOLINUX: &str = "/usr/lib/ISOLINUX/isolinux.bin";
 pub const DEFAULT_LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
 /// SYSLINUX's MBR boot code in Debian.
 pub const DEFAULT_MBR: &str = "/usr/lib/syslinux/mbr/mbr.bin";
+/// ISOLINUX's hybrid MBR boot code in Debian (package isolinux): starts `isolinux.bin` when
+/// an ISO is booted as a disk.
+pub const DEFAULT_ISOHYBRID_MBR: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
+/// Debian's shim signed by the Microsoft UEFI CA (package shim-signed).
+pub const DEFAULT_SHIM: &str = "/usr/lib/shim/shimx64.efi.signed";
+/// Debian's signed MokManager (package shim-helpers-amd64-signed, which shim-signed pulls in).
+pub const DEFAULT_MOK_MANAGER: &str = "/usr/lib/shim/mmx64.efi.signed";
+/// Debian's GRUB signed with Debian's key, which its shim trusts (package
+/// grub-efi-amd64-signed); it finds its medium by `/.disk/info` and reads `boot/grub/grub.cfg`.
+pub const DEFAULT_SIGNED_GRUB: &str = "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed";
 
 const VARIANT_DEFAULT_DIR: &str = "default";
 const COPY_BUFFER: usize = 128 * 1024;
@@ -75,6 +87,16 @@ pub struct ImportRequest {
     pub ldlinux: PathBuf,
     /// SYSLINUX's `mbr.bin` (Debian package syslinux-common).
     pub mbr: PathBuf,
+    /// ISOLINUX's `isohdpfx.bin` (Debian package isolinux), the hybrid ISO's MBR code.
+    pub isohybrid_mbr: PathBuf,
+    /// The UEFI loader the media carry.
+    pub uefi: UefiLoader,
+    /// The signed shim, for [`UefiLoader::SignedShim`].
+    pub shim: PathBuf,
+    /// The signed GRUB, for [`UefiLoader::SignedShim`].
+    pub signed_grub: PathBuf,
+    /// The signed MokManager, for [`UefiLoader::SignedShim`].
+    pub mok_manager: PathBuf,
     /// The time stamped on every file; `None` takes the newest modification time of the kernels
     /// and the initrd.
     pub timestamp: Option<i64>,
@@ -92,6 +114,11 @@ impl ImportRequest {
             isolinux: PathBuf::from(DEFAULT_ISOLINUX),
             ldlinux: PathBuf::from(DEFAULT_LDLINUX),
             mbr: PathBuf::from(DEFAULT_MBR),
+            isohybrid_mbr: PathBuf::from(DEFAULT_ISOHYBRID_MBR),
+            uefi: UefiLoader::default(),
+            shim: PathBuf::from(DEFAULT_SHIM),
+            signed_grub: PathBuf::from(DEFAULT_SIGNED_GRUB),
+            mok_manager: PathBuf::from(DEFAULT_MOK_MANAGER),
             timestamp: None,
         }
     }
@@ -301,7 +328,9 @@ impl ReferenceStore {
                         inputs.ldlinux,
                         inputs.mbr,
                         inputs.grub_efi,
+                        inputs.isohybrid_mbr,
                     ]);
+                    used.extend(inputs.shim.into_iter().chain(inputs.mok_manager));
                     used.extend(inputs.variants.into_values());
                 }
             }
@@ -392,6 +421,12 @@ impl ReferenceStore {
         check_bootloader_file(&request.isolinux, "isolinux", "isolinux")?;
         check_bootloader_file(&request.ldlinux, "syslinux-common", "ldlinux")?;
         check_bootloader_file(&request.mbr, "syslinux-common", "mbr")?;
+        check_bootloader_file(&request.isohybrid_mbr, "isolinux", "isohybrid-mbr")?;
+        if request.uefi == UefiLoader::SignedShim {
+            check_bootloader_file(&request.shim, "shim-signed", "shim")?;
+            check_bootloader_file(&request.signed_grub, "grub-efi-amd64-signed", "signed-grub")?;
+            check_bootloader_file(&request.mok_manager, "shim-helpers-amd64-signed", "mok-manager")?;
+        }
 
         let timestamp = match request.timestamp {
             Some(t) => t,
@@ -410,9 +445,20 @@ impl ReferenceStore {
                 return Err(MediaError::InvalidName { what: "variant", value: name.clone(), reason: "given twice" });
             }
         }
-        let grub_efi = self.make_grub_efi()?;
+        let (grub_efi, shim, mok_manager) = match request.uefi {
+            UefiLoader::StandaloneGrub => (self.make_grub_efi()?, None, None),
+            UefiLoader::SignedShim => (
+                self.store_object(&request.signed_grub)?,
+                Some(self.store_object(&request.shim)?),
+                Some(self.store_object(&request.mok_manager)?),
+            ),
+            UefiLoader::None => (String::new(), None, None),
+        };
         let inputs = Inputs {
             grub_efi,
+            shim,
+            mok_manager,
+            isohybrid_mbr: self.store_object(&request.isohybrid_mbr)?,
             kernel: self.store_object(&request.kernel)?,
             initrd: self.store_object(&request.initrd)?,
             isolinux: self.store_object(&request.isolinux)?,
@@ -420,6 +466,14 @@ impl ReferenceStore {
             mbr: self.store_object(&request.mbr)?,
             variants,
         };
+        let mut unsigned_kernels = Vec::new();
+        for (name, kernel) in std::iter::once((VARIANT_DEFAULT_DIR, &request.kernel))
+            .chain(request.variants.iter().map(|(name, kernel)| (name.as_str(), kernel)))
+        {
+            if !kernel_signed(kernel)? {
+                unsigned_kernels.push(name.to_owned());
+            }
+        }
         progress(&Progress::ReadingInitrd);
         let scan = initrd::scan(&self.object(&inputs.initrd))?;
         let slot_sizes = SlotSizes::DEFAULT;
@@ -433,6 +487,8 @@ impl ReferenceStore {
             root_passwd: scan.passwd.unwrap_or_default(),
             inputs,
             syslinux,
+            uefi: request.uefi,
+            unsigned_kernels,
             slot_sizes,
             templates: Vec::new(),
             cramfs_unavailable: None,
@@ -553,6 +609,15 @@ impl ReferenceStore {
     }
 }
 
+/// Whether a kernel carries an Authenticode signature (its EFI stub's PE headers).
+fn kernel_signed(kernel: &Path) -> Result<bool, MediaError> {
+    let mut head = Vec::with_capacity(crate::pe::HEADER_BYTES);
+    File::open(kernel)
+        .and_then(|f| f.take(crate::pe::HEADER_BYTES as u64).read_to_end(&mut head))
+        .map_err(io_error(format!("reading {}", kernel.display())))?;
+    Ok(crate::pe::authenticode_signed(&head).unwrap_or(false))
+}
+
 fn check_bootloader_file(path: &Path, package: &'static str, flag: &'static str) -> Result<(), MediaError> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => Ok(()),
@@ -624,6 +689,25 @@ impl Reference {
         Ok(self.store.object(hash))
     }
 
+    /// The files of the EFI side (path on the FAT volume, stored input), by the reference's
+    /// loader: `BOOTX64.EFI` is what firmware starts from removable media; shim starts
+    /// `grubx64.efi` (and `mmx64.efi` to enrol a key) from its own directory.
+    fn uefi_files(&self) -> Vec<(&'static str, PathBuf)> {
+        let inputs = &self.manifest.inputs;
+        let object = |hash: &str| self.store.object(hash);
+        match self.manifest.uefi {
+            UefiLoader::StandaloneGrub => vec![(image::EFI_LOADER_PATH, object(&inputs.grub_efi))],
+            UefiLoader::SignedShim => {
+                let mut files = Vec::new();
+                files.extend(inputs.shim.as_deref().map(|h| (image::EFI_LOADER_PATH, object(h))));
+                files.push((image::EFI_SIGNED_GRUB_PATH, object(&inputs.grub_efi)));
+                files.extend(inputs.mok_manager.as_deref().map(|h| (image::EFI_MOK_MANAGER_PATH, object(h))));
+                files
+            }
+            UefiLoader::None => Vec::new(),
+        }
+    }
+
     /// Builds one whole image from the stored inputs with `rendered` in its slots; `cramfs` is
     /// the merged root for the cramfs types.
     pub(crate) fn build_image(
@@ -663,7 +747,8 @@ impl Reference {
             isolinux: &self.store.object(&inputs.isolinux),
             ldlinux: &self.store.object(&inputs.ldlinux),
             mbr: &self.store.object(&inputs.mbr),
-            grub_efi: &self.store.object(&inputs.grub_efi),
+            uefi_files: self.uefi_files(),
+            isohybrid_mbr: &self.store.object(&inputs.isohybrid_mbr),
             disk_info: format!(
                 "PlanetLab BootCD {} {} ({})\n",
                 self.manifest.family,

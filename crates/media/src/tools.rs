@@ -1,7 +1,7 @@
 //! The external programs of the media layer, never on the per-node path: Debian's `syslinux`
 //! (package `syslinux`, which drives mtools), run once per FAT template at import to make it
 //! bootable (MEDIA.md §2 step 1; SYSLINUX `doc/syslinux.txt`: `--install`, `--offset`), and
-//! `grub-mkimage`, run once per import to make the UEFI loader of the ISO types (UEFI.md).
+//! `grub-mkimage`, run once per import to make the standalone UEFI loader (docs/uefi.md).
 //!
 //! It runs with `SOURCE_DATE_EPOCH` set to the reference's timestamp and `TZ=UTC`, so the
 //! directory entries mtools writes for `ldlinux.sys` and `ldlinux.c32` carry the inputs' time
@@ -82,7 +82,7 @@ fn run(command: &mut Command, shown: String) -> Result<(), MediaError> {
 
 /// GRUB's x86_64-efi modules in Debian (package grub-efi-amd64-bin).
 const GRUB_EFI_MODULES: &str = "/usr/lib/grub/x86_64-efi";
-/// The modules UEFI.md lists: enough to find the ISO by its marker file, read ISO 9660 and FAT,
+/// The modules built in (docs/uefi.md): enough to find the ISO by its marker file, read ISO 9660 and FAT,
 /// talk to a serial console and boot Linux with two initrds.
 const GRUB_MODULES: &str = "linux normal configfile search search_fs_file iso9660 fat part_gpt part_msdos serial \
                             terminal echo test gzio all_video efi_gop efi_uga";

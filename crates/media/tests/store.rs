@@ -47,16 +47,16 @@ fn versions_variants_and_removal() {
         std::process::Command::new("isoinfo").args(["-R", "-x", "/kernel", "-i"]).arg(&out).output().unwrap().stdout;
     assert_eq!(kernel, bytes, "the variant medium must carry the variant kernel");
 
-    // Inputs are stored once: one kernel, one variant, one initrd, isolinux, ldlinux, mbr, and
-    // the UEFI GRUB (made at each import, the same bytes every time).
+    // Inputs are stored once: one kernel, one variant, one initrd, isolinux, ldlinux, mbr,
+    // isohdpfx and the UEFI GRUB (made at each import, the same bytes every time).
     let objects = || std::fs::read_dir(store.root().join("objects")).unwrap().count();
-    assert_eq!(objects(), 7);
+    assert_eq!(objects(), 8);
     let again = import_into_err(&store, &import_request(family, "5.10"));
     assert!(matches!(again, MediaError::AlreadyExists { .. }), "{again}");
 
     store.remove(family, "5.10").unwrap();
     assert_eq!(store.find(family, None).unwrap().version(), "5.9");
-    assert_eq!(objects(), 7, "5.9 still uses every object");
+    assert_eq!(objects(), 8, "5.9 still uses every object");
     store.remove(family, "5.9").unwrap();
     assert_eq!(objects(), 0, "unused inputs are deleted");
     assert!(matches!(store.find(family, None), Err(MediaError::NotFound { .. })));

@@ -9,7 +9,7 @@
 //!   sectors per cluster and doubling until the count is valid, taking FAT16 when it yields more
 //!   clusters than FAT12;
 //! - the floppy formats (360, 720, 1200, 1440, 2880 KiB) get their classic geometry, media byte,
-//!   cluster size and root directory size (the 1440 KiB EFI system partition image of UEFI.md);
+//!   cluster size and root directory size (the 1440 KiB EFI system partition image of the ISO types' UEFI boot);
 //! - 1 reserved sector (32 for FAT32), 2 FATs, 512 root entries, and above 8192 sectors the
 //!   reserved area, FATs and root directory are rounded up to whole clusters and the volume to
 //!   whole tracks, as `mkfs.fat` aligns them.
