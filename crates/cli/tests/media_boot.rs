@@ -55,6 +55,19 @@ const REFUSED: &str = "Access Denied";
 /// or GRUB failed to its prompt.
 const DEAD_ENDS: [&str; 4] = [REFUSED, "Shell> ", "No bootable option or device was found", "grub> "];
 
+/// Console lines worth quoting from a failed boot: the firmware's and loaders' errors, the
+/// command line the kernel got, and why it could not start the init.
+const TELLING: [&str; 8] = [
+    "BdsDxe: failed",
+    "error:",
+    "Command line:",
+    "Initramfs unpacking failed",
+    "Cannot open root device",
+    "Kernel panic",
+    "Secure boot",
+    "Boot failed",
+];
+
 /// The node medium types and how each is attached.
 const TYPES: [(&str, Drive); 5] = [
     ("iso", Drive::Cdrom),
@@ -276,10 +289,13 @@ fn every_medium_boots_on_bios_uefi_and_secure_boot() {
         let verdict = if found.is_empty() { "ok" } else { "FAIL" };
         eprintln!("{verdict:4} {:5.1} s  {}", booted.took.as_secs_f64(), cell.boot.name);
         if !found.is_empty() {
+            // The lines that usually say why, wherever they are (the tail may start after them).
+            let why: Vec<&str> = booted.output.lines().filter(|l| TELLING.iter().any(|t| l.contains(t))).collect();
             failures.push(format!(
-                "{}:\n  {}\n  console tail:\n{}",
+                "{}:\n  {}\n  telling lines:\n{}\n  console tail:\n{}",
                 cell.boot.name,
                 found.join("\n  "),
+                why.join("\n"),
                 booted.tail(4000)
             ));
         }
