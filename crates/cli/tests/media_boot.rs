@@ -1,4 +1,4 @@
-//! Boot tests (MEDIA.md §3 "Boot"): media made by the real binary from the test reference boot
+//! Boot tests (MEDIA.md §3 "Boot", docs/uefi.md): media made by the real binary from the test reference boot
 //! under qemu-system-x86_64 with software emulation (ISOLINUX, SYSLINUX and OVMF fail under KVM
 //! on these machines), and the test root's /init reports on the serial line: the node's
 //! `/usr/boot/plnode.txt`, `SECUREBOOT:` (the UEFI SecureBoot variable, `none` on BIOS) and
@@ -21,8 +21,14 @@
 //!   enforce);
 //! - a generic serial ISO shows no node file; the generic graphic usb template reports on ttyS0.
 //!
+//! The cramfs types need a kernel that mounts a cramfs initrd as its root (CONFIG_BLK_DEV_RAM=y
+//! and CONFIG_CRAMFS=y); Debian's kernels, and so the test reference's, build neither in, and
+//! with it those cells end in the kernel's `VFS: Unable to mount root fs` panic after their
+//! loaders did their part (the failure quotes the kernel's command line and, under UEFI, the
+//! Secure Boot state it saw).
+//!
 //! One table drives one loop; the boots run a few at once (`run_boots`), and every failing cell
-//! is reported with its console tail before the test fails.
+//! is reported with its telling lines and console tail before the test fails.
 
 mod media_support;
 
