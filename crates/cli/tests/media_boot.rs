@@ -15,7 +15,10 @@
 //! passes `BOOT_IMAGE=/kernel`; a serial medium has `console=ttyS0,115200n8`, a graphic one no
 //! `console=`; the kernel saw Secure Boot enforced exactly under Secure Boot firmware.
 //! Beside it:
-//! - the hybrid node ISO booted as a disk (isohybrid MBR on BIOS, its 0xEF partition on UEFI);
+//! - the hybrid node ISO booted as a disk: on BIOS through its isohybrid MBR; OVMF, following
+//!   the UEFI spec's partition discovery (GPT, then El Torito, then MBR), boots such a disk
+//!   through its EFI El Torito entry, so a copy whose boot record OVMF does not recognise boots
+//!   too, through the 0xEF MBR partition (as firmware that reads only a disk's partitions does);
 //! - the unsigned standalone GRUB ISO under Secure Boot: the firmware refuses it, the node never
 //!   starts (the negative case, so the Secure Boot cells cannot pass on firmware that does not
 //!   enforce);
@@ -141,6 +144,23 @@ fn build(data: &DataDir, family: &str, image_type: &str, console: Console, node:
     out
 }
 
+/// A copy of `iso` at `copy` with the El Torito boot record's identifier changed, so that UEFI
+/// firmware finds no El Torito entry and looks at the MBR's partitions instead.
+fn without_el_torito(iso: &Path, copy: &Path) -> PathBuf {
+    use std::os::unix::fs::FileExt;
+    // El Torito: the boot record volume descriptor is sector 17 (type 0, "CD001", version 1,
+    // then the boot system identifier).
+    const AT: u64 = 17 * 2048;
+    std::fs::copy(iso, copy).unwrap();
+    let file = std::fs::OpenOptions::new().read(true).write(true).open(copy).unwrap();
+    let mut head = [0u8; 30];
+    file.read_exact_at(&mut head, AT).unwrap();
+    assert_eq!(&head[..7], b"\0CD001\x01", "no boot record in sector 17 of {}", iso.display());
+    assert_eq!(&head[7..], b"EL TORITO SPECIFICATION", "no El Torito boot record in {}", iso.display());
+    file.write_all_at(b"X", AT + 7).unwrap();
+    copy.to_owned()
+}
+
 /// What is wrong with a cell's boot (nothing: the cell passes).
 fn problems(cell: &Cell, booted: &Booted) -> Vec<String> {
     let output = &booted.output;
@@ -263,6 +283,12 @@ fn every_medium_boots_on_bios_uefi_and_secure_boot() {
         let image = &media[&(family_for(firmware), "iso", Console::Serial)];
         let name = format!("node iso as a disk (hybrid), serial, {}", firmware.name());
         cell(name, image, Drive::Disk, firmware, Expect::Node { console: Console::Serial, cramfs: false });
+    }
+    for firmware in [Firmware::Uefi, Firmware::UefiSecureBoot] {
+        let image = &media[&(family_for(firmware), "iso", Console::Serial)];
+        let copy = without_el_torito(image, &data.path().join(format!("no-el-torito-{}.iso", family_for(firmware))));
+        let name = format!("node iso as a disk, El Torito hidden (0xEF partition), serial, {}", firmware.name());
+        cell(name, &copy, Drive::Disk, firmware, Expect::Node { console: Console::Serial, cramfs: false });
     }
     let unsigned = &media[&(FAMILY, "iso", Console::Serial)];
     cell(
