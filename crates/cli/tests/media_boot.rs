@@ -60,9 +60,10 @@ const GRAPHIC_REPORT: &str = "REPORT: console is graphic, report copied to ttyS0
 const REFUSED: &str = "Access Denied";
 
 /// Texts after which a boot cannot succeed any more: the firmware refused or found no loader
-/// (OVMF falls back to its shell, or, under Secure Boot, which refuses that shell, says so),
-/// or GRUB failed to its prompt.
-const DEAD_ENDS: [&str; 4] = [REFUSED, "Shell> ", "No bootable option or device was found", "grub> "];
+/// (OVMF falls back to its shell, or, under Secure Boot, which refuses that shell, says so;
+/// SeaBIOS retries every minute), or GRUB failed to its prompt.
+const DEAD_ENDS: [&str; 5] =
+    [REFUSED, "Shell> ", "No bootable option or device was found", "No bootable device", "grub> "];
 
 /// Console lines worth quoting from a failed boot: the firmware's and loaders' errors, the
 /// command line the kernel got, and why it could not start the init.
