@@ -25,10 +25,15 @@
 //! - a generic serial ISO shows no node file; the generic graphic usb template reports on ttyS0.
 //!
 //! The cramfs types need a kernel that mounts a cramfs initrd as its root (CONFIG_BLK_DEV_RAM=y
-//! and CONFIG_CRAMFS=y); Debian's kernels, and so the test reference's, build neither in, and
-//! with it those cells end in the kernel's `VFS: Unable to mount root fs` panic after their
-//! loaders did their part (the failure quotes the kernel's command line and, under UEFI, the
-//! Secure Boot state it saw).
+//! and CONFIG_CRAMFS=y); Debian's kernels, and so the test reference's, build neither in. Their
+//! cells (serial console, every firmware) check what the medium and its loader are responsible
+//! for: the kernel got the whole `cramfs.img` as its initial RAM disk (the `RAMDISK:` range is the
+//! cramfs slot's size), with the loader's command line, and under Secure Boot the signed chain
+//! started it; then this kernel fails to mount it (`VFS: Cannot open root device "ram0"`), as
+//! asserted. The graphic cramfs cells are left out: with the kernel's messages on the screen and
+//! no init running, nothing would reach the serial line to check.
+//! - a signed-shim medium whose kernel carries no signature (a variant made with `sbattach
+//!   --remove`) under Secure Boot: shim and GRUB start, GRUB refuses the kernel.
 //!
 //! One table drives one loop; the boots run a few at once (`run_boots`), and every failing cell
 //! is reported with its telling lines and console tail before the test fails.
@@ -64,6 +69,10 @@ const REFUSED: &str = "Access Denied";
 /// SeaBIOS retries every minute), or GRUB failed to its prompt.
 const DEAD_ENDS: [&str; 5] =
     [REFUSED, "Shell> ", "No bootable option or device was found", "No bootable device", "grub> "];
+
+/// What Debian's signed GRUB says when shim does not trust the kernel's signature (it then
+/// waits in its menu).
+const BAD_KERNEL_SIGNATURE: &str = "error: bad shim signature.";
 
 /// Console lines worth quoting from a failed boot: the firmware's and loaders' errors, the
 /// command line the kernel got, and why it could not start the init.
@@ -111,6 +120,11 @@ impl fmt::Display for Console {
 enum Expect {
     /// A node medium's whole report.
     Node { console: Console, cramfs: bool },
+    /// A cramfs medium (serial console) under a kernel without cramfs: its `cramfs.img`, of
+    /// `ramdisk_bytes` (the slot), handed to the kernel as its RAM disk, which it cannot mount.
+    CramfsHandoff { ramdisk_bytes: u64 },
+    /// Shim and the signed GRUB start under Secure Boot, GRUB refuses the unsigned kernel.
+    KernelRefused,
     /// A generic medium: a report without a node file.
     Generic { console: Console },
     /// Secure Boot firmware refuses the loader: no report at all.
@@ -179,6 +193,16 @@ fn problems(cell: &Cell, booted: &Booted) -> Vec<String> {
             }
             return problems;
         }
+        Expect::KernelRefused => {
+            if booted.ending != Ending::Stopped(BAD_KERNEL_SIGNATURE.to_owned()) {
+                problems.push(format!("ended {:?}, not with GRUB's {BAD_KERNEL_SIGNATURE:?}", booted.ending));
+            }
+            if output.contains("Linux version") || output.contains("EFI stub:") {
+                problems.push("the kernel started".to_owned());
+            }
+            return problems;
+        }
+        Expect::CramfsHandoff { ramdisk_bytes } => return cramfs_problems(cell, booted, ramdisk_bytes),
         Expect::Node { console, cramfs } => (console, true, cramfs),
         Expect::Generic { console } => (console, false, false),
     };
@@ -243,40 +267,104 @@ fn problems(cell: &Cell, booted: &Booted) -> Vec<String> {
     problems
 }
 
+/// What a cramfs cell's boot must show; see the module documentation.
+fn cramfs_problems(cell: &Cell, booted: &Booted, ramdisk_bytes: u64) -> Vec<String> {
+    let output = &booted.output;
+    let mut problems = Vec::new();
+    if booted.ending != Ending::PoweredOff {
+        problems.push(format!("ended {:?}, not in the kernel's panic=1 reboot", booted.ending));
+    }
+    // `[    0.000000] RAMDISK: [mem 0x1d35f000-0x1e10efff]`: the initrd the loader placed.
+    let range = output.lines().find_map(|l| l.split_once("RAMDISK: [mem ").map(|(_, r)| r.trim_end_matches(']')));
+    let size = range.and_then(|r| {
+        let (start, end) = r.split_once('-')?;
+        let hex = |v: &str| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok();
+        Some(hex(end)? + 1 - hex(start)?)
+    });
+    if size != Some(ramdisk_bytes) {
+        problems.push(format!("RAM disk of {size:?} bytes ({range:?}), not the cramfs slot's {ramdisk_bytes}"));
+    }
+    let cmdline = output.lines().find_map(|l| l.split_once("Command line: ").map(|(_, c)| c.trim_end()));
+    let args: Vec<&str> = cmdline.unwrap_or_default().split_whitespace().collect();
+    let mut want: Vec<&str> = FIXED_ARGS.iter().chain(&KARGS).copied().collect();
+    want.push(SERIAL_ARG);
+    want.push(if cell.boot.firmware.is_uefi() { "BOOT_IMAGE=/kernel" } else { "initrd=cramfs.img" });
+    for arg in want.into_iter().filter(|arg| !args.contains(arg)) {
+        problems.push(format!("{arg} not on the kernel's command line {cmdline:?}"));
+    }
+    let secure_boot = match cell.boot.firmware {
+        Firmware::Bios => None,
+        Firmware::Uefi => Some("secureboot: Secure boot disabled"),
+        Firmware::UefiSecureBoot => Some("secureboot: Secure boot enabled"),
+    };
+    if let Some(line) = secure_boot.filter(|line| !output.contains(line)) {
+        problems.push(format!("no {line:?}"));
+    }
+    if !output.contains("VFS: Cannot open root device \"ram0\"") {
+        problems.push("the kernel did not fail the way a kernel without cramfs does".to_owned());
+    }
+    problems
+}
+
 #[test]
 fn every_medium_boots_on_bios_uefi_and_secure_boot() {
     require_tool("qemu-system-x86_64", "qemu-system-x86");
+    require_tool("sbattach", "sbsigntool");
     let data = DataDir::imported();
-    data.import(SIGNED_FAMILY, &["--uefi", "signed-shim"]);
+    // The signed reference also gets the same kernel with its signature removed, as a variant.
+    let unsigned_kernel = data.path().join("vmlinuz.unsigned");
+    std::fs::copy(media_support::test_reference().join("kernel"), &unsigned_kernel).unwrap();
+    let status = std::process::Command::new("sbattach").arg("--remove").arg(&unsigned_kernel).status().unwrap();
+    assert!(status.success(), "sbattach --remove failed");
+    let variant = format!("unsigned={}", unsigned_kernel.display());
+    data.import(SIGNED_FAMILY, &["--uefi", "signed-shim", "--variant", &variant]);
     let plnode = data.plnode();
+    // The cramfs slot: what the loaders must hand the kernel whole.
+    let references: serde_json::Value = serde_json::from_str(&data.ok(&["reference", "list", "--json"])).unwrap();
+    let cramfs_slot = |family: &str| {
+        let manifest = references.as_array().unwrap().iter().find(|m| m["family"] == family).unwrap();
+        manifest["slot_sizes"]["cramfs"].as_u64().unwrap()
+    };
 
     let built = Instant::now();
     let mut media: HashMap<(&str, &str, Console), PathBuf> = HashMap::new();
     for family in [FAMILY, SIGNED_FAMILY] {
         for (image_type, _) in TYPES {
             for console in CONSOLES {
+                if image_type.ends_with("_cramfs") && console == Console::Graphic {
+                    continue;
+                }
                 media.insert((family, image_type, console), build(&data, family, image_type, console, Some(&plnode)));
             }
         }
     }
     let generic_iso = build(&data, FAMILY, "iso", Console::Serial, None);
     let generic_usb = build(&data, FAMILY, "usb", Console::Graphic, None);
-    eprintln!("built {} media in {:.1} s", media.len() + 2, built.elapsed().as_secs_f64());
+    let unsigned_iso = data.path().join("unsigned-kernel.iso");
+    let mut args = vec!["build", "--family", SIGNED_FAMILY, "--type", "iso", "--variant", "unsigned"];
+    args.extend(["--console", "default", "--node-config", plnode.to_str().unwrap()]);
+    args.extend(["--output", unsigned_iso.to_str().unwrap()]);
+    data.ok(&args);
+    eprintln!("built {} media in {:.1} s", media.len() + 3, built.elapsed().as_secs_f64());
 
     let mut cells = Vec::new();
     let mut cell = |name: String, image: &Path, drive: Drive, firmware: Firmware, expect: Expect| {
         let vars = data.path().join(format!("OVMF_VARS-{}.fd", cells.len()));
         let mut boot = Boot::new(&name, image, drive, firmware, &vars);
-        boot.stop_at = DEAD_ENDS.iter().map(|t| (*t).to_owned()).collect();
+        boot.stop_at = DEAD_ENDS.iter().chain(&[BAD_KERNEL_SIGNATURE]).map(|t| (*t).to_owned()).collect();
         cells.push(Cell { boot, expect });
     };
     for (image_type, drive) in TYPES {
         for firmware in FIRMWARES {
             for console in CONSOLES {
-                let image = &media[&(family_for(firmware), image_type, console)];
-                let cramfs = image_type.ends_with("_cramfs");
+                let Some(image) = media.get(&(family_for(firmware), image_type, console)) else { continue };
                 let name = format!("node {image_type}, {console}, {}", firmware.name());
-                cell(name, image, drive, firmware, Expect::Node { console, cramfs });
+                let expect = if image_type.ends_with("_cramfs") {
+                    Expect::CramfsHandoff { ramdisk_bytes: cramfs_slot(family_for(firmware)) }
+                } else {
+                    Expect::Node { console, cramfs: false }
+                };
+                cell(name, image, drive, firmware, expect);
             }
         }
     }
@@ -298,6 +386,13 @@ fn every_medium_boots_on_bios_uefi_and_secure_boot() {
         Drive::Cdrom,
         Firmware::UefiSecureBoot,
         Expect::Refused,
+    );
+    cell(
+        "signed-shim node iso, unsigned kernel, on Secure Boot".to_owned(),
+        &unsigned_iso,
+        Drive::Cdrom,
+        Firmware::UefiSecureBoot,
+        Expect::KernelRefused,
     );
     let serial = Expect::Generic { console: Console::Serial };
     cell("generic iso, serial, BIOS".to_owned(), &generic_iso, Drive::Cdrom, Firmware::Bios, serial);
