@@ -4,17 +4,24 @@
 # 8 concurrent connections, on SQLite and (when it answers) PostgreSQL.
 # The load generator is wrk (Debian package `wrk`) on the same 2-core machine as the server, so
 # figures are a lower bound. Writes bench/results/api.md.
-#   Usage: bench/api.sh [SECONDS]     env: BENCH_PG_URL (default postgres://root@127.0.0.1:5432/test)
+# With SCALE=1 the registry first gets bench/scale.sql (100,000 nodes, 200,000 interfaces,
+# 1,000,000 node tags, 20,000 persons), the calls name a node among them, a GetNodes by filter
+# row is added, and the results go to bench/results/api-scale.md.
+#   Usage: [SCALE=1] bench/api.sh [SECONDS]     env: BENCH_PG_URL (default postgres://root@127.0.0.1:5432/test)
 source "$(dirname "$0")/lib.sh"
 DURATION=${1:-10}
 PG_ADMIN_URL=${BENCH_PG_URL:-postgres://root@127.0.0.1:5432/test}
+SCALE=${SCALE:-}
 require wrk wrk
+[[ -z $SCALE ]] || require "sqlite3 postgresql-client" sqlite3 psql
 release_build
 WORK=$(mktemp -d /tmp/bm-bench.XXXXXX)
 SERVER=
 cleanup() { [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
-OUT=bench/results/api.md
+OUT=bench/results/api${SCALE:+-scale}.md
+CALLS=(GetNodes AuthCheck node-preview node-floppy)
+[[ -z $SCALE ]] || CALLS=(GetNodes GetNodes-filter AuthCheck node-preview node-floppy)
 
 # start_server NAME [DATABASE_URL] -> sets URL and SERVER
 start_server() {
@@ -26,23 +33,39 @@ start_server() {
   SERVER=$!
   for _ in $(seq 1 100); do grep -q '^listening on' "$dir.out" 2>/dev/null && break; sleep 0.1; done
   URL=$(sed -n 's/^listening on //p' "$dir.out")
+  if [[ -n $SCALE ]]; then
+    local started=$SECONDS
+    if [[ -n $db ]]; then
+      psql "$db" -q -v ON_ERROR_STOP=1 -f bench/scale.sql >/dev/null
+      psql "$db" -q -c 'VACUUM ANALYZE' >/dev/null   # so autovacuum does not run during the measurement
+    else
+      sqlite3 "$dir/bootmedium.db" < bench/scale.sql
+      sqlite3 "$dir/bootmedium.db" 'ANALYZE'
+    fi
+    echo "$1: loaded bench/scale.sql in $((SECONDS - started)) s" >&2
+  fi
 }
 
 # Writes the request bodies (session auth) into $WORK/*.xml and checks each answers without fault.
 make_bodies() {
-  python3 - "$URL" "$WORK" <<'PY'
+  python3 - "$URL" "$WORK" "$SCALE" <<'PY'
 import sys, xmlrpc.client
-url, work = sys.argv[1:3]
+url, work, scale = sys.argv[1:4]
 api = xmlrpc.client.ServerProxy(url, allow_none=True)
 s = api.GetSession({'AuthMethod': 'password', 'Username': 'admin@bench.org', 'AuthString': 'pw'})
 auth = {'AuthMethod': 'session', 'session': s}
-node = 'node1.demo.example.org'
+node = 'n50000.scale.example.org' if scale else 'node1.demo.example.org'
 bodies = {
     'GetNodes': ((auth, node), 'GetNodes'),
+    # 10 nodes of one site in the boot state, with three fields.
+    'GetNodes-filter': ((auth, {'hostname': 'n5000*.scale.example.org', 'boot_state': 'boot'},
+                         ['node_id', 'hostname', 'site_id']), 'GetNodes'),
     'AuthCheck': ((auth,), 'AuthCheck'),
     'node-preview': ((auth, node, 'node-preview', ''), 'GetBootMedium'),
     'node-floppy': ((auth, node, 'node-floppy', ''), 'GetBootMedium'),
 }
+if not scale:
+    del bodies['GetNodes-filter']
 for name, (params, method) in bodies.items():
     assert getattr(api, method)(*params), name
     open(f"{work}/{name}.xml", "w").write(xmlrpc.client.dumps(params, method, allow_none=True))
@@ -63,8 +86,10 @@ run() {
 }
 
 {
-  echo "# API benchmark"
+  echo "# API benchmark${SCALE:+ at scale}"
   echo
+  [[ -z $SCALE ]] || echo "The registry holds bench/scale.sql's 100,000 nodes, 200,000 interfaces, 1,000,000 node tags and 20,000 persons; the calls name n50000.scale.example.org; GetNodes-filter asks for {'hostname': 'n5000*.scale.example.org', 'boot_state': 'boot'} (3 fields)."
+  [[ -z $SCALE ]] || echo
   echo "\`bench/api.sh $DURATION\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); wrk -t2 -c8 for ${DURATION}s per row,"
   echo "on the same machine as the server (release build). Session auth for every call; GetBootMedium rows return the text inline."
   echo
@@ -74,7 +99,7 @@ run() {
 
 start_server sqlite
 make_bodies
-for call in GetNodes AuthCheck node-preview node-floppy; do echo "| SQLite | $call $(run $call)" >> "$OUT.tmp"; done
+for call in "${CALLS[@]}"; do echo "| SQLite | $call $(run $call)" >> "$OUT.tmp"; done
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 
 if psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
@@ -82,7 +107,7 @@ if psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
   psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
   start_server postgres "${PG_ADMIN_URL%/*}/$DB"
   make_bodies
-  for call in GetNodes AuthCheck node-preview node-floppy; do echo "| PostgreSQL | $call $(run $call)" >> "$OUT.tmp"; done
+  for call in "${CALLS[@]}"; do echo "| PostgreSQL | $call $(run $call)" >> "$OUT.tmp"; done
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
   psql "$PG_ADMIN_URL" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null
 else
