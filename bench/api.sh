@@ -90,7 +90,7 @@ run() {
   echo
   [[ -z $SCALE ]] || echo "The registry holds bench/scale.sql's 100,000 nodes, 200,000 interfaces, 1,000,000 node tags and 20,000 persons; the calls name n50000.scale.example.org; GetNodes-filter asks for {'hostname': 'n5000*.scale.example.org', 'boot_state': 'boot'} (3 fields)."
   [[ -z $SCALE ]] || echo
-  echo "\`bench/api.sh $DURATION\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); wrk -t2 -c8 for ${DURATION}s per row,"
+  echo "\`${SCALE:+SCALE=1 }bench/api.sh $DURATION\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); wrk -t2 -c8 for ${DURATION}s per row,"
   echo "on the same machine as the server (release build). Session auth for every call; GetBootMedium rows return the text inline."
   echo
   echo "| backend | call | calls/s | p50 | p90 | p99 |"
