@@ -61,8 +61,10 @@ pub(crate) const MARKER_PATH: &str = "bootmedium.json";
 pub(crate) const DISK_INFO_PATH: &str = ".disk/info";
 /// The EFI system partition image of the ISO types.
 pub(crate) const EFIBOOT_PATH: &str = "efiboot.img";
-/// The UEFI loader's configuration on the medium's file system.
+/// The UEFI loader's configuration on the medium's file system, in GRUB's prefix directory.
 pub(crate) const GRUB_CONFIG_PATH: &str = "boot/grub/grub.cfg";
+/// GRUB's prefix: where it looks for `grub.cfg` (the directory of [`GRUB_CONFIG_PATH`]).
+pub(crate) const GRUB_PREFIX: &str = "/boot/grub";
 /// The ESP image's size: a 1.44 MB floppy's, FAT12, when the loader fits.
 const EFIBOOT_BYTES: u64 = 1440 * 1024;
 /// Where UEFI firmware looks for the loader of removable media (UEFI 2.10 §3.5.1.1).

@@ -416,7 +416,8 @@ pub fn inspect(path: &Path, show_key: bool) -> Result<Inspection, MediaError> {
     .collect();
     let efi_entry = el_torito.iter().find(|e| e.platform == "uefi").map(|e| u64::from(e.load_lba) * 2048);
     let uefi = uefi_boot(&file, &mut volume, efi_entry, config.kernel.as_deref())?;
-    let partitions = partition_entries(&file)?;
+    // A superfloppy's sector 0 is its FAT boot sector (it ends in 55 AA too), not an MBR.
+    let partitions = if container == Container::FatSuperfloppy { Vec::new() } else { partition_entries(&file) };
     let deduced = match (container, cramfs.is_some()) {
         (Container::Iso9660, false) => ImageType::Iso,
         (Container::Iso9660, true) => ImageType::IsoCramfs,
@@ -453,14 +454,14 @@ pub fn inspect(path: &Path, show_key: bool) -> Result<Inspection, MediaError> {
     })
 }
 
-/// The MBR entries of sector 0, if it ends in 55 AA and is not a FAT boot sector.
-fn partition_entries(file: &File) -> Result<Vec<PartitionEntry>, MediaError> {
+/// The MBR entries of sector 0, if it ends in 55 AA.
+fn partition_entries(file: &File) -> Vec<PartitionEntry> {
     use std::os::unix::fs::FileExt;
     let mut sector = [0u8; 512];
-    if file.read_exact_at(&mut sector, 0).is_err() || sector[510..] != [0x55, 0xAA] || FatReader::open(file).is_ok() {
-        return Ok(Vec::new());
+    if file.read_exact_at(&mut sector, 0).is_err() || sector[510..] != [0x55, 0xAA] {
+        return Vec::new();
     }
-    Ok((0..4u8)
+    (0..4u8)
         .filter_map(|i| {
             let e = &sector[446 + 16 * usize::from(i)..446 + 16 * (usize::from(i) + 1)];
             let sectors = u32::from_le_bytes([e[12], e[13], e[14], e[15]]);
@@ -472,7 +473,7 @@ fn partition_entries(file: &File) -> Result<Vec<PartitionEntry>, MediaError> {
                 sectors,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Keeps the first [`crate::pe::HEADER_BYTES`] bytes written to it.

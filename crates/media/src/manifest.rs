@@ -58,11 +58,6 @@ impl UefiLoader {
         }
     }
 
-    /// Whether media with this loader boot on UEFI at all.
-    pub fn boots_uefi(self) -> bool {
-        self != UefiLoader::None
-    }
-
     /// Whether firmware enforcing Secure Boot (with the usual Microsoft UEFI CA) starts the
     /// loader; the kernel must then be signed too.
     pub fn secure_boot(self) -> bool {

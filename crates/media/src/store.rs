@@ -388,8 +388,8 @@ impl ReferenceStore {
         create_dir(&work)?;
         let result = (|| {
             let out = work.join("BOOTX64.EFI");
-            let embedded = tools::grub_embedded_config(&format!("/{}", image::DISK_INFO_PATH), "/boot/grub");
-            tools::make_grub_efi(&work, &out, &embedded)?;
+            let embedded = tools::grub_embedded_config(&format!("/{}", image::DISK_INFO_PATH), image::GRUB_PREFIX);
+            tools::make_grub_efi(&work, &out, &embedded, image::GRUB_PREFIX)?;
             self.store_object(&out)
         })();
         let _ = std::fs::remove_dir_all(&work);
@@ -692,20 +692,26 @@ impl Reference {
     /// The files of the EFI side (path on the FAT volume, stored input), by the reference's
     /// loader: `BOOTX64.EFI` is what firmware starts from removable media; shim starts
     /// `grubx64.efi` (and `mmx64.efi` to enrol a key) from its own directory.
-    fn uefi_files(&self) -> Vec<(&'static str, PathBuf)> {
+    /// A manifest naming a loader without its files is refused, not built without them.
+    fn uefi_files(&self) -> Result<Vec<(&'static str, PathBuf)>, MediaError> {
         let inputs = &self.manifest.inputs;
-        let object = |hash: &str| self.store.object(hash);
-        match self.manifest.uefi {
-            UefiLoader::StandaloneGrub => vec![(image::EFI_LOADER_PATH, object(&inputs.grub_efi))],
-            UefiLoader::SignedShim => {
-                let mut files = Vec::new();
-                files.extend(inputs.shim.as_deref().map(|h| (image::EFI_LOADER_PATH, object(h))));
-                files.push((image::EFI_SIGNED_GRUB_PATH, object(&inputs.grub_efi)));
-                files.extend(inputs.mok_manager.as_deref().map(|h| (image::EFI_MOK_MANAGER_PATH, object(h))));
-                files
-            }
+        let object = |what: &str, hash: Option<&str>| match hash.filter(|h| !h.is_empty()) {
+            Some(hash) => Ok(self.store.object(hash)),
+            None => Err(MediaError::Corrupt(format!(
+                "{}: the {} loader has no {what}",
+                self.dir.display(),
+                self.manifest.uefi
+            ))),
+        };
+        Ok(match self.manifest.uefi {
+            UefiLoader::StandaloneGrub => vec![(image::EFI_LOADER_PATH, object("GRUB", Some(&inputs.grub_efi))?)],
+            UefiLoader::SignedShim => vec![
+                (image::EFI_LOADER_PATH, object("shim", inputs.shim.as_deref())?),
+                (image::EFI_SIGNED_GRUB_PATH, object("GRUB", Some(&inputs.grub_efi))?),
+                (image::EFI_MOK_MANAGER_PATH, object("MokManager", inputs.mok_manager.as_deref())?),
+            ],
             UefiLoader::None => Vec::new(),
-        }
+        })
     }
 
     /// Builds one whole image from the stored inputs with `rendered` in its slots; `cramfs` is
@@ -747,7 +753,7 @@ impl Reference {
             isolinux: &self.store.object(&inputs.isolinux),
             ldlinux: &self.store.object(&inputs.ldlinux),
             mbr: &self.store.object(&inputs.mbr),
-            uefi_files: self.uefi_files(),
+            uefi_files: self.uefi_files()?,
             isohybrid_mbr: &self.store.object(&inputs.isohybrid_mbr),
             disk_info: format!(
                 "PlanetLab BootCD {} {} ({})\n",

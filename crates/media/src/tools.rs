@@ -100,7 +100,7 @@ pub(crate) fn grub_embedded_config(marker: &str, prefix: &str) -> String {
 /// directories carry the time of the run (it ignores `SOURCE_DATE_EPOCH`), so two runs a second
 /// apart differ; `grub-mkimage` gives the same bytes every time (the tests check it), and the
 /// result is stored with the reference's inputs anyway, so `build_full` never runs it again.
-pub(crate) fn make_grub_efi(work: &Path, out: &Path, embedded: &str) -> Result<(), MediaError> {
+pub(crate) fn make_grub_efi(work: &Path, out: &Path, embedded: &str, prefix: &str) -> Result<(), MediaError> {
     let program = require("grub-mkimage", "grub-efi-amd64-bin")?;
     if !Path::new(GRUB_EFI_MODULES).join("linux.mod").is_file() {
         return Err(MediaError::MissingTool {
@@ -113,7 +113,7 @@ pub(crate) fn make_grub_efi(work: &Path, out: &Path, embedded: &str) -> Result<(
         .map_err(|e| MediaError::Io { context: format!("writing {}", config.display()), source: e })?;
     let mut command = Command::new(&program);
     command
-        .args(["-O", "x86_64-efi", "-d", GRUB_EFI_MODULES, "-p", "/boot/grub", "-c"])
+        .args(["-O", "x86_64-efi", "-d", GRUB_EFI_MODULES, "-p", prefix, "-c"])
         .arg(&config)
         .arg("-o")
         .arg(out)
