@@ -188,18 +188,17 @@ impl Mbr {
         Ok(out)
     }
 
-    /// Decodes a sector (entries with type 0 or no sectors are empty).
-    pub fn decode(sector: &[u8]) -> Result<Self, MbrError> {
+    /// The four entries as recorded, type 0 included (a hybrid ISO's whole-image entry has
+    /// it); entries with no sectors are empty.
+    pub fn decode_entries(sector: &[u8]) -> Result<[Option<Partition>; 4], MbrError> {
         if sector.len() < SECTOR_LEN || sector[510] != 0x55 || sector[511] != 0xAA {
             return Err(MbrError::MissingSignature);
         }
-        let mut boot_code = [0u8; BOOT_CODE_LEN];
-        boot_code.copy_from_slice(&sector[..BOOT_CODE_LEN]);
         let mut partitions = [None; 4];
         for (index, slot) in partitions.iter_mut().enumerate() {
             let entry = &sector[ENTRIES_OFFSET + 16 * index..ENTRIES_OFFSET + 16 * (index + 1)];
             let sector_count = u32::from_le_bytes([entry[12], entry[13], entry[14], entry[15]]);
-            if entry[4] == 0 || sector_count == 0 {
+            if sector_count == 0 {
                 continue;
             }
             *slot = Some(Partition {
@@ -209,6 +208,14 @@ impl Mbr {
                 sector_count,
             });
         }
+        Ok(partitions)
+    }
+
+    /// Decodes a sector (entries with type 0 or no sectors are empty).
+    pub fn decode(sector: &[u8]) -> Result<Self, MbrError> {
+        let partitions = Self::decode_entries(sector)?.map(|p| p.filter(|p| p.partition_type != 0));
+        let mut boot_code = [0u8; BOOT_CODE_LEN];
+        boot_code.copy_from_slice(&sector[..BOOT_CODE_LEN]);
         Ok(Self {
             boot_code,
             disk_signature: u32::from_le_bytes([sector[440], sector[441], sector[442], sector[443]]),

@@ -454,23 +454,23 @@ pub fn inspect(path: &Path, show_key: bool) -> Result<Inspection, MediaError> {
     })
 }
 
-/// The MBR entries of sector 0, if it ends in 55 AA.
+/// The MBR entries of sector 0 (none without an MBR there).
 fn partition_entries(file: &File) -> Vec<PartitionEntry> {
     use std::os::unix::fs::FileExt;
     let mut sector = [0u8; 512];
-    if file.read_exact_at(&mut sector, 0).is_err() || sector[510..] != [0x55, 0xAA] {
-        return Vec::new();
-    }
-    (0..4u8)
-        .filter_map(|i| {
-            let e = &sector[446 + 16 * usize::from(i)..446 + 16 * (usize::from(i) + 1)];
-            let sectors = u32::from_le_bytes([e[12], e[13], e[14], e[15]]);
-            (sectors > 0).then(|| PartitionEntry {
-                number: i + 1,
-                bootable: e[0] & 0x80 != 0,
-                partition_type: format!("{:#04x}", e[4]),
-                start_lba: u32::from_le_bytes([e[8], e[9], e[10], e[11]]),
-                sectors,
+    let entries = match file.read_exact_at(&mut sector, 0) {
+        Ok(()) => Mbr::decode_entries(&sector).unwrap_or_default(),
+        Err(_) => Default::default(),
+    };
+    (1u8..)
+        .zip(entries)
+        .filter_map(|(number, p)| {
+            p.map(|p| PartitionEntry {
+                number,
+                bootable: p.bootable,
+                partition_type: format!("{:#04x}", p.partition_type),
+                start_lba: p.start_lba,
+                sectors: p.sector_count,
             })
         })
         .collect()
