@@ -7,9 +7,9 @@ mod media_cmd;
 mod verify;
 
 use anyhow::{Context, Result, bail};
-use bootmedium_plc::api::Reply;
 use bootmedium_plc::bootstrap::{self, InitOutcome};
-use bootmedium_plc::{Api, PlcConfig};
+use bootmedium_plc::caller::Caller;
+use bootmedium_plc::{Api, Issued, NodeRef, PlcConfig};
 use bootmedium_registry::Registry;
 use clap::{Parser, Subcommand};
 use config::FileConfig;
@@ -404,12 +404,12 @@ fn fit_open_file_limit(max_connections: usize) -> usize {
 
 /// The boot image engine of a data directory; unusable [boot] settings are reported, and make
 /// the image actions fault, rather than stop the server.
-fn media_env(dir: &Path, file: &FileConfig) -> bootmedium_plc::api::MediaEnv {
+fn media_env(dir: &Path, file: &FileConfig) -> bootmedium_plc::MediaEnv {
     let settings = file.boot.load(&file.plc.name, dir).map_err(|e| e.to_string());
     if let Err(e) = &settings {
         tracing::warn!("boot images are unavailable until the [boot] settings are fixed: {e}");
     }
-    bootmedium_plc::api::MediaEnv { store: bootmedium_media::ReferenceStore::open(dir), settings }
+    bootmedium_plc::MediaEnv { store: bootmedium_media::ReferenceStore::open(dir), settings }
 }
 
 async fn open_api(cli: &Cli) -> Result<Api> {
@@ -421,39 +421,26 @@ async fn open_api(cli: &Cli) -> Result<Api> {
 }
 
 async fn medium(cli: &Cli, node: &str, action: &str, options: &[String], output: Option<&Path>) -> Result<()> {
-    use bootmedium_xmlrpc::Value;
     let api = open_api(cli).await?;
-    let node_arg = match node.parse::<i64>() {
-        Ok(id) => Value::Int(id),
-        Err(_) => Value::from(node),
+    let node = match node.parse::<i64>() {
+        Ok(id) => NodeRef::Id(id),
+        Err(_) => NodeRef::Hostname(node.to_string()),
     };
-    let filename = match output {
-        Some(p) => std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))?.display().to_string(),
-        None => String::new(),
+    let output = match output {
+        Some(p) => Some(std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))?),
+        None => None,
     };
-    let params = [
-        node_arg,
-        Value::from(action),
-        Value::from(filename),
-        Value::Array(options.iter().map(|o| Value::from(o.as_str())).collect()),
-    ];
-    let result = api.call_as(bootmedium_plc::caller::Caller::local_operator(), "GetBootMedium", &params).await;
+    let result = api.boot_medium_as(Caller::local_operator(), &node, action, output.as_deref(), options).await;
     api.registry.close().await;
-    let reply = result.map_err(|f| anyhow::anyhow!("GetBootMedium failed: {} (fault {})", f.message, f.code))?;
+    let issued = result.map_err(|f| anyhow::anyhow!("GetBootMedium failed: {} (fault {})", f.message, f.code))?;
     let mut out = std::io::stdout().lock();
-    match reply {
+    match issued {
         // An inline image: its raw bytes (the XML-RPC answer would be their base64).
-        Reply::Medium(m) => {
+        Issued::Medium(m) => {
             m.copy_to(&mut out).context("writing the image to stdout")?;
         }
-        Reply::Link(_) => anyhow::bail!("GetBootMedium answered a download link to the command line"),
-        Reply::Value(value) => {
-            let text = value.as_str().context("GetBootMedium returned something other than a string")?;
-            match output {
-                Some(_) => eprintln!("wrote {text}"),
-                None => out.write_all(text.as_bytes()).context("writing to stdout")?,
-            }
-        }
+        Issued::Text(text) => out.write_all(text.as_bytes()).context("writing to stdout")?,
+        Issued::File(path) => eprintln!("wrote {}", path.display()),
     }
     out.flush().context("writing to stdout")?;
     Ok(())

@@ -1,4 +1,8 @@
-//! The dispatcher: one XML-RPC call in, one value or fault out (PLC_SPEC §1, §2.1, §2.8, §10).
+//! The dispatcher: one call in, one value or fault out (docs/plc-api.md §1, §2.1, §2.8, §10),
+//! for every front end. The XML-RPC adapter ([`Api::call`]) turns values into a method's checked
+//! arguments through the method's declaration; the typed front ends (the download API, the
+//! command line) call the domain functions in `methods::boot_medium` through [`Api::issue_download`]
+//! and [`Api::boot_medium_as`], with no XML-RPC values of their own.
 //!
 //! Order as upstream's `Method.__call__`: method lookup (100), argument count (101), auth while
 //! checking the first argument (102/103/108), the other arguments' types (102), then the method.
@@ -8,230 +12,80 @@
 //! cannot authenticate never takes the write lock, and a writing method checks its caller again,
 //! cheaply, inside its write transaction.
 
-use crate::args::{self, Args, Param};
-use crate::auth::{self, AuthFailure, AuthRequest, Authenticated, PasswordCheck, PasswordMemo};
+use crate::args::{self, Args};
+use crate::auth::{AuthFailure, AuthRequest, Authenticated, PasswordCheck, PasswordMemo};
 use crate::caller::Caller;
 use crate::config::PlcConfig;
+use crate::context::{Cx, EventNote, MediaEnv, MethodSpec, Recheck, Reply, Services, Writes, authenticate};
 use crate::fault::{Fault, MethodResult};
-use crate::ledger;
 use crate::logins::LoginGuard;
-use crate::methods;
+use crate::methods::{self, boot_medium};
 use crate::notify;
-use crate::roles::Role;
-use bootmedium_media::{BootSettings, PreparedMedium, ReferenceStore};
 use bootmedium_registry::{Registry, SqlValue, Tx};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::path::Path;
 use std::time::Instant;
 
-/// A method's declaration: what it accepts and who may call it.
-#[derive(Debug)]
-pub struct MethodSpec {
-    pub name: &'static str,
-    pub roles: &'static [Role],
-    /// Parameters after the auth struct.
-    pub params: &'static [Param],
-    /// How many of `params` are required.
-    pub required: usize,
-    pub returns: &'static str,
-    pub doc: &'static str,
-    /// Whether and when the method writes.
-    pub writes: Writes,
-    /// The method reads its auth struct itself and runs for an anonymous caller
-    /// (VerifyIssuedMedium: a superseded key is an answer there, not fault 103).
-    pub checks_own_auth: bool,
-    /// Whether these arguments (after auth) ask for a medium handed over inline, which
-    /// `system.multicall` cannot carry: such a multicall is refused before any call runs.
-    pub inline_medium: Option<fn(&[Value]) -> bool>,
+pub use crate::methods::boot_medium::{DownloadLink, Issued, NodeRef};
+
+/// The front door: the shared services and the dispatcher over them.
+pub struct Api {
+    services: Services,
 }
 
-/// When a method takes the write lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Writes {
-    /// Never: the call runs on a read transaction.
-    No,
-    /// From the start: the method runs inside its write transaction.
-    Yes,
-    /// Only once its slow work is done: the method reads and prepares on a read transaction,
-    /// then calls [`Cx::begin_writing`] for its writes (GetBootMedium: a cramfs build or an
-    /// image written to a file takes seconds, which must not hold the write lock). The event and
-    /// the writes still commit together.
-    AfterPreparing,
+impl std::ops::Deref for Api {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
-/// The note a method leaves for the event log.
-#[derive(Debug, Default)]
-pub struct EventNote {
-    pub message: Option<String>,
-    pub objects: Vec<(&'static str, i64)>,
+/// The outcome of one call, for the front end's log line.
+pub struct CallOutcome<T = Reply> {
+    pub result: Result<T, Fault>,
+    /// `person_id N`, `node_id N`, or empty.
+    pub caller: String,
 }
 
-/// What a running method sees.
-pub struct Cx<'a> {
-    pub tx: Tx,
-    pub caller: Caller,
-    pub api: &'a Api,
-    pub spec: &'static MethodSpec,
-    pub auth: &'a Value,
-    pub event: EventNote,
-    /// Result files the method wrote; removed again if the call does not commit.
-    pub created_files: Vec<std::path::PathBuf>,
-    /// How an image action hands its medium over.
-    pub delivery: Delivery,
-    /// What the call hands over instead of its value once it has committed.
-    pub handover: Option<Handover>,
-    /// Whether `tx` is the write transaction yet.
-    writing: bool,
-    /// How to check the caller again when a [`Writes::AfterPreparing`] method begins writing
-    /// (none for the operator's command line).
-    recheck: Option<Recheck<'a>>,
+/// How a typed front end authenticates.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// A session id (`GetSession`), as the download API's bearer token or cookie carries it.
+    Session(String),
+}
+
+impl Credentials {
+    /// The auth struct the event log records (its secret redacted there).
+    fn auth_struct(&self) -> Value {
+        let Credentials::Session(s) = self;
+        let mut auth = BTreeMap::new();
+        auth.insert("AuthMethod".to_string(), Value::from("session"));
+        auth.insert("session".to_string(), Value::String(s.clone()));
+        Value::Struct(auth)
+    }
 }
 
 /// How a call runs, besides its method, caller and transaction.
 struct Run<'a> {
     started: Instant,
-    delivery: Delivery,
     recheck: Option<Recheck<'a>>,
-}
-
-/// A call's authentication, kept to check the caller again inside a later write transaction.
-struct Recheck<'a> {
-    req: AuthRequest<'a>,
-    check: PasswordCheck<'a>,
-}
-
-/// How an image action hands its medium over when the call names no file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// Inside the method response (PLC_SPEC §9.4).
-    Response,
-    /// As a download link that works for `lifetime` seconds (`POST /api/v1/media`).
-    Link { lifetime: i64 },
-}
-
-/// What a committed call hands over instead of its value.
-pub enum Handover {
-    Medium(PreparedMedium),
-    Link(DownloadLink),
-}
-
-/// A download link issued by [`Api::issue_download`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DownloadLink {
-    /// The capability in the URL (`/media/{id}`).
-    pub id: String,
-    pub issued_medium_id: i64,
-    pub sha256: String,
-    pub size: u64,
-    /// Epoch seconds after which the link answers 404.
-    pub expires: i64,
-}
-
-/// A live download as its ledger row describes it ([`Api::find_download`]).
-pub struct DownloadInfo {
-    pub sha256: String,
-    pub size: u64,
-    /// The file name a browser should save it under.
-    pub filename: String,
-    pub expires: i64,
-    pub image_type: bootmedium_media::ImageType,
-    stored: ledger::StoredDownload,
-    reference: bootmedium_media::Reference,
-}
-
-impl Cx<'_> {
-    pub fn config(&self) -> &PlcConfig {
-        &self.api.config
-    }
-    /// Records the event message and objects (upstream's `self.message`/`event_objects`).
-    pub fn note(&mut self, message: String, objects: Vec<(&'static str, i64)>) {
-        self.event = EventNote { message: Some(message), objects };
-    }
-
-    /// Ends the read transaction the call authenticated on (and a [`Writes::AfterPreparing`]
-    /// method prepared its work on) and begins its write transaction: before dispatch for
-    /// [`Writes::Yes`], once the work is ready for [`Writes::AfterPreparing`]. The caller is
-    /// checked again inside it and must not have changed (what was checked was read before).
-    /// A no-op once writing.
-    pub async fn begin_writing(&mut self) -> MethodResult<()> {
-        if self.writing {
-            return Ok(());
-        }
-        self.tx.reopen_for_write(&self.api.registry).await?;
-        self.writing = true;
-        let Some(r) = &self.recheck else { return Ok(()) };
-        match self.api.authenticate(self.spec, &mut self.tx, &r.req, &r.check).await {
-            Ok(now) if now.caller == self.caller => Ok(()),
-            Ok(_) => Err(Fault::auth("the caller's account changed during the call; try again")),
-            // The write lock is held here: a failed session is left for its next use to delete.
-            Err(failure) => Err(failure.fault),
-        }
-    }
-}
-
-/// The outcome of one call, for the HTTP layer's log line.
-pub struct CallOutcome {
-    pub result: Result<Reply, Fault>,
-    /// `person_id N`, `node_id N`, or empty.
-    pub caller: String,
-}
-
-/// What a successful call answers.
-pub enum Reply {
-    Value(Value),
-    /// A boot image, to be sent as one base64 `<string>` (PLC_SPEC §9.4) streamed from the
-    /// medium, never held in memory.
-    Medium(PreparedMedium),
-    /// A download link (only from [`Api::issue_download`]).
-    Link(DownloadLink),
-}
-
-impl Reply {
-    /// The value, for callers that cannot stream (multicall): an image is refused.
-    pub fn into_value(self) -> MethodResult<Value> {
-        match self {
-            Reply::Value(v) => Ok(v),
-            Reply::Medium(_) | Reply::Link(_) => {
-                Err(Fault::invalid("boot images cannot be returned inside system.multicall"))
-            }
-        }
-    }
-}
-
-/// Runs synchronous file work (preparing, writing or hashing a medium: milliseconds, seconds
-/// for the cramfs types) without stalling the other tasks of a multi-threaded runtime's worker.
-pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        _ => work(),
-    }
-}
-
-/// The boot image engine as the API sees it.
-pub struct MediaEnv {
-    pub store: ReferenceStore,
-    /// The PLC-wide overlay settings, or why they are unusable (image actions then fault 111).
-    pub settings: Result<BootSettings, String>,
-}
-
-pub struct Api {
-    pub registry: Registry,
-    pub config: PlcConfig,
-    pub media: Option<MediaEnv>,
-    /// Password checks and failed-login counts, shared by every call.
-    pub logins: LoginGuard,
-    /// Wakes the mail delivery loop (`outbox::run`) when a call that queued mail has committed.
-    pub mail_wake: std::sync::Arc<tokio::sync::Notify>,
-    /// The BootManager payloads `/boot/` serves (none: it serves none).
-    pub bootmanager: Option<crate::bootmanager::PayloadStore>,
 }
 
 impl Api {
     pub fn new(registry: Registry, config: PlcConfig) -> Self {
         let logins = LoginGuard::new(&config.api);
-        Api { registry, config, media: None, logins, bootmanager: None, mail_wake: Default::default() }
+        Api {
+            services: Services {
+                registry,
+                config,
+                media: None,
+                logins,
+                bootmanager: None,
+                mail_wake: Default::default(),
+            },
+        }
     }
 
     /// Wakes the mail delivery loop: mail was queued and committed (a permit is kept when the
@@ -242,13 +96,13 @@ impl Api {
 
     /// Gives the boot server page its payload store.
     pub fn with_bootmanager(mut self, store: crate::bootmanager::PayloadStore) -> Self {
-        self.bootmanager = Some(store);
+        self.services.bootmanager = Some(store);
         self
     }
 
     /// Gives the API a boot image engine (without one, image actions fault 111).
     pub fn with_media(mut self, media: MediaEnv) -> Self {
-        self.media = Some(media);
+        self.services.media = Some(media);
         self
     }
 
@@ -277,17 +131,104 @@ impl Api {
         let Some(spec) = methods::lookup(method) else {
             return CallOutcome { result: Err(Fault::invalid_method(method)), caller: String::new() };
         };
-        labelled(spec, self.call_method(spec, params, peer, Delivery::Response, memo).await)
+        let handler = spec.handler;
+        let body = async |cx: &mut Cx<'_>| handler(cx, Args(&params[1..])).await;
+        labelled(spec, self.invoke(spec, params, peer, memo, body).await)
     }
 
-    async fn call_method(
+    /// `GetBootMedium(auth, node, action, '', options)` answered with a download link instead
+    /// of the image (`POST /api/v1/media`): the same checks, key renewal, ledger row and event,
+    /// in one transaction.
+    pub async fn issue_download(
         &self,
-        spec: &'static MethodSpec,
-        params: &[Value],
+        credentials: &Credentials,
+        node: &NodeRef,
+        action: &str,
+        options: &[String],
         peer: Option<IpAddr>,
-        delivery: Delivery,
-        memo: Option<&PasswordMemo>,
-    ) -> (MethodResult<Reply>, Option<Caller>) {
+    ) -> CallOutcome<DownloadLink> {
+        let spec = methods::boot_medium_spec();
+        // The call as the event log and the hmac-free auth see it.
+        let params = [
+            credentials.auth_struct(),
+            node_value(node),
+            Value::from(action),
+            Value::from(""),
+            Value::Array(options.iter().map(|o| Value::String(o.clone())).collect()),
+        ];
+        let lifetime = self.config.medium.download_lifetime_seconds;
+        let body = async |cx: &mut Cx<'_>| boot_medium::issue_link(cx, node, action, options, lifetime).await;
+        let (outcome, queued) = crate::outbox::tracking(self.invoke(spec, &params, peer, None, body)).await;
+        if queued {
+            self.mail_queued();
+        }
+        labelled(spec, outcome)
+    }
+
+    /// GetBootMedium for the operator's command line, which already holds the data directory:
+    /// no authentication, and a file result may go anywhere (`output`, absolute).
+    pub async fn boot_medium_as(
+        &self,
+        caller: Caller,
+        node: &NodeRef,
+        action: &str,
+        output: Option<&Path>,
+        options: &[String],
+    ) -> MethodResult<Issued> {
+        let spec = methods::boot_medium_spec();
+        let filename = output.map(|p| p.to_string_lossy().into_owned());
+        let params = [
+            Value::Nil,
+            node_value(node),
+            Value::from(action),
+            Value::from(filename.clone().unwrap_or_default()),
+            Value::Array(options.iter().map(|o| Value::String(o.clone())).collect()),
+        ];
+        let call = boot_medium::MediumCall { node, action, filename: filename.as_deref(), options };
+        let body = async |cx: &mut Cx<'_>| boot_medium::issue(cx, &call).await;
+        let tx = self.registry.begin_read().await?;
+        let run = Run { started: Instant::now(), recheck: None };
+        let (result, queued) = crate::outbox::tracking(self.execute(spec, &params, caller, tx, run, body)).await;
+        if queued {
+            self.mail_queued();
+        }
+        result
+    }
+
+    /// Runs a method as `caller` without authentication: the operator's command line, which
+    /// already holds the data directory. `params` excludes the auth struct.
+    pub async fn call_as(&self, caller: Caller, method: &str, params: &[Value]) -> MethodResult<Reply> {
+        let spec = methods::lookup(method).ok_or_else(|| Fault::invalid_method(method))?;
+        if params.len() < spec.required || params.len() > spec.params.len() {
+            return Err(Fault::argument_count(params.len() + 1, spec.required + 1, spec.params.len() + 1));
+        }
+        for (p, v) in spec.params.iter().zip(params) {
+            args::check(p.name, &p.ty, v)?;
+        }
+        let mut all = Vec::with_capacity(params.len() + 1);
+        all.push(Value::Nil);
+        all.extend_from_slice(params);
+        let handler = spec.handler;
+        let body = async |cx: &mut Cx<'_>| handler(cx, Args(&all[1..])).await;
+        let tx = self.registry.begin_read().await?;
+        let run = Run { started: Instant::now(), recheck: None };
+        let (result, queued) = crate::outbox::tracking(self.execute(spec, &all, caller, tx, run, body)).await;
+        if queued {
+            self.mail_queued();
+        }
+        result
+    }
+
+    /// Checks a call's arguments and caller, then runs `body` for it (see [`Api::execute`]).
+    /// `params` are the call's arguments as sent, the auth struct first.
+    async fn invoke<'a, T>(
+        &'a self,
+        spec: &'static MethodSpec,
+        params: &'a [Value],
+        peer: Option<IpAddr>,
+        memo: Option<&'a PasswordMemo>,
+        body: impl for<'c> AsyncFnOnce(&'c mut Cx<'a>) -> MethodResult<T>,
+    ) -> (MethodResult<T>, Option<Caller>) {
         let started = Instant::now();
         let (min, max) = (1 + spec.required, 1 + spec.params.len());
         if params.len() < min || params.len() > max {
@@ -308,7 +249,7 @@ impl Api {
             Ok(tx) => tx,
             Err(e) => return (Err(e.into()), None),
         };
-        let (caller, extend_node_session) = match self.authenticate(spec, &mut tx, &req, &check).await {
+        let (caller, extend_node_session) = match authenticate(self, spec, &mut tx, &req, &check).await {
             Ok(Authenticated { caller, extend_node_session }) => (caller, extend_node_session),
             Err(failure) => {
                 drop(tx);
@@ -322,27 +263,13 @@ impl Api {
                 return (Err(f), Some(caller));
             }
         }
-        let recheck = Recheck { req, check };
-        let run = Run { started, delivery, recheck: Some(recheck) };
-        let result = self.execute(spec, params, caller.clone(), tx, run).await;
+        let run = Run { started, recheck: Some(Recheck { req, check }) };
+        let result = self.execute(spec, params, caller.clone(), tx, run, body).await;
         // After the call's own transaction has ended (SQLite has one writer at a time).
         if let Some(session) = extend_node_session {
             self.extend_node_session(&session).await;
         }
         (result, Some(caller))
-    }
-
-    async fn authenticate(
-        &self,
-        spec: &'static MethodSpec,
-        tx: &mut Tx,
-        req: &AuthRequest<'_>,
-        check: &PasswordCheck<'_>,
-    ) -> Result<Authenticated, AuthFailure> {
-        if spec.checks_own_auth {
-            return Ok(Caller::Anonymous.into());
-        }
-        auth::authenticate(tx, &self.config, req, check).await
     }
 
     /// Deletes the failed session (upstream's SessionAuth does on every 103), tells a node's
@@ -364,38 +291,25 @@ impl Api {
         fault
     }
 
-    /// Runs a method for an authenticated caller inside `tx`, then records the event and
-    /// commits; on any failure the transaction rolls back and result files are removed.
-    async fn execute(
-        &self,
+    /// Runs `body` for an authenticated caller inside `tx`, then records the event and commits;
+    /// on any failure the transaction rolls back and result files are removed. What the body
+    /// returns (an image to stream, a link) is handed over only after its key has committed.
+    async fn execute<'a, T>(
+        &'a self,
         spec: &'static MethodSpec,
-        params: &[Value],
+        params: &'a [Value],
         caller: Caller,
         tx: Tx,
-        Run { started, delivery, recheck }: Run<'_>,
-    ) -> MethodResult<Reply> {
-        let auth_value = &params[0];
-        let mut cx = Cx {
-            // Every call starts on a read transaction; a writing method's write transaction
-            // begins in `Cx::begin_writing`, which checks the caller again inside it.
-            writing: false,
-            recheck,
-            tx,
-            caller: caller.clone(),
-            api: self,
-            spec,
-            auth: auth_value,
-            event: EventNote::default(),
-            created_files: Vec::new(),
-            delivery,
-            handover: None,
-        };
+        Run { started, recheck }: Run<'a>,
+        body: impl for<'c> AsyncFnOnce(&'c mut Cx<'a>) -> MethodResult<T>,
+    ) -> MethodResult<T> {
+        let mut cx = Cx::new(&self.services, spec, &params[0], caller.clone(), tx, recheck);
         let mut result = match spec.writes {
             Writes::Yes => match cx.begin_writing().await {
-                Ok(()) => methods::dispatch(&mut cx, Args(&params[1..])).await,
+                Ok(()) => body(&mut cx).await,
                 Err(f) => Err(f),
             },
-            Writes::No | Writes::AfterPreparing => methods::dispatch(&mut cx, Args(&params[1..])).await,
+            Writes::No | Writes::AfterPreparing => body(&mut cx).await,
         };
         // The event goes into the write transaction (a method that prepared on a read
         // transaction and did not write still records its event).
@@ -405,13 +319,7 @@ impl Api {
         {
             result = Err(f);
         }
-        let Cx { mut tx, event, created_files, handover, .. } = cx;
-        // An inline image or a link is handed over only after its key has committed.
-        let result = result.map(|v| match handover {
-            Some(Handover::Medium(m)) => Reply::Medium(m),
-            Some(Handover::Link(l)) => Reply::Link(l),
-            None => Reply::Value(v),
-        });
+        let (mut tx, event, created_files) = cx.finish();
         let committed = match result {
             Ok(v) => {
                 let logged = if event.message.is_some() || self.config.api.debug {
@@ -437,98 +345,6 @@ impl Api {
             }
         }
         committed
-    }
-
-    /// Runs a method as `caller` without authentication: the operator's command line, which
-    /// already holds the data directory. `params` excludes the auth struct.
-    pub async fn call_as(&self, caller: Caller, method: &str, params: &[Value]) -> MethodResult<Reply> {
-        let spec = methods::lookup(method).ok_or_else(|| Fault::invalid_method(method))?;
-        if params.len() < spec.required || params.len() > spec.params.len() {
-            return Err(Fault::argument_count(params.len() + 1, spec.required + 1, spec.params.len() + 1));
-        }
-        for (p, v) in spec.params.iter().zip(params) {
-            args::check(p.name, &p.ty, v)?;
-        }
-        let mut all = Vec::with_capacity(params.len() + 1);
-        all.push(Value::Nil);
-        all.extend_from_slice(params);
-        let tx = self.registry.begin_read().await?;
-        let run = Run { started: Instant::now(), delivery: Delivery::Response, recheck: None };
-        let (result, queued) = crate::outbox::tracking(self.execute(spec, &all, caller, tx, run)).await;
-        if queued {
-            self.mail_queued();
-        }
-        result
-    }
-
-    /// `GetBootMedium(auth, node, action, '', options)` answered with a download link instead
-    /// of the image: the same checks, key renewal, ledger row and event, in one transaction.
-    pub async fn issue_download(
-        &self,
-        auth: Value,
-        node: Value,
-        action: &str,
-        options: &[String],
-        peer: Option<IpAddr>,
-    ) -> CallOutcome {
-        let Some(spec) = methods::lookup("GetBootMedium") else {
-            return CallOutcome { result: Err(Fault::invalid_method("GetBootMedium")), caller: String::new() };
-        };
-        let options = Value::Array(options.iter().map(|o| Value::String(o.clone())).collect());
-        let params = [auth, node, Value::from(action), Value::from(""), options];
-        let lifetime = self.config.medium.download_lifetime_seconds;
-        labelled(spec, self.call_method(spec, &params, peer, Delivery::Link { lifetime }, None).await)
-    }
-
-    /// The live download `id` names, as its ledger row describes it (the database and the
-    /// reference's manifest only: no medium is made, so a HEAD costs nothing); `None` when the
-    /// id is unknown or expired, or its reference has gone.
-    pub async fn find_download(&self, id: &str) -> MethodResult<Option<DownloadInfo>> {
-        let mut tx = self.registry.begin_read().await?;
-        let stored = ledger::find_download(&mut tx, id, crate::now()).await?;
-        drop(tx);
-        let Some(stored) = stored else { return Ok(None) };
-        let env = self.media.as_ref().ok_or_else(|| Fault::internal("this server has no boot image engine"))?;
-        let reference = match env.store.find(&stored.reference.family, Some(&stored.reference.version)) {
-            Ok(r) => r,
-            Err(bootmedium_media::MediaError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(Fault::internal(e.to_string())),
-        };
-        let stem = if stored.generic { stored.reference.family.clone() } else { stored.hostname.clone() };
-        let filename = format!("{stem}-{}{}", stored.reference.version, stored.request.image_type.suffix());
-        Ok(Some(DownloadInfo {
-            sha256: stored.sha256.clone(),
-            size: stored.size,
-            filename,
-            expires: stored.expires,
-            image_type: stored.request.image_type,
-            stored,
-            reference,
-        }))
-    }
-
-    /// The medium of a download [`Api::find_download`] described, made again from its
-    /// reference; `None` when it no longer comes out byte for byte as issued.
-    pub fn prepare_download(&self, info: &DownloadInfo) -> MethodResult<Option<PreparedMedium>> {
-        let env = self.media.as_ref().ok_or_else(|| Fault::internal("this server has no boot image engine"))?;
-        let settings =
-            env.settings.as_ref().map_err(|e| Fault::internal(format!("the [boot] settings are unusable: {e}")))?;
-        let stored = &info.stored;
-        let medium = blocking(|| info.reference.prepare(&stored.request, settings))
-            .map_err(|e| Fault::internal(e.to_string()))?;
-        // The ETag promises these exact bytes; a reference re-imported under the same version
-        // with other inputs cannot keep that promise (the check costs the slots' hash only).
-        let sha256 = blocking(|| medium.sha256()).map_err(|e| Fault::internal(e.to_string()))?;
-        if medium.len() != stored.size || sha256 != stored.sha256 {
-            tracing::warn!(
-                issued_medium_id = stored.issued_medium_id,
-                family = %stored.reference.family,
-                version = %stored.reference.version,
-                "a download no longer comes out byte for byte as issued (its reference changed); answering 404"
-            );
-            return Ok(None);
-        }
-        Ok(Some(medium))
     }
 
     /// Pushes a used node session's expiry out by `[api] node_session_lifetime_seconds`. A
@@ -733,7 +549,7 @@ impl Api {
 
 /// A method's outcome with upstream's fault prefix (`<caller>: <method>: <message>`) and the
 /// caller's label for the log line.
-fn labelled(spec: &MethodSpec, (result, caller): (MethodResult<Reply>, Option<Caller>)) -> CallOutcome {
+fn labelled<T>(spec: &MethodSpec, (result, caller): (MethodResult<T>, Option<Caller>)) -> CallOutcome<T> {
     let label = caller.as_ref().map(Caller::label).unwrap_or_default();
     let result = result.map_err(|f| Fault { code: f.code, message: format!("{label}: {}: {}", spec.name, f.message) });
     CallOutcome { result, caller: label }
@@ -749,9 +565,11 @@ fn fault_struct(f: &Fault) -> Value {
     Value::Struct(m)
 }
 
-impl MethodSpec {
-    fn returns_type(&self) -> &'static str {
-        self.returns.split_whitespace().next().unwrap_or("mixed")
+/// A node argument as the event log records it.
+fn node_value(node: &NodeRef) -> Value {
+    match node {
+        NodeRef::Id(id) => Value::Int(*id),
+        NodeRef::Hostname(h) => Value::String(h.clone()),
     }
 }
 

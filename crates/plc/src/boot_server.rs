@@ -7,8 +7,9 @@
 //! sharing the address (nodes behind one NAT), this answers only what concerns none of them in
 //! particular: the `regular` payload, no nonce stored.
 
-use crate::api::{Api, blocking};
+use crate::api::Api;
 use crate::bootmanager::{PayloadName, PayloadStore};
+use crate::context::blocking;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::{FieldKind, SqlValue, Tx};
 use std::fs::File;

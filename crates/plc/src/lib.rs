@@ -12,7 +12,9 @@ pub mod bootmanager;
 pub mod bootstrap;
 pub mod caller;
 pub mod config;
+pub mod context;
 pub mod crypto;
+pub mod downloads;
 pub mod fault;
 pub mod filter;
 pub mod ledger;
@@ -36,8 +38,10 @@ pub mod fuzzing {
     };
 }
 
-pub use api::{Api, CallOutcome};
+pub use api::{Api, CallOutcome, Credentials, DownloadLink, Issued, NodeRef};
 pub use config::PlcConfig;
+pub use context::{MediaEnv, Reply, Services};
+pub use downloads::DownloadInfo;
 pub use fault::Fault;
 
 /// Seconds since the epoch (PLC timestamps are epoch integers).

@@ -10,7 +10,7 @@
 //! scheduled `retry_seconds · 2^(attempts-1)` later (at most a day); or, on a permanent failure or after
 //! `max_attempts`, `failed` with an error log line. Finished rows are deleted after 30 days.
 
-use crate::api::Cx;
+use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_mail::{Envelope, MailSettings, Mailer, SendError};
 use bootmedium_registry::{FieldKind, Registry, SqlValue, Tx};

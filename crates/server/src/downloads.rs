@@ -1,4 +1,4 @@
-//! Downloads for browsers and scripts (issue 5):
+//! Downloads for browsers and scripts:
 //! - `POST /api/v1/media` with JSON `{"node": id or hostname, "action": "node-iso", "options":
 //!   […]}` and a session (`Authorization: Bearer <session>`, or the `bootmedium_session`
 //!   cookie with `Content-Type: application/json`, which a cross-site form cannot send) runs GetBootMedium's checks, key renewal and ledger row in one transaction and
@@ -25,8 +25,7 @@ use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bootmedium_plc::Fault;
-use bootmedium_plc::api::{DownloadInfo, Reply};
-use bootmedium_xmlrpc::Value;
+use bootmedium_plc::{Credentials, DownloadInfo, NodeRef};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,7 +41,7 @@ const MAX_REQUEST: usize = 64 * 1024;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IssueRequest {
-    node: NodeRef,
+    node: JsonNode,
     action: String,
     #[serde(default)]
     options: Vec<String>,
@@ -51,7 +50,7 @@ struct IssueRequest {
 /// A node id or hostname, as GetBootMedium takes it.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum NodeRef {
+enum JsonNode {
     Id(i64),
     Hostname(String),
 }
@@ -88,18 +87,15 @@ pub(crate) async fn issue(
         }
         Some(Session::Bearer(s) | Session::Cookie(s)) => s,
     };
-    let mut auth = std::collections::BTreeMap::new();
-    auth.insert("AuthMethod".to_string(), Value::from("session"));
-    auth.insert("session".to_string(), Value::String(session));
     let node = match request.node {
-        NodeRef::Id(id) => Value::Int(id),
-        NodeRef::Hostname(h) => Value::String(h),
+        JsonNode::Id(id) => NodeRef::Id(id),
+        JsonNode::Hostname(h) => NodeRef::Hostname(h),
     };
-    let outcome =
-        state.api.issue_download(Value::Struct(auth), node, &request.action, &request.options, Some(client)).await;
+    let credentials = Credentials::Session(session);
+    let outcome = state.api.issue_download(&credentials, &node, &request.action, &request.options, Some(client)).await;
     log_call(client, "api/v1/media", &outcome.caller, outcome.result.as_ref().err(), started);
     match outcome.result {
-        Ok(Reply::Link(link)) => {
+        Ok(link) => {
             let url = format!("{base}/media/{}", link.id);
             let json = serde_json::json!({
                 "id": link.id,
@@ -116,7 +112,6 @@ pub(crate) async fn issue(
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         }
-        Ok(_) => error(StatusCode::INTERNAL_SERVER_ERROR, 111, "the call did not produce a download link"),
         Err(f) => fault_error(&f),
     }
 }

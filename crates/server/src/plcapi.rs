@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bootmedium_media::PreparedMedium;
 use bootmedium_plc::Fault;
-use bootmedium_plc::api::Reply;
+use bootmedium_plc::Reply;
 use bootmedium_xmlrpc::{Limits, base64_string_response_parts, parse_method_call, write_fault, write_response};
 use futures_util::StreamExt;
 use std::net::IpAddr;
@@ -85,8 +85,6 @@ async fn handle_call(state: Arc<AppState>, client: IpAddr, body: Bytes, started:
     match result {
         Ok(Reply::Value(v)) => xml_response(write_response(&v)),
         Ok(Reply::Medium(m)) => medium_response(m),
-        // Links come only from the download API.
-        Ok(Reply::Link(_)) => fault_response(&Fault::internal("a download link cannot be answered over XML-RPC")),
         Err(f) => fault_response(&f),
     }
 }

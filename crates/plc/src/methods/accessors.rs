@@ -3,8 +3,8 @@
 
 use super::common::{self, find_one};
 use super::tags::{self, TagType, TaggedNode, may_write_tag, store_node_tag, tagged_node};
-use crate::api::Cx;
 use crate::args::Args;
+use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::roles::{self, Role};
 use bootmedium_registry::views::NODE;

@@ -9,8 +9,8 @@
 
 use super::common;
 use super::medium_options::{self, Container, MediumOptions};
-use crate::api::{Cx, Delivery, DownloadLink, Handover, MediaEnv, blocking};
 use crate::args::Args;
+use crate::context::{Cx, MediaEnv, Reply, blocking};
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use crate::ledger::{self, DownloadGrant, IssuedMedium, ReferenceId};
@@ -113,10 +113,11 @@ async fn node_family(cx: &mut Cx<'_>, node_id: i64, tags: &[(String, String)]) -
     Ok(family_of(&defaults, &groups, tags))
 }
 
-async fn find_node(cx: &mut Cx<'_>, key: &Value) -> MethodResult<Row> {
+async fn find_node(cx: &mut Cx<'_>, node: &NodeRef) -> MethodResult<Row> {
     let fields = ["node_id", "hostname", "site_id", "node_type", "peer_id"];
-    let rows = common::select(cx, &NODE, key, &fields).await?;
-    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such node {}", common::py_repr(key))))
+    let key = node.filter();
+    let rows = common::select(cx, &NODE, &key, &fields).await?;
+    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such node {}", common::py_repr(&key))))
 }
 
 fn check_action(cx: &Cx<'_>, node_type: &str, action: &str) -> MethodResult<()> {
@@ -132,6 +133,53 @@ fn check_action(cx: &Cx<'_>, node_type: &str, action: &str) -> MethodResult<()> 
     Ok(())
 }
 
+/// Which node a call names: an id, or a hostname (upstream takes either).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeRef {
+    Id(i64),
+    Hostname(String),
+}
+
+impl NodeRef {
+    /// The XML-RPC argument (an int is an id, a string a hostname; a boolean is Python's int).
+    pub(crate) fn from_value(v: &Value) -> MethodResult<NodeRef> {
+        match v {
+            Value::String(s) => Ok(NodeRef::Hostname(s.clone())),
+            other => {
+                crate::args::as_int(other).map(NodeRef::Id).ok_or_else(|| Fault::invalid("expected an id or a name"))
+            }
+        }
+    }
+    /// The filter value that finds the node.
+    fn filter(&self) -> Value {
+        match self {
+            NodeRef::Id(id) => Value::Int(*id),
+            NodeRef::Hostname(h) => Value::String(h.clone()),
+        }
+    }
+}
+
+/// A GetBootMedium call answered in place: what to make, for which node, and where to put it.
+#[derive(Debug, Clone)]
+pub struct MediumCall<'a> {
+    pub node: &'a NodeRef,
+    pub action: &'a str,
+    /// Where to write the result (upstream's `filename`, with its `%d`-style markers); `None`
+    /// hands it back instead.
+    pub filename: Option<&'a str>,
+    pub options: &'a [String],
+}
+
+/// What GetBootMedium hands back once the call has committed (a key it carries is stored).
+pub enum Issued {
+    /// A configuration file's text (`node-preview`, `node-floppy`).
+    Text(String),
+    /// The file the result was written to.
+    File(PathBuf),
+    /// A boot image to stream.
+    Medium(PreparedMedium),
+}
+
 /// Whether GetBootMedium's arguments `(node, action, filename, …)` ask for an image in the
 /// response (an image action without a file name).
 pub(crate) fn answers_with_image(args: &[Value]) -> bool {
@@ -140,40 +188,114 @@ pub(crate) fn answers_with_image(args: &[Value]) -> bool {
     matches!(Output::of(action), Output::Image(_)) && filename.is_none_or(str::is_empty)
 }
 
-pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let action = a.str(1)?;
-    let filename = a.str(2)?;
-    let options: Vec<&str> = a.get(3).as_array().unwrap_or_default().iter().filter_map(Value::as_str).collect();
-    let output = Output::of(action);
-    let node = find_node(cx, a.get(0)).await?;
+/// The XML-RPC form: `GetBootMedium(auth, node, action, filename, options)`.
+pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Reply> {
+    let node = NodeRef::from_value(a.get(0))?;
+    let options: Vec<String> =
+        a.get(3).as_array().unwrap_or_default().iter().filter_map(Value::as_str).map(str::to_string).collect();
+    let filename = Some(a.str(2)?).filter(|f| !f.is_empty());
+    let call = MediumCall { node: &node, action: a.str(1)?, filename, options: &options };
+    Ok(match issue(cx, &call).await? {
+        Issued::Text(text) => Reply::Value(Value::String(text)),
+        Issued::File(path) => Reply::Value(Value::String(path.to_string_lossy().into_owned())),
+        Issued::Medium(medium) => Reply::Medium(medium),
+    })
+}
+
+/// GetBootMedium (docs/plc-api.md §9.2): a configuration file or a boot image for a node, in
+/// place or written to a file. A renewed key is stored in the call's write transaction together
+/// with the ledger row, once the result is ready.
+pub async fn issue(cx: &mut Cx<'_>, call: &MediumCall<'_>) -> MethodResult<Issued> {
+    let node = find_node(cx, call.node).await?;
+    check_action(cx, node.text("node_type").unwrap_or_default(), call.action)?;
+    let Output::Image(container) = Output::of(call.action) else {
+        return text_medium(cx, &node, call).await;
+    };
+    let mut made = image_medium(cx, &node, call, container).await?;
+    // Generic media carry no key: the ledger has them only when a download must find them.
+    let sha256 = match made.renewed {
+        Some(_) => Some(blocking(|| made.medium.sha256()).map_err(media_fault)?),
+        None => None,
+    };
+    // The medium is ready (built, written to its file, hashed): only now the write lock, for the
+    // quota row of a file result, the key and the ledger row.
+    if sha256.is_some() || made.target.is_some() {
+        cx.begin_writing().await?;
+    }
+    if let Some(path) = &made.target {
+        record_result(cx, path, made.medium.len()).await?;
+    }
+    if let Some(sha256) = sha256 {
+        ledger_row(cx, &mut made, sha256, None).await?;
+    }
+    Ok(match made.target {
+        Some(path) => Issued::File(path),
+        None => Issued::Medium(made.medium),
+    })
+}
+
+/// A download link issued by [`issue_link`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadLink {
+    /// The capability in the URL (`/media/{id}`).
+    pub id: String,
+    pub issued_medium_id: i64,
+    pub sha256: String,
+    pub size: u64,
+    /// Epoch seconds after which the link answers 404.
+    pub expires: i64,
+}
+
+/// GetBootMedium's image actions answered with a download link that works for `lifetime`
+/// seconds (`POST /api/v1/media`): the same checks, key renewal, ledger row (which also gets the
+/// link's id, expiry and the plnode.txt it was made with) and event. Configuration files are
+/// not offered as downloads.
+pub async fn issue_link(
+    cx: &mut Cx<'_>,
+    node: &NodeRef,
+    action: &str,
+    options: &[String],
+    lifetime: i64,
+) -> MethodResult<DownloadLink> {
+    let row = find_node(cx, node).await?;
+    check_action(cx, row.text("node_type").unwrap_or_default(), action)?;
+    let Output::Image(container) = Output::of(action) else {
+        return Err(Fault::invalid(format!("{action} is not offered as a download; call GetBootMedium")));
+    };
+    let call = MediumCall { node, action, filename: None, options };
+    let mut made = image_medium(cx, &row, &call, container).await?;
+    let sha256 = blocking(|| made.medium.sha256()).map_err(media_fault)?;
+    let grant = DownloadGrant { id: ledger::new_download_id()?, expires: crate::now() + lifetime };
+    cx.begin_writing().await?;
+    let issued_medium_id = ledger_row(cx, &mut made, sha256.clone(), Some(grant.clone())).await?;
+    Ok(DownloadLink { id: grant.id, issued_medium_id, sha256, size: made.medium.len(), expires: grant.expires })
+}
+
+/// node-preview and node-floppy (docs/plc-api.md §9.3): the configuration file, with a renewed
+/// key for node-floppy.
+async fn text_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>) -> MethodResult<Issued> {
     let node_id = node.int("node_id").unwrap_or(0);
     let hostname = node.text("hostname").unwrap_or_default().to_string();
-    check_action(cx, node.text("node_type").unwrap_or_default(), action)?;
-    if let Output::Image(container) = output {
-        return image_medium(cx, &node, action, filename, &options, container).await;
-    }
-    if cx.delivery != Delivery::Response {
-        return Err(Fault::invalid(format!("{action} is not offered as a download; call GetBootMedium")));
-    }
-    if !options.is_empty() {
+    if !call.options.is_empty() {
         return Err(Fault::invalid("Options are not supported for node configs"));
     }
     let tags = node_tags(cx, node_id).await?;
     let family = node_family(cx, node_id, &tags).await?;
-    let target = if filename.is_empty() {
-        None
-    } else {
-        Some(result_path(cx, filename, &hostname, output.suffix(), &family.name(), &family.arch, None)?)
+    let target = match call.filename {
+        None => None,
+        Some(f) => Some(result_path(cx, f, &hostname, Output::Text.suffix(), &family.name(), &family.arch, None)?),
     };
-    cx.note(format!("GetBootMedium on node {hostname} - action={action}"), vec![("Node", node_id)]);
-    let (text, renewed) = floppy_contents(cx, &node, action == "node-floppy").await?;
+    cx.note(format!("GetBootMedium on node {hostname} - action={}", call.action), vec![("Node", node_id)]);
+    let (text, renewed) = floppy_contents(cx, node, call.action == "node-floppy").await?;
     if let Some(path) = &target {
         admit_result(cx, path, text.len() as u64).await?;
         results::create_parents(path)?;
         results::write_atomically(path, text.as_bytes())?;
         cx.created_files.push(path.clone());
     }
-    cx.begin_writing().await?;
+    if target.is_some() || renewed.is_some() {
+        cx.begin_writing().await?;
+    }
     if let Some(path) = &target {
         record_result(cx, path, text.len() as u64).await?;
     }
@@ -182,7 +304,7 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
         let key = &key;
         let issued = IssuedMedium {
             node_id,
-            action,
+            action: call.action,
             options: &[],
             request: None,
             reference: None,
@@ -195,10 +317,10 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
         };
         ledger::record(&mut cx.tx, issued).await?;
     }
-    Ok(Value::String(match target {
-        None => text,
-        Some(path) => path.to_string_lossy().into_owned(),
-    }))
+    Ok(match target {
+        None => Issued::Text(text),
+        Some(path) => Issued::File(path),
+    })
 }
 
 /// The calling person for the ledger (none for the maintenance account and the operator).
@@ -293,22 +415,17 @@ fn reference_for(env: &MediaEnv, family: &str) -> MethodResult<Reference> {
     })
 }
 
-/// node-iso, node-usb, generic-*, dummynet-* (§9.2 steps 4, 5, 9, 11): the medium is prepared
-/// with a new key that is stored (in the call's write transaction) only once the medium is
-/// finished — a file written, or an image ready to stream.
-async fn image_medium(
-    cx: &mut Cx<'_>,
-    node: &Row,
-    action: &str,
-    filename: &str,
-    options: &[&str],
-    container: Container,
-) -> MethodResult<Value> {
+/// node-iso, node-usb, generic-*, dummynet-* (docs/plc-api.md §9.2 steps 4, 5, 9, 11): the
+/// medium is prepared (and written to its file, if the call names one) with a new key that is
+/// not stored yet: the caller stores it with the ledger row once the medium is finished.
+async fn image_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>, container: Container) -> MethodResult<Made> {
+    let action = call.action;
+    let options: Vec<&str> = call.options.iter().map(String::as_str).collect();
     let generic = action.starts_with("generic-");
     let node_id = node.int("node_id").unwrap_or(0);
     // One read of the node's tags: §9.2 step 4a's bootcd tags and the family both come from it.
     let tags = if generic { Vec::new() } else { node_tags(cx, node_id).await? };
-    let wanted = medium_options::resolve(container, &tags, options)?;
+    let wanted = medium_options::resolve(container, &tags, &options)?;
     if generic && !options.is_empty() {
         return Err(Fault::invalid("Options are not supported for generic images"));
     }
@@ -323,17 +440,16 @@ async fn image_medium(
         .filter(|f| !f.is_empty() && !generic)
         .unwrap_or_else(|| family.name());
     let api = cx.api;
-    let env = api.media.as_ref().ok_or_else(|| Fault::internal("this server has no boot image engine"))?;
-    let settings =
-        env.settings.as_ref().map_err(|e| Fault::internal(format!("the [boot] settings are unusable: {e}")))?;
+    let env = api.media()?;
+    let settings = env.settings()?;
     let reference = reference_for(env, &family_name)?;
     let hostname = node.text("hostname").unwrap_or_default().to_string();
     let nodename = if generic { generic_name()? } else { hostname.clone() };
-    let target = match filename {
-        "" => None,
+    let target = match call.filename {
+        None => None,
         // `%f` names the family the medium really comes from, which a node type may set apart
         // from the node's own (e.g. dummynet boxes have their own BootCD).
-        f => Some(result_path(
+        Some(f) => Some(result_path(
             cx,
             f,
             &nodename,
@@ -363,24 +479,30 @@ async fn image_medium(
             .map_err(|e| Fault::internal(format!("Could not write the image into {}: {e}", path.display())))?;
         cx.created_files.push(path.clone());
     }
-    let made = Made {
-        action,
-        options,
-        request: &request,
+    Ok(Made {
+        node_id,
+        action: action.to_string(),
+        options: call.options.to_vec(),
+        request,
         reference: ReferenceId { family: family_name, version: reference.version().to_string() },
         renewed,
-    };
-    hand_over(cx, node_id, made, medium, target).await
+        medium,
+        target,
+    })
 }
 
-/// What a medium was made from, for the ledger.
-struct Made<'a> {
-    action: &'a str,
-    options: &'a [&'a str],
-    request: &'a MediumRequest,
+/// A medium made for a call, and what it was made from, for the ledger.
+struct Made {
+    node_id: i64,
+    action: String,
+    options: Vec<String>,
+    request: MediumRequest,
     reference: ReferenceId,
     /// The new key the medium carries, stored only once the medium is ready.
     renewed: Option<RenewedKey>,
+    medium: PreparedMedium,
+    /// The file it was written to.
+    target: Option<PathBuf>,
 }
 
 /// The medium a request describes: §9.2 step 4's console and kernel arguments, validated.
@@ -393,65 +515,32 @@ fn medium_request(wanted: MediumOptions, node_config: Option<String>) -> MethodR
     Ok(MediumRequest { image_type: wanted.image_type, console, kargs, variant: wanted.variant, node_config })
 }
 
-/// Records a keyed medium (or a download) in the ledger and answers: the file's path, the image
-/// to stream, or a download link — each handed over only once the call commits.
-async fn hand_over(
+/// Stores a made medium's key (if it carries one) and records it in the ledger, in the call's
+/// write transaction; returns the ledger row's id.
+async fn ledger_row(
     cx: &mut Cx<'_>,
-    node_id: i64,
-    made: Made<'_>,
-    medium: PreparedMedium,
-    target: Option<PathBuf>,
-) -> MethodResult<Value> {
-    let download = match (&target, cx.delivery) {
-        (None, Delivery::Link { lifetime }) => {
-            Some(DownloadGrant { id: ledger::new_download_id()?, expires: crate::now() + lifetime })
-        }
-        _ => None,
+    made: &mut Made,
+    sha256: String,
+    download: Option<DownloadGrant>,
+) -> MethodResult<i64> {
+    if let Some(key) = &mut made.renewed {
+        store_key(cx, key).await?;
+    }
+    let options: Vec<&str> = made.options.iter().map(String::as_str).collect();
+    let issued = IssuedMedium {
+        node_id: made.node_id,
+        action: &made.action,
+        options: &options,
+        request: Some(&made.request),
+        reference: Some(made.reference.clone()),
+        key: made.renewed.as_ref(),
+        sha256,
+        size: made.medium.len(),
+        person_id: person_id(cx),
+        filename: made.target.as_ref().map(|p| p.to_string_lossy().into_owned()),
+        download,
     };
-    // Generic media carry no key: the ledger has them only when a download must find them.
-    let ledgered = made.renewed.is_some() || download.is_some();
-    let sha256 = if ledgered { Some(blocking(|| medium.sha256()).map_err(media_fault)?) } else { None };
-    // The medium is ready (built, written to its file, hashed): only now the write lock, for the
-    // quota row of a file result, the key and the ledger row.
-    if ledgered || target.is_some() {
-        cx.begin_writing().await?;
-    }
-    if let Some(path) = &target {
-        record_result(cx, path, medium.len()).await?;
-    }
-    if let Some(sha256) = sha256 {
-        let mut renewed = made.renewed;
-        if let Some(key) = &mut renewed {
-            store_key(cx, key).await?;
-        }
-        let issued = IssuedMedium {
-            node_id,
-            action: made.action,
-            options: made.options,
-            request: Some(made.request),
-            reference: Some(made.reference),
-            key: renewed.as_ref(),
-            sha256: sha256.clone(),
-            size: medium.len(),
-            person_id: person_id(cx),
-            filename: target.as_ref().map(|p| p.to_string_lossy().into_owned()),
-            download: download.clone(),
-        };
-        let issued_medium_id = ledger::record(&mut cx.tx, issued).await?;
-        if let Some(grant) = download {
-            let link =
-                DownloadLink { id: grant.id, issued_medium_id, sha256, size: medium.len(), expires: grant.expires };
-            cx.handover = Some(Handover::Link(link));
-            return Ok(Value::Nil);
-        }
-    }
-    match target {
-        Some(path) => Ok(Value::String(path.to_string_lossy().into_owned())),
-        None => {
-            cx.handover = Some(Handover::Medium(medium));
-            Ok(Value::Nil)
-        }
-    }
+    ledger::record(&mut cx.tx, issued).await
 }
 
 /// Upstream's `floppy_contents`: the checks in its order, then the key renewal, then the text

@@ -1,8 +1,8 @@
 //! Helpers shared by the methods: reading rows, resolving id-or-name arguments, and checking the
 //! fields of Add*/Update* structs.
 
-use crate::api::Cx;
 use crate::args::{IdOrName, as_int, id_or_name};
+use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::filter::{self, Viewer};
 use crate::validate::check_max_bytes;

@@ -5,8 +5,8 @@
 use super::common::{self, WField, WTy, Written, collect, columns, find, w};
 use super::nodes::{interface_count, writable_node};
 use super::tags;
-use crate::api::Cx;
 use crate::args::Args;
+use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::filter::exposed_tags;
 use crate::validate::{check_ip, check_static_ipv4, is_hostname, normalise_mac};

@@ -4,10 +4,10 @@
 //! `superseded` or `unknown` from the hmac signature it makes — the key itself never travels.
 
 use super::common;
-use crate::api::Cx;
 use crate::args::Args;
 use crate::auth::{self, SignedBy};
 use crate::caller::Caller;
+use crate::context::Cx;
 use crate::fault::MethodResult;
 use bootmedium_registry::views::ISSUED_MEDIUM;
 use bootmedium_registry::{Cond, SqlValue};

@@ -7,9 +7,9 @@
 //! template for the same node at most once per `notify::NOTIFY_WINDOW_SECONDS`.
 
 use super::common::{self, WField, WTy, collect, columns, find, w};
-use crate::api::Cx;
 use crate::args::Args;
 use crate::caller::Caller;
+use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::filter::Viewer;
 use crate::notify::{self, Notice};

@@ -3,8 +3,8 @@
 
 use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
 use super::tags;
-use crate::api::Cx;
 use crate::args::Args;
+use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::views::{EVENT, EVENT_OBJECT, NODE_GROUP, ROLE};
 use bootmedium_registry::{FieldKind, SqlValue};

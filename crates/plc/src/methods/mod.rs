@@ -2,7 +2,7 @@
 //! and the dispatch from a name to its implementation.
 
 mod accessors;
-mod boot_medium;
+pub(crate) mod boot_medium;
 mod common;
 mod interfaces;
 mod issued_media;
@@ -16,8 +16,9 @@ mod sessions;
 mod sites;
 mod tags;
 
-use crate::api::{Cx, MethodSpec, Writes};
-use crate::args::{Args, FILTER, INT_OR_STR, Param, RETURN_FIELDS, Ty};
+use crate::args::Args;
+use crate::args::{FILTER, INT_OR_STR, Param, RETURN_FIELDS, Ty};
+use crate::context::{Cx, Handler, MethodSpec, Writes, handler};
 use crate::fault::{Fault, MethodResult};
 use crate::roles::{self, Role};
 use bootmedium_xmlrpc::Value;
@@ -37,8 +38,20 @@ const fn spec(
     returns: &'static str,
     doc: &'static str,
     writes: Writes,
+    handler: Handler,
 ) -> MethodSpec {
-    MethodSpec { name, roles, params, required, returns, doc, writes, checks_own_auth: false, inline_medium: None }
+    MethodSpec {
+        name,
+        roles,
+        params,
+        required,
+        returns,
+        doc,
+        writes,
+        checks_own_auth: false,
+        inline_medium: None,
+        handler,
+    }
 }
 
 const GET: &[Param] = &[p("filter", FILTER), p("return_fields", RETURN_FIELDS)];
@@ -57,10 +70,46 @@ const R: Writes = Writes::No;
 const W: Writes = Writes::Yes;
 
 static BASE: &[MethodSpec] = &[
-    spec("AddSite", ADMIN, &[p("site_fields", Ty::Struct)], 1, "int new site_id", "Adds a site.", W),
-    spec("GetSites", ALL_AND_ANONYMOUS, GET, 0, "array of site structs", "Returns sites matching the filter.", R),
-    spec("UpdateSite", ADMIN_PI, &[SITE_ARG, p("site_fields", Ty::Struct)], 2, "int 1", "Updates a site.", W),
-    spec("DeleteSite", ADMIN, &[SITE_ARG], 1, "int 1", "Deletes a site, its nodes and memberships.", W),
+    spec(
+        "AddSite",
+        ADMIN,
+        &[p("site_fields", Ty::Struct)],
+        1,
+        "int new site_id",
+        "Adds a site.",
+        W,
+        handler!(sites::add_site),
+    ),
+    spec(
+        "GetSites",
+        ALL_AND_ANONYMOUS,
+        GET,
+        0,
+        "array of site structs",
+        "Returns sites matching the filter.",
+        R,
+        handler!(sites::get_sites),
+    ),
+    spec(
+        "UpdateSite",
+        ADMIN_PI,
+        &[SITE_ARG, p("site_fields", Ty::Struct)],
+        2,
+        "int 1",
+        "Updates a site.",
+        W,
+        handler!(sites::update_site),
+    ),
+    spec(
+        "DeleteSite",
+        ADMIN,
+        &[SITE_ARG],
+        1,
+        "int 1",
+        "Deletes a site, its nodes and memberships.",
+        W,
+        handler!(sites::delete_site),
+    ),
     spec(
         "AddPerson",
         ADMIN_PI,
@@ -69,6 +118,7 @@ static BASE: &[MethodSpec] = &[
         "int new person_id",
         "Adds a disabled account.",
         W,
+        handler!(persons::add_person),
     ),
     spec(
         "GetPersons",
@@ -78,6 +128,7 @@ static BASE: &[MethodSpec] = &[
         "array of person structs",
         "Returns accounts visible to the caller.",
         R,
+        handler!(persons::get_persons),
     ),
     spec(
         "UpdatePerson",
@@ -87,12 +138,58 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Updates an account.",
         W,
+        handler!(persons::update_person),
     ),
-    spec("DeletePerson", ADMIN_PI_TECH_USER, &[PERSON_ARG], 1, "int 1", "Deletes an account.", W),
-    spec("AddRoleToPerson", ADMIN_PI, &[ROLE_ARG, PERSON_ARG], 2, "int 1", "Grants a role.", W),
-    spec("DeleteRoleFromPerson", ADMIN_PI, &[ROLE_ARG, PERSON_ARG], 2, "int 1", "Revokes a role.", W),
-    spec("AddPersonToSite", ADMIN, &[PERSON_ARG, SITE_ARG], 2, "int 1", "Makes a person a member of a site.", W),
-    spec("DeletePersonFromSite", ADMIN, &[PERSON_ARG, SITE_ARG], 2, "int 1", "Removes a person from a site.", W),
+    spec(
+        "DeletePerson",
+        ADMIN_PI_TECH_USER,
+        &[PERSON_ARG],
+        1,
+        "int 1",
+        "Deletes an account.",
+        W,
+        handler!(persons::delete_person),
+    ),
+    spec(
+        "AddRoleToPerson",
+        ADMIN_PI,
+        &[ROLE_ARG, PERSON_ARG],
+        2,
+        "int 1",
+        "Grants a role.",
+        W,
+        handler!(persons::add_role_to_person),
+    ),
+    spec(
+        "DeleteRoleFromPerson",
+        ADMIN_PI,
+        &[ROLE_ARG, PERSON_ARG],
+        2,
+        "int 1",
+        "Revokes a role.",
+        W,
+        handler!(persons::delete_role_from_person),
+    ),
+    spec(
+        "AddPersonToSite",
+        ADMIN,
+        &[PERSON_ARG, SITE_ARG],
+        2,
+        "int 1",
+        "Makes a person a member of a site.",
+        W,
+        handler!(persons::add_person_to_site),
+    ),
+    spec(
+        "DeletePersonFromSite",
+        ADMIN,
+        &[PERSON_ARG, SITE_ARG],
+        2,
+        "int 1",
+        "Removes a person from a site.",
+        W,
+        handler!(persons::delete_person_from_site),
+    ),
     spec(
         "SetPersonPrimarySite",
         ADMIN_PI_TECH_USER,
@@ -101,6 +198,7 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Sets a person's primary site.",
         W,
+        handler!(persons::set_person_primary_site),
     ),
     spec(
         "AddNode",
@@ -110,6 +208,7 @@ static BASE: &[MethodSpec] = &[
         "int new node_id",
         "Adds a node to a site.",
         W,
+        handler!(nodes::add_node),
     ),
     spec(
         "GetNodes",
@@ -119,9 +218,28 @@ static BASE: &[MethodSpec] = &[
         "array of node structs",
         "Returns nodes matching the filter.",
         R,
+        handler!(nodes::get_nodes),
     ),
-    spec("UpdateNode", ADMIN_PI_TECH, &[NODE_ARG, p("node_fields", Ty::Struct)], 2, "int 1", "Updates a node.", W),
-    spec("DeleteNode", ADMIN_PI_TECH, &[NODE_ARG], 1, "int 1", "Deletes a node and its interfaces and tags.", W),
+    spec(
+        "UpdateNode",
+        ADMIN_PI_TECH,
+        &[NODE_ARG, p("node_fields", Ty::Struct)],
+        2,
+        "int 1",
+        "Updates a node.",
+        W,
+        handler!(nodes::update_node),
+    ),
+    spec(
+        "DeleteNode",
+        ADMIN_PI_TECH,
+        &[NODE_ARG],
+        1,
+        "int 1",
+        "Deletes a node and its interfaces and tags.",
+        W,
+        handler!(nodes::delete_node),
+    ),
     spec(
         "AddInterface",
         ADMIN_PI_TECH,
@@ -130,6 +248,7 @@ static BASE: &[MethodSpec] = &[
         "int new interface_id",
         "Adds an interface to a node.",
         W,
+        handler!(interfaces::add_interface),
     ),
     spec(
         "GetInterfaces",
@@ -139,6 +258,7 @@ static BASE: &[MethodSpec] = &[
         "array of interface structs",
         "Returns interfaces matching the filter.",
         R,
+        handler!(interfaces::get_interfaces),
     ),
     spec(
         "UpdateInterface",
@@ -148,9 +268,28 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Updates an interface.",
         W,
+        handler!(interfaces::update_interface),
     ),
-    spec("DeleteInterface", ADMIN_PI_TECH, &[p("interface_id", Ty::Int)], 1, "int 1", "Deletes an interface.", W),
-    spec("AddTagType", ADMIN, &[p("tag_type_fields", Ty::Struct)], 1, "int new tag_type_id", "Adds a tag type.", W),
+    spec(
+        "DeleteInterface",
+        ADMIN_PI_TECH,
+        &[p("interface_id", Ty::Int)],
+        1,
+        "int 1",
+        "Deletes an interface.",
+        W,
+        handler!(interfaces::delete_interface),
+    ),
+    spec(
+        "AddTagType",
+        ADMIN,
+        &[p("tag_type_fields", Ty::Struct)],
+        1,
+        "int new tag_type_id",
+        "Adds a tag type.",
+        W,
+        handler!(tags::add_tag_type),
+    ),
     spec(
         "GetTagTypes",
         ALL,
@@ -159,6 +298,7 @@ static BASE: &[MethodSpec] = &[
         "array of tag type structs",
         "Returns tag types.",
         R,
+        handler!(tags::get_tag_types),
     ),
     spec(
         "UpdateTagType",
@@ -168,6 +308,7 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Updates a tag type.",
         W,
+        handler!(tags::update_tag_type),
     ),
     spec(
         "DeleteTagType",
@@ -177,9 +318,28 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Deletes a tag type and every tag and node group of that type.",
         W,
+        handler!(tags::delete_tag_type),
     ),
-    spec("AddRoleToTagType", ADMIN, &[ROLE_ARG, TAG_TYPE_ARG], 2, "int 1", "Allows a role to write tags of a type.", W),
-    spec("DeleteRoleFromTagType", ADMIN, &[ROLE_ARG, TAG_TYPE_ARG], 2, "int 1", "Withdraws a role from a tag type.", W),
+    spec(
+        "AddRoleToTagType",
+        ADMIN,
+        &[ROLE_ARG, TAG_TYPE_ARG],
+        2,
+        "int 1",
+        "Allows a role to write tags of a type.",
+        W,
+        handler!(tags::add_role_to_tag_type),
+    ),
+    spec(
+        "DeleteRoleFromTagType",
+        ADMIN,
+        &[ROLE_ARG, TAG_TYPE_ARG],
+        2,
+        "int 1",
+        "Withdraws a role from a tag type.",
+        W,
+        handler!(tags::delete_role_from_tag_type),
+    ),
     spec(
         "AddNodeTag",
         ADMIN_PI_TECH_USER,
@@ -188,6 +348,7 @@ static BASE: &[MethodSpec] = &[
         "int new node_tag_id",
         "Sets a tag on a node.",
         W,
+        handler!(tags::add_node_tag),
     ),
     spec(
         "GetNodeTags",
@@ -197,6 +358,7 @@ static BASE: &[MethodSpec] = &[
         "array of node tag structs",
         "Returns node tags.",
         R,
+        handler!(tags::get_node_tags),
     ),
     spec(
         "UpdateNodeTag",
@@ -206,8 +368,18 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Changes a node tag's value.",
         W,
+        handler!(tags::update_node_tag),
     ),
-    spec("DeleteNodeTag", ADMIN_PI_TECH_USER, &[p("node_tag_id", Ty::Int)], 1, "int 1", "Deletes a node tag.", W),
+    spec(
+        "DeleteNodeTag",
+        ADMIN_PI_TECH_USER,
+        &[p("node_tag_id", Ty::Int)],
+        1,
+        "int 1",
+        "Deletes a node tag.",
+        W,
+        handler!(tags::delete_node_tag),
+    ),
     spec(
         "AddInterfaceTag",
         ADMIN_PI_TECH_USER,
@@ -216,6 +388,7 @@ static BASE: &[MethodSpec] = &[
         "int new interface_tag_id",
         "Sets a tag on an interface.",
         W,
+        handler!(tags::add_interface_tag),
     ),
     spec(
         "GetInterfaceTags",
@@ -225,6 +398,7 @@ static BASE: &[MethodSpec] = &[
         "array of interface tag structs",
         "Returns interface tags.",
         R,
+        handler!(tags::get_interface_tags),
     ),
     spec(
         "UpdateInterfaceTag",
@@ -234,6 +408,7 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Changes an interface tag's value.",
         W,
+        handler!(tags::update_interface_tag),
     ),
     spec(
         "DeleteInterfaceTag",
@@ -243,6 +418,7 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Deletes an interface tag.",
         W,
+        handler!(tags::delete_interface_tag),
     ),
     spec(
         "AddNodeGroup",
@@ -252,6 +428,7 @@ static BASE: &[MethodSpec] = &[
         "int new nodegroup_id",
         "Adds a node group: the nodes whose tag of this type has this value.",
         W,
+        handler!(misc::add_node_group),
     ),
     spec(
         "GetNodeGroups",
@@ -261,6 +438,7 @@ static BASE: &[MethodSpec] = &[
         "array of node group structs",
         "Returns node groups.",
         R,
+        handler!(misc::get_node_groups),
     ),
     spec(
         "UpdateNodeGroup",
@@ -270,15 +448,70 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Updates a node group.",
         W,
+        handler!(misc::update_node_group),
     ),
-    spec("DeleteNodeGroup", ADMIN, &[p("nodegroup_id_or_name", INT_OR_STR)], 1, "int 1", "Deletes a node group.", W),
-    spec("GetNodeTypes", ALL, &[], 0, "array of strings", "Returns the node types.", R),
-    spec("AddNodeType", ADMIN, &[p("name", Ty::Str)], 1, "int 1", "Adds a node type.", W),
-    spec("DeleteNodeType", ADMIN, &[p("name", Ty::Str)], 1, "int 1", "Deletes an unused node type.", W),
-    spec("GetRoles", ALL, &[], 0, "array of role structs", "Returns the roles.", R),
-    spec("GetBootStates", ALL, &[], 0, "array of strings", "Returns the boot states.", R),
-    spec("GetNetworkMethods", ALL, &[], 0, "array of strings", "Returns the network methods.", R),
-    spec("GetNetworkTypes", ALL, &[], 0, "array of strings", "Returns the network types.", R),
+    spec(
+        "DeleteNodeGroup",
+        ADMIN,
+        &[p("nodegroup_id_or_name", INT_OR_STR)],
+        1,
+        "int 1",
+        "Deletes a node group.",
+        W,
+        handler!(misc::delete_node_group),
+    ),
+    spec("GetNodeTypes", ALL, &[], 0, "array of strings", "Returns the node types.", R, handler!(misc::get_node_types)),
+    spec(
+        "AddNodeType",
+        ADMIN,
+        &[p("name", Ty::Str)],
+        1,
+        "int 1",
+        "Adds a node type.",
+        W,
+        handler!(misc::add_node_type),
+    ),
+    spec(
+        "DeleteNodeType",
+        ADMIN,
+        &[p("name", Ty::Str)],
+        1,
+        "int 1",
+        "Deletes an unused node type.",
+        W,
+        handler!(misc::delete_node_type),
+    ),
+    spec("GetRoles", ALL, &[], 0, "array of role structs", "Returns the roles.", R, handler!(misc::get_roles)),
+    spec(
+        "GetBootStates",
+        ALL,
+        &[],
+        0,
+        "array of strings",
+        "Returns the boot states.",
+        R,
+        handler!(misc::get_boot_states),
+    ),
+    spec(
+        "GetNetworkMethods",
+        ALL,
+        &[],
+        0,
+        "array of strings",
+        "Returns the network methods.",
+        R,
+        handler!(misc::get_network_methods),
+    ),
+    spec(
+        "GetNetworkTypes",
+        ALL,
+        &[],
+        0,
+        "array of strings",
+        "Returns the network types.",
+        R,
+        handler!(misc::get_network_types),
+    ),
     spec(
         "GetEvents",
         ADMIN,
@@ -287,6 +520,7 @@ static BASE: &[MethodSpec] = &[
         "array of event structs",
         "Returns logged events.",
         R,
+        handler!(misc::get_events),
     ),
     spec(
         "GetEventObjects",
@@ -296,6 +530,7 @@ static BASE: &[MethodSpec] = &[
         "array of event object structs",
         "Returns logged events, one row per object.",
         R,
+        handler!(misc::get_event_objects),
     ),
     spec(
         "GetNodeFlavour",
@@ -305,19 +540,8 @@ static BASE: &[MethodSpec] = &[
         "struct flavour",
         "Returns a node's family, recording defaults as tags where the caller may write them.",
         W,
+        handler!(accessors::get_node_flavour),
     ),
-    MethodSpec {
-        inline_medium: Some(boot_medium::answers_with_image),
-        ..spec(
-            "GetBootMedium",
-            ADMIN_PI_TECH,
-            &[NODE_ARG, p("action", Ty::Str), p("filename", Ty::Str), p("options", Ty::Array(&Ty::Str))],
-            3,
-            "string config, base64 image or path",
-            "Returns a node's configuration file or boot medium, inline or written to a file.",
-            Writes::AfterPreparing,
-        )
-    },
     spec(
         "GetSession",
         ALL,
@@ -326,11 +550,39 @@ static BASE: &[MethodSpec] = &[
         "string session",
         "Returns a new session for the caller.",
         W,
+        handler!(sessions::get_session),
     ),
-    spec("AddSession", ADMIN, &[PERSON_ARG], 1, "string session", "Makes a 24-hour session for a person.", W),
-    spec("DeleteSession", ALL, &[], 0, "int 1", "Ends the caller's session.", W),
-    spec("AuthCheck", ALL, &[], 0, "int 1", "Returns 1 if the caller authenticates.", R),
-    spec("BootCheckAuthentication", ALL, &[], 0, "int 1", "Deprecated alias of AuthCheck.", R),
+    spec(
+        "AddSession",
+        ADMIN,
+        &[PERSON_ARG],
+        1,
+        "string session",
+        "Makes a 24-hour session for a person.",
+        W,
+        handler!(sessions::add_session),
+    ),
+    spec("DeleteSession", ALL, &[], 0, "int 1", "Ends the caller's session.", W, handler!(sessions::delete_session)),
+    spec(
+        "AuthCheck",
+        ALL,
+        &[],
+        0,
+        "int 1",
+        "Returns 1 if the caller authenticates.",
+        R,
+        handler!(sessions::auth_check),
+    ),
+    spec(
+        "BootCheckAuthentication",
+        ALL,
+        &[],
+        0,
+        "int 1",
+        "Deprecated alias of AuthCheck.",
+        R,
+        handler!(sessions::auth_check),
+    ),
     spec(
         "BootUpdateNode",
         NODE,
@@ -339,6 +591,7 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "The calling node updates its own record: boot_state, ssh_rsa_key (or ssh_host_key), its primary interface (primary_network); with neither boot_state nor a key, records that it booted (last_boot, last_contact, time spent online and offline).",
         W,
+        handler!(node_boot::boot_update_node),
     ),
     spec(
         "ReportRunlevel",
@@ -348,6 +601,7 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Records a node's run level (boot, safeboot, failboot, reinstall) and last contact: a node reports its own, an admin names the node.",
         W,
+        handler!(node_boot::report_runlevel),
     ),
     spec(
         "BootNotifyOwners",
@@ -357,6 +611,7 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Mails a message template about the calling node to the boot-messages address and, as asked, support and the site's PIs and techs (at most once per template and node every 10 minutes).",
         W,
+        handler!(messages::boot_notify_owners),
     ),
     spec(
         "BootGetNodeDetails",
@@ -366,6 +621,7 @@ static BASE: &[MethodSpec] = &[
         "struct details",
         "Returns the calling node's hostname, boot_state, model and interfaces, and a new node session (hmac authentication only).",
         W,
+        handler!(node_boot::boot_get_node_details),
     ),
     spec(
         "GetPlcRelease",
@@ -375,6 +631,7 @@ static BASE: &[MethodSpec] = &[
         "struct release",
         "Describes this server: build (with target-arch), tags and rpms.",
         R,
+        handler!(node_boot::get_plc_release),
     ),
     spec(
         "GetMessages",
@@ -384,6 +641,7 @@ static BASE: &[MethodSpec] = &[
         "array of message structs",
         "Returns message templates.",
         R,
+        handler!(messages::get_messages),
     ),
     spec(
         "AddMessage",
@@ -393,6 +651,7 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Adds a message template: message_id, subject, template (Python %(name)s substitutions), enabled.",
         W,
+        handler!(messages::add_message),
     ),
     spec(
         "UpdateMessage",
@@ -402,8 +661,18 @@ static BASE: &[MethodSpec] = &[
         "int 1",
         "Updates a message template's subject, template or enabled flag.",
         W,
+        handler!(messages::update_message),
     ),
-    spec("DeleteMessage", ADMIN, &[MESSAGE_ARG], 1, "int 1", "Deletes a message template.", W),
+    spec(
+        "DeleteMessage",
+        ADMIN,
+        &[MESSAGE_ARG],
+        1,
+        "int 1",
+        "Deletes a message template.",
+        W,
+        handler!(messages::delete_message),
+    ),
     spec(
         "GetIssuedMedia",
         ADMIN_PI_TECH,
@@ -412,6 +681,7 @@ static BASE: &[MethodSpec] = &[
         "array of issued medium structs",
         "Returns the node media issued so far (extension): node, action, options, reference, key generation, sha256, size, caller, time, superseded_by.",
         R,
+        handler!(issued_media::get_issued_media),
     ),
     MethodSpec {
         checks_own_auth: true,
@@ -423,19 +693,36 @@ static BASE: &[MethodSpec] = &[
             "struct status",
             "Tells whether the node key that signs this call (hmac auth) is current, superseded or unknown (extension; used by `bootmedium verify`).",
             R,
+            handler!(issued_media::verify_issued_medium),
         )
     },
 ];
+
+/// GetBootMedium, which the typed front ends also reach (the download API, the command line).
+static BOOT_MEDIUM: MethodSpec = MethodSpec {
+    inline_medium: Some(boot_medium::answers_with_image),
+    ..spec(
+        "GetBootMedium",
+        ADMIN_PI_TECH,
+        &[NODE_ARG, p("action", Ty::Str), p("filename", Ty::Str), p("options", Ty::Array(&Ty::Str))],
+        3,
+        "string config, base64 image or path",
+        "Returns a node's configuration file or boot medium, inline or written to a file.",
+        Writes::AfterPreparing,
+        handler!(boot_medium::get_boot_medium),
+    )
+};
 
 const ACCESSOR_GET: &[Param] = &[NODE_ARG];
 const ACCESSOR_SET: &[Param] = &[NODE_ARG, p("value", Ty::Str)];
 const ACCESSOR_GET_ROLES: &[Role] = &[Role::Admin, Role::Pi, Role::Tech, Role::User, Role::Node];
 
 static METHODS: LazyLock<Vec<MethodSpec>> = LazyLock::new(|| {
-    let mut all: Vec<MethodSpec> = BASE.iter().map(|s| MethodSpec { ..*s }).collect();
+    let mut all: Vec<MethodSpec> = BASE.iter().chain([&BOOT_MEDIUM]).map(|s| MethodSpec { ..*s }).collect();
     for a in accessors::ACCESSORS {
-        all.push(spec(a.get, ACCESSOR_GET_ROLES, ACCESSOR_GET, 1, "string value or nil", a.description, R));
-        all.push(spec(a.set, a.set_roles, ACCESSOR_SET, 2, "string value", a.description, W));
+        let (get, set) = (handler!(accessor_get), handler!(accessor_set));
+        all.push(spec(a.get, ACCESSOR_GET_ROLES, ACCESSOR_GET, 1, "string value or nil", a.description, R, get));
+        all.push(spec(a.set, a.set_roles, ACCESSOR_SET, 2, "string value", a.description, W, set));
     }
     all.sort_by_key(|m| m.name);
     all
@@ -449,82 +736,26 @@ pub fn all() -> impl Iterator<Item = &'static MethodSpec> {
     METHODS.iter()
 }
 
-pub async fn dispatch(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+/// The generated accessor methods share two handlers, which find their accessor by name.
+async fn accessor_get(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let name = cx.spec.name;
-    if let Some(acc) = accessors::ACCESSORS.iter().find(|acc| acc.get == name) {
-        return accessors::get(cx, acc, a).await;
+    match ACCESSORS.iter().find(|acc| acc.get == name) {
+        Some(acc) => accessors::get(cx, acc, a).await,
+        None => Err(Fault::invalid_method(name)),
     }
-    if let Some(acc) = accessors::ACCESSORS.iter().find(|acc| acc.set == name) {
-        return accessors::set(cx, acc, a).await;
+}
+
+async fn accessor_set(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+    let name = cx.spec.name;
+    match ACCESSORS.iter().find(|acc| acc.set == name) {
+        Some(acc) => accessors::set(cx, acc, a).await,
+        None => Err(Fault::invalid_method(name)),
     }
-    match name {
-        "AddSite" => sites::add_site(cx, a).await,
-        "GetSites" => sites::get_sites(cx, a).await,
-        "UpdateSite" => sites::update_site(cx, a).await,
-        "DeleteSite" => sites::delete_site(cx, a).await,
-        "AddPerson" => persons::add_person(cx, a).await,
-        "GetPersons" => persons::get_persons(cx, a).await,
-        "UpdatePerson" => persons::update_person(cx, a).await,
-        "DeletePerson" => persons::delete_person(cx, a).await,
-        "AddRoleToPerson" => persons::add_role_to_person(cx, a).await,
-        "DeleteRoleFromPerson" => persons::delete_role_from_person(cx, a).await,
-        "AddPersonToSite" => persons::add_person_to_site(cx, a).await,
-        "DeletePersonFromSite" => persons::delete_person_from_site(cx, a).await,
-        "SetPersonPrimarySite" => persons::set_person_primary_site(cx, a).await,
-        "AddNode" => nodes::add_node(cx, a).await,
-        "GetNodes" => nodes::get_nodes(cx, a).await,
-        "UpdateNode" => nodes::update_node(cx, a).await,
-        "DeleteNode" => nodes::delete_node(cx, a).await,
-        "AddInterface" => interfaces::add_interface(cx, a).await,
-        "GetInterfaces" => interfaces::get_interfaces(cx, a).await,
-        "UpdateInterface" => interfaces::update_interface(cx, a).await,
-        "DeleteInterface" => interfaces::delete_interface(cx, a).await,
-        "AddTagType" => tags::add_tag_type(cx, a).await,
-        "GetTagTypes" => tags::get_tag_types(cx, a).await,
-        "UpdateTagType" => tags::update_tag_type(cx, a).await,
-        "DeleteTagType" => tags::delete_tag_type(cx, a).await,
-        "AddRoleToTagType" => tags::add_role_to_tag_type(cx, a).await,
-        "DeleteRoleFromTagType" => tags::delete_role_from_tag_type(cx, a).await,
-        "AddNodeTag" => tags::add_node_tag(cx, a).await,
-        "GetNodeTags" => tags::get_node_tags(cx, a).await,
-        "UpdateNodeTag" => tags::update_node_tag(cx, a).await,
-        "DeleteNodeTag" => tags::delete_node_tag(cx, a).await,
-        "AddInterfaceTag" => tags::add_interface_tag(cx, a).await,
-        "GetInterfaceTags" => tags::get_interface_tags(cx, a).await,
-        "UpdateInterfaceTag" => tags::update_interface_tag(cx, a).await,
-        "DeleteInterfaceTag" => tags::delete_interface_tag(cx, a).await,
-        "AddNodeGroup" => misc::add_node_group(cx, a).await,
-        "GetNodeGroups" => misc::get_node_groups(cx, a).await,
-        "UpdateNodeGroup" => misc::update_node_group(cx, a).await,
-        "DeleteNodeGroup" => misc::delete_node_group(cx, a).await,
-        "GetNodeTypes" => misc::get_node_types(cx, a).await,
-        "AddNodeType" => misc::add_node_type(cx, a).await,
-        "DeleteNodeType" => misc::delete_node_type(cx, a).await,
-        "GetRoles" => misc::get_roles(cx, a).await,
-        "GetBootStates" => misc::get_boot_states(cx, a).await,
-        "GetNetworkMethods" => misc::get_network_methods(cx, a).await,
-        "GetNetworkTypes" => misc::get_network_types(cx, a).await,
-        "GetEvents" => misc::get_events(cx, a).await,
-        "GetEventObjects" => misc::get_event_objects(cx, a).await,
-        "GetNodeFlavour" => accessors::get_node_flavour(cx, a).await,
-        "GetBootMedium" => boot_medium::get_boot_medium(cx, a).await,
-        "GetSession" => sessions::get_session(cx, a).await,
-        "AddSession" => sessions::add_session(cx, a).await,
-        "DeleteSession" => sessions::delete_session(cx, a).await,
-        "AuthCheck" | "BootCheckAuthentication" => sessions::auth_check(cx, a).await,
-        "BootUpdateNode" => node_boot::boot_update_node(cx, a).await,
-        "ReportRunlevel" => node_boot::report_runlevel(cx, a).await,
-        "BootGetNodeDetails" => node_boot::boot_get_node_details(cx, a).await,
-        "GetPlcRelease" => node_boot::get_plc_release(cx, a).await,
-        "BootNotifyOwners" => messages::boot_notify_owners(cx, a).await,
-        "GetMessages" => messages::get_messages(cx, a).await,
-        "AddMessage" => messages::add_message(cx, a).await,
-        "UpdateMessage" => messages::update_message(cx, a).await,
-        "DeleteMessage" => messages::delete_message(cx, a).await,
-        "GetIssuedMedia" => issued_media::get_issued_media(cx, a).await,
-        "VerifyIssuedMedium" => issued_media::verify_issued_medium(cx, a).await,
-        other => Err(Fault::internal(format!("Unhandled method {other}"))),
-    }
+}
+
+/// GetBootMedium's declaration, for the typed front ends that reach it without a name.
+pub(crate) fn boot_medium_spec() -> &'static MethodSpec {
+    &BOOT_MEDIUM
 }
 
 #[cfg(test)]

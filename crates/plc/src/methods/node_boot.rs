@@ -15,9 +15,9 @@
 use super::common;
 use super::interfaces;
 use super::sessions;
-use crate::api::Cx;
 use crate::args::Args;
 use crate::caller::{Caller, NodeCaller};
+use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::views::INTERFACE;
 use bootmedium_registry::{FieldKind, SqlValue};

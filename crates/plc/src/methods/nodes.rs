@@ -2,8 +2,8 @@
 
 use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
 use super::{accessors, sessions};
-use crate::api::Cx;
 use crate::args::Args;
+use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::filter::exposed_tags;
 use crate::validate::is_hostname;

@@ -3,9 +3,9 @@
 //! SetPersonPrimarySite.
 
 use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
-use crate::api::Cx;
 use crate::args::Args;
 use crate::caller::Caller;
+use crate::context::Cx;
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use crate::validate::is_email;

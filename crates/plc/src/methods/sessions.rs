@@ -8,9 +8,9 @@
 //! deletion.
 
 use super::common::{self, find_one};
-use crate::api::Cx;
 use crate::args::Args;
 use crate::caller::Caller;
+use crate::context::Cx;
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::SqlValue;

@@ -1,8 +1,8 @@
 //! Sites (PLC_SPEC §4.7): AddSite, GetSites, UpdateSite, DeleteSite.
 
 use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
-use crate::api::Cx;
 use crate::args::Args;
+use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::validate::is_login_base;
 use bootmedium_registry::{SqlValue, views::SITE};

@@ -2,9 +2,9 @@
 //! may write a tag (upstream's `AuthorizeHelpers`).
 
 use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
-use crate::api::Cx;
 use crate::args::Args;
 use crate::caller::Caller;
+use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::roles::Role;
 use bootmedium_registry::views::{INTERFACE_TAG, NODE, NODE_TAG, ROLE, TAG_TYPE};
