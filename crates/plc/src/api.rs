@@ -17,6 +17,7 @@ use crate::auth::{AuthFailure, AuthRequest, Authenticated, PasswordCheck, Passwo
 use crate::caller::Caller;
 use crate::config::PlcConfig;
 use crate::context::{Cx, EventNote, MediaEnv, MethodSpec, Recheck, Reply, Services, Writes, authenticate};
+use crate::events::{self, EventRecord};
 use crate::fault::{Fault, MethodResult};
 use crate::logins::LoginGuard;
 use crate::methods::{self, boot_medium};
@@ -84,6 +85,7 @@ impl Api {
                 logins,
                 bootmanager: None,
                 mail_wake: Default::default(),
+                events: Default::default(),
             },
         }
     }
@@ -304,33 +306,41 @@ impl Api {
         body: impl for<'c> AsyncFnOnce(&'c mut Cx<'a>) -> MethodResult<T>,
     ) -> MethodResult<T> {
         let mut cx = Cx::new(&self.services, spec, &params[0], caller.clone(), tx, recheck);
-        let mut result = match spec.writes {
+        let result = match spec.writes {
             Writes::Yes => match cx.begin_writing().await {
                 Ok(()) => body(&mut cx).await,
                 Err(f) => Err(f),
             },
             Writes::No | Writes::AfterPreparing => body(&mut cx).await,
         };
-        // The event goes into the write transaction (a method that prepared on a read
-        // transaction and did not write still records its event).
-        if result.is_ok()
-            && spec.writes == Writes::AfterPreparing
-            && let Err(f) = cx.begin_writing().await
-        {
-            result = Err(f);
-        }
+        let writing = cx.is_writing();
         let (mut tx, event, created_files) = cx.finish();
+        let wants_event = event.message.is_some() || self.config.api.debug;
         let committed = match result {
-            Ok(v) => {
-                let logged = if event.message.is_some() || self.config.api.debug {
+            // A call that wrote: its event commits with its writes.
+            Ok(v) if writing => {
+                let logged = if wants_event {
                     let rec = EventRecord { spec, params, caller: Some(&caller), fault_code: 0, note: event, started };
-                    record_event(&mut tx, rec).await
+                    events::record(&mut tx, rec).await
                 } else {
                     Ok(())
                 };
                 match logged {
                     Ok(()) => tx.commit().await.map(|()| v).map_err(Fault::from),
                     Err(e) => Err(e),
+                }
+            }
+            // A call that only read: its read transaction ends, and its event (if any) goes
+            // through the group commit, so it never takes the write lock on its own.
+            Ok(v) => {
+                let ended = tx.commit().await;
+                if let Err(e) = ended {
+                    Err(Fault::from(e))
+                } else if wants_event {
+                    let rec = EventRecord { spec, params, caller: Some(&caller), fault_code: 0, note: event, started };
+                    self.events.record(&self.registry, rec).await.map(|()| v)
+                } else {
+                    Ok(v)
                 }
             }
             Err(f) => {
@@ -406,7 +416,7 @@ impl Api {
             notify::send(&mut tx, &self.config, &mail, ID).await?;
             let note = EventNote { message: Some(notify::event_message(ID)), objects: vec![("Node", node.node_id)] };
             let rec = EventRecord { spec, params, caller: None, fault_code: fault.code, note, started };
-            record_event(&mut tx, rec).await?;
+            events::record(&mut tx, rec).await?;
             tx.commit().await?;
             Ok(true)
         };
@@ -437,10 +447,9 @@ impl Api {
         if !self.config.api.debug {
             return;
         }
-        let Ok(mut tx) = self.registry.begin_write().await else { return };
         let rec = EventRecord { spec, params, caller, fault_code: fault.code, note: EventNote::default(), started };
-        if record_event(&mut tx, rec).await.is_ok() {
-            let _ = tx.commit().await;
+        if let Err(f) = self.events.record(&self.registry, rec).await {
+            tracing::warn!(method = spec.name, error = %f.message, "could not record a failed call in the event log");
         }
     }
 
@@ -571,59 +580,4 @@ fn node_value(node: &NodeRef) -> Value {
         NodeRef::Id(id) => Value::Int(*id),
         NodeRef::Hostname(h) => Value::String(h.clone()),
     }
-}
-
-struct EventRecord<'a> {
-    spec: &'static MethodSpec,
-    params: &'a [Value],
-    caller: Option<&'a Caller>,
-    fault_code: i64,
-    note: EventNote,
-    started: Instant,
-}
-
-async fn record_event(tx: &mut Tx, rec: EventRecord<'_>) -> MethodResult<()> {
-    let (person_id, node_id) = match rec.caller {
-        // person_id 0 is the maintenance account or the local operator: no person row.
-        Some(Caller::Person(p)) if p.person_id > 0 => (Some(p.person_id), None),
-        Some(Caller::Node(n)) => (None, Some(n.node_id)),
-        _ => (None, None),
-    };
-    let auth_type = rec
-        .params
-        .first()
-        .and_then(|a| a.get("AuthMethod"))
-        .and_then(Value::as_str)
-        .filter(|m| ["session", "password", "capability", "gpg", "hmac", "anonymous"].contains(m))
-        .map(str::to_string);
-    let call = format!("{}{}", rec.spec.name, crate::pyrepr::redacted_args(rec.params));
-    let event_id = tx
-        .insert(
-            "events",
-            "event_id",
-            &[
-                ("person_id", SqlValue::Int(person_id)),
-                ("node_id", SqlValue::Int(node_id)),
-                ("auth_type", SqlValue::Text(auth_type)),
-                ("fault_code", SqlValue::int(rec.fault_code)),
-                ("call_name", SqlValue::text(rec.spec.name)),
-                ("call", SqlValue::text(call)),
-                ("message", SqlValue::Text(rec.note.message)),
-                ("runtime", SqlValue::Float(Some(rec.started.elapsed().as_secs_f64()))),
-                ("time", SqlValue::int(crate::now())),
-            ],
-        )
-        .await?;
-    for (kind, id) in rec.note.objects {
-        tx.insert_plain(
-            "event_object",
-            &[
-                ("event_id", SqlValue::int(event_id)),
-                ("object_id", SqlValue::int(id)),
-                ("object_type", SqlValue::text(kind)),
-            ],
-        )
-        .await?;
-    }
-    Ok(())
 }

@@ -137,6 +137,8 @@ pub struct Services {
     pub mail_wake: std::sync::Arc<tokio::sync::Notify>,
     /// The BootManager payloads `/boot/` serves (none: it serves none).
     pub bootmanager: Option<crate::bootmanager::PayloadStore>,
+    /// The group commit of reading calls' events.
+    pub(crate) events: crate::events::EventBatcher,
 }
 
 impl Services {

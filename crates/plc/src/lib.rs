@@ -15,6 +15,7 @@ pub mod config;
 pub mod context;
 pub mod crypto;
 pub mod downloads;
+mod events;
 pub mod fault;
 pub mod filter;
 pub mod ledger;

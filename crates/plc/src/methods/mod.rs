@@ -30,6 +30,8 @@ const fn p(name: &'static str, ty: Ty) -> Param {
     Param { name, ty }
 }
 
+/// One method's facts, in the order the table lists them.
+#[allow(clippy::too_many_arguments)]
 const fn spec(
     name: &'static str,
     roles: &'static [Role],

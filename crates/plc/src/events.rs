@@ -1,0 +1,160 @@
+//! The event log of calls (docs/plc-api.md §2.8): one `events` row per recorded call, with its
+//! `event_object` rows.
+//!
+//! A call that writes records its event in its own write transaction, so the two commit together
+//! or not at all. A call that only reads (GetBootMedium's node-preview, and every call in debug
+//! mode) has nothing else to commit: its event goes through [`EventBatcher`], a group commit —
+//! events that arrive while one batch is being written wait and are written together in the
+//! next transaction — so reading calls never take the write lock one by one. Each call still
+//! returns only once its event has committed (or with the fault that stopped it).
+
+use crate::caller::Caller;
+use crate::context::{EventNote, MethodSpec};
+use crate::fault::{Fault, MethodResult};
+use bootmedium_registry::{Registry, SqlValue, Tx};
+use bootmedium_xmlrpc::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+/// A call about to be recorded.
+pub(crate) struct EventRecord<'a> {
+    pub spec: &'static MethodSpec,
+    /// The call's arguments as sent, the auth struct first (recorded redacted).
+    pub params: &'a [Value],
+    pub caller: Option<&'a Caller>,
+    pub fault_code: i64,
+    pub note: EventNote,
+    pub started: Instant,
+}
+
+/// One `events` row and its objects, ready to insert.
+pub(crate) struct EventRow {
+    person_id: Option<i64>,
+    node_id: Option<i64>,
+    auth_type: Option<String>,
+    fault_code: i64,
+    call_name: &'static str,
+    call: String,
+    message: Option<String>,
+    runtime: f64,
+    time: i64,
+    objects: Vec<(&'static str, i64)>,
+}
+
+impl From<EventRecord<'_>> for EventRow {
+    fn from(rec: EventRecord<'_>) -> Self {
+        let (person_id, node_id) = match rec.caller {
+            // person_id 0 is the maintenance account or the local operator: no person row.
+            Some(Caller::Person(p)) if p.person_id > 0 => (Some(p.person_id), None),
+            Some(Caller::Node(n)) => (None, Some(n.node_id)),
+            _ => (None, None),
+        };
+        let auth_type = rec
+            .params
+            .first()
+            .and_then(|a| a.get("AuthMethod"))
+            .and_then(Value::as_str)
+            .filter(|m| ["session", "password", "capability", "gpg", "hmac", "anonymous"].contains(m))
+            .map(str::to_string);
+        EventRow {
+            person_id,
+            node_id,
+            auth_type,
+            fault_code: rec.fault_code,
+            call_name: rec.spec.name,
+            call: format!("{}{}", rec.spec.name, crate::pyrepr::redacted_args(rec.params)),
+            message: rec.note.message,
+            runtime: rec.started.elapsed().as_secs_f64(),
+            time: crate::now(),
+            objects: rec.note.objects,
+        }
+    }
+}
+
+/// Records a call in `tx` (the call's own write transaction).
+pub(crate) async fn record(tx: &mut Tx, rec: EventRecord<'_>) -> MethodResult<()> {
+    insert(tx, &EventRow::from(rec)).await
+}
+
+async fn insert(tx: &mut Tx, row: &EventRow) -> MethodResult<()> {
+    let event_id = tx
+        .insert(
+            "events",
+            "event_id",
+            &[
+                ("person_id", SqlValue::Int(row.person_id)),
+                ("node_id", SqlValue::Int(row.node_id)),
+                ("auth_type", SqlValue::Text(row.auth_type.clone())),
+                ("fault_code", SqlValue::int(row.fault_code)),
+                ("call_name", SqlValue::text(row.call_name)),
+                ("call", SqlValue::text(row.call.clone())),
+                ("message", SqlValue::Text(row.message.clone())),
+                ("runtime", SqlValue::Float(Some(row.runtime))),
+                ("time", SqlValue::int(row.time)),
+            ],
+        )
+        .await?;
+    for (kind, id) in &row.objects {
+        tx.insert_plain(
+            "event_object",
+            &[
+                ("event_id", SqlValue::int(event_id)),
+                ("object_id", SqlValue::int(*id)),
+                ("object_type", SqlValue::text(*kind)),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+type Waiting = (EventRow, oneshot::Sender<MethodResult<()>>);
+
+/// Group commit for the events of calls that wrote nothing else (see the module doc).
+#[derive(Default)]
+pub struct EventBatcher {
+    /// Held while a batch is written: one event transaction at a time.
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// Events waiting for the next batch.
+    pending: Mutex<Vec<Waiting>>,
+}
+
+impl EventBatcher {
+    /// Records a call on its own, together with the events of other calls arriving meanwhile;
+    /// returns once it has committed.
+    pub(crate) async fn record(&self, registry: &Registry, rec: EventRecord<'_>) -> MethodResult<()> {
+        let (done, answer) = oneshot::channel();
+        self.lock_pending().push((EventRow::from(rec), done));
+        let turn = self.writer.clone().lock_owned().await;
+        let batch = std::mem::take(&mut *self.lock_pending());
+        // Empty: the batch before took this event along and has answered it already.
+        if !batch.is_empty() {
+            let registry = registry.clone();
+            // A task of its own, so that a caller who goes away mid-batch does not cut the batch
+            // (and the events of the others in it) short; the turn ends when it is written.
+            tokio::spawn(async move {
+                let _turn = turn;
+                let (rows, senders): (Vec<EventRow>, Vec<_>) = batch.into_iter().unzip();
+                let written = write_batch(&registry, &rows).await;
+                for s in senders {
+                    let _ = s.send(written.clone());
+                }
+            });
+        }
+        answer.await.map_err(|_| Fault::internal("the event log writer stopped before recording this call"))?
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn write_batch(registry: &Registry, rows: &[EventRow]) -> MethodResult<()> {
+    let mut tx = registry.begin_write().await?;
+    for row in rows {
+        insert(&mut tx, row).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
