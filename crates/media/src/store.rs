@@ -173,10 +173,20 @@ type Generation = Option<Vec<u8>>;
 /// What `find` answered, valid while the generation marker holds `generation`. Only found
 /// references are kept (at most two entries per stored reference: by version and as its
 /// family's highest); errors are looked up again every time.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Cache {
     generation: Generation,
     found: HashMap<(String, Option<String>), Reference>,
+}
+
+/// Not the cached manifests: a store in a debug message should not print every one of them.
+impl fmt::Debug for Cache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("generation", &self.generation.as_deref().map(String::from_utf8_lossy))
+            .field("entries", &self.found.len())
+            .finish()
+    }
 }
 
 fn check_name(what: &'static str, value: &str) -> Result<(), MediaError> {
