@@ -30,7 +30,6 @@ use bootmedium_formats::cramfs::{CramfsBuilder, Metadata, SpecialKind};
 use crate::error::{MediaError, io_error};
 use crate::initrd;
 use crate::manifest::SlotKind;
-use crate::store::Reference;
 
 /// `S_IFSOCK` (the cpio reader names the other types).
 const SOCKET: u32 = 0o140_000;
@@ -212,21 +211,17 @@ impl BuiltCramfs {
     }
 }
 
-/// Builds the cramfs of the reference's root merged with `overlay` (a gzip'd newc cpio) into a
-/// temporary file in the store's `tmp/`.
-pub(crate) fn build(reference: &Reference, overlay: &[u8]) -> Result<BuiltCramfs, MediaError> {
-    let store = reference.store();
-    let tmp = store.tmp_dir()?;
-
+/// Builds the cramfs of the root `initrd` (a gzip'd newc cpio, the reference's stored
+/// `bootcd.img`) merged with `overlay` (likewise) into unnamed temporary files in `tmp`.
+pub(crate) fn build(tmp: &Path, initrd: &Path, overlay: &[u8]) -> Result<BuiltCramfs, MediaError> {
     // 1. The root, decompressed once into a file the cramfs reads its files from.
-    let mut root_file = unnamed_temp(&tmp)?;
-    let initrd_path = store.object(&reference.manifest().inputs.initrd);
-    io::copy(&mut initrd::open_cpio_stream(&initrd_path)?, &mut root_file)
+    let mut root_file = unnamed_temp(tmp)?;
+    io::copy(&mut initrd::open_cpio_stream(initrd)?, &mut root_file)
         .map_err(|e| MediaError::Initrd(format!("decompressing: {e}")))?;
     let root = Arc::new(root_file);
 
     // 2. The overlay, decompressed likewise.
-    let mut overlay_file = unnamed_temp(&tmp)?;
+    let mut overlay_file = unnamed_temp(tmp)?;
     io::copy(&mut gzip_decoder(overlay), &mut overlay_file).map_err(io_error("decompressing the overlay"))?;
     let overlay = Arc::new(overlay_file);
 
@@ -244,7 +239,7 @@ pub(crate) fn build(reference: &Reference, overlay: &[u8]) -> Result<BuiltCramfs
             Item::Special(meta, kind) => cramfs.add_special(&path, kind, meta)?,
         }
     }
-    let mut writer = io::BufWriter::with_capacity(1024 * 1024, unnamed_temp(&tmp)?);
+    let mut writer = io::BufWriter::with_capacity(1024 * 1024, unnamed_temp(tmp)?);
     cramfs.write(&mut writer)?;
     let file = writer
         .into_inner()

@@ -31,6 +31,12 @@
 //! program, memory independent of the image size.
 //! [`Reference::build_full`] builds the same bytes without templates, which the tests compare.
 //!
+//! Where: the store (list, find, import, remove) is store.rs, its directory layout layout.rs,
+//! one stored reference and what it makes reference.rs. [`ReferenceStore::find`] answers from a
+//! cache of the references it found, shared by the store's clones and dropped whenever
+//! `references/generation` changes; import and remove rewrite that file, in whichever process
+//! they run, so references change only through them (see store.rs for the contract).
+//!
 //! Everything is reproducible: every timestamp comes from the inputs, volume serials from their
 //! hashes, and `syslinux` runs with `SOURCE_DATE_EPOCH`.
 #![forbid(unsafe_code)]
@@ -42,11 +48,13 @@ mod hash;
 mod image;
 mod initrd;
 mod inspect;
+mod layout;
 mod loader_config;
 mod manifest;
 mod overlay;
 mod pe;
 mod prepared;
+mod reference;
 mod render;
 mod request;
 mod settings;
@@ -59,9 +67,10 @@ pub use image::Marker;
 pub use inspect::{BootCatalogEntry, Container, Inspection, PartitionEntry, UefiBoot, inspect, mask_node_key};
 pub use manifest::{Inputs, Manifest, SlotKind, SlotLocation, SlotSizes, Template, UefiLoader};
 pub use prepared::{MediumReader, PreparedMedium, Segment};
+pub use reference::Reference;
 pub use request::{Console, ImageType, KernelArg, MAX_KARG_LEN, MediumRequest, Parity, SerialConsole};
 pub use settings::{BootConfig, BootSettings};
 pub use store::{
     DEFAULT_ISOHYBRID_MBR, DEFAULT_ISOLINUX, DEFAULT_LDLINUX, DEFAULT_MBR, DEFAULT_MOK_MANAGER, DEFAULT_SHIM,
-    DEFAULT_SIGNED_GRUB, ImportRequest, Progress, Reference, ReferenceStore,
+    DEFAULT_SIGNED_GRUB, ImportRequest, Progress, ReferenceStore,
 };

@@ -1,49 +1,50 @@
-//! The reference store in the data directory (MEDIA.md §2 steps 1–3):
-//!
-//! ```text
-//! <data-dir>/references/
-//!   objects/<sha256>                       every input, content-addressed (kernels, bootcd.img,
-//!                                          isolinux.bin, ldlinux.c32, mbr.bin, isohdpfx.bin,
-//!                                          and the UEFI loader files: the GRUB made at import,
-//!                                          or the signed shim, GRUB and MokManager)
-//!   families/<family>/<version>/
-//!     manifest.json                        see [`Manifest`]
-//!     <default|variant>/<type>.img         the templates (iso, usb, usb_partition, iso_cramfs,
-//!                                          usb_cramfs)
-//!   staging/                               imports in progress (renamed into families/ when
-//!                                          complete, so a reference is there whole or not at all)
-//!   tmp/                                   cramfs builds (files without a name: O_TMPFILE)
-//! ```
+//! The reference store in the data directory (MEDIA.md §2 steps 1–3): listing, finding,
+//! importing and removing references. Where things are kept is [`crate::layout`]'s
+//! (`<data-dir>/references/`: `objects/`, `families/<family>/<version>/`, `staging/`, `tmp/`,
+//! `generation`); what one stored reference does is [`Reference`]'s (reference.rs).
 //!
 //! Import computes what never changes for a reference once (the uncompressed root size for
 //! `ramdisk_size`, the root's passwd, the generic merged cramfs that sizes the cramfs slot),
 //! and the UEFI loader the request chose (`grub-mkimage`, or the distribution's signed files;
 //! docs/uefi.md), and whether each kernel is signed, then builds each template with
-//! our writers and, for FAT, Debian's `syslinux` (MEDIA.md §2 step 1). [`Reference::prepare`]
-//! then makes a node's medium by rendering its slots (and, for the cramfs types, building its
-//! cramfs natively) over a template; [`Reference::build_full`]
-//! builds the same medium from the stored inputs without templates (the slow path the tests
-//! compare the fast one with).
+//! our writers and, for FAT, Debian's `syslinux` (MEDIA.md §2 step 1), in `staging/`, and
+//! renames the whole reference into `families/`.
+//!
+//! The manifest cache: [`ReferenceStore::find`] runs on every image API call and download
+//! request, so the references it found are kept in the store (shared by its clones) instead
+//! of listing the family and parsing `manifest.json` each time. The contract across processes
+//! (`bootmedium reference import/remove` beside `bootmedium serve` on one data directory):
+//! references change only by import and remove, and each of them, once its change is in place
+//! (after the rename into `families/`, after the removal), rewrites `references/generation`
+//! with new content by a temporary file and a rename. `find` reads that small file on every
+//! call and drops the whole cache when its content differs from what the cache was filled
+//! under; no file means generation "none" (a data directory from before the marker), and the
+//! first import or removal creates it. A manifest edited by hand is not seen by a process
+//! that has it cached until the next import or removal. The check that a template still has
+//! the size its manifest records stays in [`Reference::prepare`], on every medium.
 //!
 //! Concurrency: imports of different references may run at once; removing a reference deletes
 //! the objects no manifest names (including those a failed import left behind), so it should not
 //! run during an import.
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
 
+use crate::cramfs_medium::BuiltCramfs;
 use crate::error::{MediaError, io_error};
-use crate::hash::{PrefixState, derived_id, hex, sha256_with_prefix};
-use crate::image::{self, ImageSpec, Marker, Payload};
+use crate::hash::{hex, sha256_with_prefix};
+use crate::image;
 use crate::initrd;
-use crate::manifest::{HashPrefix, Inputs, MANIFEST_FORMAT, Manifest, SlotKind, SlotSizes, Template, UefiLoader};
-use crate::prepared::{Patch, PreparedMedium};
-use crate::render::{self, Rendered};
+use crate::layout::{Layout, MANIFEST_FILE, VARIANT_DEFAULT_DIR, create_dir};
+use crate::manifest::{HashPrefix, Inputs, MANIFEST_FORMAT, Manifest, SlotSizes, Template, UefiLoader};
+use crate::reference::Reference;
+use crate::render;
 use crate::request::{ImageType, MediumRequest};
 use crate::settings::BootSettings;
 use crate::tools;
@@ -65,7 +66,6 @@ pub const DEFAULT_MOK_MANAGER: &str = "/usr/lib/shim/mmx64.efi.signed";
 /// grub-efi-amd64-signed); it finds its medium by `/.disk/info` and reads `boot/grub/grub.cfg`.
 pub const DEFAULT_SIGNED_GRUB: &str = "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed";
 
-const VARIANT_DEFAULT_DIR: &str = "default";
 const COPY_BUFFER: usize = 128 * 1024;
 
 /// What `reference import` is given.
@@ -158,18 +158,35 @@ impl fmt::Display for Progress {
     }
 }
 
-/// The references of one data directory.
+/// The references of one data directory. Clones share the manifest cache; the store is
+/// `Send + Sync`, for the server's tasks to share.
 #[derive(Debug, Clone)]
 pub struct ReferenceStore {
-    root: PathBuf,
+    layout: Layout,
+    cache: Arc<Mutex<Cache>>,
 }
 
-/// One imported reference.
-#[derive(Debug, Clone)]
-pub struct Reference {
-    store: ReferenceStore,
-    dir: PathBuf,
-    manifest: Manifest,
+/// The content of `references/generation` when it was read: `None` while there is no such
+/// file (a data directory from before the marker, or one nothing was imported into yet).
+type Generation = Option<Vec<u8>>;
+
+/// What `find` answered, valid while the generation marker holds `generation`. Only found
+/// references are kept (at most two entries per stored reference: by version and as its
+/// family's highest); errors are looked up again every time.
+#[derive(Default)]
+struct Cache {
+    generation: Generation,
+    found: HashMap<(String, Option<String>), Reference>,
+}
+
+/// Not the cached manifests: a store in a debug message should not print every one of them.
+impl fmt::Debug for Cache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("generation", &self.generation.as_deref().map(String::from_utf8_lossy))
+            .field("entries", &self.found.len())
+            .finish()
+    }
 }
 
 fn check_name(what: &'static str, value: &str) -> Result<(), MediaError> {
@@ -221,10 +238,6 @@ fn unique_suffix() -> String {
     format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, AtomicOrdering::Relaxed))
 }
 
-fn create_dir(path: &Path) -> Result<(), MediaError> {
-    std::fs::create_dir_all(path).map_err(io_error(format!("creating {}", path.display())))
-}
-
 fn modification_time(path: &Path) -> Result<i64, MediaError> {
     use std::os::unix::fs::MetadataExt;
     let metadata = std::fs::metadata(path).map_err(io_error(format!("reading {}", path.display())))?;
@@ -234,26 +247,20 @@ fn modification_time(path: &Path) -> Result<i64, MediaError> {
 impl ReferenceStore {
     /// The store of `data_dir` (nothing is read or created until used).
     pub fn open(data_dir: &Path) -> ReferenceStore {
-        ReferenceStore { root: data_dir.join("references") }
+        ReferenceStore { layout: Layout::new(data_dir), cache: Arc::default() }
     }
 
     /// `<data-dir>/references`.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.layout.root()
     }
 
     fn families(&self) -> PathBuf {
-        self.root.join("families")
+        self.layout.families()
     }
 
-    pub(crate) fn object(&self, sha256: &str) -> PathBuf {
-        self.root.join("objects").join(sha256)
-    }
-
-    pub(crate) fn tmp_dir(&self) -> Result<PathBuf, MediaError> {
-        let dir = self.root.join("tmp");
-        create_dir(&dir)?;
-        Ok(dir)
+    fn object(&self, sha256: &str) -> PathBuf {
+        self.layout.object(sha256)
     }
 
     fn reference_dir(&self, family: &str, version: &str) -> Result<PathBuf, MediaError> {
@@ -267,7 +274,7 @@ impl ReferenceStore {
         let mut manifests = Vec::new();
         for family in read_dir_names(&self.families())? {
             for version in read_dir_names(&self.families().join(&family))? {
-                let path = self.families().join(&family).join(&version).join("manifest.json");
+                let path = self.families().join(&family).join(&version).join(MANIFEST_FILE);
                 if path.is_file() {
                     manifests.push(Manifest::load(&path)?);
                 }
@@ -279,45 +286,115 @@ impl ReferenceStore {
 
     /// The reference of `family` at `version`, or its highest version (digit runs compared as
     /// numbers) when `version` is `None`.
+    ///
+    /// Answered from memory while the store's generation marker is unchanged: one small file
+    /// read per call, outside the lock. A reference changes only by [`ReferenceStore::import`]
+    /// and [`ReferenceStore::remove`] (in this process or another on the same data directory),
+    /// which rewrite the marker; a manifest edited by hand is seen after the next of those.
+    /// The template files are not checked here but by [`Reference::prepare`], every time.
     pub fn find(&self, family: &str, version: Option<&str>) -> Result<Reference, MediaError> {
-        let not_found = || MediaError::NotFound { family: family.to_owned(), version: version.map(str::to_owned) };
         check_name("family", family)?;
+        if let Some(version) = version {
+            check_name("version", version)?;
+        }
+        // Read before the manifest: a reference loaded after a change the marker announces
+        // is at least as new as the generation it is filed under.
+        let generation = self.read_generation()?;
+        let key = (family.to_owned(), version.map(str::to_owned));
+        {
+            let cache = self.lock_cache();
+            if cache.generation == generation
+                && let Some(found) = cache.found.get(&key)
+            {
+                return Ok(found.clone());
+            }
+        }
+        let found = self.load(family, version)?;
+        let mut cache = self.lock_cache();
+        if cache.generation != generation {
+            // Whichever thread saw a generation last starts the cache over with it; an entry
+            // filed under an older one is dropped by the next call that reads the newer.
+            cache.found.clear();
+            cache.generation = generation;
+        }
+        cache.found.insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// The cache; a thread that panicked holding it left no half-made entry (every change is
+    /// one insert or clear), so a poisoned lock is used as it is.
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The generation marker's content, `None` when there is none.
+    fn read_generation(&self) -> Result<Generation, MediaError> {
+        let path = self.layout.generation();
+        match std::fs::read(&path) {
+            Ok(content) => Ok(Some(content)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(MediaError::Io { context: format!("reading {}", path.display()), source: e }),
+        }
+    }
+
+    /// Announces a change of the stored references to every process with this store open:
+    /// rewrites the generation marker with content no earlier marker had (this process's id,
+    /// the time and a counter), by a temporary file renamed over it, so readers see the old
+    /// content or the new, never a partial one.
+    fn bump_generation(&self) -> Result<(), MediaError> {
+        let path = self.layout.generation();
+        let context = || format!("writing {}", path.display());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let mut pending = crate::files::Pending::create(&path).map_err(io_error(context()))?;
+        writeln!(pending.file(), "{nanos} {}", unique_suffix()).map_err(io_error(context()))?;
+        pending.publish(0o644).map_err(io_error(context()))
+    }
+
+    /// `find` without the cache.
+    fn load(&self, family: &str, version: Option<&str>) -> Result<Reference, MediaError> {
+        let not_found = || MediaError::NotFound { family: family.to_owned(), version: version.map(str::to_owned) };
         let version = match version {
             Some(v) => v.to_owned(),
             None => read_dir_names(&self.families().join(family))?
                 .into_iter()
-                .filter(|v| self.families().join(family).join(v).join("manifest.json").is_file())
+                .filter(|v| self.families().join(family).join(v).join(MANIFEST_FILE).is_file())
                 .max_by(|a, b| compare_versions(a, b))
                 .ok_or_else(not_found)?,
         };
         let dir = self.reference_dir(family, &version)?;
-        let path = dir.join("manifest.json");
+        let path = dir.join(MANIFEST_FILE);
         if !path.is_file() {
             return Err(not_found());
         }
-        Ok(Reference { store: self.clone(), manifest: Manifest::load(&path)?, dir })
+        Ok(Reference::new(self.layout.clone(), dir, Manifest::load(&path)?))
     }
 
     /// Removes a reference and the stored inputs no other reference uses.
     pub fn remove(&self, family: &str, version: &str) -> Result<(), MediaError> {
         let dir = self.reference_dir(family, version)?;
-        if !dir.join("manifest.json").is_file() {
+        if !dir.join(MANIFEST_FILE).is_file() {
             return Err(MediaError::NotFound { family: family.to_owned(), version: Some(version.to_owned()) });
         }
         // Renamed first, so that a reference is never seen half removed.
-        let doomed = self.root.join("staging").join(format!("removed-{}", unique_suffix()));
-        create_dir(&self.root.join("staging"))?;
+        let doomed = self.layout.staging().join(format!("removed-{}", unique_suffix()));
+        create_dir(&self.layout.staging())?;
         std::fs::rename(&dir, &doomed).map_err(io_error(format!("removing {}", dir.display())))?;
-        std::fs::remove_dir_all(&doomed).map_err(io_error(format!("removing {}", doomed.display())))?;
-        let _ = std::fs::remove_dir(self.families().join(family));
-        self.collect_garbage()
+        let result = std::fs::remove_dir_all(&doomed)
+            .map_err(io_error(format!("removing {}", doomed.display())))
+            .and_then(|()| {
+                let _ = std::fs::remove_dir(self.families().join(family));
+                self.collect_garbage()
+            });
+        // The reference is gone from families/ since the rename, whatever failed after it.
+        let bumped = self.bump_generation();
+        result.and(bumped)
     }
 
     fn collect_garbage(&self) -> Result<(), MediaError> {
         let mut used = BTreeSet::new();
         for family in read_dir_names(&self.families())? {
             for version in read_dir_names(&self.families().join(&family))? {
-                let path = self.families().join(&family).join(&version).join("manifest.json");
+                let path = self.families().join(&family).join(&version).join(MANIFEST_FILE);
                 if path.is_file() {
                     // Of any format: a reference waiting to be imported again keeps its inputs.
                     let inputs = Manifest::load_inputs(&path)?;
@@ -335,7 +412,7 @@ impl ReferenceStore {
                 }
             }
         }
-        for name in read_dir_names(&self.root.join("objects"))? {
+        for name in read_dir_names(&self.layout.objects())? {
             if !used.contains(&name) {
                 let path = self.object(&name);
                 std::fs::remove_file(&path).map_err(io_error(format!("removing {}", path.display())))?;
@@ -347,7 +424,7 @@ impl ReferenceStore {
     /// Copies a file into `objects/` under its sha256 and returns the hash.
     fn store_object(&self, source: &Path) -> Result<String, MediaError> {
         use sha2::{Digest, Sha256};
-        let objects = self.root.join("objects");
+        let objects = self.layout.objects();
         create_dir(&objects)?;
         let tmp = objects.join(format!(".incoming-{}", unique_suffix()));
         let result = (|| {
@@ -384,7 +461,7 @@ impl ReferenceStore {
     /// Makes the UEFI GRUB with `grub-mkimage` in `tmp/` and stores it as an
     /// input, so every later build of the reference (templates, `build_full`) uses those bytes.
     fn make_grub_efi(&self) -> Result<String, MediaError> {
-        let work = self.tmp_dir()?.join(format!("grub-{}", unique_suffix()));
+        let work = self.layout.tmp_dir()?.join(format!("grub-{}", unique_suffix()));
         create_dir(&work)?;
         let result = (|| {
             let out = work.join("BOOTX64.EFI");
@@ -493,12 +570,11 @@ impl ReferenceStore {
             templates: Vec::new(),
             cramfs_unavailable: None,
         };
-        create_dir(&self.root.join("staging"))?;
-        let staging =
-            self.root.join("staging").join(format!("{}-{}-{}", request.family, request.version, unique_suffix()));
+        create_dir(&self.layout.staging())?;
+        let staging = self.layout.staging().join(format!("{}-{}-{}", request.family, request.version, unique_suffix()));
         create_dir(&staging)?;
         let result =
-            self.build_templates(Reference { store: self.clone(), dir: staging.clone(), manifest }, settings, progress);
+            self.build_templates(Reference::new(self.layout.clone(), staging.clone(), manifest), settings, progress);
         let reference = match result {
             Ok(r) => r,
             Err(e) => {
@@ -518,25 +594,29 @@ impl ReferenceStore {
         }
         crate::files::sync_dir(&family_dir)
             .map_err(io_error(format!("moving the reference to {}", final_dir.display())))?;
-        Ok(Reference { dir: final_dir, ..reference })
+        // After the rename: a process that sees the new generation finds the reference.
+        self.bump_generation()?;
+        Ok(reference.moved_to(final_dir))
     }
 
+    /// Builds the templates of `reference` (in its staging directory) and writes its manifest.
     fn build_templates(
         &self,
         mut reference: Reference,
         settings: &BootSettings,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<Reference, MediaError> {
+        let dir = reference.dir().to_path_buf();
         let variants: Vec<Option<String>> =
-            std::iter::once(None).chain(reference.manifest.variants().into_iter().map(Some)).collect();
+            std::iter::once(None).chain(reference.manifest().variants().into_iter().map(Some)).collect();
         let total = variants.len() * ImageType::TEMPLATED.len();
         let mut templates = Vec::new();
         // The generic merged cramfs (the same for every cramfs template unless the overlay
         // differs), built at the first cramfs template; its size fixes the cramfs slot.
-        let mut generic_cramfs: Option<(Vec<u8>, crate::cramfs_medium::BuiltCramfs)> = None;
+        let mut generic_cramfs: Option<(Vec<u8>, BuiltCramfs)> = None;
         for variant in &variants {
             let dir_name = variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR);
-            create_dir(&reference.dir.join(dir_name))?;
+            create_dir(&dir.join(dir_name))?;
             for image_type in ImageType::TEMPLATED {
                 progress(&Progress::Building {
                     variant: variant.clone(),
@@ -544,27 +624,27 @@ impl ReferenceStore {
                     index: templates.len() + 1,
                     total,
                 });
-                if image_type.is_cramfs() && reference.manifest.cramfs_unavailable.is_some() {
+                if image_type.is_cramfs() && reference.manifest().cramfs_unavailable.is_some() {
                     continue;
                 }
                 let request = MediumRequest { variant: variant.clone(), ..MediumRequest::generic(image_type) };
                 let file = format!("{dir_name}/{image_type}.img");
-                let path = reference.dir.join(&file);
-                let rendered = render::render(&reference.manifest, &request, settings)?;
+                let path = dir.join(&file);
+                let rendered = render::render(reference.manifest(), &request, settings)?;
                 let cramfs = if image_type.is_cramfs() {
                     if generic_cramfs.as_ref().is_none_or(|(overlay, _)| *overlay != rendered.overlay) {
-                        let built = match crate::cramfs_medium::build(&reference, &rendered.overlay) {
+                        let built = match reference.build_cramfs(&rendered.overlay) {
                             Ok(built) => built,
                             // A root cramfs cannot hold: the reference is still good for the
                             // other types, and its cramfs types say why they are refused.
                             Err(e) if !matches!(e, MediaError::Io { .. }) => {
-                                reference.manifest.cramfs_unavailable = Some(e.to_string());
+                                reference.manifest_mut().cramfs_unavailable = Some(e.to_string());
                                 continue;
                             }
                             Err(e) => return Err(e),
                         };
-                        if reference.manifest.slot_sizes.cramfs == 0 {
-                            reference.manifest.slot_sizes.cramfs = SlotSizes::cramfs_slot(built.len());
+                        if reference.manifest().slot_sizes.cramfs == 0 {
+                            reference.manifest_mut().slot_sizes.cramfs = SlotSizes::cramfs_slot(built.len());
                         }
                         generic_cramfs = Some((rendered.overlay.clone(), built));
                     }
@@ -594,17 +674,17 @@ impl ReferenceStore {
                 });
             }
         }
-        reference.manifest.templates = templates;
-        let manifest = reference.dir.join("manifest.json");
-        reference.manifest.save(&manifest)?;
+        reference.manifest_mut().templates = templates;
+        let manifest = dir.join(MANIFEST_FILE);
+        reference.manifest().save(&manifest)?;
         let sync = |path: &Path| {
             File::open(path).and_then(|f| f.sync_all()).map_err(io_error(format!("writing {}", path.display())))
         };
         sync(&manifest)?;
         for variant in &variants {
-            sync(&reference.dir.join(variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR)))?;
+            sync(&dir.join(variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR)))?;
         }
-        sync(&reference.dir)?;
+        sync(&dir)?;
         Ok(reference)
     }
 }
@@ -649,203 +729,6 @@ fn read_dir_names(dir: &Path) -> Result<Vec<String>, MediaError> {
     }
     names.sort();
     Ok(names)
-}
-
-impl Reference {
-    /// The manifest.
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-
-    /// The node family.
-    pub fn family(&self) -> &str {
-        &self.manifest.family
-    }
-
-    /// The BootCD version.
-    pub fn version(&self) -> &str {
-        &self.manifest.version
-    }
-
-    /// The directory holding the manifest and templates.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    pub(crate) fn store(&self) -> &ReferenceStore {
-        &self.store
-    }
-
-    fn kernel(&self, variant: Option<&str>) -> Result<PathBuf, MediaError> {
-        let hash = match variant {
-            None => &self.manifest.inputs.kernel,
-            Some(name) => self.manifest.inputs.variants.get(name).ok_or_else(|| MediaError::UnknownVariant {
-                family: self.manifest.family.clone(),
-                version: self.manifest.version.clone(),
-                variant: name.to_owned(),
-                available: self.manifest.variants(),
-            })?,
-        };
-        Ok(self.store.object(hash))
-    }
-
-    /// The files of the EFI side (path on the FAT volume, stored input), by the reference's
-    /// loader: `BOOTX64.EFI` is what firmware starts from removable media; shim starts
-    /// `grubx64.efi` (and `mmx64.efi` to enrol a key) from its own directory.
-    /// A manifest naming a loader without its files is refused, not built without them.
-    fn uefi_files(&self) -> Result<Vec<(&'static str, PathBuf)>, MediaError> {
-        let inputs = &self.manifest.inputs;
-        let object = |what: &str, hash: Option<&str>| match hash.filter(|h| !h.is_empty()) {
-            Some(hash) => Ok(self.store.object(hash)),
-            None => Err(MediaError::Corrupt(format!(
-                "{}: the {} loader has no {what}",
-                self.dir.display(),
-                self.manifest.uefi
-            ))),
-        };
-        Ok(match self.manifest.uefi {
-            UefiLoader::StandaloneGrub => vec![(image::EFI_LOADER_PATH, object("GRUB", Some(&inputs.grub_efi))?)],
-            UefiLoader::SignedShim => vec![
-                (image::EFI_LOADER_PATH, object("shim", inputs.shim.as_deref())?),
-                (image::EFI_SIGNED_GRUB_PATH, object("GRUB", Some(&inputs.grub_efi))?),
-                (image::EFI_MOK_MANAGER_PATH, object("MokManager", inputs.mok_manager.as_deref())?),
-            ],
-            UefiLoader::None => Vec::new(),
-        })
-    }
-
-    /// Builds one whole image from the stored inputs with `rendered` in its slots; `cramfs` is
-    /// the merged root for the cramfs types.
-    pub(crate) fn build_image(
-        &self,
-        request: &MediumRequest,
-        rendered: &Rendered,
-        cramfs: Option<&crate::cramfs_medium::BuiltCramfs>,
-        out: &Path,
-    ) -> Result<Vec<crate::manifest::SlotLocation>, MediaError> {
-        let inputs = &self.manifest.inputs;
-        let kernel = self.kernel(request.variant.as_deref())?;
-        let initrd = self.store.object(&inputs.initrd);
-        let payload = match cramfs {
-            Some(built) => Payload::Cramfs { image: built.source()? },
-            None => Payload::Split { initrd: &initrd, overlay: rendered.overlay.clone() },
-        };
-        let marker = Marker {
-            made_by: "bootmedium".to_owned(),
-            family: self.manifest.family.clone(),
-            version: self.manifest.version.clone(),
-            variant: request.variant.clone(),
-            image_type: request.image_type,
-        };
-        let id = derived_id(&format!(
-            "{}\0{}\0{}\0{}\0{}\0{}",
-            self.manifest.family,
-            self.manifest.version,
-            request.variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR),
-            request.image_type,
-            inputs.kernel,
-            inputs.initrd
-        ));
-        let spec = ImageSpec {
-            container: request.image_type.container(),
-            kernel: &kernel,
-            payload,
-            isolinux: &self.store.object(&inputs.isolinux),
-            ldlinux: &self.store.object(&inputs.ldlinux),
-            mbr: &self.store.object(&inputs.mbr),
-            uefi_files: self.uefi_files()?,
-            isohybrid_mbr: &self.store.object(&inputs.isohybrid_mbr),
-            disk_info: format!(
-                "PlanetLab BootCD {} {} ({})\n",
-                self.manifest.family,
-                self.manifest.version,
-                request.variant.as_deref().unwrap_or(VARIANT_DEFAULT_DIR)
-            )
-            .into_bytes(),
-            grub_config: rendered.grub_config.clone(),
-            marker: marker.bytes()?,
-            config: rendered.config.clone(),
-            version: rendered.version.clone(),
-            slot_sizes: self.manifest.slot_sizes,
-            timestamp: self.manifest.timestamp,
-            id,
-        };
-        image::build(&spec, out)
-    }
-
-    /// A medium: renders the request's overlay, configuration and `pl_version` (for the cramfs
-    /// types, builds the merged cramfs into an unlinked temporary file instead of the overlay),
-    /// checks that they fit their slots, and returns the template with them spliced in (no
-    /// image bytes are copied here). No external program runs.
-    pub fn prepare(&self, request: &MediumRequest, settings: &BootSettings) -> Result<PreparedMedium, MediaError> {
-        self.check_cramfs(request)?;
-        let rendered = render::render(&self.manifest, request, settings)?;
-        let template = self.manifest.template(request.variant.as_deref(), request.image_type).ok_or_else(|| {
-            MediaError::Corrupt(format!("{} has no {} template", self.dir.display(), request.image_type))
-        })?;
-        let path = self.dir.join(&template.file);
-        let file = File::open(&path).map_err(io_error(format!("opening the template {}", path.display())))?;
-        let len = file.metadata().map_err(io_error(format!("reading {}", path.display())))?.len();
-        if len != template.size {
-            return Err(MediaError::Corrupt(format!(
-                "{} is {len} bytes, its manifest says {}",
-                path.display(),
-                template.size
-            )));
-        }
-        let mut cramfs = if request.image_type.is_cramfs() {
-            Some(crate::cramfs_medium::build(self, &rendered.overlay)?)
-        } else {
-            None
-        };
-        let mut patches = Vec::with_capacity(template.slots.len());
-        for slot in &template.slots {
-            patches.push(if slot.kind == SlotKind::Cramfs {
-                let built = cramfs
-                    .take()
-                    .ok_or_else(|| MediaError::Corrupt(format!("{}: unexpected cramfs slot", path.display())))?;
-                Patch::file(slot.offset, built.into_padded_file(slot.size)?, slot.size)
-            } else {
-                Patch::padded(slot.offset, rendered.fitting(slot.kind, slot.size)?, slot.size, slot.fill)
-            });
-        }
-        if cramfs.is_some() {
-            return Err(MediaError::Corrupt(format!("{} has no cramfs slot", path.display())));
-        }
-        // Checked against the slots by `PreparedMedium::new`. The template's bytes before the
-        // first slot are trusted to be those hashed at import (their size is checked above; a
-        // full check would read the whole template, which is what the state saves).
-        let prefix = PrefixState::from_hex(template.hash_prefix.len, &template.hash_prefix.state)
-            .map_err(|reason| MediaError::Corrupt(format!("{}: {reason}", path.display())))?;
-        PreparedMedium::new(file, len, patches, Some(prefix), request.image_type, self.manifest.version.clone())
-    }
-
-    /// Refuses the cramfs types for a reference whose root cramfs cannot hold.
-    fn check_cramfs(&self, request: &MediumRequest) -> Result<(), MediaError> {
-        match &self.manifest.cramfs_unavailable {
-            Some(reason) if request.image_type.is_cramfs() => Err(MediaError::Unsupported(format!(
-                "reference {} {} has no cramfs media: {reason}",
-                self.manifest.family, self.manifest.version
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    /// Builds the medium from the stored inputs without templates (running `syslinux` for the
-    /// FAT types) into `out`: the slow path, whose bytes [`Reference::prepare`] must equal.
-    pub fn build_full(&self, request: &MediumRequest, settings: &BootSettings, out: &Path) -> Result<(), MediaError> {
-        self.check_cramfs(request)?;
-        let rendered = render::render(&self.manifest, request, settings)?;
-        let cramfs = if request.image_type.is_cramfs() {
-            let built = crate::cramfs_medium::build(self, &rendered.overlay)?;
-            built.check_fits(self.manifest.slot_sizes.cramfs)?;
-            Some(built)
-        } else {
-            None
-        };
-        self.build_image(request, &rendered, cramfs.as_ref(), out)?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
