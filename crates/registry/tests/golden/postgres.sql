@@ -330,6 +330,22 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND 1 = 0 ORDER BY 
 SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND NULL = $1 ORDER BY t.node_id;
 --   $1 = int 1
 
+-- case node_unmodelled_is_null
+--   Node; fields: node_id
+SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND NULL IS NULL ORDER BY t.node_id;
+
+-- case node_contains_any_on_scalar
+--   Node; fields: node_id
+SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND 1 = 0 ORDER BY t.node_id;
+
+-- case node_contains_all_on_tag
+--   Node; fields: node_id
+SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND 1 = 0 ORDER BY t.node_id;
+
+-- case node_contains_all_none_on_scalar
+--   Node; fields: node_id
+SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND 1 = 0 ORDER BY t.node_id;
+
 -- case person_roles_contains_all
 --   Person; fields: person_id, roles, role_ids, site_ids
 SELECT t.person_id, t.person_id FROM persons t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT r.name) FROM person_role pr JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id = t.person_id AND r.name IN (SELECT value FROM json_array_elements_text(CAST($1 AS JSON)))) = $2 ORDER BY t.person_id;
@@ -475,6 +491,16 @@ SELECT t.site_id, t.site_id, NULL FROM sites t WHERE t.deleted = 0 AND NULL IS N
 --   Site; fields: site_id
 SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND NULL = $1 ORDER BY t.site_id;
 --   $1 = text "x86_64"
+
+-- case site_tag_like
+--   Site; fields: site_id
+SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND NOT COALESCE((LOWER(NULL) LIKE LOWER($1) ESCAPE '\'), 1 = 0) ORDER BY t.site_id;
+--   $1 = text "x86%"
+
+-- case site_tag_in
+--   Site; fields: site_id
+SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND NULL IN (SELECT value FROM json_array_elements_text(CAST($1 AS JSON))) ORDER BY t.site_id;
+--   $1 = text "[\"x86_64\"]"
 
 -- case node_like_underscore_wildcard
 --   Node; fields: node_id

@@ -238,6 +238,12 @@ pub fn cases() -> Vec<Case> {
             .fields(&["nodegroup_ids", "node_tag_ids"]),
         case("node_unmodelled_contains_any", &NODE, any(n("slice_ids"), vec![int(1)]), &[]).fields(&["slice_ids"]),
         case("node_unmodelled_eq", &NODE, eq(n("slice_ids"), int(1)), &[]),
+        // An unmodelled list is always empty, yet `IS NULL` on it holds for every row.
+        case("node_unmodelled_is_null", &NODE, null(n("slice_ids")), LIVE_NODES),
+        // ContainsAny / ContainsAll on a scalar field or a tag match nothing, whatever the values.
+        case("node_contains_any_on_scalar", &NODE, any(n("site_id"), vec![int(1)]), &[]),
+        case("node_contains_all_on_tag", &NODE, all(n("tag:arch"), vec![txt("x86_64")]), &[]),
+        case("node_contains_all_none_on_scalar", &NODE, all(n("site_id"), vec![]), &[]),
         case("person_roles_contains_all", &PERSON, all(p("roles"), vec![txt("admin"), txt("pi")]), &[31])
             .fields(&["roles", "role_ids", "site_ids"]),
         case("person_roles_contains_any", &PERSON, any(p("roles"), vec![txt("pi"), txt("tech")]), &[31]),
@@ -287,6 +293,8 @@ pub fn cases() -> Vec<Case> {
         // A tag on a class without tags is NULL.
         case("site_tag_is_null", &SITE, null(s("tag:arch")), &[1, 2]).fields(&["tag:arch"]),
         case("site_tag_eq", &SITE, eq(s("tag:arch"), txt("x86_64")), &[]),
+        case("site_tag_like", &SITE, not(like(s("tag:arch"), "x86%")), &[1, 2]),
+        case("site_tag_in", &SITE, is_in(s("tag:arch"), vec![txt("x86_64")]), &[]),
         // Patterns: `%` and `_` wildcards, `\` escapes, case-insensitive.
         case("node_like_underscore_wildcard", &NODE, like(n("hostname"), "n_.alpha.example.org"), &[11, 12, 16]),
         case("node_like_case_insensitive", &NODE, like(n("hostname"), "%beta%"), &[13, 15]),
