@@ -28,6 +28,40 @@ pub mod fuzzing {
     }
 }
 
+/// The statements a read sends, text and bound values, for the golden tests
+/// (`tests/sql_golden/`); not part of the API.
+#[doc(hidden)]
+pub mod compiled {
+    use crate::query::{FieldRef, build_list_select, build_select};
+    use crate::views::Source;
+    use crate::{Backend, Query, SqlValue};
+
+    /// The main statement of `query`: its scalar fields, condition, order and paging.
+    pub fn select(backend: Backend, query: &Query) -> (String, Vec<SqlValue>) {
+        let built = build_select(backend, query);
+        (built.sql, built.params)
+    }
+
+    /// The statement filling each requested list field, for the rows `ids` (one chunk), by
+    /// field name in request order.
+    pub fn list_selects(backend: Backend, query: &Query, ids: &[i64]) -> Vec<(String, String, Vec<SqlValue>)> {
+        query
+            .fields
+            .iter()
+            .filter_map(|f| match f {
+                FieldRef::Field(spec) => match &spec.source {
+                    Source::List(src) => {
+                        let built = build_list_select(backend, src, ids);
+                        Some((spec.name.to_string(), built.sql, built.params))
+                    }
+                    _ => None,
+                },
+                FieldRef::Tag(_) => None,
+            })
+            .collect()
+    }
+}
+
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -262,6 +262,14 @@ fn scalar_expr(table: &TableSpec, b: &mut SqlBuilder, field: &FieldRef) {
     }
 }
 
+/// Whether `scalar_expr` gives more than a constant NULL for `field`.
+fn has_column(table: &TableSpec, field: &FieldRef) -> bool {
+    match field {
+        FieldRef::Field(FieldSpec { source, .. }) => matches!(source, Source::Expr(_)),
+        FieldRef::Tag(_) => table.tags.is_some(),
+    }
+}
+
 fn compile_cond(table: &TableSpec, b: &mut SqlBuilder, cond: &Cond) {
     match cond {
         Cond::True => {
@@ -409,9 +417,14 @@ pub(crate) fn build_select(backend: Backend, q: &Query) -> SqlBuilder {
     b.push(" FROM ").push(t.from);
     live_and(t, &mut b, &q.cond);
     b.push(" ORDER BY ");
-    for k in &q.sort {
+    // A key without a column (a list field, one upstream fills from tables not modelled here,
+    // a tag of a class without tags) is NULL on every row: it orders nothing, and PostgreSQL
+    // refuses a constant in ORDER BY.
+    for k in q.sort.iter().filter(|k| has_column(t, &k.field)) {
         scalar_expr(t, &mut b, &k.field);
-        b.push(if k.descending { " DESC, " } else { " ASC, " });
+        // NULL sorts as the largest value, PostgreSQL's default and so upstream's; SQLite's
+        // default is the opposite.
+        b.push(if k.descending { " DESC NULLS FIRST, " } else { " ASC NULLS LAST, " });
     }
     b.push(t.primary_key_expr);
     if let Some(limit) = q.limit {
@@ -464,6 +477,17 @@ pub(crate) async fn run_select(
     Ok(rows)
 }
 
+/// The statement reading one list field's values for the rows `owners`.
+pub(crate) fn build_list_select(backend: Backend, src: &crate::views::ListSource, owners: &[i64]) -> SqlBuilder {
+    let mut b = SqlBuilder::new(backend);
+    b.push("SELECT ").push(src.owner).push(", ").push(src.value);
+    b.push(" FROM ").push(src.from).push(" WHERE ").push(src.owner).push(" IN ");
+    let vals: Vec<SqlValue> = owners.iter().map(|i| SqlValue::int(*i)).collect();
+    b.value_set(&vals);
+    b.push(" ORDER BY ").push(src.owner).push(", ").push(src.order);
+    b
+}
+
 /// Owners per statement when list fields are read for many rows.
 const LIST_CHUNK: usize = 5000;
 
@@ -482,12 +506,7 @@ async fn fill_list(
     let index: std::collections::HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     // Bounded chunks keep each statement's set (one parameter) of a bounded size.
     for chunk in ids.chunks(LIST_CHUNK) {
-        let mut b = SqlBuilder::new(backend);
-        b.push("SELECT ").push(src.owner).push(", ").push(src.value);
-        b.push(" FROM ").push(src.from).push(" WHERE ").push(src.owner).push(" IN ");
-        let vals: Vec<SqlValue> = chunk.iter().map(|i| SqlValue::int(*i)).collect();
-        b.value_set(&vals);
-        b.push(" ORDER BY ").push(src.owner).push(", ").push(src.order);
+        let b = build_list_select(backend, src, chunk);
         let mut query = sqlx::query(sqlx::AssertSqlSafe(b.sql));
         for p in &b.params {
             query = bind(query, p);
