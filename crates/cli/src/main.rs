@@ -245,16 +245,20 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// Removes what a killed server left: partial file results (private temporary files beside
 /// their targets, in the results directory and the admins' extra ones, and a killed
-/// `bootmanager add`'s in the payload store) and scratch files of the reference store. Files a live process holds locked (another instance sharing the directory)
+/// `bootmanager add`'s in the payload store, a killed `reference import`'s generation marker) and
+/// scratch files of the reference store. Files a live process holds locked (another instance sharing the directory)
 /// are left alone.
 fn sweep_temporary_files(dir: &Path, plc: &PlcConfig) {
     use bootmedium_media::files;
-    let scratch = bootmedium_media::ReferenceStore::open(dir).root().join("tmp");
+    let references = bootmedium_media::ReferenceStore::open(dir).root().to_path_buf();
+    let scratch = references.join("tmp");
     let payloads = bootmedium_plc::bootmanager::PayloadStore::of_data_dir(dir).dir().to_path_buf();
     let result_dirs = std::iter::once(&plc.medium.results_dir).chain(&plc.medium.admin_result_dirs);
     let swept = result_dirs
         .map(|d| (format!("partial file results in {}", d.display()), files::sweep(d)))
         .chain(std::iter::once((format!("partial payloads in {}", payloads.display()), files::sweep(&payloads))))
+        // A killed import or removal's unfinished generation marker.
+        .chain(std::iter::once((format!("partial files in {}", references.display()), files::sweep(&references))))
         .chain(std::iter::once((format!("scratch files in {}", scratch.display()), files::sweep_all(&scratch))));
     for (what, swept) in swept {
         match swept {
