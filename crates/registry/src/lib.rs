@@ -32,33 +32,13 @@ pub mod fuzzing {
 /// (`tests/sql_golden/`); not part of the API.
 #[doc(hidden)]
 pub mod compiled {
-    use crate::query::{FieldRef, build_list_select, build_select};
-    use crate::views::Source;
+    use crate::query::build_select;
     use crate::{Backend, Query, SqlValue};
 
     /// The main statement of `query`: its scalar fields, condition, order and paging.
     pub fn select(backend: Backend, query: &Query) -> (String, Vec<SqlValue>) {
         let built = build_select(backend, query);
         (built.sql, built.params)
-    }
-
-    /// The statement filling each requested list field, for the rows `ids` (one chunk), by
-    /// field name in request order.
-    pub fn list_selects(backend: Backend, query: &Query, ids: &[i64]) -> Vec<(String, String, Vec<SqlValue>)> {
-        query
-            .fields
-            .iter()
-            .filter_map(|f| match f {
-                FieldRef::Field(spec) => match &spec.source {
-                    Source::List(src) => {
-                        let built = build_list_select(backend, src, ids);
-                        Some((spec.name.to_string(), built.sql, built.params))
-                    }
-                    _ => None,
-                },
-                FieldRef::Tag(_) => None,
-            })
-            .collect()
     }
 }
 

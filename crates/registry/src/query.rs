@@ -414,6 +414,14 @@ pub(crate) fn build_select(backend: Backend, q: &Query) -> SqlBuilder {
             scalar_expr(t, &mut b, f);
         }
     }
+    // List fields come in the same statement, one JSON array per row, so a read costs one
+    // round trip whatever fields it asks for.
+    for f in &q.fields {
+        if let FieldRef::Field(FieldSpec { source: Source::List(src), .. }) = f {
+            b.push(", ");
+            list_expr(t, &mut b, src);
+        }
+    }
     b.push(" FROM ").push(t.from);
     live_and(t, &mut b, &q.cond);
     b.push(" ORDER BY ");
@@ -451,77 +459,48 @@ pub(crate) async fn run_select(
         query = bind(query, p);
     }
     let raw = query.fetch_all(&mut *conn).await?;
-    let mut ids = Vec::with_capacity(raw.len());
+    let scalars = q.fields.iter().filter(|f| !f.kind().is_list()).count();
     let mut rows = Vec::with_capacity(raw.len());
     for r in &raw {
-        let id: i64 = r.try_get(0)?;
-        ids.push(id);
-        let mut idx = 1;
+        let (mut scalar_idx, mut list_idx) = (1, 1 + scalars);
         let mut cells = Vec::with_capacity(q.fields.len());
         for f in &q.fields {
-            let cell = if f.kind().is_list() {
-                decode_scalar(r, 0, f.kind())?
-            } else {
-                idx += 1;
-                decode_scalar(r, idx - 1, f.kind())?
+            let cell = match f {
+                FieldRef::Field(FieldSpec { source: Source::List(_), kind, .. }) => {
+                    list_idx += 1;
+                    decode_list(r, list_idx - 1, *kind)?
+                }
+                // Lists upstream fills from tables not modelled here are empty.
+                _ if f.kind().is_list() => decode_scalar(r, 0, f.kind())?,
+                _ => {
+                    scalar_idx += 1;
+                    decode_scalar(r, scalar_idx - 1, f.kind())?
+                }
             };
             cells.push((f.name().to_string(), cell));
         }
         rows.push(Row { cells });
     }
-    for (pos, f) in q.fields.iter().enumerate() {
-        if let FieldRef::Field(FieldSpec { source: Source::List(src), kind, .. }) = f {
-            fill_list(conn, backend, src, *kind, &ids, pos, &mut rows).await?;
-        }
-    }
     Ok(rows)
 }
 
-/// The statement reading one list field's values for the rows `owners`.
-pub(crate) fn build_list_select(backend: Backend, src: &crate::views::ListSource, owners: &[i64]) -> SqlBuilder {
-    let mut b = SqlBuilder::new(backend);
-    b.push("SELECT ").push(src.owner).push(", ").push(src.value);
-    b.push(" FROM ").push(src.from).push(" WHERE ").push(src.owner).push(" IN ");
-    let vals: Vec<SqlValue> = owners.iter().map(|i| SqlValue::int(*i)).collect();
-    b.value_set(&vals);
-    b.push(" ORDER BY ").push(src.owner).push(", ").push(src.order);
-    b
+/// A list field's values for the row, as one JSON array in the row's order.
+fn list_expr(t: &TableSpec, b: &mut SqlBuilder, src: &crate::views::ListSource) {
+    let (open, close) = match b.backend {
+        Backend::Postgres => ("(SELECT COALESCE(json_agg(", ")::text, '[]') FROM "),
+        Backend::Sqlite => ("(SELECT json_group_array(", ") FROM "),
+    };
+    b.push(open).push(src.value).push(" ORDER BY ").push(src.order).push(close).push(src.from);
+    b.push(" WHERE ").push(src.owner).push(" = ").push(t.primary_key_expr).push(")");
 }
 
-/// Owners per statement when list fields are read for many rows.
-const LIST_CHUNK: usize = 5000;
-
-async fn fill_list(
-    conn: &mut sqlx::AnyConnection,
-    backend: Backend,
-    src: &crate::views::ListSource,
-    kind: FieldKind,
-    ids: &[i64],
-    pos: usize,
-    rows: &mut [Row],
-) -> Result<(), sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let index: std::collections::HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    // Bounded chunks keep each statement's set (one parameter) of a bounded size.
-    for chunk in ids.chunks(LIST_CHUNK) {
-        let b = build_list_select(backend, src, chunk);
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(b.sql));
-        for p in &b.params {
-            query = bind(query, p);
-        }
-        for r in query.fetch_all(&mut *conn).await? {
-            let owner: i64 = r.try_get(0)?;
-            let Some(&row_idx) = index.get(&owner) else { continue };
-            match &mut rows[row_idx].cells[pos].1 {
-                Cell::IntList(v) if kind == FieldKind::IntList => v.push(r.try_get(1)?),
-                Cell::TextList(v) => v.push(r.try_get(1)?),
-                _ => {}
-            }
-        }
-    }
-    Ok(())
+fn decode_list(row: &sqlx::any::AnyRow, idx: usize, kind: FieldKind) -> Result<Cell, sqlx::Error> {
+    let json: String = row.try_get(idx)?;
+    let bad = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+    Ok(match kind {
+        FieldKind::TextList => Cell::TextList(serde_json::from_str(&json).map_err(bad)?),
+        _ => Cell::IntList(serde_json::from_str(&json).map_err(bad)?),
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 -- The SQL the registry's condition-tree compiler (crates/registry/src/query.rs) sends to SQLite
--- for each case of crates/registry/tests/sql_golden/cases.rs: the main statement, then one
--- statement per list field returned, each followed by its bound values.
+-- for each case of crates/registry/tests/sql_golden/cases.rs: the one statement (list fields as
+-- JSON arrays in it), followed by its bound values.
 -- Generated, do not edit: UPDATE_GOLDEN=1 cargo test -p bootmedium-registry --test sql_golden
 
 -- case node_true
@@ -249,11 +249,8 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 
 
 -- case node_contains_any
 --   Node; fields: node_id, interface_ids
-SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM interfaces i WHERE i.node_id = t.node_id AND i.interface_id IN (SELECT value FROM json_each($1))) ORDER BY t.node_id;
+SELECT t.node_id, t.node_id, (SELECT json_group_array(i.interface_id ORDER BY i.is_primary DESC, i.interface_id) FROM interfaces i WHERE i.node_id = t.node_id) FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM interfaces i WHERE i.node_id = t.node_id AND i.interface_id IN (SELECT value FROM json_each($1))) ORDER BY t.node_id;
 --   $1 = text "[22,23]"
---   list field interface_ids:
-SELECT i.node_id, i.interface_id FROM interfaces i WHERE i.node_id IN (SELECT value FROM json_each($1)) ORDER BY i.node_id, i.is_primary DESC, i.interface_id;
---   $1 = text "[11,12]"
 
 -- case node_contains_any_of_deleted_node
 --   Node; fields: node_id
@@ -262,12 +259,9 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 
 
 -- case node_contains_all
 --   Node; fields: node_id, interface_ids
-SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT i.interface_id) FROM interfaces i WHERE i.node_id = t.node_id AND i.interface_id IN (SELECT value FROM json_each($1))) = $2 ORDER BY t.node_id;
+SELECT t.node_id, t.node_id, (SELECT json_group_array(i.interface_id ORDER BY i.is_primary DESC, i.interface_id) FROM interfaces i WHERE i.node_id = t.node_id) FROM nodes t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT i.interface_id) FROM interfaces i WHERE i.node_id = t.node_id AND i.interface_id IN (SELECT value FROM json_each($1))) = $2 ORDER BY t.node_id;
 --   $1 = text "[22,21]"
 --   $2 = int 2
---   list field interface_ids:
-SELECT i.node_id, i.interface_id FROM interfaces i WHERE i.node_id IN (SELECT value FROM json_each($1)) ORDER BY i.node_id, i.is_primary DESC, i.interface_id;
---   $1 = text "[11]"
 
 -- case node_contains_all_duplicates
 --   Node; fields: node_id
@@ -312,14 +306,8 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 
 
 -- case node_nodegroups_contains_any
 --   Node; fields: node_id, nodegroup_ids, node_tag_ids
-SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value WHERE nt.node_id = t.node_id AND ng.nodegroup_id IN (SELECT value FROM json_each($1))) ORDER BY t.node_id;
+SELECT t.node_id, t.node_id, (SELECT json_group_array(ng.nodegroup_id ORDER BY ng.nodegroup_id) FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value WHERE nt.node_id = t.node_id), (SELECT json_group_array(nt.node_tag_id ORDER BY nt.node_tag_id) FROM node_tag nt WHERE nt.node_id = t.node_id) FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value WHERE nt.node_id = t.node_id AND ng.nodegroup_id IN (SELECT value FROM json_each($1))) ORDER BY t.node_id;
 --   $1 = text "[71]"
---   list field nodegroup_ids:
-SELECT nt.node_id, ng.nodegroup_id FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value WHERE nt.node_id IN (SELECT value FROM json_each($1)) ORDER BY nt.node_id, ng.nodegroup_id;
---   $1 = text "[11,15]"
---   list field node_tag_ids:
-SELECT nt.node_id, nt.node_tag_id FROM node_tag nt WHERE nt.node_id IN (SELECT value FROM json_each($1)) ORDER BY nt.node_id, nt.node_tag_id;
---   $1 = text "[11,15]"
 
 -- case node_unmodelled_contains_any
 --   Node; fields: node_id, slice_ids
@@ -348,18 +336,9 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND 1 = 0 ORDER BY 
 
 -- case person_roles_contains_all
 --   Person; fields: person_id, roles, role_ids, site_ids
-SELECT t.person_id, t.person_id FROM persons t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT r.name) FROM person_role pr JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id = t.person_id AND r.name IN (SELECT value FROM json_each($1))) = $2 ORDER BY t.person_id;
+SELECT t.person_id, t.person_id, (SELECT json_group_array(r.name ORDER BY r.role_id) FROM person_role pr JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id = t.person_id), (SELECT json_group_array(pr.role_id ORDER BY pr.role_id) FROM person_role pr WHERE pr.person_id = t.person_id), (SELECT json_group_array(ps.site_id ORDER BY ps.is_primary DESC, ps.site_id) FROM person_site ps JOIN sites s ON s.site_id = ps.site_id AND s.deleted = 0 WHERE ps.person_id = t.person_id) FROM persons t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT r.name) FROM person_role pr JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id = t.person_id AND r.name IN (SELECT value FROM json_each($1))) = $2 ORDER BY t.person_id;
 --   $1 = text "[\"admin\",\"pi\"]"
 --   $2 = int 2
---   list field roles:
-SELECT pr.person_id, r.name FROM person_role pr JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id IN (SELECT value FROM json_each($1)) ORDER BY pr.person_id, r.role_id;
---   $1 = text "[31]"
---   list field role_ids:
-SELECT pr.person_id, pr.role_id FROM person_role pr WHERE pr.person_id IN (SELECT value FROM json_each($1)) ORDER BY pr.person_id, pr.role_id;
---   $1 = text "[31]"
---   list field site_ids:
-SELECT ps.person_id, ps.site_id FROM person_site ps JOIN sites s ON s.site_id = ps.site_id AND s.deleted = 0 WHERE ps.person_id IN (SELECT value FROM json_each($1)) ORDER BY ps.person_id, ps.is_primary DESC, ps.site_id;
---   $1 = text "[31]"
 
 -- case person_roles_contains_any
 --   Person; fields: person_id
@@ -368,22 +347,13 @@ SELECT t.person_id, t.person_id FROM persons t WHERE t.deleted = 0 AND EXISTS (S
 
 -- case person_role_ids_contains_any
 --   Person; fields: person_id, site_ids
-SELECT t.person_id, t.person_id FROM persons t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM person_role pr WHERE pr.person_id = t.person_id AND pr.role_id IN (SELECT value FROM json_each($1))) ORDER BY t.person_id;
+SELECT t.person_id, t.person_id, (SELECT json_group_array(ps.site_id ORDER BY ps.is_primary DESC, ps.site_id) FROM person_site ps JOIN sites s ON s.site_id = ps.site_id AND s.deleted = 0 WHERE ps.person_id = t.person_id) FROM persons t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM person_role pr WHERE pr.person_id = t.person_id AND pr.role_id IN (SELECT value FROM json_each($1))) ORDER BY t.person_id;
 --   $1 = text "[30]"
---   list field site_ids:
-SELECT ps.person_id, ps.site_id FROM person_site ps JOIN sites s ON s.site_id = ps.site_id AND s.deleted = 0 WHERE ps.person_id IN (SELECT value FROM json_each($1)) ORDER BY ps.person_id, ps.is_primary DESC, ps.site_id;
---   $1 = text "[32]"
 
 -- case site_person_ids_contains_any
 --   Site; fields: site_id, person_ids, node_ids
-SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id AND ps.person_id IN (SELECT value FROM json_each($1))) ORDER BY t.site_id;
+SELECT t.site_id, t.site_id, (SELECT json_group_array(ps.person_id ORDER BY ps.person_id) FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id), (SELECT json_group_array(n.node_id ORDER BY n.node_id) FROM (SELECT node_id, site_id FROM nodes WHERE deleted = 0) n WHERE n.site_id = t.site_id) FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id AND ps.person_id IN (SELECT value FROM json_each($1))) ORDER BY t.site_id;
 --   $1 = text "[32]"
---   list field person_ids:
-SELECT ps.site_id, ps.person_id FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id IN (SELECT value FROM json_each($1)) ORDER BY ps.site_id, ps.person_id;
---   $1 = text "[1,2]"
---   list field node_ids:
-SELECT n.site_id, n.node_id FROM (SELECT node_id, site_id FROM nodes WHERE deleted = 0) n WHERE n.site_id IN (SELECT value FROM json_each($1)) ORDER BY n.site_id, n.node_id;
---   $1 = text "[1,2]"
 
 -- case site_person_ids_of_deleted_person
 --   Site; fields: site_id
@@ -403,23 +373,14 @@ SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 
 
 -- case nodegroup_node_ids
 --   NodeGroup; fields: nodegroup_id, groupname, node_ids, tagname
-SELECT t.nodegroup_id, t.nodegroup_id, t.groupname, (SELECT tt.tagname FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id) FROM nodegroups t WHERE EXISTS (SELECT 1 FROM nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value JOIN nodes n ON n.node_id = nt.node_id AND n.deleted = 0 WHERE ng.nodegroup_id = t.nodegroup_id AND nt.node_id IN (SELECT value FROM json_each($1))) ORDER BY t.nodegroup_id;
+SELECT t.nodegroup_id, t.nodegroup_id, t.groupname, (SELECT tt.tagname FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id), (SELECT json_group_array(nt.node_id ORDER BY nt.node_id) FROM nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value JOIN nodes n ON n.node_id = nt.node_id AND n.deleted = 0 WHERE ng.nodegroup_id = t.nodegroup_id) FROM nodegroups t WHERE EXISTS (SELECT 1 FROM nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value JOIN nodes n ON n.node_id = nt.node_id AND n.deleted = 0 WHERE ng.nodegroup_id = t.nodegroup_id AND nt.node_id IN (SELECT value FROM json_each($1))) ORDER BY t.nodegroup_id;
 --   $1 = text "[11]"
---   list field node_ids:
-SELECT ng.nodegroup_id, nt.node_id FROM nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value JOIN nodes n ON n.node_id = nt.node_id AND n.deleted = 0 WHERE ng.nodegroup_id IN (SELECT value FROM json_each($1)) ORDER BY ng.nodegroup_id, nt.node_id;
---   $1 = text "[71]"
 
 -- case event_object_ids_contains_all
 --   Event; fields: event_id, object_ids, object_types
-SELECT t.event_id, t.event_id FROM events t WHERE (SELECT COUNT(DISTINCT eo.object_id) FROM event_object eo WHERE eo.event_id = t.event_id AND eo.object_id IN (SELECT value FROM json_each($1))) = $2 ORDER BY t.event_id;
+SELECT t.event_id, t.event_id, (SELECT json_group_array(eo.object_id ORDER BY eo.object_type, eo.object_id) FROM event_object eo WHERE eo.event_id = t.event_id), (SELECT json_group_array(eo.object_type ORDER BY eo.object_type, eo.object_id) FROM event_object eo WHERE eo.event_id = t.event_id) FROM events t WHERE (SELECT COUNT(DISTINCT eo.object_id) FROM event_object eo WHERE eo.event_id = t.event_id AND eo.object_id IN (SELECT value FROM json_each($1))) = $2 ORDER BY t.event_id;
 --   $1 = text "[11,1]"
 --   $2 = int 2
---   list field object_ids:
-SELECT eo.event_id, eo.object_id FROM event_object eo WHERE eo.event_id IN (SELECT value FROM json_each($1)) ORDER BY eo.event_id, eo.object_type, eo.object_id;
---   $1 = text "[82]"
---   list field object_types:
-SELECT eo.event_id, eo.object_type FROM event_object eo WHERE eo.event_id IN (SELECT value FROM json_each($1)) ORDER BY eo.event_id, eo.object_type, eo.object_id;
---   $1 = text "[82]"
 
 -- case event_object_types_contains_any
 --   Event; fields: event_id
@@ -428,20 +389,14 @@ SELECT t.event_id, t.event_id FROM events t WHERE EXISTS (SELECT 1 FROM event_ob
 
 -- case issued_options_contains_all
 --   IssuedMedium; fields: issued_medium_id, hostname, options
-SELECT t.issued_medium_id, t.issued_medium_id, n.hostname FROM issued_media t JOIN nodes n ON n.node_id = t.node_id WHERE (SELECT COUNT(DISTINCT o.value) FROM issued_medium_option o WHERE o.issued_medium_id = t.issued_medium_id AND o.value IN (SELECT value FROM json_each($1))) = $2 ORDER BY t.issued_medium_id;
+SELECT t.issued_medium_id, t.issued_medium_id, n.hostname, (SELECT json_group_array(o.value ORDER BY o.position) FROM issued_medium_option o WHERE o.issued_medium_id = t.issued_medium_id) FROM issued_media t JOIN nodes n ON n.node_id = t.node_id WHERE (SELECT COUNT(DISTINCT o.value) FROM issued_medium_option o WHERE o.issued_medium_id = t.issued_medium_id AND o.value IN (SELECT value FROM json_each($1))) = $2 ORDER BY t.issued_medium_id;
 --   $1 = text "[\"serial\",\"variant:x\"]"
 --   $2 = int 2
---   list field options:
-SELECT o.issued_medium_id, o.value FROM issued_medium_option o WHERE o.issued_medium_id IN (SELECT value FROM json_each($1)) ORDER BY o.issued_medium_id, o.position;
---   $1 = text "[91]"
 
 -- case issued_by_joined_hostname
 --   IssuedMedium; fields: issued_medium_id, options
-SELECT t.issued_medium_id, t.issued_medium_id FROM issued_media t JOIN nodes n ON n.node_id = t.node_id WHERE n.hostname = $1 ORDER BY t.issued_medium_id;
+SELECT t.issued_medium_id, t.issued_medium_id, (SELECT json_group_array(o.value ORDER BY o.position) FROM issued_medium_option o WHERE o.issued_medium_id = t.issued_medium_id) FROM issued_media t JOIN nodes n ON n.node_id = t.node_id WHERE n.hostname = $1 ORDER BY t.issued_medium_id;
 --   $1 = text "n2.alpha.example.org"
---   list field options:
-SELECT o.issued_medium_id, o.value FROM issued_medium_option o WHERE o.issued_medium_id IN (SELECT value FROM json_each($1)) ORDER BY o.issued_medium_id, o.position;
---   $1 = text "[92]"
 
 -- case node_tag_eq
 --   Node; fields: node_id, arch
@@ -564,11 +519,8 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND LOWER(t.version
 
 -- case tag_type_like
 --   TagType; fields: tag_type_id, tagname, roles
-SELECT t.tag_type_id, t.tag_type_id, t.tagname FROM tag_types t WHERE LOWER(t.tagname) LIKE LOWER($1) ESCAPE '\' ORDER BY t.tag_type_id;
+SELECT t.tag_type_id, t.tag_type_id, t.tagname, (SELECT json_group_array(r.name ORDER BY r.role_id) FROM tag_type_role ttr JOIN roles r ON r.role_id = ttr.role_id WHERE ttr.tag_type_id = t.tag_type_id) FROM tag_types t WHERE LOWER(t.tagname) LIKE LOWER($1) ESCAPE '\' ORDER BY t.tag_type_id;
 --   $1 = text "%DIST%"
---   list field roles:
-SELECT ttr.tag_type_id, r.name FROM tag_type_role ttr JOIN roles r ON r.role_id = ttr.role_id WHERE ttr.tag_type_id IN (SELECT value FROM json_each($1)) ORDER BY ttr.tag_type_id, r.role_id;
---   $1 = text "[42]"
 
 -- case node_admin_fields
 --   Node; fields: node_id, boot_nonce, key, session

@@ -55,17 +55,6 @@ pub fn section(backend: Backend, case: &Case) -> String {
     out.push('\n');
     let (sql, params) = compiled::select(backend, q);
     statement(&mut out, &sql, &params);
-    // The list statements run for the rows the main statement returned: the expected ones.
-    let ids = match (backend, case.postgres_differs) {
-        (Backend::Postgres, Some((ids, _))) => ids,
-        _ => case.ids,
-    };
-    if !ids.is_empty() {
-        for (name, sql, params) in compiled::list_selects(backend, q, ids) {
-            let _ = writeln!(out, "--   list field {name}:");
-            statement(&mut out, &sql, &params);
-        }
-    }
     out
 }
 
@@ -76,8 +65,8 @@ pub fn render(backend: Backend, cases: &[Case]) -> String {
     };
     let mut out = format!(
         "-- The SQL the registry's condition-tree compiler (crates/registry/src/query.rs) sends to {name}\n\
-         -- for each case of crates/registry/tests/sql_golden/cases.rs: the main statement, then one\n\
-         -- statement per list field returned, each followed by its bound values.\n\
+         -- for each case of crates/registry/tests/sql_golden/cases.rs: the one statement (list fields as\n\
+         -- JSON arrays in it), followed by its bound values.\n\
          -- Generated, do not edit: {REGENERATE}\n"
     );
     for case in cases {
