@@ -69,6 +69,10 @@ pub enum Error {
     /// (see `Tx::reopen_for_write`).
     #[error("the transaction has ended")]
     Ended,
+    /// A write on a reading transaction (a bug of the caller: writes belong in a transaction
+    /// from `Registry::begin_write` or `Tx::reopen_for_write`).
+    #[error("a write on a reading transaction")]
+    ReadOnly,
 }
 
 impl From<sqlx::Error> for Error {

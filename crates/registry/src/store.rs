@@ -126,9 +126,17 @@ impl Registry {
         self.backend
     }
 
-    /// A transaction that only reads.
+    /// A transaction that only reads; writes on it are refused ([`Error::ReadOnly`]).
+    ///
+    /// On SQLite it is a real transaction: one snapshot for all its reads. PostgreSQL's
+    /// isolation level is READ COMMITTED, where every statement of a transaction takes a new
+    /// snapshot anyway, so a BEGIN and a COMMIT around reads would buy nothing but two round
+    /// trips: its reads run on their pooled connection in autocommit.
     pub async fn begin_read(&self) -> Result<Tx> {
-        Tx::begin(&self.pool, "BEGIN", None, self.backend).await
+        match self.backend {
+            Backend::Sqlite => Tx::begin(&self.pool, Some("BEGIN"), None, self.backend, true).await,
+            Backend::Postgres => Tx::begin(&self.pool, None, None, self.backend, true).await,
+        }
     }
 
     /// A transaction that may write; see [`Backend::begin_write`].
@@ -137,7 +145,7 @@ impl Registry {
             Backend::Sqlite => Some(self.sqlite_writers.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        Tx::begin(&self.pool, self.backend.begin_write(), writer, self.backend).await
+        Tx::begin(&self.pool, Some(self.backend.begin_write()), writer, self.backend, false).await
     }
 
     pub async fn close(&self) {
@@ -211,6 +219,10 @@ pub struct Tx {
     /// only after this one's COMMIT or ROLLBACK has run.
     writer: Option<tokio::sync::OwnedMutexGuard<()>>,
     backend: Backend,
+    /// Whether a BEGIN was sent (a PostgreSQL read runs in autocommit: nothing to end).
+    open: bool,
+    /// A reading transaction: writes are refused.
+    read_only: bool,
 }
 
 impl Tx {
@@ -218,16 +230,28 @@ impl Tx {
     /// stays in `self` until its state is known, so [`Drop`] rolls back or closes it.
     async fn begin(
         pool: &AnyPool,
-        statement: &'static str,
+        statement: Option<&'static str>,
         writer: Option<tokio::sync::OwnedMutexGuard<()>>,
         backend: Backend,
+        read_only: bool,
     ) -> Result<Tx> {
-        let mut tx = Tx { conn: Some(pool.acquire().await?), writer, backend };
-        if let Err(e) = sqlx::raw_sql(statement).execute(tx.conn()?).await {
+        let conn = Some(pool.acquire().await?);
+        let mut tx = Tx { conn, writer, backend, open: statement.is_some(), read_only };
+        if let Some(statement) = statement
+            && let Err(e) = sqlx::raw_sql(statement).execute(tx.conn()?).await
+        {
             tx.discard().await;
             return Err(e.into());
         }
         Ok(tx)
+    }
+
+    /// The connection for a write statement; refused on a reading transaction.
+    fn write_conn(&mut self) -> Result<&mut AnyConnection> {
+        if self.read_only {
+            return Err(Error::ReadOnly);
+        }
+        self.conn()
     }
 
     /// The connection while the transaction is open.
@@ -247,6 +271,12 @@ impl Tx {
     /// Commits; a failed COMMIT closes the connection and returns the error: nothing of the
     /// transaction was written.
     pub async fn commit(mut self) -> Result<()> {
+        if !self.open {
+            // Autocommit reads: the connection goes back to the pool as it is.
+            self.conn()?;
+            self.conn = None;
+            return Ok(());
+        }
         match sqlx::raw_sql("COMMIT").execute(self.conn()?).await {
             Ok(_) => {
                 // Back to the pool, clean.
@@ -265,7 +295,8 @@ impl Tx {
     /// transaction is handed to [`Drop`]'s rollback before the write lock is waited for, so
     /// waiting writers never hold the connections the lock holder needs.
     pub async fn reopen_for_write(&mut self, registry: &Registry) -> Result<()> {
-        drop(Tx { conn: self.conn.take(), writer: self.writer.take(), backend: self.backend });
+        let (open, read_only) = (self.open, self.read_only);
+        drop(Tx { conn: self.conn.take(), writer: self.writer.take(), backend: self.backend, open, read_only });
         *self = registry.begin_write().await?;
         Ok(())
     }
@@ -294,7 +325,7 @@ impl Tx {
         for (_, v) in cols {
             q = bind(q, v);
         }
-        let row = q.fetch_one(self.conn()?).await?;
+        let row = q.fetch_one(self.write_conn()?).await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 
@@ -307,7 +338,7 @@ impl Tx {
         for (_, v) in cols {
             q = bind(q, v);
         }
-        q.execute(self.conn()?).await?;
+        q.execute(self.write_conn()?).await?;
         Ok(())
     }
 
@@ -329,7 +360,7 @@ impl Tx {
             q = bind(q, v);
         }
         q = bind(q, &id);
-        Ok(q.execute(self.conn()?).await?.rows_affected())
+        Ok(q.execute(self.write_conn()?).await?.rows_affected())
     }
 
     /// `DELETE FROM table WHERE c1 = v1 AND …`; returns the number of rows deleted.
@@ -340,7 +371,7 @@ impl Tx {
         for (_, v) in wheres {
             q = bind(q, v);
         }
-        Ok(q.execute(self.conn()?).await?.rows_affected())
+        Ok(q.execute(self.write_conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed statement written in the caller's code.
@@ -349,7 +380,7 @@ impl Tx {
         for v in params {
             q = bind(q, v);
         }
-        Ok(q.execute(self.conn()?).await?.rows_affected())
+        Ok(q.execute(self.write_conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed query and decodes each column as the given kind.
@@ -395,6 +426,10 @@ impl Drop for Tx {
     /// the pool only when the ROLLBACK succeeds, and the writer lock is released after it.
     fn drop(&mut self) {
         let Some(mut conn) = self.conn.take() else { return };
+        if !self.open {
+            // Autocommit reads left nothing open: back to the pool as it is.
+            return;
+        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             // No runtime (never the case for the server): close rather than reuse it.
             conn.close_on_drop();
