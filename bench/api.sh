@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# API benchmark (issues 2 and 3): calls/s and latency percentiles for GetNodes by hostname,
+# API benchmark: calls/s and latency percentiles for GetNodes by hostname,
 # AuthCheck, and GetBootMedium node-preview / node-floppy (inline), all with session auth,
 # 8 concurrent connections, on SQLite and (when it answers) PostgreSQL.
 # The load generator is wrk (Debian package `wrk`) on the same 2-core machine as the server, so

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Server memory while it streams inline images (issue 5 quality bar): 4 clients at once ask for
+# Server memory while it streams inline images (a quality bar of the image actions): 4 clients at once ask for
 # GetBootMedium(node-iso, '') from a 200 MB reference; each response (~300 MB of base64) is read
 # in 1 MiB pieces and checked (length = Content-Length, well-formed end, decodable base64).
 # Records the server's idle RSS, its peak (VmHWM) and the difference in

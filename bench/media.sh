@@ -105,7 +105,7 @@ for t, *_, pipe, cat_pipe in rows:
     lines.append(f"| {t} | {pipe:.3f} | {cat_pipe:.3f} | {pipe/cat_pipe:.2f} |")
 lines += [
     "",
-    "Targets (issue 4): to a file ≤ 1.25 × cp; streamed ≤ 2 × cat; ≥ 10 × faster than the seed pipeline;",
+    "Targets: to a file ≤ 1.25 × cp; streamed ≤ 2 × cat; ≥ 10 × faster than the seed pipeline;",
     "peak memory < 32 MiB whatever the reference size. Since files are synced before they appear under",
     "their name (results and `build --output` alike), the file target is measured against cp+sync: what",
     "is left above plain cp is the time the disk takes to take the bytes, which cp does not wait for.",

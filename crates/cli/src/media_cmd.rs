@@ -1,4 +1,4 @@
-//! The image commands: `reference import|list|remove`, `build` and `inspect` (issue 4), thin
+//! The image commands: `reference import|list|remove`, `build` and `inspect`, thin
 //! glue over `bootmedium-media`. They need no async runtime; `main` runs them before starting
 //! one.
 

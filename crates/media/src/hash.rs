@@ -12,7 +12,7 @@ use std::io::{self, Read};
 use sha2::digest::common::hazmat::{SerializableState, SerializedState};
 use sha2::{Digest, Sha256};
 
-/// 128 KiB, as `cat`: larger read buffers were measured slower on this machine kind.
+/// 128 KiB, as `cat`: larger read buffers measured slower (bench/media.sh).
 const BUFFER: usize = 128 * 1024;
 
 /// The sha256 of everything `reader` yields, read in 128 KiB pieces.

@@ -31,8 +31,8 @@ use crate::error::{MediaError, io_error};
 use crate::hash::{self, PrefixState};
 use crate::request::ImageType;
 
-/// Reads of up to 128 KiB (what `cat` uses): on this machine kind (2-core VM, Linux 6.18), reads
-/// into buffers of 192 KiB or more were measured 4 times slower per byte.
+/// Reads of up to 128 KiB (what `cat` uses): reads into larger buffers measured slower per byte
+/// (bench/media.sh).
 const COPY_BUFFER: usize = 128 * 1024;
 
 /// Bytes that replace the template's bytes at `offset`.

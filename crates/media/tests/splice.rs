@@ -1,5 +1,5 @@
-//! The fast path equals the slow path, and the same inputs give the same bytes (MEDIA.md §2;
-//! issue 4 "Reproducible"): a node medium spliced over a template has the sha256 of a full
+//! The fast path equals the slow path, and the same inputs give the same bytes (MEDIA.md §2):
+//! reproducible media: a node medium spliced over a template has the sha256 of a full
 //! build of the same inputs without templates, two imports of the same inputs give identical
 //! templates and media, and a generic medium is its template byte for byte.
 
@@ -96,8 +96,7 @@ fn oversized_node_files_and_bad_requests_are_client_errors() {
 /// The environment variable that makes the test below act as its own child process.
 const CHILD_STORE: &str = "BOOTMEDIUM_TEST_CHILD_STORE";
 
-/// The cramfs types follow the slot design (issue 4, item 3: "built natively per node,
-/// streaming"): each has a template with a `cramfs.img` slot, and a node medium is prepared by a
+/// The cramfs types follow the slot design (built natively per node, streaming): each has a template with a `cramfs.img` slot, and a node medium is prepared by a
 /// child process whose PATH starts with stand-ins for every program an image could be made with
 /// (syslinux and mtools first) that record being run and fail. None runs; the media equal the
 /// full builds and, outside their slots, their templates byte for byte.

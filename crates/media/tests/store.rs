@@ -1,5 +1,5 @@
 //! The reference store: content-addressed inputs, several versions, variants, removal with
-//! garbage collection, and the errors an operator meets (issue 4 deliverable 2).
+//! garbage collection, and the errors an operator meets.
 
 mod common;
 

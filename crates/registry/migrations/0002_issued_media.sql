@@ -1,4 +1,4 @@
--- The issued-media ledger (issue 5): one row per node medium handed out (a configuration file
+-- The issued-media ledger: one row per node medium handed out (a configuration file
 -- or a boot image carrying a node key) and per download link, so an image found in the field
 -- can be told current, superseded or unknown.
 

@@ -14,7 +14,8 @@ use axum::http::{HeaderMap, header};
 use futures_util::StreamExt;
 use std::io::{self, Read, Seek, SeekFrom};
 
-/// Bytes read per piece: 128 KiB, as `cat` (larger reads were measured slower here).
+/// Bytes read per piece: 128 KiB, as `cat` (larger reads measured slower per byte in
+/// bench/delivery.sh).
 pub(crate) const PIECE: usize = 128 * 1024;
 
 /// Most bytes of an oversized request body read and discarded so that its sender gets the
@@ -121,7 +122,7 @@ where
 
 /// Pieces being read at once, server-wide: two per core. A read of a cached piece takes tens
 /// of microseconds; with a thousand transfers under way, a thread for each would crowd the
-/// request handlers off the CPU (measured: API calls went from ~10 to ~100 ms and more).
+/// request handlers off the CPU (API calls slowed by an order of magnitude in bench/delivery.sh).
 fn readers() -> &'static tokio::sync::Semaphore {
     static READERS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     READERS.get_or_init(|| {
