@@ -23,6 +23,11 @@ pub async fn find(tx: &mut Tx, session_id: &str) -> Result<Option<Session>> {
     .await
 }
 
+/// Deletes session `session_id` (one that failed to authenticate); returns how many rows.
+pub async fn delete(tx: &mut Tx, session_id: &str) -> Result<u64> {
+    tx.delete("sessions", &[("session_id", SqlValue::text(session_id))]).await
+}
+
 /// Deletes sessions whose expiry is before `now` (sessions without one stay); returns how many.
 pub async fn purge_expired(tx: &mut Tx, now: i64) -> Result<u64> {
     tx.execute("DELETE FROM sessions WHERE expires IS NOT NULL AND expires < $1", &[SqlValue::int(now)]).await
