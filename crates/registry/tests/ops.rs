@@ -80,7 +80,7 @@ async fn node(tx: &mut Tx, site_id: i64, hostname: &str, key: Option<&str>) -> i
 }
 
 async fn soft_delete_node(tx: &mut Tx, node_id: i64) {
-    tx.update("nodes", "node_id", SqlValue::int(node_id), &[("deleted", SqlValue::int(1))]).await.unwrap();
+    assert_eq!(ops::nodes::soft_delete(tx, node_id, 2).await.unwrap(), 1);
 }
 
 #[tokio::test]

@@ -166,9 +166,7 @@ pub async fn delete_node_rows(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<()>
     cx.tx.delete("interfaces", &[("node_id", id.clone())]).await?;
     cx.tx.delete("node_tag", &[("node_id", id.clone())]).await?;
     sessions::end_node_sessions(cx, node_id).await?;
-    cx.tx
-        .update("nodes", "node_id", id, &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))])
-        .await?;
+    ops::nodes::soft_delete(&mut cx.tx, node_id, crate::now()).await?;
     Ok(())
 }
 

@@ -165,14 +165,7 @@ pub async fn delete_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
     cx.tx.delete("person_role", &[("person_id", id.clone())]).await?;
     cx.tx.delete("person_site", &[("person_id", id.clone())]).await?;
     super::sessions::end_person_sessions(cx, person_id, None).await?;
-    cx.tx
-        .update(
-            "persons",
-            "person_id",
-            id,
-            &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))],
-        )
-        .await?;
+    ops::persons::soft_delete(&mut cx.tx, person_id, crate::now()).await?;
     cx.note(format!("Person {person_id} deleted"), vec![("Person", person_id)]);
     Ok(common::one())
 }

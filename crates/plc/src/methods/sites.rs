@@ -114,14 +114,7 @@ pub async fn delete_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
         super::nodes::delete_node_rows(cx, node_id).await?;
     }
     cx.tx.delete("person_site", &[("site_id", SqlValue::int(site_id))]).await?;
-    cx.tx
-        .update(
-            "sites",
-            "site_id",
-            SqlValue::int(site_id),
-            &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))],
-        )
-        .await?;
+    ops::sites::soft_delete(&mut cx.tx, site_id, crate::now()).await?;
     cx.note(format!("Site {site_id} deleted"), vec![("Site", site_id)]);
     Ok(common::one())
 }

@@ -297,3 +297,15 @@ pub async fn interfaces(tx: &mut Tx, node_id: i64) -> Result<Vec<Interface>> {
     )
     .await
 }
+
+/// Marks node `node_id` deleted (out of its class's `live` condition) as of `now`; the row
+/// stays for the event log and foreign keys. Returns how many rows changed.
+pub async fn soft_delete(tx: &mut Tx, node_id: i64, now: i64) -> Result<u64> {
+    tx.update(
+        "nodes",
+        "node_id",
+        SqlValue::int(node_id),
+        &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(now))],
+    )
+    .await
+}

@@ -69,3 +69,15 @@ pub async fn set_primary_site(tx: &mut Tx, person_id: i64, site_id: i64) -> Resu
         .await?;
     Ok(marked == 1)
 }
+
+/// Marks person `person_id` deleted (out of its class's `live` condition) as of `now`; the row
+/// stays for the event log and foreign keys. Returns how many rows changed.
+pub async fn soft_delete(tx: &mut Tx, person_id: i64, now: i64) -> Result<u64> {
+    tx.update(
+        "persons",
+        "person_id",
+        SqlValue::int(person_id),
+        &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(now))],
+    )
+    .await
+}

@@ -23,3 +23,15 @@ pub async fn live_exists(tx: &mut Tx, site_id: i64) -> Result<bool> {
     any_row(tx, concat!("SELECT 1 FROM sites t WHERE t.site_id = $1 AND ", site_live!("t")), &[SqlValue::int(site_id)])
         .await
 }
+
+/// Marks site `site_id` deleted (out of its class's `live` condition) as of `now`; the row
+/// stays for the event log and foreign keys. Returns how many rows changed.
+pub async fn soft_delete(tx: &mut Tx, site_id: i64, now: i64) -> Result<u64> {
+    tx.update(
+        "sites",
+        "site_id",
+        SqlValue::int(site_id),
+        &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(now))],
+    )
+    .await
+}
