@@ -342,3 +342,128 @@ async fn a_person_keeps_one_primary_site() {
         tx.commit().await.unwrap();
     }
 }
+
+async fn interface(tx: &mut Tx, node_id: i64, ip: &str, mac: &str) {
+    tx.insert(
+        "interfaces",
+        "interface_id",
+        &[
+            ("node_id", SqlValue::int(node_id)),
+            ("type", SqlValue::text("ipv4")),
+            ("method", SqlValue::text("dhcp")),
+            ("ip", SqlValue::text(ip)),
+            ("mac", SqlValue::text(mac)),
+            ("last_updated", SqlValue::int(1)),
+        ],
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn nodes_by_address_are_live_local_and_distinct() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let a = node(&mut tx, s, "a.example.org", Some("k")).await;
+        let gone = node(&mut tx, s, "gone.example.org", None).await;
+        let peer = node(&mut tx, s, "peer.example.org", None).await;
+        tx.update("nodes", "node_id", SqlValue::int(peer), &[("peer_id", SqlValue::int(1))]).await.unwrap();
+        interface(&mut tx, a, "10.0.0.1", "AA:BB:CC:DD:EE:01").await;
+        interface(&mut tx, a, "10.0.0.1", "AA:BB:CC:DD:EE:02").await;
+        interface(&mut tx, gone, "10.0.0.1", "AA:BB:CC:DD:EE:03").await;
+        interface(&mut tx, peer, "10.0.0.1", "aa:bb:cc:dd:ee:04").await;
+        soft_delete_node(&mut tx, gone).await;
+        let at = ops::nodes::at_address(&mut tx, "10.0.0.1").await.unwrap();
+        assert_eq!(
+            at,
+            [ops::nodes::AddressNode { node_id: a, hostname: "a.example.org".into(), node_key: Some("k".into()) }],
+            "{}",
+            db.url
+        );
+        assert_eq!(ops::nodes::with_mac(&mut tx, "aa:bb:cc:dd:ee:02").await.unwrap(), [a]);
+        assert!(ops::nodes::with_mac(&mut tx, "aa:bb:cc:dd:ee:03").await.unwrap().is_empty());
+        assert!(ops::nodes::with_mac(&mut tx, "aa:bb:cc:dd:ee:04").await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_sites_contacts_are_its_enabled_live_persons_with_the_roles_asked() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let elsewhere = site(&mut tx, "t").await;
+        // (email, enabled, roles, site)
+        let people: [(&str, i64, &[i64], i64); 6] = [
+            ("pi@s.org", 1, &[20], s),
+            ("tech@s.org", 1, &[40, 30], s),
+            ("both@s.org", 1, &[20, 40], s),
+            ("off@s.org", 0, &[20], s),
+            ("user@s.org", 1, &[30], s),
+            ("pi@t.org", 1, &[20], elsewhere),
+        ];
+        for (email, enabled, roles, site_id) in people {
+            let p = tx
+                .insert(
+                    "persons",
+                    "person_id",
+                    &[
+                        ("email", SqlValue::text(email)),
+                        ("first_name", SqlValue::text("P")),
+                        ("last_name", SqlValue::text("Q")),
+                        ("enabled", SqlValue::int(enabled)),
+                        ("date_created", SqlValue::int(1)),
+                        ("last_updated", SqlValue::int(1)),
+                    ],
+                )
+                .await
+                .unwrap();
+            for r in roles {
+                tx.insert_plain("person_role", &[("person_id", SqlValue::int(p)), ("role_id", SqlValue::int(*r))])
+                    .await
+                    .unwrap();
+            }
+            tx.insert_plain("person_site", &[("person_id", SqlValue::int(p)), ("site_id", SqlValue::int(site_id))])
+                .await
+                .unwrap();
+            if email == "tech@s.org" {
+                // Deleted persons are nobody's contact.
+                let gone = tx
+                    .insert(
+                        "persons",
+                        "person_id",
+                        &[
+                            ("email", SqlValue::text("gone@s.org")),
+                            ("first_name", SqlValue::text("G")),
+                            ("last_name", SqlValue::text("Q")),
+                            ("enabled", SqlValue::int(1)),
+                            ("date_created", SqlValue::int(1)),
+                            ("last_updated", SqlValue::int(1)),
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                tx.insert_plain("person_role", &[("person_id", SqlValue::int(gone)), ("role_id", SqlValue::int(20))])
+                    .await
+                    .unwrap();
+                tx.insert_plain("person_site", &[("person_id", SqlValue::int(gone)), ("site_id", SqlValue::int(s))])
+                    .await
+                    .unwrap();
+                ops::persons::soft_delete(&mut tx, gone, 2).await.unwrap();
+            }
+        }
+        assert_eq!(
+            ops::persons::site_emails_with_roles(&mut tx, s, [Some(20), Some(40)]).await.unwrap(),
+            ["both@s.org", "pi@s.org", "tech@s.org"],
+            "{}",
+            db.url
+        );
+        assert_eq!(
+            ops::persons::site_emails_with_roles(&mut tx, s, [Some(20), None]).await.unwrap(),
+            ["both@s.org", "pi@s.org"]
+        );
+        assert!(ops::persons::site_emails_with_roles(&mut tx, s, [None, None]).await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+    }
+}
