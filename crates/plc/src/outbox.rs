@@ -157,8 +157,8 @@ async fn deliver_due<S: Future>(
 }
 
 /// Claims the next due row in a short write transaction. On PostgreSQL two instances may pick
-/// the same row; the conditional UPDATE lets only the first claim it (the second one's UPDATE
-/// waits for the first to commit, then finds the claim and changes nothing).
+/// the same row; the claim is conditional ([`ops::outbox::claim`]), so only the first gets it
+/// (the second one's waits for the first to commit, then finds the claim and changes nothing).
 async fn claim(registry: &Registry, settings: &MailSettings) -> bootmedium_registry::Result<Option<Claimed>> {
     let now = crate::now();
     let timeout = i64::try_from(settings.timeout_seconds).unwrap_or(i64::MAX / 4);
@@ -175,7 +175,7 @@ async fn claim(registry: &Registry, settings: &MailSettings) -> bootmedium_regis
             return Ok(None);
         };
         if !ops::outbox::claim(&mut tx, mail_id, until, now).await? {
-            // Another instance claimed it between the SELECT and the UPDATE: look again.
+            // Another instance claimed it after this one found it due: look again.
             continue;
         }
         let queued = ops::outbox::mail(&mut tx, mail_id).await?;
