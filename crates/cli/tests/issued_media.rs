@@ -611,17 +611,10 @@ fn live_links(server: &Server) -> (i64, i64) {
     runtime.block_on(async {
         let registry = bootmedium_registry::Registry::open(&url).await.unwrap();
         let mut tx = registry.begin_read().await.unwrap();
-        let rows = tx
-            .fetch(
-                "SELECT COUNT(download_id), COUNT(node_config) FROM issued_media",
-                &[],
-                &[bootmedium_registry::FieldKind::Int, bootmedium_registry::FieldKind::Int],
-            )
-            .await
-            .unwrap();
+        let kept = bootmedium_registry::ops::ledger::kept_for_downloads(&mut tx).await.unwrap();
         drop(tx);
         registry.close().await;
-        (rows[0][0].as_int().unwrap(), rows[0][1].as_int().unwrap())
+        (kept.download_ids, kept.node_configs)
     })
 }
 

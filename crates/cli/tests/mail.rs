@@ -67,24 +67,10 @@ fn rows(server: &Server) -> Vec<(String, i64, bool)> {
     rt.block_on(async {
         let registry = bootmedium_registry::Registry::open(&url).await.unwrap();
         let mut tx = registry.begin_read().await.unwrap();
-        use bootmedium_registry::{FieldKind, SqlValue};
-        let rows = tx
-            .fetch(
-                "SELECT state, attempts, CASE WHEN claimed_until IS NULL THEN 0 ELSE 1 END \
-                 FROM mail_outbox ORDER BY mail_id",
-                &[],
-                &[FieldKind::Text, FieldKind::Int, FieldKind::Int],
-            )
-            .await
-            .unwrap();
+        let rows = bootmedium_registry::ops::outbox::delivery_states(&mut tx).await.unwrap();
         drop(tx);
         registry.close().await;
-        rows.into_iter()
-            .map(|r| match (&r[0], &r[1], &r[2]) {
-                (SqlValue::Text(Some(s)), SqlValue::Int(Some(n)), SqlValue::Int(Some(c))) => (s.clone(), *n, *c == 1),
-                other => panic!("{other:?}"),
-            })
-            .collect()
+        rows.into_iter().map(|r| (r.state, r.attempts, r.claimed_until.is_some())).collect()
     })
 }
 

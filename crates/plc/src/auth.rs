@@ -9,7 +9,7 @@ use crate::fault::Fault;
 use crate::ledger::LedgerKey;
 use crate::logins::LoginGuard;
 use crate::roles::{Role, python_list};
-use bootmedium_registry::{Cond, FieldKind, FieldRef, Query, Registry, SqlValue, Tx, views};
+use bootmedium_registry::{Cond, FieldRef, Query, Registry, SqlValue, Tx, ops, views};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -249,17 +249,7 @@ async fn person_and_hash(tx: &mut Tx, username: &str) -> Result<(Option<PersonCa
         SqlValue::text(username.to_lowercase()),
     ));
     let Some(person) = load_person(tx, cond).await? else { return Ok((None, None)) };
-    let hash = tx
-        .fetch(
-            "SELECT password FROM persons WHERE person_id = $1",
-            &[SqlValue::int(person.person_id)],
-            &[FieldKind::Text],
-        )
-        .await?
-        .first()
-        .and_then(|r| r.first())
-        .and_then(|v| v.as_text())
-        .map(str::to_string);
+    let hash = ops::persons::password_hash(tx, person.person_id).await?;
     Ok((Some(person), hash))
 }
 
@@ -327,19 +317,12 @@ async fn session_auth(
         delete_session: Some(session.clone()),
         authfail: None,
     };
-    let rows = tx
-        .fetch(
-            "SELECT expires, person_id, node_id FROM sessions WHERE session_id = $1",
-            &[SqlValue::text(session.clone())],
-            &[FieldKind::Int, FieldKind::Int, FieldKind::Int],
-        )
-        .await
-        .map_err(Fault::from)?;
     // Nothing to delete for an unknown session: no write lock for guessed ids.
-    let Some(row) = rows.first() else {
+    let Some(ops::sessions::Session { expires, person_id, node_id }) =
+        ops::sessions::find(tx, &session).await.map_err(Fault::from)?
+    else {
         return Err(Fault::auth("SessionAuth: No such session").into());
     };
-    let (expires, person_id, node_id) = (row[0].as_int(), row[1].as_int(), row[2].as_int());
     let now = crate::now();
     if let Some(node_id) = node_id {
         // A node session without an expiry (made before node sessions expired) gets one at
@@ -379,17 +362,10 @@ async fn session_auth(
 
 /// A local, live node as a caller.
 pub(crate) async fn load_node_caller(tx: &mut Tx, node_id: i64) -> Result<Option<NodeCaller>, Fault> {
-    let rows = tx
-        .fetch(
-            "SELECT node_id, hostname, site_id FROM nodes WHERE node_id = $1 AND peer_id IS NULL AND deleted = 0",
-            &[SqlValue::int(node_id)],
-            &[FieldKind::Int, FieldKind::Text, FieldKind::Int],
-        )
-        .await?;
-    Ok(rows.first().map(|r| NodeCaller {
-        node_id: r[0].as_int().unwrap_or(0),
-        hostname: r[1].as_text().unwrap_or_default().to_string(),
-        site_id: r[2].as_int().unwrap_or(0),
+    Ok(ops::nodes::local_live(tx, node_id).await?.map(|n| NodeCaller {
+        node_id: n.node_id,
+        hostname: n.hostname,
+        site_id: n.site_id,
     }))
 }
 
@@ -405,10 +381,7 @@ fn hmac_fields(fields: &BTreeMap<String, Value>) -> Result<(i64, &str), Fault> {
 
 /// The key a local, live node authenticates with ("" when it has none).
 async fn current_node_key(tx: &mut Tx, node_id: i64) -> Result<String, Fault> {
-    let keys = tx
-        .fetch("SELECT node_key FROM nodes WHERE node_id = $1", &[SqlValue::int(node_id)], &[FieldKind::Text])
-        .await?;
-    Ok(keys.first().and_then(|r| r[0].as_text()).unwrap_or("").to_string())
+    Ok(ops::nodes::key(tx, node_id).await?.unwrap_or_default())
 }
 
 /// hmac auth (§2.5). A signature that does not match an existing node's key also names the

@@ -11,7 +11,7 @@ use crate::api::Api;
 use crate::bootmanager::{PayloadName, PayloadStore};
 use crate::context::blocking;
 use crate::fault::{Fault, MethodResult};
-use bootmedium_registry::{FieldKind, SqlValue, Tx};
+use bootmedium_registry::{Tx, ops};
 use std::fs::File;
 use std::net::IpAddr;
 
@@ -68,35 +68,16 @@ fn address_text(ip: IpAddr) -> String {
 }
 
 async fn node_at(tx: &mut Tx, client: IpAddr) -> MethodResult<NodeAtAddress> {
-    let rows = tx
-        .fetch(
-            "SELECT DISTINCT n.node_id, n.hostname, n.node_key FROM interfaces i JOIN nodes n ON n.node_id = i.node_id \
-             WHERE i.ip = $1 AND n.deleted = 0 AND n.peer_id IS NULL ORDER BY n.node_id",
-            &[SqlValue::text(address_text(client))],
-            &[FieldKind::Int, FieldKind::Text, FieldKind::Text],
-        )
-        .await?;
-    Ok(match rows.as_slice() {
+    let nodes = ops::nodes::at_address(tx, &address_text(client)).await?;
+    Ok(match nodes.as_slice() {
         [] => NodeAtAddress::Unknown,
-        [row] => NodeAtAddress::Node(BootNode {
-            node_id: row[0].as_int().unwrap_or(0),
-            hostname: row[1].as_text().unwrap_or_default().to_owned(),
-            has_key: row[2].as_text().is_some_and(|k| !k.is_empty()),
+        [n] => NodeAtAddress::Node(BootNode {
+            node_id: n.node_id,
+            hostname: n.hostname.clone(),
+            has_key: n.node_key.as_deref().is_some_and(|k| !k.is_empty()),
         }),
-        several => NodeAtAddress::Several(several.iter().filter_map(|r| r[0].as_int()).collect()),
+        several => NodeAtAddress::Several(several.iter().map(|n| n.node_id).collect()),
     })
-}
-
-async fn deployment_of(tx: &mut Tx, node_id: i64) -> MethodResult<Option<String>> {
-    let rows = tx
-        .fetch(
-            "SELECT nt.value FROM node_tag nt JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id \
-             WHERE nt.node_id = $1 AND tt.tagname = 'deployment'",
-            &[SqlValue::int(node_id)],
-            &[FieldKind::Text],
-        )
-        .await?;
-    Ok(rows.into_iter().next().and_then(|r| r.into_iter().next()).and_then(|v| v.as_text().map(str::to_owned)))
 }
 
 impl Api {
@@ -112,7 +93,7 @@ impl Api {
                 names.push(name);
             }
             // A tag value that is no valid name (`../x`) names no file.
-            if let Some(d) = deployment_of(&mut tx, n.node_id).await?.filter(|d| !d.is_empty()) {
+            if let Some(d) = ops::nodes::tag_value(&mut tx, n.node_id, "deployment").await?.filter(|d| !d.is_empty()) {
                 match PayloadName::deployment(&d) {
                     Ok(name) => names.push(name),
                     Err(_) if d == "regular" => {}
@@ -138,14 +119,9 @@ impl Api {
     /// Stores a keyless node's nonce; false when the node has gained a key meanwhile.
     async fn store_nonce(&self, node_id: i64, nonce: &str) -> MethodResult<bool> {
         let mut tx = self.registry.begin_write().await?;
-        let changed = tx
-            .execute(
-                "UPDATE nodes SET boot_nonce = $1 WHERE node_id = $2 AND deleted = 0 AND (node_key IS NULL OR node_key = '')",
-                &[SqlValue::text(nonce), SqlValue::int(node_id)],
-            )
-            .await?;
+        let stored = ops::nodes::store_boot_nonce(&mut tx, node_id, nonce).await?;
         tx.commit().await?;
-        Ok(changed == 1)
+        Ok(stored)
     }
 
     /// `getnodeid.php`: the node of the interface with MAC address `mac` (any case; trimmed),
@@ -155,17 +131,10 @@ impl Api {
         if let Some(mac) = mac.map(str::trim).filter(|m| !m.is_empty())
             && let Ok(mac) = crate::validate::normalise_mac(mac)
         {
-            let rows = tx
-                .fetch(
-                    "SELECT DISTINCT n.node_id FROM interfaces i JOIN nodes n ON n.node_id = i.node_id \
-                     WHERE lower(i.mac) = $1 AND n.deleted = 0 AND n.peer_id IS NULL",
-                    &[SqlValue::text(mac)],
-                    &[FieldKind::Int],
-                )
-                .await?;
-            match rows.as_slice() {
+            let nodes = ops::nodes::with_mac(&mut tx, &mac).await?;
+            match nodes.as_slice() {
                 [] => {}
-                [row] => return Ok(row[0].as_int()),
+                [node_id] => return Ok(Some(*node_id)),
                 _ => return Ok(None),
             }
         }

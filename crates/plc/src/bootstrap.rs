@@ -5,7 +5,7 @@
 use crate::config::PlcConfig;
 use crate::crypto;
 use crate::fault::Fault;
-use bootmedium_registry::{FieldKind, Registry, SqlValue, Tx};
+use bootmedium_registry::{Registry, SqlValue, Tx, ops};
 
 /// What `initialise` found or did.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,11 +30,6 @@ impl From<Fault> for BootstrapError {
     }
 }
 
-async fn count(tx: &mut Tx, sql: &'static str, params: &[SqlValue]) -> Result<i64, BootstrapError> {
-    let rows = tx.fetch(sql, params, &[FieldKind::Int]).await?;
-    Ok(rows.first().and_then(|r| r[0].as_int()).unwrap_or(0))
-}
-
 /// Creates the system site and the administrator unless the registry already has sites.
 pub async fn initialise(
     registry: &Registry,
@@ -53,7 +48,7 @@ pub async fn initialise(
         return Err(BootstrapError::Invalid(format!("invalid slice prefix {:?}", config.plc.slice_prefix)));
     }
     let mut tx = registry.begin_write().await?;
-    if count(&mut tx, "SELECT COUNT(*) FROM sites", &[]).await? > 0 {
+    if ops::sites::count_all(&mut tx).await? > 0 {
         return Ok(InitOutcome::AlreadyInitialised);
     }
     let now = crate::now();
@@ -145,10 +140,7 @@ pub const DEMO: Demo =
 /// when the demo site exists. Returns whether it seeded.
 pub async fn seed_demo(registry: &Registry) -> Result<bool, BootstrapError> {
     let mut tx = registry.begin_write().await?;
-    if count(&mut tx, "SELECT COUNT(*) FROM sites WHERE login_base = $1 AND deleted = 0", &[SqlValue::text("demo")])
-        .await?
-        > 0
-    {
+    if ops::sites::login_base_taken(&mut tx, "demo", 0).await? {
         return Ok(false);
     }
     let now = crate::now();
@@ -279,7 +271,7 @@ pub async fn ensure_messages(registry: &Registry) -> Result<usize, BootstrapErro
     let mut tx = registry.begin_write().await?;
     let mut added = 0;
     for (id, subject, template) in DEFAULT_MESSAGES {
-        if count(&mut tx, "SELECT COUNT(*) FROM messages WHERE message_id = $1", &[SqlValue::text(*id)]).await? > 0 {
+        if ops::messages::exists(&mut tx, id).await? {
             continue;
         }
         tx.insert_plain(

@@ -8,7 +8,7 @@ use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use crate::plnode::RenewedKey;
 use bootmedium_media::{Console, ImageType, KernelArg, MediumRequest};
-use bootmedium_registry::{FieldKind, SqlValue, Tx};
+use bootmedium_registry::{SqlValue, Tx, ops};
 
 /// Where the medium's bytes came from.
 #[derive(Debug, Clone)]
@@ -94,18 +94,10 @@ pub async fn record(tx: &mut Tx, medium: IssuedMedium<'_>) -> MethodResult<i64> 
     if medium.download.is_some() {
         // Expired links give up what they kept to make their bytes again (the plnode.txt holds
         // a key); done when links are issued, not on every medium.
-        tx.execute(
-            "UPDATE issued_media SET download_id = NULL, node_config = NULL WHERE download_id IS NOT NULL AND download_expires <= $1",
-            &[SqlValue::int(crate::now())],
-        )
-        .await?;
+        ops::ledger::expire_downloads(tx, crate::now()).await?;
     }
     if medium.key.is_some() {
-        tx.execute(
-            "UPDATE issued_media SET superseded_by = $1 WHERE node_id = $2 AND superseded_by IS NULL AND node_key IS NOT NULL AND issued_medium_id <> $1",
-            &[SqlValue::int(id), SqlValue::int(medium.node_id)],
-        )
-        .await?;
+        ops::ledger::supersede(tx, id, medium.node_id).await?;
     }
     Ok(id)
 }
@@ -136,41 +128,30 @@ pub async fn find_download(tx: &mut Tx, id: &str, now: i64) -> MethodResult<Opti
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
         return Ok(None);
     }
-    use FieldKind::{Int, Text};
-    let rows = tx
-        .fetch(
-            "SELECT t.issued_medium_id, n.hostname, t.reference_family, t.reference_version, t.image_type, t.console, t.kargs, t.variant, t.node_config, t.sha256, t.size, t.download_expires, t.key_generation FROM issued_media t JOIN nodes n ON n.node_id = t.node_id WHERE t.download_id = $1 AND t.download_expires > $2",
-            &[SqlValue::text(id), SqlValue::int(now)],
-            &[Int, Text, Text, Text, Text, Text, Text, Text, Text, Text, Int, Int, Int],
-        )
-        .await?;
-    let Some(r) = rows.first() else { return Ok(None) };
-    let text = |i: usize| r[i].as_text().unwrap_or_default().to_string();
-    let corrupt =
-        |what: &str| Fault::internal(format!("issued medium {} has an unusable {what}", r[0].as_int().unwrap_or(0)));
-    let image_type: ImageType = text(4).parse().map_err(|_| corrupt("image type"))?;
-    let console = Console::parse(&text(5)).map_err(|_| corrupt("console"))?;
-    let kargs = text(6)
+    let Some(d) = ops::ledger::live_download(tx, id, now).await? else { return Ok(None) };
+    let corrupt = |what: &str| Fault::internal(format!("issued medium {} has an unusable {what}", d.issued_medium_id));
+    let image_type: ImageType = d.image_type.parse().map_err(|_| corrupt("image type"))?;
+    let console = Console::parse(&d.console).map_err(|_| corrupt("console"))?;
+    let kargs = d
+        .kargs
         .split_whitespace()
         .map(KernelArg::new)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| corrupt("kernel argument list"))?;
-    let request = MediumRequest {
-        image_type,
-        console,
-        kargs,
-        variant: r[7].as_text().map(str::to_string),
-        node_config: r[8].as_text().map(str::to_string),
-    };
+    let size = u64::try_from(d.size).map_err(|_| corrupt("size"))?;
+    let request = MediumRequest { image_type, console, kargs, variant: d.variant, node_config: d.node_config };
     Ok(Some(StoredDownload {
-        issued_medium_id: r[0].as_int().unwrap_or(0),
-        generic: r[12].as_int().is_none(),
-        hostname: text(1),
-        reference: ReferenceId { family: text(2), version: text(3) },
+        issued_medium_id: d.issued_medium_id,
+        generic: d.key_generation.is_none(),
+        hostname: d.hostname,
+        reference: ReferenceId {
+            family: d.reference_family.unwrap_or_default(),
+            version: d.reference_version.unwrap_or_default(),
+        },
         request,
-        sha256: text(9),
-        size: r[10].as_int().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
-        expires: r[11].as_int().unwrap_or(0),
+        sha256: d.sha256,
+        size,
+        expires: d.download_expires,
     }))
 }
 
@@ -186,22 +167,15 @@ pub struct LedgerKey {
 
 /// Every keyed medium issued for `node_id`, newest first.
 pub async fn node_keys(tx: &mut Tx, node_id: i64) -> MethodResult<Vec<LedgerKey>> {
-    use FieldKind::{Int, Text};
-    let rows = tx
-        .fetch(
-            "SELECT issued_medium_id, node_key, sha256, superseded_by, issued FROM issued_media WHERE node_id = $1 AND node_key IS NOT NULL ORDER BY issued_medium_id DESC",
-            &[SqlValue::int(node_id)],
-            &[Int, Text, Text, Int, Int],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| LedgerKey {
-            issued_medium_id: r[0].as_int().unwrap_or(0),
-            key: r[1].as_text().unwrap_or_default().to_string(),
-            sha256: r[2].as_text().unwrap_or_default().to_string(),
-            superseded_by: r[3].as_int(),
-            issued: r[4].as_int().unwrap_or(0),
+    Ok(ops::ledger::node_keys(tx, node_id)
+        .await?
+        .into_iter()
+        .map(|k| LedgerKey {
+            issued_medium_id: k.issued_medium_id,
+            key: k.node_key,
+            sha256: k.sha256,
+            superseded_by: k.superseded_by,
+            issued: k.issued,
         })
         .collect())
 }

@@ -18,7 +18,7 @@ use crate::config::PlcConfig;
 use crate::fault::MethodResult;
 use crate::pyformat::{self, PyValue};
 use bootmedium_mail::Envelope;
-use bootmedium_registry::{FieldKind, SqlValue, Tx};
+use bootmedium_registry::{Tx, ops};
 use std::collections::BTreeMap;
 
 /// How often one node may send the same template by BootNotifyOwners.
@@ -45,21 +45,12 @@ pub fn event_message(message_id: &str) -> String {
 /// node decided at once (PostgreSQL runs write transactions side by side; SQLite one at a time)
 /// see each other's event and the window holds.
 pub async fn lock_node(tx: &mut Tx, node_id: i64) -> MethodResult<()> {
-    tx.execute("UPDATE nodes SET node_id = node_id WHERE node_id = $1", &[SqlValue::int(node_id)]).await?;
-    Ok(())
+    Ok(ops::nodes::lock(tx, node_id).await?)
 }
 
 /// Whether `message_id` was sent for this node since `since` (epoch seconds).
 pub async fn sent_since(tx: &mut Tx, node_id: i64, message_id: &str, since: i64) -> MethodResult<bool> {
-    let rows = tx
-        .fetch(
-            "SELECT e.event_id FROM events e JOIN event_object eo ON eo.event_id = e.event_id \
-             WHERE eo.object_type = 'Node' AND eo.object_id = $1 AND e.message = $2 AND e.time >= $3 LIMIT 1",
-            &[SqlValue::int(node_id), SqlValue::text(event_message(message_id)), SqlValue::int(since)],
-            &[FieldKind::Int],
-        )
-        .await?;
-    Ok(!rows.is_empty())
+    Ok(ops::events::node_message_since(tx, node_id, &event_message(message_id), since).await?)
 }
 
 /// The mail for `notice`, or None (logged) when its template is missing, disabled or broken, or
@@ -70,18 +61,11 @@ pub async fn compose(
     node: &NodeCaller,
     notice: &Notice<'_>,
 ) -> MethodResult<Option<Envelope>> {
-    let rows = tx
-        .fetch(
-            "SELECT subject, template FROM messages WHERE message_id = $1 AND enabled = 1",
-            &[SqlValue::text(notice.message_id)],
-            &[FieldKind::Text, FieldKind::Text],
-        )
-        .await?;
-    let Some(row) = rows.first() else {
+    let Some(ops::messages::Template { subject, template }) = ops::messages::enabled(tx, notice.message_id).await?
+    else {
         tracing::warn!(message_id = notice.message_id, node_id = node.node_id, "no such enabled message template");
         return Ok(None);
     };
-    let (subject, template) = (row[0].as_text().unwrap_or_default(), row[1].as_text().unwrap_or_default());
     let params = BTreeMap::from([
         ("node_id", PyValue::Int(node.node_id)),
         ("hostname", PyValue::Str(node.hostname.clone())),
@@ -89,7 +73,7 @@ pub async fn compose(
         ("PLC_WWW_SSL_PORT", PyValue::Int(i64::from(config.plc.www_ssl_port))),
         ("fault", notice.fault.map(|f| PyValue::Str(f.to_string())).unwrap_or(PyValue::None)),
     ]);
-    let rendered = pyformat::format(subject, &params).and_then(|s| Ok((s, pyformat::format(template, &params)?)));
+    let rendered = pyformat::format(&subject, &params).and_then(|s| Ok((s, pyformat::format(&template, &params)?)));
     let (subject, body) = match rendered {
         Ok((s, _)) if s.contains(['\r', '\n']) => {
             tracing::warn!(message_id = notice.message_id, "message template is broken: its subject has a line break");
@@ -110,22 +94,10 @@ pub async fn compose(
         to.push(mail.support_address.clone());
     }
     if notice.include_pis || notice.include_techs {
-        let owners = tx
-            .fetch(
-                "SELECT DISTINCT p.email FROM persons p \
-                 JOIN person_site ps ON ps.person_id = p.person_id \
-                 JOIN person_role pr ON pr.person_id = p.person_id \
-                 WHERE ps.site_id = $1 AND p.enabled = 1 AND p.deleted = 0 AND (pr.role_id = $2 OR pr.role_id = $3) \
-                 ORDER BY p.email",
-                &[
-                    SqlValue::int(node.site_id),
-                    SqlValue::int(if notice.include_pis { 20 } else { -1 }),
-                    SqlValue::int(if notice.include_techs { 40 } else { -1 }),
-                ],
-                &[FieldKind::Text],
-            )
-            .await?;
-        to.extend(owners.iter().filter_map(|r| r[0].as_text()).map(str::to_string));
+        use crate::{roles::Role, standard_tags::role_id};
+        let roles =
+            [notice.include_pis.then_some(role_id(Role::Pi)), notice.include_techs.then_some(role_id(Role::Tech))];
+        to.extend(ops::persons::site_emails_with_roles(tx, node.site_id, roles).await?);
     }
     let mut seen = std::collections::BTreeSet::new();
     to.retain(|a| !a.contains(['\r', '\n']) && seen.insert(a.to_lowercase()));

@@ -13,7 +13,7 @@
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_mail::{Envelope, MailSettings, Mailer, SendError};
-use bootmedium_registry::{FieldKind, Registry, SqlValue, Tx};
+use bootmedium_registry::{Registry, Tx, ops};
 use std::cell::Cell;
 use std::future::Future;
 use std::sync::Arc;
@@ -57,21 +57,18 @@ pub async fn enqueue_in(tx: &mut Tx, mail: &Envelope, message_id: Option<&str>) 
         return Err(Fault::internal("refusing to queue a mail with a line break in a header"));
     }
     let now = crate::now();
-    tx.insert(
-        "mail_outbox",
-        "mail_id",
-        &[
-            ("created", SqlValue::int(now)),
-            ("message_id", SqlValue::Text(message_id.map(str::to_string))),
-            ("sender", SqlValue::text(mail.from.as_str())),
-            ("reply_to", SqlValue::Text(mail.reply_to.clone())),
-            ("recipients", SqlValue::text(mail.to.join("\n"))),
-            ("subject", SqlValue::text(mail.subject.as_str())),
-            ("body", SqlValue::text(mail.body.as_str())),
-            ("next_attempt", SqlValue::int(now)),
-        ],
-    )
-    .await?;
+    let recipients = mail.to.join("\n");
+    let queued = ops::outbox::NewMail {
+        created: now,
+        message_id,
+        sender: &mail.from,
+        reply_to: mail.reply_to.as_deref(),
+        recipients: &recipients,
+        subject: &mail.subject,
+        body: &mail.body,
+        next_attempt: now,
+    };
+    ops::outbox::enqueue(tx, &queued).await?;
     // Outside a tracked call (tests, tools) there is nobody to wake.
     let _ = QUEUED.try_with(|q| q.set(true));
     Ok(())
@@ -84,10 +81,6 @@ const POLL: Duration = Duration::from_secs(5);
 /// A claim outlives its attempt's timeout by this much, so a slow database write after the
 /// attempt cannot let another instance take the row while its outcome is being recorded.
 const CLAIM_MARGIN_SECONDS: i64 = 30;
-
-/// The next row due at `$1` (now) and not claimed by an attempt in progress.
-const DUE: &str = "SELECT mail_id FROM mail_outbox WHERE state = 'queued' AND next_attempt <= $1 \
-                   AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY next_attempt, mail_id LIMIT 1";
 
 /// A queued mail, claimed for one attempt.
 struct Claimed {
@@ -164,74 +157,42 @@ async fn deliver_due<S: Future>(
 }
 
 /// Claims the next due row in a short write transaction. On PostgreSQL two instances may pick
-/// the same row; the conditional UPDATE lets only the first claim it (the second one's UPDATE
-/// waits for the first to commit, then finds the claim and changes nothing).
+/// the same row; the claim is conditional ([`ops::outbox::claim`]), so only the first gets it
+/// (the second one's waits for the first to commit, then finds the claim and changes nothing).
 async fn claim(registry: &Registry, settings: &MailSettings) -> bootmedium_registry::Result<Option<Claimed>> {
     let now = crate::now();
     let timeout = i64::try_from(settings.timeout_seconds).unwrap_or(i64::MAX / 4);
     let until = now.saturating_add(timeout).saturating_add(CLAIM_MARGIN_SECONDS);
     // Looked for on a read transaction first: an idle queue never takes SQLite's write lock.
     let mut tx = registry.begin_read().await?;
-    if tx.fetch(DUE, &[SqlValue::int(now)], &[FieldKind::Int]).await?.is_empty() {
+    if ops::outbox::due(&mut tx, now).await?.is_none() {
         return Ok(None);
     }
     tx.reopen_for_write(registry).await?;
     loop {
-        let due = tx.fetch(DUE, &[SqlValue::int(now)], &[FieldKind::Int]).await?;
-        let Some(SqlValue::Int(Some(mail_id))) = due.first().and_then(|r| r.first()).cloned() else {
+        let Some(mail_id) = ops::outbox::due(&mut tx, now).await? else {
             tx.commit().await?;
             return Ok(None);
         };
-        let claimed = tx
-            .execute(
-                "UPDATE mail_outbox SET claimed_until = $1 WHERE mail_id = $2 AND state = 'queued' \
-                 AND (claimed_until IS NULL OR claimed_until < $3)",
-                &[SqlValue::int(until), SqlValue::int(mail_id), SqlValue::int(now)],
-            )
-            .await?;
-        if claimed == 0 {
-            // Another instance claimed it between the SELECT and the UPDATE: look again.
+        if !ops::outbox::claim(&mut tx, mail_id, until, now).await? {
+            // Another instance claimed it after this one found it due: look again.
             continue;
         }
-        let rows = tx
-            .fetch(
-                "SELECT created, message_id, attempts, sender, reply_to, recipients, subject, body \
-                 FROM mail_outbox WHERE mail_id = $1",
-                &[SqlValue::int(mail_id)],
-                &[
-                    FieldKind::Int,
-                    FieldKind::Text,
-                    FieldKind::Int,
-                    FieldKind::Text,
-                    FieldKind::Text,
-                    FieldKind::Text,
-                    FieldKind::Text,
-                    FieldKind::Text,
-                ],
-            )
-            .await?;
+        let queued = ops::outbox::mail(&mut tx, mail_id).await?;
         tx.commit().await?;
-        let Some(row) = rows.into_iter().next() else { return Ok(None) };
-        let int = |i: usize| match row.get(i) {
-            Some(SqlValue::Int(Some(v))) => *v,
-            _ => 0,
-        };
-        let text = |i: usize| match row.get(i) {
-            Some(SqlValue::Text(Some(v))) => Some(v.clone()),
-            _ => None,
-        };
+        let Some(q) = queued else { return Ok(None) };
         let mail = Envelope {
-            from: text(3).unwrap_or_default(),
-            reply_to: text(4),
-            to: text(5).unwrap_or_default().lines().filter(|l| !l.is_empty()).map(str::to_string).collect(),
-            subject: text(6).unwrap_or_default(),
-            body: text(7).unwrap_or_default(),
+            from: q.sender,
+            reply_to: q.reply_to,
+            to: q.recipients.lines().filter(|l| !l.is_empty()).map(str::to_string).collect(),
+            subject: q.subject,
+            body: q.body,
         };
         return Ok(Some(Claimed {
             mail_id,
-            created: int(0),
-            template: text(1),
-            attempts: int(2),
+            created: q.created,
+            template: q.message_id,
+            attempts: q.attempts,
             claimed_until: until,
             mail,
         }));
@@ -251,51 +212,18 @@ async fn record(
     let recipients = c.mail.to.join(", ");
     let template = c.template.as_deref().unwrap_or("-");
     let mut tx = registry.begin_write().await?;
-    let changed = match &outcome {
-        Ok(()) => {
-            tx.execute(
-                "UPDATE mail_outbox SET state = 'sent', attempts = $1, finished = $2, claimed_until = NULL \
-                 WHERE mail_id = $3 AND claimed_until = $4",
-                &[
-                    SqlValue::int(attempts),
-                    SqlValue::int(now),
-                    SqlValue::int(c.mail_id),
-                    SqlValue::int(c.claimed_until),
-                ],
-            )
-            .await?
-        }
+    let recorded = match &outcome {
+        Ok(()) => ops::outbox::mark_sent(&mut tx, c.mail_id, c.claimed_until, attempts, now).await?,
         Err(e) if e.is_permanent() || attempts >= i64::from(settings.max_attempts) => {
-            tx.execute(
-                "UPDATE mail_outbox SET state = 'failed', attempts = $1, finished = $2, last_error = $3, \
-                 claimed_until = NULL WHERE mail_id = $4 AND claimed_until = $5",
-                &[
-                    SqlValue::int(attempts),
-                    SqlValue::int(now),
-                    SqlValue::text(e.to_string()),
-                    SqlValue::int(c.mail_id),
-                    SqlValue::int(c.claimed_until),
-                ],
-            )
-            .await?
+            ops::outbox::mark_failed(&mut tx, c.mail_id, c.claimed_until, attempts, now, &e.to_string()).await?
         }
         Err(e) => {
-            tx.execute(
-                "UPDATE mail_outbox SET attempts = $1, next_attempt = $2, last_error = $3, claimed_until = NULL \
-                 WHERE mail_id = $4 AND claimed_until = $5",
-                &[
-                    SqlValue::int(attempts),
-                    SqlValue::int(now.saturating_add(retry_delay(settings.retry_seconds, attempts))),
-                    SqlValue::text(e.to_string()),
-                    SqlValue::int(c.mail_id),
-                    SqlValue::int(c.claimed_until),
-                ],
-            )
-            .await?
+            let next = now.saturating_add(retry_delay(settings.retry_seconds, attempts));
+            ops::outbox::schedule_retry(&mut tx, c.mail_id, c.claimed_until, attempts, next, &e.to_string()).await?
         }
     };
     tx.commit().await?;
-    if changed == 0 {
+    if !recorded {
         tracing::warn!(mail_id = c.mail_id, "mail delivery: the claim expired before the outcome was recorded");
         return Ok(());
     }
@@ -336,29 +264,13 @@ pub fn retry_delay(retry_seconds: u64, attempts: i64) -> i64 {
 /// left behind.
 async fn next_due(registry: &Registry) -> bootmedium_registry::Result<Option<i64>> {
     let mut tx = registry.begin_read().await?;
-    let rows = tx
-        .fetch(
-            "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > next_attempt \
-             THEN claimed_until + 1 ELSE next_attempt END) FROM mail_outbox WHERE state = 'queued'",
-            &[],
-            &[FieldKind::Int],
-        )
-        .await?;
-    Ok(match rows.first().and_then(|r| r.first()) {
-        Some(SqlValue::Int(v)) => *v,
-        _ => None,
-    })
+    ops::outbox::next_due(&mut tx).await
 }
 
 /// Deletes sent and failed rows finished more than [`KEEP_FINISHED_SECONDS`] before `now`.
 pub async fn purge(registry: &Registry, now: i64) -> bootmedium_registry::Result<u64> {
     let mut tx = registry.begin_write().await?;
-    let n = tx
-        .execute(
-            "DELETE FROM mail_outbox WHERE state IN ('sent', 'failed') AND finished < $1",
-            &[SqlValue::int(now - KEEP_FINISHED_SECONDS)],
-        )
-        .await?;
+    let n = ops::outbox::purge_finished(&mut tx, now - KEEP_FINISHED_SECONDS).await?;
     tx.commit().await?;
     Ok(n)
 }

@@ -7,7 +7,7 @@
 use crate::config::MediumSettings;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_media::files::{Pending, available_bytes};
-use bootmedium_registry::{FieldKind, SqlValue, Tx};
+use bootmedium_registry::{Tx, ops};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::DirBuilderExt;
@@ -119,20 +119,17 @@ struct Usage {
 }
 
 async fn usage(tx: &mut Tx, owner: &str, except: &Path) -> MethodResult<Usage> {
-    let rows = tx
-        .fetch("SELECT path FROM result_files WHERE caller = $1", &[SqlValue::text(owner)], &[FieldKind::Text])
-        .await?;
+    let paths = ops::results::paths_of(tx, owner).await?;
     let mut usage = Usage { files: 0, bytes: 0, gone: Vec::new() };
-    for row in &rows {
-        let Some(written) = row[0].as_text() else { continue };
-        match fs::symlink_metadata(written) {
+    for written in paths {
+        match fs::symlink_metadata(&written) {
             Ok(meta) if meta.is_file() => {
-                if Path::new(written) != except {
+                if Path::new(&written) != except {
                     usage.files += 1;
                     usage.bytes = usage.bytes.saturating_add(meta.len());
                 }
             }
-            _ => usage.gone.push(written.to_string()),
+            _ => usage.gone.push(written),
         }
     }
     Ok(usage)
@@ -188,21 +185,12 @@ pub async fn record(tx: &mut Tx, limits: &MediumSettings, owner: &str, path: &Pa
     if has_quota(limits) {
         let usage = usage(tx, owner, path).await?;
         for gone in &usage.gone {
-            tx.execute("DELETE FROM result_files WHERE path = $1", &[SqlValue::text(gone.as_str())]).await?;
+            ops::results::forget(tx, gone).await?;
         }
         within_quota(limits, owner, &usage, size)?;
     }
-    tx.execute(
-        "INSERT INTO result_files (path, caller, size, written_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (path) DO UPDATE SET caller = excluded.caller, size = excluded.size, written_at = excluded.written_at",
-        &[
-            SqlValue::text(path.to_string_lossy().into_owned()),
-            SqlValue::text(owner),
-            SqlValue::int(i64::try_from(size).unwrap_or(i64::MAX)),
-            SqlValue::int(crate::now()),
-        ],
-    )
-    .await?;
+    let size = i64::try_from(size).unwrap_or(i64::MAX);
+    ops::results::record(tx, &path.to_string_lossy(), owner, size, crate::now()).await?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 
 use crate::fault::MethodResult;
 use crate::roles::{self, Role};
-use bootmedium_registry::{FieldKind, Registry, SqlValue, Tx};
+use bootmedium_registry::{Registry, SqlValue, Tx, ops};
 
 /// One standard tag type.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +55,7 @@ pub static INTERFACE_TAG_TYPES: &[TagTypeDef] = &[
     def("ipv6addr_secondaries", "interface/config", "IPv6 secondary addresses", ADMIN_TECH),
 ];
 
-fn role_id(r: Role) -> i64 {
+pub(crate) fn role_id(r: Role) -> i64 {
     match r {
         Role::Admin => 10,
         Role::Pi => 20,
@@ -67,10 +67,7 @@ fn role_id(r: Role) -> i64 {
 
 /// The tag type's id, creating it with its roles when missing.
 pub async fn ensure(tx: &mut Tx, d: &TagTypeDef) -> MethodResult<i64> {
-    let rows = tx
-        .fetch("SELECT tag_type_id FROM tag_types WHERE tagname = $1", &[SqlValue::text(d.tagname)], &[FieldKind::Int])
-        .await?;
-    if let Some(id) = rows.first().and_then(|r| r[0].as_int()) {
+    if let Some(id) = ops::tags::tag_type_id(tx, d.tagname).await? {
         return Ok(id);
     }
     let id = tx

@@ -9,7 +9,7 @@ mod smtp_sink;
 
 use bootmedium_mail::{Envelope, MailSettings, Mailer, StartTls};
 use bootmedium_plc::outbox;
-use bootmedium_registry::{FieldKind, Registry, SqlValue};
+use bootmedium_registry::{Registry, ops};
 use smtp_sink::{Sink, closed_port};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -122,32 +122,15 @@ struct Row {
 
 async fn rows(registry: &Registry) -> Vec<Row> {
     let mut tx = registry.begin_read().await.unwrap();
-    let rows = tx
-        .fetch(
-            "SELECT mail_id, state, attempts, last_error, finished, claimed_until FROM mail_outbox ORDER BY mail_id",
-            &[],
-            &[FieldKind::Int, FieldKind::Text, FieldKind::Int, FieldKind::Text, FieldKind::Int, FieldKind::Int],
-        )
-        .await
-        .unwrap();
+    let rows = ops::outbox::delivery_states(&mut tx).await.unwrap();
     rows.into_iter()
-        .map(|r| {
-            let int = |i: usize| match &r[i] {
-                SqlValue::Int(v) => *v,
-                _ => None,
-            };
-            let text = |i: usize| match &r[i] {
-                SqlValue::Text(v) => v.clone(),
-                _ => None,
-            };
-            Row {
-                mail_id: int(0).unwrap(),
-                state: text(1).unwrap(),
-                attempts: int(2).unwrap(),
-                last_error: text(3),
-                finished: int(4),
-                claimed_until: int(5),
-            }
+        .map(|r| Row {
+            mail_id: r.mail_id,
+            state: r.state,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            finished: r.finished,
+            claimed_until: r.claimed_until,
         })
         .collect()
 }
@@ -360,26 +343,31 @@ async fn starttls_with_auth_delivers_and_a_relay_without_tls_gets_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finished_mail_is_deleted_after_30_days_and_queued_mail_never() {
     for db in databases().await {
-        for n in 0..3 {
-            queue(&db.registry, &mail(n)).await;
-        }
         let now = bootmedium_plc::now();
-        let mut tx = db.registry.begin_write().await.unwrap();
         let old = now - outbox::KEEP_FINISHED_SECONDS - 10;
-        tx.execute(
-            "UPDATE mail_outbox SET state = 'sent', finished = $1 WHERE mail_id = (SELECT MIN(mail_id) FROM mail_outbox)",
-            &[SqlValue::int(old)],
-        )
-        .await
-        .unwrap();
-        tx.execute(
-            "UPDATE mail_outbox SET state = 'failed', finished = $1 WHERE mail_id = (SELECT MAX(mail_id) FROM mail_outbox)",
-            &[SqlValue::int(now - 86400)],
-        )
-        .await
-        .unwrap();
+        queue(&db.registry, &mail(0)).await;
+        let mut tx = db.registry.begin_write().await.unwrap();
         // An old queued row (a relay down for a long time, mail switched off) stays.
-        tx.execute("UPDATE mail_outbox SET created = $1 WHERE state = 'queued'", &[SqlValue::int(old)]).await.unwrap();
+        let stale = ops::outbox::NewMail {
+            created: old,
+            message_id: None,
+            sender: "support@plc.example.org",
+            reply_to: None,
+            recipients: "pi@site.example.org",
+            subject: "s",
+            body: "b",
+            next_attempt: old,
+        };
+        ops::outbox::enqueue(&mut tx, &stale).await.unwrap();
+        tx.commit().await.unwrap();
+        queue(&db.registry, &mail(2)).await;
+        // The first sent more than 30 days ago, the last failed yesterday, as the loop records them.
+        let ids: Vec<i64> = rows(&db.registry).await.iter().map(|r| r.mail_id).collect();
+        let mut tx = db.registry.begin_write().await.unwrap();
+        assert!(ops::outbox::claim(&mut tx, ids[0], now + 60, now).await.unwrap());
+        assert!(ops::outbox::mark_sent(&mut tx, ids[0], now + 60, 1, old).await.unwrap());
+        assert!(ops::outbox::claim(&mut tx, ids[2], now + 60, now).await.unwrap());
+        assert!(ops::outbox::mark_failed(&mut tx, ids[2], now + 60, 1, now - 86400, "550").await.unwrap());
         tx.commit().await.unwrap();
         assert_eq!(outbox::purge(&db.registry, now).await.unwrap(), 1, "{}", db.url);
         let states: Vec<String> = rows(&db.registry).await.into_iter().map(|r| r.state).collect();

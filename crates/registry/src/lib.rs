@@ -6,7 +6,27 @@
 //! travel as bound parameters, never as SQL text.
 #![forbid(unsafe_code)]
 
+/// The live (not soft-deleted) condition of nodes, sites and persons over the table alias `$t`:
+/// one text for the class's `TableSpec::live` and for the statements in `ops` that filter on it
+/// (a macro, so both are `&'static str` built at compile time).
+macro_rules! node_live {
+    ($t:literal) => {
+        concat!($t, ".deleted = 0")
+    };
+}
+macro_rules! site_live {
+    ($t:literal) => {
+        concat!($t, ".deleted = 0")
+    };
+}
+macro_rules! person_live {
+    ($t:literal) => {
+        concat!($t, ".deleted = 0")
+    };
+}
+
 mod migrate;
+pub mod ops;
 mod query;
 mod store;
 mod value;
@@ -65,6 +85,10 @@ pub enum Error {
     DiskFull(sqlx::Error),
     #[error("database error: {0}")]
     Sql(sqlx::Error),
+    /// A column came back NULL (or of another type) where the statement's Rust type has no
+    /// room for that: the schema and the statement disagree.
+    #[error("cannot decode column {column}: {source}")]
+    Decode { column: &'static str, source: sqlx::Error },
     /// A statement on a transaction that has ended: committed, or not reopened for writing
     /// (see `Tx::reopen_for_write`).
     #[error("the transaction has ended")]

@@ -374,13 +374,23 @@ impl Tx {
         Ok(q.execute(self.write_conn()?).await?.rows_affected())
     }
 
-    /// Runs a fixed statement written in the caller's code.
+    /// Runs a fixed statement written in this crate.
     pub async fn execute(&mut self, sql: &'static str, params: &[SqlValue]) -> Result<u64> {
         let mut q = sqlx::query(sql);
         for v in params {
             q = bind(q, v);
         }
         Ok(q.execute(self.write_conn()?).await?.rows_affected())
+    }
+
+    /// Runs a fixed query written in this crate; its rows are decoded by column name
+    /// (`crate::ops::get`).
+    pub(crate) async fn rows(&mut self, sql: &'static str, params: &[SqlValue]) -> Result<Vec<AnyRow>> {
+        let mut q = sqlx::query(sql);
+        for v in params {
+            q = bind(q, v);
+        }
+        Ok(q.fetch_all(self.conn()?).await?)
     }
 
     /// Runs a fixed query and decodes each column as the given kind.

@@ -119,7 +119,7 @@ pub static NODE: TableSpec = TableSpec {
     primary_key: "node_id",
     primary_key_expr: "t.node_id",
     secondary_key: Some("hostname"),
-    live: Some("t.deleted = 0"),
+    live: Some(node_live!("t")),
     tags: Some(TagSource { table: "node_tag", owner: "node_id" }),
     fields: &[
         col("node_id", Int, "t.node_id"),
@@ -213,7 +213,7 @@ pub static SITE: TableSpec = TableSpec {
     primary_key: "site_id",
     primary_key_expr: "t.site_id",
     secondary_key: Some("login_base"),
-    live: Some("t.deleted = 0"),
+    live: Some(site_live!("t")),
     tags: None,
     fields: &[
         col("site_id", Int, "t.site_id"),
@@ -235,7 +235,7 @@ pub static SITE: TableSpec = TableSpec {
         list(
             "person_ids",
             IntList,
-            "person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0",
+            concat!("person_site ps JOIN persons p ON p.person_id = ps.person_id AND ", person_live!("p")),
             "ps.site_id",
             "ps.person_id",
             "ps.person_id",
@@ -243,7 +243,7 @@ pub static SITE: TableSpec = TableSpec {
         list(
             "node_ids",
             IntList,
-            "(SELECT node_id, site_id FROM nodes WHERE deleted = 0) n",
+            concat!("(SELECT t.node_id, t.site_id FROM nodes t WHERE ", node_live!("t"), ") n"),
             "n.site_id",
             "n.node_id",
             "n.node_id",
@@ -261,7 +261,7 @@ pub static PERSON: TableSpec = TableSpec {
     primary_key: "person_id",
     primary_key_expr: "t.person_id",
     secondary_key: Some("email"),
-    live: Some("t.deleted = 0"),
+    live: Some(person_live!("t")),
     tags: None,
     fields: &[
         col("person_id", Int, "t.person_id"),
@@ -291,7 +291,7 @@ pub static PERSON: TableSpec = TableSpec {
         list(
             "site_ids",
             IntList,
-            "person_site ps JOIN sites s ON s.site_id = ps.site_id AND s.deleted = 0",
+            concat!("person_site ps JOIN sites s ON s.site_id = ps.site_id AND ", site_live!("s")),
             "ps.person_id",
             "ps.site_id",
             "ps.is_primary DESC, ps.site_id",
@@ -388,8 +388,11 @@ pub static NODE_GROUP: TableSpec = TableSpec {
         list(
             "node_ids",
             IntList,
-            "nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value \
-             JOIN nodes n ON n.node_id = nt.node_id AND n.deleted = 0",
+            concat!(
+                "nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value \
+                 JOIN nodes n ON n.node_id = nt.node_id AND ",
+                node_live!("n")
+            ),
             "ng.nodegroup_id",
             "nt.node_id",
             "nt.node_id",

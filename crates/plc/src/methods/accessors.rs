@@ -7,8 +7,8 @@ use crate::args::Args;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::roles::{self, Role};
+use bootmedium_registry::ops;
 use bootmedium_registry::views::NODE;
-use bootmedium_registry::{FieldKind, SqlValue};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 
@@ -146,14 +146,7 @@ pub async fn ensure_tag_type(cx: &mut Cx<'_>, acc: &Accessor) -> MethodResult<Ta
 
 /// A node's tag value, or None when unset.
 pub async fn node_tag_value(cx: &mut Cx<'_>, node_id: i64, tagname: &str) -> MethodResult<Option<String>> {
-    Ok(common::scalar(
-        cx,
-        "SELECT nt.value FROM node_tag nt JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id WHERE nt.node_id = $1 AND tt.tagname = $2",
-        &[SqlValue::int(node_id), SqlValue::text(tagname)],
-        FieldKind::Text,
-    )
-    .await?
-    .and_then(|v| v.as_text().map(str::to_string)))
+    Ok(ops::nodes::tag_value(&mut cx.tx, node_id, tagname).await?)
 }
 
 pub async fn get(cx: &mut Cx<'_>, acc: &Accessor, a: Args<'_>) -> MethodResult<Value> {
@@ -206,14 +199,7 @@ fn virt_for(map: &str, fcdistro: &str) -> String {
 /// Whether the caller may set the accessor's tag on `node`, by the tag type's roles as stored
 /// (or, before the type's first use, as the accessor defines them). Creates nothing.
 async fn may_set(cx: &mut Cx<'_>, acc: &Accessor, node: &TaggedNode) -> MethodResult<bool> {
-    let stored = common::scalar(
-        cx,
-        "SELECT tag_type_id FROM tag_types WHERE tagname = $1",
-        &[SqlValue::text(acc.tagname)],
-        FieldKind::Int,
-    )
-    .await?
-    .and_then(|v| v.as_int());
+    let stored = ops::tags::tag_type_id(&mut cx.tx, acc.tagname).await?;
     let tt = match stored {
         Some(id) => tags::tag_type(cx, &Value::Int(id)).await?,
         None => TagType {

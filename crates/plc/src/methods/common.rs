@@ -6,7 +6,7 @@ use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::filter::{self, Viewer};
 use crate::validate::check_max_bytes;
-use bootmedium_registry::{CmpOp, Cond, FieldKind, FieldRef, Query, Row, SqlValue, TableSpec};
+use bootmedium_registry::{CmpOp, Cond, FieldRef, Query, Row, SqlValue, TableSpec};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 
@@ -193,21 +193,6 @@ pub fn find<'a>(written: &'a [Written], name: &str) -> Option<&'a Written> {
 /// The columns to store.
 pub fn columns(written: &[Written]) -> Vec<(&'static str, SqlValue)> {
     written.iter().map(|w| (w.field.column, w.value.clone())).collect()
-}
-
-/// Fetches one scalar column with a fixed statement.
-pub async fn scalar(
-    cx: &mut Cx<'_>,
-    sql: &'static str,
-    params: &[SqlValue],
-    kind: FieldKind,
-) -> MethodResult<Option<SqlValue>> {
-    let rows = cx.tx.fetch(sql, params, &[kind]).await?;
-    Ok(rows.into_iter().next().and_then(|mut r| r.pop()))
-}
-
-pub async fn exists(cx: &mut Cx<'_>, sql: &'static str, params: &[SqlValue]) -> MethodResult<bool> {
-    Ok(!cx.tx.fetch(sql, params, &[FieldKind::Int]).await?.is_empty())
 }
 
 /// 1, the usual return of Update*/Delete*.

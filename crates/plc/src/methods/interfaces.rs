@@ -11,7 +11,7 @@ use crate::fault::{Fault, MethodResult};
 use crate::filter::exposed_tags;
 use crate::validate::{check_ip, check_static_ipv4, is_hostname, normalise_mac};
 use bootmedium_registry::views::INTERFACE;
-use bootmedium_registry::{Row, SqlValue};
+use bootmedium_registry::{Row, SqlValue, ops};
 use bootmedium_xmlrpc::Value;
 
 const ADDRESS_FIELDS: &[&str] = &["ip", "gateway", "network", "broadcast", "netmask", "dns1", "dns2"];
@@ -113,21 +113,14 @@ fn check_bwlimit(v: Option<i64>) -> MethodResult<()> {
 }
 
 async fn check_row(cx: &mut Cx<'_>, i: &Iface, interface_id: i64) -> MethodResult<()> {
-    if !common::exists(cx, "SELECT 1 FROM network_methods WHERE method = $1", &[SqlValue::text(i.method.clone())])
-        .await?
-    {
+    if !ops::lookups::network_method_exists(&mut cx.tx, &i.method).await? {
         return Err(Fault::invalid(format!("Invalid addressing method {}", i.method)));
     }
-    if !common::exists(cx, "SELECT 1 FROM network_types WHERE type = $1", &[SqlValue::text(i.ty.clone())]).await? {
+    if !ops::lookups::network_type_exists(&mut cx.tx, &i.ty).await? {
         return Err(Fault::invalid(format!("Invalid address type {}", i.ty)));
     }
     if i.is_primary {
-        let other = common::exists(
-            cx,
-            "SELECT interface_id FROM interfaces WHERE node_id = $1 AND is_primary = 1 AND interface_id <> $2",
-            &[SqlValue::int(i.node_id), SqlValue::int(interface_id)],
-        )
-        .await?;
+        let other = ops::interfaces::other_primary(&mut cx.tx, i.node_id, interface_id).await?;
         if other {
             return Err(Fault::invalid("Can only set one primary interface per node"));
         }

@@ -14,7 +14,7 @@ use crate::fault::{Fault, MethodResult};
 use crate::filter::Viewer;
 use crate::notify::{self, Notice};
 use bootmedium_registry::views::MESSAGE;
-use bootmedium_registry::{SortKey, SqlValue};
+use bootmedium_registry::{SortKey, SqlValue, ops};
 use bootmedium_xmlrpc::Value;
 
 const FIELDS: &[WField] = &[
@@ -67,7 +67,7 @@ fn checked(mut written: Vec<common::Written>) -> MethodResult<Vec<common::Writte
 }
 
 async fn message_exists(cx: &mut Cx<'_>, id: &str) -> MethodResult<bool> {
-    common::exists(cx, "SELECT 1 FROM messages WHERE message_id = $1", &[SqlValue::text(id)]).await
+    Ok(ops::messages::exists(&mut cx.tx, id).await?)
 }
 
 pub async fn add_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {

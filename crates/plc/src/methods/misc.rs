@@ -7,7 +7,7 @@ use crate::args::Args;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::views::{EVENT, EVENT_OBJECT, NODE_GROUP, ROLE};
-use bootmedium_registry::{FieldKind, SqlValue};
+use bootmedium_registry::{SqlValue, ops};
 use bootmedium_xmlrpc::Value;
 
 const NODEGROUP_FIELDS: &[WField] =
@@ -17,12 +17,7 @@ async fn groupname_free(cx: &mut Cx<'_>, name: &str, except: i64) -> MethodResul
     if name.trim().is_empty() {
         return Err(Fault::invalid("Node group name must be specified"));
     }
-    let taken = common::exists(
-        cx,
-        "SELECT nodegroup_id FROM nodegroups WHERE groupname = $1 AND nodegroup_id <> $2",
-        &[SqlValue::text(name), SqlValue::int(except)],
-    )
-    .await?;
+    let taken = ops::tags::groupname_taken(&mut cx.tx, name, except).await?;
     if taken {
         return Err(Fault::invalid("Node group name already in use"));
     }
@@ -76,27 +71,24 @@ pub async fn get_node_groups(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     Ok(Value::Array(common::get(cx, &NODE_GROUP, a.get(0), a.get(1)).await?))
 }
 
-async fn strings(cx: &mut Cx<'_>, sql: &'static str) -> MethodResult<Value> {
-    let rows = cx.tx.fetch(sql, &[], &[FieldKind::Text]).await?;
-    Ok(Value::Array(
-        rows.into_iter().filter_map(|mut r| r.pop()).filter_map(|v| v.as_text().map(Value::from)).collect(),
-    ))
+fn strings(names: Vec<String>) -> Value {
+    Value::Array(names.into_iter().map(Value::from).collect())
 }
 
 pub async fn get_node_types(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
-    strings(cx, "SELECT node_type FROM node_types ORDER BY node_type").await
+    Ok(strings(ops::lookups::node_types(&mut cx.tx).await?))
 }
 
 pub async fn get_boot_states(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
-    strings(cx, "SELECT boot_state FROM boot_states ORDER BY boot_state").await
+    Ok(strings(ops::lookups::boot_states(&mut cx.tx).await?))
 }
 
 pub async fn get_network_methods(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
-    strings(cx, "SELECT method FROM network_methods ORDER BY method").await
+    Ok(strings(ops::lookups::network_methods(&mut cx.tx).await?))
 }
 
 pub async fn get_network_types(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
-    strings(cx, "SELECT type FROM network_types ORDER BY type").await
+    Ok(strings(ops::lookups::network_types(&mut cx.tx).await?))
 }
 
 pub async fn get_roles(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
@@ -109,7 +101,7 @@ pub async fn add_node_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(Fault::invalid(format!("Invalid node type name {name:?}")));
     }
-    if common::exists(cx, "SELECT 1 FROM node_types WHERE node_type = $1", &[SqlValue::text(name)]).await? {
+    if ops::lookups::node_type_exists(&mut cx.tx, name).await? {
         return Err(Fault::invalid(format!("Node type {name} already exists")));
     }
     cx.tx.insert_plain("node_types", &[("node_type", SqlValue::text(name))]).await?;
@@ -119,14 +111,14 @@ pub async fn add_node_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
 
 pub async fn delete_node_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let name = a.str(0)?;
-    if !common::exists(cx, "SELECT 1 FROM node_types WHERE node_type = $1", &[SqlValue::text(name)]).await? {
+    if !ops::lookups::node_type_exists(&mut cx.tx, name).await? {
         return Err(Fault::invalid(format!("No such node type {name}")));
     }
-    if common::exists(cx, "SELECT 1 FROM nodes WHERE node_type = $1 AND deleted = 0", &[SqlValue::text(name)]).await? {
+    if ops::nodes::type_in_use(&mut cx.tx, name).await? {
         return Err(Fault::invalid(format!("Node type {name} is in use")));
     }
     // Soft-deleted nodes keep their foreign key; move them to the base type.
-    cx.tx.execute("UPDATE nodes SET node_type = 'regular' WHERE node_type = $1", &[SqlValue::text(name)]).await?;
+    ops::nodes::move_to_regular_type(&mut cx.tx, name).await?;
     cx.tx.delete("node_types", &[("node_type", SqlValue::text(name))]).await?;
     cx.note(format!("Node type {name} deleted"), vec![]);
     Ok(common::one())

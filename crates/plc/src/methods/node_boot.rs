@@ -20,7 +20,7 @@ use crate::caller::{Caller, NodeCaller};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::views::INTERFACE;
-use bootmedium_registry::{FieldKind, SqlValue};
+use bootmedium_registry::{SqlValue, ops};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 
@@ -61,21 +61,13 @@ struct NodeState {
 }
 
 async fn node_state(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<NodeState> {
-    let rows = cx
-        .tx
-        .fetch(
-            "SELECT boot_state, ssh_rsa_key, last_boot, last_contact, last_pcu_reboot FROM nodes WHERE node_id = $1",
-            &[SqlValue::int(node_id)],
-            &[FieldKind::Text, FieldKind::Text, FieldKind::Int, FieldKind::Int, FieldKind::Int],
-        )
-        .await?;
-    let r = rows.first().ok_or_else(|| Fault::invalid("No such node"))?;
+    let s = ops::nodes::boot_state(&mut cx.tx, node_id).await?.ok_or_else(|| Fault::invalid("No such node"))?;
     Ok(NodeState {
-        boot_state: r[0].as_text().map(str::to_string),
-        ssh_rsa_key: r[1].as_text().map(str::to_string),
-        last_boot: r[2].as_int(),
-        last_contact: r[3].as_int(),
-        last_pcu_reboot: r[4].as_int(),
+        boot_state: Some(s.boot_state),
+        ssh_rsa_key: s.ssh_rsa_key,
+        last_boot: s.last_boot,
+        last_contact: s.last_contact,
+        last_pcu_reboot: s.last_pcu_reboot,
     })
 }
 
@@ -90,7 +82,7 @@ pub async fn boot_update_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Valu
     if let Some(v) = fields.get("boot_state") {
         let b = string_field("boot_state", v)?;
         crate::validate::check_max_bytes("boot_state", b, 20)?;
-        if !common::exists(cx, "SELECT 1 FROM boot_states WHERE boot_state = $1", &[SqlValue::text(b)]).await? {
+        if !ops::lookups::boot_state_exists(&mut cx.tx, b).await? {
             return Err(Fault::invalid(format!("Invalid boot state '{b}'")));
         }
         if state.boot_state.as_deref() != Some(b) {
@@ -190,20 +182,11 @@ pub async fn boot_get_node_details(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResul
     if !matches!(crate::auth::auth_method(cx.auth)?, "hmac" | "hmac_dummybox") {
         return Err(Fault::invalid_named("auth", "BootGetNodeDetails requires hmac authentication"));
     }
-    let rows = cx
-        .tx
-        .fetch(
-            "SELECT hostname, boot_state, model FROM nodes WHERE node_id = $1",
-            &[SqlValue::int(node.node_id)],
-            &[FieldKind::Text, FieldKind::Text, FieldKind::Text],
-        )
-        .await?;
-    let r = rows.first().ok_or_else(|| Fault::invalid("No such node"))?;
-    let text = |v: &SqlValue| Value::from(v.as_text().unwrap_or_default());
+    let d = ops::nodes::details(&mut cx.tx, node.node_id).await?.ok_or_else(|| Fault::invalid("No such node"))?;
     let mut details = BTreeMap::from([
-        ("hostname".to_string(), text(&r[0])),
-        ("boot_state".to_string(), text(&r[1])),
-        ("model".to_string(), text(&r[2])),
+        ("hostname".to_string(), Value::from(d.hostname)),
+        ("boot_state".to_string(), Value::from(d.boot_state)),
+        ("model".to_string(), Value::from(d.model.unwrap_or_default())),
     ]);
     let filter = Value::Struct(BTreeMap::from([("node_id".to_string(), Value::Int(node.node_id))]));
     let networks = common::get(cx, &INTERFACE, &filter, &Value::Nil).await?;

@@ -8,7 +8,7 @@ use crate::fault::{Fault, MethodResult};
 use crate::filter::exposed_tags;
 use crate::validate::is_hostname;
 use bootmedium_registry::views::{NODE, SITE};
-use bootmedium_registry::{FieldKind, SqlValue};
+use bootmedium_registry::{SqlValue, ops};
 use bootmedium_xmlrpc::Value;
 
 const FIELDS: &[WField] = &[
@@ -39,12 +39,7 @@ async fn validate(cx: &mut Cx<'_>, written: &mut [Written], node_id: i64) -> Met
                 if !is_hostname(&h) {
                     return Err(Fault::invalid("Invalid hostname"));
                 }
-                let taken = common::exists(
-                    cx,
-                    "SELECT node_id FROM nodes WHERE hostname = $1 AND deleted = 0 AND node_id <> $2",
-                    &[SqlValue::text(h.clone()), SqlValue::int(node_id)],
-                )
-                .await?;
+                let taken = ops::nodes::hostname_taken(&mut cx.tx, &h, node_id).await?;
                 if taken {
                     return Err(Fault::invalid("Hostname already in use"));
                 }
@@ -52,25 +47,19 @@ async fn validate(cx: &mut Cx<'_>, written: &mut [Written], node_id: i64) -> Met
             }
             "node_type" => {
                 let t = wr.text().unwrap_or_default().to_string();
-                if !common::exists(cx, "SELECT 1 FROM node_types WHERE node_type = $1", &[SqlValue::text(t.clone())])
-                    .await?
-                {
+                if !ops::lookups::node_type_exists(&mut cx.tx, &t).await? {
                     return Err(Fault::invalid(format!("Invalid node type '{t}'")));
                 }
             }
             "boot_state" => {
                 let b = wr.text().unwrap_or_default().to_string();
-                if !common::exists(cx, "SELECT 1 FROM boot_states WHERE boot_state = $1", &[SqlValue::text(b.clone())])
-                    .await?
-                {
+                if !ops::lookups::boot_state_exists(&mut cx.tx, &b).await? {
                     return Err(Fault::invalid(format!("Invalid boot state '{b}'")));
                 }
             }
             "site_id" => {
                 let s = wr.value.as_int().unwrap_or(0);
-                if !common::exists(cx, "SELECT 1 FROM sites WHERE site_id = $1 AND deleted = 0", &[SqlValue::int(s)])
-                    .await?
-                {
+                if !ops::sites::live_exists(&mut cx.tx, s).await? {
                     return Err(Fault::invalid(format!("No such site {s}")));
                 }
             }
@@ -173,18 +162,11 @@ pub async fn update_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
 /// Marks a node deleted and removes what hangs off it.
 pub async fn delete_node_rows(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<()> {
     let id = SqlValue::int(node_id);
-    cx.tx
-        .execute(
-            "DELETE FROM interface_tag WHERE interface_id IN (SELECT interface_id FROM interfaces WHERE node_id = $1)",
-            std::slice::from_ref(&id),
-        )
-        .await?;
+    ops::nodes::delete_interface_tags(&mut cx.tx, node_id).await?;
     cx.tx.delete("interfaces", &[("node_id", id.clone())]).await?;
     cx.tx.delete("node_tag", &[("node_id", id.clone())]).await?;
     sessions::end_node_sessions(cx, node_id).await?;
-    cx.tx
-        .update("nodes", "node_id", id, &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))])
-        .await?;
+    ops::nodes::soft_delete(&mut cx.tx, node_id, crate::now()).await?;
     Ok(())
 }
 
@@ -197,15 +179,7 @@ pub async fn delete_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
 
 /// The number of interfaces a node has (AddInterface makes the first one primary).
 pub async fn interface_count(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<i64> {
-    Ok(common::scalar(
-        cx,
-        "SELECT COUNT(*) FROM interfaces WHERE node_id = $1",
-        &[SqlValue::int(node_id)],
-        FieldKind::Int,
-    )
-    .await?
-    .and_then(|v| v.as_int())
-    .unwrap_or(0))
+    Ok(ops::nodes::interface_count(&mut cx.tx, node_id).await?)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use crate::validate::is_email;
 use bootmedium_registry::views::{PERSON, ROLE, SITE};
-use bootmedium_registry::{Cond, Row, SqlValue};
+use bootmedium_registry::{Cond, Row, SqlValue, ops};
 use bootmedium_xmlrpc::Value;
 
 const FIELDS: &[WField] = &[
@@ -36,12 +36,7 @@ async fn prepare(cx: &mut Cx<'_>, written: &mut [Written], person_id: i64) -> Me
                 if !is_email(&email) {
                     return Err(Fault::invalid(format!("Invalid e-mail address {email}")));
                 }
-                let taken = common::exists(
-                    cx,
-                    "SELECT person_id FROM persons WHERE email = $1 AND deleted = 0 AND person_id <> $2",
-                    &[SqlValue::text(email.clone()), SqlValue::int(person_id)],
-                )
-                .await?;
+                let taken = ops::persons::email_taken(&mut cx.tx, &email, person_id).await?;
                 if taken {
                     return Err(Fault::invalid("E-mail address already in use"));
                 }
@@ -170,14 +165,7 @@ pub async fn delete_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
     cx.tx.delete("person_role", &[("person_id", id.clone())]).await?;
     cx.tx.delete("person_site", &[("person_id", id.clone())]).await?;
     super::sessions::end_person_sessions(cx, person_id, None).await?;
-    cx.tx
-        .update(
-            "persons",
-            "person_id",
-            id,
-            &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))],
-        )
-        .await?;
+    ops::persons::soft_delete(&mut cx.tx, person_id, crate::now()).await?;
     cx.note(format!("Person {person_id} deleted"), vec![("Person", person_id)]);
     Ok(common::one())
 }
@@ -276,12 +264,7 @@ pub async fn delete_person_from_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResu
         .delete("person_site", &[("person_id", SqlValue::int(person_id)), ("site_id", SqlValue::int(site_id))])
         .await?;
     // Keep exactly one primary site while any remain.
-    cx.tx
-        .execute(
-            "UPDATE person_site SET is_primary = 1 WHERE person_id = $1 AND site_id = (SELECT MIN(site_id) FROM person_site WHERE person_id = $2) AND NOT EXISTS (SELECT 1 FROM person_site WHERE person_id = $3 AND is_primary = 1)",
-            &[SqlValue::int(person_id), SqlValue::int(person_id), SqlValue::int(person_id)],
-        )
-        .await?;
+    ops::persons::ensure_primary_site(&mut cx.tx, person_id).await?;
     cx.note(format!("Person {person_id} deleted from site {site_id}"), vec![("Person", person_id), ("Site", site_id)]);
     Ok(common::one())
 }
@@ -297,13 +280,7 @@ pub async fn set_person_primary_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResu
     if !target.int_list("site_ids").contains(&site_id) {
         return Err(Fault::invalid("Not a member of the specified site"));
     }
-    cx.tx.execute("UPDATE person_site SET is_primary = 0 WHERE person_id = $1", &[SqlValue::int(person_id)]).await?;
-    cx.tx
-        .execute(
-            "UPDATE person_site SET is_primary = 1 WHERE person_id = $1 AND site_id = $2",
-            &[SqlValue::int(person_id), SqlValue::int(site_id)],
-        )
-        .await?;
+    ops::persons::set_primary_site(&mut cx.tx, person_id, site_id).await?;
     cx.note(
         format!("Person {person_id} primary site set to {site_id}"),
         vec![("Person", person_id), ("Site", site_id)],

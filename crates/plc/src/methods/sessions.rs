@@ -14,13 +14,12 @@ use crate::context::Cx;
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::SqlValue;
+use bootmedium_registry::ops;
 use bootmedium_registry::views::PERSON;
 use bootmedium_xmlrpc::Value;
 
 async fn purge_expired(cx: &mut Cx<'_>) -> MethodResult<()> {
-    cx.tx
-        .execute("DELETE FROM sessions WHERE expires IS NOT NULL AND expires < $1", &[SqlValue::int(crate::now())])
-        .await?;
+    ops::sessions::purge_expired(&mut cx.tx, crate::now()).await?;
     Ok(())
 }
 
@@ -121,14 +120,7 @@ pub async fn end_node_sessions(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<()
 pub async fn end_person_sessions(cx: &mut Cx<'_>, person_id: i64, keep: Option<&str>) -> MethodResult<()> {
     match keep {
         None => cx.tx.delete("sessions", &[("person_id", SqlValue::int(person_id))]).await?,
-        Some(keep) => {
-            cx.tx
-                .execute(
-                    "DELETE FROM sessions WHERE person_id = $1 AND session_id <> $2",
-                    &[SqlValue::int(person_id), SqlValue::text(keep)],
-                )
-                .await?
-        }
+        Some(keep) => ops::sessions::end_person_sessions_except(&mut cx.tx, person_id, keep).await?,
     };
     Ok(())
 }

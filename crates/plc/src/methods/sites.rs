@@ -5,7 +5,7 @@ use crate::args::Args;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::validate::is_login_base;
-use bootmedium_registry::{SqlValue, views::SITE};
+use bootmedium_registry::{SqlValue, ops, views::SITE};
 use bootmedium_xmlrpc::Value;
 
 const FIELDS: &[WField] = &[
@@ -34,12 +34,7 @@ async fn validate(cx: &mut Cx<'_>, written: &[Written], site_id: Option<i64>) ->
         if !is_login_base(lb) {
             return Err(Fault::invalid("Login base must consist only of lowercase ASCII letters or numbers or dots"));
         }
-        let taken = common::exists(
-            cx,
-            "SELECT site_id FROM sites WHERE login_base = $1 AND deleted = 0 AND site_id <> $2",
-            &[SqlValue::text(lb), SqlValue::int(site_id.unwrap_or(0))],
-        )
-        .await?;
+        let taken = ops::sites::login_base_taken(&mut cx.tx, lb, site_id.unwrap_or(0)).await?;
         if taken {
             return Err(Fault::invalid("login_base already in use"));
         }
@@ -119,14 +114,7 @@ pub async fn delete_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
         super::nodes::delete_node_rows(cx, node_id).await?;
     }
     cx.tx.delete("person_site", &[("site_id", SqlValue::int(site_id))]).await?;
-    cx.tx
-        .update(
-            "sites",
-            "site_id",
-            SqlValue::int(site_id),
-            &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(crate::now()))],
-        )
-        .await?;
+    ops::sites::soft_delete(&mut cx.tx, site_id, crate::now()).await?;
     cx.note(format!("Site {site_id} deleted"), vec![("Site", site_id)]);
     Ok(common::one())
 }

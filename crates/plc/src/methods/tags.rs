@@ -8,7 +8,7 @@ use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::roles::Role;
 use bootmedium_registry::views::{INTERFACE_TAG, NODE, NODE_TAG, ROLE, TAG_TYPE};
-use bootmedium_registry::{FieldKind, SqlValue};
+use bootmedium_registry::{SqlValue, ops};
 use bootmedium_xmlrpc::Value;
 
 const TAG_TYPE_FIELDS: &[WField] = &[
@@ -58,9 +58,7 @@ pub async fn add_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
         return Err(Fault::invalid("tagname must be specified and cannot be unset in class TagType"));
     };
     check_tagname(&name)?;
-    if common::exists(cx, "SELECT tag_type_id FROM tag_types WHERE tagname = $1", &[SqlValue::text(name.clone())])
-        .await?
-    {
+    if ops::tags::tag_type_id(&mut cx.tx, &name).await?.is_some() {
         return Err(Fault::invalid("Tag type name already in use"));
     }
     let id = cx.tx.insert("tag_types", "tag_type_id", &columns(&written)).await?;
@@ -78,12 +76,7 @@ pub async fn update_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     check_category(&written)?;
     if let Some(name) = find(&written, "tagname").and_then(|w| w.text()) {
         check_tagname(name)?;
-        let taken = common::exists(
-            cx,
-            "SELECT tag_type_id FROM tag_types WHERE tagname = $1 AND tag_type_id <> $2",
-            &[SqlValue::text(name), SqlValue::int(tt.id)],
-        )
-        .await?;
+        let taken = ops::tags::tagname_taken(&mut cx.tx, name, tt.id).await?;
         if taken {
             return Err(Fault::invalid("Tag type name already in use"));
         }
@@ -116,12 +109,7 @@ async fn role_id(cx: &mut Cx<'_>, key: &Value) -> MethodResult<i64> {
 pub async fn add_role_to_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let role = role_id(cx, a.get(0)).await?;
     let tt = tag_type(cx, a.get(1)).await?;
-    let present = common::exists(
-        cx,
-        "SELECT role_id FROM tag_type_role WHERE tag_type_id = $1 AND role_id = $2",
-        &[SqlValue::int(tt.id), SqlValue::int(role)],
-    )
-    .await?;
+    let present = ops::tags::tag_type_has_role(&mut cx.tx, tt.id, role).await?;
     if !present {
         cx.tx
             .insert_plain("tag_type_role", &[("tag_type_id", SqlValue::int(tt.id)), ("role_id", SqlValue::int(role))])
@@ -197,14 +185,7 @@ fn check_value(v: &str) -> MethodResult<()> {
 /// Sets (adds or replaces) a node tag without permission checks.
 pub async fn store_node_tag(cx: &mut Cx<'_>, node_id: i64, tag_type_id: i64, value: &str) -> MethodResult<i64> {
     check_value(value)?;
-    let existing = common::scalar(
-        cx,
-        "SELECT node_tag_id FROM node_tag WHERE node_id = $1 AND tag_type_id = $2",
-        &[SqlValue::int(node_id), SqlValue::int(tag_type_id)],
-        FieldKind::Int,
-    )
-    .await?
-    .and_then(|v| v.as_int());
+    let existing = ops::tags::node_tag_id(&mut cx.tx, node_id, tag_type_id).await?;
     if let Some(id) = existing {
         cx.tx.update("node_tag", "node_tag_id", SqlValue::int(id), &[("value", SqlValue::text(value))]).await?;
         return Ok(id);
@@ -227,12 +208,7 @@ pub async fn add_node_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let node = tagged_node(cx, a.get(0)).await?;
     let tt = tag_type(cx, a.get(1)).await?;
     let value = a.str(2)?;
-    let dup = common::exists(
-        cx,
-        "SELECT node_tag_id FROM node_tag WHERE node_id = $1 AND tag_type_id = $2",
-        &[SqlValue::int(node.node_id), SqlValue::int(tt.id)],
-    )
-    .await?;
+    let dup = ops::tags::node_tag_id(&mut cx.tx, node.node_id, tt.id).await?.is_some();
     if dup {
         return Err(Fault::invalid(format!("Node {} already has tag {}", node.node_id, tt.id)));
     }
@@ -273,23 +249,10 @@ pub async fn get_node_tags(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
 
 /// The interface a tag is written on, with its node's site.
 async fn tagged_interface(cx: &mut Cx<'_>, interface_id: i64) -> MethodResult<(i64, TaggedNode)> {
-    let rows = cx
-        .tx
-        .fetch(
-            "SELECT i.interface_id, n.node_id, n.hostname, n.site_id FROM interfaces i JOIN nodes n ON n.node_id = i.node_id WHERE i.interface_id = $1 AND n.deleted = 0",
-            &[SqlValue::int(interface_id)],
-            &[FieldKind::Int, FieldKind::Int, FieldKind::Text, FieldKind::Int],
-        )
-        .await?;
-    let r = rows.first().ok_or_else(|| Fault::invalid(format!("No such interface {interface_id}")))?;
-    Ok((
-        interface_id,
-        TaggedNode {
-            node_id: r[1].as_int().unwrap_or(0),
-            hostname: r[2].as_text().unwrap_or_default().to_string(),
-            site_id: r[3].as_int().unwrap_or(0),
-        },
-    ))
+    let n = ops::interfaces::live_node_of(&mut cx.tx, interface_id)
+        .await?
+        .ok_or_else(|| Fault::invalid(format!("No such interface {interface_id}")))?;
+    Ok((interface_id, TaggedNode { node_id: n.node_id, hostname: n.hostname, site_id: n.site_id }))
 }
 
 /// Interface tag values end up in plnode.txt (`<CATEGORY>_<NAME>="value"`), which bash and the
@@ -327,12 +290,7 @@ pub async fn add_interface_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Val
     let (interface_id, node) = tagged_interface(cx, a.int(0)?).await?;
     let tt = tag_type(cx, a.get(1)).await?;
     let value = a.str(2)?;
-    let dup = common::exists(
-        cx,
-        "SELECT interface_tag_id FROM interface_tag WHERE interface_id = $1 AND tag_type_id = $2",
-        &[SqlValue::int(interface_id), SqlValue::int(tt.id)],
-    )
-    .await?;
+    let dup = ops::interfaces::has_tag(&mut cx.tx, interface_id, tt.id).await?;
     if dup {
         return Err(Fault::invalid(format!("Interface {interface_id} already has setting {}", tt.id)));
     }

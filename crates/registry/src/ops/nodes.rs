@@ -1,0 +1,311 @@
+//! Nodes (PLC_SPEC §4 Node, §12 the node side): callers, keys, boot state, the rows a medium
+//! is made from, and the checks the Node methods make before writing.
+
+use super::{all, any_row, first, get};
+use crate::{Result, SqlValue, Tx};
+
+/// A live local (not a peer's) node, as a caller or a tag owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalNode {
+    pub node_id: i64,
+    pub hostname: String,
+    pub site_id: i64,
+}
+
+/// The live local node `node_id`.
+pub async fn local_live(tx: &mut Tx, node_id: i64) -> Result<Option<LocalNode>> {
+    first(
+        tx,
+        concat!(
+            "SELECT t.node_id, t.hostname, t.site_id FROM nodes t WHERE t.node_id = $1 AND t.peer_id IS NULL AND ",
+            node_live!("t")
+        ),
+        &[SqlValue::int(node_id)],
+        |r| Ok(LocalNode { node_id: get(r, "node_id")?, hostname: get(r, "hostname")?, site_id: get(r, "site_id")? }),
+    )
+    .await
+}
+
+/// The node's key: `None` when there is no such node or it has none.
+pub async fn key(tx: &mut Tx, node_id: i64) -> Result<Option<String>> {
+    Ok(first(tx, "SELECT node_key FROM nodes WHERE node_id = $1", &[SqlValue::int(node_id)], |r| {
+        get::<Option<String>>(r, "node_key")
+    })
+    .await?
+    .flatten())
+}
+
+/// A live local node with an interface at some address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressNode {
+    pub node_id: i64,
+    pub hostname: String,
+    pub node_key: Option<String>,
+}
+
+/// The live local nodes with an interface whose `ip` is `ip`, by node_id.
+pub async fn at_address(tx: &mut Tx, ip: &str) -> Result<Vec<AddressNode>> {
+    all(
+        tx,
+        concat!(
+            "SELECT DISTINCT t.node_id, t.hostname, t.node_key FROM interfaces i JOIN nodes t ON t.node_id = i.node_id \
+             WHERE i.ip = $1 AND t.peer_id IS NULL AND ",
+            node_live!("t"),
+            " ORDER BY t.node_id"
+        ),
+        &[SqlValue::text(ip)],
+        |r| {
+            Ok(AddressNode {
+                node_id: get(r, "node_id")?,
+                hostname: get(r, "hostname")?,
+                node_key: get(r, "node_key")?,
+            })
+        },
+    )
+    .await
+}
+
+/// The live local nodes with an interface whose MAC address, lowercased, is `mac`.
+pub async fn with_mac(tx: &mut Tx, mac: &str) -> Result<Vec<i64>> {
+    all(
+        tx,
+        concat!(
+            "SELECT DISTINCT t.node_id FROM interfaces i JOIN nodes t ON t.node_id = i.node_id \
+             WHERE lower(i.mac) = $1 AND t.peer_id IS NULL AND ",
+            node_live!("t")
+        ),
+        &[SqlValue::text(mac)],
+        |r| get(r, "node_id"),
+    )
+    .await
+}
+
+/// Stores `nonce` as a live keyless node's `boot_nonce`; false when the node has a key (or
+/// is gone), which a conditional UPDATE decides in one statement.
+pub async fn store_boot_nonce(tx: &mut Tx, node_id: i64, nonce: &str) -> Result<bool> {
+    let changed = tx
+        .execute(
+            concat!(
+                "UPDATE nodes SET boot_nonce = $1 WHERE node_id = $2 AND ",
+                node_live!("nodes"),
+                " AND (node_key IS NULL OR node_key = '')"
+            ),
+            &[SqlValue::text(nonce), SqlValue::int(node_id)],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Takes the node's row lock for the rest of the write transaction (a no-op UPDATE), so that
+/// decisions about one node taken side by side (PostgreSQL) see each other's writes.
+pub async fn lock(tx: &mut Tx, node_id: i64) -> Result<()> {
+    tx.execute("UPDATE nodes SET node_id = node_id WHERE node_id = $1", &[SqlValue::int(node_id)]).await?;
+    Ok(())
+}
+
+/// What BootUpdateNode compares and updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootState {
+    pub boot_state: String,
+    pub ssh_rsa_key: Option<String>,
+    pub last_boot: Option<i64>,
+    pub last_contact: Option<i64>,
+    pub last_pcu_reboot: Option<i64>,
+}
+
+/// The node's boot state and contact times.
+pub async fn boot_state(tx: &mut Tx, node_id: i64) -> Result<Option<BootState>> {
+    first(
+        tx,
+        "SELECT boot_state, ssh_rsa_key, last_boot, last_contact, last_pcu_reboot FROM nodes WHERE node_id = $1",
+        &[SqlValue::int(node_id)],
+        |r| {
+            Ok(BootState {
+                boot_state: get(r, "boot_state")?,
+                ssh_rsa_key: get(r, "ssh_rsa_key")?,
+                last_boot: get(r, "last_boot")?,
+                last_contact: get(r, "last_contact")?,
+                last_pcu_reboot: get(r, "last_pcu_reboot")?,
+            })
+        },
+    )
+    .await
+}
+
+/// What BootGetNodeDetails tells a node of itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Details {
+    pub hostname: String,
+    pub boot_state: String,
+    pub model: Option<String>,
+}
+
+pub async fn details(tx: &mut Tx, node_id: i64) -> Result<Option<Details>> {
+    first(tx, "SELECT hostname, boot_state, model FROM nodes WHERE node_id = $1", &[SqlValue::int(node_id)], |r| {
+        Ok(Details { hostname: get(r, "hostname")?, boot_state: get(r, "boot_state")?, model: get(r, "model")? })
+    })
+    .await
+}
+
+/// Whether a live node other than `except_node_id` has `hostname`.
+pub async fn hostname_taken(tx: &mut Tx, hostname: &str, except_node_id: i64) -> Result<bool> {
+    any_row(
+        tx,
+        concat!("SELECT t.node_id FROM nodes t WHERE t.hostname = $1 AND ", node_live!("t"), " AND t.node_id <> $2"),
+        &[SqlValue::text(hostname), SqlValue::int(except_node_id)],
+    )
+    .await
+}
+
+/// Whether a live node has type `node_type`.
+pub async fn type_in_use(tx: &mut Tx, node_type: &str) -> Result<bool> {
+    any_row(
+        tx,
+        concat!("SELECT 1 FROM nodes t WHERE t.node_type = $1 AND ", node_live!("t")),
+        &[SqlValue::text(node_type)],
+    )
+    .await
+}
+
+/// Moves every node of type `node_type` (soft-deleted ones keep their foreign key) to
+/// `regular`; returns how many.
+pub async fn move_to_regular_type(tx: &mut Tx, node_type: &str) -> Result<u64> {
+    tx.execute("UPDATE nodes SET node_type = 'regular' WHERE node_type = $1", &[SqlValue::text(node_type)]).await
+}
+
+/// Deletes the tags of the node's interfaces; returns how many.
+pub async fn delete_interface_tags(tx: &mut Tx, node_id: i64) -> Result<u64> {
+    tx.execute(
+        "DELETE FROM interface_tag WHERE interface_id IN (SELECT interface_id FROM interfaces WHERE node_id = $1)",
+        &[SqlValue::int(node_id)],
+    )
+    .await
+}
+
+/// How many interfaces the node has.
+pub async fn interface_count(tx: &mut Tx, node_id: i64) -> Result<i64> {
+    Ok(first(tx, "SELECT COUNT(*) AS n FROM interfaces WHERE node_id = $1", &[SqlValue::int(node_id)], |r| get(r, "n"))
+        .await?
+        .unwrap_or(0))
+}
+
+/// What storing a new key tells: the node's new key generation and its site now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredKey {
+    pub key_generation: i64,
+    pub site_id: i64,
+}
+
+/// Stores `key` on the live node with `last_download = at` and the next key generation;
+/// `None` when the node is gone.
+pub async fn store_key(tx: &mut Tx, node_id: i64, key: &str, at: i64) -> Result<Option<StoredKey>> {
+    first(
+        tx,
+        concat!(
+            "UPDATE nodes SET node_key = $1, last_download = $2, key_generation = key_generation + 1 \
+             WHERE node_id = $3 AND ",
+            node_live!("nodes"),
+            " RETURNING key_generation, site_id"
+        ),
+        &[SqlValue::text(key), SqlValue::int(at), SqlValue::int(node_id)],
+        |r| Ok(StoredKey { key_generation: get(r, "key_generation")?, site_id: get(r, "site_id")? }),
+    )
+    .await
+}
+
+/// The names of the node groups the node's tags put it in, by nodegroup_id.
+pub async fn group_names(tx: &mut Tx, node_id: i64) -> Result<Vec<String>> {
+    all(
+        tx,
+        "SELECT ng.groupname FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id \
+         AND ng.value = nt.value WHERE nt.node_id = $1 ORDER BY ng.nodegroup_id",
+        &[SqlValue::int(node_id)],
+        |r| get(r, "groupname"),
+    )
+    .await
+}
+
+/// One of a node's tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub tagname: String,
+    pub value: String,
+}
+
+/// All of the node's tags.
+pub async fn tags(tx: &mut Tx, node_id: i64) -> Result<Vec<Tag>> {
+    all(
+        tx,
+        "SELECT tt.tagname, nt.value FROM node_tag nt JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id \
+         WHERE nt.node_id = $1",
+        &[SqlValue::int(node_id)],
+        |r| Ok(Tag { tagname: get(r, "tagname")?, value: get(r, "value")? }),
+    )
+    .await
+}
+
+/// The node's value of tag `tagname`, if set.
+pub async fn tag_value(tx: &mut Tx, node_id: i64, tagname: &str) -> Result<Option<String>> {
+    first(
+        tx,
+        "SELECT nt.value FROM node_tag nt JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id \
+         WHERE nt.node_id = $1 AND tt.tagname = $2",
+        &[SqlValue::int(node_id), SqlValue::text(tagname)],
+        |r| get(r, "value"),
+    )
+    .await
+}
+
+/// One of a node's interfaces, as a medium's configuration needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    pub interface_id: i64,
+    pub is_primary: bool,
+    pub method: String,
+    pub mac: Option<String>,
+    pub ip: Option<String>,
+    pub gateway: Option<String>,
+    pub netmask: Option<String>,
+    pub network: Option<String>,
+    pub broadcast: Option<String>,
+    pub dns1: Option<String>,
+    pub dns2: Option<String>,
+}
+
+/// The node's interfaces, the primary one first.
+pub async fn interfaces(tx: &mut Tx, node_id: i64) -> Result<Vec<Interface>> {
+    all(
+        tx,
+        "SELECT interface_id, is_primary, method, mac, ip, gateway, netmask, network, broadcast, dns1, dns2 \
+         FROM interfaces WHERE node_id = $1 ORDER BY is_primary DESC, interface_id",
+        &[SqlValue::int(node_id)],
+        |r| {
+            Ok(Interface {
+                interface_id: get(r, "interface_id")?,
+                is_primary: get::<i64>(r, "is_primary")? != 0,
+                method: get(r, "method")?,
+                mac: get(r, "mac")?,
+                ip: get(r, "ip")?,
+                gateway: get(r, "gateway")?,
+                netmask: get(r, "netmask")?,
+                network: get(r, "network")?,
+                broadcast: get(r, "broadcast")?,
+                dns1: get(r, "dns1")?,
+                dns2: get(r, "dns2")?,
+            })
+        },
+    )
+    .await
+}
+
+/// Marks node `node_id` deleted (out of its class's `live` condition) as of `now`; the row
+/// stays for the event log and foreign keys. Returns how many rows changed.
+pub async fn soft_delete(tx: &mut Tx, node_id: i64, now: i64) -> Result<u64> {
+    tx.update(
+        "nodes",
+        "node_id",
+        SqlValue::int(node_id),
+        &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(now))],
+    )
+    .await
+}

@@ -1,0 +1,469 @@
+//! The named statements in `ops` whose behaviour is more than a lookup: conditional updates
+//! (a node's nonce, a mail claim and its outcome, a primary site), expiry windows (sessions,
+//! download links), superseding, key renewal. Each test runs on SQLite and, when
+//! `BOOTMEDIUM_TEST_POSTGRES_URL` is set, on a fresh PostgreSQL database of its own.
+
+use bootmedium_registry::{Registry, SqlValue, Tx, ops};
+use std::process::{Command, Stdio};
+
+/// A registry on a fresh database; the PostgreSQL one is dropped with it.
+struct Db {
+    registry: Registry,
+    url: String,
+    pg: Option<(String, String)>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg {
+            let _ = Command::new("psql")
+                .args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
+                .stdin(Stdio::null())
+                .output();
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL too when the environment names one.
+async fn databases() -> Vec<Db> {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", tmp.path().join("t.db").display());
+    let mut out = vec![Db { registry: Registry::open(&url).await.unwrap(), url, pg: None, _tmp: tmp }];
+    if let Some(admin) = std::env::var("BOOTMEDIUM_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!("bm_ops_{}_{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+        let created = Command::new("psql")
+            .args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run psql");
+        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        let url = format!("{base}/{name}");
+        let registry = Registry::open(&url).await.unwrap();
+        out.push(Db { registry, url, pg: Some((admin, name)), _tmp: tempfile::tempdir().unwrap() });
+    }
+    out
+}
+
+async fn site(tx: &mut Tx, login_base: &str) -> i64 {
+    tx.insert(
+        "sites",
+        "site_id",
+        &[
+            ("name", SqlValue::text(login_base)),
+            ("abbreviated_name", SqlValue::text(login_base)),
+            ("login_base", SqlValue::text(login_base)),
+            ("date_created", SqlValue::int(1)),
+            ("last_updated", SqlValue::int(1)),
+        ],
+    )
+    .await
+    .unwrap()
+}
+
+async fn node(tx: &mut Tx, site_id: i64, hostname: &str, key: Option<&str>) -> i64 {
+    tx.insert(
+        "nodes",
+        "node_id",
+        &[
+            ("hostname", SqlValue::text(hostname)),
+            ("site_id", SqlValue::int(site_id)),
+            ("node_key", SqlValue::Text(key.map(str::to_string))),
+            ("date_created", SqlValue::int(1)),
+            ("last_updated", SqlValue::int(1)),
+        ],
+    )
+    .await
+    .unwrap()
+}
+
+async fn soft_delete_node(tx: &mut Tx, node_id: i64) {
+    assert_eq!(ops::nodes::soft_delete(tx, node_id, 2).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_nonce_is_stored_only_for_a_live_keyless_node() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let keyless = node(&mut tx, s, "a.example.org", None).await;
+        let empty_key = node(&mut tx, s, "b.example.org", Some("")).await;
+        let keyed = node(&mut tx, s, "c.example.org", Some("k")).await;
+        let deleted = node(&mut tx, s, "d.example.org", None).await;
+        soft_delete_node(&mut tx, deleted).await;
+        assert!(ops::nodes::store_boot_nonce(&mut tx, keyless, "ab12").await.unwrap(), "{}", db.url);
+        assert!(ops::nodes::store_boot_nonce(&mut tx, empty_key, "ab12").await.unwrap(), "{}", db.url);
+        assert!(!ops::nodes::store_boot_nonce(&mut tx, keyed, "ab12").await.unwrap(), "{}", db.url);
+        assert!(!ops::nodes::store_boot_nonce(&mut tx, deleted, "ab12").await.unwrap(), "{}", db.url);
+        // Deleted nodes are neither callers nor found by address.
+        assert!(ops::nodes::local_live(&mut tx, deleted).await.unwrap().is_none());
+        let live = ops::nodes::local_live(&mut tx, keyed).await.unwrap().unwrap();
+        assert_eq!((live.hostname.as_str(), live.site_id), ("c.example.org", s));
+        assert_eq!(ops::nodes::key(&mut tx, keyed).await.unwrap().as_deref(), Some("k"));
+        assert_eq!(ops::nodes::key(&mut tx, keyless).await.unwrap(), None);
+        assert_eq!(ops::nodes::key(&mut tx, 9999).await.unwrap(), None);
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn storing_a_key_counts_generations_and_refuses_a_deleted_node() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let n = node(&mut tx, s, "a.example.org", None).await;
+        let first = ops::nodes::store_key(&mut tx, n, "k1", 100).await.unwrap().unwrap();
+        let second = ops::nodes::store_key(&mut tx, n, "k2", 200).await.unwrap().unwrap();
+        assert_eq!((first.key_generation, second.key_generation, second.site_id), (1, 2, s), "{}", db.url);
+        assert_eq!(ops::nodes::key(&mut tx, n).await.unwrap().as_deref(), Some("k2"));
+        soft_delete_node(&mut tx, n).await;
+        assert_eq!(ops::nodes::store_key(&mut tx, n, "k3", 300).await.unwrap(), None, "{}", db.url);
+        assert_eq!(ops::nodes::key(&mut tx, n).await.unwrap().as_deref(), Some("k2"));
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sessions_expire_and_only_node_sessions_are_extended() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let n = node(&mut tx, s, "a.example.org", None).await;
+        let p = tx
+            .insert(
+                "persons",
+                "person_id",
+                &[
+                    ("email", SqlValue::text("p@example.org")),
+                    ("first_name", SqlValue::text("P")),
+                    ("last_name", SqlValue::text("Q")),
+                    ("date_created", SqlValue::int(1)),
+                    ("last_updated", SqlValue::int(1)),
+                ],
+            )
+            .await
+            .unwrap();
+        let session = |id: &str, expires: Option<i64>, owner: (&'static str, i64)| {
+            [("session_id", SqlValue::text(id)), ("expires", SqlValue::Int(expires)), (owner.0, SqlValue::int(owner.1))]
+        };
+        tx.insert_plain("sessions", &session("node", None, ("node_id", n))).await.unwrap();
+        tx.insert_plain("sessions", &session("old", Some(99), ("person_id", p))).await.unwrap();
+        tx.insert_plain("sessions", &session("now", Some(100), ("person_id", p))).await.unwrap();
+        tx.insert_plain("sessions", &session("keep", Some(500), ("person_id", p))).await.unwrap();
+        // Expired strictly before now; a node session without an expiry stays.
+        assert_eq!(ops::sessions::purge_expired(&mut tx, 100).await.unwrap(), 1, "{}", db.url);
+        assert!(ops::sessions::find(&mut tx, "old").await.unwrap().is_none());
+        assert_eq!(
+            ops::sessions::find(&mut tx, "node").await.unwrap(),
+            Some(ops::sessions::Session { expires: None, person_id: None, node_id: Some(n) })
+        );
+        assert_eq!(ops::sessions::extend_node_session(&mut tx, "node", 700).await.unwrap(), 1);
+        assert_eq!(ops::sessions::extend_node_session(&mut tx, "keep", 700).await.unwrap(), 0);
+        assert_eq!(ops::sessions::find(&mut tx, "node").await.unwrap().unwrap().expires, Some(700));
+        assert_eq!(ops::sessions::find(&mut tx, "keep").await.unwrap().unwrap().expires, Some(500));
+        assert_eq!(ops::sessions::end_person_sessions_except(&mut tx, p, "keep").await.unwrap(), 1);
+        assert!(ops::sessions::find(&mut tx, "now").await.unwrap().is_none());
+        assert!(ops::sessions::find(&mut tx, "keep").await.unwrap().is_some());
+        tx.commit().await.unwrap();
+    }
+}
+
+async fn queue(tx: &mut Tx, now: i64) -> i64 {
+    let mail = ops::outbox::NewMail {
+        created: now,
+        message_id: Some("installfinished"),
+        sender: "support@plc.example.org",
+        reply_to: None,
+        recipients: "pi@site.example.org\ntech@site.example.org",
+        subject: "s",
+        body: "b",
+        next_attempt: now,
+    };
+    ops::outbox::enqueue(tx, &mail).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_mail_is_claimed_once_and_its_outcome_needs_the_claim() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        assert_eq!(ops::outbox::next_due(&mut tx).await.unwrap(), None);
+        let id = queue(&mut tx, 1000).await;
+        assert_eq!(ops::outbox::due(&mut tx, 999).await.unwrap(), None, "not due before its next attempt");
+        assert_eq!(ops::outbox::due(&mut tx, 1000).await.unwrap(), Some(id), "{}", db.url);
+        assert!(ops::outbox::claim(&mut tx, id, 1060, 1000).await.unwrap());
+        // A second claimer while the claim holds gets nothing; the row is not due for it.
+        assert!(!ops::outbox::claim(&mut tx, id, 1070, 1010).await.unwrap());
+        assert_eq!(ops::outbox::due(&mut tx, 1010).await.unwrap(), None);
+        // The loop that claimed it may come back just after its claim ends.
+        assert_eq!(ops::outbox::next_due(&mut tx).await.unwrap(), Some(1061));
+        let q = ops::outbox::mail(&mut tx, id).await.unwrap().unwrap();
+        assert_eq!((q.created, q.attempts, q.message_id.as_deref()), (1000, 0, Some("installfinished")));
+        assert_eq!(q.recipients.lines().count(), 2);
+        // Past its end another instance may claim the row; the first one's outcome then no
+        // longer counts.
+        assert!(ops::outbox::claim(&mut tx, id, 1200, 1061).await.unwrap());
+        assert!(!ops::outbox::mark_sent(&mut tx, id, 1060, 1, 1100).await.unwrap());
+        assert!(ops::outbox::schedule_retry(&mut tx, id, 1200, 1, 1300, "421 busy").await.unwrap());
+        assert_eq!(ops::outbox::next_due(&mut tx).await.unwrap(), Some(1300));
+        assert_eq!(ops::outbox::due(&mut tx, 1299).await.unwrap(), None);
+        assert!(ops::outbox::claim(&mut tx, id, 1400, 1300).await.unwrap());
+        assert!(ops::outbox::mark_failed(&mut tx, id, 1400, 2, 1310, "550 no").await.unwrap());
+        // A finished row is never claimed again.
+        assert!(!ops::outbox::claim(&mut tx, id, 9999, 9000).await.unwrap());
+        let states = ops::outbox::delivery_states(&mut tx).await.unwrap();
+        assert_eq!(
+            states,
+            [ops::outbox::DeliveryState {
+                mail_id: id,
+                state: "failed".into(),
+                attempts: 2,
+                last_error: Some("550 no".into()),
+                finished: Some(1310),
+                claimed_until: None,
+            }],
+            "{}",
+            db.url
+        );
+        // Purged only once finished before the cut-off; queued rows never.
+        let other = queue(&mut tx, 0).await;
+        assert_eq!(ops::outbox::purge_finished(&mut tx, 1310).await.unwrap(), 0);
+        assert_eq!(ops::outbox::purge_finished(&mut tx, 1311).await.unwrap(), 1);
+        assert_eq!(ops::outbox::delivery_states(&mut tx).await.unwrap()[0].mail_id, other);
+        tx.commit().await.unwrap();
+    }
+}
+
+async fn medium(tx: &mut Tx, node_id: i64, key: Option<&str>, download: Option<(&str, i64)>) -> i64 {
+    tx.insert(
+        "issued_media",
+        "issued_medium_id",
+        &[
+            ("node_id", SqlValue::int(node_id)),
+            ("action", SqlValue::text("node-iso")),
+            ("image_type", SqlValue::text("iso")),
+            ("console", SqlValue::text("")),
+            ("kargs", SqlValue::text("")),
+            ("reference_family", SqlValue::text("f")),
+            ("reference_version", SqlValue::text("1")),
+            ("key_generation", SqlValue::Int(key.map(|_| 1))),
+            ("node_key", SqlValue::Text(key.map(str::to_string))),
+            ("sha256", SqlValue::text("00")),
+            ("size", SqlValue::int(2048)),
+            ("issued", SqlValue::int(1)),
+            ("download_id", SqlValue::Text(download.map(|d| d.0.to_string()))),
+            ("download_expires", SqlValue::Int(download.map(|d| d.1))),
+            ("node_config", SqlValue::Text(download.map(|_| "NODE_ID=1".to_string()))),
+        ],
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn ledger_supersedes_keyed_media_and_downloads_expire() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let n = node(&mut tx, s, "a.example.org", None).await;
+        let other = node(&mut tx, s, "b.example.org", None).await;
+        let k1 = medium(&mut tx, n, Some("k1"), None).await;
+        let generic = medium(&mut tx, n, None, Some(("aa", 500))).await;
+        let elsewhere = medium(&mut tx, other, Some("x"), None).await;
+        let k2 = medium(&mut tx, n, Some("k2"), Some(("bb", 600))).await;
+        assert_eq!(ops::ledger::supersede(&mut tx, k2, n).await.unwrap(), 1, "{}", db.url);
+        let keys = ops::ledger::node_keys(&mut tx, n).await.unwrap();
+        let summary: Vec<_> = keys.iter().map(|k| (k.issued_medium_id, k.node_key.as_str(), k.superseded_by)).collect();
+        assert_eq!(summary, [(k2, "k2", None), (k1, "k1", Some(k2))], "{}", db.url);
+        assert_eq!(ops::ledger::node_keys(&mut tx, other).await.unwrap()[0].superseded_by, None);
+        let _ = (generic, elsewhere);
+
+        // A link works until (not at) its expiry.
+        let d = ops::ledger::live_download(&mut tx, "aa", 499).await.unwrap().unwrap();
+        assert_eq!(
+            (d.hostname.as_str(), d.size, d.key_generation, d.download_expires),
+            ("a.example.org", 2048, None, 500)
+        );
+        assert!(ops::ledger::live_download(&mut tx, "aa", 500).await.unwrap().is_none());
+        let d = ops::ledger::live_download(&mut tx, "bb", 500).await.unwrap().unwrap();
+        assert_eq!((d.issued_medium_id, d.key_generation, d.node_config.as_deref()), (k2, Some(1), Some("NODE_ID=1")));
+        // Expiry clears what an expired link kept, and nothing of a live one.
+        assert_eq!(ops::ledger::expire_downloads(&mut tx, 500).await.unwrap(), 1);
+        let kept = ops::ledger::kept_for_downloads(&mut tx).await.unwrap();
+        assert_eq!((kept.download_ids, kept.node_configs), (1, 1), "{}", db.url);
+        tx.commit().await.unwrap();
+    }
+}
+
+/// The first of the (only) person's sites as the Person view lists them: the primary one.
+async fn primary_site(tx: &mut Tx) -> Option<i64> {
+    use bootmedium_registry::{Cond, FieldRef, Query, views::PERSON};
+    let site_ids = FieldRef::Field(PERSON.field("site_ids").unwrap());
+    let q = Query { table: &PERSON, cond: Cond::True, fields: vec![site_ids], sort: vec![], offset: None, limit: None };
+    tx.select(&q).await.unwrap()[0].int_list("site_ids").first().copied()
+}
+
+#[tokio::test]
+async fn a_person_keeps_one_primary_site() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let a = site(&mut tx, "a").await;
+        let b = site(&mut tx, "b").await;
+        let c = site(&mut tx, "c").await;
+        let p = tx
+            .insert(
+                "persons",
+                "person_id",
+                &[
+                    ("email", SqlValue::text("p@example.org")),
+                    ("first_name", SqlValue::text("P")),
+                    ("last_name", SqlValue::text("Q")),
+                    ("date_created", SqlValue::int(1)),
+                    ("last_updated", SqlValue::int(1)),
+                ],
+            )
+            .await
+            .unwrap();
+        for s in [a, b, c] {
+            tx.insert_plain("person_site", &[("person_id", SqlValue::int(p)), ("site_id", SqlValue::int(s))])
+                .await
+                .unwrap();
+        }
+        assert!(ops::persons::set_primary_site(&mut tx, p, c).await.unwrap());
+        assert_eq!(primary_site(&mut tx).await, Some(c), "{}", db.url);
+        // While one is primary, nothing changes.
+        assert_eq!(ops::persons::ensure_primary_site(&mut tx, p).await.unwrap(), 0);
+        tx.delete("person_site", &[("person_id", SqlValue::int(p)), ("site_id", SqlValue::int(c))]).await.unwrap();
+        // Without one, the lowest site becomes primary.
+        assert_eq!(ops::persons::ensure_primary_site(&mut tx, p).await.unwrap(), 1);
+        assert_eq!(primary_site(&mut tx).await, Some(a), "{}", db.url);
+        assert!(!ops::persons::set_primary_site(&mut tx, p, c).await.unwrap(), "not a member");
+        tx.commit().await.unwrap();
+    }
+}
+
+async fn interface(tx: &mut Tx, node_id: i64, ip: &str, mac: &str) {
+    tx.insert(
+        "interfaces",
+        "interface_id",
+        &[
+            ("node_id", SqlValue::int(node_id)),
+            ("type", SqlValue::text("ipv4")),
+            ("method", SqlValue::text("dhcp")),
+            ("ip", SqlValue::text(ip)),
+            ("mac", SqlValue::text(mac)),
+            ("last_updated", SqlValue::int(1)),
+        ],
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn nodes_by_address_are_live_local_and_distinct() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let a = node(&mut tx, s, "a.example.org", Some("k")).await;
+        let gone = node(&mut tx, s, "gone.example.org", None).await;
+        let peer = node(&mut tx, s, "peer.example.org", None).await;
+        tx.update("nodes", "node_id", SqlValue::int(peer), &[("peer_id", SqlValue::int(1))]).await.unwrap();
+        interface(&mut tx, a, "10.0.0.1", "AA:BB:CC:DD:EE:01").await;
+        interface(&mut tx, a, "10.0.0.1", "AA:BB:CC:DD:EE:02").await;
+        interface(&mut tx, gone, "10.0.0.1", "AA:BB:CC:DD:EE:03").await;
+        interface(&mut tx, peer, "10.0.0.1", "aa:bb:cc:dd:ee:04").await;
+        soft_delete_node(&mut tx, gone).await;
+        let at = ops::nodes::at_address(&mut tx, "10.0.0.1").await.unwrap();
+        assert_eq!(
+            at,
+            [ops::nodes::AddressNode { node_id: a, hostname: "a.example.org".into(), node_key: Some("k".into()) }],
+            "{}",
+            db.url
+        );
+        assert_eq!(ops::nodes::with_mac(&mut tx, "aa:bb:cc:dd:ee:02").await.unwrap(), [a]);
+        assert!(ops::nodes::with_mac(&mut tx, "aa:bb:cc:dd:ee:03").await.unwrap().is_empty());
+        assert!(ops::nodes::with_mac(&mut tx, "aa:bb:cc:dd:ee:04").await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_sites_contacts_are_its_enabled_live_persons_with_the_roles_asked() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let elsewhere = site(&mut tx, "t").await;
+        // (email, enabled, roles, site)
+        let people: [(&str, i64, &[i64], i64); 6] = [
+            ("pi@s.org", 1, &[20], s),
+            ("tech@s.org", 1, &[40, 30], s),
+            ("both@s.org", 1, &[20, 40], s),
+            ("off@s.org", 0, &[20], s),
+            ("user@s.org", 1, &[30], s),
+            ("pi@t.org", 1, &[20], elsewhere),
+        ];
+        for (email, enabled, roles, site_id) in people {
+            let p = tx
+                .insert(
+                    "persons",
+                    "person_id",
+                    &[
+                        ("email", SqlValue::text(email)),
+                        ("first_name", SqlValue::text("P")),
+                        ("last_name", SqlValue::text("Q")),
+                        ("enabled", SqlValue::int(enabled)),
+                        ("date_created", SqlValue::int(1)),
+                        ("last_updated", SqlValue::int(1)),
+                    ],
+                )
+                .await
+                .unwrap();
+            for r in roles {
+                tx.insert_plain("person_role", &[("person_id", SqlValue::int(p)), ("role_id", SqlValue::int(*r))])
+                    .await
+                    .unwrap();
+            }
+            tx.insert_plain("person_site", &[("person_id", SqlValue::int(p)), ("site_id", SqlValue::int(site_id))])
+                .await
+                .unwrap();
+            if email == "tech@s.org" {
+                // Deleted persons are nobody's contact.
+                let gone = tx
+                    .insert(
+                        "persons",
+                        "person_id",
+                        &[
+                            ("email", SqlValue::text("gone@s.org")),
+                            ("first_name", SqlValue::text("G")),
+                            ("last_name", SqlValue::text("Q")),
+                            ("enabled", SqlValue::int(1)),
+                            ("date_created", SqlValue::int(1)),
+                            ("last_updated", SqlValue::int(1)),
+                        ],
+                    )
+                    .await
+                    .unwrap();
+                tx.insert_plain("person_role", &[("person_id", SqlValue::int(gone)), ("role_id", SqlValue::int(20))])
+                    .await
+                    .unwrap();
+                tx.insert_plain("person_site", &[("person_id", SqlValue::int(gone)), ("site_id", SqlValue::int(s))])
+                    .await
+                    .unwrap();
+                ops::persons::soft_delete(&mut tx, gone, 2).await.unwrap();
+            }
+        }
+        assert_eq!(
+            ops::persons::site_emails_with_roles(&mut tx, s, [Some(20), Some(40)]).await.unwrap(),
+            ["both@s.org", "pi@s.org", "tech@s.org"],
+            "{}",
+            db.url
+        );
+        assert_eq!(
+            ops::persons::site_emails_with_roles(&mut tx, s, [Some(20), None]).await.unwrap(),
+            ["both@s.org", "pi@s.org"]
+        );
+        assert!(ops::persons::site_emails_with_roles(&mut tx, s, [None, None]).await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+    }
+}
