@@ -22,7 +22,7 @@ use crate::fault::{Fault, MethodResult};
 use crate::logins::LoginGuard;
 use crate::methods::{self, boot_medium};
 use crate::notify;
-use bootmedium_registry::{Registry, SqlValue, Tx};
+use bootmedium_registry::{Registry, Tx, ops};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -363,11 +363,7 @@ impl Api {
         let expires = crate::now().saturating_add(self.config.api.node_session_lifetime_seconds);
         let extended = async {
             let mut tx = self.registry.begin_write().await?;
-            tx.execute(
-                "UPDATE sessions SET expires = $1 WHERE session_id = $2 AND node_id IS NOT NULL",
-                &[SqlValue::int(expires), SqlValue::text(session)],
-            )
-            .await?;
+            ops::sessions::extend_node_session(&mut tx, session, expires).await?;
             tx.commit().await
         };
         if let Err(e) = extended.await {
@@ -429,7 +425,7 @@ impl Api {
 
     async fn delete_session(&self, session: &str) {
         let Ok(mut tx) = self.registry.begin_write().await else { return };
-        let deleted = tx.delete("sessions", &[("session_id", SqlValue::text(session))]).await;
+        let deleted = ops::sessions::delete(&mut tx, session).await;
         if deleted.is_ok() {
             let _ = tx.commit().await;
         }

@@ -11,7 +11,7 @@
 use crate::caller::Caller;
 use crate::context::{EventNote, MethodSpec};
 use crate::fault::{Fault, MethodResult};
-use bootmedium_registry::{Registry, SqlValue, Tx};
+use bootmedium_registry::{Registry, Tx, ops};
 use bootmedium_xmlrpc::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -78,34 +78,19 @@ pub(crate) async fn record(tx: &mut Tx, rec: EventRecord<'_>) -> MethodResult<()
 }
 
 async fn insert(tx: &mut Tx, row: &EventRow) -> MethodResult<()> {
-    let event_id = tx
-        .insert(
-            "events",
-            "event_id",
-            &[
-                ("person_id", SqlValue::Int(row.person_id)),
-                ("node_id", SqlValue::Int(row.node_id)),
-                ("auth_type", SqlValue::Text(row.auth_type.clone())),
-                ("fault_code", SqlValue::int(row.fault_code)),
-                ("call_name", SqlValue::text(row.call_name)),
-                ("call", SqlValue::text(row.call.clone())),
-                ("message", SqlValue::Text(row.message.clone())),
-                ("runtime", SqlValue::Float(Some(row.runtime))),
-                ("time", SqlValue::int(row.time)),
-            ],
-        )
-        .await?;
-    for (kind, id) in &row.objects {
-        tx.insert_plain(
-            "event_object",
-            &[
-                ("event_id", SqlValue::int(event_id)),
-                ("object_id", SqlValue::int(*id)),
-                ("object_type", SqlValue::text(*kind)),
-            ],
-        )
-        .await?;
-    }
+    let event = ops::events::NewEvent {
+        person_id: row.person_id,
+        node_id: row.node_id,
+        auth_type: row.auth_type.as_deref(),
+        fault_code: row.fault_code,
+        call_name: row.call_name,
+        call: &row.call,
+        message: row.message.as_deref(),
+        runtime: row.runtime,
+        time: row.time,
+        objects: &row.objects,
+    };
+    ops::events::record(tx, &event).await?;
     Ok(())
 }
 

@@ -246,6 +246,17 @@ impl Tx {
         Ok(tx)
     }
 
+    /// The connection for a fixed statement of this crate: a write (`INSERT`, `UPDATE`,
+    /// `DELETE`, with or without `RETURNING`) is refused on a reading transaction.
+    fn conn_for(&mut self, sql: &str) -> Result<&mut AnyConnection> {
+        let verb = sql.trim_start().split_ascii_whitespace().next().unwrap_or_default();
+        if ["INSERT", "UPDATE", "DELETE"].iter().any(|w| verb.eq_ignore_ascii_case(w)) {
+            self.write_conn()
+        } else {
+            self.conn()
+        }
+    }
+
     /// The connection for a write statement; refused on a reading transaction.
     fn write_conn(&mut self) -> Result<&mut AnyConnection> {
         if self.read_only {
@@ -375,7 +386,7 @@ impl Tx {
     }
 
     /// Runs a fixed statement written in this crate.
-    pub async fn execute(&mut self, sql: &'static str, params: &[SqlValue]) -> Result<u64> {
+    pub(crate) async fn execute(&mut self, sql: &'static str, params: &[SqlValue]) -> Result<u64> {
         let mut q = sqlx::query(sql);
         for v in params {
             q = bind(q, v);
@@ -390,11 +401,11 @@ impl Tx {
         for v in params {
             q = bind(q, v);
         }
-        Ok(q.fetch_all(self.conn()?).await?)
+        Ok(q.fetch_all(self.conn_for(sql)?).await?)
     }
 
     /// Runs a fixed query and decodes each column as the given kind.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &mut self,
         sql: &'static str,
         params: &[SqlValue],
@@ -404,7 +415,7 @@ impl Tx {
         for v in params {
             q = bind(q, v);
         }
-        let rows = q.fetch_all(self.conn()?).await?;
+        let rows = q.fetch_all(self.conn_for(sql)?).await?;
         rows.iter().map(|r| decode_row(r, kinds)).collect()
     }
 }
@@ -486,6 +497,34 @@ mod tests {
         std::fs::set_permissions(dir.path().join("new.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
         let registry = super::Registry::open(&url).await.unwrap();
         assert_eq!(mode("new.db"), 0o600);
+        registry.close().await;
+    }
+
+    #[tokio::test]
+    async fn reading_transactions_refuse_writes() {
+        use super::{Error, SqlValue};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("r.db").display());
+        let registry = super::Registry::open(&url).await.unwrap();
+        let mut tx = registry.begin_read().await.unwrap();
+        let refused = [
+            tx.execute("DELETE FROM sessions", &[]).await.err(),
+            tx.fetch("  update sessions SET expires = 0 RETURNING expires", &[], &[]).await.err(),
+            tx.rows("INSERT INTO sessions (session_id, expires) VALUES ('s', 1)", &[]).await.err(),
+            tx.insert("events", "event_id", &[("call_name", SqlValue::text("x"))]).await.err(),
+            tx.insert_plain("node_types", &[("node_type", SqlValue::text("x"))]).await.err(),
+            tx.update("sessions", "session_id", SqlValue::text("s"), &[("expires", SqlValue::int(1))]).await.err(),
+            tx.delete("sessions", &[("session_id", SqlValue::text("s"))]).await.err(),
+        ];
+        for (i, e) in refused.into_iter().enumerate() {
+            assert!(matches!(e, Some(Error::ReadOnly)), "write {i}: {e:?}");
+        }
+        // Reads work, and the same writes do on a write transaction.
+        assert!(tx.fetch("SELECT COUNT(*) FROM sessions", &[], &[super::FieldKind::Int]).await.is_ok());
+        tx.commit().await.unwrap();
+        let mut tx = registry.begin_write().await.unwrap();
+        assert_eq!(tx.execute("DELETE FROM sessions", &[]).await.unwrap(), 0);
+        tx.commit().await.unwrap();
         registry.close().await;
     }
 

@@ -18,7 +18,7 @@ use crate::plnode::{self, InterfaceSetting, NodeConfig, PrimaryInterface, Renewe
 use crate::results::{self, Markers, Scope};
 use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, PreparedMedium, Reference, sha256_hex};
 use bootmedium_registry::views::NODE;
-use bootmedium_registry::{FieldKind, Row, SqlValue};
+use bootmedium_registry::{Row, ops};
 use bootmedium_xmlrpc::Value;
 use std::path::PathBuf;
 
@@ -101,15 +101,7 @@ fn default_family(cx: &Cx<'_>) -> Family {
 /// The node's family from its node groups and its tags (`node_tags`, already read).
 async fn node_family(cx: &mut Cx<'_>, node_id: i64, tags: &[(String, String)]) -> MethodResult<Family> {
     let defaults = default_family(cx);
-    let groups = cx
-        .tx
-        .fetch(
-            "SELECT ng.groupname FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value WHERE nt.node_id = $1 ORDER BY ng.nodegroup_id",
-            &[SqlValue::int(node_id)],
-            &[FieldKind::Text],
-        )
-        .await?;
-    let groups: Vec<String> = groups.iter().filter_map(|r| r[0].as_text().map(str::to_string)).collect();
+    let groups = ops::nodes::group_names(&mut cx.tx, node_id).await?;
     Ok(family_of(&defaults, &groups, tags))
 }
 
@@ -378,18 +370,7 @@ async fn record_result(cx: &mut Cx<'_>, path: &std::path::Path, size: u64) -> Me
 
 /// All of a node's tags as (name, value).
 async fn node_tags(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<(String, String)>> {
-    let rows = cx
-        .tx
-        .fetch(
-            "SELECT tt.tagname, nt.value FROM node_tag nt JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id WHERE nt.node_id = $1",
-            &[SqlValue::int(node_id)],
-            &[FieldKind::Text, FieldKind::Text],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r[0].as_text().unwrap_or_default().to_string(), r[1].as_text().unwrap_or_default().to_string()))
-        .collect())
+    Ok(ops::nodes::tags(&mut cx.tx, node_id).await?.into_iter().map(|t| (t.tagname, t.value)).collect())
 }
 
 /// A generic medium's name: 16 random capital letters (upstream's has a bug that makes every
@@ -585,15 +566,8 @@ fn new_key(node_id: i64) -> MethodResult<RenewedKey> {
 /// transaction, once the medium that carries it is ready.
 async fn store_key(cx: &mut Cx<'_>, renewed: &mut RenewedKey) -> MethodResult<()> {
     cx.begin_writing().await?;
-    let rows = cx
-        .tx
-        .fetch(
-            "UPDATE nodes SET node_key = $1, last_download = $2, key_generation = key_generation + 1 WHERE node_id = $3 AND deleted = 0 RETURNING key_generation, site_id",
-            &[SqlValue::text(renewed.key.clone()), SqlValue::int(renewed.renewed_at), SqlValue::int(renewed.node_id)],
-            &[FieldKind::Int, FieldKind::Int],
-        )
-        .await?;
-    let Some((generation, site_id)) = rows.first().map(|r| (r[0].as_int(), r[1].as_int().unwrap_or(0))) else {
+    let stored = ops::nodes::store_key(&mut cx.tx, renewed.node_id, &renewed.key, renewed.renewed_at).await?;
+    let Some(ops::nodes::StoredKey { key_generation, site_id }) = stored else {
         return Err(Fault::invalid(format!("Node {} was deleted during the call", renewed.node_id)));
     };
     // The site was checked on the snapshot the medium was prepared on; the node may have moved
@@ -601,7 +575,7 @@ async fn store_key(cx: &mut Cx<'_>, renewed: &mut RenewedKey) -> MethodResult<()
     if !cx.caller.is_admin() && !cx.caller.at_site(site_id) {
         return Err(Fault::denied(format!("Node {} moved to another site during the call", renewed.node_id)));
     }
-    renewed.generation = generation.unwrap_or(0);
+    renewed.generation = key_generation;
     // A session made with the old key dies with it (the old medium's node must not keep one).
     super::sessions::end_node_sessions(cx, renewed.node_id).await?;
     Ok(())
@@ -614,52 +588,32 @@ struct NodeInterface {
 }
 
 async fn node_interfaces(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<NodeInterface>> {
-    use FieldKind::{Int, Text};
-    let rows = cx
-        .tx
-        .fetch(
-            "SELECT interface_id, is_primary, method, mac, ip, gateway, netmask, network, broadcast, dns1, dns2 FROM interfaces WHERE node_id = $1 ORDER BY is_primary DESC, interface_id",
-            &[SqlValue::int(node_id)],
-            &[Int, Int, Text, Text, Text, Text, Text, Text, Text, Text, Text],
-        )
-        .await?;
-    let text = |v: &SqlValue| v.as_text().map(str::to_string);
-    Ok(rows
-        .iter()
-        .map(|r| NodeInterface {
-            interface_id: r[0].as_int().unwrap_or(0),
-            is_primary: r[1].as_int().unwrap_or(0) != 0,
+    Ok(ops::nodes::interfaces(&mut cx.tx, node_id)
+        .await?
+        .into_iter()
+        .map(|i| NodeInterface {
+            interface_id: i.interface_id,
+            is_primary: i.is_primary,
             config: PrimaryInterface {
-                method: r[2].as_text().unwrap_or_default().to_string(),
-                mac: text(&r[3]),
-                ip: text(&r[4]),
-                gateway: text(&r[5]),
-                netmask: text(&r[6]),
-                network: text(&r[7]),
-                broadcast: text(&r[8]),
-                dns1: text(&r[9]),
-                dns2: text(&r[10]),
+                method: i.method,
+                mac: i.mac,
+                ip: i.ip,
+                gateway: i.gateway,
+                netmask: i.netmask,
+                network: i.network,
+                broadcast: i.broadcast,
+                dns1: i.dns1,
+                dns2: i.dns2,
             },
         })
         .collect())
 }
 
 async fn interface_settings(cx: &mut Cx<'_>, interface_id: i64) -> MethodResult<Vec<InterfaceSetting>> {
-    let rows = cx
-        .tx
-        .fetch(
-            "SELECT tt.category, tt.tagname, it.value FROM interface_tag it JOIN tag_types tt ON tt.tag_type_id = it.tag_type_id WHERE it.interface_id = $1",
-            &[SqlValue::int(interface_id)],
-            &[FieldKind::Text, FieldKind::Text, FieldKind::Text],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| InterfaceSetting {
-            category: r[0].as_text().unwrap_or_default().to_string(),
-            tagname: r[1].as_text().unwrap_or_default().to_string(),
-            value: r[2].as_text().unwrap_or_default().to_string(),
-        })
+    Ok(ops::interfaces::settings(&mut cx.tx, interface_id)
+        .await?
+        .into_iter()
+        .map(|s| InterfaceSetting { category: s.category, tagname: s.tagname, value: s.value })
         .collect())
 }
 
