@@ -7,7 +7,11 @@
 # With SCALE=1 the registry first gets bench/scale.sql (100,000 nodes, 200,000 interfaces,
 # 1,000,000 node tags, 20,000 persons), the calls name a node among them, a GetNodes by filter
 # row is added, and the results go to bench/results/api-scale.md.
-#   Usage: [SCALE=1] bench/api.sh [SECONDS]     env: BENCH_PG_URL (default postgres://root@127.0.0.1:5432/test)
+# With BASELINE_BIN=PATH (another build of bootmedium, e.g. the previous release) every row is
+# measured for that build and for this one in the same run, one after the other, with the peak
+# RSS of each server.
+#   Usage: [SCALE=1] [BASELINE_BIN=PATH] bench/api.sh [SECONDS]
+#   env: BENCH_PG_URL (default postgres://root@127.0.0.1:5432/test)
 source "$(dirname "$0")/lib.sh"
 DURATION=${1:-10}
 PG_ADMIN_URL=${BENCH_PG_URL:-postgres://root@127.0.0.1:5432/test}
@@ -15,6 +19,8 @@ SCALE=${SCALE:-}
 require wrk wrk
 [[ -z $SCALE ]] || require "sqlite3 postgresql-client" sqlite3 psql
 release_build
+BUILDS=("this:$BIN")
+[[ -z ${BASELINE_BIN:-} ]] || BUILDS=("baseline:$(realpath "$BASELINE_BIN")" "this:$BIN")
 WORK=$(mktemp -d /tmp/bm-bench.XXXXXX)
 SERVER=
 cleanup() { [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
@@ -23,13 +29,13 @@ OUT=bench/results/api${SCALE:+-scale}.md
 CALLS=(GetNodes AuthCheck node-preview node-floppy)
 [[ -z $SCALE ]] || CALLS=(GetNodes GetNodes-filter AuthCheck node-preview node-floppy)
 
-# start_server NAME [DATABASE_URL] -> sets URL and SERVER
+# start_server NAME BIN [DATABASE_URL] -> sets URL and SERVER
 start_server() {
-  local dir=$WORK/$1 db=${2:-}
+  local dir=$WORK/$1 bin=$2 db=${3:-}
   local dbargs=()
   [[ -n $db ]] && dbargs=(--database "$db")
-  "$BIN" --data-dir "$dir" "${dbargs[@]}" init --plc-name Bench --admin-email admin@bench.org --admin-password pw >/dev/null
-  BOOTMEDIUM_LOG=warn "$BIN" --data-dir "$dir" "${dbargs[@]}" serve --demo --listen 127.0.0.1:0 > "$dir.out" 2>"$dir.err" &
+  "$bin" --data-dir "$dir" "${dbargs[@]}" init --plc-name Bench --admin-email admin@bench.org --admin-password pw >/dev/null
+  BOOTMEDIUM_LOG=warn "$bin" --data-dir "$dir" "${dbargs[@]}" serve --demo --listen 127.0.0.1:0 > "$dir.out" 2>"$dir.err" &
   SERVER=$!
   for _ in $(seq 1 100); do grep -q '^listening on' "$dir.out" 2>/dev/null && break; sleep 0.1; done
   URL=$(sed -n 's/^listening on //p' "$dir.out")
@@ -93,25 +99,36 @@ run() {
   echo "\`${SCALE:+SCALE=1 }bench/api.sh $DURATION\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); wrk -t2 -c8 for ${DURATION}s per row,"
   echo "on the same machine as the server (release build). Session auth for every call; GetBootMedium rows return the text inline."
   echo
-  echo "| backend | call | calls/s | p50 | p90 | p99 |"
-  echo "|---|---|---|---|---|---|"
+  echo "| backend | call | build | calls/s | p50 | p90 | p99 |"
+  echo "|---|---|---|---|---|---|---|"
 } > "$OUT.tmp"
 
-start_server sqlite
-make_bodies
-for call in "${CALLS[@]}"; do echo "| SQLite | $call $(run $call)" >> "$OUT.tmp"; done
-kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+# measure BACKEND-LABEL NAME BIN [DATABASE_URL]: every call against one fresh server.
+measure() {
+  local label=$1 name=$2 bin=$3 db=${4:-}
+  start_server "$name" "$bin" "$db"
+  make_bodies
+  for call in "${CALLS[@]}"; do echo "| $label | $call | ${name%%-*} $(run $call)" >> "$OUT.tmp"; done
+  PEAKS+=("$label ${name%%-*}: $(awk '/VmHWM/ {print $2 " " $3}' /proc/$SERVER/status)")
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+}
+
+PEAKS=()
+for build in "${BUILDS[@]}"; do measure SQLite "${build%%:*}-sqlite" "${build#*:}"; done
 
 if psql "$PG_ADMIN_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
-  DB=bm_bench_$$
-  psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
-  start_server postgres "${PG_ADMIN_URL%/*}/$DB"
-  make_bodies
-  for call in "${CALLS[@]}"; do echo "| PostgreSQL | $call $(run $call)" >> "$OUT.tmp"; done
-  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
-  psql "$PG_ADMIN_URL" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null
+  for build in "${BUILDS[@]}"; do
+    DB=bm_bench_$$_${build%%:*}
+    psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
+    measure PostgreSQL "${build%%:*}-postgres" "${build#*:}" "${PG_ADMIN_URL%/*}/$DB"
+    psql "$PG_ADMIN_URL" -qc "DROP DATABASE $DB WITH (FORCE)" >/dev/null
+  done
 else
-  echo "| PostgreSQL | (no server answered at $PG_ADMIN_URL) | | | | |" >> "$OUT.tmp"
+  echo "| PostgreSQL | (no server answered at $PG_ADMIN_URL) | | | | | |" >> "$OUT.tmp"
 fi
+{
+  echo
+  echo "Peak RSS of each server (VmHWM) after its rows: ${PEAKS[*]/%/;}"
+} >> "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"

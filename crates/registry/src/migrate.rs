@@ -22,6 +22,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "event_object_index",
         sql: include_str!("../migrations/0005_event_object_index.sql"),
     },
+    Migration { version: 6, name: "list_indexes", sql: include_str!("../migrations/0006_list_indexes.sql") },
 ];
 
 pub(crate) async fn run(registry: &Registry) -> Result<()> {
