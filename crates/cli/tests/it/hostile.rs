@@ -2,11 +2,8 @@
 //! with HTTP 200 and the right XML-RPC fault, the database unchanged afterwards (as an admin sees
 //! it through the API) and the server still answering.
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::{Value, write_method_call};
-use common::*;
 use std::time::{Duration, Instant};
 
 /// What a case sends.

@@ -4,11 +4,8 @@
 //! them: a `<key` binary search recovers a node key in a few hundred anonymous calls).
 //! Table: caller × method × field × use.
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 
 const NODE_KEY: &str = "Secret-node-key-0123456789abcdefghijklmnopq";
 const PI: (&str, &str) = ("pi@secrets.org", "pi-secrets-pw");

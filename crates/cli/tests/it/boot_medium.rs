@@ -3,11 +3,8 @@
 //! must each fault with upstream's code and write nothing. Runs on SQLite, and on PostgreSQL
 //! when BOOTMEDIUM_TEST_POSTGRES_URL is set.
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use std::path::Path;
 
 struct Fixture {

@@ -6,7 +6,11 @@
 //! When `BOOTMEDIUM_TEST_POSTGRES_URL` is set (e.g. `postgres://root@127.0.0.1:5432/test`), every
 //! [`Server`] gets its own freshly created PostgreSQL database (dropped again on `Drop`), so the
 //! same tests run on SQLite by default and on PostgreSQL when the variable is set.
-#![allow(dead_code)]
+//!
+//! [`media`] holds the image commands' and QEMU boots' harness, [`node`] the node chain's.
+
+pub mod media;
+pub mod node;
 
 use bootmedium_xmlrpc::{Limits, MethodResponse, Value, parse_method_response, write_method_call};
 use std::collections::BTreeMap;
@@ -34,8 +38,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 // Values
 
 /// Builds a struct value: `st! { "hostname" => "n1.example.org", "model" => "x" }`.
-/// (Test files declare `#[macro_use] mod common;`.)
-#[allow(unused_macros)]
+/// (`main.rs` declares `#[macro_use] mod support;` before the test modules.)
 macro_rules! st {
     () => { ::bootmedium_xmlrpc::Value::Struct(::std::collections::BTreeMap::new()) };
     ($($k:expr => $v:expr),+ $(,)?) => {{
@@ -46,7 +49,6 @@ macro_rules! st {
 }
 
 /// Builds an array value: `arr![1, "two", st!{}]`.
-#[allow(unused_macros)]
 macro_rules! arr {
     () => { ::bootmedium_xmlrpc::Value::Array(::std::vec::Vec::new()) };
     ($($v:expr),+ $(,)?) => {
@@ -414,11 +416,6 @@ pub fn bootmedium() -> Command {
     cmd
 }
 
-/// Runs `bootmedium args…` to completion.
-pub fn run(args: &[&str]) -> Output {
-    bootmedium().args(args).stdin(Stdio::null()).output().expect("run bootmedium")
-}
-
 pub fn describe(out: &Output) -> String {
     format!(
         "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -648,14 +645,6 @@ impl Server {
         self.addr = url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
         self.url = url;
         self.child = Some(child);
-    }
-
-    /// Whether the process is still running.
-    pub fn is_running(&mut self) -> bool {
-        match self.child.as_mut() {
-            Some(c) => matches!(c.try_wait(), Ok(None)),
-            None => false,
-        }
     }
 
     /// One XML-RPC call. Transport errors, non-200 answers and unparseable responses panic

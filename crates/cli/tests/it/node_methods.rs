@@ -5,11 +5,8 @@
 //! quality bars: bad node input and role × method tables, each refused with its fault and
 //! changing nothing.
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use std::process::{Command, Stdio};
 
 const KEY_A: &str = "node-a-key-0123456789";
