@@ -4,11 +4,8 @@
 //! `/boot/getnodeid.php` from chosen loopback addresses, and the client address behind a
 //! trusted proxy.
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

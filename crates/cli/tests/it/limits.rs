@@ -3,12 +3,8 @@
 //! password checks that take as long for unknown as for known accounts; failed-login limits per
 //! account and per address; list filters as sets, with their cap.
 
-#[macro_use]
-mod common;
-mod media_support;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -107,7 +103,7 @@ fn a_multicall_checks_each_password_once() {
 
 #[test]
 fn image_actions_inside_multicall_are_refused_before_anything_runs() {
-    let server = Server::start_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
+    let server = Server::start_with(|dir| media::provision(dir, DEFAULT_FAMILY));
     server.use_admin_session();
     let site = add_site(&server, "mc");
     let host = "node1.mc.example.org";
@@ -387,7 +383,7 @@ fn list_filters_of_thousands_are_sets_on_postgresql() {
 #[test]
 fn a_medium_being_built_does_not_hold_the_write_lock() {
     // SQLite: its one writer at a time is the lock in question (PostgreSQL's BEGIN takes none).
-    let server = Server::start_sqlite_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
+    let server = Server::start_sqlite_with(|dir| media::provision(dir, DEFAULT_FAMILY));
     server.use_admin_session();
     let site = add_site(&server, "build");
     let host = "node1.build.example.org";

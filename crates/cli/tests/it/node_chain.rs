@@ -24,14 +24,9 @@
 //! The four boots run at once; the test prints what each node did and the wall time.
 //! Needs root (tap devices), /dev/net/tun, and the Debian packages of scripts/test.sh.
 
-#[macro_use]
-mod common;
-mod media_support;
-mod node_support;
-
+use crate::support::node::{Ca, GpgKey, Tap};
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
-use node_support::{Ca, GpgKey, Tap};
 use std::time::{Duration, Instant};
 
 /// What the node's BootManager stand-in sends as its SSH host key.
@@ -129,7 +124,7 @@ fn boot_case(case: Case) -> Boot {
 
     let tls_listen = format!("{}:{port}", tap.host_ip());
     let server = Server::start_with_tls_on(&tls_listen, |data| {
-        media_support::provision(data, DEFAULT_FAMILY);
+        media::provision(data, DEFAULT_FAMILY);
         // The PLC's credentials, before any medium is made: the medium carries them.
         std::fs::copy(&ca.cert, data.join("boot/cacert.pem")).unwrap();
         plc_key.export_public(&data.join("boot/pubring.gpg"));
@@ -182,7 +177,7 @@ fn boot_case(case: Case) -> Boot {
 
     let before = node_row(&server, node);
     let started_at = now();
-    let (console, took) = media_support::boot_on_tap(&image, true, &tap.name, &tap.node_mac());
+    let (console, took) = media::boot_on_tap(&image, true, &tap.name, &tap.node_mac());
     let after = node_row(&server, node);
     let node_ip = tap.node_ip().to_string();
     let server_lines = server.stderr_log().lines().filter(|l| l.contains(&node_ip)).map(str::to_owned).collect();
@@ -204,7 +199,9 @@ fn chain_lines(console: &str) -> Vec<&str> {
 
 #[test]
 fn a_node_booted_from_its_medium_checks_in_over_https_and_bad_chains_are_refused() {
-    media_support::require_tool("qemu-system-x86_64", "qemu-system-x86");
+    media::require_tool("qemu-system-x86_64", "qemu-system-x86");
+    // Four boots at once, with a bound on their wall time: no other module's boot beside them.
+    let _qemu = media::qemu_exclusive();
     let started = Instant::now();
     let cases = [Case::Good, Case::SupersededMedium, Case::PayloadOfAnotherKey, Case::CertificateOfAnotherCa];
     let boots: Vec<Boot> = std::thread::scope(|scope| {

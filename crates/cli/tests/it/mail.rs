@@ -2,14 +2,12 @@
 //! SMTP relay (tests/python/smtp_sink.py, aiosmtpd) when `[mail] enabled`, logs what it gives
 //! up, and leaves queued mail alone when mail is off.
 
-#[macro_use]
-mod common;
-#[path = "../../plc/tests/support/smtp_sink.rs"]
+#[path = "../../../plc/tests/support/smtp_sink.rs"]
 mod smtp_sink;
 
+use crate::support::*;
 use bootmedium_mail::Envelope;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use smtp_sink::{Sink, closed_port};
 use std::path::Path;
 use std::process::Stdio;

@@ -2,11 +2,7 @@
 //! connections, slow bodies, connection caps, shutdown with requests in flight, the body-limit
 //! fault as Python's xmlrpc.client sees it, and downloads that clients stop reading.
 
-#[macro_use]
-mod common;
-mod media_support;
-
-use common::*;
+use crate::support::*;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -251,7 +247,7 @@ const HOST: &str = "node1.one.example.org";
 /// A server with the test reference and a node; `settings` go to `[server]`.
 fn download_server(settings: &[(&str, i64)]) -> (Server, String) {
     let server = Server::start_with(|dir| {
-        media_support::provision(dir, DEFAULT_FAMILY);
+        media::provision(dir, DEFAULT_FAMILY);
         set_server(dir, settings);
     });
     server.use_admin_session();
@@ -348,7 +344,7 @@ fn head_of_a_download_answers_from_the_ledger_without_making_the_medium() {
     let (path, size) = issue_link(&server, &session, &[]);
     let before = head(&server, &path, "");
     // Without its templates the medium cannot be made; HEAD does not need it.
-    let reference = server.data_dir.join("references/families").join(DEFAULT_FAMILY).join(media_support::VERSION);
+    let reference = server.data_dir.join("references/families").join(DEFAULT_FAMILY).join(media::VERSION);
     for entry in std::fs::read_dir(&reference).unwrap() {
         let p = entry.unwrap().path();
         if p.file_name().is_some_and(|n| n != "manifest.json") {

@@ -2,11 +2,8 @@
 //! with HTTP 200 and the right XML-RPC fault, the database unchanged afterwards (as an admin sees
 //! it through the API) and the server still answering.
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::{Value, write_method_call};
-use common::*;
 use std::time::{Duration, Instant};
 
 /// What a case sends.
@@ -94,26 +91,26 @@ fn setup(server: &Server) -> Fixture {
 }
 
 fn cases(fx: &Fixture) -> Vec<Case> {
-    let admin = admin_auth;
-    let node = |fields: Value| vec![admin(), i(fx.site), fields];
-    let iface = |fields: Value| vec![admin(), i(fx.node1), fields];
-    let static_with = |key: &str, value: Value| {
-        let mut f = static_interface_fields(9).as_struct().cloned().unwrap_or_default();
-        f.insert(key.to_owned(), value);
-        iface(Value::Struct(f))
-    };
-    let static_without = |key: &str| {
-        let mut f = static_interface_fields(9).as_struct().cloned().unwrap_or_default();
-        f.remove(key);
-        iface(Value::Struct(f))
-    };
-    let site_fields = |login_base: &str| st! { "name" => "N", "abbreviated_name" => "N", "login_base" => login_base };
-    let person = |email: &str| st! { "first_name" => "F", "last_name" => "L", "email" => email };
-    let add_site_fields = st! { "name" => "x", "abbreviated_name" => "x", "login_base" => "x" };
+    [
+        not_xml_rpc(),
+        methods_and_argument_counts(),
+        auth_structs(fx),
+        types(fx),
+        names_and_unicode(fx),
+        interfaces(fx),
+        filters(),
+        introspection(fx),
+        ledger_cases(fx),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
 
+/// Bodies that are not XML-RPC at all.
+fn not_xml_rpc() -> Vec<Case> {
     let auth_xml = auth_check_xml();
-    let mut v = vec![
-        // --- Not XML-RPC at all -------------------------------------------------------------
+    vec![
         raw("empty body", ""),
         raw("whitespace body", "   \n"),
         raw("not XML (JSON)", r#"["AuthCheck", [{"AuthMethod": "anonymous"}]]"#),
@@ -228,7 +225,13 @@ fn cases(fx: &Fixture) -> Vec<Case> {
             write_method_call("GetNodes", &[admin_auth(), v])
         }),
         raw("20 MB body", write_method_call("AuthCheck", &[admin_auth(), Value::String("x".repeat(20 * 1024 * 1024))])),
-        // --- Methods and argument counts -----------------------------------------------------
+    ]
+}
+
+/// Unknown methods and wrong argument counts.
+fn methods_and_argument_counts() -> Vec<Case> {
+    let admin = admin_auth;
+    vec![
         call("unknown method", "NoSuchMethod", vec![admin()], 100, "Invalid method NoSuchMethod"),
         call("SQL in the method name", "GetNodes; DROP TABLE nodes", vec![admin()], 100, "Invalid method"),
         call("empty method name", "", vec![admin()], 100, "Invalid method"),
@@ -236,7 +239,13 @@ fn cases(fx: &Fixture) -> Vec<Case> {
         call("too many arguments", "AuthCheck", vec![admin(), i(1), i(2)], 101, "Expected 1 arguments, got 3"),
         call("no arguments at all", "GetNodes", vec![], 101, "Expected 1-3 arguments, got 0"),
         call("10000 arguments", "GetNodes", vec![i(1); 10_000], 101, "got 10000"),
-        // --- Auth structs ------------------------------------------------------------------
+    ]
+}
+
+/// Malformed, wrong and expired auth structs.
+fn auth_structs(fx: &Fixture) -> Vec<Case> {
+    let add_site_fields = st! { "name" => "x", "abbreviated_name" => "x", "login_base" => "x" };
+    vec![
         call("auth is a string", "GetNodes", vec![s("admin")], 102, "expected struct, got string"),
         call("auth is nil", "AddNode", vec![nil(), s("hostile"), st! {}], 102, ""),
         call(
@@ -478,7 +487,15 @@ fn cases(fx: &Fixture) -> Vec<Case> {
             103,
             "PasswordAuth: missing role",
         ),
-        // --- Types ---------------------------------------------------------------------------
+    ]
+}
+
+/// Values of the wrong type.
+fn types(fx: &Fixture) -> Vec<Case> {
+    let admin = admin_auth;
+    let node = |fields: Value| vec![admin(), i(fx.site), fields];
+    let iface = |fields: Value| vec![admin(), i(fx.node1), fields];
+    vec![
         call("hostname is an int", "AddNode", node(st! { "hostname" => 5 }), 102, "expected string, got int"),
         call(
             "node_fields is a string",
@@ -552,7 +569,16 @@ fn cases(fx: &Fixture) -> Vec<Case> {
             102,
             "",
         ),
-        // --- Names and unicode --------------------------------------------------------------
+    ]
+}
+
+/// Invalid names, hostnames, emails and text, unicode included.
+fn names_and_unicode(fx: &Fixture) -> Vec<Case> {
+    let admin = admin_auth;
+    let node = |fields: Value| vec![admin(), i(fx.site), fields];
+    let site_fields = |login_base: &str| st! { "name" => "N", "abbreviated_name" => "N", "login_base" => login_base };
+    let person = |email: &str| st! { "first_name" => "F", "last_name" => "L", "email" => email };
+    vec![
         call("empty hostname", "AddNode", node(st! { "hostname" => "" }), 102, "Invalid hostname"),
         call("single-label hostname", "AddNode", node(st! { "hostname" => "localhost" }), 102, "Invalid hostname"),
         call(
@@ -793,7 +819,24 @@ fn cases(fx: &Fixture) -> Vec<Case> {
             102,
             "Cannot set tag on Node",
         ),
-        // --- Interfaces ----------------------------------------------------------------------
+    ]
+}
+
+/// Inconsistent and malformed interfaces.
+fn interfaces(fx: &Fixture) -> Vec<Case> {
+    let admin = admin_auth;
+    let iface = |fields: Value| vec![admin(), i(fx.node1), fields];
+    let static_with = |key: &str, value: Value| {
+        let mut f = static_interface_fields(9).as_struct().cloned().unwrap_or_default();
+        f.insert(key.to_owned(), value);
+        iface(Value::Struct(f))
+    };
+    let static_without = |key: &str| {
+        let mut f = static_interface_fields(9).as_struct().cloned().unwrap_or_default();
+        f.remove(key);
+        iface(Value::Struct(f))
+    };
+    vec![
         call(
             "IP with trailing junk",
             "AddInterface",
@@ -921,7 +964,13 @@ fn cases(fx: &Fixture) -> Vec<Case> {
             102,
             "Invalid hostname",
         ),
-        // --- Filters -------------------------------------------------------------------------
+    ]
+}
+
+/// Hostile filters and return fields.
+fn filters() -> Vec<Case> {
+    let admin = admin_auth;
+    vec![
         call(
             "SQL in a filter key",
             "GetNodes",
@@ -950,7 +999,14 @@ fn cases(fx: &Fixture) -> Vec<Case> {
         call("SQL in return_fields", "GetNodes", vec![admin(), nil(), strs(&["hostname, key FROM nodes --"])], 102, ""),
         call("password as a return field", "GetPersons", vec![admin(), nil(), strs(&["email", "password"])], 102, ""),
         call("empty return_fields", "GetNodes", vec![admin(), nil(), arr![]], 102, "No valid return fields"),
-        // --- Introspection -------------------------------------------------------------------
+    ]
+}
+
+/// The system methods, multicall among them, and a special filter key.
+fn introspection(fx: &Fixture) -> Vec<Case> {
+    let admin = admin_auth;
+    let site_fields = |login_base: &str| st! { "name" => "N", "abbreviated_name" => "N", "login_base" => login_base };
+    let mut v = vec![
         call("methodHelp of an unknown method", "system.methodHelp", vec![s("NoSuch")], 100, ""),
         call("methodSignature without a name", "system.methodSignature", vec![], 101, ""),
         Case {
@@ -982,7 +1038,6 @@ fn cases(fx: &Fixture) -> Vec<Case> {
         },
     ];
     v.push(call("unknown special filter key on GetSites", "GetSites", vec![admin(), st! { "-DROP" => 1 }], 102, ""));
-    v.extend(ledger_cases(fx));
     v
 }
 

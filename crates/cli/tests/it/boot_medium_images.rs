@@ -3,13 +3,9 @@
 //! inline base64 results streamed by the server, file results, and the key committed only with a
 //! finished medium. The decoded image of the §11.3 call boots under QEMU.
 
-#[macro_use]
-mod common;
-mod media_support;
-
+use crate::support::media::inspect;
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
-use media_support::inspect;
 
 struct Fixture {
     server: Server,
@@ -19,7 +15,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let server = Server::start_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
+    let server = Server::start_with(|dir| media::provision(dir, DEFAULT_FAMILY));
     server.admin_int("AddSite", vec![st! { "name" => "Site One", "abbreviated_name" => "One", "login_base" => "one" }]);
     let hostname = "node1.one.example.org";
     let node = server.admin_int("AddNode", vec![s("one"), st! { "hostname" => hostname }]);
@@ -49,7 +45,7 @@ fn kargs(json: &serde_json::Value) -> Vec<String> {
 }
 
 fn node_key_in(json: &serde_json::Value) -> String {
-    media_support::plnode_value(media_support::node_config(json), "NODE_KEY").to_string()
+    media::plnode_value(media::node_config(json), "NODE_KEY").to_string()
 }
 
 #[test]
@@ -68,8 +64,8 @@ fn the_regression_suite_call_returns_a_bootable_node_iso() {
     }
     assert_eq!(Value::from(node_key_in(&json).as_str()), stored_key(sv, f.node));
 
-    media_support::require_tool("qemu-system-x86_64", "qemu-system-x86");
-    let (cmdline, took) = media_support::boot_node_medium(&iso, true, media_support::node_config(&json));
+    media::require_tool("qemu-system-x86_64", "qemu-system-x86");
+    let (cmdline, took) = media::boot_node_medium(&iso, true, media::node_config(&json));
     for expected in ["hcheck_reboot0", "console=ttyS0,115200n8"] {
         assert!(cmdline.iter().any(|a| a == expected), "{expected} in {cmdline:?}");
     }

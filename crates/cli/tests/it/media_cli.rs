@@ -2,9 +2,7 @@
 //! file and to standard output (and `--no-template`, which must give the same bytes), `inspect`
 //! in text and JSON with the node key masked, and the errors operators meet.
 
-mod media_support;
-
-use media_support::{DataDir, FAMILY, PLNODE, VERSION, test_reference};
+use crate::support::media::{DataDir, FAMILY, PLNODE, VERSION, test_reference};
 
 fn build_args<'a>(image_type: &'a str, plnode: &'a str, output: &'a str) -> Vec<&'a str> {
     vec![

@@ -4,11 +4,8 @@
 //! them: a `<key` binary search recovers a node key in a few hundred anonymous calls).
 //! Table: caller × method × field × use.
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 
 const NODE_KEY: &str = "Secret-node-key-0123456789abcdefghijklmnopq";
 const PI: (&str, &str) = ("pi@secrets.org", "pi-secrets-pw");
@@ -83,6 +80,7 @@ fn secret_fields_are_hidden_from_output_filters_and_sorting() {
     ];
 
     let before = server.db_snapshot();
+    let mut failures = Failures::default();
     let mut cases = 0;
     for who in &callers {
         for (method, field, sample, key_field, anonymous_ok) in secrets {
@@ -93,15 +91,17 @@ fn secret_fields_are_hidden_from_output_filters_and_sorting() {
                 let args = [filter.clone(), strs(&[key_field])];
                 let got = server.call(method, vec![(who.auth)(&args), args[0].clone(), args[1].clone()]);
                 let label = format!("{} {method} {use_name}", who.name);
-                if who.admin {
-                    assert!(got.is_ok(), "{label}: {got:?}");
-                } else {
-                    let (code, message) = got.expect_err(&label);
-                    assert_eq!(code, 102, "{label}: {message}");
-                    assert!(
-                        message.contains(&format!("'{field}'")) && message.contains("not readable"),
-                        "{label}: {message}"
-                    );
+                failures.row();
+                match &got {
+                    Ok(_) => failures.check(&label, who.admin, || format!("expected fault 102, got {got:?}")),
+                    Err((code, message)) => failures.check(
+                        &label,
+                        !who.admin
+                            && *code == 102
+                            && message.contains(&format!("'{field}'"))
+                            && message.contains("not readable"),
+                        || format!("fault {code}: {message}"),
+                    ),
                 }
                 cases += 1;
             }
@@ -109,23 +109,32 @@ fn secret_fields_are_hidden_from_output_filters_and_sorting() {
             let filter = if *method == "GetNodes" { ints(&[node]) } else { nil() };
             for return_fields in [nil(), strs(&[key_field, field])] {
                 let args = [filter.clone(), return_fields.clone()];
-                let rows = server.call(method, vec![(who.auth)(&args), args[0].clone(), args[1].clone()]);
-                let rows = rows.unwrap_or_else(|e| panic!("{} {method} {return_fields:?}: {e:?}", who.name));
-                let rows = array_of(&rows);
-                assert!(!rows.is_empty(), "{} {method}", who.name);
-                for row in rows {
-                    assert_eq!(row.get(field).is_some(), who.admin, "{} {method} {field} in {row:?}", who.name);
+                let label = format!("{} {method} returning {return_fields:?}", who.name);
+                failures.row();
+                match server.call(method, vec![(who.auth)(&args), args[0].clone(), args[1].clone()]) {
+                    Ok(rows) => {
+                        let rows = array_of(&rows);
+                        failures.check(&label, !rows.is_empty(), || "no rows".to_owned());
+                        for row in rows {
+                            failures
+                                .check(&label, row.get(field).is_some() == who.admin, || format!("{field} in {row:?}"));
+                        }
+                    }
+                    Err(e) => failures.fail(&label, format!("{e:?}")),
                 }
             }
             let args = [filter.clone(), strs(&[field])];
             let alone = server.call(method, vec![(who.auth)(&args), args[0].clone(), args[1].clone()]);
+            let label = format!("{} {method} [{field}]", who.name);
+            failures.row();
             if who.admin {
-                assert!(alone.is_ok(), "{} {method} [{field}]: {alone:?}", who.name);
+                failures.check(&label, alone.is_ok(), || format!("{alone:?}"));
             } else {
-                assert_fault(&alone, 102, "not readable");
+                failures.fault(&label, &alone, 102, "not readable");
             }
         }
     }
+    failures.assert_none("caller × field × use rows");
     // Text fields have eleven uses, the integer verification_expires ten (no pattern).
     assert_eq!(cases, 8 * 3 * 11 + 7 * (11 + 10));
     // The admin sees the real values (so the fields are there to hide).

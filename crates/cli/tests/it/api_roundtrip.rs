@@ -2,11 +2,8 @@
 //! node (hmac) auth, 103 vs 108, filters, events and the system.* methods (PLC_SPEC §1–5, §10).
 //! Every test starts its own server (SQLite, or PostgreSQL with BOOTMEDIUM_TEST_POSTGRES_URL).
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use std::time::Duration;
 
 const T: Value = Value::Bool(true);

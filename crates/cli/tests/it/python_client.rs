@@ -3,14 +3,11 @@
 //! node ISO, decoded by Python, boots under QEMU and shows the node's plnode.txt and the kernel
 //! arguments its options asked for.
 
-mod common;
-mod media_support;
-
-use common::*;
+use crate::support::*;
 
 #[test]
 fn python_xmlrpc_client_runs_the_plc_test_sequences() {
-    let server = Server::start_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
+    let server = Server::start_with(|dir| media::provision(dir, DEFAULT_FAMILY));
     let work = tempfile::tempdir().unwrap();
     let image = work.path().join("node.iso");
     let args = [server.url.as_ref(), ADMIN_EMAIL.as_ref(), ADMIN_PASSWORD.as_ref(), image.as_os_str()];
@@ -20,12 +17,12 @@ fn python_xmlrpc_client_runs_the_plc_test_sequences() {
     // The image Python decoded carries the key the server committed, and boots.
     let node: serde_json::Value =
         serde_json::from_slice(&std::fs::read(image.with_extension("iso.json")).unwrap()).unwrap();
-    let inspected = media_support::inspect(&image);
-    let config = media_support::node_config(&inspected);
-    assert_eq!(media_support::plnode_value(config, "NODE_KEY"), node["key"].as_str().unwrap());
-    assert_eq!(media_support::plnode_value(config, "NODE_ID"), node["node_id"].to_string());
-    media_support::require_tool("qemu-system-x86_64", "qemu-system-x86");
-    let (kargs, took) = media_support::boot_node_medium(&image, true, config);
+    let inspected = media::inspect(&image);
+    let config = media::node_config(&inspected);
+    assert_eq!(media::plnode_value(config, "NODE_KEY"), node["key"].as_str().unwrap());
+    assert_eq!(media::plnode_value(config, "NODE_ID"), node["node_id"].to_string());
+    media::require_tool("qemu-system-x86_64", "qemu-system-x86");
+    let (kargs, took) = media::boot_node_medium(&image, true, config);
     for wanted in ["hcheck_reboot0", "systemd.log_target=console", "console=ttyS0,115200n8"] {
         assert!(kargs.iter().any(|k| k == wanted), "{wanted} not in {kargs:?}");
     }

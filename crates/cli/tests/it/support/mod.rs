@@ -6,7 +6,11 @@
 //! When `BOOTMEDIUM_TEST_POSTGRES_URL` is set (e.g. `postgres://root@127.0.0.1:5432/test`), every
 //! [`Server`] gets its own freshly created PostgreSQL database (dropped again on `Drop`), so the
 //! same tests run on SQLite by default and on PostgreSQL when the variable is set.
-#![allow(dead_code)]
+//!
+//! [`media`] holds the image commands' and QEMU boots' harness, [`node`] the node chain's.
+
+pub mod media;
+pub mod node;
 
 use bootmedium_xmlrpc::{Limits, MethodResponse, Value, parse_method_response, write_method_call};
 use std::collections::BTreeMap;
@@ -34,8 +38,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 // Values
 
 /// Builds a struct value: `st! { "hostname" => "n1.example.org", "model" => "x" }`.
-/// (Test files declare `#[macro_use] mod common;`.)
-#[allow(unused_macros)]
+/// (`main.rs` declares `#[macro_use] mod support;` before the test modules.)
 macro_rules! st {
     () => { ::bootmedium_xmlrpc::Value::Struct(::std::collections::BTreeMap::new()) };
     ($($k:expr => $v:expr),+ $(,)?) => {{
@@ -46,7 +49,6 @@ macro_rules! st {
 }
 
 /// Builds an array value: `arr![1, "two", st!{}]`.
-#[allow(unused_macros)]
 macro_rules! arr {
     () => { ::bootmedium_xmlrpc::Value::Array(::std::vec::Vec::new()) };
     ($($v:expr),+ $(,)?) => {
@@ -404,6 +406,77 @@ pub fn assert_fault(result: &Result<Value, (i64, String)>, code: i64, needle: &s
 }
 
 // ---------------------------------------------------------------------------------------------
+// Tables of cases
+
+/// A row of a refusal table: `method(params…)` must fault with `code`, its message containing
+/// `needle` (empty: any message).
+pub struct Refusal {
+    pub name: String,
+    pub method: &'static str,
+    pub params: Vec<Value>,
+    pub code: i64,
+    pub needle: String,
+}
+
+/// A [`Refusal`] row.
+pub fn refusal(
+    name: impl Into<String>,
+    method: &'static str,
+    params: Vec<Value>,
+    code: i64,
+    needle: impl Into<String>,
+) -> Refusal {
+    Refusal { name: name.into(), method, params, code, needle: needle.into() }
+}
+
+/// The failed rows of a table, reported together: a failing row does not hide the rows after it.
+#[derive(Default)]
+pub struct Failures {
+    rows: usize,
+    failed: Vec<String>,
+}
+
+impl Failures {
+    /// Counts a row (for the report's "N of M").
+    pub fn row(&mut self) {
+        self.rows += 1;
+    }
+
+    /// Records why row `name` failed.
+    pub fn fail(&mut self, name: &str, why: impl std::fmt::Display) {
+        self.failed.push(format!("[{name}] {why}"));
+    }
+
+    /// Records a failure of row `name` unless `ok`.
+    pub fn check(&mut self, name: &str, ok: bool, why: impl FnOnce() -> String) {
+        if !ok {
+            self.fail(name, why());
+        }
+    }
+
+    /// Records a failure of row `name` unless `got` is fault `code` with `needle` in its message.
+    pub fn fault(&mut self, name: &str, got: &Result<Value, (i64, String)>, code: i64, needle: &str) {
+        match got {
+            Err((c, m)) if *c == code && m.contains(needle) => {}
+            Err((c, m)) => self.fail(name, format!("expected fault {code} containing {needle:?}, got {c}: {m:?}")),
+            Ok(v) => self.fail(name, format!("expected fault {code} containing {needle:?}, got success {v:?}")),
+        }
+    }
+
+    /// Panics listing every failed row.
+    #[track_caller]
+    pub fn assert_none(&self, what: &str) {
+        assert!(
+            self.failed.is_empty(),
+            "{} of {} {what} failed:\n{}",
+            self.failed.len(),
+            self.rows,
+            self.failed.join("\n")
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Processes
 
 /// A `bootmedium` command with the harness's environment scrubbed of the binary's env settings.
@@ -412,11 +485,6 @@ pub fn bootmedium() -> Command {
     cmd.env_remove("BOOTMEDIUM_DATABASE_URL").env_remove("BOOTMEDIUM_DATA_DIR");
     cmd.env("RUST_LOG", std::env::var("BOOTMEDIUM_TEST_LOG").unwrap_or_else(|_| "info".into()));
     cmd
-}
-
-/// Runs `bootmedium args…` to completion.
-pub fn run(args: &[&str]) -> Output {
-    bootmedium().args(args).stdin(Stdio::null()).output().expect("run bootmedium")
 }
 
 pub fn describe(out: &Output) -> String {
@@ -650,14 +718,6 @@ impl Server {
         self.child = Some(child);
     }
 
-    /// Whether the process is still running.
-    pub fn is_running(&mut self) -> bool {
-        match self.child.as_mut() {
-            Some(c) => matches!(c.try_wait(), Ok(None)),
-            None => false,
-        }
-    }
-
     /// One XML-RPC call. Transport errors, non-200 answers and unparseable responses panic
     /// (they are never acceptable); faults come back as `Err((code, message))`.
     pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, (i64, String)> {
@@ -753,6 +813,25 @@ impl Server {
         let rows = self.admin_rows(method, params);
         assert_eq!(rows.len(), 1, "{method}: expected exactly one row, got {rows:?}");
         rows.into_iter().next().unwrap_or(Value::Nil)
+    }
+
+    /// Runs every row of a refusal table: the call must fault as the row says, and `after` (run
+    /// after each row with its result) gives the row's further failures, e.g. side effects.
+    pub fn run_refusals(
+        &self,
+        rows: Vec<Refusal>,
+        mut after: impl FnMut(&Refusal, &Result<Value, (i64, String)>) -> Vec<String>,
+    ) -> Failures {
+        let mut failures = Failures::default();
+        for row in rows {
+            failures.row();
+            let got = self.call(row.method, row.params.clone());
+            failures.fault(&row.name, &got, row.code, &row.needle);
+            for why in after(&row, &got) {
+                failures.fail(&row.name, why);
+            }
+        }
+        failures
     }
 
     /// An admin call that must fault.

@@ -1,10 +1,7 @@
 //! The `bootmedium` command line: `init` and `serve` as processes (issue 2, "Deliver" 1).
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::{Value, write_method_call};
-use common::*;
 use std::time::{Duration, Instant};
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {

@@ -4,11 +4,7 @@
 //! `bootmedium verify --ca`, raw sockets for the clients that never finish a handshake, and
 //! certificate reloads on file change and SIGHUP.
 
-#[macro_use]
-mod common;
-mod media_support;
-
-use common::*;
+use crate::support::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -57,7 +53,7 @@ struct Pair {
 
 impl Pki {
     fn new() -> Pki {
-        media_support::require_tool("openssl", "openssl");
+        media::require_tool("openssl", "openssl");
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         std::fs::write(dir.join("openssl.cnf"), OPENSSL_CNF).unwrap();
@@ -148,7 +144,7 @@ fn replace(path: &Path, bytes: &[u8]) {
 
 /// `curl` trusting `ca` only, with `args`; never through a proxy.
 fn curl(ca: &Path, args: &[&str]) -> Output {
-    media_support::require_tool("curl", "curl");
+    media::require_tool("curl", "curl");
     Command::new("curl")
         .args(["-sS", "--noproxy", "*", "--max-time", "30", "--cacert"])
         .arg(ca)
@@ -250,7 +246,7 @@ fn python_curl_and_verify_speak_https_and_a_download_over_it_is_byte_identical()
     let (ca, other_ca) = (pki.ca("one"), pki.ca("other"));
     let pair = pki.server(&ca, "server", false);
     let server = Server::start_with(|dir| {
-        media_support::provision(dir, DEFAULT_FAMILY);
+        media::provision(dir, DEFAULT_FAMILY);
         install_tls(dir, &pair);
     });
     let https = server.https_url.clone().expect("the HTTPS listening line");
@@ -434,7 +430,7 @@ fn a_stalled_tls_download_is_dropped_and_one_in_flight_finishes_at_shutdown() {
     let ca = pki.ca("downloads");
     let pair = pki.server(&ca, "server", false);
     let mut server = Server::start_with(|dir| {
-        media_support::provision(dir, DEFAULT_FAMILY);
+        media::provision(dir, DEFAULT_FAMILY);
         install_tls(dir, &pair);
         set_config(dir, "server", "send_timeout_seconds", 2);
     });
@@ -469,7 +465,7 @@ fn a_stalled_tls_download_is_dropped_and_one_in_flight_finishes_at_shutdown() {
     // SIGTERM while a slow download runs: it finishes (within the shutdown grace), whole.
     let work = tempfile::tempdir().unwrap();
     let out_file = work.path().join("slow.iso");
-    media_support::require_tool("curl", "curl");
+    media::require_tool("curl", "curl");
     let slow = Command::new("curl")
         .args(["-sS", "--noproxy", "*", "--fail", "--limit-rate", "4M", "--cacert"])
         .arg(&ca.crt)

@@ -2,17 +2,14 @@
 //! the service on its embedded database with the demo reference, fetches a node ISO over
 //! XML-RPC and as a download link, and verifies it (DEMO_ONCE=1 stops it after the show).
 
-mod common;
-mod media_support;
-
-use common::*;
+use crate::support::*;
 use std::process::{Command, Stdio};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/demo.sh");
 
 #[test]
 fn the_demo_script_fetches_and_verifies_a_node_iso() {
-    media_support::test_reference(); // the Debian packages the demo reference needs
+    media::test_reference(); // the Debian packages the demo reference needs
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("demo-data");
     let out = Command::new("bash")

@@ -2,12 +2,8 @@
 //! the HTTP downloads (`POST /api/v1/media`, `GET|HEAD /media/{id}`) against the real server
 //! binary (issue 5, deliverables 2, 4, 5 and 6).
 
-#[macro_use]
-mod common;
-mod media_support;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -33,7 +29,7 @@ fn fixture_on(server: Server) -> Fixture {
 }
 
 fn fixture() -> Fixture {
-    fixture_on(Server::start_with(|dir| media_support::provision(dir, FAMILY)))
+    fixture_on(Server::start_with(|dir| media::provision(dir, FAMILY)))
 }
 
 fn sha256_of(bytes: &[u8]) -> String {
@@ -120,7 +116,7 @@ fn every_keyed_medium_is_recorded_and_supersedes_the_ones_before() {
     assert_eq!(str_of(field(&rows[2], "filename")), usb_path);
     assert_eq!(field(&rows[1], "filename"), &nil());
     assert_eq!(str_of(field(&rows[1], "reference_family")), FAMILY);
-    assert_eq!(str_of(field(&rows[1], "reference_version")), media_support::VERSION);
+    assert_eq!(str_of(field(&rows[1], "reference_version")), media::VERSION);
     assert_eq!(str_of(field(&rows[1], "console")), "ttyS0:115200:n:8");
     assert_eq!(str_of(field(&rows[1], "kargs")), "hcheck_reboot0");
 
@@ -281,7 +277,7 @@ fn a_download_link_serves_the_issued_image_with_ranges_and_resume() {
     assert_eq!(header(&whole, "accept-ranges"), Some("bytes"));
     assert_eq!(header(&whole, "content-type"), Some("application/octet-stream"));
     let disposition = header(&whole, "content-disposition").unwrap();
-    assert_eq!(disposition, format!("attachment; filename=\"{HOST}-{}.iso\"", media_support::VERSION));
+    assert_eq!(disposition, format!("attachment; filename=\"{HOST}-{}.iso\"", media::VERSION));
     let image = f.work.path().join("download.iso");
     std::fs::write(&image, &whole.2).unwrap();
     let rows = ledger(&f);
@@ -319,7 +315,7 @@ fn a_download_link_serves_the_issued_image_with_ranges_and_resume() {
     assert_eq!(sha256_of(&got), sha, "resumed at {offset}");
 
     // curl resumes a partial file the same way.
-    media_support::require_tool("curl", "curl");
+    media::require_tool("curl", "curl");
     let partial = f.work.path().join("partial.iso");
     std::fs::write(&partial, &whole.2[..offset as usize]).unwrap();
     let url = answer["url"].as_str().unwrap();
@@ -363,14 +359,14 @@ fn a_download_link_serves_the_issued_image_with_ranges_and_resume() {
         let out = bootmedium().arg("--data-dir").arg(&f.server.data_dir).arg("reference").args(args).output().unwrap();
         assert!(out.status.success(), "{}", describe(&out));
     };
-    let test_reference = media_support::test_reference();
+    let test_reference = media::test_reference();
     let kernel = test_reference.join("kernel").to_string_lossy().into_owned();
     let import = |initrd: &Path| {
         let initrd = initrd.to_string_lossy().into_owned();
-        let version = media_support::VERSION;
+        let version = media::VERSION;
         reference(&["import", "--family", FAMILY, "--version", version, "--kernel", &kernel, "--initrd", &initrd]);
     };
-    let remove = || reference(&["remove", "--family", FAMILY, "--version", media_support::VERSION]);
+    let remove = || reference(&["remove", "--family", FAMILY, "--version", media::VERSION]);
     remove();
     assert_eq!(request(&f, "GET", &path, &[], b"").0, 404);
     import(&test_reference.join("bootcd.img"));
@@ -390,7 +386,7 @@ fn a_download_link_serves_the_issued_image_with_ranges_and_resume() {
 
 #[test]
 fn a_link_issued_by_one_instance_is_served_by_another_sharing_the_database() {
-    let Some(server) = Server::start_postgres_with(|dir| media_support::provision(dir, FAMILY)) else {
+    let Some(server) = Server::start_postgres_with(|dir| media::provision(dir, FAMILY)) else {
         eprintln!("BOOTMEDIUM_TEST_POSTGRES_URL is not set: nothing to share (scripts/test.sh sets it)");
         return;
     };
@@ -401,7 +397,7 @@ fn a_link_issued_by_one_instance_is_served_by_another_sharing_the_database() {
     let dir = second.path().join("data");
     let out = init(&dir, Some(&url));
     assert!(out.status.success(), "{}", describe(&out));
-    media_support::provision(&dir, FAMILY);
+    media::provision(&dir, FAMILY);
     let (mut child, second_url) = spawn_serve(&dir, Some(&url), &second.path().join("serve.stderr"), &[]);
     let second_addr = second_url.trim_start_matches("http://").split('/').next().unwrap().to_owned();
 
@@ -437,7 +433,7 @@ fn broken_transfer(f: &Fixture, path: &str, keep: usize) -> Vec<u8> {
 fn download_requests_that_cannot_be_served_are_refused_and_leave_nothing() {
     // Links live 2 seconds here, to see one expire.
     let server = Server::start_with(|dir| {
-        media_support::provision(dir, FAMILY);
+        media::provision(dir, FAMILY);
         let toml = dir.join("bootmedium.toml");
         let text = std::fs::read_to_string(&toml)
             .unwrap()
@@ -584,7 +580,7 @@ fn download_requests_that_cannot_be_served_are_refused_and_leave_nothing() {
     assert_eq!(served.0, 200);
     assert_eq!(
         header(&served, "content-disposition"),
-        Some(format!("attachment; filename=\"{FAMILY}-{}.usb\"", media_support::VERSION).as_str())
+        Some(format!("attachment; filename=\"{FAMILY}-{}.usb\"", media::VERSION).as_str())
     );
     assert_eq!(stored_key(&f.server, f.node), key, "a generic medium renews no key");
     let (status, keyed) = issue(&f, &session, &serde_json::json!({"node": HOST, "action": "node-iso"}));
@@ -773,12 +769,12 @@ fn twenty_concurrent_calls(f: &Fixture) {
 
 #[test]
 fn twenty_concurrent_node_isos_on_sqlite() {
-    twenty_concurrent_calls(&fixture_on(Server::start_sqlite_with(|dir| media_support::provision(dir, FAMILY))));
+    twenty_concurrent_calls(&fixture_on(Server::start_sqlite_with(|dir| media::provision(dir, FAMILY))));
 }
 
 #[test]
 fn twenty_concurrent_node_isos_on_postgresql() {
-    match Server::start_postgres_with(|dir| media_support::provision(dir, FAMILY)) {
+    match Server::start_postgres_with(|dir| media::provision(dir, FAMILY)) {
         Some(server) => twenty_concurrent_calls(&fixture_on(server)),
         None => eprintln!(
             "BOOTMEDIUM_TEST_POSTGRES_URL is not set: the PostgreSQL run is skipped (scripts/test.sh sets it)"

@@ -2,10 +2,7 @@
 //! account (`capability`/`password` auth with PLC_API_MAINTENANCE_*), accepted only from its
 //! source addresses, and persons imported from a PLC database with MD5-crypt (`$1$`) hashes.
 
-#[macro_use]
-mod common;
-
-use common::*;
+use crate::support::*;
 
 const MAINT: &str = "maint@localhost.localdomain";
 const MAINT_PW: &str = "maint-secret";

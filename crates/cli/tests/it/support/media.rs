@@ -1,16 +1,23 @@
-//! Shared harness of the image-command tests (`media_cli.rs`, `media_boot.rs`): the test
-//! reference from `scripts/make-test-reference.sh`, a data directory made by the real binary's
-//! `init` with the reference's fake credentials, and the real binary.
+//! Harness of the image-command tests (`media_cli`, `media_boot` and the modules that boot a
+//! medium): the test reference from `scripts/make-test-reference.sh`, a data directory made by
+//! the real binary's `init` with the reference's fake credentials, the real binary, and QEMU
+//! boots.
+//!
+//! All tests share one process, so QEMU boots of different modules could run at once: a boot
+//! matrix's own runner already fills the machine, and a boot must end within [`BOOT_TIMEOUT`].
+//! [`qemu_exclusive`] (held by the tests that run several boots at once) and the single boots'
+//! [`boot`] take one lock, so either one matrix or single boots (at most one per test thread)
+//! run at a time.
 //!
 //! A missing tool or package fails the test naming the Debian package; nothing is skipped.
-#![allow(dead_code)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-#[path = "../../../../tests/support/tools.rs"]
+#[path = "../../../../../tests/support/tools.rs"]
 mod tools;
 pub use tools::{require_tool, test_reference};
 
@@ -113,6 +120,20 @@ impl DataDir {
         std::fs::write(&path, PLNODE).unwrap();
         path
     }
+}
+
+/// The QEMU lock (see the module documentation).
+static QEMU: RwLock<()> = RwLock::new(());
+
+/// Holds off every other boot of the test binary while the guard lives: for a test that runs
+/// several boots at once itself. A test that failed while holding it does not block the rest.
+pub fn qemu_exclusive() -> RwLockWriteGuard<'static, ()> {
+    QEMU.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits while a test holds [`qemu_exclusive`]; single boots share it.
+fn qemu_shared() -> RwLockReadGuard<'static, ()> {
+    QEMU.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One boot may take this long (a boot takes 6–16 s alone under TCG; several run at once).
@@ -237,13 +258,8 @@ impl Booted {
 /// Boots an image and returns the serial console output (without `\r`) and the time taken.
 pub fn boot(image: &Path, cdrom: bool) -> (String, Duration) {
     let drive = if cdrom { Drive::Cdrom } else { Drive::Disk };
+    let _shared = qemu_shared();
     powered_off(image, run_qemu(image, drive, Firmware::Bios, Path::new(""), &["-net", "none"], &[]))
-}
-
-/// Boots `image` attached as `drive` on `firmware` (the UEFI variable store copied to `vars`)
-/// to the guest's power-off; returns the serial console and the time taken.
-pub fn boot_on(image: &Path, drive: Drive, firmware: Firmware, vars: &Path) -> (String, Duration) {
-    powered_off(image, run_qemu(image, drive, firmware, vars, &["-net", "none"], &[]))
 }
 
 /// Runs one [`Boot`] (no network card), whatever its ending.
@@ -283,7 +299,7 @@ pub fn run_boots(boots: &[Boot]) -> Vec<Booted> {
 }
 
 /// Boots an image with a virtio network card on the host's tap device `tap` (which must exist;
-/// see `node_support::Tap`), the card's MAC address `mac`.
+/// see `support::node::Tap`), the card's MAC address `mac`.
 pub fn boot_on_tap(image: &Path, cdrom: bool, tap: &str, mac: &str) -> (String, Duration) {
     let netdev = format!("tap,id=net0,ifname={tap},script=no,downscript=no");
     let device = format!("virtio-net-pci,netdev=net0,mac={mac}");

@@ -2,12 +2,8 @@
 //! soon as space is freed, without a restart), file results are confined and limited (quota and
 //! free-space floor), and a killed server leaves no partial or secret-bearing temporary file.
 
-#[macro_use]
-mod common;
-mod media_support;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -333,7 +329,7 @@ fn temporary_files(dir: &Path) -> Vec<(String, u32)> {
 /// no partial image is left.
 #[test]
 fn a_killed_server_leaves_no_partial_or_secret_files() {
-    let mut server = Server::start_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
+    let mut server = Server::start_with(|dir| media::provision(dir, DEFAULT_FAMILY));
     server.use_admin_session();
     let site = add_site(&server, "kill");
     let results = server.data_dir.join("results");

@@ -3,11 +3,8 @@
 //! must each fault with upstream's code and write nothing. Runs on SQLite, and on PostgreSQL
 //! when BOOTMEDIUM_TEST_POSTGRES_URL is set.
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use std::path::Path;
 
 struct Fixture {
@@ -303,19 +300,32 @@ fn bad_requests_fault_with_upstream_codes_and_write_nothing() {
             "the [boot] settings are unusable",
         ),
     ];
-    for (name, params, code, needle) in cases {
-        let r = sv.call("GetBootMedium", params);
-        match &r {
-            Err((c, m)) => {
-                assert_eq!(*c, code, "{name}: {m}");
-                assert!(m.contains(needle), "{name}: {m:?} lacks {needle:?}");
-                assert!(m.contains(": GetBootMedium: "), "{name}: prefix in {m:?}");
-            }
-            Ok(v) => panic!("{name}: expected fault {code}, got {v:?}"),
+    let rows =
+        cases.into_iter().map(|(name, params, code, needle)| refusal(name, "GetBootMedium", params, code, needle));
+    // Each change is reported once, at the row that made it.
+    let (mut results_now, mut registry_now) = (results_before.clone(), snapshot_with_session.clone());
+    let failures = sv.run_refusals(rows.collect(), |_, got| {
+        let mut why = Vec::new();
+        if let Err((_, m)) = got
+            && !m.contains(": GetBootMedium: ")
+        {
+            why.push(format!("no method prefix in {m:?}"));
         }
-        assert_eq!(entries(&results), results_before, "{name}: the results directory changed");
-        assert_eq!(sv.db_snapshot(), snapshot_with_session, "{name}: the registry changed");
-    }
+        let results = entries(&results);
+        if results != results_now {
+            why.push(format!("the results directory changed: {results:?}"));
+            results_now = results;
+        }
+        let registry = sv.db_snapshot();
+        if registry != registry_now {
+            why.push(format!("the registry changed:\n{}", snapshot_diff(&registry_now, &registry)));
+            registry_now = registry;
+        }
+        why
+    });
+    failures.assert_none("GetBootMedium refusals");
+    assert_eq!(entries(&results), results_before, "the results directory changed");
+    assert_eq!(sv.db_snapshot(), snapshot_with_session, "the registry changed");
     assert_ne!(snapshot, snapshot_with_session);
     assert_eq!(stored_key(sv, f.node).0, Value::from(key.as_str()));
     assert!(!Path::new("/etc/cron.d/pwned").exists());

@@ -38,14 +38,14 @@
 //! One table drives one loop; the boots run a few at once (`run_boots`), and every failing cell
 //! is reported with its telling lines and console tail before the test fails.
 
-mod media_support;
-
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use media_support::{Boot, Booted, DataDir, Drive, Ending, FAMILY, Firmware, PLNODE, require_tool, run_boots, section};
+use crate::support::media::{
+    Boot, Booted, DataDir, Drive, Ending, FAMILY, Firmware, PLNODE, qemu_exclusive, require_tool, run_boots, section,
+};
 
 /// The reference imported with `--uefi signed-shim` (the same kernel and root as FAMILY).
 const SIGNED_FAMILY: &str = "planetlab-f37-x86_64-signed";
@@ -309,11 +309,13 @@ fn cramfs_problems(cell: &Cell, booted: &Booted, ramdisk_bytes: u64) -> Vec<Stri
 #[test]
 fn every_medium_boots_on_bios_uefi_and_secure_boot() {
     require_tool("qemu-system-x86_64", "qemu-system-x86");
+    // Its runner fills the machine with boots: no other module's boot beside them.
+    let _qemu = qemu_exclusive();
     require_tool("sbattach", "sbsigntool");
     let data = DataDir::imported();
     // The signed reference also gets the same kernel with its signature removed, as a variant.
     let unsigned_kernel = data.path().join("vmlinuz.unsigned");
-    std::fs::copy(media_support::test_reference().join("kernel"), &unsigned_kernel).unwrap();
+    std::fs::copy(crate::support::media::test_reference().join("kernel"), &unsigned_kernel).unwrap();
     let status = std::process::Command::new("sbattach").arg("--remove").arg(&unsigned_kernel).status().unwrap();
     assert!(status.success(), "sbattach --remove failed");
     let variant = format!("unsigned={}", unsigned_kernel.display());

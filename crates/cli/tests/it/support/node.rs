@@ -4,7 +4,6 @@
 //! with the real `gpg`.
 //!
 //! A missing tool fails the test naming the Debian package; nothing is skipped.
-#![allow(dead_code)]
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -45,7 +44,7 @@ pub struct Tap {
 impl Tap {
     /// Creates the first free tap `bmnodeN` (N from 1 to 250 whose name and subnet nobody uses).
     pub fn create() -> Tap {
-        crate::media_support::require_tool("ip", "iproute2");
+        super::media::require_tool("ip", "iproute2");
         let start = (std::process::id() + NEXT_TAP.fetch_add(7, Ordering::SeqCst)) % 250;
         for offset in 0..250 {
             let subnet = ((start + offset) % 250 + 1) as u8;
@@ -128,7 +127,7 @@ pub struct Ca {
 impl Ca {
     /// A self-signed CA `CN=name` with its files in `dir`.
     pub fn new(dir: &Path, name: &str) -> Ca {
-        crate::media_support::require_tool("openssl", "openssl");
+        super::media::require_tool("openssl", "openssl");
         let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
         must(
             "openssl",
@@ -225,8 +224,8 @@ impl GpgKey {
     /// A new key `uid` with its home in `dir` (which must exist and be short: gpg-agent's
     /// socket path lives there).
     pub fn new(dir: &Path, uid: &str) -> GpgKey {
-        crate::media_support::require_tool("gpg", "gpg");
-        crate::media_support::require_tool("gpg-agent", "gpg-agent");
+        super::media::require_tool("gpg", "gpg");
+        super::media::require_tool("gpg-agent", "gpg-agent");
         let home = dir.to_path_buf();
         std::fs::create_dir_all(&home).unwrap();
         std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();

@@ -4,9 +4,7 @@
 //! after the key is renewed, and the legacy per-call hmac with struct, list, bool and None
 //! arguments; the script checks the node's fields and events as the admin afterwards.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 
 fn replay(server: &Server) {
     let args = [&server.url, ADMIN_EMAIL, ADMIN_PASSWORD].map(std::ffi::OsStr::new);

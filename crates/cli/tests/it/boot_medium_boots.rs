@@ -10,13 +10,9 @@
 //!
 //! One boot per test (each takes 6–12 s alone under TCG), the three tests run at once.
 
-#[macro_use]
-mod common;
-mod media_support;
-
+use crate::support::media::{VERSION, boot_node_medium, inspect, node_config, plnode_value, require_tool};
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
-use media_support::{VERSION, boot_node_medium, inspect, node_config, plnode_value, require_tool};
 use std::path::{Path, PathBuf};
 
 /// The dummynet node type's own reference family (`[medium.node_types.dummynet] family`).
@@ -31,11 +27,11 @@ const DEFAULT_SERIAL_KARG: &str = "console=ttyS0,115200n8";
 /// and a site; returns the server and the site id.
 fn server(dummynet: bool) -> (Server, i64) {
     let server = Server::start_with(|dir| {
-        media_support::provision(dir, DEFAULT_FAMILY);
+        media::provision(dir, DEFAULT_FAMILY);
         if dummynet {
             // The same reference under both names: only the family the medium records tells
             // which one was used.
-            media_support::provision(dir, DUMMYNET_FAMILY);
+            media::provision(dir, DUMMYNET_FAMILY);
             set_config(dir, "medium.node_types.dummynet", "family", DUMMYNET_FAMILY);
         }
     });

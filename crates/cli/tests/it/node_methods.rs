@@ -5,11 +5,8 @@
 //! quality bars: bad node input and role × method tables, each refused with its fault and
 //! changing nothing.
 
-#[macro_use]
-mod common;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use std::process::{Command, Stdio};
 
 const KEY_A: &str = "node-a-key-0123456789";
@@ -576,18 +573,20 @@ fn bad_node_input_is_refused_and_changes_nothing() {
                 "SessionAuth: No such session",
             ),
         ];
-        for (what, method, auth, args, code, needle) in cases {
-            let before = nodes_snapshot(server);
+        let rows = cases.into_iter().map(|(what, method, auth, args, code, needle)| {
             let mut params = vec![auth];
             params.extend(args);
-            let got = server.call(method, params);
-            assert!(
-                matches!(&got, Err((c, m)) if *c == code && m.contains(needle)),
-                "{what}: expected {code} containing {needle:?}, got {got:?}"
-            );
+            refusal(what, method, params, code, needle)
+        });
+        // Each change is reported once, at the row that made it.
+        let mut before = nodes_snapshot(server);
+        let failures = server.run_refusals(rows.collect(), |_, _| {
             let after = nodes_snapshot(server);
-            assert!(before == after, "{what} changed something:\n{}", snapshot_diff(&before, &after));
-        }
+            let changed = (before != after).then(|| format!("changed something:\n{}", snapshot_diff(&before, &after)));
+            before = after;
+            changed.into_iter().collect()
+        });
+        failures.assert_none("bad node inputs");
         // The node's session still works after all that.
         assert_eq!(server.call("BootCheckAuthentication", vec![node_session(&w.session_a)]), Ok(i(1)));
     });
@@ -617,45 +616,47 @@ fn roles_of_the_node_methods() {
             ("BootGetNodeDetails", vec![]),
         ];
         let before = nodes_snapshot(server);
+        // (who, method, arguments after the auth struct's, fault, message fragment)
+        let mut rows = Vec::new();
+        let with_auth = |auth: &Value, args: &[Value]| {
+            let mut params = vec![auth.clone()];
+            params.extend(args.iter().cloned());
+            params
+        };
         for (method, args) in &node_only {
             for (who, password, session) in &people {
-                let mut p = vec![password.clone()];
-                p.extend(args.iter().cloned());
-                assert_fault(&server.call(method, p), 103, "PasswordAuth: missing role");
-                let mut p = vec![session.clone()];
-                p.extend(args.iter().cloned());
-                let got = server.call(method, p);
-                assert!(
-                    matches!(&got, Err((108, m)) if m.contains("SessionAuth: missing role")),
-                    "{who} {method}: {got:?}"
-                );
+                let (by_password, by_session) = (with_auth(password, args), with_auth(session, args));
+                rows.push(refusal(format!("{who} {method}"), method, by_password, 103, "PasswordAuth: missing role"));
+                let name = format!("{who} session {method}");
+                rows.push(refusal(name, method, by_session, 108, "SessionAuth: missing role"));
             }
-            let mut p = vec![anonymous_auth()];
-            p.extend(args.iter().cloned());
-            assert_fault(&server.call(method, p), 103, "AnonymousAuth");
+            rows.push(refusal(
+                format!("anonymous {method}"),
+                method,
+                with_auth(&anonymous_auth(), args),
+                103,
+                "AnonymousAuth",
+            ));
         }
         // ReportRunlevel: node and admin only.
         for (who, password, _) in &people[1..] {
-            let got = server.call("ReportRunlevel", vec![password.clone(), st! { "run_level" => "boot" }, i(w.node_a)]);
-            assert!(matches!(&got, Err((103, m)) if m.contains("missing role")), "{who}: {got:?}");
+            let params = vec![password.clone(), st! { "run_level" => "boot" }, i(w.node_a)];
+            rows.push(refusal(format!("{who} ReportRunlevel"), "ReportRunlevel", params, 103, "missing role"));
         }
         // Message templates: admins write, admins and nodes read.
         let node_auth = node_session(&w.session_a);
-        for auth in [password_auth(PI, PW), password_auth(TECH, PW), password_auth(USER, PW)] {
-            assert_fault(&server.call("GetMessages", vec![auth.clone()]), 103, "missing role");
-            assert_fault(&server.call("AddMessage", vec![auth, st! { "message_id" => "x" }]), 103, "missing role");
+        for who in [PI, TECH, USER] {
+            let auth = password_auth(who, PW);
+            rows.push(refusal(format!("{who} GetMessages"), "GetMessages", vec![auth.clone()], 103, "missing role"));
+            let params = vec![auth, st! { "message_id" => "x" }];
+            rows.push(refusal(format!("{who} AddMessage"), "AddMessage", params, 103, "missing role"));
         }
-        assert_fault(
-            &server.call("AddMessage", vec![node_auth.clone(), st! { "message_id" => "x" }]),
-            108,
-            "missing 'node' role",
-        );
-        assert_fault(
-            &server.call("UpdateMessage", vec![node_auth.clone(), s("authfail"), st! { "enabled" => false }]),
-            108,
-            "",
-        );
-        assert_fault(&server.call("DeleteMessage", vec![node_auth.clone(), s("authfail")]), 108, "");
+        let params = vec![node_auth.clone(), st! { "message_id" => "x" }];
+        rows.push(refusal("node AddMessage", "AddMessage", params, 108, "missing 'node' role"));
+        let params = vec![node_auth.clone(), s("authfail"), st! { "enabled" => false }];
+        rows.push(refusal("node UpdateMessage", "UpdateMessage", params, 108, ""));
+        rows.push(refusal("node DeleteMessage", "DeleteMessage", vec![node_auth.clone(), s("authfail")], 108, ""));
+        server.run_refusals(rows, |_, _| Vec::new()).assert_none("refused callers");
         assert_eq!(server.ok_rows("GetMessages", vec![node_auth.clone(), strs(&["authfail"])]).len(), 1);
         let after = nodes_snapshot(server);
         assert!(before == after, "{}", snapshot_diff(&before, &after));

@@ -5,12 +5,8 @@
 //! a node writes only its own tags; GetNodeFlavour records defaults only where the caller could
 //! write them; events never record node keys or hmac signatures.
 
-#[macro_use]
-mod common;
-mod media_support;
-
+use crate::support::*;
 use bootmedium_xmlrpc::Value;
-use common::*;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
@@ -82,7 +78,7 @@ fn tags_snapshot(server: &Server) -> String {
 #[test]
 fn a_node_session_ends_with_every_renewal_of_its_key_and_with_the_node() {
     const HOST: &str = "renew1.one.example.org";
-    let server = Server::start_with(|dir| media_support::provision(dir, DEFAULT_FAMILY));
+    let server = Server::start_with(|dir| media::provision(dir, DEFAULT_FAMILY));
     server.use_admin_session();
     let site = add_site(&server, "one");
     let node = add_node(&server, site, HOST);
