@@ -123,7 +123,7 @@ PY
 INLINE_BYTES=$(stat -c %s "$DIR/inline.out")
 rm -f "$DIR/inline.out"
 # Upstream's inline answer end to end: its pipeline builds the file, then GetBootMedium returns
-# base64.b64encode(file) as the XML-RPC string (PLC_SPEC §9.4), marshalled by xmlrpc.client;
+# base64.b64encode(file) as the XML-RPC string (docs/plc-api.md §9.4), marshalled by xmlrpc.client;
 # sending it is left out (in upstream's favour).
 cat > "$DIR/upstream_inline.py" <<'PY'
 import base64, sys, xmlrpc.client

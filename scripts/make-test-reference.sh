@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a small bootable test reference BootCD from Debian packages, for the tests and the
-# README (MEDIA.md §3 "Boot"; PLC_SPEC.md §7.2 and §12.4 for the node chain):
+# README (docs/media.md §3 "Boot"; docs/plc-api.md §7.2 and §12.4 for the node chain):
 #   OUTDIR/kernel        the installed kernel (package linux-image-cloud-amd64 or any
 #                        linux-image-*; override with KERNEL=PATH; its modules are taken from
 #                        /lib/modules/<version>, override with MODULES=DIR)
@@ -153,7 +153,7 @@ poweroff -f
 INIT
 chmod 755 "$ROOT/init"
 
-# What the BootCD's pl_netinit and pl_boot do (PLC_SPEC.md §7.2, §12.4), for tests: two
+# What the BootCD's pl_netinit and pl_boot do (docs/plc-api.md §7.2, §12.4), for tests: two
 # attempts 3 s apart (upstream retries every 30 s forever), then the init powers off.
 cat > "$ROOT/bin/node-chain" <<'CHAIN'
 #!/bin/sh

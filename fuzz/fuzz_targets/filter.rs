@@ -1,4 +1,4 @@
-//! The Get* filter compiler (crates/plc filter.rs, PLC_SPEC §10.3) over every class, and the SQL
+//! The Get* filter compiler (crates/plc filter.rs, docs/plc-api.md §10.3) over every class, and the SQL
 //! the registry builds from what it accepts. Inputs are XML-RPC values made from the fuzz bytes
 //! with a dictionary of field names, prefixes and specials (bootmedium_fuzz::value), so most
 //! reach past "unknown field". Checked: no panic; an accepted filter compiles to SQL whose

@@ -1,6 +1,6 @@
 //! What a caller's text turns into before it reaches a kernel command line or a path:
 //! GetBootMedium's options over the node's bootcd tags (crates/plc medium_options.rs,
-//! PLC_SPEC §9.2 step 4), console specifications (`Console::parse`), kernel arguments
+//! docs/plc-api.md §9.2 step 4), console specifications (`Console::parse`), kernel arguments
 //! (`KernelArg::new`), and the result filename's markers and confinement (crates/plc
 //! results.rs, §9.2 step 7). Checked beyond "no panic": a parsed console prints back to itself
 //! and its `console=` argument is a valid kernel argument; an accepted kernel argument is 1–256

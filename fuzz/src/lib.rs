@@ -25,7 +25,7 @@ pub const TABLES: &[&TableSpec] = &[
     &views::ISSUED_MEDIUM,
 ];
 
-/// Filter keys without a field: the specials of PLC_SPEC §10.3.
+/// Filter keys without a field: the specials of docs/plc-api.md §10.3.
 const SPECIALS: &[&str] = &["-SORT", "-OFFSET", "-LIMIT", "-AND", "-OR"];
 /// Field prefixes of a filter key, and the sort direction prefixes.
 const PREFIXES: &[&str] = &["", "~", "<", ">", "[", "]", "&", "|", "-", "+"];

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Replay the BootManager's calls against a bootmedium server with Python's own xmlrpc.client,
-hmac and hashlib, written from the rules of PLC_SPEC §12.1 (call sequence) and §12.2 / §2.5
+hmac and hashlib, written from the rules of docs/plc-api.md §12.1 (call sequence) and §12.2 / §2.5
 (signatures), not from the BootManager's code:
 
 * setup (as the admin): a site with a tech, a node in 'reinstall' with a static primary
@@ -25,6 +25,8 @@ and checks the node's fields and events as the admin afterwards.
 Usage: bootmanager_replay.py URL ADMIN_EMAIL ADMIN_PASSWORD
 Prints one line per path and finally "N passed, 0 failed"; exits non-zero at the first failed
 check.
+
+Section numbers (§N) refer to docs/plc-api.md.
 """
 
 import hashlib

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Drive a bootmedium server exactly as PlanetLab's own test suites drive PLCAPI, using only
-Python's standard xmlrpc.client (PLC_SPEC §11):
+Python's standard xmlrpc.client (docs/plc-api.md §11):
 
 * §11.3 ([tests] system/: TestPlc, TestSite, TestUser, TestNode, config_default.py), steps 1-8:
   site, users, the node created by its PI, its static interface, node groups, flavour, and (when
@@ -17,6 +17,8 @@ slices, PCUs, conf files, ilinks, GetPlcRelease.
 Usage: plc_sequence.py URL ADMIN_EMAIL ADMIN_PASSWORD [IMAGE]
 Prints one line per phase and finally "N passed, 0 failed"; exits non-zero on the first failed
 check (with the check's description).
+
+Section numbers (§N) refer to docs/plc-api.md.
 """
 
 import base64

@@ -1,5 +1,5 @@
 //! `bootmedium bootmanager add|list|remove`: the BootManager payloads the `/boot/` page serves
-//! (PLC_SPEC §12.4), in `<data dir>/bootmanager/`. A payload is added only when `gpgv`
+//! (docs/plc-api.md §12.4), in `<data dir>/bootmanager/`. A payload is added only when `gpgv`
 //! verifies its signature against the PLC's public keyring (`[boot] gpg_public_keyring`), the
 //! ring every medium carries as `pubring.gpg`.
 

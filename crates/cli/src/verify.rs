@@ -1,6 +1,6 @@
 //! `bootmedium verify IMAGE --server URL`: is this boot medium still good? Reads `NODE_ID` and
 //! `NODE_KEY` from the image's plnode.txt, checksums the image, and calls
-//! `VerifyIssuedMedium(auth, sha256)` with hmac node authentication (PLC_SPEC §2.5): the server
+//! `VerifyIssuedMedium(auth, sha256)` with hmac node authentication (docs/plc-api.md §2.5): the server
 //! learns which of the node's keys signed the call, never the key itself. It answers `current`,
 //! `superseded` (a later medium replaced the key) or `unknown`.
 //!

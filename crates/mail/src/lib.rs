@@ -1,6 +1,6 @@
 //! Outgoing mail: the `[mail]` settings of bootmedium.toml, the message the domain hands over
 //! ([`Envelope`]) and its delivery to an SMTP relay ([`Mailer`]). Upstream PLCAPI sends mail
-//! from `PLC/sendmail.py` through the local MTA only when `PLC_MAIL_ENABLED` is set (PLC_SPEC
+//! from `PLC/sendmail.py` through the local MTA only when `PLC_MAIL_ENABLED` is set (docs/plc-api.md
 //! §12.5); here mail goes to a configured relay (RFC 5321, STARTTLS RFC 3207, AUTH RFC 4954),
 //! formatted as RFC 5322 with RFC 2047 encoded words for non-ASCII header text.
 #![forbid(unsafe_code)]

@@ -1,4 +1,4 @@
-//! The `iso_cramfs` and `usb_cramfs` types (MEDIA.md §1 `*_cramfs`, §2 step 4): the root
+//! The `iso_cramfs` and `usb_cramfs` types (docs/media.md §1 `*_cramfs`, §2 step 4): the root
 //! (`bootcd.img`) and the node's overlay merged into one cramfs `cramfs.img`, loaded with
 //! `initrd=cramfs.img`. The cramfs changes per node, so it is built per node, natively and
 //! streaming through temporary files in the store's `tmp/` (the root decompressed once, the

@@ -1,4 +1,4 @@
-//! Whole images from their files, with our format writers (MEDIA.md §1 image types, §2 step 1):
+//! Whole images from their files, with our format writers (docs/media.md §1 image types, §2 step 1):
 //!
 //! - `iso`: ISO 9660 + Rock Ridge + Joliet, El Torito no-emulation boot of `isolinux.bin` (load
 //!   size 4, boot-info-table, catalog `boot.cat`), files `isolinux.bin`, `ldlinux.c32`,

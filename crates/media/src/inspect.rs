@@ -1,4 +1,4 @@
-//! `inspect`: what a boot image is, read back with our format readers (MEDIA.md §1, §3):
+//! `inspect`: what a boot image is, read back with our format readers (docs/media.md §1, §3):
 //! the container (ISO 9660, FAT superfloppy, MBR + FAT partition), the bootloader
 //! configuration (kernel, kernel arguments, `SERIAL` line, console), the reference it was made
 //! from (`bootmedium.json`, else the `pl_version` text), and the node configuration in the

@@ -1,4 +1,4 @@
-//! Where the reference store keeps things in the data directory (MEDIA.md §2 steps 1–3):
+//! Where the reference store keeps things in the data directory (docs/media.md §2 steps 1–3):
 //!
 //! ```text
 //! <data-dir>/references/

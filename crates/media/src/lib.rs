@@ -1,5 +1,5 @@
 //! The boot image engine: BootCD references as slotted templates, per-node media at the cost of
-//! copying bytes, and `inspect` (MEDIA.md §1–§3; PLC_SPEC.md §6–7 and §9.2 steps 4 and 11 for
+//! copying bytes, and `inspect` (docs/media.md §1–§3; docs/plc-api.md §6–7 and §9.2 steps 4 and 11 for
 //! what bootcd's build.sh put on a medium).
 //!
 //! # Use

@@ -1,5 +1,5 @@
 //! The ISOLINUX/SYSLINUX configuration (`isolinux.cfg` on an ISO, `syslinux.cfg` on FAT) and the
-//! kernel command line, as bootcd's build.sh writes them (MEDIA.md §1; SYSLINUX's
+//! kernel command line, as bootcd's build.sh writes them (docs/media.md §1; SYSLINUX's
 //! `doc/syslinux.txt` for the directives): an optional `SERIAL <port> <baud>` first line, then
 //! `PROMPT 0`, one `DEFAULT` label whose `LINUX kernel` line boots with
 //! `APPEND ramdisk_size=<KiB> initrd=<initrds> root=/dev/ram0 rw <kernel arguments>`.

@@ -1,4 +1,4 @@
-//! The manifest stored beside a reference's templates (`manifest.json`, MEDIA.md §2 step 1):
+//! The manifest stored beside a reference's templates (`manifest.json`, docs/media.md §2 step 1):
 //! what the reference was made from (sha256 of every input), the values computed once at
 //! import (`ramdisk_size`, the root's `/etc/passwd`, the timestamp), and for every template its
 //! file, size, sha256 and slots (byte offset, size and fill of each per-node file), and the

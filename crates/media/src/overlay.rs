@@ -1,6 +1,6 @@
 //! The overlay initramfs (`overlay.img`): a gzip'd newc cpio with the PLC-wide files and, for a
-//! node medium, the node's `plnode.txt` — bootcd build.sh `build_overlay` (MEDIA.md §1,
-//! PLC_SPEC.md §7.1):
+//! node medium, the node's `plnode.txt` — bootcd build.sh `build_overlay` (docs/media.md §1,
+//! docs/plc-api.md §7.1):
 //!
 //! - `pl_version`, `usr/isolinux/pl_version`: `"<PLC_NAME> BootCD <version>"`;
 //! - `usr/boot/` and `usr/boot/backup/`: `cacert.pem`, `pubring.gpg`, `boot_server`,
@@ -14,7 +14,7 @@
 //!
 //! Reproducible: entries in name order (parents first), inode numbers from 1, every mtime the
 //! reference's timestamp, gzip -9 with a fixed header. The network files upstream's `plnet`
-//! adds are not written (MEDIA.md lists them as optional).
+//! adds are not written (docs/media.md lists them as optional).
 
 use bootmedium_formats::cpio::{CpioWriter, EntryDefaults, gzip_encoder};
 use std::collections::BTreeMap;

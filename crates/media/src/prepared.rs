@@ -1,4 +1,4 @@
-//! A per-node medium: the bytes of a template with a few slots replaced (MEDIA.md §2 step 2).
+//! A per-node medium: the bytes of a template with a few slots replaced (docs/media.md §2 step 2).
 //!
 //! Nothing of the image is held in memory but the slot bytes (about 260 KiB); a slot too big
 //! for that (the cramfs types' `cramfs.img`) comes from an open file instead. The medium can be

@@ -1,4 +1,4 @@
-//! One stored reference (MEDIA.md §2; docs/uefi.md for its EFI files): its manifest and what
+//! One stored reference (docs/media.md §2; docs/uefi.md for its EFI files): its manifest and what
 //! it makes. [`Reference::prepare`] makes a node's medium by rendering its slots (and, for the
 //! cramfs types, building its cramfs natively) over a template; [`Reference::build_full`]
 //! builds the same medium from the stored inputs without templates (the slow path the tests

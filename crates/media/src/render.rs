@@ -1,5 +1,5 @@
 //! The per-node part of a medium, rendered from a request, the PLC settings and the
-//! reference's manifest (MEDIA.md §1 and §2 step 2): the overlay, the bootloader configuration
+//! reference's manifest (docs/media.md §1 and §2 step 2): the overlay, the bootloader configuration
 //! `pl_version` and the UEFI loader's `grub.cfg`, each checked against its slot.
 
 use crate::error::MediaError;

@@ -1,5 +1,5 @@
 //! What a medium is asked to be: image type, console, extra kernel arguments, variant and node
-//! configuration (MEDIA.md §1; PLC_SPEC.md §9.2 step 4 and step 11, which pass them to
+//! configuration (docs/media.md §1; docs/plc-api.md §9.2 step 4 and step 11, which pass them to
 //! build.sh as `-t`, `-s`, `-k`, `-V` and `-f`).
 //!
 //! Everything here is validated strictly, because it ends up in the bootloader configuration

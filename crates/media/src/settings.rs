@@ -1,6 +1,6 @@
-//! The PLC-wide settings a medium's overlay carries (PLC_SPEC.md §6: PLC_NAME, PLC_BOOT_HOST,
+//! The PLC-wide settings a medium's overlay carries (docs/plc-api.md §6: PLC_NAME, PLC_BOOT_HOST,
 //! PLC_BOOT_SSL_PORT, PLC_BOOT_CA_SSL_CRT, PLC_ROOT_GPG_KEY_PUB, the web URL, the support
-//! address and the root password; build.sh `build_overlay`, MEDIA.md §1).
+//! address and the root password; build.sh `build_overlay`, docs/media.md §1).
 //!
 //! [`BootConfig`] is the `[boot]` section of `bootmedium.toml` (file paths); [`BootSettings`]
 //! is what the builder uses (file contents read, every value checked).

@@ -1,4 +1,4 @@
-//! The reference store in the data directory (MEDIA.md §2 steps 1–3): listing, finding,
+//! The reference store in the data directory (docs/media.md §2 steps 1–3): listing, finding,
 //! importing and removing references. Where things are kept is [`crate::layout`]'s
 //! (`<data-dir>/references/`: `objects/`, `families/<family>/<version>/`, `staging/`, `tmp/`,
 //! `generation`); what one stored reference does is [`Reference`]'s (reference.rs).
@@ -7,7 +7,7 @@
 //! `ramdisk_size`, the root's passwd, the generic merged cramfs that sizes the cramfs slot),
 //! and the UEFI loader the request chose (`grub-mkimage`, or the distribution's signed files;
 //! docs/uefi.md), and whether each kernel is signed, then builds each template with
-//! our writers and, for FAT, Debian's `syslinux` (MEDIA.md §2 step 1), in `staging/`, and
+//! our writers and, for FAT, Debian's `syslinux` (docs/media.md §2 step 1), in `staging/`, and
 //! renames the whole reference into `families/`.
 //!
 //! The manifest cache: [`ReferenceStore::find`] runs on every image API call and download

@@ -1,6 +1,6 @@
 //! The external programs of the media layer, never on the per-node path: Debian's `syslinux`
 //! (package `syslinux`, which drives mtools), run once per FAT template at import to make it
-//! bootable (MEDIA.md §2 step 1; SYSLINUX `doc/syslinux.txt`: `--install`, `--offset`), and
+//! bootable (docs/media.md §2 step 1; SYSLINUX `doc/syslinux.txt`: `--install`, `--offset`), and
 //! `grub-mkimage`, run once per import to make the standalone UEFI loader (docs/uefi.md).
 //!
 //! It runs with `SOURCE_DATE_EPOCH` set to the reference's timestamp and `TZ=UTC`, so the

@@ -1,4 +1,4 @@
-//! The fast path equals the slow path, and the same inputs give the same bytes (MEDIA.md §2):
+//! The fast path equals the slow path, and the same inputs give the same bytes (docs/media.md §2):
 //! reproducible media: a node medium spliced over a template has the sha256 of a full
 //! build of the same inputs without templates, two imports of the same inputs give identical
 //! templates and media, and a generic medium is its template byte for byte.

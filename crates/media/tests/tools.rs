@@ -1,4 +1,4 @@
-//! Node media checked by independent tools (MEDIA.md §3): xorriso and isoinfo for the ISO,
+//! Node media checked by independent tools (docs/media.md §3): xorriso and isoinfo for the ISO,
 //! fsck.fat and mtools for the FAT images, sfdisk for the partition table, GNU cpio for the
 //! overlay, fsck.cramfs (and fsck.fat) for the cramfs types — each must find the files we wrote, with the
 //! contents we wrote.

@@ -1,4 +1,4 @@
-//! `inspect` on images made the way upstream's build.sh makes them (MEDIA.md §1: an overlay from
+//! `inspect` on images made the way upstream's build.sh makes them (docs/media.md §1: an overlay from
 //! `cpio -H newc` with `./` names, gzip -9; `mkisofs -R -J` with ISOLINUX; `mkfs.vfat` + `mcopy`
 //! + `syslinux` for USB), built here with the same Debian tools.
 

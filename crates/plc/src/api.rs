@@ -11,6 +11,8 @@
 //! open (`auth::PasswordCheck`); authentication then runs on a read transaction, so a caller who
 //! cannot authenticate never takes the write lock, and a writing method checks its caller again,
 //! cheaply, inside its write transaction.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::args::{self, Args};
 use crate::auth::{AuthFailure, AuthRequest, Authenticated, PasswordCheck, PasswordMemo};

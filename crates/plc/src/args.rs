@@ -1,4 +1,4 @@
-//! Argument types and their checks (PLC_SPEC §10.2): what each method declares, and how a
+//! Argument types and their checks (docs/plc-api.md §10.2): what each method declares, and how a
 //! mismatch is reported (`Invalid <name> value: expected <type>, got <type>`).
 
 use crate::fault::{Fault, MethodResult};

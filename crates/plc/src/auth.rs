@@ -1,6 +1,8 @@
-//! Authentication (PLC_SPEC §2): the auth struct's AuthMethod picks password/capability,
+//! Authentication (docs/plc-api.md §2): the auth struct's AuthMethod picks password/capability,
 //! session, hmac (node), anonymous or gpg; each checks its fields, finds the caller and checks
 //! the method's roles the way upstream does (103 or 108 depending on the method of auth).
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::caller::{Caller, NodeCaller, PersonCaller};
 use crate::config::PlcConfig;

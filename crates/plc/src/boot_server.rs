@@ -1,4 +1,4 @@
-//! The boot server's plain pages (PLC_SPEC §12.4, §7.2), the domain half: which node a
+//! The boot server's plain pages (docs/plc-api.md §12.4, §7.2), the domain half: which node a
 //! request comes from, the nonce a keyless node sends, which BootManager payload it gets, and
 //! `getnodeid.php`'s lookup. The HTTP half (forms, client address, streaming) is the server's.
 //!

@@ -1,4 +1,4 @@
-//! The BootManager payload store (PLC_SPEC §12.4, §7.2): the signed scripts the boot server page
+//! The BootManager payload store (docs/plc-api.md §12.4, §7.2): the signed scripts the boot server page
 //! hands to booting nodes, kept as `<data dir>/bootmanager/bootmanager_<name>.sh.sgn`, where
 //! `<name>` is a node's lower-cased hostname, a deployment (the node tag `deployment`) or
 //! `regular`.
@@ -9,6 +9,8 @@
 //! (`[boot] gpg_public_keyring`); a file that would be refused, or worse run unsigned, is refused
 //! when it is added, with the reason. Names are validated so that no name can leave the
 //! directory, and files appear whole (`media::files::Pending`), mode 0644.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use bootmedium_media::files::Pending;
 use std::fmt;

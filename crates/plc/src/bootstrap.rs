@@ -1,4 +1,4 @@
-//! First-run setup: the system site and the administrator (PLC_SPEC §4.7, §4.8: site 1 with
+//! First-run setup: the system site and the administrator (docs/plc-api.md §4.7, §4.8: site 1 with
 //! login_base PLC_SLICE_PREFIX named "<PLC_NAME> Central"; an enabled admin with roles admin and
 //! pi, member of that site), and the optional demo data set.
 
@@ -181,7 +181,7 @@ pub async fn seed_demo(registry: &Registry) -> Result<bool, BootstrapError> {
     Ok(true)
 }
 
-/// The boot message templates (PLC_SPEC §12.5): (message_id, subject, body). Bodies are ours;
+/// The boot message templates (docs/plc-api.md §12.5): (message_id, subject, body). Bodies are ours;
 /// subjects and substitutions are upstream's.
 pub const DEFAULT_MESSAGES: &[(&str, &str, &str)] = &[
     (

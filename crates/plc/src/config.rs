@@ -1,4 +1,4 @@
-//! The PLC settings the API reads (PLC_SPEC §6), loaded from `bootmedium.toml`.
+//! The PLC settings the API reads (docs/plc-api.md §6), loaded from `bootmedium.toml`.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -1,6 +1,8 @@
 //! Secrets: password hashes (argon2id for new ones; MD5-crypt `$1$` verification for accounts
-//! imported from a PLC database, PLC_SPEC §2.2), random session ids and node keys from the OS
+//! imported from a PLC database, docs/plc-api.md §2.2), random session ids and node keys from the OS
 //! CSPRNG (§2.4, §9.3), and the HMAC-SHA1 node signature over canonicalised arguments (§2.5).
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;

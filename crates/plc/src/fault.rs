@@ -1,4 +1,4 @@
-//! PLCAPI faults (PLC_SPEC §1): codes and message forms as upstream's `PLC/Faults.py`.
+//! PLCAPI faults (docs/plc-api.md §1): codes and message forms as upstream's `PLC/Faults.py`.
 
 use std::fmt;
 

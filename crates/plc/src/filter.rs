@@ -1,4 +1,4 @@
-//! Get* filters and return fields (PLC_SPEC §10.3), turned into registry queries.
+//! Get* filters and return fields (docs/plc-api.md §10.3), turned into registry queries.
 //!
 //! Filter forms: nil (everything), a bare int (primary key), a bare string (secondary key), a
 //! list of both, or a struct of field criteria with the prefixes `~ < > [ ] & |` and the

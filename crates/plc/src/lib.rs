@@ -1,4 +1,4 @@
-//! The PLCAPI domain (PLC_SPEC §1–5, §10): callers, authentication, roles, faults, argument
+//! The PLCAPI domain (docs/plc-api.md §1–5, §10): callers, authentication, roles, faults, argument
 //! checks, Get* filters and the methods; the boot server pages' lookups and the BootManager
 //! payload store (§12.4: `boot_server`, `bootmanager`). It reaches the database only through
 //! `bootmedium-registry` and knows XML-RPC only as `bootmedium_xmlrpc::Value`.

@@ -1,4 +1,4 @@
-//! Password logins as a bounded resource (PLC_SPEC §2.2 is upstream's PasswordAuth; the limits
+//! Password logins as a bounded resource (docs/plc-api.md §2.2 is upstream's PasswordAuth; the limits
 //! are this server's).
 //!
 //! A password check costs tens of milliseconds of CPU and argon2's memory, so checks run on
@@ -147,7 +147,7 @@ impl LoginGuard {
     }
 }
 
-/// An account's counter key. E-mail addresses are at most 254 bytes (PLC_SPEC §4.8): a longer
+/// An account's counter key. E-mail addresses are at most 254 bytes (docs/plc-api.md §4.8): a longer
 /// name is no account, and keeping it whole would let each failed login pin up to a request
 /// body's worth of memory in the table (whose size, not bytes, `MAX_TRACKED` bounds).
 fn account_key(account: &str) -> String {

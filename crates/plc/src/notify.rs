@@ -1,4 +1,4 @@
-//! Boot notices to a node's owners (PLC_SPEC §12.5, upstream's `PLC/Boot.py notify_owners`):
+//! Boot notices to a node's owners (docs/plc-api.md §12.5, upstream's `PLC/Boot.py notify_owners`):
 //! the enabled template `message_id` from `messages`, rendered with exactly `node_id`,
 //! `hostname`, `PLC_WWW_HOST`, `PLC_WWW_SSL_PORT` and `fault`, to the boot-messages address
 //! (always, when set), support (when asked and set) and the enabled PIs / techs of the node's

@@ -1,4 +1,4 @@
-//! The outgoing mail queue (table `mail_outbox`; PLC_SPEC §12.5 for what is sent): mail a call
+//! The outgoing mail queue (table `mail_outbox`; docs/plc-api.md §12.5 for what is sent): mail a call
 //! causes is queued in that call's transaction, so it goes out only if the call commits, and
 //! never makes the call wait for, or fail because of, the relay. Delivery happens afterwards, in
 //! the background ([`run`]), by any instance sharing the database.

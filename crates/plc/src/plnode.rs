@@ -1,4 +1,4 @@
-//! The node configuration file `plnode.txt` (PLC_SPEC §9.3), rendered byte for byte as upstream's
+//! The node configuration file `plnode.txt` (docs/plc-api.md §9.3), rendered byte for byte as upstream's
 //! `floppy_contents` does — but refusing any value the BootManager parser (§7.3) or bootcd's
 //! bash (§7.2) could misread: no quotes, backslashes, `$`, backquotes or control characters in
 //! values, and category/tag names limited to `[A-Za-z0-9/_.-]`.

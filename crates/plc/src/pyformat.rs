@@ -1,4 +1,4 @@
-//! Python's `template % params` for message templates (PLC_SPEC §12.5): `%(name)s`,
+//! Python's `template % params` for message templates (docs/plc-api.md §12.5): `%(name)s`,
 //! `%(name)d` / `%(name)i`, `%(name)r` and `%%`. Templates are operator text (AddMessage,
 //! UpdateMessage), so anything else — an unknown name, a conversion or flag we do not support,
 //! `%d` of a string, a bare `%s`, a trailing `%` — is an error the caller logs, never a panic

@@ -4,6 +4,8 @@
 //! and `boot_nonce`, a person's `verification_key`, …), and the `value` of an hmac auth struct
 //! (the BootManager always signs `[]`, so that signature works again for any call without
 //! arguments, GetSession included).
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use bootmedium_registry::{Readers, views};
 use bootmedium_xmlrpc::Value;

@@ -1,4 +1,4 @@
-//! GetBootMedium's file results (PLC_SPEC §9.2 step 7): filename markers, confinement to the
+//! GetBootMedium's file results (docs/plc-api.md §9.2 step 7): filename markers, confinement to the
 //! results directory (admins too, unlike upstream; `[medium] admin_result_dirs` may widen it for
 //! admins), the per-caller quota and free-space floor checked before anything is written, the
 //! 5-minute grace for an existing result, and atomic, private-until-complete, synced creation

@@ -1,4 +1,4 @@
-//! Roles (PLC_SPEC §3): the real ones stored with persons and tag types, and the pseudo-roles
+//! Roles (docs/plc-api.md §3): the real ones stored with persons and tag types, and the pseudo-roles
 //! `anonymous` and `peer` that only appear in method role lists.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

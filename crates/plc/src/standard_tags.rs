@@ -1,6 +1,8 @@
-//! The tag types every PLC has: the node accessors' (PLC_SPEC §5) and the interface settings'
+//! The tag types every PLC has: the node accessors' (docs/plc-api.md §5) and the interface settings'
 //! (§4.3: ifname, driver, alias, backdoor, the wifi settings, ipv6 and ovs). Upstream creates them
 //! at `plc start` (db-config.d/003-accessors, 030-interface_tags); so do `init` and `serve`.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::fault::MethodResult;
 use crate::roles::{self, Role};

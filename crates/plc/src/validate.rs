@@ -1,4 +1,4 @@
-//! Field validators (PLC_SPEC §4), stricter than upstream where upstream accepts nonsense:
+//! Field validators (docs/plc-api.md §4), stricter than upstream where upstream accepts nonsense:
 //! IPv4 addresses must be four decimal octets (glibc `inet_aton` also takes `10`, `127.1`,
 //! `0x7f.0.0.1` and `1.2.3.4 junk`), MAC addresses exactly six hex pairs, and a static IPv4
 //! network must be consistent (upstream crashes with HTTP 500 there, §4.2 quirk).

@@ -1,4 +1,4 @@
-//! plnode.txt (PLC_SPEC §9.3) against hand-checked golden files, and every rendered file read
+//! plnode.txt (docs/plc-api.md §9.3) against hand-checked golden files, and every rendered file read
 //! back by a test implementation of the BootManager parser (§7.3) and by bash (§7.2):
 //! values round-trip and nothing executes.
 

@@ -1,4 +1,4 @@
--- The node side: mail templates (PLC_SPEC §12.5) and the outgoing mail queue.
+-- The node side: mail templates (docs/plc-api.md §12.5) and the outgoing mail queue.
 
 -- Message templates, as upstream's `messages` table: Python %(name)s substitutions in subject
 -- and template. Defaults are inserted at start only where missing, so operators' edits survive.

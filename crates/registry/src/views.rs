@@ -1,6 +1,6 @@
 //! The PLC classes as the API sees them: which fields each has, what SQL yields each field, and
 //! which list fields are gathered from join tables. These play the part of upstream's
-//! `view_nodes`, `view_persons`, … views (PLC_SPEC §4), written once for both backends.
+//! `view_nodes`, `view_persons`, … views (docs/plc-api.md §4), written once for both backends.
 
 /// How a field is typed on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -501,7 +501,7 @@ pub static ISSUED_MEDIUM: TableSpec = TableSpec {
     ],
 };
 
-/// Message templates (PLC_SPEC §12.5). Their key is the text `message_id`, so a list filter's
+/// Message templates (docs/plc-api.md §12.5). Their key is the text `message_id`, so a list filter's
 /// strings name templates (GetMessages refuses integers and sorts by message_id). Reads carry an
 /// integer row key, which here is only a stand-in (`LENGTH`): no list fields or tags hang off a
 /// message, so nothing joins on it.

@@ -1,4 +1,4 @@
-//! The boot server's plain pages (PLC_SPEC §12.4, §7.2), which a BootCD asks before its
+//! The boot server's plain pages (docs/plc-api.md §12.4, §7.2), which a BootCD asks before its
 //! BootManager runs:
 //! - `POST /boot/` (also `//boot/`, the spelling the medium's `boot_server_path` gives, and
 //!   `/boot/index.php`): the node is found by the request's client address (`client`); a

@@ -1,7 +1,7 @@
 //! `POST /PLCAPI/` (and `//PLCAPI//`, the BootManager's spelling): XML-RPC. Every request a
 //! client can get wrong is answered with an XML-RPC fault and HTTP 200 — oversized or malformed
 //! bodies included — and a panic inside a method becomes fault 111 rather than a dropped
-//! connection or an HTTP 500. Images are streamed as one base64 `<string>` (PLC_SPEC §9.4).
+//! connection or an HTTP 500. Images are streamed as one base64 `<string>` (docs/plc-api.md §9.4).
 
 use crate::AppState;
 use crate::body::{ReadError, file_body, read_body, stream_body};

@@ -1,6 +1,8 @@
 //! PLCAPI over HTTP against the real binary: the §11.2 add/update/delete round trips, sessions,
-//! node (hmac) auth, 103 vs 108, filters, events and the system.* methods (PLC_SPEC §1–5, §10).
+//! node (hmac) auth, 103 vs 108, filters, events and the system.* methods (docs/plc-api.md §1–5, §10).
 //! Every test starts its own server (SQLite, or PostgreSQL with BOOTMEDIUM_TEST_POSTGRES_URL).
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::support::*;
 use bootmedium_xmlrpc::Value;

@@ -1,6 +1,8 @@
-//! Accounts that do not come from AddPerson's own hashing (PLC_SPEC §2.2): the maintenance
+//! Accounts that do not come from AddPerson's own hashing (docs/plc-api.md §2.2): the maintenance
 //! account (`capability`/`password` auth with PLC_API_MAINTENANCE_*), accepted only from its
 //! source addresses, and persons imported from a PLC database with MD5-crypt (`$1$`) hashes.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::support::*;
 

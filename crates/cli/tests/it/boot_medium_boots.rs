@@ -9,6 +9,8 @@
 //! - a node ISO with a serial console written as a file result under `%d`.
 //!
 //! One boot per test (each takes 6–12 s alone under TCG), the three tests run at once.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::support::media::{VERSION, boot_node_medium, inspect, node_config, plnode_value, require_tool};
 use crate::support::*;

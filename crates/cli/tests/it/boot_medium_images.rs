@@ -2,6 +2,8 @@
 //! generic / dummynet media built from an imported reference, the §9.2 step 4 tags and options,
 //! inline base64 results streamed by the server, file results, and the key committed only with a
 //! finished medium. The decoded image of the §11.3 call boots under QEMU.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::support::media::inspect;
 use crate::support::*;

@@ -1,8 +1,10 @@
-//! The boot server pages (PLC_SPEC §12.4) and the BootManager payload store, through the real
+//! The boot server pages (docs/plc-api.md §12.4) and the BootManager payload store, through the real
 //! binary: `bootmedium bootmanager add|list|remove` with payloads signed by a throw-away key of
 //! a real gpg (its public ring is the PLC's `boot/pubring.gpg`), `POST /boot/` and
 //! `/boot/getnodeid.php` from chosen loopback addresses, and the client address behind a
 //! trusted proxy.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::support::*;
 use bootmedium_xmlrpc::Value;

@@ -1,4 +1,4 @@
-//! The BootManager's call sequence (PLC_SPEC §12.1, §12.2) replayed by Python's own
+//! The BootManager's call sequence (docs/plc-api.md §12.1, §12.2) replayed by Python's own
 //! xmlrpc.client, hmac and hashlib against the real server (tests/python/bootmanager_replay.py):
 //! the boot, reinstall, safeboot and failboot paths, a saved session re-used and then refused
 //! after the key is renewed, and the legacy per-call hmac with struct, list, bool and None

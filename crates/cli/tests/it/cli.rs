@@ -1,4 +1,6 @@
 //! The `bootmedium` command line: `init` and `serve` as processes (issue 2, "Deliver" 1).
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::support::*;
 use bootmedium_xmlrpc::{Value, write_method_call};

@@ -1,6 +1,8 @@
 //! Bad input (issue 2, "Quality bars"): a table of malformed and hostile requests, each answered
 //! with HTTP 200 and the right XML-RPC fault, the database unchanged afterwards (as an admin sees
 //! it through the API) and the server still answering.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::support::*;
 use bootmedium_xmlrpc::{Value, write_method_call};

@@ -1,4 +1,4 @@
-//! Boot tests (MEDIA.md §3 "Boot", docs/uefi.md): media made by the real binary from the test reference boot
+//! Boot tests (docs/media.md §3 "Boot", docs/uefi.md): media made by the real binary from the test reference boot
 //! under qemu-system-x86_64 with software emulation (ISOLINUX, SYSLINUX and OVMF fail under KVM
 //! on these machines), and the test root's /init reports on the serial line: the node's
 //! `/usr/boot/plnode.txt`, `SECUREBOOT:` (the UEFI SecureBoot variable, `none` on BIOS) and

@@ -1,4 +1,4 @@
-//! The whole node chain under QEMU (PLC_SPEC.md §7.2, §12.1, §12.2, §12.4): a node booted from
+//! The whole node chain under QEMU (docs/plc-api.md §7.2, §12.1, §12.2, §12.4): a node booted from
 //! a medium our server made checks in with our server over HTTPS, the way PLC's BootCD
 //! (pl_netinit, pl_boot) and BootManager do.
 //!
@@ -23,6 +23,8 @@
 //!
 //! The four boots run at once; the test prints what each node did and the wall time.
 //! Needs root (tap devices), /dev/net/tun, and the Debian packages of scripts/test.sh.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::support::node::{Ca, GpgKey, Tap};
 use crate::support::*;

@@ -1,4 +1,4 @@
-//! The node side's methods against the real binary, on SQLite and on PostgreSQL (PLC_SPEC §12.3,
+//! The node side's methods against the real binary, on SQLite and on PostgreSQL (docs/plc-api.md §12.3,
 //! §12.5, §2.5): BootUpdateNode's bookkeeping and changes, ReportRunlevel, BootGetNodeDetails,
 //! GetPlcRelease, BootCheckAuthentication, the message templates, BootNotifyOwners' mail (read
 //! back from the mail queue with sqlite3 / psql) and its rate limit, the authfail notice, and the

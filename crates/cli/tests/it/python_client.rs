@@ -1,4 +1,4 @@
-//! Python's own `xmlrpc.client` against the real server: PLC_SPEC §11.3 steps 1–8 and the §11.2
+//! Python's own `xmlrpc.client` against the real server: docs/plc-api.md §11.3 steps 1–8 and the §11.2
 //! round trips, as upstream's test suites call them (tests/python/plc_sequence.py). Step 6's
 //! node ISO, decoded by Python, boots under QEMU and shows the node's plnode.txt and the kernel
 //! arguments its options asked for.

@@ -4,6 +4,8 @@
 //! removal or disabling; asked-for lifetimes are capped by `[api] max_session_lifetime_seconds`;
 //! a node writes only its own tags; GetNodeFlavour records defaults only where the caller could
 //! write them; events never record node keys or hmac signatures.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use crate::support::*;
 use bootmedium_xmlrpc::Value;

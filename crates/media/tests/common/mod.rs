@@ -16,7 +16,7 @@ use bootmedium_media::{
     BootSettings, Console, ImageType, ImportRequest, KernelArg, MediumRequest, Reference, ReferenceStore, SerialConsole,
 };
 
-/// A node configuration as GetBootMedium writes it (PLC_SPEC §9.3).
+/// A node configuration as GetBootMedium writes it (docs/plc-api.md §9.3).
 pub const PLNODE: &str = "NODE_ID=\"4711\"\nNODE_KEY=\"q8mCz0u3pWkP2Hn4Jx7Lr1Vb6Tg9Ys5Dd0Fh3Ke8NwA\"\n\
 KEY_RENEWAL_DATE=\"2026/11/25 at 14:00 +0000\"\nNET_DEVICE=\"52:54:00:12:34:56\"\nIP_METHOD=\"dhcp\"\n\
 HOST_NAME=\"node17\"\nDOMAIN_NAME=\"example.org\"\n";

@@ -1,4 +1,4 @@
-//! Node tag accessors (PLC_SPEC §5): `Get<Node><Suffix>` / `Set<Node><Suffix>` for the standard
+//! Node tag accessors (docs/plc-api.md §5): `Get<Node><Suffix>` / `Set<Node><Suffix>` for the standard
 //! node tags, the tag types they create on first use, and GetNodeFlavour.
 
 use super::common::{self, find_one};

@@ -1,4 +1,4 @@
-//! GetBootMedium (PLC_SPEC §9): `node-preview` and `node-floppy` (the node configuration file)
+//! GetBootMedium (docs/plc-api.md §9): `node-preview` and `node-floppy` (the node configuration file)
 //! and the image actions (node, generic and dummynet ISO/USB media), with key renewal, node
 //! families, file results and upstream's checks in upstream's order. Every medium that carries a
 //! renewed key is recorded in the issued-media ledger in the call's transaction.
@@ -6,6 +6,8 @@
 //! The method is `Writes::AfterPreparing`: it reads the node and prepares the medium (a cramfs
 //! build, an image written to a file: seconds) on a read transaction with a new key that is not
 //! stored yet, and takes the write lock only to store the key, the ledger row and the event.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use super::common;
 use super::medium_options::{self, Container, MediumOptions};

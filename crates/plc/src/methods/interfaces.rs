@@ -1,4 +1,4 @@
-//! Interfaces (PLC_SPEC §4.2): AddInterface, GetInterfaces, UpdateInterface, DeleteInterface,
+//! Interfaces (docs/plc-api.md §4.2): AddInterface, GetInterfaces, UpdateInterface, DeleteInterface,
 //! with the whole-row checks upstream runs on every write — made total: an inconsistent static
 //! network is a fault 102, not upstream's HTTP 500.
 
@@ -248,7 +248,7 @@ pub async fn delete_interface(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Valu
 /// `can_update`); its address (`ip`) and everything else are ignored, as upstream.
 pub const NODE_WRITABLE: &[&str] = &["method", "mac", "gateway", "network", "broadcast", "netmask", "dns1", "dns2"];
 
-/// BootUpdateNode's `primary_network` (PLC_SPEC §12.3): `interface_id` must name the calling
+/// BootUpdateNode's `primary_network` (docs/plc-api.md §12.3): `interface_id` must name the calling
 /// node's own primary interface; the [`NODE_WRITABLE`] fields given are checked as
 /// UpdateInterface checks them (whole-row rules included) and stored. Returns the names of the
 /// fields whose value changed.

@@ -1,4 +1,4 @@
-//! How a node's boot image is customised (PLC_SPEC §9.2 step 4): the bootcd node tags first,
+//! How a node's boot image is customised (docs/plc-api.md §9.2 step 4): the bootcd node tags first,
 //! then the call's options, which override (serial console, variant) or append (kernel
 //! arguments).
 

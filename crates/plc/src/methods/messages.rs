@@ -1,4 +1,4 @@
-//! Message templates and boot notices (PLC_SPEC §12.3, §12.5): GetMessages, AddMessage,
+//! Message templates and boot notices (docs/plc-api.md §12.3, §12.5): GetMessages, AddMessage,
 //! UpdateMessage, DeleteMessage and BootNotifyOwners (composition and recipients in
 //! `crate::notify`).
 //!

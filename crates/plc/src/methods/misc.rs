@@ -1,5 +1,7 @@
 //! Node groups (§4.5), node types (§4.6), the reference lists (roles, boot states, network
 //! methods and types) and the event log (§4.10).
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
 use super::tags;

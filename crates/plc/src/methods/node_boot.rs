@@ -1,4 +1,4 @@
-//! What a booted node calls about itself (PLC_SPEC §12.3): BootUpdateNode, ReportRunlevel,
+//! What a booted node calls about itself (docs/plc-api.md §12.3): BootUpdateNode, ReportRunlevel,
 //! BootGetNodeDetails, GetPlcRelease. (BootCheckAuthentication is AuthCheck, sessions.rs;
 //! BootNotifyOwners is in messages.rs.)
 //!
@@ -11,6 +11,8 @@
 //! and a fault at ChainBootNode sends the node to debug mode. Values of the keys it knows are
 //! checked strictly: the boot state must exist, the ssh key is one line of at most 1024 bytes
 //! without control characters, and the primary network passes UpdateInterface's checks.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 use super::common;
 use super::interfaces;
@@ -24,7 +26,7 @@ use bootmedium_registry::{SqlValue, ops};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 
-/// `run_levels` (PLC_SPEC §4.1).
+/// `run_levels` (docs/plc-api.md §4.1).
 pub const RUN_LEVELS: &[&str] = &["boot", "safeboot", "failboot", "reinstall"];
 /// A PCU reboot this recent counts as confirmed when the node checks in.
 const PCU_CONFIRMATION_SECONDS: i64 = 20 * 60;

@@ -1,4 +1,4 @@
-//! Nodes (PLC_SPEC §4.1): AddNode, GetNodes, UpdateNode, DeleteNode.
+//! Nodes (docs/plc-api.md §4.1): AddNode, GetNodes, UpdateNode, DeleteNode.
 
 use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
 use super::{accessors, sessions};

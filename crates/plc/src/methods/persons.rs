@@ -1,4 +1,4 @@
-//! Persons (PLC_SPEC §4.8) and their roles and sites: AddPerson, GetPersons, UpdatePerson,
+//! Persons (docs/plc-api.md §4.8) and their roles and sites: AddPerson, GetPersons, UpdatePerson,
 //! DeletePerson, AddRoleToPerson, DeleteRoleFromPerson, AddPersonToSite, DeletePersonFromSite,
 //! SetPersonPrimarySite.
 

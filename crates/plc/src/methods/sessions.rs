@@ -1,4 +1,4 @@
-//! Sessions (PLC_SPEC §2.3, §2.4): GetSession, AddSession, DeleteSession, AuthCheck,
+//! Sessions (docs/plc-api.md §2.3, §2.4): GetSession, AddSession, DeleteSession, AuthCheck,
 //! BootCheckAuthentication, and the ends of sessions that upstream lets live on.
 //!
 //! Unlike upstream, person sessions are never longer than `[api] max_session_lifetime_seconds`,

@@ -1,4 +1,4 @@
-//! Sites (PLC_SPEC §4.7): AddSite, GetSites, UpdateSite, DeleteSite.
+//! Sites (docs/plc-api.md §4.7): AddSite, GetSites, UpdateSite, DeleteSite.
 
 use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
 use crate::args::Args;

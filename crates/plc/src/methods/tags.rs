@@ -1,4 +1,4 @@
-//! Tag types, node tags and interface tags (PLC_SPEC §4.3, §4.4, §4.9), and the rules for who
+//! Tag types, node tags and interface tags (docs/plc-api.md §4.3, §4.4, §4.9), and the rules for who
 //! may write a tag (upstream's `AuthorizeHelpers`).
 
 use super::common::{self, WField, WTy, collect, columns, find, find_one, w};

@@ -1,4 +1,4 @@
-//! The event log (PLC_SPEC §2.8): one row per call, with the objects it touched.
+//! The event log (docs/plc-api.md §2.8): one row per call, with the objects it touched.
 
 use super::any_row;
 use crate::{Result, SqlValue, Tx};

@@ -1,4 +1,4 @@
-//! Interfaces and their settings (PLC_SPEC §4 Interface, InterfaceTag).
+//! Interfaces and their settings (docs/plc-api.md §4 Interface, InterfaceTag).
 
 use super::{all, any_row, first, get};
 use crate::{Result, SqlValue, Tx};

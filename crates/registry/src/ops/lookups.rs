@@ -1,5 +1,5 @@
 //! The lookup tables upstream keeps as enumerations: node types, boot states, network methods
-//! and network types (PLC_SPEC §4: GetNodeTypes, GetBootStates, GetNetworkMethods,
+//! and network types (docs/plc-api.md §4: GetNodeTypes, GetBootStates, GetNetworkMethods,
 //! GetNetworkTypes).
 
 use super::{all, any_row, get};

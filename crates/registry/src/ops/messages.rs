@@ -1,4 +1,4 @@
-//! Message templates (PLC_SPEC §12.5).
+//! Message templates (docs/plc-api.md §12.5).
 
 use super::{any_row, first, get};
 use crate::{Result, SqlValue, Tx};

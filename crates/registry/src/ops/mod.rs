@@ -1,4 +1,4 @@
-//! Named, typed statements: every fixed SQL statement of the PLC domain (PLC_SPEC §2–§12 as
+//! Named, typed statements: every fixed SQL statement of the PLC domain (docs/plc-api.md §2–§12 as
 //! bootmedium implements them), grouped by subject. Each function takes the caller's transaction
 //! (one call, one transaction: it never begins or commits one), binds its values as
 //! parameters and decodes columns by name into Rust types. A NULL where the schema says NOT

@@ -1,4 +1,4 @@
-//! Nodes (PLC_SPEC §4 Node, §12 the node side): callers, keys, boot state, the rows a medium
+//! Nodes (docs/plc-api.md §4 Node, §12 the node side): callers, keys, boot state, the rows a medium
 //! is made from, and the checks the Node methods make before writing.
 
 use super::{all, any_row, first, get};

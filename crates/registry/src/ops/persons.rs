@@ -1,4 +1,4 @@
-//! Persons and their sites (PLC_SPEC §4 Person).
+//! Persons and their sites (docs/plc-api.md §4 Person).
 
 use super::{all, any_row, first, get};
 use crate::{Result, SqlValue, Tx};

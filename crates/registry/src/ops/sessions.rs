@@ -1,4 +1,4 @@
-//! Sessions (PLC_SPEC §2.3): person sessions and node sessions (`node_id` set).
+//! Sessions (docs/plc-api.md §2.3): person sessions and node sessions (`node_id` set).
 
 use super::{first, get};
 use crate::{Result, SqlValue, Tx};

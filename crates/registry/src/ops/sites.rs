@@ -1,4 +1,4 @@
-//! Sites (PLC_SPEC §4 Site).
+//! Sites (docs/plc-api.md §4 Site).
 
 use super::{any_row, first, get};
 use crate::{Result, SqlValue, Tx};

@@ -1,4 +1,4 @@
-//! Tag types, node tags and node groups (PLC_SPEC §4 TagType, NodeTag, NodeGroup).
+//! Tag types, node tags and node groups (docs/plc-api.md §4 TagType, NodeTag, NodeGroup).
 
 use super::{any_row, first, get};
 use crate::{Result, SqlValue, Tx};

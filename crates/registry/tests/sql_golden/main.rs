@@ -1,6 +1,6 @@
 //! Golden tests of the condition-tree → SQL compiler (crates/registry/src/query.rs: `Cond`,
 //! `FieldRef`, tag pseudo-fields, list fields and their fill statements, sort, paging, the live
-//! condition, JSON-array sets for In / ContainsAny / ContainsAll), per PLC_SPEC §10.3's filters.
+//! condition, JSON-array sets for In / ContainsAny / ContainsAll), per docs/plc-api.md §10.3's filters.
 //!
 //! - `cases.rs`: the case table, one row per case, with the ids each returns.
 //! - `golden.rs`: each case's SQL and bound values for SQLite and for PostgreSQL, compared with

@@ -24,7 +24,7 @@ pub use tools::{require_tool, test_reference};
 pub const BIN: &str = env!("CARGO_BIN_EXE_bootmedium");
 pub const FAMILY: &str = "planetlab-f37-x86_64";
 pub const VERSION: &str = "5.4";
-/// A node configuration as GetBootMedium writes it (PLC_SPEC §9.3).
+/// A node configuration as GetBootMedium writes it (docs/plc-api.md §9.3).
 pub const PLNODE: &str = "NODE_ID=\"4711\"\nNODE_KEY=\"q8mCz0u3pWkP2Hn4Jx7Lr1Vb6Tg9Ys5Dd0Fh3Ke8NwA\"\n\
 KEY_RENEWAL_DATE=\"2026/11/25 at 14:00 +0000\"\nNET_DEVICE=\"52:54:00:12:34:56\"\nIP_METHOD=\"static\"\n\
 IP_ADDRESS=\"192.0.2.17\"\nIP_GATEWAY=\"192.0.2.1\"\nIP_NETMASK=\"255.255.255.0\"\nIP_NETADDR=\"192.0.2.0\"\n\

@@ -8,6 +8,8 @@
 //! same tests run on SQLite by default and on PostgreSQL when the variable is set.
 //!
 //! [`media`] holds the image commands' and QEMU boots' harness, [`node`] the node chain's.
+//!
+//! Section numbers (§N) refer to docs/plc-api.md.
 
 pub mod media;
 pub mod node;
@@ -193,7 +195,7 @@ pub fn sha1(data: &[u8]) -> [u8; 20] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Upstream field sets (PLC_SPEC §4): what an admin's Get* returns when no return_fields are given.
+// Upstream field sets (docs/plc-api.md §4): what an admin's Get* returns when no return_fields are given.
 
 pub const SITE_FIELDS: &[&str] = &[
     "site_id",

@@ -1,4 +1,4 @@
-//! Harness of the node-chain tests (PLC_SPEC.md §7.2, §12.4): a tap device per booted node (the
+//! Harness of the node-chain tests (docs/plc-api.md §7.2, §12.4): a tap device per booted node (the
 //! server must see the node's own address, which QEMU's user networking hides), a throw-away CA
 //! and server certificate made with the real `openssl`, and a throw-away GPG signing key made
 //! with the real `gpg`.
