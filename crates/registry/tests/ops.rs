@@ -467,3 +467,75 @@ async fn a_sites_contacts_are_its_enabled_live_persons_with_the_roles_asked() {
         tx.commit().await.unwrap();
     }
 }
+
+async fn tag_type(tx: &mut Tx, tagname: &str, category: &str) -> i64 {
+    let cols = [("tagname", SqlValue::text(tagname)), ("category", SqlValue::text(category))];
+    tx.insert("tag_types", "tag_type_id", &cols).await.unwrap()
+}
+
+async fn tagged(tx: &mut Tx, table: &'static str, pk: &'static str, owner: (&'static str, i64), tt: i64, v: &str) {
+    let cols = [(owner.0, SqlValue::int(owner.1)), ("tag_type_id", SqlValue::int(tt)), ("value", SqlValue::text(v))];
+    tx.insert(table, pk, &cols).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_nodes_tags_groups_interfaces_and_settings_come_in_two_reads() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "tg").await;
+        let n = node(&mut tx, s, "n.tg.example.org", None).await;
+        let other = node(&mut tx, s, "o.tg.example.org", None).await;
+        let arch = tag_type(&mut tx, "arch", "node/config").await;
+        let deploy = tag_type(&mut tx, "deployment", "node/deployment").await;
+        let ifname = tag_type(&mut tx, "ifname", "interface/config").await;
+        let mtu = tag_type(&mut tx, "mtu", "interface/config").await;
+        tagged(&mut tx, "node_tag", "node_tag_id", ("node_id", n), deploy, "alpha").await;
+        tagged(&mut tx, "node_tag", "node_tag_id", ("node_id", n), arch, "i386").await;
+        tagged(&mut tx, "node_tag", "node_tag_id", ("node_id", other), arch, "x86_64").await;
+        // Two groups on one tag value and one on the other: every group, once, by id.
+        for (name, tt, value) in [("zeta", deploy, "alpha"), ("i386", arch, "i386"), ("beta", deploy, "alpha")] {
+            let cols = [
+                ("groupname", SqlValue::text(name)),
+                ("tag_type_id", SqlValue::int(tt)),
+                ("value", SqlValue::text(value)),
+            ];
+            tx.insert("nodegroups", "nodegroup_id", &cols).await.unwrap();
+        }
+        let mut made = Vec::new();
+        for (ip, primary) in [("10.0.0.2", 0), ("10.0.0.1", 1)] {
+            let cols = [
+                ("node_id", SqlValue::int(n)),
+                ("type", SqlValue::text("ipv4")),
+                ("method", SqlValue::text("dhcp")),
+                ("ip", SqlValue::text(ip)),
+                ("is_primary", SqlValue::int(primary)),
+                ("last_updated", SqlValue::int(1)),
+            ];
+            made.push(tx.insert("interfaces", "interface_id", &cols).await.unwrap());
+        }
+        let (secondary, primary) = (made[0], made[1]);
+        tagged(&mut tx, "interface_tag", "interface_tag_id", ("interface_id", primary), mtu, "1400").await;
+        tagged(&mut tx, "interface_tag", "interface_tag_id", ("interface_id", primary), ifname, "eth0").await;
+        tagged(&mut tx, "interface_tag", "interface_tag_id", ("interface_id", secondary), ifname, "eth1").await;
+
+        let read = ops::nodes::tags_and_groups(&mut tx, n).await.unwrap();
+        let tags: Vec<(&str, &str)> = read.tags.iter().map(|t| (t.tagname.as_str(), t.value.as_str())).collect();
+        assert_eq!(tags, [("deployment", "alpha"), ("arch", "i386")], "{}", db.url);
+        assert_eq!(read.groups, ["zeta", "i386", "beta"], "{}", db.url);
+        let none = ops::nodes::tags_and_groups(&mut tx, 999_999).await.unwrap();
+        assert!(none.tags.is_empty() && none.groups.is_empty());
+
+        let interfaces = ops::nodes::interfaces_with_settings(&mut tx, n).await.unwrap();
+        assert_eq!(interfaces.len(), 2, "{}", db.url);
+        assert!(interfaces[0].interface.is_primary && !interfaces[1].interface.is_primary);
+        assert_eq!(interfaces[0].interface.ip.as_deref(), Some("10.0.0.1"));
+        let settings = |i: usize| -> Vec<(String, String)> {
+            interfaces[i].settings.iter().map(|s| (s.tagname.clone(), s.value.clone())).collect()
+        };
+        assert_eq!(settings(0), [("mtu".to_string(), "1400".to_string()), ("ifname".into(), "eth0".into())]);
+        assert_eq!(settings(1), [("ifname".to_string(), "eth1".to_string())]);
+        assert_eq!(interfaces[0].settings[0].category, "interface/config");
+        assert!(ops::nodes::interfaces_with_settings(&mut tx, other).await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+    }
+}

@@ -100,11 +100,14 @@ fn default_family(cx: &Cx<'_>) -> Family {
     Family { pldistro: d.pldistro.clone(), fcdistro: d.fcdistro.clone(), arch: d.arch.clone() }
 }
 
-/// The node's family from its node groups and its tags (`node_tags`, already read).
-async fn node_family(cx: &mut Cx<'_>, node_id: i64, tags: &[(String, String)]) -> MethodResult<Family> {
+/// All of a node's tags as (name, value), and its family from its node groups and those tags
+/// (one read).
+async fn tags_and_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<(Vec<(String, String)>, Family)> {
     let defaults = default_family(cx);
-    let groups = ops::nodes::group_names(&mut cx.tx, node_id).await?;
-    Ok(family_of(&defaults, &groups, tags))
+    let read = ops::nodes::tags_and_groups(&mut cx.tx, node_id).await?;
+    let tags: Vec<(String, String)> = read.tags.into_iter().map(|t| (t.tagname, t.value)).collect();
+    let family = family_of(&defaults, &read.groups, &tags);
+    Ok((tags, family))
 }
 
 async fn find_node(cx: &mut Cx<'_>, node: &NodeRef) -> MethodResult<Row> {
@@ -273,8 +276,7 @@ async fn text_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>) -> Meth
     if !call.options.is_empty() {
         return Err(Fault::invalid("Options are not supported for node configs"));
     }
-    let tags = node_tags(cx, node_id).await?;
-    let family = node_family(cx, node_id, &tags).await?;
+    let (_, family) = tags_and_family(cx, node_id).await?;
     let target = match call.filename {
         None => None,
         Some(f) => Some(result_path(cx, f, &hostname, Output::Text.suffix(), &family.name(), &family.arch, None)?),
@@ -370,11 +372,6 @@ async fn record_result(cx: &mut Cx<'_>, path: &std::path::Path, size: u64) -> Me
     results::record(&mut cx.tx, &api.config.medium, &owner, path, size).await
 }
 
-/// All of a node's tags as (name, value).
-async fn node_tags(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<(String, String)>> {
-    Ok(ops::nodes::tags(&mut cx.tx, node_id).await?.into_iter().map(|t| (t.tagname, t.value)).collect())
-}
-
 /// A generic medium's name: 16 random capital letters (upstream's has a bug that makes every
 /// second one `A` or `Q`).
 fn generic_name() -> MethodResult<String> {
@@ -406,13 +403,13 @@ async fn image_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>, contai
     let options: Vec<&str> = call.options.iter().map(String::as_str).collect();
     let generic = action.starts_with("generic-");
     let node_id = node.int("node_id").unwrap_or(0);
-    // One read of the node's tags: §9.2 step 4a's bootcd tags and the family both come from it.
-    let tags = if generic { Vec::new() } else { node_tags(cx, node_id).await? };
+    // One read of the node's tags and groups: §9.2 step 4a's bootcd tags and the family both
+    // come from it.
+    let (tags, family) = if generic { (Vec::new(), default_family(cx)) } else { tags_and_family(cx, node_id).await? };
     let wanted = medium_options::resolve(container, &tags, &options)?;
     if generic && !options.is_empty() {
         return Err(Fault::invalid("Options are not supported for generic images"));
     }
-    let family = if generic { default_family(cx) } else { node_family(cx, node_id, &tags).await? };
     let node_type = node.text("node_type").unwrap_or_default();
     let family_name = cx
         .config()
@@ -544,7 +541,7 @@ async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> Method
     if !hostname.contains('.') {
         return Err(Fault::invalid(format!("Node hostname {hostname} is invalid")));
     }
-    let settings = interface_settings(cx, primary.interface_id).await?;
+    let settings = primary.settings.clone();
     let ipmi =
         interfaces.iter().find(|i| i.config.method == "ipmi").map(|i| (i.config.ip.clone(), i.config.mac.clone()));
     let config = NodeConfig { hostname: hostname.clone(), key: None, primary: primary.config.clone(), settings, ipmi };
@@ -584,17 +581,17 @@ async fn store_key(cx: &mut Cx<'_>, renewed: &mut RenewedKey) -> MethodResult<()
 }
 
 struct NodeInterface {
-    interface_id: i64,
     is_primary: bool,
     config: PrimaryInterface,
+    settings: Vec<InterfaceSetting>,
 }
 
+/// The node's interfaces, the primary one first, with their settings (one read).
 async fn node_interfaces(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<NodeInterface>> {
-    Ok(ops::nodes::interfaces(&mut cx.tx, node_id)
+    Ok(ops::nodes::interfaces_with_settings(&mut cx.tx, node_id)
         .await?
         .into_iter()
-        .map(|i| NodeInterface {
-            interface_id: i.interface_id,
+        .map(|ops::nodes::InterfaceWithSettings { interface: i, settings }| NodeInterface {
             is_primary: i.is_primary,
             config: PrimaryInterface {
                 method: i.method,
@@ -607,15 +604,11 @@ async fn node_interfaces(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<Node
                 dns1: i.dns1,
                 dns2: i.dns2,
             },
+            settings: settings
+                .into_iter()
+                .map(|s| InterfaceSetting { category: s.category, tagname: s.tagname, value: s.value })
+                .collect(),
         })
-        .collect())
-}
-
-async fn interface_settings(cx: &mut Cx<'_>, interface_id: i64) -> MethodResult<Vec<InterfaceSetting>> {
-    Ok(ops::interfaces::settings(&mut cx.tx, interface_id)
-        .await?
-        .into_iter()
-        .map(|s| InterfaceSetting { category: s.category, tagname: s.tagname, value: s.value })
         .collect())
 }
 

@@ -1,6 +1,6 @@
 //! Interfaces and their settings (docs/plc-api.md §4 Interface, InterfaceTag).
 
-use super::{all, any_row, first, get};
+use super::{any_row, first, get};
 use crate::{Result, SqlValue, Tx};
 
 /// One interface setting (an interface tag with its type's category and name).
@@ -9,18 +9,6 @@ pub struct Setting {
     pub category: String,
     pub tagname: String,
     pub value: String,
-}
-
-/// The interface's settings.
-pub async fn settings(tx: &mut Tx, interface_id: i64) -> Result<Vec<Setting>> {
-    all(
-        tx,
-        "SELECT tt.category, tt.tagname, it.value FROM interface_tag it JOIN tag_types tt \
-         ON tt.tag_type_id = it.tag_type_id WHERE it.interface_id = $1",
-        &[SqlValue::int(interface_id)],
-        |r| Ok(Setting { category: get(r, "category")?, tagname: get(r, "tagname")?, value: get(r, "value")? }),
-    )
-    .await
 }
 
 /// Whether the node has a primary interface other than `interface_id`.

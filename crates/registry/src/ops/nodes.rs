@@ -213,18 +213,6 @@ pub async fn store_key(tx: &mut Tx, node_id: i64, key: &str, at: i64) -> Result<
     .await
 }
 
-/// The names of the node groups the node's tags put it in, by nodegroup_id.
-pub async fn group_names(tx: &mut Tx, node_id: i64) -> Result<Vec<String>> {
-    all(
-        tx,
-        "SELECT ng.groupname FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id \
-         AND ng.value = nt.value WHERE nt.node_id = $1 ORDER BY ng.nodegroup_id",
-        &[SqlValue::int(node_id)],
-        |r| get(r, "groupname"),
-    )
-    .await
-}
-
 /// One of a node's tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tag {
@@ -232,16 +220,45 @@ pub struct Tag {
     pub value: String,
 }
 
-/// All of the node's tags.
-pub async fn tags(tx: &mut Tx, node_id: i64) -> Result<Vec<Tag>> {
-    all(
+/// A node's tags and the names of the node groups they place it in (ordered by nodegroup_id).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagsAndGroups {
+    pub tags: Vec<Tag>,
+    pub groups: Vec<String>,
+}
+
+/// A node's tags and node groups in one statement.
+pub async fn tags_and_groups(tx: &mut Tx, node_id: i64) -> Result<TagsAndGroups> {
+    let rows = all(
         tx,
-        "SELECT tt.tagname, nt.value FROM node_tag nt JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id \
-         WHERE nt.node_id = $1",
+        "SELECT nt.node_tag_id, tt.tagname, nt.value, ng.nodegroup_id, ng.groupname FROM node_tag nt \
+         JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id \
+         LEFT JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value \
+         WHERE nt.node_id = $1 ORDER BY nt.node_tag_id, ng.nodegroup_id",
         &[SqlValue::int(node_id)],
-        |r| Ok(Tag { tagname: get(r, "tagname")?, value: get(r, "value")? }),
+        |r| {
+            let tag: (i64, Tag) =
+                (get(r, "node_tag_id")?, Tag { tagname: get(r, "tagname")?, value: get(r, "value")? });
+            let group: Option<i64> = get(r, "nodegroup_id")?;
+            let name: Option<String> = get(r, "groupname")?;
+            Ok((tag, group.zip(name)))
+        },
     )
-    .await
+    .await?;
+    let mut out = TagsAndGroups::default();
+    let mut groups = Vec::new();
+    let mut last_tag = None;
+    for ((id, tag), group) in rows {
+        if last_tag != Some(id) {
+            out.tags.push(tag);
+            last_tag = Some(id);
+        }
+        groups.extend(group);
+    }
+    groups.sort_unstable_by_key(|(id, _)| *id);
+    groups.dedup_by_key(|(id, _)| *id);
+    out.groups = groups.into_iter().map(|(_, name)| name).collect();
+    Ok(out)
 }
 
 /// The node's value of tag `tagname`, if set.
@@ -272,15 +289,26 @@ pub struct Interface {
     pub dns2: Option<String>,
 }
 
-/// The node's interfaces, the primary one first.
-pub async fn interfaces(tx: &mut Tx, node_id: i64) -> Result<Vec<Interface>> {
-    all(
+/// An interface with its settings (interface tags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceWithSettings {
+    pub interface: Interface,
+    pub settings: Vec<super::interfaces::Setting>,
+}
+
+/// The node's interfaces, the primary one first, each with its settings in the order they were
+/// made: one statement for everything a configuration file says about the node's network.
+pub async fn interfaces_with_settings(tx: &mut Tx, node_id: i64) -> Result<Vec<InterfaceWithSettings>> {
+    let rows = all(
         tx,
-        "SELECT interface_id, is_primary, method, mac, ip, gateway, netmask, network, broadcast, dns1, dns2 \
-         FROM interfaces WHERE node_id = $1 ORDER BY is_primary DESC, interface_id",
+        "SELECT i.interface_id, i.is_primary, i.method, i.mac, i.ip, i.gateway, i.netmask, i.network, \
+         i.broadcast, i.dns1, i.dns2, tt.category, tt.tagname, it.value FROM interfaces i \
+         LEFT JOIN interface_tag it ON it.interface_id = i.interface_id \
+         LEFT JOIN tag_types tt ON tt.tag_type_id = it.tag_type_id \
+         WHERE i.node_id = $1 ORDER BY i.is_primary DESC, i.interface_id, it.interface_tag_id",
         &[SqlValue::int(node_id)],
         |r| {
-            Ok(Interface {
+            let interface = Interface {
                 interface_id: get(r, "interface_id")?,
                 is_primary: get::<i64>(r, "is_primary")? != 0,
                 method: get(r, "method")?,
@@ -292,10 +320,28 @@ pub async fn interfaces(tx: &mut Tx, node_id: i64) -> Result<Vec<Interface>> {
                 broadcast: get(r, "broadcast")?,
                 dns1: get(r, "dns1")?,
                 dns2: get(r, "dns2")?,
-            })
+            };
+            let setting = match (get(r, "category")?, get(r, "tagname")?, get(r, "value")?) {
+                (Some(category), Some(tagname), Some(value)) => {
+                    Some(super::interfaces::Setting { category, tagname, value })
+                }
+                _ => None,
+            };
+            Ok((interface, setting))
         },
     )
-    .await
+    .await?;
+    let mut out: Vec<InterfaceWithSettings> = Vec::new();
+    for (interface, setting) in rows {
+        let same = out.last().is_some_and(|last| last.interface.interface_id == interface.interface_id);
+        if !same {
+            out.push(InterfaceWithSettings { interface, settings: Vec::new() });
+        }
+        if let (Some(setting), Some(last)) = (setting, out.last_mut()) {
+            last.settings.push(setting);
+        }
+    }
+    Ok(out)
 }
 
 /// Marks node `node_id` deleted (out of its class's `live` condition) as of `now`; the row
