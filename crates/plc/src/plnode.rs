@@ -5,27 +5,11 @@
 
 use crate::fault::{Fault, MethodResult};
 
-/// The primary interface as the file needs it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PrimaryInterface {
-    pub method: String,
-    pub mac: Option<String>,
-    pub ip: Option<String>,
-    pub gateway: Option<String>,
-    pub netmask: Option<String>,
-    pub network: Option<String>,
-    pub broadcast: Option<String>,
-    pub dns1: Option<String>,
-    pub dns2: Option<String>,
-}
+/// The primary interface as the file needs it (the registry reads it so).
+pub use bootmedium_registry::ops::nodes::Network as PrimaryInterface;
 
 /// One tag of the primary interface.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InterfaceSetting {
-    pub category: String,
-    pub tagname: String,
-    pub value: String,
-}
+pub use bootmedium_registry::ops::interfaces::Setting as InterfaceSetting;
 
 /// A renewed key, written only by node-floppy and the image actions.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,52 +9,15 @@ mod smtp_sink;
 
 use bootmedium_mail::{Envelope, MailSettings, Mailer, StartTls};
 use bootmedium_plc::outbox;
+use bootmedium_registry::testing::TestDb;
 use bootmedium_registry::{Registry, ops};
 use smtp_sink::{Sink, closed_port};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// A registry on a fresh database; the PostgreSQL one is dropped with it.
-struct Db {
-    registry: Registry,
-    url: String,
-    pg: Option<(String, String)>,
-    _tmp: tempfile::TempDir,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.pg {
-            let _ = Command::new("psql")
-                .args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
-                .stdin(Stdio::null())
-                .output();
-        }
-    }
-}
-
-/// SQLite always; PostgreSQL too when the environment names one.
-async fn databases() -> Vec<Db> {
-    let tmp = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", tmp.path().join("t.db").display());
-    let mut out = vec![Db { registry: Registry::open(&url).await.unwrap(), url, pg: None, _tmp: tmp }];
-    if let Some(admin) = std::env::var("BOOTMEDIUM_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let name = format!("bm_mail_{}_{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
-        let created = Command::new("psql")
-            .args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run psql");
-        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        let url = format!("{base}/{name}");
-        let registry = Registry::open(&url).await.unwrap();
-        out.push(Db { registry, url, pg: Some((admin, name)), _tmp: tempfile::tempdir().unwrap() });
-    }
-    out
+async fn databases() -> Vec<TestDb> {
+    bootmedium_registry::testing::databases("mail").await
 }
 
 fn settings(port: u16) -> MailSettings {

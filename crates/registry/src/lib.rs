@@ -62,6 +62,69 @@ pub mod compiled {
     }
 }
 
+/// Fresh databases for tests: SQLite always, PostgreSQL too when `BOOTMEDIUM_TEST_POSTGRES_URL`
+/// names a server (a database of its own, created with `psql` and dropped with the value).
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing {
+    use crate::{Backend, Registry};
+    use std::process::{Command, Stdio};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A migrated registry on a database of its own.
+    pub struct TestDb {
+        pub registry: Registry,
+        pub url: String,
+        pub backend: Backend,
+        /// A scratch directory that lives as long as the database (the SQLite file is in it).
+        pub dir: tempfile::TempDir,
+        /// The admin URL and the name of a PostgreSQL database to drop.
+        pg: Option<(String, String)>,
+    }
+
+    impl Drop for TestDb {
+        fn drop(&mut self) {
+            if let Some((admin, name)) = &self.pg {
+                let _ = Command::new("psql")
+                    .args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
+                    .stdin(Stdio::null())
+                    .output();
+            }
+        }
+    }
+
+    /// The URL of a new, empty PostgreSQL database named after `prefix` (and its name), when the
+    /// environment names a server.
+    fn postgres_database(prefix: &str) -> Option<(String, String, String)> {
+        let admin = std::env::var("BOOTMEDIUM_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!("bm_{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        let created = Command::new("psql")
+            .args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run psql");
+        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin).to_string();
+        Some((format!("{base}/{name}"), admin, name))
+    }
+
+    /// SQLite always; PostgreSQL too when the environment names a server. `prefix` names the
+    /// PostgreSQL databases (`bm_<prefix>_<pid>_<n>`).
+    pub async fn databases(prefix: &str) -> Vec<TestDb> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        let registry = Registry::open(&url).await.expect("open the SQLite test database");
+        let mut out = vec![TestDb { registry, url, backend: Backend::Sqlite, dir, pg: None }];
+        if let Some((url, admin, name)) = postgres_database(prefix) {
+            let registry = Registry::open(&url).await.expect("open the PostgreSQL test database");
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            out.push(TestDb { registry, url, backend: Backend::Postgres, dir, pg: Some((admin, name)) });
+        }
+        out
+    }
+}
+
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -3,48 +3,11 @@
 //! download links), superseding, key renewal. Each test runs on SQLite and, when
 //! `BOOTMEDIUM_TEST_POSTGRES_URL` is set, on a fresh PostgreSQL database of its own.
 
-use bootmedium_registry::{Registry, SqlValue, Tx, ops};
-use std::process::{Command, Stdio};
+use bootmedium_registry::testing::{self, TestDb};
+use bootmedium_registry::{SqlValue, Tx, ops};
 
-/// A registry on a fresh database; the PostgreSQL one is dropped with it.
-struct Db {
-    registry: Registry,
-    url: String,
-    pg: Option<(String, String)>,
-    _tmp: tempfile::TempDir,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.pg {
-            let _ = Command::new("psql")
-                .args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
-                .stdin(Stdio::null())
-                .output();
-        }
-    }
-}
-
-/// SQLite always; PostgreSQL too when the environment names one.
-async fn databases() -> Vec<Db> {
-    let tmp = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", tmp.path().join("t.db").display());
-    let mut out = vec![Db { registry: Registry::open(&url).await.unwrap(), url, pg: None, _tmp: tmp }];
-    if let Some(admin) = std::env::var("BOOTMEDIUM_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let name = format!("bm_ops_{}_{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
-        let created = Command::new("psql")
-            .args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run psql");
-        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        let url = format!("{base}/{name}");
-        let registry = Registry::open(&url).await.unwrap();
-        out.push(Db { registry, url, pg: Some((admin, name)), _tmp: tempfile::tempdir().unwrap() });
-    }
-    out
+async fn databases() -> Vec<TestDb> {
+    testing::databases("ops").await
 }
 
 async fn site(tx: &mut Tx, login_base: &str) -> i64 {
@@ -77,6 +40,17 @@ async fn node(tx: &mut Tx, site_id: i64, hostname: &str, key: Option<&str>) -> i
     )
     .await
     .unwrap()
+}
+
+async fn person(tx: &mut Tx, email: &str) -> i64 {
+    let cols = [
+        ("email", SqlValue::text(email)),
+        ("first_name", SqlValue::text("P")),
+        ("last_name", SqlValue::text("Q")),
+        ("date_created", SqlValue::int(1)),
+        ("last_updated", SqlValue::int(1)),
+    ];
+    tx.insert("persons", "person_id", &cols).await.unwrap()
 }
 
 async fn soft_delete_node(tx: &mut Tx, node_id: i64) {
@@ -131,20 +105,7 @@ async fn sessions_expire_and_only_node_sessions_are_extended() {
         let mut tx = db.registry.begin_write().await.unwrap();
         let s = site(&mut tx, "s").await;
         let n = node(&mut tx, s, "a.example.org", None).await;
-        let p = tx
-            .insert(
-                "persons",
-                "person_id",
-                &[
-                    ("email", SqlValue::text("p@example.org")),
-                    ("first_name", SqlValue::text("P")),
-                    ("last_name", SqlValue::text("Q")),
-                    ("date_created", SqlValue::int(1)),
-                    ("last_updated", SqlValue::int(1)),
-                ],
-            )
-            .await
-            .unwrap();
+        let p = person(&mut tx, "p@example.org").await;
         let session = |id: &str, expires: Option<i64>, owner: (&'static str, i64)| {
             [("session_id", SqlValue::text(id)), ("expires", SqlValue::Int(expires)), (owner.0, SqlValue::int(owner.1))]
         };
@@ -311,20 +272,7 @@ async fn a_person_keeps_one_primary_site() {
         let a = site(&mut tx, "a").await;
         let b = site(&mut tx, "b").await;
         let c = site(&mut tx, "c").await;
-        let p = tx
-            .insert(
-                "persons",
-                "person_id",
-                &[
-                    ("email", SqlValue::text("p@example.org")),
-                    ("first_name", SqlValue::text("P")),
-                    ("last_name", SqlValue::text("Q")),
-                    ("date_created", SqlValue::int(1)),
-                    ("last_updated", SqlValue::int(1)),
-                ],
-            )
-            .await
-            .unwrap();
+        let p = person(&mut tx, "p@example.org").await;
         for s in [a, b, c] {
             tx.insert_plain("person_site", &[("person_id", SqlValue::int(p)), ("site_id", SqlValue::int(s))])
                 .await
@@ -528,7 +476,7 @@ async fn a_nodes_tags_groups_interfaces_and_settings_come_in_two_reads() {
         let interfaces = ops::nodes::interfaces_with_settings(&mut tx, n).await.unwrap();
         assert_eq!(interfaces.len(), 2, "{}", db.url);
         assert!(interfaces[0].interface.is_primary && !interfaces[1].interface.is_primary);
-        assert_eq!(interfaces[0].interface.ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(interfaces[0].interface.network.ip.as_deref(), Some("10.0.0.1"));
         let settings = |i: usize| -> Vec<(String, String)> {
             interfaces[i].settings.iter().map(|s| (s.tagname.clone(), s.value.clone())).collect()
         };

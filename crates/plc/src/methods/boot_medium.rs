@@ -16,7 +16,7 @@ use crate::context::{Cx, MediaEnv, Reply, blocking};
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use crate::ledger::{self, DownloadGrant, IssuedMedium, ReferenceId};
-use crate::plnode::{self, InterfaceSetting, NodeConfig, PrimaryInterface, RenewedKey};
+use crate::plnode::{self, NodeConfig, RenewedKey};
 use crate::results::{self, Markers, Scope};
 use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, PreparedMedium, Reference, sha256_hex};
 use bootmedium_registry::views::NODE;
@@ -535,16 +535,20 @@ async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> Method
         return Err(Fault::denied(format!("Not allowed to generate a configuration file for {hostname}")));
     }
     let interfaces = node_interfaces(cx, node_id).await?;
-    let Some(primary) = interfaces.iter().find(|i| i.is_primary) else {
+    let Some(primary) = interfaces.iter().find(|i| i.interface.is_primary) else {
         return Err(Fault::invalid(format!("No primary network configured on {hostname}")));
     };
     if !hostname.contains('.') {
         return Err(Fault::invalid(format!("Node hostname {hostname} is invalid")));
     }
     let settings = primary.settings.clone();
-    let ipmi =
-        interfaces.iter().find(|i| i.config.method == "ipmi").map(|i| (i.config.ip.clone(), i.config.mac.clone()));
-    let config = NodeConfig { hostname: hostname.clone(), key: None, primary: primary.config.clone(), settings, ipmi };
+    let ipmi = interfaces
+        .iter()
+        .map(|i| &i.interface.network)
+        .find(|n| n.method == "ipmi")
+        .map(|n| (n.ip.clone(), n.mac.clone()));
+    let primary = primary.interface.network.clone();
+    let config = NodeConfig { hostname: hostname.clone(), key: None, primary, settings, ipmi };
     // The body is rendered before the key is touched, so a value that cannot be written
     // leaves the key alone.
     let body = plnode::render_body(&config)?;
@@ -580,36 +584,9 @@ async fn store_key(cx: &mut Cx<'_>, renewed: &mut RenewedKey) -> MethodResult<()
     Ok(())
 }
 
-struct NodeInterface {
-    is_primary: bool,
-    config: PrimaryInterface,
-    settings: Vec<InterfaceSetting>,
-}
-
 /// The node's interfaces, the primary one first, with their settings (one read).
-async fn node_interfaces(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<NodeInterface>> {
-    Ok(ops::nodes::interfaces_with_settings(&mut cx.tx, node_id)
-        .await?
-        .into_iter()
-        .map(|ops::nodes::InterfaceWithSettings { interface: i, settings }| NodeInterface {
-            is_primary: i.is_primary,
-            config: PrimaryInterface {
-                method: i.method,
-                mac: i.mac,
-                ip: i.ip,
-                gateway: i.gateway,
-                netmask: i.netmask,
-                network: i.network,
-                broadcast: i.broadcast,
-                dns1: i.dns1,
-                dns2: i.dns2,
-            },
-            settings: settings
-                .into_iter()
-                .map(|s| InterfaceSetting { category: s.category, tagname: s.tagname, value: s.value })
-                .collect(),
-        })
-        .collect())
+async fn node_interfaces(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<ops::nodes::InterfaceWithSettings>> {
+    Ok(ops::nodes::interfaces_with_settings(&mut cx.tx, node_id).await?)
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ async fn the_command_line_gets_text_files_and_a_renewed_key_in_the_ledger() {
         assert!(!text.contains("NODE_KEY"), "a preview carries no key");
         assert_eq!(key_generation(api).await, 0, "a preview renews nothing");
 
-        let out = db.dir.path().join("out").join("plnode.txt");
+        let out = db.dir.join("out").join("plnode.txt");
         let floppy = api.boot_medium_as(Caller::local_operator(), &demo_node(), "node-floppy", Some(&out), &[]).await;
         let Ok(Issued::File(path)) = floppy else { panic!("{}: node-floppy to a file", db.backend) };
         assert_eq!(path, out);

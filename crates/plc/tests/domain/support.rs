@@ -3,62 +3,36 @@
 
 use bootmedium_plc::bootstrap::{self, DEMO};
 use bootmedium_plc::{Api, PlcConfig, Reply};
-use bootmedium_registry::Registry;
+use bootmedium_registry::Backend;
+use bootmedium_registry::testing::{self, TestDb};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 pub const ADMIN: (&str, &str) = ("admin@test.example.org", "admin-password");
 
-/// An `Api` on a fresh database; a PostgreSQL one is dropped with it.
+/// An `Api` over a fresh database (the database is dropped with it).
 pub struct Db {
-    pub api: std::sync::Arc<Api>,
+    pub api: Arc<Api>,
     pub backend: &'static str,
-    pg: Option<(String, String)>,
-    pub dir: tempfile::TempDir,
+    pub dir: std::path::PathBuf,
+    _db: TestDb,
 }
 
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.pg {
-            let _ = Command::new("psql")
-                .args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
-                .stdin(Stdio::null())
-                .output();
-        }
-    }
-}
-
-async fn prepared(url: &str) -> Api {
-    let registry = Registry::open(url).await.unwrap();
-    let config = PlcConfig::default();
-    bootstrap::initialise(&registry, &config, ADMIN.0, ADMIN.1).await.unwrap();
-    bootstrap::seed_demo(&registry).await.unwrap();
-    Api::new(registry, config)
-}
-
-/// SQLite always; PostgreSQL too when the environment names one.
+/// SQLite always; PostgreSQL too when the environment names one: each with the administrator
+/// and the demo site.
 pub async fn databases() -> Vec<Db> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("t.db").display());
-    let mut out = vec![Db { api: std::sync::Arc::new(prepared(&url).await), backend: "sqlite", pg: None, dir }];
-    if let Some(admin) = std::env::var("BOOTMEDIUM_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let name = format!("bm_domain_{}_{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
-        let created = Command::new("psql")
-            .args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run psql");
-        assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        let api = prepared(&format!("{base}/{name}")).await;
-        out.push(Db {
-            api: std::sync::Arc::new(api),
-            backend: "postgres",
-            pg: Some((admin, name)),
-            dir: tempfile::tempdir().unwrap(),
-        });
+    let mut out = Vec::new();
+    for db in testing::databases("domain").await {
+        let config = PlcConfig::default();
+        bootstrap::initialise(&db.registry, &config, ADMIN.0, ADMIN.1).await.unwrap();
+        bootstrap::seed_demo(&db.registry).await.unwrap();
+        let backend = match db.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        let api = Arc::new(Api::new(db.registry.clone(), config));
+        out.push(Db { api, backend, dir: db.dir.path().to_path_buf(), _db: db });
     }
     out
 }

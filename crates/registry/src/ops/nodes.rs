@@ -278,6 +278,12 @@ pub async fn tag_value(tx: &mut Tx, node_id: i64, tagname: &str) -> Result<Optio
 pub struct Interface {
     pub interface_id: i64,
     pub is_primary: bool,
+    pub network: Network,
+}
+
+/// An interface's addressing, as a node's configuration file states it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Network {
     pub method: String,
     pub mac: Option<String>,
     pub ip: Option<String>,
@@ -308,9 +314,7 @@ pub async fn interfaces_with_settings(tx: &mut Tx, node_id: i64) -> Result<Vec<I
          WHERE i.node_id = $1 ORDER BY i.is_primary DESC, i.interface_id, it.interface_tag_id",
         &[SqlValue::int(node_id)],
         |r| {
-            let interface = Interface {
-                interface_id: get(r, "interface_id")?,
-                is_primary: get::<i64>(r, "is_primary")? != 0,
+            let network = Network {
                 method: get(r, "method")?,
                 mac: get(r, "mac")?,
                 ip: get(r, "ip")?,
@@ -320,6 +324,11 @@ pub async fn interfaces_with_settings(tx: &mut Tx, node_id: i64) -> Result<Vec<I
                 broadcast: get(r, "broadcast")?,
                 dns1: get(r, "dns1")?,
                 dns2: get(r, "dns2")?,
+            };
+            let interface = Interface {
+                interface_id: get(r, "interface_id")?,
+                is_primary: get::<i64>(r, "is_primary")? != 0,
+                network,
             };
             let setting = match (get(r, "category")?, get(r, "tagname")?, get(r, "value")?) {
                 (Some(category), Some(tagname), Some(value)) => {

@@ -352,7 +352,7 @@ SELECT t.person_id, t.person_id, (SELECT json_group_array(ps.site_id ORDER BY ps
 
 -- case site_person_ids_contains_any
 --   Site; fields: site_id, person_ids, node_ids
-SELECT t.site_id, t.site_id, (SELECT json_group_array(ps.person_id ORDER BY ps.person_id) FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id), (SELECT json_group_array(n.node_id ORDER BY n.node_id) FROM (SELECT node_id, site_id FROM nodes WHERE deleted = 0) n WHERE n.site_id = t.site_id) FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id AND ps.person_id IN (SELECT value FROM json_each($1))) ORDER BY t.site_id;
+SELECT t.site_id, t.site_id, (SELECT json_group_array(ps.person_id ORDER BY ps.person_id) FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id), (SELECT json_group_array(n.node_id ORDER BY n.node_id) FROM (SELECT t.node_id, t.site_id FROM nodes t WHERE t.deleted = 0) n WHERE n.site_id = t.site_id) FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id AND ps.person_id IN (SELECT value FROM json_each($1))) ORDER BY t.site_id;
 --   $1 = text "[32]"
 
 -- case site_person_ids_of_deleted_person
@@ -362,13 +362,13 @@ SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 
 
 -- case site_node_ids_contains_all
 --   Site; fields: site_id
-SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT n.node_id) FROM (SELECT node_id, site_id FROM nodes WHERE deleted = 0) n WHERE n.site_id = t.site_id AND n.node_id IN (SELECT value FROM json_each($1))) = $2 ORDER BY t.site_id;
+SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT n.node_id) FROM (SELECT t.node_id, t.site_id FROM nodes t WHERE t.deleted = 0) n WHERE n.site_id = t.site_id AND n.node_id IN (SELECT value FROM json_each($1))) = $2 ORDER BY t.site_id;
 --   $1 = text "[13,15]"
 --   $2 = int 2
 
 -- case site_node_ids_of_deleted_node
 --   Site; fields: site_id
-SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM (SELECT node_id, site_id FROM nodes WHERE deleted = 0) n WHERE n.site_id = t.site_id AND n.node_id IN (SELECT value FROM json_each($1))) ORDER BY t.site_id;
+SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM (SELECT t.node_id, t.site_id FROM nodes t WHERE t.deleted = 0) n WHERE n.site_id = t.site_id AND n.node_id IN (SELECT value FROM json_each($1))) ORDER BY t.site_id;
 --   $1 = text "[14]"
 
 -- case nodegroup_node_ids
