@@ -4,21 +4,21 @@
 //! `bootmedium-registry` and knows XML-RPC only as `bootmedium_xmlrpc::Value`.
 #![forbid(unsafe_code)]
 
-pub mod api;
-pub mod args;
-pub mod auth;
+mod api;
+mod args;
+mod auth;
 pub mod boot_server;
 pub mod bootmanager;
 pub mod bootstrap;
 pub mod caller;
 pub mod config;
-pub mod context;
+mod context;
 pub mod crypto;
-pub mod downloads;
+mod downloads;
 mod events;
 pub mod fault;
 pub mod filter;
-pub mod ledger;
+mod ledger;
 pub mod logins;
 mod methods;
 mod notify;
@@ -27,9 +27,9 @@ pub mod plnode;
 mod pyformat;
 mod pyrepr;
 pub mod results;
-pub mod roles;
+mod roles;
 pub mod standard_tags;
-pub mod validate;
+mod validate;
 
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]
