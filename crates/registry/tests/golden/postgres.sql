@@ -249,7 +249,7 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 
 
 -- case node_contains_any
 --   Node; fields: node_id, interface_ids
-SELECT t.node_id, t.node_id, (SELECT COALESCE(json_agg(i.interface_id ORDER BY i.is_primary DESC, i.interface_id)::text, '[]') FROM interfaces i WHERE i.node_id = t.node_id) FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM interfaces i WHERE i.node_id = t.node_id AND i.interface_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) ORDER BY t.node_id;
+SELECT t.node_id, t.node_id, (SELECT COALESCE(json_agg(i.interface_id ORDER BY i.is_primary DESC, i.interface_id), json_build_array())::text FROM interfaces i WHERE i.node_id = t.node_id) FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM interfaces i WHERE i.node_id = t.node_id AND i.interface_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) ORDER BY t.node_id;
 --   $1 = text "[22,23]"
 
 -- case node_contains_any_of_deleted_node
@@ -259,7 +259,7 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 
 
 -- case node_contains_all
 --   Node; fields: node_id, interface_ids
-SELECT t.node_id, t.node_id, (SELECT COALESCE(json_agg(i.interface_id ORDER BY i.is_primary DESC, i.interface_id)::text, '[]') FROM interfaces i WHERE i.node_id = t.node_id) FROM nodes t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT i.interface_id) FROM interfaces i WHERE i.node_id = t.node_id AND i.interface_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) = $2 ORDER BY t.node_id;
+SELECT t.node_id, t.node_id, (SELECT COALESCE(json_agg(i.interface_id ORDER BY i.is_primary DESC, i.interface_id), json_build_array())::text FROM interfaces i WHERE i.node_id = t.node_id) FROM nodes t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT i.interface_id) FROM interfaces i WHERE i.node_id = t.node_id AND i.interface_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) = $2 ORDER BY t.node_id;
 --   $1 = text "[22,21]"
 --   $2 = int 2
 
@@ -306,7 +306,7 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 
 
 -- case node_nodegroups_contains_any
 --   Node; fields: node_id, nodegroup_ids, node_tag_ids
-SELECT t.node_id, t.node_id, (SELECT COALESCE(json_agg(ng.nodegroup_id ORDER BY ng.nodegroup_id)::text, '[]') FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value WHERE nt.node_id = t.node_id), (SELECT COALESCE(json_agg(nt.node_tag_id ORDER BY nt.node_tag_id)::text, '[]') FROM node_tag nt WHERE nt.node_id = t.node_id) FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value WHERE nt.node_id = t.node_id AND ng.nodegroup_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) ORDER BY t.node_id;
+SELECT t.node_id, t.node_id, (SELECT COALESCE(json_agg(ng.nodegroup_id ORDER BY ng.nodegroup_id), json_build_array())::text FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value WHERE nt.node_id = t.node_id), (SELECT COALESCE(json_agg(nt.node_tag_id ORDER BY nt.node_tag_id), json_build_array())::text FROM node_tag nt WHERE nt.node_id = t.node_id) FROM nodes t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM node_tag nt JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value WHERE nt.node_id = t.node_id AND ng.nodegroup_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) ORDER BY t.node_id;
 --   $1 = text "[71]"
 
 -- case node_unmodelled_contains_any
@@ -336,7 +336,7 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND 1 = 0 ORDER BY 
 
 -- case person_roles_contains_all
 --   Person; fields: person_id, roles, role_ids, site_ids
-SELECT t.person_id, t.person_id, (SELECT COALESCE(json_agg(r.name ORDER BY r.role_id)::text, '[]') FROM person_role pr JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id = t.person_id), (SELECT COALESCE(json_agg(pr.role_id ORDER BY pr.role_id)::text, '[]') FROM person_role pr WHERE pr.person_id = t.person_id), (SELECT COALESCE(json_agg(ps.site_id ORDER BY ps.is_primary DESC, ps.site_id)::text, '[]') FROM person_site ps JOIN sites s ON s.site_id = ps.site_id AND s.deleted = 0 WHERE ps.person_id = t.person_id) FROM persons t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT r.name) FROM person_role pr JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id = t.person_id AND r.name IN (SELECT value FROM json_array_elements_text(CAST($1 AS JSON)))) = $2 ORDER BY t.person_id;
+SELECT t.person_id, t.person_id, (SELECT COALESCE(json_agg(r.name ORDER BY r.role_id), json_build_array())::text FROM person_role pr JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id = t.person_id), (SELECT COALESCE(json_agg(pr.role_id ORDER BY pr.role_id), json_build_array())::text FROM person_role pr WHERE pr.person_id = t.person_id), (SELECT COALESCE(json_agg(ps.site_id ORDER BY ps.is_primary DESC, ps.site_id), json_build_array())::text FROM person_site ps JOIN sites s ON s.site_id = ps.site_id AND s.deleted = 0 WHERE ps.person_id = t.person_id) FROM persons t WHERE t.deleted = 0 AND (SELECT COUNT(DISTINCT r.name) FROM person_role pr JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id = t.person_id AND r.name IN (SELECT value FROM json_array_elements_text(CAST($1 AS JSON)))) = $2 ORDER BY t.person_id;
 --   $1 = text "[\"admin\",\"pi\"]"
 --   $2 = int 2
 
@@ -347,12 +347,12 @@ SELECT t.person_id, t.person_id FROM persons t WHERE t.deleted = 0 AND EXISTS (S
 
 -- case person_role_ids_contains_any
 --   Person; fields: person_id, site_ids
-SELECT t.person_id, t.person_id, (SELECT COALESCE(json_agg(ps.site_id ORDER BY ps.is_primary DESC, ps.site_id)::text, '[]') FROM person_site ps JOIN sites s ON s.site_id = ps.site_id AND s.deleted = 0 WHERE ps.person_id = t.person_id) FROM persons t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM person_role pr WHERE pr.person_id = t.person_id AND pr.role_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) ORDER BY t.person_id;
+SELECT t.person_id, t.person_id, (SELECT COALESCE(json_agg(ps.site_id ORDER BY ps.is_primary DESC, ps.site_id), json_build_array())::text FROM person_site ps JOIN sites s ON s.site_id = ps.site_id AND s.deleted = 0 WHERE ps.person_id = t.person_id) FROM persons t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM person_role pr WHERE pr.person_id = t.person_id AND pr.role_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) ORDER BY t.person_id;
 --   $1 = text "[30]"
 
 -- case site_person_ids_contains_any
 --   Site; fields: site_id, person_ids, node_ids
-SELECT t.site_id, t.site_id, (SELECT COALESCE(json_agg(ps.person_id ORDER BY ps.person_id)::text, '[]') FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id), (SELECT COALESCE(json_agg(n.node_id ORDER BY n.node_id)::text, '[]') FROM (SELECT t.node_id, t.site_id FROM nodes t WHERE t.deleted = 0) n WHERE n.site_id = t.site_id) FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id AND ps.person_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) ORDER BY t.site_id;
+SELECT t.site_id, t.site_id, (SELECT COALESCE(json_agg(ps.person_id ORDER BY ps.person_id), json_build_array())::text FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id), (SELECT COALESCE(json_agg(n.node_id ORDER BY n.node_id), json_build_array())::text FROM (SELECT t.node_id, t.site_id FROM nodes t WHERE t.deleted = 0) n WHERE n.site_id = t.site_id) FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 1 FROM person_site ps JOIN persons p ON p.person_id = ps.person_id AND p.deleted = 0 WHERE ps.site_id = t.site_id AND ps.person_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) ORDER BY t.site_id;
 --   $1 = text "[32]"
 
 -- case site_person_ids_of_deleted_person
@@ -373,12 +373,12 @@ SELECT t.site_id, t.site_id FROM sites t WHERE t.deleted = 0 AND EXISTS (SELECT 
 
 -- case nodegroup_node_ids
 --   NodeGroup; fields: nodegroup_id, groupname, node_ids, tagname
-SELECT t.nodegroup_id, t.nodegroup_id, t.groupname, (SELECT tt.tagname FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id), (SELECT COALESCE(json_agg(nt.node_id ORDER BY nt.node_id)::text, '[]') FROM nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value JOIN nodes n ON n.node_id = nt.node_id AND n.deleted = 0 WHERE ng.nodegroup_id = t.nodegroup_id) FROM nodegroups t WHERE EXISTS (SELECT 1 FROM nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value JOIN nodes n ON n.node_id = nt.node_id AND n.deleted = 0 WHERE ng.nodegroup_id = t.nodegroup_id AND nt.node_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) ORDER BY t.nodegroup_id;
+SELECT t.nodegroup_id, t.nodegroup_id, t.groupname, (SELECT tt.tagname FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id), (SELECT COALESCE(json_agg(nt.node_id ORDER BY nt.node_id), json_build_array())::text FROM nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value JOIN nodes n ON n.node_id = nt.node_id AND n.deleted = 0 WHERE ng.nodegroup_id = t.nodegroup_id) FROM nodegroups t WHERE EXISTS (SELECT 1 FROM nodegroups ng JOIN node_tag nt ON nt.tag_type_id = ng.tag_type_id AND nt.value = ng.value JOIN nodes n ON n.node_id = nt.node_id AND n.deleted = 0 WHERE ng.nodegroup_id = t.nodegroup_id AND nt.node_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) ORDER BY t.nodegroup_id;
 --   $1 = text "[11]"
 
 -- case event_object_ids_contains_all
 --   Event; fields: event_id, object_ids, object_types
-SELECT t.event_id, t.event_id, (SELECT COALESCE(json_agg(eo.object_id ORDER BY eo.object_type, eo.object_id)::text, '[]') FROM event_object eo WHERE eo.event_id = t.event_id), (SELECT COALESCE(json_agg(eo.object_type ORDER BY eo.object_type, eo.object_id)::text, '[]') FROM event_object eo WHERE eo.event_id = t.event_id) FROM events t WHERE (SELECT COUNT(DISTINCT eo.object_id) FROM event_object eo WHERE eo.event_id = t.event_id AND eo.object_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) = $2 ORDER BY t.event_id;
+SELECT t.event_id, t.event_id, (SELECT COALESCE(json_agg(eo.object_id ORDER BY eo.object_type, eo.object_id), json_build_array())::text FROM event_object eo WHERE eo.event_id = t.event_id), (SELECT COALESCE(json_agg(eo.object_type ORDER BY eo.object_type, eo.object_id), json_build_array())::text FROM event_object eo WHERE eo.event_id = t.event_id) FROM events t WHERE (SELECT COUNT(DISTINCT eo.object_id) FROM event_object eo WHERE eo.event_id = t.event_id AND eo.object_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))) = $2 ORDER BY t.event_id;
 --   $1 = text "[11,1]"
 --   $2 = int 2
 
@@ -389,13 +389,13 @@ SELECT t.event_id, t.event_id FROM events t WHERE EXISTS (SELECT 1 FROM event_ob
 
 -- case issued_options_contains_all
 --   IssuedMedium; fields: issued_medium_id, hostname, options
-SELECT t.issued_medium_id, t.issued_medium_id, n.hostname, (SELECT COALESCE(json_agg(o.value ORDER BY o.position)::text, '[]') FROM issued_medium_option o WHERE o.issued_medium_id = t.issued_medium_id) FROM issued_media t JOIN nodes n ON n.node_id = t.node_id WHERE (SELECT COUNT(DISTINCT o.value) FROM issued_medium_option o WHERE o.issued_medium_id = t.issued_medium_id AND o.value IN (SELECT value FROM json_array_elements_text(CAST($1 AS JSON)))) = $2 ORDER BY t.issued_medium_id;
+SELECT t.issued_medium_id, t.issued_medium_id, n.hostname, (SELECT COALESCE(json_agg(o.value ORDER BY o.position), json_build_array())::text FROM issued_medium_option o WHERE o.issued_medium_id = t.issued_medium_id) FROM issued_media t JOIN nodes n ON n.node_id = t.node_id WHERE (SELECT COUNT(DISTINCT o.value) FROM issued_medium_option o WHERE o.issued_medium_id = t.issued_medium_id AND o.value IN (SELECT value FROM json_array_elements_text(CAST($1 AS JSON)))) = $2 ORDER BY t.issued_medium_id;
 --   $1 = text "[\"serial\",\"variant:x\"]"
 --   $2 = int 2
 
 -- case issued_by_joined_hostname
 --   IssuedMedium; fields: issued_medium_id, options
-SELECT t.issued_medium_id, t.issued_medium_id, (SELECT COALESCE(json_agg(o.value ORDER BY o.position)::text, '[]') FROM issued_medium_option o WHERE o.issued_medium_id = t.issued_medium_id) FROM issued_media t JOIN nodes n ON n.node_id = t.node_id WHERE n.hostname = $1 ORDER BY t.issued_medium_id;
+SELECT t.issued_medium_id, t.issued_medium_id, (SELECT COALESCE(json_agg(o.value ORDER BY o.position), json_build_array())::text FROM issued_medium_option o WHERE o.issued_medium_id = t.issued_medium_id) FROM issued_media t JOIN nodes n ON n.node_id = t.node_id WHERE n.hostname = $1 ORDER BY t.issued_medium_id;
 --   $1 = text "n2.alpha.example.org"
 
 -- case node_tag_eq
@@ -519,7 +519,7 @@ SELECT t.node_id, t.node_id FROM nodes t WHERE t.deleted = 0 AND LOWER(t.version
 
 -- case tag_type_like
 --   TagType; fields: tag_type_id, tagname, roles
-SELECT t.tag_type_id, t.tag_type_id, t.tagname, (SELECT COALESCE(json_agg(r.name ORDER BY r.role_id)::text, '[]') FROM tag_type_role ttr JOIN roles r ON r.role_id = ttr.role_id WHERE ttr.tag_type_id = t.tag_type_id) FROM tag_types t WHERE LOWER(t.tagname) LIKE LOWER($1) ESCAPE '\' ORDER BY t.tag_type_id;
+SELECT t.tag_type_id, t.tag_type_id, t.tagname, (SELECT COALESCE(json_agg(r.name ORDER BY r.role_id), json_build_array())::text FROM tag_type_role ttr JOIN roles r ON r.role_id = ttr.role_id WHERE ttr.tag_type_id = t.tag_type_id) FROM tag_types t WHERE LOWER(t.tagname) LIKE LOWER($1) ESCAPE '\' ORDER BY t.tag_type_id;
 --   $1 = text "%DIST%"
 
 -- case node_admin_fields
