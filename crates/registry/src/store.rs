@@ -246,6 +246,11 @@ impl Tx {
         Ok(tx)
     }
 
+    /// The database this transaction runs on (a few fixed statements differ between them).
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// The connection for a fixed statement of this crate: a write (`INSERT`, `UPDATE`,
     /// `DELETE`, with or without `RETURNING`) is refused on a reading transaction.
     fn conn_for(&mut self, sql: &str) -> Result<&mut AnyConnection> {

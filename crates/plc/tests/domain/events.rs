@@ -12,7 +12,17 @@ async fn preview_events(api: &bootmedium_plc::Api) -> Vec<Value> {
     let events = value(
         api,
         "GetEvents",
-        vec![admin(), Value::Struct(filter), Value::Array(vec!["message".into(), "call".into(), "person_id".into()])],
+        vec![
+            admin(),
+            Value::Struct(filter),
+            Value::Array(vec![
+                "message".into(),
+                "call".into(),
+                "person_id".into(),
+                "object_types".into(),
+                "object_ids".into(),
+            ]),
+        ],
     )
     .await;
     events.as_array().unwrap().to_vec()
@@ -42,6 +52,12 @@ async fn concurrent_previews_each_commit_their_event_before_answering() {
         for e in &events {
             let message = e.get("message").and_then(Value::as_str).unwrap();
             assert_eq!(message, format!("GetBootMedium on node {} - action=node-preview", DEMO.hostname));
+            // The node it was about, as the event's one object.
+            let types = e.get("object_types").and_then(Value::as_array).unwrap();
+            let ids = e.get("object_ids").and_then(Value::as_array).unwrap();
+            assert_eq!(types, [Value::from("Node")], "{}", db.backend);
+            assert_eq!(ids.len(), 1, "{}", db.backend);
+            assert!(e.get("person_id").and_then(Value::as_int).is_some_and(|p| p > 0));
             let call = e.get("call").and_then(Value::as_str).unwrap();
             assert!(call.contains("Removed by API") && !call.contains(DEMO.pi_password), "{call}");
         }
