@@ -114,7 +114,12 @@ impl Api {
     pub async fn call(&self, method: &str, params: &[Value], peer: Option<IpAddr>) -> CallOutcome {
         // Whatever the call queued (its method, or a notice written after a failed
         // authentication) has committed once it returns: the delivery loop is woken then.
-        let (outcome, queued) = crate::outbox::tracking(self.call_with(method, params, peer, None)).await;
+        self.waking_mail(self.call_with(method, params, peer, None)).await
+    }
+
+    /// Runs a call and wakes the mail delivery loop if the call queued mail that committed.
+    async fn waking_mail<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        let (outcome, queued) = crate::outbox::tracking(call).await;
         if queued {
             self.mail_queued();
         }
@@ -153,20 +158,10 @@ impl Api {
     ) -> CallOutcome<DownloadLink> {
         let spec = methods::boot_medium_spec();
         // The call as the event log and the hmac-free auth see it.
-        let params = [
-            credentials.auth_struct(),
-            node_value(node),
-            Value::from(action),
-            Value::from(""),
-            Value::Array(options.iter().map(|o| Value::String(o.clone())).collect()),
-        ];
+        let params = boot_medium_params(credentials.auth_struct(), node, action, "", options);
         let lifetime = self.config.medium.download_lifetime_seconds;
         let body = async |cx: &mut Cx<'_>| boot_medium::issue_link(cx, node, action, options, lifetime).await;
-        let (outcome, queued) = crate::outbox::tracking(self.invoke(spec, &params, peer, None, body)).await;
-        if queued {
-            self.mail_queued();
-        }
-        labelled(spec, outcome)
+        labelled(spec, self.waking_mail(self.invoke(spec, &params, peer, None, body)).await)
     }
 
     /// GetBootMedium for the operator's command line, which already holds the data directory:
@@ -181,46 +176,12 @@ impl Api {
     ) -> MethodResult<Issued> {
         let spec = methods::boot_medium_spec();
         let filename = output.map(|p| p.to_string_lossy().into_owned());
-        let params = [
-            Value::Nil,
-            node_value(node),
-            Value::from(action),
-            Value::from(filename.clone().unwrap_or_default()),
-            Value::Array(options.iter().map(|o| Value::String(o.clone())).collect()),
-        ];
+        let params = boot_medium_params(Value::Nil, node, action, filename.as_deref().unwrap_or_default(), options);
         let call = boot_medium::MediumCall { node, action, filename: filename.as_deref(), options };
         let body = async |cx: &mut Cx<'_>| boot_medium::issue(cx, &call).await;
         let tx = self.registry.begin_read().await?;
         let run = Run { started: Instant::now(), recheck: None };
-        let (result, queued) = crate::outbox::tracking(self.execute(spec, &params, caller, tx, run, body)).await;
-        if queued {
-            self.mail_queued();
-        }
-        result
-    }
-
-    /// Runs a method as `caller` without authentication: the operator's command line, which
-    /// already holds the data directory. `params` excludes the auth struct.
-    pub async fn call_as(&self, caller: Caller, method: &str, params: &[Value]) -> MethodResult<Reply> {
-        let spec = methods::lookup(method).ok_or_else(|| Fault::invalid_method(method))?;
-        if params.len() < spec.required || params.len() > spec.params.len() {
-            return Err(Fault::argument_count(params.len() + 1, spec.required + 1, spec.params.len() + 1));
-        }
-        for (p, v) in spec.params.iter().zip(params) {
-            args::check(p.name, &p.ty, v)?;
-        }
-        let mut all = Vec::with_capacity(params.len() + 1);
-        all.push(Value::Nil);
-        all.extend_from_slice(params);
-        let handler = spec.handler;
-        let body = async |cx: &mut Cx<'_>| handler(cx, Args(&all[1..])).await;
-        let tx = self.registry.begin_read().await?;
-        let run = Run { started: Instant::now(), recheck: None };
-        let (result, queued) = crate::outbox::tracking(self.execute(spec, &all, caller, tx, run, body)).await;
-        if queued {
-            self.mail_queued();
-        }
-        result
+        self.waking_mail(self.execute(spec, &params, caller, tx, run, body)).await
     }
 
     /// Checks a call's arguments and caller, then runs `body` for it (see [`Api::execute`]).
@@ -572,10 +533,9 @@ fn fault_struct(f: &Fault) -> Value {
     Value::Struct(m)
 }
 
-/// A node argument as the event log records it.
-fn node_value(node: &NodeRef) -> Value {
-    match node {
-        NodeRef::Id(id) => Value::Int(*id),
-        NodeRef::Hostname(h) => Value::String(h.clone()),
-    }
+/// A typed GetBootMedium call as the XML-RPC arguments the event log records (and session auth
+/// reads its auth struct from).
+fn boot_medium_params(auth: Value, node: &NodeRef, action: &str, filename: &str, options: &[String]) -> [Value; 5] {
+    let options = Value::Array(options.iter().map(|o| Value::from(o.as_str())).collect());
+    [auth, node.to_value(), Value::from(action), Value::from(filename), options]
 }

@@ -112,7 +112,7 @@ async fn tags_and_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<(Vec<(St
 
 async fn find_node(cx: &mut Cx<'_>, node: &NodeRef) -> MethodResult<Row> {
     let fields = ["node_id", "hostname", "site_id", "node_type", "peer_id"];
-    let key = node.filter();
+    let key = node.to_value();
     let rows = common::select(cx, &NODE, &key, &fields).await?;
     rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such node {}", common::py_repr(&key))))
 }
@@ -147,8 +147,8 @@ impl NodeRef {
             }
         }
     }
-    /// The filter value that finds the node.
-    fn filter(&self) -> Value {
+    /// The XML-RPC argument (also the filter value that finds the node).
+    pub(crate) fn to_value(&self) -> Value {
         match self {
             NodeRef::Id(id) => Value::Int(*id),
             NodeRef::Hostname(h) => Value::String(h.clone()),
