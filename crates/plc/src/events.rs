@@ -13,6 +13,7 @@ use crate::context::{EventNote, MethodSpec};
 use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::{Registry, Tx, ops};
 use bootmedium_xmlrpc::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::oneshot;
@@ -103,6 +104,8 @@ pub struct EventBatcher {
     writer: Arc<tokio::sync::Mutex<()>>,
     /// Events waiting for the next batch.
     pending: Mutex<Vec<Waiting>>,
+    /// Batches written so far (how many write transactions the events cost).
+    batches: Arc<AtomicU64>,
 }
 
 impl EventBatcher {
@@ -116,12 +119,14 @@ impl EventBatcher {
         // Empty: the batch before took this event along and has answered it already.
         if !batch.is_empty() {
             let registry = registry.clone();
+            let batches = self.batches.clone();
             // A task of its own, so that a caller who goes away mid-batch does not cut the batch
             // (and the events of the others in it) short; the turn ends when it is written.
             tokio::spawn(async move {
                 let _turn = turn;
                 let (rows, senders): (Vec<EventRow>, Vec<_>) = batch.into_iter().unzip();
                 let written = write_batch(&registry, &rows).await;
+                batches.fetch_add(1, Ordering::Relaxed);
                 for s in senders {
                     let _ = s.send(written.clone());
                 }
@@ -142,4 +147,43 @@ async fn write_batch(registry: &Registry, rows: &[EventRow]) -> MethodResult<()>
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bootmedium_registry::{Cond, Query, views};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_arriving_while_the_writer_waits_are_written_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(&format!("sqlite:{}", dir.path().join("e.db").display())).await.unwrap();
+        let batcher = Arc::new(EventBatcher::default());
+        // Another writer holds SQLite's write lock while ten reading calls finish.
+        let held = registry.begin_write().await.unwrap();
+        let mut calls = Vec::new();
+        for i in 0..10 {
+            let (batcher, registry) = (batcher.clone(), registry.clone());
+            calls.push(tokio::spawn(async move {
+                let spec = crate::methods::boot_medium_spec();
+                let note = EventNote { message: Some(format!("call {i}")), objects: vec![("Node", i)] };
+                let rec = EventRecord { spec, params: &[], caller: None, fault_code: 0, note, started: Instant::now() };
+                batcher.record(&registry, rec).await
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(batcher.batches.load(Ordering::Relaxed), 0, "nothing is written while the lock is held");
+        held.commit().await.unwrap();
+        for c in calls {
+            c.await.unwrap().unwrap();
+        }
+        // One write transaction for the first event, one for the nine that queued behind it
+        // (one per call without the group commit).
+        let batches = batcher.batches.load(Ordering::Relaxed);
+        assert!((1..=2).contains(&batches), "{batches} write transactions for 10 events");
+        let mut tx = registry.begin_read().await.unwrap();
+        let all =
+            Query { table: &views::EVENT, cond: Cond::True, fields: vec![], sort: vec![], offset: None, limit: None };
+        assert_eq!(tx.select(&all).await.unwrap().len(), 10);
+    }
 }
