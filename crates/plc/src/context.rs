@@ -158,7 +158,7 @@ pub(crate) struct Recheck<'a> {
 pub struct Cx<'a> {
     pub tx: Tx,
     pub caller: Caller,
-    pub api: &'a Services,
+    pub services: &'a Services,
     pub spec: &'static MethodSpec,
     /// The auth struct as sent (nil for the operator's command line and the typed front ends).
     pub auth: &'a Value,
@@ -174,7 +174,7 @@ pub struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     pub(crate) fn new(
-        api: &'a Services,
+        services: &'a Services,
         spec: &'static MethodSpec,
         auth: &'a Value,
         caller: Caller,
@@ -184,7 +184,7 @@ impl<'a> Cx<'a> {
         Cx {
             tx,
             caller,
-            api,
+            services,
             spec,
             auth,
             event: EventNote::default(),
@@ -197,7 +197,7 @@ impl<'a> Cx<'a> {
     }
 
     pub fn config(&self) -> &PlcConfig {
-        &self.api.config
+        &self.services.config
     }
 
     /// Records the event message and objects (upstream's `self.message`/`event_objects`).
@@ -214,10 +214,10 @@ impl<'a> Cx<'a> {
         if self.writing {
             return Ok(());
         }
-        self.tx.reopen_for_write(&self.api.registry).await?;
+        self.tx.reopen_for_write(&self.services.registry).await?;
         self.writing = true;
         let Some(r) = &self.recheck else { return Ok(()) };
-        match authenticate(self.api, self.spec, &mut self.tx, &r.req, &r.check).await {
+        match authenticate(self.services, self.spec, &mut self.tx, &r.req, &r.check).await {
             Ok(now) if now.caller == self.caller => Ok(()),
             Ok(_) => Err(Fault::auth("the caller's account changed during the call; try again")),
             // The write lock is held here: a failed session is left for its next use to delete.

@@ -358,8 +358,8 @@ async fn admit_result(cx: &mut Cx<'_>, path: &std::path::Path, size: u64) -> Met
         return Ok(());
     }
     let owner = cx.caller.label();
-    let api = cx.api;
-    results::admit(&mut cx.tx, &api.config.medium, &owner, path, size).await
+    let services = cx.services;
+    results::admit(&mut cx.tx, &services.config.medium, &owner, path, size).await
 }
 
 /// Counts a written file result against its caller's quota.
@@ -368,8 +368,8 @@ async fn record_result(cx: &mut Cx<'_>, path: &std::path::Path, size: u64) -> Me
         return Ok(());
     }
     let owner = cx.caller.label();
-    let api = cx.api;
-    results::record(&mut cx.tx, &api.config.medium, &owner, path, size).await
+    let services = cx.services;
+    results::record(&mut cx.tx, &services.config.medium, &owner, path, size).await
 }
 
 /// A generic medium's name: 16 random capital letters (upstream's has a bug that makes every
@@ -419,8 +419,8 @@ async fn image_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>, contai
         .map(|t| t.family.clone())
         .filter(|f| !f.is_empty() && !generic)
         .unwrap_or_else(|| family.name());
-    let api = cx.api;
-    let env = api.media()?;
+    let services = cx.services;
+    let env = services.media()?;
     let settings = env.settings()?;
     let reference = reference_for(env, &family_name)?;
     let hostname = node.text("hostname").unwrap_or_default().to_string();

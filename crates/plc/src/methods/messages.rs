@@ -130,8 +130,8 @@ pub async fn boot_notify_owners(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Va
         include_support: notify::flag(a.get(3)),
         fault: None,
     };
-    let api = cx.api;
-    let config = &api.config;
+    let services = cx.services;
+    let config = &services.config;
     if let Some(mail) = notify::compose(&mut cx.tx, config, &node, &notice).await? {
         notify::send(&mut cx.tx, config, &mail, message_id).await?;
         cx.note(notify::event_message(message_id), vec![("Node", node.node_id)]);
