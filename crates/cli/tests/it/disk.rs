@@ -375,6 +375,12 @@ fn a_killed_server_leaves_no_partial_or_secret_files() {
     scratch_names.dedup();
     assert!(scratch_names.is_empty(), "named scratch files (they carry the node key): {scratch_names:?}");
     assert!(!temporary_files(&results).is_empty(), "the killed server left its partial image");
+    // A reference import killed while it announced itself leaves its unfinished generation
+    // marker beside the real one.
+    let references = server.data_dir.join("references");
+    let marker_leftover = references.join(".generation.4242-0.tmp");
+    std::fs::write(&marker_leftover, "12345 4242-0\n").unwrap();
+    let marker = std::fs::read(references.join("generation")).expect("the import wrote the generation marker");
     // Restart on the same data directory: the sweep removes the partial image.
     let stderr = server.data_dir.join("restart.stderr");
     let (mut child, url) = spawn_serve(&server.data_dir, server.database_url(), &stderr, &[]);
@@ -384,6 +390,8 @@ fn a_killed_server_leaves_no_partial_or_secret_files() {
     assert!(leftovers.is_empty(), "after restart ({url}): {leftovers:?}\n{log}");
     assert!(log.contains("removed 1 partial file results"), "{log}");
     assert!(entries(&scratch).is_empty(), "scratch files after restart: {:?}", entries(&scratch));
+    assert!(!marker_leftover.exists(), "the killed import's marker leftover stayed\n{log}");
+    assert_eq!(std::fs::read(references.join("generation")).unwrap(), marker, "the live marker changed");
     // The only files left that hold a node key are finished results (and the database).
     let holding_keys: Vec<String> = entries(&server.data_dir)
         .into_iter()
