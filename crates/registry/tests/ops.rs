@@ -487,3 +487,26 @@ async fn a_nodes_tags_groups_interfaces_and_settings_come_in_two_reads() {
         tx.commit().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn reading_transactions_refuse_writes_on_both_backends() {
+    use bootmedium_registry::Error;
+    for db in databases().await {
+        let mut tx = db.registry.begin_read().await.unwrap();
+        let refused = [
+            ops::sessions::delete(&mut tx, "s").await.err(),
+            ops::sessions::extend_node_session(&mut tx, "s", 1).await.err(),
+            tx.insert("events", "event_id", &[("call_name", SqlValue::text("x"))]).await.err(),
+            tx.delete("sessions", &[("session_id", SqlValue::text("s"))]).await.err(),
+        ];
+        for (i, e) in refused.into_iter().enumerate() {
+            assert!(matches!(e, Some(Error::ReadOnly)), "{}: write {i}: {e:?}", db.url);
+        }
+        // Reads work on it (on PostgreSQL without a BEGIN), and it ends cleanly.
+        assert_eq!(ops::sessions::find(&mut tx, "s").await.unwrap(), None, "{}", db.url);
+        tx.commit().await.unwrap();
+        let mut tx = db.registry.begin_write().await.unwrap();
+        assert_eq!(ops::sessions::delete(&mut tx, "s").await.unwrap(), 0, "{}", db.url);
+        tx.commit().await.unwrap();
+    }
+}
