@@ -208,7 +208,7 @@ pub async fn issue(cx: &mut Cx<'_>, call: &MediumCall<'_>) -> MethodResult<Issue
     let Output::Image(container) = Output::of(call.action) else {
         return text_medium(cx, &node, call).await;
     };
-    let mut made = image_medium(cx, &node, call, container).await?;
+    let made = image_medium(cx, &node, call, container).await?;
     // Generic media carry no key: the ledger has them only when a download must find them.
     let sha256 = match made.renewed {
         Some(_) => Some(blocking(|| made.medium.sha256()).map_err(media_fault)?),
@@ -223,7 +223,7 @@ pub async fn issue(cx: &mut Cx<'_>, call: &MediumCall<'_>) -> MethodResult<Issue
         record_result(cx, path, made.medium.len()).await?;
     }
     if let Some(sha256) = sha256 {
-        ledger_row(cx, &mut made, sha256, None).await?;
+        ledger_row(cx, &made, sha256, None).await?;
     }
     Ok(match made.target {
         Some(path) => Issued::File(path),
@@ -260,11 +260,11 @@ pub async fn issue_link(
         return Err(Fault::invalid(format!("{action} is not offered as a download; call GetBootMedium")));
     };
     let call = MediumCall { node, action, filename: None, options };
-    let mut made = image_medium(cx, &row, &call, container).await?;
+    let made = image_medium(cx, &row, &call, container).await?;
     let sha256 = blocking(|| made.medium.sha256()).map_err(media_fault)?;
     let grant = DownloadGrant { id: ledger::new_download_id()?, expires: crate::now() + lifetime };
     cx.begin_writing().await?;
-    let issued_medium_id = ledger_row(cx, &mut made, sha256.clone(), Some(grant.clone())).await?;
+    let issued_medium_id = ledger_row(cx, &made, sha256.clone(), Some(grant.clone())).await?;
     Ok(DownloadLink { id: grant.id, issued_medium_id, sha256, size: made.medium.len(), expires: grant.expires })
 }
 
@@ -295,8 +295,7 @@ async fn text_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>) -> Meth
     if let Some(path) = &target {
         record_result(cx, path, text.len() as u64).await?;
     }
-    if let Some(mut key) = renewed {
-        store_key(cx, &mut key).await?;
+    if let Some(key) = renewed {
         let key = &key;
         let issued = IssuedMedium {
             node_id,
@@ -311,7 +310,7 @@ async fn text_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>) -> Meth
             filename: target.as_ref().map(|p| p.to_string_lossy().into_owned()),
             download: None,
         };
-        ledger::record(&mut cx.tx, issued).await?;
+        record_issued(cx, issued).await?;
     }
     Ok(match target {
         None => Issued::Text(text),
@@ -495,17 +494,14 @@ fn medium_request(wanted: MediumOptions, node_config: Option<String>) -> MethodR
     Ok(MediumRequest { image_type: wanted.image_type, console, kargs, variant: wanted.variant, node_config })
 }
 
-/// Stores a made medium's key (if it carries one) and records it in the ledger, in the call's
-/// write transaction; returns the ledger row's id.
+/// Records a made medium in the ledger, with its key (if it carries one), in the call's write
+/// transaction; returns the ledger row's id.
 async fn ledger_row(
     cx: &mut Cx<'_>,
-    made: &mut Made,
+    made: &Made,
     sha256: String,
     download: Option<DownloadGrant>,
 ) -> MethodResult<i64> {
-    if let Some(key) = &mut made.renewed {
-        store_key(cx, key).await?;
-    }
     let options: Vec<&str> = made.options.iter().map(String::as_str).collect();
     let issued = IssuedMedium {
         node_id: made.node_id,
@@ -520,7 +516,24 @@ async fn ledger_row(
         filename: made.target.as_ref().map(|p| p.to_string_lossy().into_owned()),
         download,
     };
-    ledger::record(&mut cx.tx, issued).await
+    record_issued(cx, issued).await
+}
+
+/// Writes a ledger row in the call's write transaction (a keyed medium's key with it: see
+/// [`ledger::record`]); returns its id.
+async fn record_issued(cx: &mut Cx<'_>, issued: IssuedMedium<'_>) -> MethodResult<i64> {
+    cx.begin_writing().await?;
+    let node_id = issued.node_id;
+    let recorded = ledger::record(&mut cx.tx, issued).await?;
+    // The site was checked on the snapshot the medium was prepared on; the node may have moved
+    // since (the fault rolls the key and the row back).
+    if let Some(stored) = recorded.stored_key
+        && !cx.caller.is_admin()
+        && !cx.caller.at_site(stored.site_id)
+    {
+        return Err(Fault::denied(format!("Node {node_id} moved to another site during the call")));
+    }
+    Ok(recorded.issued_medium_id)
 }
 
 /// Upstream's `floppy_contents`: the checks in its order, then the key renewal, then the text
@@ -562,26 +575,7 @@ async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> Method
 /// A new node key from the OS CSPRNG, not stored yet (see [`store_key`]).
 fn new_key(node_id: i64) -> MethodResult<RenewedKey> {
     let key = crypto::new_node_key().map_err(|e| Fault::internal(e.to_string()))?;
-    Ok(RenewedKey { node_id, key, renewed_at: crate::now(), generation: 0 })
-}
-
-/// Stores a new key with `last_download` and the next key generation, in the call's write
-/// transaction, once the medium that carries it is ready.
-async fn store_key(cx: &mut Cx<'_>, renewed: &mut RenewedKey) -> MethodResult<()> {
-    cx.begin_writing().await?;
-    let stored = ops::nodes::store_key(&mut cx.tx, renewed.node_id, &renewed.key, renewed.renewed_at).await?;
-    let Some(ops::nodes::StoredKey { key_generation, site_id }) = stored else {
-        return Err(Fault::invalid(format!("Node {} was deleted during the call", renewed.node_id)));
-    };
-    // The site was checked on the snapshot the medium was prepared on; the node may have moved
-    // since (a fault rolls the key back).
-    if !cx.caller.is_admin() && !cx.caller.at_site(site_id) {
-        return Err(Fault::denied(format!("Node {} moved to another site during the call", renewed.node_id)));
-    }
-    renewed.generation = key_generation;
-    // A session made with the old key dies with it (the old medium's node must not keep one).
-    super::sessions::end_node_sessions(cx, renewed.node_id).await?;
-    Ok(())
+    Ok(RenewedKey { node_id, key, renewed_at: crate::now() })
 }
 
 /// The node's interfaces, the primary one first, with their settings (one read).

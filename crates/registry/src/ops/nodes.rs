@@ -189,28 +189,12 @@ pub async fn interface_count(tx: &mut Tx, node_id: i64) -> Result<i64> {
         .unwrap_or(0))
 }
 
-/// What storing a new key tells: the node's new key generation and its site now.
+/// What storing a new key tells (`ops::ledger::record`): the node's new key generation and its
+/// site now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredKey {
     pub key_generation: i64,
     pub site_id: i64,
-}
-
-/// Stores `key` on the live node with `last_download = at` and the next key generation;
-/// `None` when the node is gone.
-pub async fn store_key(tx: &mut Tx, node_id: i64, key: &str, at: i64) -> Result<Option<StoredKey>> {
-    first(
-        tx,
-        concat!(
-            "UPDATE nodes SET node_key = $1, last_download = $2, key_generation = key_generation + 1 \
-             WHERE node_id = $3 AND ",
-            node_live!("nodes"),
-            " RETURNING key_generation, site_id"
-        ),
-        &[SqlValue::text(key), SqlValue::int(at), SqlValue::int(node_id)],
-        |r| Ok(StoredKey { key_generation: get(r, "key_generation")?, site_id: get(r, "site_id")? }),
-    )
-    .await
 }
 
 /// One of a node's tags.
