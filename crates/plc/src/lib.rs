@@ -30,6 +30,7 @@ pub mod results;
 mod roles;
 pub mod standard_tags;
 mod validate;
+mod wire;
 
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]
@@ -37,6 +38,7 @@ pub mod fuzzing {
     pub use crate::methods::medium_options::{
         Container, MEDIUM_TAGS, MediumOptions, resolve as resolve_medium_options,
     };
+    pub use crate::wire::FromArg;
 }
 
 pub use api::{Api, CallOutcome, Credentials, DownloadLink, Issued, NodeRef};
