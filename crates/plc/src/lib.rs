@@ -38,7 +38,7 @@ pub mod fuzzing {
     pub use crate::methods::medium_options::{
         Container, MEDIUM_TAGS, MediumOptions, resolve as resolve_medium_options,
     };
-    pub use crate::wire::FromArg;
+    pub use crate::wire::{FromArg, check as check_argument};
 }
 
 pub use api::{Api, CallOutcome, Credentials, DownloadLink, Issued, NodeRef};

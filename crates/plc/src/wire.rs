@@ -460,4 +460,133 @@ mod tests {
         assert!(check("f", &FILTER, &Value::Array(vec![Value::Int(1), "a".into()])).is_ok());
         assert!(check("f", &FILTER, &Value::Array(vec![Value::Nil])).is_err());
     }
+
+    /// Values of every shape, for the conversions below.
+    fn samples() -> Vec<Value> {
+        let member = |k: &str, v: Value| Value::Struct(BTreeMap::from([(k.to_string(), v)]));
+        vec![
+            Value::Nil,
+            Value::Int(7),
+            Value::Bool(true),
+            Value::Double(1.5),
+            Value::from("n1.example.org"),
+            Value::Base64(vec![1, 2]),
+            Value::Array(vec![]),
+            Value::Array(vec![Value::from("a"), Value::from("b")]),
+            Value::Array(vec![Value::Int(1), Value::from("a"), Value::Bool(false)]),
+            Value::Array(vec![Value::Nil]),
+            member("hostname", Value::from("x")),
+            member("primary_network", member("interface_id", Value::Int(3))),
+            member("-SORT", Value::Array(vec![Value::from("-hostname")])),
+        ]
+    }
+
+    /// The conversion of `T` takes every value its declared type lets through: the check before
+    /// the handler stays the only place a wrongly typed argument is refused.
+    fn converts_what_checks<T: FromArg>() -> usize {
+        let mut accepted = 0;
+        for v in samples() {
+            if check("x", &T::TY, &v).is_ok() {
+                let converted = T::from_value("x", &v);
+                assert!(converted.is_ok(), "{:?} refused {v:?}: {:?}", T::TY, converted.err());
+                accepted += 1;
+            }
+        }
+        accepted
+    }
+
+    #[test]
+    fn every_argument_type_converts_what_its_check_accepts() {
+        assert_eq!(converts_what_checks::<i64>(), 2);
+        assert_eq!(converts_what_checks::<String>(), 1);
+        assert_eq!(converts_what_checks::<Vec<String>>(), 2);
+        assert_eq!(converts_what_checks::<IdOrName>(), 3);
+        assert_eq!(converts_what_checks::<NodeRef>(), 3);
+        assert_eq!(converts_what_checks::<Fields>(), 3);
+        assert_eq!(converts_what_checks::<Filter>(), 10);
+        assert_eq!(converts_what_checks::<ReturnFields>(), 3);
+        assert_eq!(converts_what_checks::<Option<OrNil<i64>>>(), 3);
+        assert_eq!(converts_what_checks::<Option<OrNil<IdOrName>>>(), 4);
+    }
+
+    #[test]
+    fn arguments_convert_to_their_typed_form() {
+        let filter = |v: Value| Filter::from_value("f", &v).unwrap();
+        assert_eq!(filter(Value::Nil), Filter::All);
+        assert_eq!(filter(Value::Bool(true)), Filter::One(IdOrName::Id(1)));
+        assert_eq!(filter(Value::from("n*")), Filter::One(IdOrName::Name("n*".into())));
+        assert_eq!(
+            filter(Value::Array(vec![Value::Int(2), Value::from("a")])),
+            Filter::Keys(vec![IdOrName::Id(2), IdOrName::Name("a".into())])
+        );
+        let criteria = Value::Struct(BTreeMap::from([
+            ("~node_id".to_string(), Value::Array(vec![Value::Int(1), Value::Nil])),
+            ("date".to_string(), Value::DateTime("20260101T00:00:00".into())),
+        ]));
+        let expected = Fields::from([
+            ("~node_id".to_string(), Datum::List(vec![Datum::Int(1), Datum::Nil])),
+            ("date".to_string(), Datum::Other("dateTime.iso8601")),
+        ]);
+        assert_eq!(filter(criteria), Filter::Match(expected));
+        assert_eq!(ReturnFields::from_value("r", &Value::Nil).unwrap(), ReturnFields::All);
+        assert_eq!(OrNil::<i64>::from_value("e", &Value::Nil).unwrap(), OrNil(None));
+        assert_eq!(Option::<i64>::from_arg("e", None).unwrap(), None);
+        assert_eq!(Option::<i64>::from_arg("e", Some(&Value::Bool(true))).unwrap(), Some(1));
+        assert_eq!(NodeRef::from_value("n", &Value::from("h")).unwrap(), NodeRef::Hostname("h".into()));
+    }
+
+    #[test]
+    fn required_parameters_come_first() {
+        assert_eq!(required(&[]), 0);
+        assert_eq!(required(&[false, false, true]), 2);
+        assert_eq!(required(&[true, true]), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "a required parameter follows an optional one")]
+    fn a_required_parameter_after_an_optional_one_is_refused() {
+        required(&[false, true, false]);
+    }
+
+    #[test]
+    fn results_convert_to_their_values() {
+        assert_eq!(Done.into_value(), Value::Int(1));
+        assert_eq!(None::<String>.into_value(), Value::Nil);
+        assert_eq!(vec!["a".to_string()].into_value(), Value::Array(vec![Value::from("a")]));
+        let row = Row {
+            cells: vec![
+                ("node_id".to_string(), Cell::Scalar(SqlValue::int(4))),
+                ("model".to_string(), Cell::Scalar(SqlValue::Text(None))),
+                ("is_primary".to_string(), Cell::Bool(Some(true))),
+                ("tags".to_string(), Cell::TextList(vec!["x".into()])),
+            ],
+        };
+        let details = crate::methods::NodeDetails {
+            hostname: "n1".into(),
+            boot_state: "boot".into(),
+            model: String::new(),
+            networks: vec![row.clone()],
+            session: "s".into(),
+        };
+        let Value::Struct(m) = details.into_value() else { panic!("not a struct") };
+        let Some(Value::Array(networks)) = m.get("networks") else { panic!("no networks") };
+        // The row as it is, except nil, which old BootManagers cannot read.
+        let Value::Struct(network) = &networks[0] else { panic!("not a struct") };
+        assert_eq!(network.get("model"), Some(&Value::from("")));
+        assert_eq!(network.get("node_id"), Some(&Value::Int(4)));
+        assert_eq!(network.get("is_primary"), Some(&Value::Bool(true)));
+        assert_eq!(network.get("tags"), Some(&Value::Array(vec![Value::from("x")])));
+        let Value::Struct(plain) = row.into_value() else { panic!("not a struct") };
+        assert_eq!(plain.get("model"), Some(&Value::Nil));
+        let none = crate::methods::NodeDetails {
+            hostname: "n1".into(),
+            boot_state: "boot".into(),
+            model: String::new(),
+            networks: vec![],
+            session: "s".into(),
+        };
+        let Value::Struct(m) = none.into_value() else { panic!("not a struct") };
+        assert!(!m.contains_key("networks"));
+        assert_eq!(m.len(), 4);
+    }
 }
