@@ -197,7 +197,7 @@ impl<'a> Cx<'a> {
         &self.services.config
     }
 
-    /// The session the call authenticated with, if it sent one.
+    /// The auth struct's `session` (the session a session-authenticated call used), if any.
     pub fn auth_session(&self) -> Option<&'a str> {
         self.auth.get("session").and_then(Value::as_str)
     }

@@ -1,7 +1,8 @@
 //! The PLCAPI domain (docs/plc-api.md §1–5, §10): callers, authentication, roles, faults, argument
 //! checks, Get* filters and the methods; the boot server pages' lookups and the BootManager
 //! payload store (§12.4: `boot_server`, `bootmanager`). It reaches the database only through
-//! `bootmedium-registry` and knows XML-RPC only as `bootmedium_xmlrpc::Value`.
+//! `bootmedium-registry` and knows XML-RPC only as `bootmedium_xmlrpc::Value`, which the methods
+//! never see: `wire.rs` converts their typed arguments and results.
 #![forbid(unsafe_code)]
 
 mod api;
