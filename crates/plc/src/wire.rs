@@ -408,10 +408,13 @@ pub fn boot_medium_inline(args: &[Value]) -> bool {
 /// does the handler: it converts each checked argument to its type, calls
 /// `sites::get_sites(cx, filter, return_fields)` and turns the result into the reply through
 /// [`IntoReply`]. A function whose signature disagrees does not compile.
+///
+/// Arguments in brackets after the path are passed first, before the client's: methods that
+/// differ only in their class share one function, `common::get[&views::SITE](filter: …, …)`.
 macro_rules! method {
     (
         $name:expr, roles: $roles:expr, writes: $writes:expr, returns: $returns:expr, doc: $doc:expr,
-        $($f:ident)::+ ( $($p:ident : $t:ty),* $(,)? )
+        $($f:ident)::+ $([ $($bound:expr),* ])? ( $($p:ident : $t:ty),* $(,)? )
     ) => {
         $crate::context::MethodSpec {
             name: $name,
@@ -429,7 +432,7 @@ macro_rules! method {
                         #[allow(unused_mut, unused_variables)]
                         let mut given = a.0.iter();
                         $(let $p = <$t as $crate::wire::FromArg>::from_arg(stringify!($p), given.next())?;)*
-                        $($f)::+(cx $(, $p)*).await.map($crate::wire::IntoReply::into_reply)
+                        $($f)::+(cx $($(, $bound)*)? $(, $p)*).await.map($crate::wire::IntoReply::into_reply)
                     })
                 };
                 h

@@ -8,7 +8,7 @@ use super::tags;
 use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::{Filter, ReturnFields, exposed_tags};
+use crate::filter::{Filter, exposed_tags};
 use crate::validate::{check_ip, check_static_ipv4, is_hostname, normalise_mac};
 use bootmedium_registry::views::INTERFACE;
 use bootmedium_registry::{Row, SqlValue, ops};
@@ -299,14 +299,6 @@ pub async fn update_primary_by_node(
         cx.tx.update("interfaces", "interface_id", SqlValue::int(id), &cols).await?;
     }
     Ok(changed)
-}
-
-pub async fn get_interfaces(
-    cx: &mut Cx<'_>,
-    interface_filter: Option<Filter>,
-    return_fields: Option<ReturnFields>,
-) -> MethodResult<Vec<Row>> {
-    common::get(cx, &INTERFACE, interface_filter, return_fields).await
 }
 
 #[cfg(test)]

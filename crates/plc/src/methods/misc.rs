@@ -8,8 +8,7 @@ use super::tags;
 use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::{Filter, ReturnFields};
-use bootmedium_registry::views::{EVENT, EVENT_OBJECT, NODE_GROUP, ROLE};
+use bootmedium_registry::views::{NODE_GROUP, ROLE};
 use bootmedium_registry::{Row, SqlValue, ops};
 
 const NODEGROUP_FIELDS: &[WField] =
@@ -76,14 +75,6 @@ pub async fn delete_node_group(cx: &mut Cx<'_>, nodegroup_id_or_name: IdOrName) 
     Ok(common::one())
 }
 
-pub async fn get_node_groups(
-    cx: &mut Cx<'_>,
-    nodegroup_filter: Option<Filter>,
-    return_fields: Option<ReturnFields>,
-) -> MethodResult<Vec<Row>> {
-    common::get(cx, &NODE_GROUP, nodegroup_filter, return_fields).await
-}
-
 pub async fn get_node_types(cx: &mut Cx<'_>) -> MethodResult<Vec<String>> {
     Ok(ops::lookups::node_types(&mut cx.tx).await?)
 }
@@ -131,20 +122,4 @@ pub async fn delete_node_type(cx: &mut Cx<'_>, name: String) -> MethodResult<Don
     cx.tx.delete("node_types", &[("node_type", SqlValue::text(name))]).await?;
     cx.note(format!("Node type {name} deleted"), vec![]);
     Ok(common::one())
-}
-
-pub async fn get_events(
-    cx: &mut Cx<'_>,
-    event_filter: Option<Filter>,
-    return_fields: Option<ReturnFields>,
-) -> MethodResult<Vec<Row>> {
-    common::get(cx, &EVENT, event_filter, return_fields).await
-}
-
-pub async fn get_event_objects(
-    cx: &mut Cx<'_>,
-    event_filter: Option<Filter>,
-    return_fields: Option<ReturnFields>,
-) -> MethodResult<Vec<Row>> {
-    common::get(cx, &EVENT_OBJECT, event_filter, return_fields).await
 }

@@ -23,6 +23,7 @@ use crate::filter::{Filter, ReturnFields};
 use crate::roles::{self, Role};
 use crate::wire::{self, method};
 use boot_medium::NodeRef;
+use bootmedium_registry::views;
 use std::sync::LazyLock;
 
 pub(crate) use accessors::{ACCESSORS, Flavour};
@@ -45,7 +46,7 @@ static BASE: &[MethodSpec] = &[
     method! {
         "GetSites", roles: ALL_AND_ANONYMOUS, writes: R, returns: "array of site structs",
         doc: "Returns sites matching the filter.",
-        sites::get_sites(filter: Option<Filter>, return_fields: Option<ReturnFields>)
+        common::get[&views::SITE](filter: Option<Filter>, return_fields: Option<ReturnFields>)
     },
     method! {
         "UpdateSite", roles: ADMIN_PI, writes: W, returns: "int 1",
@@ -107,10 +108,12 @@ static BASE: &[MethodSpec] = &[
         doc: "Adds a node to a site.",
         nodes::add_node(site_id_or_login_base: IdOrName, node_fields: Fields)
     },
+    // The secret fields (`key`, `session`, `boot_nonce`) are declared admin-only in the Node view,
+    // which keeps them out of everyone else's answers, filters and sorting.
     method! {
         "GetNodes", roles: ALL_AND_ANONYMOUS, writes: R, returns: "array of node structs",
         doc: "Returns nodes matching the filter.",
-        nodes::get_nodes(node_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+        common::get[&views::NODE](node_filter: Option<Filter>, return_fields: Option<ReturnFields>)
     },
     method! {
         "UpdateNode", roles: ADMIN_PI_TECH, writes: W, returns: "int 1",
@@ -130,7 +133,7 @@ static BASE: &[MethodSpec] = &[
     method! {
         "GetInterfaces", roles: ALL_AND_ANONYMOUS, writes: R, returns: "array of interface structs",
         doc: "Returns interfaces matching the filter.",
-        interfaces::get_interfaces(interface_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+        common::get[&views::INTERFACE](interface_filter: Option<Filter>, return_fields: Option<ReturnFields>)
     },
     method! {
         "UpdateInterface", roles: ADMIN_PI_TECH, writes: W, returns: "int 1",
@@ -150,7 +153,7 @@ static BASE: &[MethodSpec] = &[
     method! {
         "GetTagTypes", roles: ALL, writes: R, returns: "array of tag type structs",
         doc: "Returns tag types.",
-        tags::get_tag_types(tag_type_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+        common::get[&views::TAG_TYPE](tag_type_filter: Option<Filter>, return_fields: Option<ReturnFields>)
     },
     method! {
         "UpdateTagType", roles: ADMIN, writes: W, returns: "int 1",
@@ -180,7 +183,7 @@ static BASE: &[MethodSpec] = &[
     method! {
         "GetNodeTags", roles: ALL, writes: R, returns: "array of node tag structs",
         doc: "Returns node tags.",
-        tags::get_node_tags(node_tag_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+        common::get[&views::NODE_TAG](node_tag_filter: Option<Filter>, return_fields: Option<ReturnFields>)
     },
     method! {
         "UpdateNodeTag", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int 1",
@@ -200,7 +203,7 @@ static BASE: &[MethodSpec] = &[
     method! {
         "GetInterfaceTags", roles: ALL, writes: R, returns: "array of interface tag structs",
         doc: "Returns interface tags.",
-        tags::get_interface_tags(interface_tag_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+        common::get[&views::INTERFACE_TAG](interface_tag_filter: Option<Filter>, return_fields: Option<ReturnFields>)
     },
     method! {
         "UpdateInterfaceTag", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int 1",
@@ -220,7 +223,7 @@ static BASE: &[MethodSpec] = &[
     method! {
         "GetNodeGroups", roles: ALL_AND_ANONYMOUS, writes: R, returns: "array of node group structs",
         doc: "Returns node groups.",
-        misc::get_node_groups(nodegroup_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+        common::get[&views::NODE_GROUP](nodegroup_filter: Option<Filter>, return_fields: Option<ReturnFields>)
     },
     method! {
         "UpdateNodeGroup", roles: ADMIN, writes: W, returns: "int 1",
@@ -270,12 +273,12 @@ static BASE: &[MethodSpec] = &[
     method! {
         "GetEvents", roles: ADMIN, writes: R, returns: "array of event structs",
         doc: "Returns logged events.",
-        misc::get_events(event_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+        common::get[&views::EVENT](event_filter: Option<Filter>, return_fields: Option<ReturnFields>)
     },
     method! {
         "GetEventObjects", roles: ADMIN, writes: R, returns: "array of event object structs",
         doc: "Returns logged events, one row per object.",
-        misc::get_event_objects(event_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+        common::get[&views::EVENT_OBJECT](event_filter: Option<Filter>, return_fields: Option<ReturnFields>)
     },
     method! {
         "GetNodeFlavour", roles: ADMIN_USER_NODE, writes: W, returns: "struct flavour",

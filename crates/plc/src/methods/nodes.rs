@@ -5,10 +5,10 @@ use super::{accessors, sessions};
 use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::{Filter, ReturnFields, exposed_tags};
+use crate::filter::exposed_tags;
 use crate::validate::is_hostname;
 use bootmedium_registry::views::{NODE, SITE};
-use bootmedium_registry::{Row, SqlValue, ops};
+use bootmedium_registry::{SqlValue, ops};
 
 const FIELDS: &[WField] = &[
     WField { nullok: false, ..w("hostname", WTy::Str, 255) },
@@ -100,16 +100,6 @@ pub async fn add_node(cx: &mut Cx<'_>, site_id_or_login_base: IdOrName, node_fie
     accessors::set_exposed(cx, node_id, &tags).await?;
     cx.note(format!("Node {node_id}={hostname} created"), vec![("Site", site_id), ("Node", node_id)]);
     Ok(node_id)
-}
-
-/// The secret fields (`key`, `session`, `boot_nonce`) are declared admin-only in the Node view,
-/// which keeps them out of everyone else's answers, filters and sorting.
-pub async fn get_nodes(
-    cx: &mut Cx<'_>,
-    node_filter: Option<Filter>,
-    return_fields: Option<ReturnFields>,
-) -> MethodResult<Vec<Row>> {
-    common::get(cx, &NODE, node_filter, return_fields).await
 }
 
 /// The node a write targets, after the local-node and site checks.

@@ -4,9 +4,8 @@ use super::common::{self, WField, WTy, Written, collect, columns, find, find_one
 use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::{Filter, ReturnFields};
 use crate::validate::is_login_base;
-use bootmedium_registry::{Row, SqlValue, ops, views::SITE};
+use bootmedium_registry::{SqlValue, ops, views::SITE};
 
 const FIELDS: &[WField] = &[
     WField { nullok: false, ..w("name", WTy::Str, 254) },
@@ -81,14 +80,6 @@ pub async fn add_site(cx: &mut Cx<'_>, site_fields: Fields) -> MethodResult<i64>
     let id = cx.tx.insert("sites", "site_id", &cols).await?;
     cx.note(format!("Site {id} created"), vec![("Site", id)]);
     Ok(id)
-}
-
-pub async fn get_sites(
-    cx: &mut Cx<'_>,
-    filter: Option<Filter>,
-    return_fields: Option<ReturnFields>,
-) -> MethodResult<Vec<Row>> {
-    common::get(cx, &SITE, filter, return_fields).await
 }
 
 pub async fn update_site(cx: &mut Cx<'_>, site_id_or_login_base: IdOrName, site_fields: Fields) -> MethodResult<Done> {

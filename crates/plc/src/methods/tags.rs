@@ -6,10 +6,10 @@ use crate::args::{Done, Fields, IdOrName};
 use crate::caller::Caller;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::{Filter, ReturnFields};
+use crate::filter::Filter;
 use crate::roles::Role;
 use bootmedium_registry::views::{INTERFACE_TAG, NODE, NODE_TAG, ROLE, TAG_TYPE};
-use bootmedium_registry::{Row, SqlValue, ops};
+use bootmedium_registry::{SqlValue, ops};
 
 const TAG_TYPE_FIELDS: &[WField] = &[
     WField { nullok: false, ..w("tagname", WTy::Str, 100) },
@@ -64,14 +64,6 @@ pub async fn add_tag_type(cx: &mut Cx<'_>, tag_type_fields: Fields) -> MethodRes
     let id = cx.tx.insert("tag_types", "tag_type_id", &columns(&written)).await?;
     cx.note(format!("Tag type {id} added"), vec![("TagType", id)]);
     Ok(id)
-}
-
-pub async fn get_tag_types(
-    cx: &mut Cx<'_>,
-    tag_type_filter: Option<Filter>,
-    return_fields: Option<ReturnFields>,
-) -> MethodResult<Vec<Row>> {
-    common::get(cx, &TAG_TYPE, tag_type_filter, return_fields).await
 }
 
 pub async fn update_tag_type(
@@ -263,14 +255,6 @@ pub async fn delete_node_tag(cx: &mut Cx<'_>, node_tag_id: i64) -> MethodResult<
     Ok(common::one())
 }
 
-pub async fn get_node_tags(
-    cx: &mut Cx<'_>,
-    node_tag_filter: Option<Filter>,
-    return_fields: Option<ReturnFields>,
-) -> MethodResult<Vec<Row>> {
-    common::get(cx, &NODE_TAG, node_tag_filter, return_fields).await
-}
-
 /// The interface a tag is written on, with its node's site.
 async fn tagged_interface(cx: &mut Cx<'_>, interface_id: i64) -> MethodResult<(i64, TaggedNode)> {
     let n = ops::interfaces::live_node_of(&mut cx.tx, interface_id)
@@ -352,12 +336,4 @@ pub async fn delete_interface_tag(cx: &mut Cx<'_>, interface_tag_id: i64) -> Met
     cx.tx.delete("interface_tag", &[("interface_tag_id", SqlValue::int(id))]).await?;
     cx.note(format!("Interface tag {id} deleted"), vec![("Interface", interface_id), ("InterfaceTag", id)]);
     Ok(common::one())
-}
-
-pub async fn get_interface_tags(
-    cx: &mut Cx<'_>,
-    interface_tag_filter: Option<Filter>,
-    return_fields: Option<ReturnFields>,
-) -> MethodResult<Vec<Row>> {
-    common::get(cx, &INTERFACE_TAG, interface_tag_filter, return_fields).await
 }
