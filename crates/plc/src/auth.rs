@@ -338,7 +338,7 @@ pub(crate) async fn load_node_caller(tx: &mut Tx, node_id: i64) -> Result<Option
 fn hmac_fields(fields: &BTreeMap<String, Value>) -> Result<(i64, &str), Fault> {
     let node_id = match fields.get("node_id") {
         None => return Err(Fault::invalid_named("auth", "'node_id' not specified")),
-        Some(v) => crate::args::as_int(v)
+        Some(v) => crate::wire::as_int(v)
             .ok_or_else(|| Fault::invalid_named("node_id", format!("expected int, got {}", v.type_name())))?,
     };
     Ok((node_id, field(fields, "value")?))

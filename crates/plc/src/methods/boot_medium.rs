@@ -11,17 +11,17 @@
 
 use super::common;
 use super::medium_options::{self, Container, MediumOptions};
-use crate::args::Args;
-use crate::context::{Cx, MediaEnv, Reply, blocking};
+use crate::args::IdOrName;
+use crate::context::{Cx, MediaEnv, blocking};
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
+use crate::filter::Filter;
 use crate::ledger::{self, DownloadGrant, IssuedMedium, ReferenceId};
 use crate::plnode::{self, NodeConfig, RenewedKey};
 use crate::results::{self, Markers, Scope};
 use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, PreparedMedium, Reference, sha256_hex};
 use bootmedium_registry::views::NODE;
 use bootmedium_registry::{Row, ops};
-use bootmedium_xmlrpc::Value;
 use std::path::PathBuf;
 
 /// Architectures a node group name can select (seed 001).
@@ -112,9 +112,9 @@ async fn tags_and_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<(Vec<(St
 
 async fn find_node(cx: &mut Cx<'_>, node: &NodeRef) -> MethodResult<Row> {
     let fields = ["node_id", "hostname", "site_id", "node_type", "peer_id"];
-    let key = node.to_value();
-    let rows = common::select(cx, &NODE, &key, &fields).await?;
-    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such node {}", common::py_repr(&key))))
+    let key = IdOrName::from(node.clone());
+    let rows = common::select(cx, &NODE, &Filter::One(key.clone()), &fields).await?;
+    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such node {}", key.py_repr())))
 }
 
 fn check_action(cx: &Cx<'_>, node_type: &str, action: &str) -> MethodResult<()> {
@@ -137,21 +137,11 @@ pub enum NodeRef {
     Hostname(String),
 }
 
-impl NodeRef {
-    /// The XML-RPC argument (an int is an id, a string a hostname; a boolean is Python's int).
-    pub(crate) fn from_value(v: &Value) -> MethodResult<NodeRef> {
-        match v {
-            Value::String(s) => Ok(NodeRef::Hostname(s.clone())),
-            other => {
-                crate::args::as_int(other).map(NodeRef::Id).ok_or_else(|| Fault::invalid("expected an id or a name"))
-            }
-        }
-    }
-    /// The XML-RPC argument (also the filter value that finds the node).
-    pub(crate) fn to_value(&self) -> Value {
-        match self {
-            NodeRef::Id(id) => Value::Int(*id),
-            NodeRef::Hostname(h) => Value::String(h.clone()),
+impl From<NodeRef> for IdOrName {
+    fn from(node: NodeRef) -> IdOrName {
+        match node {
+            NodeRef::Id(id) => IdOrName::Id(id),
+            NodeRef::Hostname(h) => IdOrName::Name(h),
         }
     }
 }
@@ -177,26 +167,25 @@ pub enum Issued {
     Medium(PreparedMedium),
 }
 
-/// Whether GetBootMedium's arguments `(node, action, filename, …)` ask for an image in the
+/// Whether a GetBootMedium call with this action and file name answers with an image in the
 /// response (an image action without a file name).
-pub(crate) fn answers_with_image(args: &[Value]) -> bool {
-    let action = args.get(1).and_then(Value::as_str).unwrap_or_default();
-    let filename = args.get(2).and_then(Value::as_str);
+pub(crate) fn answers_with_image(action: &str, filename: Option<&str>) -> bool {
     matches!(Output::of(action), Output::Image(_)) && filename.is_none_or(str::is_empty)
 }
 
-/// The XML-RPC form: `GetBootMedium(auth, node, action, filename, options)`.
-pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Reply> {
-    let node = NodeRef::from_value(a.get(0))?;
-    let options: Vec<String> =
-        a.get(3).as_array().unwrap_or_default().iter().filter_map(Value::as_str).map(str::to_string).collect();
-    let filename = Some(a.str(2)?).filter(|f| !f.is_empty());
-    let call = MediumCall { node: &node, action: a.str(1)?, filename, options: &options };
-    Ok(match issue(cx, &call).await? {
-        Issued::Text(text) => Reply::Value(Value::String(text)),
-        Issued::File(path) => Reply::Value(Value::String(path.to_string_lossy().into_owned())),
-        Issued::Medium(medium) => Reply::Medium(medium),
-    })
+/// The PLCAPI form: `GetBootMedium(auth, node, action, filename, options)`, an empty file name
+/// for a result handed back.
+pub async fn get_boot_medium(
+    cx: &mut Cx<'_>,
+    node_id_or_hostname: NodeRef,
+    action: String,
+    filename: String,
+    options: Option<Vec<String>>,
+) -> MethodResult<Issued> {
+    let options = options.unwrap_or_default();
+    let filename = Some(filename.as_str()).filter(|f| !f.is_empty());
+    let call = MediumCall { node: &node_id_or_hostname, action: &action, filename, options: &options };
+    issue(cx, &call).await
 }
 
 /// GetBootMedium (docs/plc-api.md §9.2): a configuration file or a boot image for a node, in

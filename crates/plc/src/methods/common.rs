@@ -1,58 +1,57 @@
 //! Helpers shared by the methods: reading rows, resolving id-or-name arguments, and checking the
 //! fields of Add*/Update* structs.
 
-use crate::args::{IdOrName, as_int, id_or_name};
+use crate::args::{Datum, Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::{self, Viewer};
+use crate::filter::{self, Filter, ReturnFields, Viewer};
 use crate::validate::check_max_bytes;
 use bootmedium_registry::{CmpOp, Cond, FieldRef, Query, Row, SqlValue, TableSpec};
-use bootmedium_xmlrpc::Value;
-use std::collections::BTreeMap;
 
-/// Reads rows of `table` named by a client's filter value, with the given fields (names written
-/// in this crate, so they may be fields the caller cannot read itself).
+/// Reads rows of `table` named by a client's filter, with the given fields (names written in
+/// this crate, so they may be fields the caller cannot read itself).
 pub async fn select(
     cx: &mut Cx<'_>,
     table: &'static TableSpec,
-    filter_value: &Value,
+    filter: &Filter,
     fields: &[&str],
 ) -> MethodResult<Vec<Row>> {
-    let f = filter::parse_filter(table, filter_value, Viewer::of(&cx.caller))?;
+    let f = filter::parse_filter(table, filter, Viewer::of(&cx.caller))?;
     let fields = field_refs(table, fields)?;
     Ok(cx.tx.select(&Query { table, cond: f.cond, fields, sort: f.sort, offset: f.offset, limit: f.limit }).await?)
 }
 
-/// The standard `Get*(auth, filter, return_fields)` body.
+/// The standard `Get*(auth, filter, return_fields)` body (either left out: everything).
 pub async fn get(
     cx: &mut Cx<'_>,
     table: &'static TableSpec,
-    filter_value: &Value,
-    return_fields: &Value,
-) -> MethodResult<Vec<Value>> {
-    let q = filter::query(table, filter_value, return_fields, Viewer::of(&cx.caller))?;
-    Ok(cx.tx.select(&q).await?.into_iter().map(filter::row_to_value).collect())
+    filter: Option<Filter>,
+    return_fields: Option<ReturnFields>,
+) -> MethodResult<Vec<Row>> {
+    let (filter, return_fields) = (filter.unwrap_or_default(), return_fields.unwrap_or_default());
+    let q = filter::query(table, &filter, &return_fields, Viewer::of(&cx.caller))?;
+    Ok(cx.tx.select(&q).await?)
 }
 
-/// Finds exactly one row by id (int) or name (string). `what` names the class in the fault
+/// Finds exactly one row by id or name. `what` names the class in the fault
 /// (`No such node 'x'`).
 pub async fn find_one(
     cx: &mut Cx<'_>,
     table: &'static TableSpec,
-    key: &Value,
+    key: &IdOrName,
     fields: &[&str],
     what: &str,
 ) -> MethodResult<Row> {
-    let cond = match id_or_name(key)? {
-        IdOrName::Id(id) => Cond::Compare(field(table, table.primary_key)?, CmpOp::Eq, SqlValue::int(id)),
+    let cond = match key {
+        IdOrName::Id(id) => Cond::Compare(field(table, table.primary_key)?, CmpOp::Eq, SqlValue::int(*id)),
         IdOrName::Name(n) => match table.secondary_key {
-            Some(sk) => Cond::Compare(field(table, sk)?, CmpOp::Eq, SqlValue::text(n)),
-            None => return Err(Fault::invalid(format!("No such {what} {}", py_repr(key)))),
+            Some(sk) => Cond::Compare(field(table, sk)?, CmpOp::Eq, SqlValue::text(n.as_str())),
+            None => return Err(Fault::invalid(format!("No such {what} {}", key.py_repr()))),
         },
     };
     let fields = field_refs(table, fields)?;
     let rows = cx.tx.select(&Query { table, cond, fields, sort: vec![], offset: None, limit: Some(1) }).await?;
-    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such {what} {}", py_repr(key))))
+    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such {what} {}", key.py_repr())))
 }
 
 /// The named fields of a class (names written in this crate, not by clients).
@@ -62,14 +61,6 @@ fn field_refs(table: &'static TableSpec, names: &[&str]) -> MethodResult<Vec<Fie
 
 pub fn field(table: &'static TableSpec, name: &str) -> MethodResult<FieldRef> {
     table.field(name).map(FieldRef::Field).ok_or_else(|| Fault::internal(format!("unknown field {name}")))
-}
-
-/// `%r` of an id-or-name as upstream prints it in faults: ints bare, strings quoted.
-pub fn py_repr(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("'{s}'"),
-        other => as_int(other).map(|i| i.to_string()).unwrap_or_else(|| "?".into()),
-    }
 }
 
 /// How a writable field is typed.
@@ -108,7 +99,7 @@ impl Written {
     }
 }
 
-fn convert(f: &WField, v: &Value) -> MethodResult<SqlValue> {
+fn convert(f: &WField, v: &Datum) -> MethodResult<SqlValue> {
     let mismatch = || {
         let exp = match f.ty {
             WTy::Int => "int",
@@ -118,7 +109,7 @@ fn convert(f: &WField, v: &Value) -> MethodResult<SqlValue> {
         };
         Fault::invalid_named(f.name, format!("expected {exp}, got {}", v.type_name()))
     };
-    if matches!(v, Value::Nil) {
+    if matches!(v, Datum::Nil) {
         if !f.nullok {
             return Err(mismatch());
         }
@@ -129,18 +120,18 @@ fn convert(f: &WField, v: &Value) -> MethodResult<SqlValue> {
         });
     }
     Ok(match (f.ty, v) {
-        (WTy::Int, Value::Int(_) | Value::Bool(_)) => {
+        (WTy::Int, Datum::Int(_) | Datum::Bool(_)) => {
             // PLC's integer columns are 32-bit.
-            let n = as_int(v).unwrap_or(0);
+            let n = v.as_int().unwrap_or(0);
             if i32::try_from(n).is_err() {
                 return Err(Fault::invalid(format!("{} must fit in 32 bits", f.name)));
             }
             SqlValue::int(n)
         }
-        (WTy::Bool, Value::Bool(b)) => SqlValue::bool(*b),
-        (WTy::Double, Value::Double(d)) => SqlValue::Float(Some(*d)),
-        (WTy::Double, Value::Int(i)) => SqlValue::Float(Some(*i as f64)),
-        (WTy::Str, Value::String(s)) => {
+        (WTy::Bool, Datum::Bool(b)) => SqlValue::bool(*b),
+        (WTy::Double, Datum::Double(d)) => SqlValue::Float(Some(*d)),
+        (WTy::Double, Datum::Int(i)) => SqlValue::Float(Some(*i as f64)),
+        (WTy::Str, Datum::Str(s)) => {
             check_max_bytes(f.name, s, f.max_bytes)?;
             SqlValue::text(s.clone())
         }
@@ -158,7 +149,7 @@ pub fn collect(
     adding: bool,
     accepted: &[WField],
     tags: &[&str],
-    fields: &BTreeMap<String, Value>,
+    fields: &Fields,
 ) -> MethodResult<(Vec<Written>, Vec<TagValue>)> {
     let unknown: Vec<&String> = fields
         .keys()
@@ -196,6 +187,6 @@ pub fn columns(written: &[Written]) -> Vec<(&'static str, SqlValue)> {
 }
 
 /// 1, the usual return of Update*/Delete*.
-pub fn one() -> Value {
-    Value::Int(1)
+pub fn one() -> Done {
+    Done
 }

@@ -2,14 +2,13 @@
 
 use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
 use super::{accessors, sessions};
-use crate::args::Args;
+use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::filter::exposed_tags;
 use crate::validate::is_hostname;
 use bootmedium_registry::views::{NODE, SITE};
 use bootmedium_registry::{SqlValue, ops};
-use bootmedium_xmlrpc::Value;
 
 const FIELDS: &[WField] = &[
     WField { nullok: false, ..w("hostname", WTy::Str, 255) },
@@ -74,13 +73,13 @@ fn node_hrn(root: &str, login_base: &str, hostname: &str) -> String {
     format!("{root}.{login_base}.{}", hostname.replace('.', "\\."))
 }
 
-pub async fn add_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let site = find_one(cx, &SITE, a.get(0), &["site_id", "login_base"], "site").await?;
+pub async fn add_node(cx: &mut Cx<'_>, site_id_or_login_base: IdOrName, node_fields: Fields) -> MethodResult<i64> {
+    let site = find_one(cx, &SITE, &site_id_or_login_base, &["site_id", "login_base"], "site").await?;
     let site_id = site.int("site_id").unwrap_or(0);
     if !cx.caller.is_admin() && !cx.caller.at_site(site_id) {
         return Err(Fault::denied("Not allowed to add nodes to specified site"));
     }
-    let (mut written, tags) = collect("Node", true, FIELDS, exposed_tags(&NODE), a.fields(1)?)?;
+    let (mut written, tags) = collect("Node", true, FIELDS, exposed_tags(&NODE), &node_fields)?;
     if find(&written, "hostname").is_none() {
         return Err(Fault::invalid("hostname must be specified and cannot be unset in class Node"));
     }
@@ -100,13 +99,7 @@ pub async fn add_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     tags.push(("hrn".to_string(), hrn));
     accessors::set_exposed(cx, node_id, &tags).await?;
     cx.note(format!("Node {node_id}={hostname} created"), vec![("Site", site_id), ("Node", node_id)]);
-    Ok(Value::Int(node_id))
-}
-
-/// The secret fields (`key`, `session`, `boot_nonce`) are declared admin-only in the Node view,
-/// which keeps them out of everyone else's answers, filters and sorting.
-pub async fn get_nodes(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &NODE, a.get(0), a.get(1)).await?))
+    Ok(node_id)
 }
 
 /// The node a write targets, after the local-node and site checks.
@@ -116,7 +109,7 @@ pub struct TargetNode {
     pub site_id: i64,
 }
 
-pub async fn writable_node(cx: &mut Cx<'_>, key: &Value, verb: &str) -> MethodResult<TargetNode> {
+pub async fn writable_node(cx: &mut Cx<'_>, key: &IdOrName, verb: &str) -> MethodResult<TargetNode> {
     let r = find_one(cx, &NODE, key, &["node_id", "hostname", "site_id", "peer_id"], "node").await?;
     let node = TargetNode {
         node_id: r.int("node_id").unwrap_or(0),
@@ -132,9 +125,9 @@ pub async fn writable_node(cx: &mut Cx<'_>, key: &Value, verb: &str) -> MethodRe
     Ok(node)
 }
 
-pub async fn update_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let node = writable_node(cx, a.get(0), "update").await?;
-    let (mut written, tags) = collect("Node", false, ADMIN_FIELDS, exposed_tags(&NODE), a.fields(1)?)?;
+pub async fn update_node(cx: &mut Cx<'_>, node_id_or_hostname: IdOrName, node_fields: Fields) -> MethodResult<Done> {
+    let node = writable_node(cx, &node_id_or_hostname, "update").await?;
+    let (mut written, tags) = collect("Node", false, ADMIN_FIELDS, exposed_tags(&NODE), &node_fields)?;
     if !cx.caller.is_admin() {
         // Upstream drops the admin-only fields silently for others.
         written.retain(|w| FIELDS.iter().any(|f| f.name == w.field.name));
@@ -170,8 +163,8 @@ pub async fn delete_node_rows(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<()>
     Ok(())
 }
 
-pub async fn delete_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let node = writable_node(cx, a.get(0), "delete").await?;
+pub async fn delete_node(cx: &mut Cx<'_>, node_id_or_hostname: IdOrName) -> MethodResult<Done> {
+    let node = writable_node(cx, &node_id_or_hostname, "delete").await?;
     delete_node_rows(cx, node.node_id).await?;
     cx.note(format!("Node {} deleted", node.hostname), vec![("Node", node.node_id)]);
     Ok(common::one())
