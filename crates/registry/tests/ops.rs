@@ -437,7 +437,7 @@ async fn tagged(tx: &mut Tx, table: &'static str, pk: &'static str, owner: (&'st
 }
 
 #[tokio::test]
-async fn a_nodes_tags_groups_interfaces_and_settings_come_in_two_reads() {
+async fn a_medium_node_brings_its_tags_groups_interfaces_and_settings_in_one_read() {
     for db in databases().await {
         let mut tx = db.registry.begin_write().await.unwrap();
         let s = site(&mut tx, "tg").await;
@@ -476,24 +476,34 @@ async fn a_nodes_tags_groups_interfaces_and_settings_come_in_two_reads() {
         tagged(&mut tx, "interface_tag", "interface_tag_id", ("interface_id", primary), ifname, "eth0").await;
         tagged(&mut tx, "interface_tag", "interface_tag_id", ("interface_id", secondary), ifname, "eth1").await;
 
-        let read = ops::nodes::tags_and_groups(&mut tx, n).await.unwrap();
+        use ops::nodes::NodeKey;
+        let node = ops::nodes::medium_node(&mut tx, NodeKey::Hostname("n.tg.example.org")).await.unwrap().unwrap();
+        assert_eq!(ops::nodes::medium_node(&mut tx, NodeKey::Id(n)).await.unwrap().as_ref(), Some(&node));
+        assert_eq!((node.node_id, node.site_id, node.node_type.as_str(), node.peer_id), (n, s, "regular", None));
+        let read = &node.tags;
         let tags: Vec<(&str, &str)> = read.tags.iter().map(|t| (t.tagname.as_str(), t.value.as_str())).collect();
         assert_eq!(tags, [("deployment", "alpha"), ("arch", "i386")], "{}", db.url);
         assert_eq!(read.groups, ["zeta", "i386", "beta"], "{}", db.url);
-        let none = ops::nodes::tags_and_groups(&mut tx, 999_999).await.unwrap();
-        assert!(none.tags.is_empty() && none.groups.is_empty());
+        assert_eq!(ops::nodes::medium_node(&mut tx, NodeKey::Id(999_999)).await.unwrap(), None);
 
-        let interfaces = ops::nodes::interfaces_with_settings(&mut tx, n).await.unwrap();
+        let interfaces = &node.interfaces;
         assert_eq!(interfaces.len(), 2, "{}", db.url);
         assert!(interfaces[0].interface.is_primary && !interfaces[1].interface.is_primary);
         assert_eq!(interfaces[0].interface.network.ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(interfaces[0].interface.network.method, "dhcp");
         let settings = |i: usize| -> Vec<(String, String)> {
             interfaces[i].settings.iter().map(|s| (s.tagname.clone(), s.value.clone())).collect()
         };
         assert_eq!(settings(0), [("mtu".to_string(), "1400".to_string()), ("ifname".into(), "eth0".into())]);
         assert_eq!(settings(1), [("ifname".to_string(), "eth1".to_string())]);
         assert_eq!(interfaces[0].settings[0].category, "interface/config");
-        assert!(ops::nodes::interfaces_with_settings(&mut tx, other).await.unwrap().is_empty());
+        let other = ops::nodes::medium_node(&mut tx, NodeKey::Id(other)).await.unwrap().unwrap();
+        assert!(other.interfaces.is_empty() && other.tags.groups.is_empty(), "{}", db.url);
+        assert_eq!(other.tags.tags.len(), 1);
+        // A deleted node is not found, by id or by name.
+        soft_delete_node(&mut tx, n).await;
+        assert_eq!(ops::nodes::medium_node(&mut tx, NodeKey::Id(n)).await.unwrap(), None, "{}", db.url);
+        assert_eq!(ops::nodes::medium_node(&mut tx, NodeKey::Hostname("n.tg.example.org")).await.unwrap(), None);
         tx.commit().await.unwrap();
     }
 }

@@ -9,19 +9,17 @@
 //!
 //! Section numbers (§N) refer to docs/plc-api.md.
 
-use super::common;
 use super::medium_options::{self, Container, MediumOptions};
 use crate::args::IdOrName;
 use crate::context::{Cx, MediaEnv, blocking};
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::Filter;
 use crate::ledger::{self, DownloadGrant, IssuedMedium, ReferenceId};
 use crate::plnode::{self, NodeConfig, RenewedKey};
 use crate::results::{self, Markers, Scope};
 use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, PreparedMedium, Reference, sha256_hex};
-use bootmedium_registry::views::NODE;
-use bootmedium_registry::{Row, ops};
+use bootmedium_registry::ops;
+use bootmedium_registry::ops::nodes::MediumNode;
 use std::path::PathBuf;
 
 /// Architectures a node group name can select (seed 001).
@@ -100,21 +98,21 @@ fn default_family(cx: &Cx<'_>) -> Family {
     Family { pldistro: d.pldistro.clone(), fcdistro: d.fcdistro.clone(), arch: d.arch.clone() }
 }
 
-/// All of a node's tags as (name, value), and its family from its node groups and those tags
-/// (one read).
-async fn tags_and_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<(Vec<(String, String)>, Family)> {
-    let defaults = default_family(cx);
-    let read = ops::nodes::tags_and_groups(&mut cx.tx, node_id).await?;
-    let tags: Vec<(String, String)> = read.tags.into_iter().map(|t| (t.tagname, t.value)).collect();
-    let family = family_of(&defaults, &read.groups, &tags);
-    Ok((tags, family))
+/// All of a node's tags as (name, value), and its family from its node groups and those tags.
+fn tags_and_family(cx: &Cx<'_>, node: &MediumNode) -> (Vec<(String, String)>, Family) {
+    let tags: Vec<(String, String)> = node.tags.tags.iter().map(|t| (t.tagname.clone(), t.value.clone())).collect();
+    let family = family_of(&default_family(cx), &node.tags.groups, &tags);
+    (tags, family)
 }
 
-async fn find_node(cx: &mut Cx<'_>, node: &NodeRef) -> MethodResult<Row> {
-    let fields = ["node_id", "hostname", "site_id", "node_type", "peer_id"];
-    let key = IdOrName::from(node.clone());
-    let rows = common::select(cx, &NODE, &Filter::One(key.clone()), &fields).await?;
-    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such node {}", key.py_repr())))
+/// The node a call names, with everything its media are made from (one read).
+async fn find_node(cx: &mut Cx<'_>, node: &NodeRef) -> MethodResult<MediumNode> {
+    let key = match node {
+        NodeRef::Id(id) => ops::nodes::NodeKey::Id(*id),
+        NodeRef::Hostname(h) => ops::nodes::NodeKey::Hostname(h),
+    };
+    let found = ops::nodes::medium_node(&mut cx.tx, key).await?;
+    found.ok_or_else(|| Fault::invalid(format!("No such node {}", IdOrName::from(node.clone()).py_repr())))
 }
 
 fn check_action(cx: &Cx<'_>, node_type: &str, action: &str) -> MethodResult<()> {
@@ -193,7 +191,7 @@ pub async fn get_boot_medium(
 /// with the ledger row, once the result is ready.
 pub async fn issue(cx: &mut Cx<'_>, call: &MediumCall<'_>) -> MethodResult<Issued> {
     let node = find_node(cx, call.node).await?;
-    check_action(cx, node.text("node_type").unwrap_or_default(), call.action)?;
+    check_action(cx, &node.node_type, call.action)?;
     let Output::Image(container) = Output::of(call.action) else {
         return text_medium(cx, &node, call).await;
     };
@@ -244,7 +242,7 @@ pub async fn issue_link(
     lifetime: i64,
 ) -> MethodResult<DownloadLink> {
     let row = find_node(cx, node).await?;
-    check_action(cx, row.text("node_type").unwrap_or_default(), action)?;
+    check_action(cx, &row.node_type, action)?;
     let Output::Image(container) = Output::of(action) else {
         return Err(Fault::invalid(format!("{action} is not offered as a download; call GetBootMedium")));
     };
@@ -259,19 +257,19 @@ pub async fn issue_link(
 
 /// node-preview and node-floppy (docs/plc-api.md §9.3): the configuration file, with a renewed
 /// key for node-floppy.
-async fn text_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>) -> MethodResult<Issued> {
-    let node_id = node.int("node_id").unwrap_or(0);
-    let hostname = node.text("hostname").unwrap_or_default().to_string();
+async fn text_medium(cx: &mut Cx<'_>, node: &MediumNode, call: &MediumCall<'_>) -> MethodResult<Issued> {
+    let node_id = node.node_id;
+    let hostname = node.hostname.clone();
     if !call.options.is_empty() {
         return Err(Fault::invalid("Options are not supported for node configs"));
     }
-    let (_, family) = tags_and_family(cx, node_id).await?;
+    let (_, family) = tags_and_family(cx, node);
     let target = match call.filename {
         None => None,
         Some(f) => Some(result_path(cx, f, &hostname, Output::Text.suffix(), &family.name(), &family.arch, None)?),
     };
     cx.note(format!("GetBootMedium on node {hostname} - action={}", call.action), vec![("Node", node_id)]);
-    let (text, renewed) = floppy_contents(cx, node, call.action == "node-floppy").await?;
+    let (text, renewed) = floppy_contents(cx, node, call.action == "node-floppy")?;
     if let Some(path) = &target {
         admit_result(cx, path, text.len() as u64).await?;
         results::create_parents(path)?;
@@ -386,19 +384,24 @@ fn reference_for(env: &MediaEnv, family: &str) -> MethodResult<Reference> {
 /// node-iso, node-usb, generic-*, dummynet-* (docs/plc-api.md §9.2 steps 4, 5, 9, 11): the
 /// medium is prepared (and written to its file, if the call names one) with a new key that is
 /// not stored yet: the caller stores it with the ledger row once the medium is finished.
-async fn image_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>, container: Container) -> MethodResult<Made> {
+async fn image_medium(
+    cx: &mut Cx<'_>,
+    node: &MediumNode,
+    call: &MediumCall<'_>,
+    container: Container,
+) -> MethodResult<Made> {
     let action = call.action;
     let options: Vec<&str> = call.options.iter().map(String::as_str).collect();
     let generic = action.starts_with("generic-");
-    let node_id = node.int("node_id").unwrap_or(0);
+    let node_id = node.node_id;
     // One read of the node's tags and groups: §9.2 step 4a's bootcd tags and the family both
     // come from it.
-    let (tags, family) = if generic { (Vec::new(), default_family(cx)) } else { tags_and_family(cx, node_id).await? };
+    let (tags, family) = if generic { (Vec::new(), default_family(cx)) } else { tags_and_family(cx, node) };
     let wanted = medium_options::resolve(container, &tags, &options)?;
     if generic && !options.is_empty() {
         return Err(Fault::invalid("Options are not supported for generic images"));
     }
-    let node_type = node.text("node_type").unwrap_or_default();
+    let node_type = node.node_type.as_str();
     let family_name = cx
         .config()
         .medium
@@ -411,7 +414,7 @@ async fn image_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>, contai
     let env = services.media()?;
     let settings = env.settings()?;
     let reference = reference_for(env, &family_name)?;
-    let hostname = node.text("hostname").unwrap_or_default().to_string();
+    let hostname = node.hostname.clone();
     let nodename = if generic { generic_name()? } else { hostname.clone() };
     let target = match call.filename {
         None => None,
@@ -435,7 +438,7 @@ async fn image_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>, contai
     let (node_config, renewed) = if generic {
         (None, None)
     } else {
-        let (text, renewed) = floppy_contents(cx, node, true).await?;
+        let (text, renewed) = floppy_contents(cx, node, true)?;
         (Some(text), renewed)
     };
     let request = medium_request(wanted, node_config)?;
@@ -527,16 +530,16 @@ async fn record_issued(cx: &mut Cx<'_>, issued: IssuedMedium<'_>) -> MethodResul
 
 /// Upstream's `floppy_contents`: the checks in its order, then the key renewal, then the text
 /// (and the renewal, when there was one).
-async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> MethodResult<(String, Option<RenewedKey>)> {
-    let node_id = node.int("node_id").unwrap_or(0);
-    let hostname = node.text("hostname").unwrap_or_default().to_string();
-    if node.int("peer_id").is_some() {
+fn floppy_contents(cx: &Cx<'_>, node: &MediumNode, renew_key: bool) -> MethodResult<(String, Option<RenewedKey>)> {
+    let node_id = node.node_id;
+    let hostname = node.hostname.clone();
+    if node.peer_id.is_some() {
         return Err(Fault::invalid(format!("Not a local node {hostname}")));
     }
-    if !cx.caller.is_admin() && !cx.caller.at_site(node.int("site_id").unwrap_or(0)) {
+    if !cx.caller.is_admin() && !cx.caller.at_site(node.site_id) {
         return Err(Fault::denied(format!("Not allowed to generate a configuration file for {hostname}")));
     }
-    let interfaces = node_interfaces(cx, node_id).await?;
+    let interfaces = &node.interfaces;
     let Some(primary) = interfaces.iter().find(|i| i.interface.is_primary) else {
         return Err(Fault::invalid(format!("No primary network configured on {hostname}")));
     };
@@ -565,11 +568,6 @@ async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> Method
 fn new_key(node_id: i64) -> MethodResult<RenewedKey> {
     let key = crypto::new_node_key().map_err(|e| Fault::internal(e.to_string()))?;
     Ok(RenewedKey { node_id, key, renewed_at: crate::now() })
-}
-
-/// The node's interfaces, the primary one first, with their settings (one read).
-async fn node_interfaces(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<ops::nodes::InterfaceWithSettings>> {
-    Ok(ops::nodes::interfaces_with_settings(&mut cx.tx, node_id).await?)
 }
 
 #[cfg(test)]
