@@ -6,7 +6,7 @@
 //! and GetMessages refuses integer ids (message ids are strings). BootNotifyOwners sends the same
 //! template for the same node at most once per `notify::NOTIFY_WINDOW_SECONDS`.
 
-use super::common::{self, WField, WTy, collect, columns, find, w};
+use super::common::{self, collect, columns, find};
 use crate::args::Args;
 use crate::caller::Caller;
 use crate::context::Cx;
@@ -14,21 +14,8 @@ use crate::fault::{Fault, MethodResult};
 use crate::filter::Viewer;
 use crate::notify::{self, Notice};
 use bootmedium_registry::views::MESSAGE;
-use bootmedium_registry::{SortKey, SqlValue, ops};
+use bootmedium_registry::{SortKey, SqlValue, WriteOp, ops};
 use bootmedium_xmlrpc::Value;
-
-const FIELDS: &[WField] = &[
-    w("subject", WTy::Str, 1024),
-    w("template", WTy::Str, 65536),
-    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
-];
-
-const ADD_FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("message_id", WTy::Str, 255) },
-    w("subject", WTy::Str, 1024),
-    w("template", WTy::Str, 65536),
-    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
-];
 
 pub async fn get_messages(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let filter = a.get(0);
@@ -71,7 +58,7 @@ async fn message_exists(cx: &mut Cx<'_>, id: &str) -> MethodResult<bool> {
 }
 
 pub async fn add_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (written, _) = collect("Message", true, ADD_FIELDS, &[], a.fields(0)?)?;
+    let (written, _) = collect(&MESSAGE, WriteOp::Add, &cx.caller, &[], a.fields(0)?)?;
     let written = checked(written)?;
     let Some(id) = find(&written, "message_id").and_then(|w| w.text()).map(str::to_string) else {
         return Err(Fault::invalid("message_id must be specified and cannot be unset in class Message"));
@@ -95,7 +82,7 @@ async fn existing(cx: &mut Cx<'_>, a: &Args<'_>) -> MethodResult<String> {
 
 pub async fn update_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let id = existing(cx, &a).await?;
-    let (written, _) = collect("Message", false, FIELDS, &[], a.fields(1)?)?;
+    let (written, _) = collect(&MESSAGE, WriteOp::Update, &cx.caller, &[], a.fields(1)?)?;
     let written = checked(written)?;
     cx.tx.update("messages", "message_id", SqlValue::text(id.clone()), &columns(&written)).await?;
     cx.note(format!("Message {id} updated"), vec![]);

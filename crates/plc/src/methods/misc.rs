@@ -3,17 +3,14 @@
 //!
 //! Section numbers (§N) refer to docs/plc-api.md.
 
-use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
+use super::common::{self, collect, columns, find, find_one};
 use super::tags;
 use crate::args::Args;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::views::{EVENT, EVENT_OBJECT, NODE_GROUP, ROLE};
-use bootmedium_registry::{SqlValue, ops};
+use bootmedium_registry::{SqlValue, WriteOp, ops};
 use bootmedium_xmlrpc::Value;
-
-const NODEGROUP_FIELDS: &[WField] =
-    &[WField { nullok: false, ..w("groupname", WTy::Str, 50) }, WField { nullok: false, ..w("value", WTy::Str, 254) }];
 
 async fn groupname_free(cx: &mut Cx<'_>, name: &str, except: i64) -> MethodResult<()> {
     if name.trim().is_empty() {
@@ -28,11 +25,11 @@ async fn groupname_free(cx: &mut Cx<'_>, name: &str, except: i64) -> MethodResul
 
 pub async fn add_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let name = a.str(0)?;
-    crate::validate::check_max_bytes("groupname", name, 50)?;
+    common::check_text(&NODE_GROUP, "groupname", name)?;
     groupname_free(cx, name, 0).await?;
     let tt = tags::tag_type(cx, a.get(1)).await?;
     let value = a.str(2)?;
-    crate::validate::check_max_bytes("value", value, 254)?;
+    common::check_text(&NODE_GROUP, "value", value)?;
     let id = cx
         .tx
         .insert(
@@ -52,7 +49,7 @@ pub async fn add_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value>
 pub async fn update_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let g = find_one(cx, &NODE_GROUP, a.get(0), &["nodegroup_id"], "node group").await?;
     let id = g.int("nodegroup_id").unwrap_or(0);
-    let (written, _) = collect("NodeGroup", false, NODEGROUP_FIELDS, &[], a.fields(1)?)?;
+    let (written, _) = collect(&NODE_GROUP, WriteOp::Update, &cx.caller, &[], a.fields(1)?)?;
     if let Some(name) = find(&written, "groupname").and_then(|w| w.text()).map(str::to_string) {
         groupname_free(cx, &name, id).await?;
     }

@@ -1,21 +1,15 @@
 //! Tag types, node tags and interface tags (docs/plc-api.md §4.3, §4.4, §4.9), and the rules for who
 //! may write a tag (upstream's `AuthorizeHelpers`).
 
-use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
+use super::common::{self, collect, columns, find, find_one};
 use crate::args::Args;
 use crate::caller::Caller;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::roles::Role;
 use bootmedium_registry::views::{INTERFACE_TAG, NODE, NODE_TAG, ROLE, TAG_TYPE};
-use bootmedium_registry::{SqlValue, ops};
+use bootmedium_registry::{SqlValue, WriteOp, ops};
 use bootmedium_xmlrpc::Value;
-
-const TAG_TYPE_FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("tagname", WTy::Str, 100) },
-    w("description", WTy::Str, 254),
-    WField { nullok: false, ..w("category", WTy::Str, 64) },
-];
 
 /// A tag type as the permission checks need it.
 pub struct TagType {
@@ -52,7 +46,7 @@ fn check_category(written: &[super::common::Written]) -> MethodResult<()> {
 }
 
 pub async fn add_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (written, _) = collect("TagType", true, TAG_TYPE_FIELDS, &[], a.fields(0)?)?;
+    let (written, _) = collect(&TAG_TYPE, WriteOp::Add, &cx.caller, &[], a.fields(0)?)?;
     check_category(&written)?;
     let Some(name) = find(&written, "tagname").and_then(|w| w.text()).map(str::to_string) else {
         return Err(Fault::invalid("tagname must be specified and cannot be unset in class TagType"));
@@ -72,7 +66,7 @@ pub async fn get_tag_types(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
 
 pub async fn update_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     let tt = tag_type(cx, a.get(0)).await?;
-    let (written, _) = collect("TagType", false, TAG_TYPE_FIELDS, &[], a.fields(1)?)?;
+    let (written, _) = collect(&TAG_TYPE, WriteOp::Update, &cx.caller, &[], a.fields(1)?)?;
     check_category(&written)?;
     if let Some(name) = find(&written, "tagname").and_then(|w| w.text()) {
         check_tagname(name)?;
@@ -178,8 +172,9 @@ pub fn may_write_tag(
     Ok(())
 }
 
+/// A tag value's limit is the same for node and interface tags (the description's `value`).
 fn check_value(v: &str) -> MethodResult<()> {
-    crate::validate::check_max_bytes("value", v, 65535)
+    common::check_text(&NODE_TAG, "value", v)
 }
 
 /// Sets (adds or replaces) a node tag without permission checks.
