@@ -149,7 +149,9 @@ impl FieldSpec {
     /// `node_key`); none for fields computed from other tables (a node's `session`).
     pub fn column(&self) -> Option<&'static str> {
         match self.source {
-            Source::Expr(e) => e.strip_prefix("t.").filter(|c| c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')),
+            Source::Expr(e) => {
+                e.strip_prefix("t.").filter(|c| c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+            }
             _ => None,
         }
     }
