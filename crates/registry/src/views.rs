@@ -693,3 +693,58 @@ pub static ALL: &[&TableSpec] = &[
     &ISSUED_MEDIUM,
     &MESSAGE,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_each_operation_takes_a_field() {
+        use Given::{Dropped, Refused, Taken};
+        let table = [
+            (Write::Never, Refused, Refused),
+            (Write::Add, Taken, Refused),
+            (Write::Update, Refused, Taken),
+            (Write::UpdateDroppedOnAdd, Dropped, Taken),
+            (Write::Always, Taken, Taken),
+        ];
+        for (write, add, update) in table {
+            assert_eq!((write.on(WriteOp::Add), write.on(WriteOp::Update)), (add, update), "{write:?}");
+        }
+    }
+
+    #[test]
+    fn writers_are_roles_or_the_tag_type() {
+        assert!(Writers::Roles(ADMIN_PI).admits(&["user", "pi"]));
+        assert!(!Writers::Roles(ADMIN_PI).admits(&["user", "tech"]));
+        assert!(!Writers::Roles(ADMIN_PI).admits::<&str>(&[]));
+        assert!(!READ_ONLY.admits(&["admin"]));
+        // The tag type decides, not the caller's roles alone.
+        assert!(!Writers::TagType.admits(&["admin"]));
+    }
+
+    /// What every class description must hold for writes to be well defined.
+    #[test]
+    fn every_writable_field_is_described_completely() {
+        let mut writable = 0;
+        for table in ALL {
+            for f in table.fields {
+                let what = format!("{}.{}", table.class, f.name);
+                if f.write == Write::Never {
+                    assert_eq!(f.writers, READ_ONLY, "{what}: read-only fields have no writers");
+                    continue;
+                }
+                writable += 1;
+                assert!(!f.kind.is_list(), "{what}: lists are written by their own methods");
+                assert_ne!(f.writers, READ_ONLY, "{what}: a writable field needs writers");
+                // Only text has a length limit, and every text has one.
+                assert_eq!(f.max_bytes > 0, f.kind == FieldKind::Text, "{what}");
+                // Stored in a column of its own table, but for a node's session (the sessions
+                // table).
+                assert_eq!(f.column().is_some(), what != "Node.session", "{what}");
+            }
+        }
+        assert_eq!(NODE.field("key").and_then(FieldSpec::column), Some("node_key"));
+        assert!(writable > 50, "{writable}");
+    }
+}
