@@ -103,7 +103,7 @@ pub async fn boot_notify_owners(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Va
         return Err(Fault::denied("Only nodes may send boot notices"));
     };
     let message_id = a.str(0)?;
-    crate::validate::check_max_bytes("message_id", message_id, 255)?;
+    common::check_text(&MESSAGE, "message_id", message_id)?;
     let since = crate::now() - notify::NOTIFY_WINDOW_SECONDS;
     notify::lock_node(&mut cx.tx, node.node_id).await?;
     if notify::sent_since(&mut cx.tx, node.node_id, message_id, since).await? {
