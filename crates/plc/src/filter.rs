@@ -68,7 +68,11 @@ impl Viewer {
     }
 
     pub fn may_read(self, field: &FieldRef) -> bool {
-        self == Viewer::Admin || field.readers() == Readers::Anyone
+        match field.readers() {
+            Readers::Anyone => true,
+            Readers::Admins => self == Viewer::Admin,
+            Readers::Nobody => false,
+        }
     }
 }
 
@@ -84,8 +88,10 @@ fn client_field(table: &'static TableSpec, name: &str, viewer: Viewer, what: &st
     Ok(field)
 }
 
+/// A field clients may name. A field nobody reads (a person's password) is no field to them:
+/// naming it is the fault an unknown name gets.
 fn field_ref(table: &'static TableSpec, name: &str) -> Option<FieldRef> {
-    if let Some(f) = table.field(name) {
+    if let Some(f) = table.field(name).filter(|f| f.readers != Readers::Nobody) {
         return Some(FieldRef::Field(f));
     }
     if table.has_tags() && exposed_tags(table).contains(&name) {
@@ -444,6 +450,36 @@ mod tests {
         }
         // key, session and boot_nonce of Node; verification_key and verification_expires of Person.
         assert_eq!(checked, 5 * 12);
+    }
+
+    /// A field nobody reads (a person's password) is unknown to every viewer, admins included:
+    /// not returned, not comparable, not sortable, with the faults an unknown name gets.
+    #[test]
+    fn write_only_fields_are_unknown_to_every_reader() {
+        let mut checked = 0;
+        for table in bootmedium_registry::views::ALL {
+            for f in table.fields.iter().filter(|f| f.readers == Readers::Nobody) {
+                for viewer in [Viewer::Admin, Viewer::Restricted] {
+                    let mut m = BTreeMap::new();
+                    m.insert(f.name.to_string(), Value::from("x"));
+                    let e = filter_value(table, &Value::Struct(m), viewer).err().unwrap();
+                    assert_eq!(e.message, format!("Invalid argument: Invalid filter field '{}'", f.name));
+                    let mut m = BTreeMap::new();
+                    m.insert("-SORT".to_string(), Value::from(f.name));
+                    assert_eq!(filter_value(table, &Value::Struct(m), viewer).err().map(|e| e.code), Some(102));
+                    let all = fields_value(table, &Value::Nil, viewer).unwrap();
+                    assert!(all.iter().all(|r| r.name() != f.name));
+                    let e = fields_value(table, &Value::Array(vec![Value::from(f.name)]), viewer).err().unwrap();
+                    assert_eq!(
+                        e.message,
+                        format!("Invalid argument: unknown column(s) specified ['{}'] in {}", f.name, table.class)
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        // A person's password.
+        assert_eq!(checked, 2);
     }
 
     #[test]

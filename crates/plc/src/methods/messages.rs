@@ -6,7 +6,7 @@
 //! and GetMessages refuses integer ids (message ids are strings). BootNotifyOwners sends the same
 //! template for the same node at most once per `notify::NOTIFY_WINDOW_SECONDS`.
 
-use super::common::{self, WField, WTy, collect, columns, find, w};
+use super::common::{self, collect, columns, find};
 use crate::args::{Done, Fields, IdOrName};
 use crate::caller::Caller;
 use crate::context::Cx;
@@ -14,20 +14,7 @@ use crate::fault::{Fault, MethodResult};
 use crate::filter::{Filter, ReturnFields, Viewer};
 use crate::notify::{self, Notice};
 use bootmedium_registry::views::MESSAGE;
-use bootmedium_registry::{Row, SortKey, SqlValue, ops};
-
-const FIELDS: &[WField] = &[
-    w("subject", WTy::Str, 1024),
-    w("template", WTy::Str, 65536),
-    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
-];
-
-const ADD_FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("message_id", WTy::Str, 255) },
-    w("subject", WTy::Str, 1024),
-    w("template", WTy::Str, 65536),
-    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
-];
+use bootmedium_registry::{Row, SortKey, SqlValue, WriteOp, ops};
 
 pub async fn get_messages(
     cx: &mut Cx<'_>,
@@ -74,7 +61,7 @@ async fn message_exists(cx: &mut Cx<'_>, id: &str) -> MethodResult<bool> {
 }
 
 pub async fn add_message(cx: &mut Cx<'_>, message_fields: Fields) -> MethodResult<Done> {
-    let (written, _) = collect("Message", true, ADD_FIELDS, &[], &message_fields)?;
+    let (written, _) = collect(&MESSAGE, WriteOp::Add, &cx.caller, &[], &message_fields)?;
     let written = checked(written)?;
     let Some(id) = find(&written, "message_id").and_then(|w| w.text()).map(str::to_string) else {
         return Err(Fault::invalid("message_id must be specified and cannot be unset in class Message"));
@@ -97,7 +84,7 @@ async fn existing(cx: &mut Cx<'_>, id: String) -> MethodResult<String> {
 
 pub async fn update_message(cx: &mut Cx<'_>, message_id: String, message_fields: Fields) -> MethodResult<Done> {
     let id = existing(cx, message_id).await?;
-    let (written, _) = collect("Message", false, FIELDS, &[], &message_fields)?;
+    let (written, _) = collect(&MESSAGE, WriteOp::Update, &cx.caller, &[], &message_fields)?;
     let written = checked(written)?;
     cx.tx.update("messages", "message_id", SqlValue::text(id.clone()), &columns(&written)).await?;
     cx.note(format!("Message {id} updated"), vec![]);
@@ -124,7 +111,7 @@ pub async fn boot_notify_owners(
         return Err(Fault::denied("Only nodes may send boot notices"));
     };
     let message_id = message_id.as_str();
-    crate::validate::check_max_bytes("message_id", message_id, 255)?;
+    common::check_text(&MESSAGE, "message_id", message_id)?;
     let since = crate::now() - notify::NOTIFY_WINDOW_SECONDS;
     notify::lock_node(&mut cx.tx, node.node_id).await?;
     if notify::sent_since(&mut cx.tx, node.node_id, message_id, since).await? {

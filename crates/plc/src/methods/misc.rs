@@ -3,16 +3,13 @@
 //!
 //! Section numbers (§N) refer to docs/plc-api.md.
 
-use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
+use super::common::{self, collect, columns, find, find_one};
 use super::tags;
 use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::views::{NODE_GROUP, ROLE};
-use bootmedium_registry::{Row, SqlValue, ops};
-
-const NODEGROUP_FIELDS: &[WField] =
-    &[WField { nullok: false, ..w("groupname", WTy::Str, 50) }, WField { nullok: false, ..w("value", WTy::Str, 254) }];
+use bootmedium_registry::{Row, SqlValue, WriteOp, ops};
 
 async fn groupname_free(cx: &mut Cx<'_>, name: &str, except: i64) -> MethodResult<()> {
     if name.trim().is_empty() {
@@ -31,10 +28,10 @@ pub async fn add_node_group(
     tag_type_id_or_name: IdOrName,
     value: String,
 ) -> MethodResult<i64> {
-    crate::validate::check_max_bytes("groupname", &groupname, 50)?;
+    common::check_text(&NODE_GROUP, "groupname", &groupname)?;
     groupname_free(cx, &groupname, 0).await?;
     let tt = tags::tag_type(cx, &tag_type_id_or_name).await?;
-    crate::validate::check_max_bytes("value", &value, 254)?;
+    common::check_text(&NODE_GROUP, "value", &value)?;
     let id = cx
         .tx
         .insert(
@@ -58,7 +55,7 @@ pub async fn update_node_group(
 ) -> MethodResult<Done> {
     let g = find_one(cx, &NODE_GROUP, &nodegroup_id_or_name, &["nodegroup_id"], "node group").await?;
     let id = g.int("nodegroup_id").unwrap_or(0);
-    let (written, _) = collect("NodeGroup", false, NODEGROUP_FIELDS, &[], &nodegroup_fields)?;
+    let (written, _) = collect(&NODE_GROUP, WriteOp::Update, &cx.caller, &[], &nodegroup_fields)?;
     if let Some(name) = find(&written, "groupname").and_then(|w| w.text()).map(str::to_string) {
         groupname_free(cx, &name, id).await?;
     }

@@ -22,7 +22,7 @@ use crate::caller::{Caller, NodeCaller};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::filter::Filter;
-use bootmedium_registry::views::INTERFACE;
+use bootmedium_registry::views::{INTERFACE, NODE};
 use bootmedium_registry::{Row, SqlValue, ops};
 use std::collections::BTreeMap;
 
@@ -83,7 +83,7 @@ pub async fn boot_update_node(cx: &mut Cx<'_>, node_fields: Fields) -> MethodRes
 
     if let Some(v) = fields.get("boot_state") {
         let b = string_field("boot_state", v)?;
-        crate::validate::check_max_bytes("boot_state", b, 20)?;
+        common::check_text(&NODE, "boot_state", b)?;
         if !ops::lookups::boot_state_exists(&mut cx.tx, b).await? {
             return Err(Fault::invalid(format!("Invalid boot state '{b}'")));
         }

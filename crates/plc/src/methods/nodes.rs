@@ -1,6 +1,6 @@
 //! Nodes (docs/plc-api.md §4.1): AddNode, GetNodes, UpdateNode, DeleteNode.
 
-use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
+use super::common::{self, Written, collect, columns, find, find_one};
 use super::{accessors, sessions};
 use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
@@ -8,27 +8,7 @@ use crate::fault::{Fault, MethodResult};
 use crate::filter::exposed_tags;
 use crate::validate::is_hostname;
 use bootmedium_registry::views::{NODE, SITE};
-use bootmedium_registry::{SqlValue, ops};
-
-const FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("hostname", WTy::Str, 255) },
-    WField { nullok: false, ..w("node_type", WTy::Str, 20) },
-    WField { nullok: false, ..w("boot_state", WTy::Str, 20) },
-    w("model", WTy::Str, 255),
-    w("version", WTy::Str, 64),
-];
-
-const ADMIN_FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("hostname", WTy::Str, 255) },
-    WField { nullok: false, ..w("node_type", WTy::Str, 20) },
-    WField { nullok: false, ..w("boot_state", WTy::Str, 20) },
-    w("model", WTy::Str, 255),
-    w("version", WTy::Str, 64),
-    WField { column: "node_key", ..w("key", WTy::Str, 256) },
-    w("boot_nonce", WTy::Str, 128),
-    WField { nullok: false, ..w("site_id", WTy::Int, 0) },
-    w("session", WTy::Str, 256),
-];
+use bootmedium_registry::{SqlValue, WriteOp, ops};
 
 async fn validate(cx: &mut Cx<'_>, written: &mut [Written], node_id: i64) -> MethodResult<()> {
     for wr in written.iter_mut() {
@@ -79,7 +59,7 @@ pub async fn add_node(cx: &mut Cx<'_>, site_id_or_login_base: IdOrName, node_fie
     if !cx.caller.is_admin() && !cx.caller.at_site(site_id) {
         return Err(Fault::denied("Not allowed to add nodes to specified site"));
     }
-    let (mut written, tags) = collect("Node", true, FIELDS, exposed_tags(&NODE), &node_fields)?;
+    let (mut written, tags) = collect(&NODE, WriteOp::Add, &cx.caller, exposed_tags(&NODE), &node_fields)?;
     if find(&written, "hostname").is_none() {
         return Err(Fault::invalid("hostname must be specified and cannot be unset in class Node"));
     }
@@ -127,11 +107,8 @@ pub async fn writable_node(cx: &mut Cx<'_>, key: &IdOrName, verb: &str) -> Metho
 
 pub async fn update_node(cx: &mut Cx<'_>, node_id_or_hostname: IdOrName, node_fields: Fields) -> MethodResult<Done> {
     let node = writable_node(cx, &node_id_or_hostname, "update").await?;
-    let (mut written, tags) = collect("Node", false, ADMIN_FIELDS, exposed_tags(&NODE), &node_fields)?;
-    if !cx.caller.is_admin() {
-        // Upstream drops the admin-only fields silently for others.
-        written.retain(|w| FIELDS.iter().any(|f| f.name == w.field.name));
-    }
+    // The admin-only fields (`key`, `boot_nonce`, `site_id`, `session`) others give are dropped.
+    let (mut written, tags) = collect(&NODE, WriteOp::Update, &cx.caller, exposed_tags(&NODE), &node_fields)?;
     validate(cx, &mut written, node.node_id).await?;
     if find(&written, "key").is_some() {
         sessions::end_node_sessions(cx, node.node_id).await?;

@@ -2,7 +2,7 @@
 //! DeletePerson, AddRoleToPerson, DeleteRoleFromPerson, AddPersonToSite, DeletePersonFromSite,
 //! SetPersonPrimarySite.
 
-use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
+use super::common::{self, Written, collect, columns, find, find_one};
 use crate::args::{Done, Fields, IdOrName};
 use crate::caller::Caller;
 use crate::context::Cx;
@@ -11,19 +11,7 @@ use crate::fault::{Fault, MethodResult};
 use crate::filter::{Filter, ReturnFields};
 use crate::validate::is_email;
 use bootmedium_registry::views::{PERSON, ROLE, SITE};
-use bootmedium_registry::{Cond, Row, SqlValue, ops};
-
-const FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("first_name", WTy::Str, 128) },
-    WField { nullok: false, ..w("last_name", WTy::Str, 128) },
-    w("title", WTy::Str, 128),
-    WField { nullok: false, ..w("email", WTy::Str, 254) },
-    w("phone", WTy::Str, 64),
-    w("url", WTy::Str, 254),
-    w("bio", WTy::Str, 254),
-    WField { nullok: false, ..w("password", WTy::Str, 254) },
-    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
-];
+use bootmedium_registry::{Cond, Row, SqlValue, WriteOp, ops};
 
 /// Normalises the email and password fields: the email lower-cased and checked for shape and
 /// uniqueness; the password hashed (argon2id), or kept when it is already an MD5-crypt string
@@ -57,11 +45,10 @@ async fn prepare(cx: &mut Cx<'_>, written: &mut [Written], person_id: i64) -> Me
     Ok(())
 }
 
-pub async fn add_person(cx: &mut Cx<'_>, mut person_fields: Fields) -> MethodResult<i64> {
-    // Accounts are always created disabled: upstream drops `enabled`, whatever its type (the
-    // regression tests send the string 'true').
-    person_fields.remove("enabled");
-    let (mut written, _) = collect("Person", true, FIELDS, &[], &person_fields)?;
+pub async fn add_person(cx: &mut Cx<'_>, person_fields: Fields) -> MethodResult<i64> {
+    // Accounts are always created disabled: the description drops `enabled` on Add, whatever
+    // its type (upstream's regression tests send the string 'true').
+    let (mut written, _) = collect(&PERSON, WriteOp::Add, &cx.caller, &[], &person_fields)?;
     for required in ["email", "first_name", "last_name"] {
         if find(&written, required).is_none() {
             return Err(Fault::invalid(format!("{required} must be specified and cannot be unset in class Person")));
@@ -128,10 +115,8 @@ pub async fn update_person(cx: &mut Cx<'_>, person_id_or_email: IdOrName, person
     if !may_update(&cx.caller, &target) {
         return Err(Fault::denied("Not allowed to update specified account"));
     }
-    let (mut written, _) = collect("Person", false, FIELDS, &[], &person_fields)?;
-    if !cx.caller.is_admin() && !cx.caller.has_role(crate::roles::Role::Pi) {
-        written.retain(|w| w.field.name != "enabled");
-    }
+    // `enabled` is written by admins and PIs only; others' is dropped.
+    let (mut written, _) = collect(&PERSON, WriteOp::Update, &cx.caller, &[], &person_fields)?;
     let disabled = find(&written, "enabled").is_some_and(|w| w.value.as_int() == Some(0));
     let password_changed = find(&written, "password").is_some();
     prepare(cx, &mut written, person_id).await?;

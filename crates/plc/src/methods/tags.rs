@@ -1,7 +1,7 @@
 //! Tag types, node tags and interface tags (docs/plc-api.md §4.3, §4.4, §4.9), and the rules for who
 //! may write a tag (upstream's `AuthorizeHelpers`).
 
-use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
+use super::common::{self, collect, columns, find, find_one};
 use crate::args::{Done, Fields, IdOrName};
 use crate::caller::Caller;
 use crate::context::Cx;
@@ -9,13 +9,7 @@ use crate::fault::{Fault, MethodResult};
 use crate::filter::Filter;
 use crate::roles::Role;
 use bootmedium_registry::views::{INTERFACE_TAG, NODE, NODE_TAG, ROLE, TAG_TYPE};
-use bootmedium_registry::{SqlValue, ops};
-
-const TAG_TYPE_FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("tagname", WTy::Str, 100) },
-    w("description", WTy::Str, 254),
-    WField { nullok: false, ..w("category", WTy::Str, 64) },
-];
+use bootmedium_registry::{SqlValue, WriteOp, ops};
 
 /// A tag type as the permission checks need it.
 pub struct TagType {
@@ -52,7 +46,7 @@ fn check_category(written: &[super::common::Written]) -> MethodResult<()> {
 }
 
 pub async fn add_tag_type(cx: &mut Cx<'_>, tag_type_fields: Fields) -> MethodResult<i64> {
-    let (written, _) = collect("TagType", true, TAG_TYPE_FIELDS, &[], &tag_type_fields)?;
+    let (written, _) = collect(&TAG_TYPE, WriteOp::Add, &cx.caller, &[], &tag_type_fields)?;
     check_category(&written)?;
     let Some(name) = find(&written, "tagname").and_then(|w| w.text()).map(str::to_string) else {
         return Err(Fault::invalid("tagname must be specified and cannot be unset in class TagType"));
@@ -72,7 +66,7 @@ pub async fn update_tag_type(
     tag_type_fields: Fields,
 ) -> MethodResult<Done> {
     let tt = tag_type(cx, &tag_type_id_or_name).await?;
-    let (written, _) = collect("TagType", false, TAG_TYPE_FIELDS, &[], &tag_type_fields)?;
+    let (written, _) = collect(&TAG_TYPE, WriteOp::Update, &cx.caller, &[], &tag_type_fields)?;
     check_category(&written)?;
     if let Some(name) = find(&written, "tagname").and_then(|w| w.text()) {
         check_tagname(name)?;
@@ -186,8 +180,9 @@ pub fn may_write_tag(
     Ok(())
 }
 
+/// A tag value's limit is the same for node and interface tags (the description's `value`).
 fn check_value(v: &str) -> MethodResult<()> {
-    crate::validate::check_max_bytes("value", v, 65535)
+    common::check_text(&NODE_TAG, "value", v)
 }
 
 /// Sets (adds or replaces) a node tag without permission checks.

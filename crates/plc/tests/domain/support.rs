@@ -19,6 +19,13 @@ pub struct Db {
     _db: TestDb,
 }
 
+impl Db {
+    /// The registry under the `Api`, for setting up reference data no method writes.
+    pub fn registry(&self) -> &bootmedium_registry::Registry {
+        &self._db.registry
+    }
+}
+
 /// SQLite always; PostgreSQL too when the environment names one: each with the administrator
 /// and the demo site.
 pub async fn databases() -> Vec<Db> {
@@ -60,6 +67,11 @@ pub async fn value(api: &Api, method: &str, params: Vec<Value>) -> Value {
         Ok(Reply::Medium(_)) => panic!("{method} answered an image"),
         Err(f) => panic!("{method}: fault {} {}", f.code, f.message),
     }
+}
+
+/// A struct argument.
+pub fn fields(pairs: &[(&str, Value)]) -> Value {
+    Value::Struct(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
 }
 
 /// A call's fault; panics when it succeeds.
