@@ -589,3 +589,34 @@ async fn a_session_and_an_email_bring_the_usable_account_in_one_read() {
         tx.commit().await.unwrap();
     }
 }
+
+/// A renewal that waits for another renewal of the same node still supersedes its row (on
+/// PostgreSQL, a statement that began before the other committed would not see it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_waiting_for_another_supersedes_its_row() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let n = node(&mut tx, s, "a.example.org", None).await;
+        tx.commit().await.unwrap();
+        let mut first = db.registry.begin_write().await.unwrap();
+        let k1 = medium(&mut first, n, Some("k1"), None).await;
+        let registry = db.registry.clone();
+        let second = tokio::spawn(async move {
+            let mut tx = registry.begin_write().await.unwrap();
+            let k2 = medium(&mut tx, n, Some("k2"), None).await;
+            tx.commit().await.unwrap();
+            k2
+        });
+        // Give the second renewal time to start and wait for the first.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!second.is_finished(), "{}: the second renewal did not wait", db.url);
+        first.commit().await.unwrap();
+        let k2 = second.await.unwrap();
+        let mut tx = db.registry.begin_read().await.unwrap();
+        let keys = ops::ledger::node_keys(&mut tx, n).await.unwrap();
+        let summary: Vec<_> = keys.iter().map(|k| (k.issued_medium_id, k.superseded_by)).collect();
+        assert_eq!(summary, [(k2, None), (k1, Some(k2))], "{}", db.url);
+        tx.commit().await.unwrap();
+    }
+}

@@ -86,8 +86,8 @@ const RECORD_KEYED_SQLITE: &str = concat!(
     "DELETE FROM sessions WHERE node_id = $1"
 );
 
-/// A keyed medium on PostgreSQL: the same four writes as one statement (data-modifying CTEs
-/// share one snapshot, so the update that supersedes does not see the new row).
+/// A keyed medium on PostgreSQL, first: the key and the ledger row, as one statement. The
+/// update waits for the node's row while another renewal of the node is under way.
 const RECORD_KEYED_POSTGRES: &str = concat!(
     "WITH k AS (UPDATE nodes SET node_key = $9, last_download = $18, key_generation = key_generation + 1 \
      WHERE node_id = $1 AND ",
@@ -96,18 +96,22 @@ const RECORD_KEYED_POSTGRES: &str = concat!(
     "m AS (INSERT INTO issued_media (",
     issued_columns!(),
     ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, k.key_generation, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
-     FROM k RETURNING issued_medium_id), ",
-    "o AS (UPDATE issued_media SET superseded_by = m.issued_medium_id FROM m WHERE issued_media.node_id = $1 \
-     AND issued_media.superseded_by IS NULL AND issued_media.node_key IS NOT NULL), ",
-    "s AS (DELETE FROM sessions WHERE node_id = $1 AND EXISTS (SELECT 1 FROM k)) ",
+     FROM k RETURNING issued_medium_id) ",
     "SELECT k.key_generation, k.site_id, m.issued_medium_id FROM k CROSS JOIN m"
 );
+
+/// Then, in a statement of its own: superseding and the end of the node's sessions. Its own,
+/// because a statement sees the rows committed before it began: the renewal the first one
+/// waited for committed after that, and its ledger row must be superseded too.
+const SUPERSEDE_POSTGRES: &str = "WITH o AS (UPDATE issued_media SET superseded_by = $2 WHERE node_id = $1 \
+     AND superseded_by IS NULL AND node_key IS NOT NULL AND issued_medium_id <> $2) \
+     DELETE FROM sessions WHERE node_id = $1";
 
 /// Records a medium in the ledger. A keyed medium also stores its key on the node (with
 /// `last_download` and the next key generation), marks every earlier keyed medium of the node
 /// superseded by it, and ends the node's sessions (whoever held the old key must not keep a
-/// session made with it) — in one statement, or one script on SQLite, so the write lock is
-/// held for one step. `None` when the node is gone: then nothing was written.
+/// session made with it) — in one script on SQLite (one step under the write lock), in two
+/// statements on PostgreSQL. `None` when the node is gone: then nothing was written.
 /// Options and expired download links are written after, where there are any.
 pub async fn record(tx: &mut Tx, m: &NewIssued<'_>) -> Result<Option<Recorded>> {
     let text = |v: Option<&str>| SqlValue::Text(v.map(str::to_string));
@@ -141,7 +145,9 @@ pub async fn record(tx: &mut Tx, m: &NewIssued<'_>) -> Result<Option<Recorded>> 
             let rows = tx.rows(RECORD_KEYED_POSTGRES, &params).await?;
             let Some(row) = rows.first() else { return Ok(None) };
             let stored_key = StoredKey { key_generation: get(row, "key_generation")?, site_id: get(row, "site_id")? };
-            Recorded { issued_medium_id: get(row, "issued_medium_id")?, stored_key: Some(stored_key) }
+            let issued_medium_id = get(row, "issued_medium_id")?;
+            tx.execute(SUPERSEDE_POSTGRES, &[SqlValue::int(m.node_id), SqlValue::int(issued_medium_id)]).await?;
+            Recorded { issued_medium_id, stored_key: Some(stored_key) }
         }
         (Some(_), Backend::Sqlite) => {
             // The script's rows: the stored key's, then the ledger row's (neither when the
