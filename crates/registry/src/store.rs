@@ -148,6 +148,16 @@ impl Registry {
         Tx::begin(&self.pool, Some(self.backend.begin_write()), writer, self.backend, false).await
     }
 
+    /// A write of one statement on PostgreSQL, in autocommit: the statement is its own
+    /// transaction, with no BEGIN and COMMIT round trips around it. Only for this crate's
+    /// writes that are one statement by construction (a second statement would commit apart).
+    pub(crate) async fn begin_single_write(&self) -> Result<Tx> {
+        match self.backend {
+            Backend::Sqlite => self.begin_write().await,
+            Backend::Postgres => Tx::begin(&self.pool, None, None, self.backend, false).await,
+        }
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

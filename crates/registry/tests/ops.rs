@@ -620,3 +620,39 @@ async fn a_renewal_waiting_for_another_supersedes_its_row() {
         tx.commit().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_batch_of_events_is_written_with_its_objects_in_one_write() {
+    for db in databases().await {
+        let event = |i: i64, objects: &'static [(&'static str, i64)]| ops::events::NewEvent {
+            person_id: Some(i),
+            node_id: None,
+            auth_type: Some("session"),
+            fault_code: 0,
+            call_name: "GetBootMedium",
+            call: "GetBootMedium({'AuthMethod': 'session'}, 'n', 'node-preview', '')",
+            message: Some("it's \"quoted\" \\ and ünïcode"),
+            runtime: 0.25,
+            time: 1_700_000_000 + i,
+            objects,
+        };
+        let batch = [event(1, &[("Node", 7)]), event(2, &[]), event(3, &[("Node", 8), ("Site", 1)])];
+        ops::events::record_batch(&db.registry, &batch).await.unwrap();
+        ops::events::record_batch(&db.registry, &batch[..1]).await.unwrap();
+        let mut tx = db.registry.begin_read().await.unwrap();
+        use bootmedium_registry::{Cond, FieldRef, Query, TableSpec, views};
+        let all = |table: &'static TableSpec| {
+            let fields = table.fields.iter().map(FieldRef::Field).collect();
+            Query { table, cond: Cond::True, fields, sort: vec![], offset: None, limit: None }
+        };
+        let events = tx.select(&all(&views::EVENT)).await.unwrap();
+        let people: Vec<i64> = events.iter().map(|e| e.int("person_id").unwrap()).collect();
+        assert_eq!(people, [1, 2, 3, 1], "{}", db.url);
+        assert_eq!(events[0].text("message"), Some("it's \"quoted\" \\ and ünïcode"), "{}", db.url);
+        assert_eq!(events[2].int_list("object_ids"), [8, 1], "{}", db.url);
+        let objects = tx.select(&all(&views::EVENT_OBJECT)).await.unwrap();
+        assert_eq!(objects.len(), 4, "{}", db.url);
+        assert!(ops::events::node_message_since(&mut tx, 8, "it's \"quoted\" \\ and ünïcode", 0).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+}
