@@ -20,8 +20,8 @@ pub struct NewEvent<'a> {
     pub objects: &'a [(&'a str, i64)],
 }
 
-/// Records `event` and its objects (on PostgreSQL in one statement: the event's insert feeds its
-/// objects' in a data-modifying CTE, so a call's record costs one round trip).
+/// Records `event` and its objects in one step: on PostgreSQL one statement (the event's insert
+/// feeds its objects' in a data-modifying CTE), on SQLite a script of two.
 pub async fn record(tx: &mut Tx, event: &NewEvent<'_>) -> Result<()> {
     let columns = [
         SqlValue::Int(event.person_id),
@@ -35,13 +35,8 @@ pub async fn record(tx: &mut Tx, event: &NewEvent<'_>) -> Result<()> {
         SqlValue::int(event.time),
     ];
     if tx.backend() == Backend::Postgres {
-        let objects: Vec<serde_json::Value> = event
-            .objects
-            .iter()
-            .map(|(object_type, object_id)| serde_json::json!({"object_type": object_type, "object_id": object_id}))
-            .collect();
         let mut params = columns.to_vec();
-        params.push(SqlValue::text(serde_json::Value::Array(objects).to_string()));
+        params.push(SqlValue::text(objects_json(event.objects)));
         tx.execute(
             "WITH e AS (INSERT INTO events (person_id, node_id, auth_type, fault_code, call_name, call, message, \
              runtime, time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING event_id) \
@@ -53,21 +48,30 @@ pub async fn record(tx: &mut Tx, event: &NewEvent<'_>) -> Result<()> {
         .await?;
         return Ok(());
     }
-    let names = ["person_id", "node_id", "auth_type", "fault_code", "call_name", "call", "message", "runtime", "time"];
-    let cols: Vec<(&'static str, SqlValue)> = names.into_iter().zip(columns).collect();
-    let event_id = tx.insert("events", "event_id", &cols).await?;
-    for (object_type, object_id) in event.objects {
-        tx.insert_plain(
-            "event_object",
-            &[
-                ("event_id", SqlValue::int(event_id)),
-                ("object_id", SqlValue::int(*object_id)),
-                ("object_type", SqlValue::text(*object_type)),
-            ],
-        )
-        .await?;
-    }
+    let mut params = columns.to_vec();
+    params.push(SqlValue::text(objects_json(event.objects)));
+    // One step of the connection's worker under the write lock: the event, then its objects,
+    // which name it by the highest event id (the write lock is held: no other event is
+    // being written).
+    tx.execute(
+        "INSERT INTO events (person_id, node_id, auth_type, fault_code, call_name, call, message, runtime, time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9); \
+         INSERT INTO event_object (event_id, object_id, object_type) \
+         SELECT (SELECT MAX(event_id) FROM events), json_extract(j.value, '$.object_id'), \
+         json_extract(j.value, '$.object_type') FROM json_each($10) AS j",
+        &params,
+    )
+    .await?;
     Ok(())
+}
+
+/// `[{"object_type": …, "object_id": …}, …]`: an event's objects as one parameter.
+fn objects_json(objects: &[(&str, i64)]) -> String {
+    let objects: Vec<serde_json::Value> = objects
+        .iter()
+        .map(|(object_type, object_id)| serde_json::json!({"object_type": object_type, "object_id": object_id}))
+        .collect();
+    serde_json::Value::Array(objects).to_string()
 }
 
 /// Whether an event with message `message` about node `node_id` was recorded at or after
