@@ -10,6 +10,7 @@ mod auth_accounts;
 mod boot_medium;
 mod declarations;
 mod events;
+mod limits;
 mod secret_fields;
 mod sessions_scope;
 mod support;

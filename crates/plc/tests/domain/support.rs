@@ -174,3 +174,11 @@ pub fn each_backend_with(configure: impl Fn(&mut PlcConfig), test: impl Fn(&Plc)
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Runs `test` on SQLite alone, configured by `configure`: for what concerns SQLite's one
+/// writer at a time (PostgreSQL's BEGIN takes no lock).
+pub fn on_sqlite_with(configure: impl Fn(&mut PlcConfig), test: impl Fn(&Plc)) {
+    let plcs = backends(&configure);
+    let sqlite = plcs.iter().find(|p| p.backend == "sqlite").expect("the SQLite backend");
+    test(sqlite);
+}

@@ -282,19 +282,6 @@ impl Server {
         }
     }
 
-    /// [`Server::call`] from another local address (e.g. 127.0.0.2).
-    pub fn call_from(
-        &self,
-        source: std::net::IpAddr,
-        method: &str,
-        params: Vec<Value>,
-    ) -> Result<Value, (i64, String)> {
-        let request = self.post_request("/PLCAPI/", write_method_call(method, &params).as_bytes());
-        let (status, _headers, body) = http_exchange_from(source, &self.addr, &request)
-            .unwrap_or_else(|e| panic!("POST from {source}: {e}\nserver log tail:\n{}", self.log_tail()));
-        self.decode(method, status, &body)
-    }
-
     fn post_request(&self, path: &str, body: &[u8]) -> Vec<u8> {
         let mut request = format!(
             "POST {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: bootmedium-tests\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
