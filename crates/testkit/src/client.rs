@@ -18,6 +18,10 @@ pub trait Client {
     /// Where [`Client::use_admin_session`] keeps its session.
     fn admin_session(&self) -> &OnceLock<String>;
 
+    /// The URL of the registry the API runs on (`sqlite:FILE` or a PostgreSQL URL), for reading
+    /// back what no method shows.
+    fn registry_url(&self) -> String;
+
     /// Makes the `admin*` helpers use an admin session from now on: much faster than a password
     /// hash verification per call (for tests that make many admin calls).
     fn use_admin_session(&self) {

@@ -10,12 +10,14 @@
 mod client;
 mod fields;
 mod hmac;
+mod node_world;
 mod tables;
 mod values;
 
 pub use client::*;
 pub use fields::*;
 pub use hmac::*;
+pub use node_world::*;
 pub use tables::*;
 pub use values::*;
 

@@ -162,3 +162,13 @@ pub fn snapshot_diff(before: &str, after: &str) -> String {
     }
     out
 }
+
+/// A finished command's status and output, for assertion messages.
+pub fn describe(out: &std::process::Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -599,10 +599,7 @@ fn download_requests_that_cannot_be_served_are_refused_and_leave_nothing() {
 /// Ledger rows that still hold a download id, and those that still hold a plnode.txt, read
 /// straight from the server's database (neither is a field of GetIssuedMedia).
 fn live_links(server: &Server) -> (i64, i64) {
-    let url = match server.database_url() {
-        Some(url) => url.to_owned(),
-        None => format!("sqlite:{}", server.data_dir.join("bootmedium.db").display()),
-    };
+    let url = server.registry_url();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let registry = bootmedium_registry::Registry::open(&url).await.unwrap();

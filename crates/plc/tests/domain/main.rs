@@ -11,6 +11,7 @@ mod boot_medium;
 mod declarations;
 mod events;
 mod limits;
+mod node_methods;
 mod secret_fields;
 mod sessions_scope;
 mod support;

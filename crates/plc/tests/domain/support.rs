@@ -86,7 +86,7 @@ pub struct Plc {
     pub backend: &'static str,
     admin_session: OnceLock<String>,
     // Dropped in this order: the API's pool, then the database, then the runtime it ran on.
-    _db: TestDb,
+    db: TestDb,
     runtime: Arc<tokio::runtime::Runtime>,
 }
 
@@ -115,6 +115,10 @@ impl Client for Plc {
     fn admin_session(&self) -> &OnceLock<String> {
         &self.admin_session
     }
+
+    fn registry_url(&self) -> String {
+        self.db.url.clone()
+    }
 }
 
 /// A fresh registry per backend as `bootmedium init` and `serve` leave it (the standard tag
@@ -137,13 +141,7 @@ fn backends(configure: &dyn Fn(&mut PlcConfig)) -> Vec<Plc> {
                 bootstrap::initialise(&db.registry, &config, ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
             });
             let api = Arc::new(Api::new(db.registry.clone(), config));
-            Plc {
-                api,
-                backend: backend_name(db.backend),
-                admin_session: OnceLock::new(),
-                _db: db,
-                runtime: runtime.clone(),
-            }
+            Plc { api, backend: backend_name(db.backend), admin_session: OnceLock::new(), db, runtime: runtime.clone() }
         })
         .collect()
 }

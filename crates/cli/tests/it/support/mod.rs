@@ -47,15 +47,6 @@ pub fn bootmedium() -> Command {
     cmd
 }
 
-pub fn describe(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// A fresh PostgreSQL database for one server, dropped on `Drop`.
 pub struct PgDatabase {
     admin_url: String,
@@ -335,6 +326,13 @@ impl Client for Server {
     fn admin_session(&self) -> &std::sync::OnceLock<String> {
         &self.admin_session
     }
+
+    fn registry_url(&self) -> String {
+        match self.database_url() {
+            Some(url) => url.to_owned(),
+            None => format!("sqlite:{}", self.data_dir.join("bootmedium.db").display()),
+        }
+    }
 }
 
 impl Drop for Server {
@@ -591,15 +589,6 @@ fn decode_chunked(mut data: &[u8]) -> Option<Vec<u8>> {
         out.extend_from_slice(&data[..size]);
         data = &data[size + 2..];
     }
-}
-
-/// `[flavour] arch` of the server's bootmedium.toml, `x86_64` when unset (PLC_FLAVOUR_NODE_ARCH).
-pub fn configured(server: &Server, table: &str, key: &str, default: &str) -> String {
-    std::fs::read_to_string(server.data_dir.join("bootmedium.toml"))
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .and_then(|doc| doc.get(table)?.get(key)?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| default.to_owned())
 }
 
 /// Sets `key = value` in the table `table` (dotted, e.g. `medium.node_types.dummynet`) of the
