@@ -10,6 +10,7 @@ mod auth_accounts;
 mod boot_medium;
 mod declarations;
 mod events;
+mod hostile;
 mod limits;
 mod node_methods;
 mod secret_fields;
