@@ -11,6 +11,7 @@ mod boot_medium;
 mod declarations;
 mod events;
 mod hostile;
+mod issued_media;
 mod limits;
 mod node_methods;
 mod secret_fields;
