@@ -243,3 +243,25 @@ pub fn session_check(plc: &impl Client, session: &str) -> i64 {
         Err((code, _)) => code,
     }
 }
+
+/// Every row of the `Get*` `methods` as an admin sees them, one line each (what a refused call
+/// must leave as it was).
+pub fn rows_snapshot(plc: &impl Client, methods: &[&str]) -> String {
+    let mut out = String::new();
+    for method in methods {
+        for row in plc.admin_rows(method, vec![st! {}]) {
+            out.push_str(&format!("{method} {}\n", canonical(&row)));
+        }
+    }
+    out
+}
+
+/// An entry of a `system.multicall` list.
+pub fn multicall_entry(method: &str, params: Vec<Value>) -> Value {
+    st! { "methodName" => method, "params" => Value::Array(params) }
+}
+
+/// A site's `url`, as an admin reads it.
+pub fn site_url(plc: &impl Client, site: i64) -> Value {
+    field(&plc.admin_row("GetSites", vec![i(site), strs(&["url"])]), "url").clone()
+}

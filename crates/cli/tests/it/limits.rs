@@ -5,15 +5,6 @@
 use crate::support::*;
 use std::time::{Duration, Instant};
 
-fn update_site_call(auth: &Value, site: i64, url: &str) -> Value {
-    st! { "methodName" => "UpdateSite", "params" => Value::Array(vec![auth.clone(), i(site), st! { "url" => url }]) }
-}
-
-fn site_url(server: &Server, site: i64) -> Value {
-    let rows = server.admin_rows("GetSites", vec![i(site), strs(&["url"])]);
-    field(&rows[0], "url").clone()
-}
-
 #[test]
 fn image_actions_inside_multicall_are_refused_before_anything_runs() {
     let server = Server::start_with(|dir| media::provision(dir, DEFAULT_FAMILY));
@@ -26,7 +17,8 @@ fn image_actions_inside_multicall_are_refused_before_anything_runs() {
     let medium = |action: &str, filename: &str, options: &[&str]| {
         st! { "methodName" => "GetBootMedium", "params" => Value::Array(vec![auth.clone(), s(host), s(action), s(filename), strs(options)]) }
     };
-    let write_first = update_site_call(&auth, site, "http://changed.example.org/");
+    let write_first =
+        multicall_entry("UpdateSite", vec![auth.clone(), i(site), st! { "url" => "http://changed.example.org/" }]);
     // (what, calls, refused). A refused multicall runs nothing, not even the calls before the
     // image; calls that answer text or write a file run.
     let cases: Vec<(&str, Vec<Value>, bool)> = vec![

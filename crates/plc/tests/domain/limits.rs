@@ -10,15 +10,6 @@ use bootmedium_testkit::*;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-fn update_site_call(auth: &Value, site: i64, url: &str) -> Value {
-    st! { "methodName" => "UpdateSite", "params" => Value::Array(vec![auth.clone(), i(site), st! { "url" => url }]) }
-}
-
-fn site_url(plc: &Plc, site: i64) -> Value {
-    let rows = plc.admin_rows("GetSites", vec![i(site), strs(&["url"])]);
-    field(&rows[0], "url").clone()
-}
-
 #[test]
 fn a_multicall_over_the_cap_is_refused_before_any_call_runs() {
     each_backend(|plc| {
@@ -29,7 +20,9 @@ fn a_multicall_over_the_cap_is_refused_before_any_call_runs() {
         let cases: &[(usize, bool)] = &[(1, true), (100, true), (101, false), (2_000, false)];
         for &(n, runs) in cases {
             let url = format!("http://n{n}.example.org/");
-            let calls: Vec<Value> = (0..n).map(|_| update_site_call(&auth, site, &url)).collect();
+            let calls: Vec<Value> = (0..n)
+                .map(|_| multicall_entry("UpdateSite", vec![auth.clone(), i(site), st! { "url" => url.as_str() }]))
+                .collect();
             let before = plc.db_snapshot();
             let result = plc.call("system.multicall", vec![Value::Array(calls)]);
             if runs {

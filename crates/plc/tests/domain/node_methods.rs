@@ -32,17 +32,6 @@ fn node_row(plc: &Plc, node: i64) -> Value {
     plc.admin_row("GetNodes", vec![i(node)])
 }
 
-/// Every node and interface as an admin sees them (what a refused node call must not change).
-fn nodes_snapshot(plc: &Plc) -> String {
-    let mut out = String::new();
-    for method in ["GetNodes", "GetInterfaces"] {
-        for row in plc.admin_rows(method, vec![st! {}]) {
-            out.push_str(&format!("{method} {}\n", canonical(&row)));
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // BootUpdateNode, ReportRunlevel, GetNodes visibility
 
@@ -482,9 +471,9 @@ fn bad_node_input_is_refused_and_changes_nothing() {
             refusal(what, method, params, code, needle)
         });
         // Each change is reported once, at the row that made it.
-        let mut before = nodes_snapshot(plc);
+        let mut before = rows_snapshot(plc, &["GetNodes", "GetInterfaces"]);
         let failures = plc.run_refusals(rows.collect(), |_, _| {
-            let after = nodes_snapshot(plc);
+            let after = rows_snapshot(plc, &["GetNodes", "GetInterfaces"]);
             let changed = (before != after).then(|| format!("changed something:\n{}", snapshot_diff(&before, &after)));
             before = after;
             changed.into_iter().collect()
@@ -518,7 +507,7 @@ fn roles_of_the_node_methods() {
             ("BootNotifyOwners", vec![s("installfinished"), i(1), i(1), i(1)]),
             ("BootGetNodeDetails", vec![]),
         ];
-        let before = nodes_snapshot(plc);
+        let before = rows_snapshot(plc, &["GetNodes", "GetInterfaces"]);
         // (who, method, arguments after the auth struct's, fault, message fragment)
         let mut rows = Vec::new();
         let with_auth = |auth: &Value, args: &[Value]| {
@@ -561,7 +550,7 @@ fn roles_of_the_node_methods() {
         rows.push(refusal("node DeleteMessage", "DeleteMessage", vec![node_auth.clone(), s("authfail")], 108, ""));
         plc.run_refusals(rows, |_, _| Vec::new()).assert_none("refused callers");
         assert_eq!(plc.ok_rows("GetMessages", vec![node_auth.clone(), strs(&["authfail"])]).len(), 1);
-        let after = nodes_snapshot(plc);
+        let after = rows_snapshot(plc, &["GetNodes", "GetInterfaces"]);
         assert!(before == after, "{}", snapshot_diff(&before, &after));
 
         // BootCheckAuthentication: every role, as upstream.

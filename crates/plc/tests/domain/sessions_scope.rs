@@ -20,17 +20,6 @@ fn sleep_until(at: Instant) {
     }
 }
 
-/// Every node tag and interface tag, as an admin sees them (what a refused write must leave).
-fn tags_snapshot(plc: &Plc) -> String {
-    let mut out = String::new();
-    for method in ["GetNodeTags", "GetInterfaceTags"] {
-        for row in plc.admin_rows(method, vec![st! {}]) {
-            out.push_str(&format!("{method} {}\n", canonical(&row)));
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // Node sessions
 
@@ -277,7 +266,7 @@ fn a_node_writes_only_its_own_tags() {
                         (true, _) if *node_may && node == me => 0,
                         (true, _) => 108,
                     };
-                    let before = tags_snapshot(plc);
+                    let before = rows_snapshot(plc, &["GetNodeTags", "GetInterfaceTags"]);
                     let mut params = vec![auth];
                     params.extend(args);
                     let got = match plc.call(method, params) {
@@ -287,7 +276,7 @@ fn a_node_writes_only_its_own_tags() {
                     if got != want {
                         wrong.push(format!("node {auth_kind} × {method} × {target}: {got}, expected {want}"));
                     }
-                    if want != 0 && tags_snapshot(plc) != before {
+                    if want != 0 && rows_snapshot(plc, &["GetNodeTags", "GetInterfaceTags"]) != before {
                         wrong.push(format!("node {auth_kind} × {method} × {target}: refused, yet tags changed"));
                     }
                 }
