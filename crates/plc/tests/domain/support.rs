@@ -122,8 +122,8 @@ impl Client for Plc {
 }
 
 /// A fresh registry per backend as `bootmedium init` and `serve` leave it (the standard tag
-/// types, the message templates, the system site and the administrator; no demo data), with the API configured by `configure`
-/// from the defaults `init` writes.
+/// types, the message templates, the system site and the administrator; no demo data), with the
+/// API configured by `configure` from the defaults `init` writes.
 fn backends(configure: &dyn Fn(&mut PlcConfig)) -> Vec<Plc> {
     let runtime = Arc::new(
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime"),
