@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # API benchmark: calls/s and latency percentiles for GetNodes by hostname,
 # AuthCheck, and GetBootMedium node-preview / node-floppy (inline), all with session auth,
-# 8 concurrent connections, on SQLite and (when it answers) PostgreSQL.
+# 8 concurrent connections, on SQLite and (when it answers) PostgreSQL. The GetBootMedium rows
+# name 16 nodes in turn (a site renewing its nodes' media); node-floppy-1node names one node
+# only: its key renewals are serialised by that node's row (PostgreSQL holds the row lock until
+# the commit is on disk), which bounds that row by the commit latency.
 # The load generator is wrk (Debian package `wrk`) on the same 2-core machine as the server, so
 # figures are a lower bound. Writes bench/results/api.md.
 # With SCALE=1 the registry first gets bench/scale.sql (100,000 nodes, 200,000 interfaces,
@@ -26,8 +29,9 @@ SERVER=
 cleanup() { [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 OUT=bench/results/api${SCALE:+-scale}.md
-CALLS=(GetNodes AuthCheck node-preview node-floppy)
-[[ -z $SCALE ]] || CALLS=(GetNodes GetNodes-filter AuthCheck node-preview node-floppy)
+CALLS=(GetNodes AuthCheck node-preview node-floppy node-floppy-1node)
+[[ -z $SCALE ]] || CALLS=(GetNodes GetNodes-filter AuthCheck node-preview node-floppy node-floppy-1node)
+NODES=16
 
 # start_server NAME BIN [DATABASE_URL] -> sets URL and SERVER
 start_server() {
@@ -52,36 +56,57 @@ start_server() {
   fi
 }
 
-# Writes the request bodies (session auth) into $WORK/*.xml and checks each answers without fault.
+# Writes the request bodies (session auth) into $WORK/NAME[.N].xml and checks each answers
+# without fault. The small registry gets NODES-1 more nodes at the demo site, each with a static
+# primary interface; at scale, the calls name NODES of the loaded nodes.
 make_bodies() {
-  python3 - "$URL" "$WORK" "$SCALE" <<'PY'
+  python3 - "$URL" "$WORK" "$SCALE" "$NODES" <<'PY'
 import sys, xmlrpc.client
-url, work, scale = sys.argv[1:4]
+url, work, scale, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 api = xmlrpc.client.ServerProxy(url, allow_none=True)
 s = api.GetSession({'AuthMethod': 'password', 'Username': 'admin@bench.org', 'AuthString': 'pw'})
 auth = {'AuthMethod': 'session', 'session': s}
-node = 'n50000.scale.example.org' if scale else 'node1.demo.example.org'
+if scale:
+    nodes = [f'n{50000 + i}.scale.example.org' for i in range(count)]
+else:
+    nodes = ['node1.demo.example.org']
+    site = api.GetNodes(auth, nodes[0], ['site_id'])[0]['site_id']
+    for i in range(2, count + 1):
+        hostname = f'node{i}.demo.example.org'
+        if not api.GetNodes(auth, hostname, ['node_id']):
+            node_id = api.AddNode(auth, site, {'hostname': hostname, 'boot_state': 'boot'})
+            api.AddInterface(auth, node_id, {
+                'method': 'static', 'type': 'ipv4', 'is_primary': True, 'ip': f'10.1.{i}.10',
+                'netmask': '255.255.255.0', 'network': f'10.1.{i}.0', 'broadcast': f'10.1.{i}.255',
+                'gateway': f'10.1.{i}.1', 'dns1': '10.1.0.2'})
+        nodes.append(hostname)
+node = nodes[0]
 bodies = {
-    'GetNodes': ((auth, node), 'GetNodes'),
+    'GetNodes': [((auth, node), 'GetNodes')],
     # 10 nodes of one site in the boot state, with three fields.
-    'GetNodes-filter': ((auth, {'hostname': 'n5000*.scale.example.org', 'boot_state': 'boot'},
-                         ['node_id', 'hostname', 'site_id']), 'GetNodes'),
-    'AuthCheck': ((auth,), 'AuthCheck'),
-    'node-preview': ((auth, node, 'node-preview', ''), 'GetBootMedium'),
-    'node-floppy': ((auth, node, 'node-floppy', ''), 'GetBootMedium'),
+    'GetNodes-filter': [((auth, {'hostname': 'n5000*.scale.example.org', 'boot_state': 'boot'},
+                          ['node_id', 'hostname', 'site_id']), 'GetNodes')],
+    'AuthCheck': [((auth,), 'AuthCheck')],
+    'node-preview': [((auth, n, 'node-preview', ''), 'GetBootMedium') for n in nodes],
+    'node-floppy': [((auth, n, 'node-floppy', ''), 'GetBootMedium') for n in nodes],
+    'node-floppy-1node': [((auth, node, 'node-floppy', ''), 'GetBootMedium')],
 }
 if not scale:
     del bodies['GetNodes-filter']
-for name, (params, method) in bodies.items():
-    assert getattr(api, method)(*params), name
-    open(f"{work}/{name}.xml", "w").write(xmlrpc.client.dumps(params, method, allow_none=True))
+for name, calls in bodies.items():
+    paths = []
+    for i, (params, method) in enumerate(calls):
+        assert getattr(api, method)(*params), name
+        paths.append(f"{work}/{name}.{i}.xml")
+        open(paths[-1], "w").write(xmlrpc.client.dumps(params, method, allow_none=True))
+    open(f"{work}/{name}.bodies", "w").write(":".join(paths))
 PY
 }
 
 # run NAME -> "calls/s | p50 | p90 | p99"
 run() {
   local out
-  out=$(BODY=$WORK/$1.xml wrk -t2 -c8 -d"${DURATION}s" --latency -s bench/post.lua "$URL")
+  out=$(BODY=$(cat "$WORK/$1.bodies") wrk -t2 -c8 -d"${DURATION}s" --latency -s bench/post.lua "$URL")
   if grep -q 'Non-2xx' <<<"$out"; then echo "non-2xx answers during $1" >&2; exit 1; fi
   local rps p50 p90 p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -97,7 +122,8 @@ run() {
   [[ -z $SCALE ]] || echo "The registry holds bench/scale.sql's 100,000 nodes, 200,000 interfaces, 1,000,000 node tags and 20,000 persons; the calls name n50000.scale.example.org; GetNodes-filter asks for {'hostname': 'n5000*.scale.example.org', 'boot_state': 'boot'} (3 fields)."
   [[ -z $SCALE ]] || echo
   echo "\`${SCALE:+SCALE=1 }bench/api.sh $DURATION\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); wrk -t2 -c8 for ${DURATION}s per row,"
-  echo "on the same machine as the server (release build). Session auth for every call; GetBootMedium rows return the text inline."
+  echo "on the same machine as the server (release build). Session auth for every call; GetBootMedium rows return the text inline"
+  echo "and name $NODES nodes in turn, except node-floppy-1node (one node: its renewals wait for each other's commit)."
   echo
   echo "| backend | call | build | calls/s | p50 | p90 | p99 |"
   echo "|---|---|---|---|---|---|---|"

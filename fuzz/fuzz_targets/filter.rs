@@ -1,7 +1,8 @@
 //! The Get* filter compiler (crates/plc filter.rs, docs/plc-api.md §10.3) over every class, and the SQL
 //! the registry builds from what it accepts. Inputs are XML-RPC values made from the fuzz bytes
 //! with a dictionary of field names, prefixes and specials (bootmedium_fuzz::value), so most
-//! reach past "unknown field". Checked: no panic; an accepted filter compiles to SQL whose
+//! reach past "unknown field"; as in a call, those the declared argument types let through are
+//! converted to the typed filter and return fields (crates/plc wire.rs) and compiled. Checked: no panic; an accepted filter compiles to SQL whose
 //! placeholders are exactly $1..$n for its n bound values, no client text reaches the SQL
 //! (the only quoted literal in it is the LIKE escape character), and a restricted viewer's query
 //! neither returns nor sorts on a field only admins may read.
@@ -9,10 +10,19 @@
 
 use bootmedium_fuzz::{TABLES, value};
 use bootmedium_plc::filter;
+use bootmedium_plc::fuzzing::{FromArg, check_argument};
 use bootmedium_registry::Backend;
 use bootmedium_registry::fuzzing::select_sql;
+use bootmedium_xmlrpc::Value;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
+
+/// An argument as the dispatcher hands it to a method: checked against its declared type, then
+/// converted.
+fn typed<T: FromArg>(v: &Value) -> Option<T> {
+    check_argument("x", &T::TY, v).ok()?;
+    Some(T::from_value("x", v).expect("a checked argument converts"))
+}
 
 fn check(data: &[u8]) -> Result<()> {
     let mut u = Unstructured::new(data);
@@ -20,8 +30,13 @@ fn check(data: &[u8]) -> Result<()> {
     let filter_value = value(&mut u, 0)?;
     let return_fields = value(&mut u, 0)?;
     let viewer = if u.arbitrary()? { filter::Viewer::Admin } else { filter::Viewer::Restricted };
-    let _ = filter::parse_filter(table, &filter_value, viewer);
-    let Ok(query) = filter::query(table, &filter_value, &return_fields, viewer) else { return Ok(()) };
+    let (Some(filter_arg), Some(fields_arg)) =
+        (typed::<filter::Filter>(&filter_value), typed::<filter::ReturnFields>(&return_fields))
+    else {
+        return Ok(());
+    };
+    let _ = filter::parse_filter(table, &filter_arg, viewer);
+    let Ok(query) = filter::query(table, &filter_arg, &fields_arg, viewer) else { return Ok(()) };
     // A field the viewer may not read is neither returned nor sorted on (criteria are checked by
     // the same lookup; the unit tests walk every prefix).
     assert!(query.fields.iter().all(|f| viewer.may_read(f)), "an unreadable field returned");

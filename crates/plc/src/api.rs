@@ -14,7 +14,6 @@
 //!
 //! Section numbers (§N) refer to docs/plc-api.md.
 
-use crate::args::{self, Args};
 use crate::auth::{AuthFailure, AuthRequest, Authenticated, PasswordCheck, PasswordMemo};
 use crate::caller::Caller;
 use crate::config::PlcConfig;
@@ -24,6 +23,7 @@ use crate::fault::{Fault, MethodResult};
 use crate::logins::LoginGuard;
 use crate::methods::{self, boot_medium};
 use crate::notify;
+use crate::wire::{self, Args, IntoValue};
 use bootmedium_registry::{Registry, Tx, ops};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
@@ -222,7 +222,7 @@ impl Api {
             }
         };
         for (p, v) in spec.params.iter().zip(rest) {
-            if let Err(f) = args::check(p.name, &p.ty, v) {
+            if let Err(f) = wire::check(p.name, &p.ty, v) {
                 drop(tx);
                 self.log_failure(spec, params, Some(&caller), &f, started).await;
                 return (Err(f), Some(caller));
@@ -268,7 +268,7 @@ impl Api {
         Run { started, recheck }: Run<'a>,
         body: impl for<'c> AsyncFnOnce(&'c mut Cx<'a>) -> MethodResult<T>,
     ) -> MethodResult<T> {
-        let mut cx = Cx::new(&self.services, spec, &params[0], caller.clone(), tx, recheck);
+        let mut cx = Cx::new(&self.services, spec, params, caller.clone(), tx, recheck);
         let result = match spec.writes {
             Writes::Yes => match cx.begin_writing().await {
                 Ok(()) => body(&mut cx).await,
@@ -537,5 +537,5 @@ fn fault_struct(f: &Fault) -> Value {
 /// reads its auth struct from).
 fn boot_medium_params(auth: Value, node: &NodeRef, action: &str, filename: &str, options: &[String]) -> [Value; 5] {
     let options = Value::Array(options.iter().map(|o| Value::from(o.as_str())).collect());
-    [auth, node.to_value(), Value::from(action), Value::from(filename), options]
+    [auth, node.clone().into_value(), Value::from(action), Value::from(filename), options]
 }

@@ -11,7 +11,7 @@ use crate::fault::Fault;
 use crate::ledger::LedgerKey;
 use crate::logins::LoginGuard;
 use crate::roles::{Role, python_list};
-use bootmedium_registry::{Cond, FieldRef, Query, Registry, SqlValue, Tx, ops, views};
+use bootmedium_registry::{Registry, Tx, ops};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -195,37 +195,9 @@ pub async fn authenticate(
     }
 }
 
-pub(crate) async fn load_person(tx: &mut Tx, cond: Cond) -> Result<Option<PersonCaller>, Fault> {
-    let t = &views::PERSON;
-    let fields = ["person_id", "email", "roles", "role_ids", "site_ids"].into_iter().map(person_field).collect();
-    let rows = tx.select(&Query { table: t, cond, fields, sort: vec![], offset: None, limit: Some(2) }).await?;
-    if rows.len() != 1 {
-        return Ok(None);
-    }
-    let r = &rows[0];
-    Ok(Some(PersonCaller {
-        person_id: r.int("person_id").unwrap_or(0),
-        email: r.text("email").unwrap_or_default().to_string(),
-        roles: r.text_list("roles").to_vec(),
-        role_ids: r.int_list("role_ids").to_vec(),
-        site_ids: r.int_list("site_ids").to_vec(),
-        local: false,
-    }))
-}
-
-/// `extra`, for an enabled local (not peer) account.
-fn enabled_local(extra: Cond) -> Cond {
-    Cond::And(vec![
-        extra,
-        Cond::Compare(person_field("enabled"), bootmedium_registry::CmpOp::Eq, SqlValue::int(1)),
-        Cond::IsNull(person_field("peer_id")),
-    ])
-}
-
-/// A Person field named in this module (always one of the view's; the first field otherwise).
-fn person_field(name: &str) -> FieldRef {
-    let t = &views::PERSON;
-    FieldRef::Field(t.field(name).unwrap_or(&t.fields[0]))
+fn person_caller(account: ops::persons::Account) -> PersonCaller {
+    let ops::persons::Account { person_id, email, roles, role_ids, site_ids } = account;
+    PersonCaller { person_id, email, roles, role_ids, site_ids, local: false }
 }
 
 fn role_mismatch(kind: &str, req: &AuthRequest<'_>, p: &PersonCaller) -> String {
@@ -245,14 +217,10 @@ fn roles_intersect(req: &AuthRequest<'_>, p: &PersonCaller) -> bool {
 
 /// An enabled local account by its e-mail (case-insensitive), and its password hash.
 async fn person_and_hash(tx: &mut Tx, username: &str) -> Result<(Option<PersonCaller>, Option<String>), Fault> {
-    let cond = enabled_local(Cond::Compare(
-        person_field("email"),
-        bootmedium_registry::CmpOp::Eq,
-        SqlValue::text(username.to_lowercase()),
-    ));
-    let Some(person) = load_person(tx, cond).await? else { return Ok((None, None)) };
-    let hash = ops::persons::password_hash(tx, person.person_id).await?;
-    Ok((Some(person), hash))
+    match ops::persons::account_by_email(tx, &username.to_lowercase()).await? {
+        Some((account, hash)) => Ok((Some(person_caller(account)), hash)),
+        None => Ok((None, None)),
+    }
 }
 
 async fn password_auth(
@@ -320,7 +288,7 @@ async fn session_auth(
         authfail: None,
     };
     // Nothing to delete for an unknown session: no write lock for guessed ids.
-    let Some(ops::sessions::Session { expires, person_id, node_id }) =
+    let Some(ops::sessions::Session { expires, person_id, node_id, account }) =
         ops::sessions::find(tx, &session).await.map_err(Fault::from)?
     else {
         return Err(Fault::auth("SessionAuth: No such session").into());
@@ -344,13 +312,8 @@ async fn session_auth(
         return Ok(Authenticated { caller: Caller::Node(node), extend_node_session: extend });
     }
     match (person_id, expires) {
-        (Some(pid), Some(exp)) if exp > now => {
-            let cond = enabled_local(Cond::Compare(
-                person_field("person_id"),
-                bootmedium_registry::CmpOp::Eq,
-                SqlValue::int(pid),
-            ));
-            let Some(person) = load_person(tx, cond).await? else {
+        (Some(_), Some(exp)) if exp > now => {
+            let Some(person) = account.map(person_caller) else {
                 return Err(fail("No such enabled account"));
             };
             if !roles_intersect(req, &person) {
@@ -375,7 +338,7 @@ pub(crate) async fn load_node_caller(tx: &mut Tx, node_id: i64) -> Result<Option
 fn hmac_fields(fields: &BTreeMap<String, Value>) -> Result<(i64, &str), Fault> {
     let node_id = match fields.get("node_id") {
         None => return Err(Fault::invalid_named("auth", "'node_id' not specified")),
-        Some(v) => crate::args::as_int(v)
+        Some(v) => crate::wire::as_int(v)
             .ok_or_else(|| Fault::invalid_named("node_id", format!("expected int, got {}", v.type_name())))?,
     };
     Ok((node_id, field(fields, "value")?))

@@ -79,20 +79,25 @@ pub(crate) async fn record(tx: &mut Tx, rec: EventRecord<'_>) -> MethodResult<()
 }
 
 async fn insert(tx: &mut Tx, row: &EventRow) -> MethodResult<()> {
-    let event = ops::events::NewEvent {
-        person_id: row.person_id,
-        node_id: row.node_id,
-        auth_type: row.auth_type.as_deref(),
-        fault_code: row.fault_code,
-        call_name: row.call_name,
-        call: &row.call,
-        message: row.message.as_deref(),
-        runtime: row.runtime,
-        time: row.time,
-        objects: &row.objects,
-    };
-    ops::events::record(tx, &event).await?;
+    ops::events::record(tx, &row.new_event()).await?;
     Ok(())
+}
+
+impl EventRow {
+    fn new_event(&self) -> ops::events::NewEvent<'_> {
+        ops::events::NewEvent {
+            person_id: self.person_id,
+            node_id: self.node_id,
+            auth_type: self.auth_type.as_deref(),
+            fault_code: self.fault_code,
+            call_name: self.call_name,
+            call: &self.call,
+            message: self.message.as_deref(),
+            runtime: self.runtime,
+            time: self.time,
+            objects: &self.objects,
+        }
+    }
 }
 
 type Waiting = (EventRow, oneshot::Sender<MethodResult<()>>);
@@ -141,11 +146,8 @@ impl EventBatcher {
 }
 
 async fn write_batch(registry: &Registry, rows: &[EventRow]) -> MethodResult<()> {
-    let mut tx = registry.begin_write().await?;
-    for row in rows {
-        insert(&mut tx, row).await?;
-    }
-    tx.commit().await?;
+    let events: Vec<ops::events::NewEvent<'_>> = rows.iter().map(EventRow::new_event).collect();
+    ops::events::record_batch(registry, &events).await?;
     Ok(())
 }
 

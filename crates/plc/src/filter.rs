@@ -2,19 +2,47 @@
 //!
 //! Filter forms: nil (everything), a bare int (primary key), a bare string (secondary key), a
 //! list of both, or a struct of field criteria with the prefixes `~ < > [ ] & |` and the
-//! specials `-SORT -OFFSET -LIMIT -AND -OR`. Field names are checked against the class (and its
-//! exposed tags); they never reach SQL as text.
+//! specials `-SORT -OFFSET -LIMIT -AND -OR`. A method receives the form as a [`Filter`] (built
+//! from the XML-RPC value once, in `wire.rs`) and compiles it here against its class. Field
+//! names are checked against the class (and its exposed tags); they never reach SQL as text.
 //!
 //! A field's [`Readers`] (declared with the field in the registry's views) bound every use a
 //! client makes of it: a field the [`Viewer`] may not read is left out of the output and refused
 //! (fault 102) in criteria, patterns and `-SORT`, since comparisons alone would leak it.
 
-use crate::args::as_int;
+use crate::args::{Datum, Fields, IdOrName};
 use crate::caller::Caller;
 use crate::fault::{Fault, MethodResult};
-use bootmedium_registry::{Cell, CmpOp, Cond, FieldKind, FieldRef, Query, Readers, Row, SortKey, SqlValue, TableSpec};
-use bootmedium_xmlrpc::Value;
-use std::collections::BTreeMap;
+use bootmedium_registry::{CmpOp, Cond, FieldKind, FieldRef, Query, Readers, SortKey, SqlValue, TableSpec};
+
+/// A client's filter, as sent: which rows of a class a Get* call asks for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Filter {
+    /// nil (or left out): every row.
+    #[default]
+    All,
+    /// A bare id (primary key) or name (secondary key, `*` patterns allowed).
+    One(IdOrName),
+    /// A list of ids and names.
+    Keys(Vec<IdOrName>),
+    /// A struct of field criteria and `-SORT`, `-OFFSET`, `-LIMIT`, `-AND`, `-OR`.
+    Match(Fields),
+}
+
+impl Filter {
+    /// `{field: value}`: the rows whose `field` equals `value`.
+    pub fn field_is(field: &str, value: Datum) -> Filter {
+        Filter::Match(Fields::from([(field.to_string(), value)]))
+    }
+}
+
+/// A client's `return_fields`: nil (or left out) for every field the caller may read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ReturnFields {
+    #[default]
+    All,
+    Named(Vec<String>),
+}
 
 /// The tags a class exposes as pseudo-fields (readable, filterable).
 pub fn exposed_tags(table: &TableSpec) -> &'static [&'static str] {
@@ -40,7 +68,11 @@ impl Viewer {
     }
 
     pub fn may_read(self, field: &FieldRef) -> bool {
-        self == Viewer::Admin || field.readers() == Readers::Anyone
+        match field.readers() {
+            Readers::Anyone => true,
+            Readers::Admins => self == Viewer::Admin,
+            Readers::Nobody => false,
+        }
     }
 }
 
@@ -56,8 +88,10 @@ fn client_field(table: &'static TableSpec, name: &str, viewer: Viewer, what: &st
     Ok(field)
 }
 
+/// A field clients may name. A field nobody reads (a person's password) is no field to them:
+/// naming it is the fault an unknown name gets.
 fn field_ref(table: &'static TableSpec, name: &str) -> Option<FieldRef> {
-    if let Some(f) = table.field(name) {
+    if let Some(f) = table.field(name).filter(|f| f.readers != Readers::Nobody) {
         return Some(FieldRef::Field(f));
     }
     if table.has_tags() && exposed_tags(table).contains(&name) {
@@ -91,33 +125,33 @@ fn like_pattern(s: &str) -> String {
 }
 
 /// Converts a filter value to the field's type.
-fn coerce(field: &FieldRef, v: &Value) -> MethodResult<SqlValue> {
+fn coerce(field: &FieldRef, v: &Datum) -> MethodResult<SqlValue> {
     let bad = || Fault::invalid(format!("Invalid filter value for '{}': {}", field.name(), v.type_name()));
     Ok(match field.kind() {
         FieldKind::Int | FieldKind::IntList | FieldKind::Bool => match v {
-            Value::String(s) => SqlValue::int(s.trim().parse().map_err(|_| bad())?),
-            other => SqlValue::int(as_int(other).ok_or_else(bad)?),
+            Datum::Str(s) => SqlValue::int(s.trim().parse().map_err(|_| bad())?),
+            other => SqlValue::int(other.as_int().ok_or_else(bad)?),
         },
         FieldKind::Float => match v {
-            Value::Double(d) => SqlValue::Float(Some(*d)),
-            other => SqlValue::Float(Some(as_int(other).ok_or_else(bad)? as f64)),
+            Datum::Double(d) => SqlValue::Float(Some(*d)),
+            other => SqlValue::Float(Some(other.as_int().ok_or_else(bad)? as f64)),
         },
         FieldKind::Text | FieldKind::TextList => match v {
-            Value::String(s) => SqlValue::text(s.clone()),
-            Value::Int(i) => SqlValue::text(i.to_string()),
+            Datum::Str(s) => SqlValue::text(s.clone()),
+            Datum::Int(i) => SqlValue::text(i.to_string()),
             _ => return Err(bad()),
         },
     })
 }
 
-fn scalar_cond(field: FieldRef, op: CmpOp, v: &Value) -> MethodResult<Cond> {
+fn scalar_cond(field: FieldRef, op: CmpOp, v: &Datum) -> MethodResult<Cond> {
     match v {
-        Value::Nil => Ok(Cond::IsNull(field)),
-        Value::Array(items) => {
+        Datum::Nil => Ok(Cond::IsNull(field)),
+        Datum::List(items) => {
             let values = items.iter().map(|i| coerce(&field, i)).collect::<MethodResult<Vec<_>>>()?;
             Ok(Cond::In(field, values))
         }
-        Value::String(s) if op == CmpOp::Eq && is_pattern(s) => {
+        Datum::Str(s) if op == CmpOp::Eq && is_pattern(s) => {
             if field.kind() != FieldKind::Text {
                 return Err(Fault::invalid(format!("Cannot use a pattern on field '{}'", field.name())));
             }
@@ -127,25 +161,20 @@ fn scalar_cond(field: FieldRef, op: CmpOp, v: &Value) -> MethodResult<Cond> {
     }
 }
 
-fn key_cond(table: &'static TableSpec, v: &Value) -> MethodResult<Cond> {
-    match v {
-        Value::String(s) => {
+fn key_cond(table: &'static TableSpec, key: &IdOrName) -> MethodResult<Cond> {
+    match key {
+        IdOrName::Name(s) => {
             let Some(sk) = table.secondary_key.and_then(|k| field_ref(table, k)) else {
                 return Err(Fault::invalid(format!("{} filter must be an id or a list of ids", table.class)));
             };
-            scalar_cond(sk, CmpOp::Eq, &Value::String(s.clone()))
+            scalar_cond(sk, CmpOp::Eq, &Datum::Str(s.clone()))
         }
-        other => {
-            let id = as_int(other).ok_or_else(|| {
-                Fault::invalid(format!("Invalid {} filter element {}", table.class, other.type_name()))
-            })?;
-            Ok(Cond::Compare(pk(table)?, CmpOp::Eq, SqlValue::int(id)))
-        }
+        IdOrName::Id(id) => Ok(Cond::Compare(pk(table)?, CmpOp::Eq, SqlValue::int(*id))),
     }
 }
 
-/// A parsed filter: the condition plus ordering and paging.
-pub struct Filter {
+/// A compiled filter: the condition plus ordering and paging.
+pub struct Compiled {
     pub cond: Cond,
     pub sort: Vec<SortKey>,
     pub offset: Option<i64>,
@@ -156,26 +185,31 @@ pub struct Filter {
 /// registry tests each list as one set, so this bounds work per call, not SQL size.
 pub const MAX_FILTER_VALUES: usize = 10_000;
 
-fn count_values(v: &Value) -> usize {
+fn count_values(v: &Datum) -> usize {
     match v {
-        Value::Array(items) => items.iter().map(count_values).sum(),
-        Value::Struct(m) => m.values().map(count_values).sum(),
+        Datum::List(items) => items.iter().map(count_values).sum(),
+        Datum::Map(m) => m.values().map(count_values).sum(),
         _ => 1,
+    }
+}
+
+fn count_filter_values(f: &Filter) -> usize {
+    match f {
+        Filter::All | Filter::One(_) => 1,
+        Filter::Keys(keys) => keys.len(),
+        Filter::Match(m) => m.values().map(count_values).sum(),
     }
 }
 
 /// `[1, 'a.example.org', 'b*', …]`: ids as one set on the primary key, names as one set on the
 /// secondary key, patterns one by one.
-fn key_list_cond(table: &'static TableSpec, items: &[Value]) -> MethodResult<Cond> {
+fn key_list_cond(table: &'static TableSpec, items: &[IdOrName]) -> MethodResult<Cond> {
     let (mut ids, mut names, mut others) = (Vec::new(), Vec::new(), Vec::new());
     for item in items {
         match item {
-            Value::String(s) if !is_pattern(s) && table.secondary_key.is_some() => names.push(s.clone()),
-            Value::String(_) => others.push(key_cond(table, item)?),
-            other => match as_int(other) {
-                Some(id) => ids.push(SqlValue::int(id)),
-                None => others.push(key_cond(table, other)?),
-            },
+            IdOrName::Name(s) if !is_pattern(s) && table.secondary_key.is_some() => names.push(s.clone()),
+            IdOrName::Name(_) => others.push(key_cond(table, item)?),
+            IdOrName::Id(id) => ids.push(SqlValue::int(*id)),
         }
     }
     let mut conds = Vec::new();
@@ -189,30 +223,25 @@ fn key_list_cond(table: &'static TableSpec, items: &[Value]) -> MethodResult<Con
     Ok(Cond::Or(conds))
 }
 
-/// Parses a client's filter; key fields (primary and secondary) are readable by everyone.
-pub fn parse_filter(table: &'static TableSpec, v: &Value, viewer: Viewer) -> MethodResult<Filter> {
-    let n = count_values(v);
+/// Compiles a client's filter; key fields (primary and secondary) are readable by everyone.
+pub fn parse_filter(table: &'static TableSpec, filter: &Filter, viewer: Viewer) -> MethodResult<Compiled> {
+    let n = count_filter_values(filter);
     if n > MAX_FILTER_VALUES {
         return Err(Fault::invalid(format!(
             "a filter may hold at most {MAX_FILTER_VALUES} values, this one holds {n}"
         )));
     }
-    let mut f = Filter { cond: Cond::True, sort: vec![], offset: None, limit: None };
-    match v {
-        Value::Nil => {}
-        Value::Array(items) => f.cond = key_list_cond(table, items)?,
-        Value::Struct(m) => parse_struct(table, m, viewer, &mut f)?,
-        other => f.cond = key_cond(table, other)?,
+    let mut f = Compiled { cond: Cond::True, sort: vec![], offset: None, limit: None };
+    match filter {
+        Filter::All => {}
+        Filter::Keys(items) => f.cond = key_list_cond(table, items)?,
+        Filter::Match(m) => parse_struct(table, m, viewer, &mut f)?,
+        Filter::One(key) => f.cond = key_cond(table, key)?,
     }
     Ok(f)
 }
 
-fn parse_struct(
-    table: &'static TableSpec,
-    m: &BTreeMap<String, Value>,
-    viewer: Viewer,
-    f: &mut Filter,
-) -> MethodResult<()> {
+fn parse_struct(table: &'static TableSpec, m: &Fields, viewer: Viewer, f: &mut Compiled) -> MethodResult<()> {
     let mut conds = Vec::new();
     let mut use_or = false;
     for (key, v) in m {
@@ -229,22 +258,22 @@ fn parse_struct(
     Ok(())
 }
 
-fn non_negative(key: &str, v: &Value) -> MethodResult<i64> {
-    match as_int(v) {
+fn non_negative(key: &str, v: &Datum) -> MethodResult<i64> {
+    match v.as_int() {
         Some(n) if n >= 0 => Ok(n),
         _ => Err(Fault::invalid(format!("{key} must be a non-negative integer"))),
     }
 }
 
-fn criterion(table: &'static TableSpec, key: &str, v: &Value, viewer: Viewer) -> MethodResult<Cond> {
+fn criterion(table: &'static TableSpec, key: &str, v: &Datum, viewer: Viewer) -> MethodResult<Cond> {
     let (prefix, name) = match key.chars().next() {
         Some(c @ ('~' | '<' | '>' | '[' | ']' | '&' | '|')) => (Some(c), &key[1..]),
         _ => (None, key),
     };
     let field = client_field(table, name, viewer, "filter")?;
-    let list_values = |v: &Value| -> MethodResult<Vec<SqlValue>> {
+    let list_values = |v: &Datum| -> MethodResult<Vec<SqlValue>> {
         match v {
-            Value::Array(items) => items.iter().map(|i| coerce(&field, i)).collect(),
+            Datum::List(items) => items.iter().map(|i| coerce(&field, i)).collect(),
             other => Ok(vec![coerce(&field, other)?]),
         }
     };
@@ -260,10 +289,10 @@ fn criterion(table: &'static TableSpec, key: &str, v: &Value, viewer: Viewer) ->
     })
 }
 
-fn parse_sort(table: &'static TableSpec, v: &Value, viewer: Viewer) -> MethodResult<Vec<SortKey>> {
+fn parse_sort(table: &'static TableSpec, v: &Datum, viewer: Viewer) -> MethodResult<Vec<SortKey>> {
     let names: Vec<&str> = match v {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(items) => items
+        Datum::Str(s) => vec![s.as_str()],
+        Datum::List(items) => items
             .iter()
             .map(|i| i.as_str().ok_or_else(|| Fault::invalid("-SORT takes field names")))
             .collect::<MethodResult<_>>()?,
@@ -285,18 +314,22 @@ fn parse_sort(table: &'static TableSpec, v: &Value, viewer: Viewer) -> MethodRes
         .collect()
 }
 
-/// The fields to return: nil means every native field the viewer may read; names may include
-/// exposed tags. Named fields the viewer may not read are left out, as upstream leaves them out
-/// of its answer; when nothing readable is left the call is refused.
-pub fn parse_return_fields(table: &'static TableSpec, v: &Value, viewer: Viewer) -> MethodResult<Vec<FieldRef>> {
-    match v {
-        Value::Nil => Ok(table.fields.iter().map(FieldRef::Field).filter(|f| viewer.may_read(f)).collect()),
-        Value::Array(items) => {
+/// The fields to return: all of them means every native field the viewer may read; names may
+/// include exposed tags. Named fields the viewer may not read are left out, as upstream leaves
+/// them out of its answer; when nothing readable is left the call is refused.
+pub fn parse_return_fields(
+    table: &'static TableSpec,
+    wanted: &ReturnFields,
+    viewer: Viewer,
+) -> MethodResult<Vec<FieldRef>> {
+    match wanted {
+        ReturnFields::All => Ok(table.fields.iter().map(FieldRef::Field).filter(|f| viewer.may_read(f)).collect()),
+        ReturnFields::Named(items) => {
             let mut fields = Vec::new();
             let mut unknown = Vec::new();
             let mut hidden = Vec::new();
-            for i in items {
-                let name = i.as_str().unwrap_or_default();
+            for name in items {
+                let name = name.as_str();
                 match field_ref(table, name) {
                     Some(f) if !viewer.may_read(&f) => hidden.push(name.to_string()),
                     Some(f) if !fields.iter().any(|x: &FieldRef| x.name() == name) => fields.push(f),
@@ -323,12 +356,16 @@ pub fn parse_return_fields(table: &'static TableSpec, v: &Value, viewer: Viewer)
             }
             Ok(fields)
         }
-        _ => Err(Fault::invalid("return_fields must be a list of field names")),
     }
 }
 
 /// A query from the usual `(filter, return_fields)` pair.
-pub fn query(table: &'static TableSpec, filter: &Value, return_fields: &Value, viewer: Viewer) -> MethodResult<Query> {
+pub fn query(
+    table: &'static TableSpec,
+    filter: &Filter,
+    return_fields: &ReturnFields,
+    viewer: Viewer,
+) -> MethodResult<Query> {
     let f = parse_filter(table, filter, viewer)?;
     Ok(Query {
         table,
@@ -340,28 +377,22 @@ pub fn query(table: &'static TableSpec, filter: &Value, return_fields: &Value, v
     })
 }
 
-/// A registry row as an XML-RPC struct.
-pub fn row_to_value(row: Row) -> Value {
-    let mut m = BTreeMap::new();
-    for (name, cell) in row.cells {
-        let v = match cell {
-            Cell::Scalar(SqlValue::Int(Some(i))) => Value::Int(i),
-            Cell::Scalar(SqlValue::Float(Some(f))) => Value::Double(f),
-            Cell::Scalar(SqlValue::Text(Some(s))) => Value::String(s),
-            Cell::Scalar(_) | Cell::Bool(None) => Value::Nil,
-            Cell::Bool(Some(b)) => Value::Bool(b),
-            Cell::IntList(v) => Value::Array(v.into_iter().map(Value::Int).collect()),
-            Cell::TextList(v) => Value::Array(v.into_iter().map(Value::String).collect()),
-        };
-        m.insert(name, v);
-    }
-    Value::Struct(m)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::FromArg;
     use bootmedium_registry::views::NODE;
+    use bootmedium_xmlrpc::Value;
+    use std::collections::BTreeMap;
+
+    /// A filter as a client sends it, through the adapter that builds the typed one.
+    fn filter_value(table: &'static TableSpec, v: &Value, viewer: Viewer) -> MethodResult<Compiled> {
+        parse_filter(table, &Filter::from_value("filter", v)?, viewer)
+    }
+
+    fn fields_value(table: &'static TableSpec, v: &Value, viewer: Viewer) -> MethodResult<Vec<FieldRef>> {
+        parse_return_fields(table, &ReturnFields::from_value("return_fields", v)?, viewer)
+    }
 
     #[test]
     fn patterns_escape_sql_wildcards() {
@@ -399,45 +430,74 @@ mod tests {
                     filters.push(Value::Struct(m));
                 }
                 for filter in &filters {
-                    let e = parse_filter(table, filter, Viewer::Restricted)
+                    let e = filter_value(table, filter, Viewer::Restricted)
                         .err()
                         .unwrap_or_else(|| panic!("{}: {filter:?} accepted for a restricted viewer", table.class));
                     assert_eq!(e.code, 102, "{}: {filter:?}", table.class);
                     assert!(e.message.contains(&format!("'{}'", f.name)), "{}", e.message);
-                    assert!(parse_filter(table, filter, Viewer::Admin).is_ok() || f.kind.is_list());
+                    assert!(filter_value(table, filter, Viewer::Admin).is_ok() || f.kind.is_list());
                     checked += 1;
                 }
-                let fields = parse_return_fields(table, &Value::Nil, Viewer::Restricted).unwrap_or_default();
+                let fields = fields_value(table, &Value::Nil, Viewer::Restricted).unwrap_or_default();
                 assert!(fields.iter().all(|r| r.name() != f.name));
                 let named = Value::Array(vec![Value::from(table.primary_key), Value::from(f.name)]);
-                let fields = parse_return_fields(table, &named, Viewer::Restricted).unwrap_or_default();
+                let fields = fields_value(table, &named, Viewer::Restricted).unwrap_or_default();
                 assert_eq!(fields.len(), 1, "{}", table.class);
                 let alone = Value::Array(vec![Value::from(f.name)]);
-                assert_eq!(parse_return_fields(table, &alone, Viewer::Restricted).err().map(|e| e.code), Some(102));
-                assert_eq!(parse_return_fields(table, &alone, Viewer::Admin).map(|v| v.len()).ok(), Some(1));
+                assert_eq!(fields_value(table, &alone, Viewer::Restricted).err().map(|e| e.code), Some(102));
+                assert_eq!(fields_value(table, &alone, Viewer::Admin).map(|v| v.len()).ok(), Some(1));
             }
         }
         // key, session and boot_nonce of Node; verification_key and verification_expires of Person.
         assert_eq!(checked, 5 * 12);
     }
 
+    /// A field nobody reads (a person's password) is unknown to every viewer, admins included:
+    /// not returned, not comparable, not sortable, with the faults an unknown name gets.
+    #[test]
+    fn write_only_fields_are_unknown_to_every_reader() {
+        let mut checked = 0;
+        for table in bootmedium_registry::views::ALL {
+            for f in table.fields.iter().filter(|f| f.readers == Readers::Nobody) {
+                for viewer in [Viewer::Admin, Viewer::Restricted] {
+                    let mut m = BTreeMap::new();
+                    m.insert(f.name.to_string(), Value::from("x"));
+                    let e = filter_value(table, &Value::Struct(m), viewer).err().unwrap();
+                    assert_eq!(e.message, format!("Invalid argument: Invalid filter field '{}'", f.name));
+                    let mut m = BTreeMap::new();
+                    m.insert("-SORT".to_string(), Value::from(f.name));
+                    assert_eq!(filter_value(table, &Value::Struct(m), viewer).err().map(|e| e.code), Some(102));
+                    let all = fields_value(table, &Value::Nil, viewer).unwrap();
+                    assert!(all.iter().all(|r| r.name() != f.name));
+                    let e = fields_value(table, &Value::Array(vec![Value::from(f.name)]), viewer).err().unwrap();
+                    assert_eq!(
+                        e.message,
+                        format!("Invalid argument: unknown column(s) specified ['{}'] in {}", f.name, table.class)
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        // A person's password.
+        assert_eq!(checked, 2);
+    }
+
     #[test]
     fn unknown_filter_fields_are_refused() {
         let mut m = BTreeMap::new();
         m.insert("hostname; DROP TABLE nodes".to_string(), Value::from("x"));
-        let e = parse_filter(&NODE, &Value::Struct(m), Viewer::Admin).err().unwrap();
+        let e = filter_value(&NODE, &Value::Struct(m), Viewer::Admin).err().unwrap();
         assert_eq!(e.code, 102);
         assert!(e.message.contains("Invalid filter field"));
     }
 
     #[test]
     fn return_fields_errors() {
-        let e = parse_return_fields(&NODE, &Value::Array(vec!["nope".into()]), Viewer::Admin).err().unwrap();
+        let e = fields_value(&NODE, &Value::Array(vec!["nope".into()]), Viewer::Admin).err().unwrap();
         assert_eq!(e.message, "Invalid argument: unknown column(s) specified ['nope'] in Node");
-        let e = parse_return_fields(&NODE, &Value::Array(vec![]), Viewer::Admin).err().unwrap();
+        let e = fields_value(&NODE, &Value::Array(vec![]), Viewer::Admin).err().unwrap();
         assert_eq!(e.message, "Invalid argument: No valid return fields specified for class Node");
-        let f =
-            parse_return_fields(&NODE, &Value::Array(vec!["hostname".into(), "arch".into()]), Viewer::Admin).unwrap();
+        let f = fields_value(&NODE, &Value::Array(vec!["hostname".into(), "arch".into()]), Viewer::Admin).unwrap();
         assert_eq!(f.len(), 2);
     }
 }

@@ -1,4 +1,4 @@
-//! The issued-media ledger (an extension of PLCAPI, issue 5): every node medium handed out —
+//! The issued-media ledger (an extension of PLCAPI; README.md, "Node media"): every node medium handed out —
 //! a configuration file or a boot image carrying a node key, inline, as a file or as a download
 //! link — is one row, written in the same transaction as the key it carries. A newer key
 //! supersedes every earlier row of its node, so the ledger can say of any image found in the
@@ -8,7 +8,7 @@ use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use crate::plnode::RenewedKey;
 use bootmedium_media::{Console, ImageType, KernelArg, MediumRequest};
-use bootmedium_registry::{SqlValue, Tx, ops};
+use bootmedium_registry::{Tx, ops};
 
 /// Where the medium's bytes came from.
 #[derive(Debug, Clone)]
@@ -41,65 +41,39 @@ pub struct IssuedMedium<'a> {
     pub download: Option<DownloadGrant>,
 }
 
-/// Records `medium` and marks the node's earlier keyed media superseded by it; returns its id.
-pub async fn record(tx: &mut Tx, medium: IssuedMedium<'_>) -> MethodResult<i64> {
+/// Records `medium`: a keyed medium's key is stored on the node in the
+/// same write, which supersedes the node's earlier keyed media and ends its sessions. A node
+/// deleted since the medium was prepared is fault 102, with nothing written.
+pub async fn record(tx: &mut Tx, medium: IssuedMedium<'_>) -> MethodResult<ops::ledger::Recorded> {
     let request = medium.request;
     let kargs: Vec<String> = request.map(|r| r.kargs.iter().map(ToString::to_string).collect()).unwrap_or_default();
-    let (generation, key) = match medium.key {
-        Some(k) => (Some(k.generation), Some(k.key.clone())),
-        None => (None, None),
-    };
+    let console = request.map(|r| r.console.to_string()).unwrap_or_default();
+    let reference = medium.reference.as_ref();
     let size = i64::try_from(medium.size).map_err(|_| Fault::internal("medium larger than 2^63 bytes"))?;
-    let id = tx
-        .insert(
-            "issued_media",
-            "issued_medium_id",
-            &[
-                ("node_id", SqlValue::int(medium.node_id)),
-                ("action", SqlValue::text(medium.action)),
-                ("image_type", SqlValue::text(request.map_or("txt", |r| r.image_type.as_str()))),
-                ("console", SqlValue::text(request.map(|r| r.console.to_string()).unwrap_or_default())),
-                ("kargs", SqlValue::text(kargs.join(" "))),
-                ("variant", SqlValue::Text(request.and_then(|r| r.variant.clone()))),
-                ("reference_family", SqlValue::Text(medium.reference.as_ref().map(|r| r.family.clone()))),
-                ("reference_version", SqlValue::Text(medium.reference.as_ref().map(|r| r.version.clone()))),
-                ("key_generation", SqlValue::Int(generation)),
-                ("node_key", SqlValue::Text(key)),
-                ("sha256", SqlValue::text(medium.sha256)),
-                ("size", SqlValue::int(size)),
-                ("person_id", SqlValue::Int(medium.person_id)),
-                ("issued", SqlValue::int(crate::now())),
-                ("filename", SqlValue::Text(medium.filename)),
-                ("download_id", SqlValue::Text(medium.download.as_ref().map(|d| d.id.clone()))),
-                ("download_expires", SqlValue::Int(medium.download.as_ref().map(|d| d.expires))),
-                // Kept only where a download must make the same bytes again.
-                (
-                    "node_config",
-                    SqlValue::Text(medium.download.as_ref().and_then(|_| request.and_then(|r| r.node_config.clone()))),
-                ),
-            ],
-        )
-        .await?;
-    for (position, option) in medium.options.iter().enumerate() {
-        tx.insert_plain(
-            "issued_medium_option",
-            &[
-                ("issued_medium_id", SqlValue::int(id)),
-                ("position", SqlValue::int(position as i64)),
-                ("value", SqlValue::text(*option)),
-            ],
-        )
-        .await?;
-    }
-    if medium.download.is_some() {
-        // Expired links give up what they kept to make their bytes again (the plnode.txt holds
-        // a key); done when links are issued, not on every medium.
-        ops::ledger::expire_downloads(tx, crate::now()).await?;
-    }
-    if medium.key.is_some() {
-        ops::ledger::supersede(tx, id, medium.node_id).await?;
-    }
-    Ok(id)
+    let row = ops::ledger::NewIssued {
+        node_id: medium.node_id,
+        action: medium.action,
+        image_type: request.map_or("txt", |r| r.image_type.as_str()),
+        console: &console,
+        kargs: &kargs.join(" "),
+        variant: request.and_then(|r| r.variant.as_deref()),
+        reference_family: reference.map(|r| r.family.as_str()),
+        reference_version: reference.map(|r| r.version.as_str()),
+        key: medium.key.map(|k| ops::ledger::NewKey { key: &k.key, renewed_at: k.renewed_at }),
+        sha256: &medium.sha256,
+        size,
+        person_id: medium.person_id,
+        issued: crate::now(),
+        filename: medium.filename.as_deref(),
+        download_id: medium.download.as_ref().map(|d| d.id.as_str()),
+        download_expires: medium.download.as_ref().map(|d| d.expires),
+        // Kept only where a download must make the same bytes again.
+        node_config: medium.download.as_ref().and_then(|_| request.and_then(|r| r.node_config.as_deref())),
+        options: medium.options,
+    };
+    ops::ledger::record(tx, &row)
+        .await?
+        .ok_or_else(|| Fault::invalid(format!("Node {} was deleted during the call", medium.node_id)))
 }
 
 /// A new download capability: 128 bits from the OS CSPRNG, hex.

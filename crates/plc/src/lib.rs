@@ -1,7 +1,8 @@
 //! The PLCAPI domain (docs/plc-api.md §1–5, §10): callers, authentication, roles, faults, argument
 //! checks, Get* filters and the methods; the boot server pages' lookups and the BootManager
 //! payload store (§12.4: `boot_server`, `bootmanager`). It reaches the database only through
-//! `bootmedium-registry` and knows XML-RPC only as `bootmedium_xmlrpc::Value`.
+//! `bootmedium-registry` and knows XML-RPC only as `bootmedium_xmlrpc::Value`, which the methods
+//! never see: `wire.rs` converts their typed arguments and results.
 #![forbid(unsafe_code)]
 
 mod api;
@@ -30,6 +31,7 @@ pub mod results;
 mod roles;
 pub mod standard_tags;
 mod validate;
+mod wire;
 
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]
@@ -37,6 +39,7 @@ pub mod fuzzing {
     pub use crate::methods::medium_options::{
         Container, MEDIUM_TAGS, MediumOptions, resolve as resolve_medium_options,
     };
+    pub use crate::wire::{FromArg, check as check_argument};
 }
 
 pub use api::{Api, CallOutcome, Credentials, DownloadLink, Issued, NodeRef};

@@ -135,7 +135,7 @@ pub async fn send(tx: &mut Tx, config: &PlcConfig, mail: &Envelope, message_id: 
     crate::outbox::enqueue_in(tx, mail, Some(message_id)).await
 }
 
-/// Truthiness of an int-or-bool flag argument, as Python's `if include_pis:`.
-pub fn flag(v: &bootmedium_xmlrpc::Value) -> bool {
-    crate::args::as_int(v).is_some_and(|n| n != 0)
+/// Truthiness of an optional int flag argument, as Python's `if include_pis:`.
+pub fn flag(v: Option<i64>) -> bool {
+    v.is_some_and(|n| n != 0)
 }

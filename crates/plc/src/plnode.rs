@@ -18,9 +18,6 @@ pub struct RenewedKey {
     pub key: String,
     /// Epoch seconds of the renewal.
     pub renewed_at: i64,
-    /// How many times the node's key has been renewed, this renewal included (0 until the key
-    /// is stored).
-    pub generation: i64,
 }
 
 /// Everything `plnode.txt` says about a node.

@@ -1,6 +1,6 @@
 //! Python `repr()` of call arguments, as upstream records them in `events.call`, with the
 //! secrets replaced by `"Removed by API"` (§2.8): upstream's `AuthString`, `session` and
-//! `password`, every field only admins may read (the registry views declare them: a node's `key`
+//! `password`, every field only admins (or nobody) may read (the registry views declare them: a node's `key`
 //! and `boot_nonce`, a person's `verification_key`, …), and the `value` of an hmac auth struct
 //! (the BootManager always signs `[]`, so that signature works again for any call without
 //! arguments, GetSession included).
@@ -16,7 +16,7 @@ const AUTH_SECRETS: &[&str] = &["AuthString", "session", "password"];
 /// Whether member `k` of struct `m` is a secret.
 fn is_secret(m: &std::collections::BTreeMap<String, Value>, k: &str) -> bool {
     AUTH_SECRETS.contains(&k)
-        || views::ALL.iter().flat_map(|t| t.fields).any(|f| f.readers == Readers::Admins && f.name == k)
+        || views::ALL.iter().flat_map(|t| t.fields).any(|f| f.readers != Readers::Anyone && f.name == k)
         || (k == "value" && matches!(m.get("AuthMethod").and_then(Value::as_str), Some("hmac" | "hmac_dummybox")))
 }
 

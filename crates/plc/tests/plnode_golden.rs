@@ -53,7 +53,6 @@ fn cases() -> Vec<(&'static str, NodeConfig)> {
                     node_id: 42,
                     key: "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/abcd".into(),
                     renewed_at: JAN_2_2024,
-                    generation: 1,
                 }),
                 primary: PrimaryInterface { dns2: s("10.0.0.54"), ..static_primary() },
                 ..base.clone()
@@ -78,7 +77,7 @@ fn cases() -> Vec<(&'static str, NodeConfig)> {
             "ipmi",
             NodeConfig {
                 hostname: "node7.example.org".into(),
-                key: Some(RenewedKey { node_id: 7, key: "0".repeat(43), renewed_at: 1_795_651_199, generation: 1 }),
+                key: Some(RenewedKey { node_id: 7, key: "0".repeat(43), renewed_at: 1_795_651_199 }),
                 primary: dhcp(None),
                 ipmi: Some((s("10.1.0.7"), s("52:54:00:00:00:07"))),
                 ..base

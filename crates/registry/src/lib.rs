@@ -35,7 +35,7 @@ pub mod views;
 pub use query::{Cell, CmpOp, Cond, FieldRef, Query, Row, SortKey};
 pub use store::{Backend, Registry, Tx};
 pub use value::SqlValue;
-pub use views::{FieldKind, FieldSpec, Readers, TableSpec};
+pub use views::{FieldKind, FieldSpec, Given, Readers, TableSpec, Write, WriteOp, Writers};
 
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]

@@ -23,6 +23,7 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0005_event_object_index.sql"),
     },
     Migration { version: 6, name: "list_indexes", sql: include_str!("../migrations/0006_list_indexes.sql") },
+    Migration { version: 7, name: "current_key_index", sql: include_str!("../migrations/0007_current_key_index.sql") },
 ];
 
 pub(crate) async fn run(registry: &Registry) -> Result<()> {

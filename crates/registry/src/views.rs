@@ -1,6 +1,9 @@
-//! The PLC classes as the API sees them: which fields each has, what SQL yields each field, and
-//! which list fields are gathered from join tables. These play the part of upstream's
-//! `view_nodes`, `view_persons`, … views (docs/plc-api.md §4), written once for both backends.
+//! The PLC classes, each described once (docs/plc-api.md §4): which fields it has, how each is
+//! typed, who may read it, when (Add, Update) and by whom it may be written with which limits,
+//! what SQL yields it, and which list fields are gathered from join tables. Reads (output,
+//! filters, sorting) and writes (the Add*/Update* structs) both follow this description. The
+//! classes play the part of upstream's `view_nodes`, `view_persons`, … views, written once for
+//! both backends.
 
 /// How a field is typed on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,14 +50,123 @@ pub enum Readers {
     Anyone,
     /// Administrators (persons with the admin role) only: secrets such as node keys.
     Admins,
+    /// Nobody, administrators included: a field that is only ever written (a person's
+    /// password). Clients cannot name it in return fields, filters or sorting at all.
+    Nobody,
 }
 
+/// Whether an Add* or an Update* struct is being written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOp {
+    Add,
+    Update,
+}
+
+/// What an Add* or Update* struct naming a field gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Given {
+    /// The struct is refused (102 `Cannot add <Class> with column(s) [...]` / `Cannot update
+    /// <Class> column(s) [...]`).
+    Refused,
+    /// The key is dropped silently before any check, whatever its value (upstream's AddPerson
+    /// and `enabled`: new accounts are always disabled).
+    Dropped,
+    /// The value is checked (type, `max_bytes`, `nullok`) and stored if the caller is one of
+    /// the field's [`Writers`].
+    Taken,
+}
+
+/// When a client may write a field: through which of the class's Add* and Update* methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// Read-only (ids, timestamps, lists, values the server sets itself).
+    Never,
+    /// Named on Add only (a message template's id).
+    Add,
+    /// Named on Update only (a node's key, site and session); an Add naming it is refused.
+    Update,
+    /// Named on Update only; an Add drops it silently (a person's `enabled`).
+    UpdateDroppedOnAdd,
+    /// Named on Add and on Update.
+    Always,
+}
+
+impl Write {
+    pub fn on(self, op: WriteOp) -> Given {
+        match (self, op) {
+            (Write::Always, _) | (Write::Add, WriteOp::Add) => Given::Taken,
+            (Write::Update | Write::UpdateDroppedOnAdd, WriteOp::Update) => Given::Taken,
+            (Write::UpdateDroppedOnAdd, WriteOp::Add) => Given::Dropped,
+            _ => Given::Refused,
+        }
+    }
+}
+
+/// Who may write a field the method lets them write at all. The method's roles and its own
+/// checks of the object (site membership, the account's owner, a local node) come first; a
+/// caller they admit but who is not one of the field's writers has the value dropped silently,
+/// as upstream drops it (UpdateSite's `login_base` for a PI, UpdateNode's `key` for a tech).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writers {
+    /// Callers holding one of these roles (names as in the `roles` table; a node caller holds
+    /// `node`). Empty for read-only fields.
+    Roles(&'static [&'static str]),
+    /// Decided per object by the tag type (docs/plc-api.md §4.3, §4.4): administrators always;
+    /// anyone else needs one of the tag type's roles and the object's site (a node: itself).
+    TagType,
+}
+
+impl Writers {
+    /// Whether a caller holding `roles` is one of the writers; always false for
+    /// [`Writers::TagType`], which needs the tag type (the method decides).
+    pub fn admits<S: AsRef<str>>(self, roles: &[S]) -> bool {
+        match self {
+            Writers::Roles(names) => roles.iter().any(|r| names.contains(&r.as_ref())),
+            Writers::TagType => false,
+        }
+    }
+}
+
+/// One field of a class: how it is typed, who may read it, when and by whom it may be written
+/// with which limits, and what SQL yields it. The one description reads (output, filters,
+/// sorting) and writes (Add*/Update* structs) both follow.
 #[derive(Debug)]
 pub struct FieldSpec {
     pub name: &'static str,
     pub kind: FieldKind,
     pub readers: Readers,
+    pub write: Write,
+    pub writers: Writers,
+    /// The most UTF-8 bytes a written text value may have (0 for other kinds).
+    pub max_bytes: usize,
+    /// Whether nil may be written.
+    pub nullok: bool,
     pub(crate) source: Source,
+}
+
+impl FieldSpec {
+    /// The column of the class's table the field is stored in, when it is one (`key` is
+    /// `node_key`); none for fields computed from other tables (a node's `session`).
+    pub fn column(&self) -> Option<&'static str> {
+        match self.source {
+            Source::Expr(e) => {
+                e.strip_prefix("t.").filter(|c| c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+            }
+            _ => None,
+        }
+    }
+
+    const fn writable(self, write: Write, writers: &'static [&'static str]) -> FieldSpec {
+        FieldSpec { write, writers: Writers::Roles(writers), ..self }
+    }
+
+    const fn bytes(self, max_bytes: usize) -> FieldSpec {
+        FieldSpec { max_bytes, ..self }
+    }
+
+    const fn not_null(self) -> FieldSpec {
+        FieldSpec { nullok: false, ..self }
+    }
 }
 
 /// Tags of a class that can be read as pseudo-fields (`arch` on a Node, `ifname` on an Interface).
@@ -88,14 +200,34 @@ impl TableSpec {
     pub fn has_tags(&self) -> bool {
         self.tags.is_some()
     }
+    /// The fields an Add* or Update* struct may name.
+    pub fn writable(&self) -> impl Iterator<Item = &'static FieldSpec> + use<> {
+        let fields: &'static [FieldSpec] = self.fields;
+        fields.iter().filter(|f| f.write != Write::Never)
+    }
 }
 
+const READ_ONLY: Writers = Writers::Roles(&[]);
+
 const fn col(name: &'static str, kind: FieldKind, expr: &'static str) -> FieldSpec {
-    FieldSpec { name, kind, readers: Readers::Anyone, source: Source::Expr(expr) }
+    FieldSpec {
+        name,
+        kind,
+        readers: Readers::Anyone,
+        write: Write::Never,
+        writers: READ_ONLY,
+        max_bytes: 0,
+        nullok: true,
+        source: Source::Expr(expr),
+    }
 }
 /// A column only administrators may read (or filter or sort on).
 const fn secret(name: &'static str, kind: FieldKind, expr: &'static str) -> FieldSpec {
-    FieldSpec { name, kind, readers: Readers::Admins, source: Source::Expr(expr) }
+    FieldSpec { readers: Readers::Admins, ..col(name, kind, expr) }
+}
+/// A column nobody reads back through the API, only writes.
+const fn write_only(name: &'static str, kind: FieldKind, expr: &'static str) -> FieldSpec {
+    FieldSpec { readers: Readers::Nobody, ..col(name, kind, expr) }
 }
 const fn list(
     name: &'static str,
@@ -105,11 +237,20 @@ const fn list(
     value: &'static str,
     order: &'static str,
 ) -> FieldSpec {
-    FieldSpec { name, kind, readers: Readers::Anyone, source: Source::List(ListSource { from, owner, value, order }) }
+    FieldSpec { source: Source::List(ListSource { from, owner, value, order }), ..col(name, kind, "") }
 }
 const fn unmodelled(name: &'static str) -> FieldSpec {
-    FieldSpec { name, kind: FieldKind::IntList, readers: Readers::Anyone, source: Source::Unmodelled }
+    FieldSpec { source: Source::Unmodelled, ..col(name, FieldKind::IntList, "") }
 }
+
+/// Writer role sets (names as in the `roles` table).
+const ADMIN: &[&str] = &["admin"];
+const ADMIN_PI: &[&str] = &["admin", "pi"];
+const ADMIN_PI_TECH: &[&str] = &["admin", "pi", "tech"];
+const ADMIN_PI_TECH_NODE: &[&str] = &["admin", "pi", "tech", "node"];
+const ADMIN_PI_TECH_USER: &[&str] = &["admin", "pi", "tech", "user"];
+
+use Write::{Add, Always, Update, UpdateDroppedOnAdd};
 
 use FieldKind::{Bool, Float, Int, IntList, Text, TextList};
 
@@ -123,17 +264,21 @@ pub static NODE: TableSpec = TableSpec {
     tags: Some(TagSource { table: "node_tag", owner: "node_id" }),
     fields: &[
         col("node_id", Int, "t.node_id"),
-        col("node_type", Text, "t.node_type"),
-        col("hostname", Text, "t.hostname"),
-        col("site_id", Int, "t.site_id"),
-        col("boot_state", Text, "t.boot_state"),
+        col("node_type", Text, "t.node_type").writable(Always, ADMIN_PI_TECH).bytes(20).not_null(),
+        col("hostname", Text, "t.hostname").writable(Always, ADMIN_PI_TECH).bytes(255).not_null(),
+        col("site_id", Int, "t.site_id").writable(Update, ADMIN).not_null(),
+        col("boot_state", Text, "t.boot_state").writable(Always, ADMIN_PI_TECH).bytes(20).not_null(),
+        // The node itself writes its run level and ssh key (ReportRunlevel, BootUpdateNode).
         col("run_level", Text, "t.run_level"),
-        col("model", Text, "t.model"),
-        secret("boot_nonce", Text, "t.boot_nonce"),
-        col("version", Text, "t.version"),
+        col("model", Text, "t.model").writable(Always, ADMIN_PI_TECH).bytes(255),
+        secret("boot_nonce", Text, "t.boot_nonce").writable(Update, ADMIN).bytes(128),
+        col("version", Text, "t.version").writable(Always, ADMIN_PI_TECH).bytes(64),
         col("ssh_rsa_key", Text, "t.ssh_rsa_key"),
-        secret("key", Text, "t.node_key"),
-        secret("session", Text, "(SELECT s.session_id FROM sessions s WHERE s.node_id = t.node_id)"),
+        secret("key", Text, "t.node_key").writable(Update, ADMIN).bytes(256),
+        // Written into the sessions table, not a column: set or cleared by an admin.
+        secret("session", Text, "(SELECT s.session_id FROM sessions s WHERE s.node_id = t.node_id)")
+            .writable(Update, ADMIN)
+            .bytes(256),
         col("verified", Bool, "t.verified"),
         col("date_created", Int, "t.date_created"),
         col("last_updated", Int, "t.last_updated"),
@@ -182,19 +327,21 @@ pub static INTERFACE: TableSpec = TableSpec {
     fields: &[
         col("interface_id", Int, "t.interface_id"),
         col("node_id", Int, "t.node_id"),
-        col("is_primary", Bool, "t.is_primary"),
-        col("type", Text, "t.type"),
-        col("method", Text, "t.method"),
-        col("ip", Text, "t.ip"),
-        col("mac", Text, "t.mac"),
-        col("gateway", Text, "t.gateway"),
-        col("network", Text, "t.network"),
-        col("broadcast", Text, "t.broadcast"),
-        col("netmask", Text, "t.netmask"),
-        col("dns1", Text, "t.dns1"),
-        col("dns2", Text, "t.dns2"),
-        col("bwlimit", Int, "t.bwlimit"),
-        col("hostname", Text, "t.hostname"),
+        col("is_primary", Bool, "t.is_primary").writable(Always, ADMIN_PI_TECH).not_null(),
+        col("type", Text, "t.type").writable(Always, ADMIN_PI_TECH).bytes(20).not_null(),
+        // `node` among the writers: what a node may change on its own primary interface
+        // through BootUpdateNode (upstream's `can_update`); it may not change its address.
+        col("method", Text, "t.method").writable(Always, ADMIN_PI_TECH_NODE).bytes(20).not_null(),
+        col("ip", Text, "t.ip").writable(Always, ADMIN_PI_TECH).bytes(254),
+        col("mac", Text, "t.mac").writable(Always, ADMIN_PI_TECH_NODE).bytes(18),
+        col("gateway", Text, "t.gateway").writable(Always, ADMIN_PI_TECH_NODE).bytes(254),
+        col("network", Text, "t.network").writable(Always, ADMIN_PI_TECH_NODE).bytes(254),
+        col("broadcast", Text, "t.broadcast").writable(Always, ADMIN_PI_TECH_NODE).bytes(254),
+        col("netmask", Text, "t.netmask").writable(Always, ADMIN_PI_TECH_NODE).bytes(254),
+        col("dns1", Text, "t.dns1").writable(Always, ADMIN_PI_TECH_NODE).bytes(254),
+        col("dns2", Text, "t.dns2").writable(Always, ADMIN_PI_TECH_NODE).bytes(254),
+        col("bwlimit", Int, "t.bwlimit").writable(Always, ADMIN_PI_TECH),
+        col("hostname", Text, "t.hostname").writable(Always, ADMIN_PI_TECH).bytes(255),
         col("last_updated", Int, "t.last_updated"),
         list(
             "interface_tag_ids",
@@ -217,16 +364,16 @@ pub static SITE: TableSpec = TableSpec {
     tags: None,
     fields: &[
         col("site_id", Int, "t.site_id"),
-        col("name", Text, "t.name"),
-        col("abbreviated_name", Text, "t.abbreviated_name"),
-        col("login_base", Text, "t.login_base"),
-        col("is_public", Bool, "t.is_public"),
-        col("enabled", Bool, "t.enabled"),
-        col("latitude", Float, "t.latitude"),
-        col("longitude", Float, "t.longitude"),
-        col("url", Text, "t.url"),
-        col("max_slices", Int, "t.max_slices"),
-        col("max_slivers", Int, "t.max_slivers"),
+        col("name", Text, "t.name").writable(Always, ADMIN_PI).bytes(254).not_null(),
+        col("abbreviated_name", Text, "t.abbreviated_name").writable(Always, ADMIN_PI).bytes(50).not_null(),
+        col("login_base", Text, "t.login_base").writable(Always, ADMIN).bytes(32).not_null(),
+        col("is_public", Bool, "t.is_public").writable(Always, ADMIN_PI).not_null(),
+        col("enabled", Bool, "t.enabled").writable(Always, ADMIN_PI).not_null(),
+        col("latitude", Float, "t.latitude").writable(Always, ADMIN_PI),
+        col("longitude", Float, "t.longitude").writable(Always, ADMIN_PI),
+        col("url", Text, "t.url").writable(Always, ADMIN_PI).bytes(254),
+        col("max_slices", Int, "t.max_slices").writable(Always, ADMIN).not_null(),
+        col("max_slivers", Int, "t.max_slivers").writable(Always, ADMIN).not_null(),
         col("date_created", Int, "t.date_created"),
         col("last_updated", Int, "t.last_updated"),
         col("peer_id", Int, "t.peer_id"),
@@ -265,14 +412,16 @@ pub static PERSON: TableSpec = TableSpec {
     tags: None,
     fields: &[
         col("person_id", Int, "t.person_id"),
-        col("first_name", Text, "t.first_name"),
-        col("last_name", Text, "t.last_name"),
-        col("title", Text, "t.title"),
-        col("email", Text, "t.email"),
-        col("phone", Text, "t.phone"),
-        col("url", Text, "t.url"),
-        col("bio", Text, "t.bio"),
-        col("enabled", Bool, "t.enabled"),
+        col("first_name", Text, "t.first_name").writable(Always, ADMIN_PI_TECH_USER).bytes(128).not_null(),
+        col("last_name", Text, "t.last_name").writable(Always, ADMIN_PI_TECH_USER).bytes(128).not_null(),
+        col("title", Text, "t.title").writable(Always, ADMIN_PI_TECH_USER).bytes(128),
+        col("email", Text, "t.email").writable(Always, ADMIN_PI_TECH_USER).bytes(254).not_null(),
+        col("phone", Text, "t.phone").writable(Always, ADMIN_PI_TECH_USER).bytes(64),
+        col("url", Text, "t.url").writable(Always, ADMIN_PI_TECH_USER).bytes(254),
+        col("bio", Text, "t.bio").writable(Always, ADMIN_PI_TECH_USER).bytes(254),
+        // Stored hashed; never returned (docs/plc-api.md §4.8).
+        write_only("password", Text, "t.password").writable(Always, ADMIN_PI_TECH_USER).bytes(254).not_null(),
+        col("enabled", Bool, "t.enabled").writable(UpdateDroppedOnAdd, ADMIN_PI).not_null(),
         secret("verification_key", Text, "t.verification_key"),
         secret("verification_expires", Int, "t.verification_expires"),
         col("date_created", Int, "t.date_created"),
@@ -312,9 +461,9 @@ pub static TAG_TYPE: TableSpec = TableSpec {
     tags: None,
     fields: &[
         col("tag_type_id", Int, "t.tag_type_id"),
-        col("tagname", Text, "t.tagname"),
-        col("description", Text, "t.description"),
-        col("category", Text, "t.category"),
+        col("tagname", Text, "t.tagname").writable(Always, ADMIN).bytes(100).not_null(),
+        col("description", Text, "t.description").writable(Always, ADMIN).bytes(254),
+        col("category", Text, "t.category").writable(Always, ADMIN).bytes(64).not_null(),
         list("role_ids", IntList, "tag_type_role ttr", "ttr.tag_type_id", "ttr.role_id", "ttr.role_id"),
         list(
             "roles",
@@ -326,6 +475,12 @@ pub static TAG_TYPE: TableSpec = TableSpec {
         ),
     ],
 };
+
+/// A tag's value: given to Add*Tag and Update*Tag as an argument; who may write it depends on
+/// the tag type.
+const fn tag_value() -> FieldSpec {
+    FieldSpec { write: Always, writers: Writers::TagType, ..col("value", Text, "t.value").bytes(65535).not_null() }
+}
 
 const TAGNAME: &str = "(SELECT tt.tagname FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id)";
 const TAG_DESCRIPTION: &str = "(SELECT tt.description FROM tag_types tt WHERE tt.tag_type_id = t.tag_type_id)";
@@ -347,7 +502,7 @@ pub static NODE_TAG: TableSpec = TableSpec {
         col("tagname", Text, TAGNAME),
         col("description", Text, TAG_DESCRIPTION),
         col("category", Text, TAG_CATEGORY),
-        col("value", Text, "t.value"),
+        tag_value(),
     ],
 };
 
@@ -367,7 +522,7 @@ pub static INTERFACE_TAG: TableSpec = TableSpec {
         col("tagname", Text, TAGNAME),
         col("description", Text, TAG_DESCRIPTION),
         col("category", Text, TAG_CATEGORY),
-        col("value", Text, "t.value"),
+        tag_value(),
     ],
 };
 
@@ -381,10 +536,11 @@ pub static NODE_GROUP: TableSpec = TableSpec {
     tags: None,
     fields: &[
         col("nodegroup_id", Int, "t.nodegroup_id"),
-        col("groupname", Text, "t.groupname"),
+        // AddNodeGroup takes the group's name and value as arguments, UpdateNodeGroup in a struct.
+        col("groupname", Text, "t.groupname").writable(Always, ADMIN).bytes(50).not_null(),
         col("tag_type_id", Int, "t.tag_type_id"),
         col("tagname", Text, TAGNAME),
-        col("value", Text, "t.value"),
+        col("value", Text, "t.value").writable(Always, ADMIN).bytes(254).not_null(),
         list(
             "node_ids",
             IntList,
@@ -514,10 +670,10 @@ pub static MESSAGE: TableSpec = TableSpec {
     live: None,
     tags: None,
     fields: &[
-        col("message_id", Text, "t.message_id"),
-        col("subject", Text, "t.subject"),
-        col("template", Text, "t.template"),
-        col("enabled", Bool, "t.enabled"),
+        col("message_id", Text, "t.message_id").writable(Add, ADMIN).bytes(255).not_null(),
+        col("subject", Text, "t.subject").writable(Always, ADMIN).bytes(1024),
+        col("template", Text, "t.template").writable(Always, ADMIN).bytes(65536),
+        col("enabled", Bool, "t.enabled").writable(Always, ADMIN).not_null(),
     ],
 };
 
@@ -537,3 +693,58 @@ pub static ALL: &[&TableSpec] = &[
     &ISSUED_MEDIUM,
     &MESSAGE,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_each_operation_takes_a_field() {
+        use Given::{Dropped, Refused, Taken};
+        let table = [
+            (Write::Never, Refused, Refused),
+            (Write::Add, Taken, Refused),
+            (Write::Update, Refused, Taken),
+            (Write::UpdateDroppedOnAdd, Dropped, Taken),
+            (Write::Always, Taken, Taken),
+        ];
+        for (write, add, update) in table {
+            assert_eq!((write.on(WriteOp::Add), write.on(WriteOp::Update)), (add, update), "{write:?}");
+        }
+    }
+
+    #[test]
+    fn writers_are_roles_or_the_tag_type() {
+        assert!(Writers::Roles(ADMIN_PI).admits(&["user", "pi"]));
+        assert!(!Writers::Roles(ADMIN_PI).admits(&["user", "tech"]));
+        assert!(!Writers::Roles(ADMIN_PI).admits::<&str>(&[]));
+        assert!(!READ_ONLY.admits(&["admin"]));
+        // The tag type decides, not the caller's roles alone.
+        assert!(!Writers::TagType.admits(&["admin"]));
+    }
+
+    /// What every class description must hold for writes to be well defined.
+    #[test]
+    fn every_writable_field_is_described_completely() {
+        let mut writable = 0;
+        for table in ALL {
+            for f in table.fields {
+                let what = format!("{}.{}", table.class, f.name);
+                if f.write == Write::Never {
+                    assert_eq!(f.writers, READ_ONLY, "{what}: read-only fields have no writers");
+                    continue;
+                }
+                writable += 1;
+                assert!(!f.kind.is_list(), "{what}: lists are written by their own methods");
+                assert_ne!(f.writers, READ_ONLY, "{what}: a writable field needs writers");
+                // Only text has a length limit, and every text has one.
+                assert_eq!(f.max_bytes > 0, f.kind == FieldKind::Text, "{what}");
+                // Stored in a column of its own table, but for a node's session (the sessions
+                // table).
+                assert_eq!(f.column().is_some(), what != "Node.session", "{what}");
+            }
+        }
+        assert_eq!(NODE.field("key").and_then(FieldSpec::column), Some("node_key"));
+        assert!(writable > 50, "{writable}");
+    }
+}

@@ -83,18 +83,27 @@ async fn a_nonce_is_stored_only_for_a_live_keyless_node() {
 }
 
 #[tokio::test]
-async fn storing_a_key_counts_generations_and_refuses_a_deleted_node() {
+async fn recording_a_keyed_medium_stores_its_key_ends_sessions_and_refuses_a_deleted_node() {
     for db in databases().await {
         let mut tx = db.registry.begin_write().await.unwrap();
         let s = site(&mut tx, "s").await;
         let n = node(&mut tx, s, "a.example.org", None).await;
-        let first = ops::nodes::store_key(&mut tx, n, "k1", 100).await.unwrap().unwrap();
-        let second = ops::nodes::store_key(&mut tx, n, "k2", 200).await.unwrap().unwrap();
-        assert_eq!((first.key_generation, second.key_generation, second.site_id), (1, 2, s), "{}", db.url);
+        let session = [("session_id", SqlValue::text("node-session")), ("node_id", SqlValue::int(n))];
+        tx.insert_plain("sessions", &session).await.unwrap();
+        let first = ops::ledger::record(&mut tx, &issued(n, Some("k1"), None)).await.unwrap().unwrap();
+        assert!(ops::sessions::find(&mut tx, "node-session").await.unwrap().is_none(), "{}", db.url);
+        let second = ops::ledger::record(&mut tx, &issued(n, Some("k2"), None)).await.unwrap().unwrap();
+        let generations = (first.stored_key.unwrap().key_generation, second.stored_key.unwrap());
+        assert_eq!(generations, (1, ops::nodes::StoredKey { key_generation: 2, site_id: s }), "{}", db.url);
         assert_eq!(ops::nodes::key(&mut tx, n).await.unwrap().as_deref(), Some("k2"));
+        let keys = ops::ledger::node_keys(&mut tx, n).await.unwrap();
+        let summary: Vec<_> = keys.iter().map(|k| (k.node_key.as_str(), k.superseded_by)).collect();
+        assert_eq!(summary, [("k2", None), ("k1", Some(second.issued_medium_id))], "{}", db.url);
+        // A node deleted meanwhile: nothing is written (no key, no row, nothing superseded).
         soft_delete_node(&mut tx, n).await;
-        assert_eq!(ops::nodes::store_key(&mut tx, n, "k3", 300).await.unwrap(), None, "{}", db.url);
+        assert_eq!(ops::ledger::record(&mut tx, &issued(n, Some("k3"), None)).await.unwrap(), None, "{}", db.url);
         assert_eq!(ops::nodes::key(&mut tx, n).await.unwrap().as_deref(), Some("k2"));
+        assert_eq!(ops::ledger::node_keys(&mut tx, n).await.unwrap(), keys, "{}", db.url);
         tx.commit().await.unwrap();
     }
 }
@@ -118,7 +127,7 @@ async fn sessions_expire_and_only_node_sessions_are_extended() {
         assert!(ops::sessions::find(&mut tx, "old").await.unwrap().is_none());
         assert_eq!(
             ops::sessions::find(&mut tx, "node").await.unwrap(),
-            Some(ops::sessions::Session { expires: None, person_id: None, node_id: Some(n) })
+            Some(ops::sessions::Session { expires: None, person_id: None, node_id: Some(n), account: None })
         );
         assert_eq!(ops::sessions::extend_node_session(&mut tx, "node", 700).await.unwrap(), 1);
         assert_eq!(ops::sessions::extend_node_session(&mut tx, "keep", 700).await.unwrap(), 0);
@@ -196,30 +205,32 @@ async fn a_mail_is_claimed_once_and_its_outcome_needs_the_claim() {
     }
 }
 
+/// A medium of `node_id` for the ledger, keyed or not, offered as a download or not.
+fn issued<'a>(node_id: i64, key: Option<&'a str>, download: Option<(&'a str, i64)>) -> ops::ledger::NewIssued<'a> {
+    ops::ledger::NewIssued {
+        node_id,
+        action: "node-iso",
+        image_type: "iso",
+        console: "",
+        kargs: "",
+        variant: None,
+        reference_family: Some("f"),
+        reference_version: Some("1"),
+        key: key.map(|key| ops::ledger::NewKey { key, renewed_at: 10 }),
+        sha256: "00",
+        size: 2048,
+        person_id: None,
+        issued: 1,
+        filename: None,
+        download_id: download.map(|d| d.0),
+        download_expires: download.map(|d| d.1),
+        node_config: download.map(|_| "NODE_ID=1"),
+        options: &[],
+    }
+}
+
 async fn medium(tx: &mut Tx, node_id: i64, key: Option<&str>, download: Option<(&str, i64)>) -> i64 {
-    tx.insert(
-        "issued_media",
-        "issued_medium_id",
-        &[
-            ("node_id", SqlValue::int(node_id)),
-            ("action", SqlValue::text("node-iso")),
-            ("image_type", SqlValue::text("iso")),
-            ("console", SqlValue::text("")),
-            ("kargs", SqlValue::text("")),
-            ("reference_family", SqlValue::text("f")),
-            ("reference_version", SqlValue::text("1")),
-            ("key_generation", SqlValue::Int(key.map(|_| 1))),
-            ("node_key", SqlValue::Text(key.map(str::to_string))),
-            ("sha256", SqlValue::text("00")),
-            ("size", SqlValue::int(2048)),
-            ("issued", SqlValue::int(1)),
-            ("download_id", SqlValue::Text(download.map(|d| d.0.to_string()))),
-            ("download_expires", SqlValue::Int(download.map(|d| d.1))),
-            ("node_config", SqlValue::Text(download.map(|_| "NODE_ID=1".to_string()))),
-        ],
-    )
-    .await
-    .unwrap()
+    ops::ledger::record(tx, &issued(node_id, key, download)).await.unwrap().unwrap().issued_medium_id
 }
 
 #[tokio::test]
@@ -233,7 +244,6 @@ async fn ledger_supersedes_keyed_media_and_downloads_expire() {
         let generic = medium(&mut tx, n, None, Some(("aa", 500))).await;
         let elsewhere = medium(&mut tx, other, Some("x"), None).await;
         let k2 = medium(&mut tx, n, Some("k2"), Some(("bb", 600))).await;
-        assert_eq!(ops::ledger::supersede(&mut tx, k2, n).await.unwrap(), 1, "{}", db.url);
         let keys = ops::ledger::node_keys(&mut tx, n).await.unwrap();
         let summary: Vec<_> = keys.iter().map(|k| (k.issued_medium_id, k.node_key.as_str(), k.superseded_by)).collect();
         assert_eq!(summary, [(k2, "k2", None), (k1, "k1", Some(k2))], "{}", db.url);
@@ -248,7 +258,7 @@ async fn ledger_supersedes_keyed_media_and_downloads_expire() {
         );
         assert!(ops::ledger::live_download(&mut tx, "aa", 500).await.unwrap().is_none());
         let d = ops::ledger::live_download(&mut tx, "bb", 500).await.unwrap().unwrap();
-        assert_eq!((d.issued_medium_id, d.key_generation, d.node_config.as_deref()), (k2, Some(1), Some("NODE_ID=1")));
+        assert_eq!((d.issued_medium_id, d.key_generation, d.node_config.as_deref()), (k2, Some(2), Some("NODE_ID=1")));
         // Expiry clears what an expired link kept, and nothing of a live one.
         assert_eq!(ops::ledger::expire_downloads(&mut tx, 500).await.unwrap(), 1);
         let kept = ops::ledger::kept_for_downloads(&mut tx).await.unwrap();
@@ -427,7 +437,7 @@ async fn tagged(tx: &mut Tx, table: &'static str, pk: &'static str, owner: (&'st
 }
 
 #[tokio::test]
-async fn a_nodes_tags_groups_interfaces_and_settings_come_in_two_reads() {
+async fn a_medium_node_brings_its_tags_groups_interfaces_and_settings_in_one_read() {
     for db in databases().await {
         let mut tx = db.registry.begin_write().await.unwrap();
         let s = site(&mut tx, "tg").await;
@@ -466,24 +476,34 @@ async fn a_nodes_tags_groups_interfaces_and_settings_come_in_two_reads() {
         tagged(&mut tx, "interface_tag", "interface_tag_id", ("interface_id", primary), ifname, "eth0").await;
         tagged(&mut tx, "interface_tag", "interface_tag_id", ("interface_id", secondary), ifname, "eth1").await;
 
-        let read = ops::nodes::tags_and_groups(&mut tx, n).await.unwrap();
+        use ops::nodes::NodeKey;
+        let node = ops::nodes::medium_node(&mut tx, NodeKey::Hostname("n.tg.example.org")).await.unwrap().unwrap();
+        assert_eq!(ops::nodes::medium_node(&mut tx, NodeKey::Id(n)).await.unwrap().as_ref(), Some(&node));
+        assert_eq!((node.node_id, node.site_id, node.node_type.as_str(), node.peer_id), (n, s, "regular", None));
+        let read = &node.tags;
         let tags: Vec<(&str, &str)> = read.tags.iter().map(|t| (t.tagname.as_str(), t.value.as_str())).collect();
         assert_eq!(tags, [("deployment", "alpha"), ("arch", "i386")], "{}", db.url);
         assert_eq!(read.groups, ["zeta", "i386", "beta"], "{}", db.url);
-        let none = ops::nodes::tags_and_groups(&mut tx, 999_999).await.unwrap();
-        assert!(none.tags.is_empty() && none.groups.is_empty());
+        assert_eq!(ops::nodes::medium_node(&mut tx, NodeKey::Id(999_999)).await.unwrap(), None);
 
-        let interfaces = ops::nodes::interfaces_with_settings(&mut tx, n).await.unwrap();
+        let interfaces = &node.interfaces;
         assert_eq!(interfaces.len(), 2, "{}", db.url);
         assert!(interfaces[0].interface.is_primary && !interfaces[1].interface.is_primary);
         assert_eq!(interfaces[0].interface.network.ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(interfaces[0].interface.network.method, "dhcp");
         let settings = |i: usize| -> Vec<(String, String)> {
             interfaces[i].settings.iter().map(|s| (s.tagname.clone(), s.value.clone())).collect()
         };
         assert_eq!(settings(0), [("mtu".to_string(), "1400".to_string()), ("ifname".into(), "eth0".into())]);
         assert_eq!(settings(1), [("ifname".to_string(), "eth1".to_string())]);
         assert_eq!(interfaces[0].settings[0].category, "interface/config");
-        assert!(ops::nodes::interfaces_with_settings(&mut tx, other).await.unwrap().is_empty());
+        let other = ops::nodes::medium_node(&mut tx, NodeKey::Id(other)).await.unwrap().unwrap();
+        assert!(other.interfaces.is_empty() && other.tags.groups.is_empty(), "{}", db.url);
+        assert_eq!(other.tags.tags.len(), 1);
+        // A deleted node is not found, by id or by name.
+        soft_delete_node(&mut tx, n).await;
+        assert_eq!(ops::nodes::medium_node(&mut tx, NodeKey::Id(n)).await.unwrap(), None, "{}", db.url);
+        assert_eq!(ops::nodes::medium_node(&mut tx, NodeKey::Hostname("n.tg.example.org")).await.unwrap(), None);
         tx.commit().await.unwrap();
     }
 }
@@ -507,6 +527,132 @@ async fn reading_transactions_refuse_writes_on_both_backends() {
         tx.commit().await.unwrap();
         let mut tx = db.registry.begin_write().await.unwrap();
         assert_eq!(ops::sessions::delete(&mut tx, "s").await.unwrap(), 0, "{}", db.url);
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_session_and_an_email_bring_the_usable_account_in_one_read() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let (a, b, gone) = (site(&mut tx, "a").await, site(&mut tx, "b").await, site(&mut tx, "gone").await);
+        let p = person(&mut tx, "p@example.org").await;
+        tx.update(
+            "persons",
+            "person_id",
+            SqlValue::int(p),
+            &[("enabled", SqlValue::int(1)), ("password", SqlValue::text("$1$h"))],
+        )
+        .await
+        .unwrap();
+        for role in [40, 20] {
+            tx.insert_plain("person_role", &[("person_id", SqlValue::int(p)), ("role_id", SqlValue::int(role))])
+                .await
+                .unwrap();
+        }
+        for (s, primary) in [(a, 0), (b, 1), (gone, 0)] {
+            let cols = [
+                ("person_id", SqlValue::int(p)),
+                ("site_id", SqlValue::int(s)),
+                ("is_primary", SqlValue::int(primary)),
+            ];
+            tx.insert_plain("person_site", &cols).await.unwrap();
+        }
+        assert_eq!(ops::sites::soft_delete(&mut tx, gone, 2).await.unwrap(), 1);
+        let session =
+            [("session_id", SqlValue::text("s")), ("expires", SqlValue::int(9)), ("person_id", SqlValue::int(p))];
+        tx.insert_plain("sessions", &session).await.unwrap();
+
+        // Roles by role id, live sites with the primary one first.
+        let expected = ops::persons::Account {
+            person_id: p,
+            email: "p@example.org".into(),
+            roles: vec!["pi".into(), "tech".into()],
+            role_ids: vec![20, 40],
+            site_ids: vec![b, a],
+        };
+        let found = ops::sessions::find(&mut tx, "s").await.unwrap().unwrap();
+        assert_eq!((found.person_id, found.account.as_ref()), (Some(p), Some(&expected)), "{}", db.url);
+        let by_email = ops::persons::account_by_email(&mut tx, "p@example.org").await.unwrap();
+        assert_eq!(by_email, Some((expected, Some("$1$h".to_string()))), "{}", db.url);
+
+        // A disabled account: the session is still found, without an account; the email finds none.
+        tx.update("persons", "person_id", SqlValue::int(p), &[("enabled", SqlValue::int(0))]).await.unwrap();
+        let found = ops::sessions::find(&mut tx, "s").await.unwrap().unwrap();
+        assert_eq!((found.person_id, found.account), (Some(p), None), "{}", db.url);
+        assert_eq!(ops::persons::account_by_email(&mut tx, "p@example.org").await.unwrap(), None);
+        // An account without roles or sites has empty lists.
+        let q = person(&mut tx, "q@example.org").await;
+        tx.update("persons", "person_id", SqlValue::int(q), &[("enabled", SqlValue::int(1))]).await.unwrap();
+        let (account, _) = ops::persons::account_by_email(&mut tx, "q@example.org").await.unwrap().unwrap();
+        assert_eq!((account.roles.len(), account.site_ids.len()), (0, 0), "{}", db.url);
+        tx.commit().await.unwrap();
+    }
+}
+
+/// A renewal that waits for another renewal of the same node still supersedes its row (on
+/// PostgreSQL, a statement that began before the other committed would not see it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_waiting_for_another_supersedes_its_row() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let n = node(&mut tx, s, "a.example.org", None).await;
+        tx.commit().await.unwrap();
+        let mut first = db.registry.begin_write().await.unwrap();
+        let k1 = medium(&mut first, n, Some("k1"), None).await;
+        let registry = db.registry.clone();
+        let second = tokio::spawn(async move {
+            let mut tx = registry.begin_write().await.unwrap();
+            let k2 = medium(&mut tx, n, Some("k2"), None).await;
+            tx.commit().await.unwrap();
+            k2
+        });
+        // Give the second renewal time to start and wait for the first.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!second.is_finished(), "{}: the second renewal did not wait", db.url);
+        first.commit().await.unwrap();
+        let k2 = second.await.unwrap();
+        let mut tx = db.registry.begin_read().await.unwrap();
+        let keys = ops::ledger::node_keys(&mut tx, n).await.unwrap();
+        let summary: Vec<_> = keys.iter().map(|k| (k.issued_medium_id, k.superseded_by)).collect();
+        assert_eq!(summary, [(k2, None), (k1, Some(k2))], "{}", db.url);
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_events_is_written_with_its_objects_in_one_write() {
+    for db in databases().await {
+        let event = |i: i64, objects: &'static [(&'static str, i64)]| ops::events::NewEvent {
+            person_id: Some(i),
+            node_id: None,
+            auth_type: Some("session"),
+            fault_code: 0,
+            call_name: "GetBootMedium",
+            call: "GetBootMedium({'AuthMethod': 'session'}, 'n', 'node-preview', '')",
+            message: Some("it's \"quoted\" \\ and ünïcode"),
+            runtime: 0.25,
+            time: 1_700_000_000 + i,
+            objects,
+        };
+        let batch = [event(1, &[("Node", 7)]), event(2, &[]), event(3, &[("Node", 8), ("Site", 1)])];
+        ops::events::record_batch(&db.registry, &batch).await.unwrap();
+        ops::events::record_batch(&db.registry, &batch[..1]).await.unwrap();
+        let mut tx = db.registry.begin_read().await.unwrap();
+        use bootmedium_registry::{Cond, FieldRef, Query, TableSpec, views};
+        let all = |table: &'static TableSpec| {
+            let fields = table.fields.iter().map(FieldRef::Field).collect();
+            Query { table, cond: Cond::True, fields, sort: vec![], offset: None, limit: None }
+        };
+        let events = tx.select(&all(&views::EVENT)).await.unwrap();
+        let people: Vec<i64> = events.iter().map(|e| e.int("person_id").unwrap()).collect();
+        assert_eq!(people, [1, 2, 3, 1], "{}", db.url);
+        assert_eq!(events[0].text("message"), Some("it's \"quoted\" \\ and ünïcode"), "{}", db.url);
+        assert_eq!(events[2].int_list("object_ids"), [8, 1], "{}", db.url);
+        let objects = tx.select(&all(&views::EVENT_OBJECT)).await.unwrap();
+        assert_eq!(objects.len(), 4, "{}", db.url);
+        assert!(ops::events::node_message_since(&mut tx, 8, "it's \"quoted\" \\ and ünïcode", 0).await.unwrap());
         tx.commit().await.unwrap();
     }
 }

@@ -1,15 +1,14 @@
 //! Node tag accessors (docs/plc-api.md §5): `Get<Node><Suffix>` / `Set<Node><Suffix>` for the standard
 //! node tags, the tag types they create on first use, and GetNodeFlavour.
 
-use super::common::{self, find_one};
+use super::common::find_one;
 use super::tags::{self, TagType, TaggedNode, may_write_tag, store_node_tag, tagged_node};
-use crate::args::Args;
+use crate::args::IdOrName;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::roles::{self, Role};
 use bootmedium_registry::ops;
 use bootmedium_registry::views::NODE;
-use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 
 /// One accessor pair.
@@ -141,7 +140,7 @@ pub fn by_tagname(tagname: &str) -> Option<&'static Accessor> {
 pub async fn ensure_tag_type(cx: &mut Cx<'_>, acc: &Accessor) -> MethodResult<TagType> {
     let def = acc.definition();
     let id = crate::standard_tags::ensure(&mut cx.tx, &def).await?;
-    tags::tag_type(cx, &Value::Int(id)).await
+    tags::tag_type(cx, &IdOrName::Id(id)).await
 }
 
 /// A node's tag value, or None when unset.
@@ -149,23 +148,22 @@ pub async fn node_tag_value(cx: &mut Cx<'_>, node_id: i64, tagname: &str) -> Met
     Ok(ops::nodes::tag_value(&mut cx.tx, node_id, tagname).await?)
 }
 
-pub async fn get(cx: &mut Cx<'_>, acc: &Accessor, a: Args<'_>) -> MethodResult<Value> {
+/// `Get<Node><Tag>(auth, node)`: the tag's value, `None` (nil) when unset.
+pub async fn get(cx: &mut Cx<'_>, acc: &Accessor, node: &IdOrName) -> MethodResult<Option<String>> {
     // Upstream answers nil for an unknown node too.
-    let Ok(node) = find_one(cx, &NODE, a.get(0), &["node_id"], "node").await else { return Ok(Value::Nil) };
-    let value = node_tag_value(cx, node.int("node_id").unwrap_or(0), acc.tagname).await?;
-    Ok(value.map(Value::String).unwrap_or(Value::Nil))
+    let Ok(node) = find_one(cx, &NODE, node, &["node_id"], "node").await else { return Ok(None) };
+    node_tag_value(cx, node.int("node_id").unwrap_or(0), acc.tagname).await
 }
 
-pub async fn set(cx: &mut Cx<'_>, acc: &Accessor, a: Args<'_>) -> MethodResult<Value> {
-    let value = a.str(1)?;
-    let node = tagged_node(cx, a.get(0))
-        .await
-        .map_err(|_| Fault::invalid(format!("Cannot set tag on Node {}", common::py_repr(a.get(0)))))?;
+/// `Set<Node><Tag>(auth, node, value)`: sets the tag and answers the value.
+pub async fn set(cx: &mut Cx<'_>, acc: &Accessor, key: &IdOrName, value: String) -> MethodResult<String> {
+    let node =
+        tagged_node(cx, key).await.map_err(|_| Fault::invalid(format!("Cannot set tag on Node {}", key.py_repr())))?;
     let tt = ensure_tag_type(cx, acc).await?;
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname)?;
-    store_node_tag(cx, node.node_id, tt.id, value).await?;
+    store_node_tag(cx, node.node_id, tt.id, &value).await?;
     cx.note(format!("Node {} updated", node.hostname), vec![("Node", node.node_id)]);
-    Ok(Value::String(value.to_string()))
+    Ok(value)
 }
 
 /// Sets exposed tags given as pseudo-fields of AddNode/UpdateNode.
@@ -201,7 +199,7 @@ fn virt_for(map: &str, fcdistro: &str) -> String {
 async fn may_set(cx: &mut Cx<'_>, acc: &Accessor, node: &TaggedNode) -> MethodResult<bool> {
     let stored = ops::tags::tag_type_id(&mut cx.tx, acc.tagname).await?;
     let tt = match stored {
-        Some(id) => tags::tag_type(cx, &Value::Int(id)).await?,
+        Some(id) => tags::tag_type(cx, &IdOrName::Id(id)).await?,
         None => TagType {
             id: 0,
             tagname: acc.tagname.to_string(),
@@ -211,10 +209,22 @@ async fn may_set(cx: &mut Cx<'_>, acc: &Accessor, node: &TaggedNode) -> MethodRe
     Ok(may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname).is_ok())
 }
 
+/// GetNodeFlavour's answer.
+pub struct Flavour {
+    pub arch: String,
+    pub fcdistro: String,
+    pub pldistro: String,
+    pub virt: String,
+    pub nodefamily: String,
+    pub extensions: Vec<String>,
+    /// Whether the node uses the plain bootstrapfs.
+    pub plain: bool,
+}
+
 /// GetNodeFlavour: the node's family, writing back the flavour tags it was missing where the
 /// caller may write them (elsewhere it answers the defaults and writes nothing).
-pub async fn get_node_flavour(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let node = tagged_node(cx, a.get(0)).await?;
+pub async fn get_node_flavour(cx: &mut Cx<'_>, node_id_or_hostname: IdOrName) -> MethodResult<Flavour> {
+    let node = tagged_node(cx, &node_id_or_hostname).await?;
     let defaults = cx.config().flavour.clone();
     let mut flavour = BTreeMap::new();
     for (tagname, default) in
@@ -243,12 +253,16 @@ pub async fn get_node_flavour(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Valu
     };
     let extensions = node_tag_value(cx, node.node_id, "extensions").await?.unwrap_or_default();
     let plain = node_tag_value(cx, node.node_id, "plain-bootstrapfs").await?.is_some_and(|v| !v.is_empty());
-    let mut out: BTreeMap<String, Value> = flavour.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-    out.insert("virt".into(), Value::String(virt));
-    out.insert("nodefamily".into(), Value::String(nodefamily));
-    out.insert("extensions".into(), Value::Array(extensions.split_whitespace().map(Value::from).collect()));
-    out.insert("plain".into(), Value::Bool(plain));
-    Ok(Value::Struct(out))
+    let mut take = |name: &str| flavour.remove(name).unwrap_or_default();
+    Ok(Flavour {
+        arch: take("arch"),
+        fcdistro: take("fcdistro"),
+        pldistro: take("pldistro"),
+        virt,
+        nodefamily,
+        extensions: extensions.split_whitespace().map(str::to_string).collect(),
+        plain,
+    })
 }
 
 #[cfg(test)]

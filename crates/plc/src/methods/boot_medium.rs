@@ -9,19 +9,17 @@
 //!
 //! Section numbers (§N) refer to docs/plc-api.md.
 
-use super::common;
 use super::medium_options::{self, Container, MediumOptions};
-use crate::args::Args;
-use crate::context::{Cx, MediaEnv, Reply, blocking};
+use crate::args::IdOrName;
+use crate::context::{Cx, MediaEnv, blocking};
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use crate::ledger::{self, DownloadGrant, IssuedMedium, ReferenceId};
 use crate::plnode::{self, NodeConfig, RenewedKey};
 use crate::results::{self, Markers, Scope};
 use bootmedium_media::{Console, KernelArg, MediaError, MediumRequest, PreparedMedium, Reference, sha256_hex};
-use bootmedium_registry::views::NODE;
-use bootmedium_registry::{Row, ops};
-use bootmedium_xmlrpc::Value;
+use bootmedium_registry::ops;
+use bootmedium_registry::ops::nodes::MediumNode;
 use std::path::PathBuf;
 
 /// Architectures a node group name can select (seed 001).
@@ -100,21 +98,21 @@ fn default_family(cx: &Cx<'_>) -> Family {
     Family { pldistro: d.pldistro.clone(), fcdistro: d.fcdistro.clone(), arch: d.arch.clone() }
 }
 
-/// All of a node's tags as (name, value), and its family from its node groups and those tags
-/// (one read).
-async fn tags_and_family(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<(Vec<(String, String)>, Family)> {
-    let defaults = default_family(cx);
-    let read = ops::nodes::tags_and_groups(&mut cx.tx, node_id).await?;
-    let tags: Vec<(String, String)> = read.tags.into_iter().map(|t| (t.tagname, t.value)).collect();
-    let family = family_of(&defaults, &read.groups, &tags);
-    Ok((tags, family))
+/// All of a node's tags as (name, value), and its family from its node groups and those tags.
+fn tags_and_family(cx: &Cx<'_>, node: &MediumNode) -> (Vec<(String, String)>, Family) {
+    let tags: Vec<(String, String)> = node.tags.tags.iter().map(|t| (t.tagname.clone(), t.value.clone())).collect();
+    let family = family_of(&default_family(cx), &node.tags.groups, &tags);
+    (tags, family)
 }
 
-async fn find_node(cx: &mut Cx<'_>, node: &NodeRef) -> MethodResult<Row> {
-    let fields = ["node_id", "hostname", "site_id", "node_type", "peer_id"];
-    let key = node.to_value();
-    let rows = common::select(cx, &NODE, &key, &fields).await?;
-    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such node {}", common::py_repr(&key))))
+/// The node a call names, with everything its media are made from (one read).
+async fn find_node(cx: &mut Cx<'_>, node: &NodeRef) -> MethodResult<MediumNode> {
+    let key = match node {
+        NodeRef::Id(id) => ops::nodes::NodeKey::Id(*id),
+        NodeRef::Hostname(h) => ops::nodes::NodeKey::Hostname(h),
+    };
+    let found = ops::nodes::medium_node(&mut cx.tx, key).await?;
+    found.ok_or_else(|| Fault::invalid(format!("No such node {}", IdOrName::from(node.clone()).py_repr())))
 }
 
 fn check_action(cx: &Cx<'_>, node_type: &str, action: &str) -> MethodResult<()> {
@@ -137,21 +135,11 @@ pub enum NodeRef {
     Hostname(String),
 }
 
-impl NodeRef {
-    /// The XML-RPC argument (an int is an id, a string a hostname; a boolean is Python's int).
-    pub(crate) fn from_value(v: &Value) -> MethodResult<NodeRef> {
-        match v {
-            Value::String(s) => Ok(NodeRef::Hostname(s.clone())),
-            other => {
-                crate::args::as_int(other).map(NodeRef::Id).ok_or_else(|| Fault::invalid("expected an id or a name"))
-            }
-        }
-    }
-    /// The XML-RPC argument (also the filter value that finds the node).
-    pub(crate) fn to_value(&self) -> Value {
-        match self {
-            NodeRef::Id(id) => Value::Int(*id),
-            NodeRef::Hostname(h) => Value::String(h.clone()),
+impl From<NodeRef> for IdOrName {
+    fn from(node: NodeRef) -> IdOrName {
+        match node {
+            NodeRef::Id(id) => IdOrName::Id(id),
+            NodeRef::Hostname(h) => IdOrName::Name(h),
         }
     }
 }
@@ -177,26 +165,25 @@ pub enum Issued {
     Medium(PreparedMedium),
 }
 
-/// Whether GetBootMedium's arguments `(node, action, filename, …)` ask for an image in the
+/// Whether a GetBootMedium call with this action and file name answers with an image in the
 /// response (an image action without a file name).
-pub(crate) fn answers_with_image(args: &[Value]) -> bool {
-    let action = args.get(1).and_then(Value::as_str).unwrap_or_default();
-    let filename = args.get(2).and_then(Value::as_str);
+pub(crate) fn answers_with_image(action: &str, filename: Option<&str>) -> bool {
     matches!(Output::of(action), Output::Image(_)) && filename.is_none_or(str::is_empty)
 }
 
-/// The XML-RPC form: `GetBootMedium(auth, node, action, filename, options)`.
-pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Reply> {
-    let node = NodeRef::from_value(a.get(0))?;
-    let options: Vec<String> =
-        a.get(3).as_array().unwrap_or_default().iter().filter_map(Value::as_str).map(str::to_string).collect();
-    let filename = Some(a.str(2)?).filter(|f| !f.is_empty());
-    let call = MediumCall { node: &node, action: a.str(1)?, filename, options: &options };
-    Ok(match issue(cx, &call).await? {
-        Issued::Text(text) => Reply::Value(Value::String(text)),
-        Issued::File(path) => Reply::Value(Value::String(path.to_string_lossy().into_owned())),
-        Issued::Medium(medium) => Reply::Medium(medium),
-    })
+/// The PLCAPI form: `GetBootMedium(auth, node, action, filename, options)`, an empty file name
+/// for a result handed back.
+pub async fn get_boot_medium(
+    cx: &mut Cx<'_>,
+    node_id_or_hostname: NodeRef,
+    action: String,
+    filename: String,
+    options: Option<Vec<String>>,
+) -> MethodResult<Issued> {
+    let options = options.unwrap_or_default();
+    let filename = Some(filename.as_str()).filter(|f| !f.is_empty());
+    let call = MediumCall { node: &node_id_or_hostname, action: &action, filename, options: &options };
+    issue(cx, &call).await
 }
 
 /// GetBootMedium (docs/plc-api.md §9.2): a configuration file or a boot image for a node, in
@@ -204,11 +191,11 @@ pub async fn get_boot_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Reply
 /// with the ledger row, once the result is ready.
 pub async fn issue(cx: &mut Cx<'_>, call: &MediumCall<'_>) -> MethodResult<Issued> {
     let node = find_node(cx, call.node).await?;
-    check_action(cx, node.text("node_type").unwrap_or_default(), call.action)?;
+    check_action(cx, &node.node_type, call.action)?;
     let Output::Image(container) = Output::of(call.action) else {
         return text_medium(cx, &node, call).await;
     };
-    let mut made = image_medium(cx, &node, call, container).await?;
+    let made = image_medium(cx, &node, call, container).await?;
     // Generic media carry no key: the ledger has them only when a download must find them.
     let sha256 = match made.renewed {
         Some(_) => Some(blocking(|| made.medium.sha256()).map_err(media_fault)?),
@@ -223,7 +210,7 @@ pub async fn issue(cx: &mut Cx<'_>, call: &MediumCall<'_>) -> MethodResult<Issue
         record_result(cx, path, made.medium.len()).await?;
     }
     if let Some(sha256) = sha256 {
-        ledger_row(cx, &mut made, sha256, None).await?;
+        ledger_row(cx, &made, sha256, None).await?;
     }
     Ok(match made.target {
         Some(path) => Issued::File(path),
@@ -255,34 +242,34 @@ pub async fn issue_link(
     lifetime: i64,
 ) -> MethodResult<DownloadLink> {
     let row = find_node(cx, node).await?;
-    check_action(cx, row.text("node_type").unwrap_or_default(), action)?;
+    check_action(cx, &row.node_type, action)?;
     let Output::Image(container) = Output::of(action) else {
         return Err(Fault::invalid(format!("{action} is not offered as a download; call GetBootMedium")));
     };
     let call = MediumCall { node, action, filename: None, options };
-    let mut made = image_medium(cx, &row, &call, container).await?;
+    let made = image_medium(cx, &row, &call, container).await?;
     let sha256 = blocking(|| made.medium.sha256()).map_err(media_fault)?;
     let grant = DownloadGrant { id: ledger::new_download_id()?, expires: crate::now() + lifetime };
     cx.begin_writing().await?;
-    let issued_medium_id = ledger_row(cx, &mut made, sha256.clone(), Some(grant.clone())).await?;
+    let issued_medium_id = ledger_row(cx, &made, sha256.clone(), Some(grant.clone())).await?;
     Ok(DownloadLink { id: grant.id, issued_medium_id, sha256, size: made.medium.len(), expires: grant.expires })
 }
 
 /// node-preview and node-floppy (docs/plc-api.md §9.3): the configuration file, with a renewed
 /// key for node-floppy.
-async fn text_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>) -> MethodResult<Issued> {
-    let node_id = node.int("node_id").unwrap_or(0);
-    let hostname = node.text("hostname").unwrap_or_default().to_string();
+async fn text_medium(cx: &mut Cx<'_>, node: &MediumNode, call: &MediumCall<'_>) -> MethodResult<Issued> {
+    let node_id = node.node_id;
+    let hostname = node.hostname.clone();
     if !call.options.is_empty() {
         return Err(Fault::invalid("Options are not supported for node configs"));
     }
-    let (_, family) = tags_and_family(cx, node_id).await?;
+    let (_, family) = tags_and_family(cx, node);
     let target = match call.filename {
         None => None,
         Some(f) => Some(result_path(cx, f, &hostname, Output::Text.suffix(), &family.name(), &family.arch, None)?),
     };
     cx.note(format!("GetBootMedium on node {hostname} - action={}", call.action), vec![("Node", node_id)]);
-    let (text, renewed) = floppy_contents(cx, node, call.action == "node-floppy").await?;
+    let (text, renewed) = floppy_contents(cx, node, call.action == "node-floppy")?;
     if let Some(path) = &target {
         admit_result(cx, path, text.len() as u64).await?;
         results::create_parents(path)?;
@@ -295,8 +282,7 @@ async fn text_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>) -> Meth
     if let Some(path) = &target {
         record_result(cx, path, text.len() as u64).await?;
     }
-    if let Some(mut key) = renewed {
-        store_key(cx, &mut key).await?;
+    if let Some(key) = renewed {
         let key = &key;
         let issued = IssuedMedium {
             node_id,
@@ -311,7 +297,7 @@ async fn text_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>) -> Meth
             filename: target.as_ref().map(|p| p.to_string_lossy().into_owned()),
             download: None,
         };
-        ledger::record(&mut cx.tx, issued).await?;
+        record_issued(cx, issued).await?;
     }
     Ok(match target {
         None => Issued::Text(text),
@@ -398,19 +384,24 @@ fn reference_for(env: &MediaEnv, family: &str) -> MethodResult<Reference> {
 /// node-iso, node-usb, generic-*, dummynet-* (docs/plc-api.md §9.2 steps 4, 5, 9, 11): the
 /// medium is prepared (and written to its file, if the call names one) with a new key that is
 /// not stored yet: the caller stores it with the ledger row once the medium is finished.
-async fn image_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>, container: Container) -> MethodResult<Made> {
+async fn image_medium(
+    cx: &mut Cx<'_>,
+    node: &MediumNode,
+    call: &MediumCall<'_>,
+    container: Container,
+) -> MethodResult<Made> {
     let action = call.action;
     let options: Vec<&str> = call.options.iter().map(String::as_str).collect();
     let generic = action.starts_with("generic-");
-    let node_id = node.int("node_id").unwrap_or(0);
+    let node_id = node.node_id;
     // One read of the node's tags and groups: §9.2 step 4a's bootcd tags and the family both
     // come from it.
-    let (tags, family) = if generic { (Vec::new(), default_family(cx)) } else { tags_and_family(cx, node_id).await? };
+    let (tags, family) = if generic { (Vec::new(), default_family(cx)) } else { tags_and_family(cx, node) };
     let wanted = medium_options::resolve(container, &tags, &options)?;
     if generic && !options.is_empty() {
         return Err(Fault::invalid("Options are not supported for generic images"));
     }
-    let node_type = node.text("node_type").unwrap_or_default();
+    let node_type = node.node_type.as_str();
     let family_name = cx
         .config()
         .medium
@@ -423,7 +414,7 @@ async fn image_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>, contai
     let env = services.media()?;
     let settings = env.settings()?;
     let reference = reference_for(env, &family_name)?;
-    let hostname = node.text("hostname").unwrap_or_default().to_string();
+    let hostname = node.hostname.clone();
     let nodename = if generic { generic_name()? } else { hostname.clone() };
     let target = match call.filename {
         None => None,
@@ -447,7 +438,7 @@ async fn image_medium(cx: &mut Cx<'_>, node: &Row, call: &MediumCall<'_>, contai
     let (node_config, renewed) = if generic {
         (None, None)
     } else {
-        let (text, renewed) = floppy_contents(cx, node, true).await?;
+        let (text, renewed) = floppy_contents(cx, node, true)?;
         (Some(text), renewed)
     };
     let request = medium_request(wanted, node_config)?;
@@ -495,17 +486,14 @@ fn medium_request(wanted: MediumOptions, node_config: Option<String>) -> MethodR
     Ok(MediumRequest { image_type: wanted.image_type, console, kargs, variant: wanted.variant, node_config })
 }
 
-/// Stores a made medium's key (if it carries one) and records it in the ledger, in the call's
-/// write transaction; returns the ledger row's id.
+/// Records a made medium in the ledger, with its key (if it carries one), in the call's write
+/// transaction; returns the ledger row's id.
 async fn ledger_row(
     cx: &mut Cx<'_>,
-    made: &mut Made,
+    made: &Made,
     sha256: String,
     download: Option<DownloadGrant>,
 ) -> MethodResult<i64> {
-    if let Some(key) = &mut made.renewed {
-        store_key(cx, key).await?;
-    }
     let options: Vec<&str> = made.options.iter().map(String::as_str).collect();
     let issued = IssuedMedium {
         node_id: made.node_id,
@@ -520,21 +508,38 @@ async fn ledger_row(
         filename: made.target.as_ref().map(|p| p.to_string_lossy().into_owned()),
         download,
     };
-    ledger::record(&mut cx.tx, issued).await
+    record_issued(cx, issued).await
+}
+
+/// Writes a ledger row in the call's write transaction (a keyed medium's key with it: see
+/// [`ledger::record`]); returns its id.
+async fn record_issued(cx: &mut Cx<'_>, issued: IssuedMedium<'_>) -> MethodResult<i64> {
+    cx.begin_writing().await?;
+    let node_id = issued.node_id;
+    let recorded = ledger::record(&mut cx.tx, issued).await?;
+    // The site was checked on the snapshot the medium was prepared on; the node may have moved
+    // since (the fault rolls the key and the row back).
+    if let Some(stored) = recorded.stored_key
+        && !cx.caller.is_admin()
+        && !cx.caller.at_site(stored.site_id)
+    {
+        return Err(Fault::denied(format!("Node {node_id} moved to another site during the call")));
+    }
+    Ok(recorded.issued_medium_id)
 }
 
 /// Upstream's `floppy_contents`: the checks in its order, then the key renewal, then the text
 /// (and the renewal, when there was one).
-async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> MethodResult<(String, Option<RenewedKey>)> {
-    let node_id = node.int("node_id").unwrap_or(0);
-    let hostname = node.text("hostname").unwrap_or_default().to_string();
-    if node.int("peer_id").is_some() {
+fn floppy_contents(cx: &Cx<'_>, node: &MediumNode, renew_key: bool) -> MethodResult<(String, Option<RenewedKey>)> {
+    let node_id = node.node_id;
+    let hostname = node.hostname.clone();
+    if node.peer_id.is_some() {
         return Err(Fault::invalid(format!("Not a local node {hostname}")));
     }
-    if !cx.caller.is_admin() && !cx.caller.at_site(node.int("site_id").unwrap_or(0)) {
+    if !cx.caller.is_admin() && !cx.caller.at_site(node.site_id) {
         return Err(Fault::denied(format!("Not allowed to generate a configuration file for {hostname}")));
     }
-    let interfaces = node_interfaces(cx, node_id).await?;
+    let interfaces = &node.interfaces;
     let Some(primary) = interfaces.iter().find(|i| i.interface.is_primary) else {
         return Err(Fault::invalid(format!("No primary network configured on {hostname}")));
     };
@@ -562,31 +567,7 @@ async fn floppy_contents(cx: &mut Cx<'_>, node: &Row, renew_key: bool) -> Method
 /// A new node key from the OS CSPRNG, not stored yet (see [`store_key`]).
 fn new_key(node_id: i64) -> MethodResult<RenewedKey> {
     let key = crypto::new_node_key().map_err(|e| Fault::internal(e.to_string()))?;
-    Ok(RenewedKey { node_id, key, renewed_at: crate::now(), generation: 0 })
-}
-
-/// Stores a new key with `last_download` and the next key generation, in the call's write
-/// transaction, once the medium that carries it is ready.
-async fn store_key(cx: &mut Cx<'_>, renewed: &mut RenewedKey) -> MethodResult<()> {
-    cx.begin_writing().await?;
-    let stored = ops::nodes::store_key(&mut cx.tx, renewed.node_id, &renewed.key, renewed.renewed_at).await?;
-    let Some(ops::nodes::StoredKey { key_generation, site_id }) = stored else {
-        return Err(Fault::invalid(format!("Node {} was deleted during the call", renewed.node_id)));
-    };
-    // The site was checked on the snapshot the medium was prepared on; the node may have moved
-    // since (a fault rolls the key back).
-    if !cx.caller.is_admin() && !cx.caller.at_site(site_id) {
-        return Err(Fault::denied(format!("Node {} moved to another site during the call", renewed.node_id)));
-    }
-    renewed.generation = key_generation;
-    // A session made with the old key dies with it (the old medium's node must not keep one).
-    super::sessions::end_node_sessions(cx, renewed.node_id).await?;
-    Ok(())
-}
-
-/// The node's interfaces, the primary one first, with their settings (one read).
-async fn node_interfaces(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<Vec<ops::nodes::InterfaceWithSettings>> {
-    Ok(ops::nodes::interfaces_with_settings(&mut cx.tx, node_id).await?)
+    Ok(RenewedKey { node_id, key, renewed_at: crate::now() })
 }
 
 #[cfg(test)]

@@ -1,58 +1,62 @@
 //! Helpers shared by the methods: reading rows, resolving id-or-name arguments, and checking the
-//! fields of Add*/Update* structs.
+//! fields of Add*/Update* structs against the class description (the registry's views: each
+//! field's type, limits, when it may be written and by whom; docs/plc-api.md §4).
 
-use crate::args::{IdOrName, as_int, id_or_name};
+use crate::args::{Datum, Done, Fields, IdOrName};
+use crate::caller::Caller;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::{self, Viewer};
+use crate::filter::{self, Filter, ReturnFields, Viewer};
+use crate::roles::Role;
 use crate::validate::check_max_bytes;
-use bootmedium_registry::{CmpOp, Cond, FieldRef, Query, Row, SqlValue, TableSpec};
-use bootmedium_xmlrpc::Value;
-use std::collections::BTreeMap;
+use bootmedium_registry::{
+    CmpOp, Cond, FieldKind, FieldRef, FieldSpec, Given, Query, Row, SqlValue, TableSpec, WriteOp, Writers,
+};
 
-/// Reads rows of `table` named by a client's filter value, with the given fields (names written
-/// in this crate, so they may be fields the caller cannot read itself).
+/// Reads rows of `table` named by a client's filter, with the given fields (names written in
+/// this crate, so they may be fields the caller cannot read itself).
 pub async fn select(
     cx: &mut Cx<'_>,
     table: &'static TableSpec,
-    filter_value: &Value,
+    filter: &Filter,
     fields: &[&str],
 ) -> MethodResult<Vec<Row>> {
-    let f = filter::parse_filter(table, filter_value, Viewer::of(&cx.caller))?;
+    let f = filter::parse_filter(table, filter, Viewer::of(&cx.caller))?;
     let fields = field_refs(table, fields)?;
     Ok(cx.tx.select(&Query { table, cond: f.cond, fields, sort: f.sort, offset: f.offset, limit: f.limit }).await?)
 }
 
-/// The standard `Get*(auth, filter, return_fields)` body.
+/// The standard `Get*(auth, filter, return_fields)` body (either left out: everything).
 pub async fn get(
     cx: &mut Cx<'_>,
     table: &'static TableSpec,
-    filter_value: &Value,
-    return_fields: &Value,
-) -> MethodResult<Vec<Value>> {
-    let q = filter::query(table, filter_value, return_fields, Viewer::of(&cx.caller))?;
-    Ok(cx.tx.select(&q).await?.into_iter().map(filter::row_to_value).collect())
+    filter: Option<Filter>,
+    return_fields: Option<ReturnFields>,
+) -> MethodResult<Vec<Row>> {
+    let (filter, return_fields) = (filter.unwrap_or_default(), return_fields.unwrap_or_default());
+    let q = filter::query(table, &filter, &return_fields, Viewer::of(&cx.caller))?;
+    Ok(cx.tx.select(&q).await?)
 }
 
-/// Finds exactly one row by id (int) or name (string). `what` names the class in the fault
+/// Finds exactly one row by id or name. `what` names the class in the fault
 /// (`No such node 'x'`).
 pub async fn find_one(
     cx: &mut Cx<'_>,
     table: &'static TableSpec,
-    key: &Value,
+    key: &IdOrName,
     fields: &[&str],
     what: &str,
 ) -> MethodResult<Row> {
-    let cond = match id_or_name(key)? {
-        IdOrName::Id(id) => Cond::Compare(field(table, table.primary_key)?, CmpOp::Eq, SqlValue::int(id)),
+    let cond = match key {
+        IdOrName::Id(id) => Cond::Compare(field(table, table.primary_key)?, CmpOp::Eq, SqlValue::int(*id)),
         IdOrName::Name(n) => match table.secondary_key {
-            Some(sk) => Cond::Compare(field(table, sk)?, CmpOp::Eq, SqlValue::text(n)),
-            None => return Err(Fault::invalid(format!("No such {what} {}", py_repr(key)))),
+            Some(sk) => Cond::Compare(field(table, sk)?, CmpOp::Eq, SqlValue::text(n.as_str())),
+            None => return Err(Fault::invalid(format!("No such {what} {}", key.py_repr()))),
         },
     };
     let fields = field_refs(table, fields)?;
     let rows = cx.tx.select(&Query { table, cond, fields, sort: vec![], offset: None, limit: Some(1) }).await?;
-    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such {what} {}", py_repr(key))))
+    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such {what} {}", key.py_repr())))
 }
 
 /// The named fields of a class (names written in this crate, not by clients).
@@ -64,41 +68,10 @@ pub fn field(table: &'static TableSpec, name: &str) -> MethodResult<FieldRef> {
     table.field(name).map(FieldRef::Field).ok_or_else(|| Fault::internal(format!("unknown field {name}")))
 }
 
-/// `%r` of an id-or-name as upstream prints it in faults: ints bare, strings quoted.
-pub fn py_repr(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("'{s}'"),
-        other => as_int(other).map(|i| i.to_string()).unwrap_or_else(|| "?".into()),
-    }
-}
-
-/// How a writable field is typed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WTy {
-    Int,
-    Str,
-    Bool,
-    Double,
-}
-
-/// One field an Add*/Update* method accepts.
-#[derive(Debug, Clone, Copy)]
-pub struct WField {
-    pub name: &'static str,
-    pub column: &'static str,
-    pub ty: WTy,
-    pub max_bytes: usize,
-    pub nullok: bool,
-}
-
-pub const fn w(name: &'static str, ty: WTy, max_bytes: usize) -> WField {
-    WField { name, column: name, ty, max_bytes, nullok: true }
-}
-
 /// A checked field value.
 #[derive(Debug, Clone)]
 pub struct Written {
-    pub field: WField,
+    pub field: &'static FieldSpec,
     pub value: SqlValue,
 }
 
@@ -108,39 +81,61 @@ impl Written {
     }
 }
 
-fn convert(f: &WField, v: &Value) -> MethodResult<SqlValue> {
+/// A field of `table` by a name written in this crate.
+pub fn spec(table: &'static TableSpec, name: &str) -> MethodResult<&'static FieldSpec> {
+    table.field(name).ok_or_else(|| Fault::internal(format!("unknown field {name}")))
+}
+
+/// Checks a text given to a method as an argument (not in a struct) against its field's
+/// `max_bytes` in the class description.
+pub fn check_text(table: &'static TableSpec, name: &str, value: &str) -> MethodResult<()> {
+    check_max_bytes(name, value, spec(table, name)?.max_bytes)
+}
+
+/// Whether `caller` is one of a field's writers (the description's roles; a node holds `node`).
+pub fn may_write(caller: &Caller, writers: Writers) -> bool {
+    match caller {
+        Caller::Person(p) => writers.admits(&p.roles),
+        Caller::Node(_) => writers.admits(&[Role::Node.name()]),
+        Caller::Anonymous => false,
+    }
+}
+
+fn convert(f: &FieldSpec, v: &Datum) -> MethodResult<SqlValue> {
     let mismatch = || {
-        let exp = match f.ty {
-            WTy::Int => "int",
-            WTy::Str => "string",
-            WTy::Bool => "boolean",
-            WTy::Double => "double",
+        let exp = match f.kind {
+            FieldKind::Int => "int",
+            FieldKind::Text => "string",
+            FieldKind::Bool => "boolean",
+            FieldKind::Float => "double",
+            FieldKind::IntList | FieldKind::TextList => "array",
         };
         Fault::invalid_named(f.name, format!("expected {exp}, got {}", v.type_name()))
     };
-    if matches!(v, Value::Nil) {
+    if matches!(v, Datum::Nil) {
         if !f.nullok {
             return Err(mismatch());
         }
-        return Ok(match f.ty {
-            WTy::Int | WTy::Bool => SqlValue::Int(None),
-            WTy::Double => SqlValue::Float(None),
-            WTy::Str => SqlValue::Text(None),
+        return Ok(match f.kind {
+            FieldKind::Int | FieldKind::Bool => SqlValue::Int(None),
+            FieldKind::Float => SqlValue::Float(None),
+            FieldKind::Text => SqlValue::Text(None),
+            FieldKind::IntList | FieldKind::TextList => return Err(mismatch()),
         });
     }
-    Ok(match (f.ty, v) {
-        (WTy::Int, Value::Int(_) | Value::Bool(_)) => {
+    Ok(match (f.kind, v) {
+        (FieldKind::Int, Datum::Int(_) | Datum::Bool(_)) => {
             // PLC's integer columns are 32-bit.
-            let n = as_int(v).unwrap_or(0);
+            let n = v.as_int().unwrap_or(0);
             if i32::try_from(n).is_err() {
                 return Err(Fault::invalid(format!("{} must fit in 32 bits", f.name)));
             }
             SqlValue::int(n)
         }
-        (WTy::Bool, Value::Bool(b)) => SqlValue::bool(*b),
-        (WTy::Double, Value::Double(d)) => SqlValue::Float(Some(*d)),
-        (WTy::Double, Value::Int(i)) => SqlValue::Float(Some(*i as f64)),
-        (WTy::Str, Value::String(s)) => {
+        (FieldKind::Bool, Datum::Bool(b)) => SqlValue::bool(*b),
+        (FieldKind::Float, Datum::Double(d)) => SqlValue::Float(Some(*d)),
+        (FieldKind::Float, Datum::Int(i)) => SqlValue::Float(Some(*i as f64)),
+        (FieldKind::Text, Datum::Str(s)) => {
             check_max_bytes(f.name, s, f.max_bytes)?;
             SqlValue::text(s.clone())
         }
@@ -151,36 +146,47 @@ fn convert(f: &WField, v: &Value) -> MethodResult<SqlValue> {
 /// A tag given as a pseudo-field: (tag name, value).
 pub type TagValue = (String, String);
 
-/// Checks an Add*/Update* struct: every key must be one of `accepted` or of `tags`; values are
-/// type-checked and length-checked. Returns the native fields and the tag values separately.
+/// Checks an Add*/Update* struct against the class description: every key must be a field
+/// the operation takes (`Write`) or one of `tags`; values are type-checked and length-checked.
+/// Fields the operation drops are left out unchecked; values of fields the caller is not one of
+/// the writers of are checked, then left out (upstream drops them silently). Returns the native
+/// fields and the tag values separately.
 pub fn collect(
-    class: &str,
-    adding: bool,
-    accepted: &[WField],
+    table: &'static TableSpec,
+    op: WriteOp,
+    caller: &Caller,
     tags: &[&str],
-    fields: &BTreeMap<String, Value>,
+    fields: &Fields,
 ) -> MethodResult<(Vec<Written>, Vec<TagValue>)> {
+    let given = |k: &str| table.field(k).map(|f| (f, f.write.on(op)));
     let unknown: Vec<&String> = fields
         .keys()
-        .filter(|k| !accepted.iter().any(|a| a.name == k.as_str()) && !tags.contains(&k.as_str()))
+        .filter(|k| matches!(given(k), None | Some((_, Given::Refused))) && !tags.contains(&k.as_str()))
         .collect();
     if !unknown.is_empty() {
         let list = crate::roles::python_list(&unknown);
-        return Err(Fault::invalid(if adding {
-            format!("Cannot add {class} with column(s) {list}")
-        } else {
-            format!("Cannot update {class} column(s) {list}")
+        return Err(Fault::invalid(match op {
+            WriteOp::Add => format!("Cannot add {} with column(s) {list}", table.class),
+            WriteOp::Update => format!("Cannot update {} column(s) {list}", table.class),
         }));
     }
     let mut native = Vec::new();
     let mut tag_values = Vec::new();
     for (k, v) in fields {
-        if let Some(f) = accepted.iter().find(|a| a.name == k.as_str()) {
-            native.push(Written { field: *f, value: convert(f, v)? });
-        } else {
-            let s =
-                v.as_str().ok_or_else(|| Fault::invalid_named(k, format!("expected string, got {}", v.type_name())))?;
-            tag_values.push((k.clone(), s.to_string()));
+        match given(k) {
+            Some((f, Given::Taken)) => {
+                let value = convert(f, v)?;
+                if may_write(caller, f.writers) {
+                    native.push(Written { field: f, value });
+                }
+            }
+            Some((_, Given::Dropped)) => {}
+            _ => {
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| Fault::invalid_named(k, format!("expected string, got {}", v.type_name())))?;
+                tag_values.push((k.clone(), s.to_string()));
+            }
         }
     }
     Ok((native, tag_values))
@@ -190,12 +196,13 @@ pub fn find<'a>(written: &'a [Written], name: &str) -> Option<&'a Written> {
     written.iter().find(|w| w.field.name == name)
 }
 
-/// The columns to store.
+/// The columns to store. A field that is no column of the class's table (a node's `session`)
+/// is stored by its method.
 pub fn columns(written: &[Written]) -> Vec<(&'static str, SqlValue)> {
-    written.iter().map(|w| (w.field.column, w.value.clone())).collect()
+    written.iter().filter_map(|w| w.field.column().map(|c| (c, w.value.clone()))).collect()
 }
 
 /// 1, the usual return of Update*/Delete*.
-pub fn one() -> Value {
-    Value::Int(1)
+pub fn one() -> Done {
+    Done
 }

@@ -2,35 +2,23 @@
 //! with the whole-row checks upstream runs on every write — made total: an inconsistent static
 //! network is a fault 102, not upstream's HTTP 500.
 
-use super::common::{self, WField, WTy, Written, collect, columns, find, w};
+use super::common::{self, Written, collect, columns, find};
 use super::nodes::{interface_count, writable_node};
 use super::tags;
-use crate::args::Args;
+use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::exposed_tags;
+use crate::filter::{Filter, exposed_tags};
 use crate::validate::{check_ip, check_static_ipv4, is_hostname, normalise_mac};
 use bootmedium_registry::views::INTERFACE;
-use bootmedium_registry::{Row, SqlValue, ops};
-use bootmedium_xmlrpc::Value;
+use bootmedium_registry::{FieldKind, FieldSpec, Given, Row, SqlValue, WriteOp, ops};
 
 const ADDRESS_FIELDS: &[&str] = &["ip", "gateway", "network", "broadcast", "netmask", "dns1", "dns2"];
 
-const FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("is_primary", WTy::Bool, 0) },
-    WField { nullok: false, ..w("type", WTy::Str, 20) },
-    WField { nullok: false, ..w("method", WTy::Str, 20) },
-    w("ip", WTy::Str, 254),
-    w("mac", WTy::Str, 18),
-    w("gateway", WTy::Str, 254),
-    w("network", WTy::Str, 254),
-    w("broadcast", WTy::Str, 254),
-    w("netmask", WTy::Str, 254),
-    w("dns1", WTy::Str, 254),
-    w("dns2", WTy::Str, 254),
-    w("bwlimit", WTy::Int, 0),
-    w("hostname", WTy::Str, 255),
-];
+/// The writable text fields of an interface (its addresses, `type`, `method`, `hostname`).
+fn text_fields() -> impl Iterator<Item = &'static FieldSpec> {
+    INTERFACE.writable().filter(|f| f.kind == FieldKind::Text)
+}
 
 /// The whole interface row being validated.
 #[derive(Debug, Default, Clone)]
@@ -57,7 +45,7 @@ impl Iface {
             bwlimit: r.int("bwlimit"),
             ..Default::default()
         };
-        for f in FIELDS.iter().filter(|f| f.ty == WTy::Str && !matches!(f.name, "type" | "method")) {
+        for f in text_fields().filter(|f| !matches!(f.name, "type" | "method")) {
             if let Some(v) = r.text(f.name) {
                 i.text.insert(f.name, v.to_string());
             }
@@ -165,9 +153,14 @@ fn check_method_rules(i: &Iface) -> MethodResult<()> {
     Ok(())
 }
 
-pub async fn add_interface(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let node = writable_node(cx, a.get(0), "add interfaces to").await?;
-    let (mut written, tag_values) = collect("Interface", true, FIELDS, exposed_tags(&INTERFACE), a.fields(1)?)?;
+pub async fn add_interface(
+    cx: &mut Cx<'_>,
+    node_id_or_hostname: IdOrName,
+    interface_fields: Fields,
+) -> MethodResult<i64> {
+    let node = writable_node(cx, &node_id_or_hostname, "add interfaces to").await?;
+    let (mut written, tag_values) =
+        collect(&INTERFACE, WriteOp::Add, &cx.caller, exposed_tags(&INTERFACE), &interface_fields)?;
     for required in ["type", "method"] {
         if find(&written, required).is_none() {
             return Err(Fault::invalid(format!("{required} must be specified and cannot be unset in class Interface")));
@@ -177,7 +170,7 @@ pub async fn add_interface(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
     // A node's first interface is its primary one.
     if interface_count(cx, node.node_id).await? == 0 {
         written.retain(|w| w.field.name != "is_primary");
-        written.push(Written { field: FIELDS[0], value: SqlValue::int(1) });
+        written.push(Written { field: common::spec(&INTERFACE, "is_primary")?, value: SqlValue::int(1) });
     }
     let mut row = Iface { node_id: node.node_id, ..Default::default() };
     row.apply(&written);
@@ -190,12 +183,12 @@ pub async fn add_interface(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
     let id = cx.tx.insert("interfaces", "interface_id", &cols).await?;
     set_interface_tags(cx, id, &tag_values).await?;
     cx.note(format!("Interface {id} added"), vec![("Node", node.node_id), ("Interface", id)]);
-    Ok(Value::Int(id))
+    Ok(id)
 }
 
 async fn set_interface_tags(cx: &mut Cx<'_>, interface_id: i64, values: &[(String, String)]) -> MethodResult<()> {
     for (name, value) in values {
-        let tt = tags::tag_type(cx, &Value::from(name.as_str())).await?;
+        let tt = tags::tag_type(cx, &IdOrName::Name(name.clone())).await?;
         cx.tx
             .delete(
                 "interface_tag",
@@ -207,22 +200,22 @@ async fn set_interface_tags(cx: &mut Cx<'_>, interface_id: i64, values: &[(Strin
     Ok(())
 }
 
-async fn interface(cx: &mut Cx<'_>, key: &Value) -> MethodResult<(i64, Row)> {
-    let id = crate::args::as_int(key)
-        .ok_or_else(|| Fault::invalid(format!("No such interface {}", common::py_repr(key))))?;
+async fn interface(cx: &mut Cx<'_>, id: i64) -> MethodResult<(i64, Row)> {
     let names: Vec<&str> = ["interface_id", "node_id", "is_primary", "type", "method", "bwlimit"]
         .into_iter()
-        .chain(FIELDS.iter().filter(|f| f.ty == WTy::Str).map(|f| f.name))
+        .chain(text_fields().map(|f| f.name))
         .collect();
-    let rows = common::select(cx, &INTERFACE, &Value::Int(id), &names).await?;
+    let rows = common::select(cx, &INTERFACE, &Filter::One(IdOrName::Id(id)), &names).await?;
     let row = rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such interface {id}")))?;
     Ok((id, row))
 }
 
-pub async fn update_interface(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (id, existing) = interface(cx, a.get(0)).await?;
-    let node = writable_node(cx, &Value::Int(existing.int("node_id").unwrap_or(0)), "update interfaces of").await?;
-    let (mut written, tag_values) = collect("Interface", false, FIELDS, exposed_tags(&INTERFACE), a.fields(1)?)?;
+pub async fn update_interface(cx: &mut Cx<'_>, interface_id: i64, interface_fields: Fields) -> MethodResult<Done> {
+    let (id, existing) = interface(cx, interface_id).await?;
+    let node_id = IdOrName::Id(existing.int("node_id").unwrap_or(0));
+    let node = writable_node(cx, &node_id, "update interfaces of").await?;
+    let (mut written, tag_values) =
+        collect(&INTERFACE, WriteOp::Update, &cx.caller, exposed_tags(&INTERFACE), &interface_fields)?;
     check_fields(&mut written)?;
     let mut row = Iface::from_row(&existing);
     row.apply(&written);
@@ -235,34 +228,34 @@ pub async fn update_interface(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Valu
     Ok(common::one())
 }
 
-pub async fn delete_interface(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (id, existing) = interface(cx, a.get(0)).await?;
-    let node = writable_node(cx, &Value::Int(existing.int("node_id").unwrap_or(0)), "delete interfaces from").await?;
+pub async fn delete_interface(cx: &mut Cx<'_>, interface_id: i64) -> MethodResult<Done> {
+    let (id, existing) = interface(cx, interface_id).await?;
+    let node_id = IdOrName::Id(existing.int("node_id").unwrap_or(0));
+    let node = writable_node(cx, &node_id, "delete interfaces from").await?;
     cx.tx.delete("interface_tag", &[("interface_id", SqlValue::int(id))]).await?;
     cx.tx.delete("interfaces", &[("interface_id", SqlValue::int(id))]).await?;
     cx.note(format!("Interface {id} deleted"), vec![("Node", node.node_id), ("Interface", id)]);
     Ok(common::one())
 }
 
-/// The fields a node may change on its primary interface through BootUpdateNode (upstream's
-/// `can_update`); its address (`ip`) and everything else are ignored, as upstream.
-pub const NODE_WRITABLE: &[&str] = &["method", "mac", "gateway", "network", "broadcast", "netmask", "dns1", "dns2"];
-
 /// BootUpdateNode's `primary_network` (docs/plc-api.md §12.3): `interface_id` must name the calling
-/// node's own primary interface; the [`NODE_WRITABLE`] fields given are checked as
-/// UpdateInterface checks them (whole-row rules included) and stored. Returns the names of the
+/// node's own primary interface; the fields given that the Interface description lets a node
+/// write (upstream's `can_update`: `method`, `mac` and the network settings) are checked as
+/// UpdateInterface checks them (whole-row rules included) and stored; its address (`ip`) and
+/// every other key are ignored unchecked, as upstream ignores them. Returns the names of the
 /// fields whose value changed.
 pub async fn update_primary_by_node(
     cx: &mut Cx<'_>,
     node_id: i64,
-    network: &std::collections::BTreeMap<String, Value>,
+    network: &Fields,
 ) -> MethodResult<Vec<&'static str>> {
     let Some(key) = network.get("interface_id") else {
         return Err(Fault::invalid("Interface not specified"));
     };
-    let id = crate::args::as_int(key)
+    let id = key
+        .as_int()
         .ok_or_else(|| Fault::invalid_named("interface_id", format!("expected int, got {}", key.type_name())))?;
-    let (id, existing) = match interface(cx, &Value::Int(id)).await {
+    let (id, existing) = match interface(cx, id).await {
         Ok(found) if found.1.int("node_id") == Some(node_id) => found,
         // Another node's interface looks exactly like a missing one.
         _ => return Err(Fault::invalid("Interface not associated with calling node")),
@@ -270,12 +263,16 @@ pub async fn update_primary_by_node(
     if !existing.bool("is_primary").unwrap_or(false) {
         return Err(Fault::invalid("Not the primary interface on record"));
     }
-    let given: std::collections::BTreeMap<String, Value> = network
+    let given: Fields = network
         .iter()
-        .filter(|(k, _)| NODE_WRITABLE.contains(&k.as_str()))
+        .filter(|(k, _)| {
+            INTERFACE.field(k).is_some_and(|f| {
+                f.write.on(WriteOp::Update) == Given::Taken && common::may_write(&cx.caller, f.writers)
+            })
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let (mut written, _) = collect("Interface", false, FIELDS, &[], &given)?;
+    let (mut written, _) = collect(&INTERFACE, WriteOp::Update, &cx.caller, &[], &given)?;
     check_fields(&mut written)?;
     let before = Iface::from_row(&existing);
     let mut row = before.clone();
@@ -295,10 +292,6 @@ pub async fn update_primary_by_node(
         cx.tx.update("interfaces", "interface_id", SqlValue::int(id), &cols).await?;
     }
     Ok(changed)
-}
-
-pub async fn get_interfaces(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &INTERFACE, a.get(0), a.get(1)).await?))
 }
 
 #[cfg(test)]

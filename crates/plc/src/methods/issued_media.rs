@@ -4,15 +4,13 @@
 //! `superseded` or `unknown` from the hmac signature it makes — the key itself never travels.
 
 use super::common;
-use crate::args::Args;
-use crate::auth::{self, SignedBy};
-use crate::caller::Caller;
+use crate::auth::SignedBy;
+use crate::caller::{Caller, NodeCaller};
 use crate::context::Cx;
 use crate::fault::MethodResult;
+use crate::filter::{Filter, ReturnFields};
 use bootmedium_registry::views::ISSUED_MEDIUM;
-use bootmedium_registry::{Cond, SqlValue};
-use bootmedium_xmlrpc::Value;
-use std::collections::BTreeMap;
+use bootmedium_registry::{Cond, Row, SqlValue};
 
 /// Admins see every medium; PIs and techs those of their sites' nodes.
 fn visibility(caller: &Caller) -> MethodResult<Cond> {
@@ -25,36 +23,50 @@ fn visibility(caller: &Caller) -> MethodResult<Cond> {
     }
 }
 
-pub async fn get_issued_media(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let mut q = crate::filter::query(&ISSUED_MEDIUM, a.get(0), a.get(1), crate::filter::Viewer::of(&cx.caller))?;
+pub async fn get_issued_media(
+    cx: &mut Cx<'_>,
+    issued_medium_filter: Option<Filter>,
+    return_fields: Option<ReturnFields>,
+) -> MethodResult<Vec<Row>> {
+    let (filter, fields) = (issued_medium_filter.unwrap_or_default(), return_fields.unwrap_or_default());
+    let mut q = crate::filter::query(&ISSUED_MEDIUM, &filter, &fields, crate::filter::Viewer::of(&cx.caller))?;
     q.cond = Cond::And(vec![q.cond, visibility(&cx.caller)?]);
-    let rows = cx.tx.select(&q).await?;
-    Ok(Value::Array(rows.into_iter().map(crate::filter::row_to_value).collect()))
+    Ok(cx.tx.select(&q).await?)
+}
+
+/// VerifyIssuedMedium's answer: `status` (`current`, `superseded` or `unknown`), the node whose
+/// key signed, and the medium that carried the key when the ledger has it.
+pub struct MediumStatus {
+    pub status: &'static str,
+    pub node: Option<NodeCaller>,
+    pub medium: Option<MediumFound>,
+}
+
+/// The ledger row of the medium that carried the signing key.
+pub struct MediumFound {
+    pub issued_medium_id: i64,
+    pub issued: i64,
+    pub superseded_by: Option<i64>,
+    /// Whether the `sha256` the caller sent is the medium's.
+    pub image_matches: bool,
 }
 
 /// Authenticates nobody: the method reads its hmac auth struct itself, so that a superseded
 /// key is an answer rather than fault 103. `sha256` (the image's checksum, optional) says
 /// whether the image is byte for byte the medium that carried the key.
-pub async fn verify_issued_medium(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let auth = cx.auth;
-    let signed_by = auth::signed_by(&mut cx.tx, auth, a.0).await?;
-    let sha256 = a.get(0).as_str().unwrap_or_default();
-    let mut out = BTreeMap::new();
-    let (status, node, medium) = match &signed_by {
+pub async fn verify_issued_medium(cx: &mut Cx<'_>, sha256: Option<String>) -> MethodResult<MediumStatus> {
+    let signed_by = cx.signed_by().await?;
+    let sha256 = sha256.unwrap_or_default();
+    let (status, node, medium) = match signed_by {
         SignedBy::Unknown => ("unknown", None, None),
-        SignedBy::Current { node, medium } => ("current", Some(node), medium.as_ref()),
+        SignedBy::Current { node, medium } => ("current", Some(node), medium),
         SignedBy::Superseded { node, medium } => ("superseded", Some(node), Some(medium)),
     };
-    out.insert("status".to_string(), Value::from(status));
-    if let Some(node) = node {
-        out.insert("node_id".to_string(), Value::Int(node.node_id));
-        out.insert("hostname".to_string(), Value::from(node.hostname.as_str()));
-    }
-    if let Some(medium) = medium {
-        out.insert("issued_medium_id".to_string(), Value::Int(medium.issued_medium_id));
-        out.insert("issued".to_string(), Value::Int(medium.issued));
-        out.insert("superseded_by".to_string(), medium.superseded_by.map_or(Value::Nil, Value::Int));
-        out.insert("image_matches".to_string(), Value::Bool(!sha256.is_empty() && medium.sha256 == sha256));
-    }
-    Ok(Value::Struct(out))
+    let medium = medium.map(|m| MediumFound {
+        issued_medium_id: m.issued_medium_id,
+        issued: m.issued,
+        superseded_by: m.superseded_by,
+        image_matches: !sha256.is_empty() && m.sha256 == sha256,
+    });
+    Ok(MediumStatus { status, node, medium })
 }

@@ -6,43 +6,33 @@
 //! and GetMessages refuses integer ids (message ids are strings). BootNotifyOwners sends the same
 //! template for the same node at most once per `notify::NOTIFY_WINDOW_SECONDS`.
 
-use super::common::{self, WField, WTy, collect, columns, find, w};
-use crate::args::Args;
+use super::common::{self, collect, columns, find};
+use crate::args::{Done, Fields, IdOrName};
 use crate::caller::Caller;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::Viewer;
+use crate::filter::{Filter, ReturnFields, Viewer};
 use crate::notify::{self, Notice};
 use bootmedium_registry::views::MESSAGE;
-use bootmedium_registry::{SortKey, SqlValue, ops};
-use bootmedium_xmlrpc::Value;
+use bootmedium_registry::{Row, SortKey, SqlValue, WriteOp, ops};
 
-const FIELDS: &[WField] = &[
-    w("subject", WTy::Str, 1024),
-    w("template", WTy::Str, 65536),
-    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
-];
-
-const ADD_FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("message_id", WTy::Str, 255) },
-    w("subject", WTy::Str, 1024),
-    w("template", WTy::Str, 65536),
-    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
-];
-
-pub async fn get_messages(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let filter = a.get(0);
-    let ints = match filter {
-        Value::Int(_) | Value::Bool(_) => true,
-        Value::Array(items) => items.iter().any(|v| !matches!(v, Value::String(_))),
-        _ => false,
+pub async fn get_messages(
+    cx: &mut Cx<'_>,
+    message_filter: Option<Filter>,
+    return_fields: Option<ReturnFields>,
+) -> MethodResult<Vec<Row>> {
+    let filter = message_filter.unwrap_or_default();
+    let ints = match &filter {
+        Filter::One(key) => matches!(key, IdOrName::Id(_)),
+        Filter::Keys(keys) => keys.iter().any(|k| matches!(k, IdOrName::Id(_))),
+        Filter::All | Filter::Match(_) => false,
     };
     if ints {
         return Err(Fault::invalid_named("message_filter", "message ids are strings"));
     }
-    let mut q = crate::filter::query(&MESSAGE, filter, a.get(1), Viewer::of(&cx.caller))?;
+    let mut q = crate::filter::query(&MESSAGE, &filter, &return_fields.unwrap_or_default(), Viewer::of(&cx.caller))?;
     q.sort.push(SortKey { field: common::field(&MESSAGE, "message_id")?, descending: false });
-    Ok(Value::Array(cx.tx.select(&q).await?.into_iter().map(crate::filter::row_to_value).collect()))
+    Ok(cx.tx.select(&q).await?)
 }
 
 /// Checks and normalises the written fields: nil subject or template is stored as "", and a
@@ -70,8 +60,8 @@ async fn message_exists(cx: &mut Cx<'_>, id: &str) -> MethodResult<bool> {
     Ok(ops::messages::exists(&mut cx.tx, id).await?)
 }
 
-pub async fn add_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (written, _) = collect("Message", true, ADD_FIELDS, &[], a.fields(0)?)?;
+pub async fn add_message(cx: &mut Cx<'_>, message_fields: Fields) -> MethodResult<Done> {
+    let (written, _) = collect(&MESSAGE, WriteOp::Add, &cx.caller, &[], &message_fields)?;
     let written = checked(written)?;
     let Some(id) = find(&written, "message_id").and_then(|w| w.text()).map(str::to_string) else {
         return Err(Fault::invalid("message_id must be specified and cannot be unset in class Message"));
@@ -85,25 +75,24 @@ pub async fn add_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
 }
 
 /// The message_id argument of UpdateMessage / DeleteMessage, which must exist.
-async fn existing(cx: &mut Cx<'_>, a: &Args<'_>) -> MethodResult<String> {
-    let id = a.str(0)?.to_string();
+async fn existing(cx: &mut Cx<'_>, id: String) -> MethodResult<String> {
     if !message_exists(cx, &id).await? {
         return Err(Fault::invalid(format!("No such message template {id}")));
     }
     Ok(id)
 }
 
-pub async fn update_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let id = existing(cx, &a).await?;
-    let (written, _) = collect("Message", false, FIELDS, &[], a.fields(1)?)?;
+pub async fn update_message(cx: &mut Cx<'_>, message_id: String, message_fields: Fields) -> MethodResult<Done> {
+    let id = existing(cx, message_id).await?;
+    let (written, _) = collect(&MESSAGE, WriteOp::Update, &cx.caller, &[], &message_fields)?;
     let written = checked(written)?;
     cx.tx.update("messages", "message_id", SqlValue::text(id.clone()), &columns(&written)).await?;
     cx.note(format!("Message {id} updated"), vec![]);
     Ok(common::one())
 }
 
-pub async fn delete_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let id = existing(cx, &a).await?;
+pub async fn delete_message(cx: &mut Cx<'_>, message_id: String) -> MethodResult<Done> {
+    let id = existing(cx, message_id).await?;
     cx.tx.delete("messages", &[("message_id", SqlValue::text(id.clone()))]).await?;
     cx.note(format!("Message {id} deleted"), vec![]);
     Ok(common::one())
@@ -111,12 +100,18 @@ pub async fn delete_message(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value>
 
 /// `BootNotifyOwners(auth, message_id, include_pis, include_techs, include_support)`: always 1
 /// (a missing, disabled or broken template, or a notice sent too recently, is only logged).
-pub async fn boot_notify_owners(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+pub async fn boot_notify_owners(
+    cx: &mut Cx<'_>,
+    message_id: String,
+    include_pis: Option<i64>,
+    include_techs: Option<i64>,
+    include_support: Option<i64>,
+) -> MethodResult<Done> {
     let Caller::Node(node) = cx.caller.clone() else {
         return Err(Fault::denied("Only nodes may send boot notices"));
     };
-    let message_id = a.str(0)?;
-    crate::validate::check_max_bytes("message_id", message_id, 255)?;
+    let message_id = message_id.as_str();
+    common::check_text(&MESSAGE, "message_id", message_id)?;
     let since = crate::now() - notify::NOTIFY_WINDOW_SECONDS;
     notify::lock_node(&mut cx.tx, node.node_id).await?;
     if notify::sent_since(&mut cx.tx, node.node_id, message_id, since).await? {
@@ -125,9 +120,9 @@ pub async fn boot_notify_owners(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Va
     }
     let notice = Notice {
         message_id,
-        include_pis: notify::flag(a.get(1)),
-        include_techs: notify::flag(a.get(2)),
-        include_support: notify::flag(a.get(3)),
+        include_pis: notify::flag(include_pis),
+        include_techs: notify::flag(include_techs),
+        include_support: notify::flag(include_support),
         fault: None,
     };
     let services = cx.services;

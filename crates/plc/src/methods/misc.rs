@@ -3,17 +3,13 @@
 //!
 //! Section numbers (§N) refer to docs/plc-api.md.
 
-use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
+use super::common::{self, collect, columns, find, find_one};
 use super::tags;
-use crate::args::Args;
+use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use bootmedium_registry::views::{EVENT, EVENT_OBJECT, NODE_GROUP, ROLE};
-use bootmedium_registry::{SqlValue, ops};
-use bootmedium_xmlrpc::Value;
-
-const NODEGROUP_FIELDS: &[WField] =
-    &[WField { nullok: false, ..w("groupname", WTy::Str, 50) }, WField { nullok: false, ..w("value", WTy::Str, 254) }];
+use bootmedium_registry::views::{NODE_GROUP, ROLE};
+use bootmedium_registry::{Row, SqlValue, WriteOp, ops};
 
 async fn groupname_free(cx: &mut Cx<'_>, name: &str, except: i64) -> MethodResult<()> {
     if name.trim().is_empty() {
@@ -26,33 +22,40 @@ async fn groupname_free(cx: &mut Cx<'_>, name: &str, except: i64) -> MethodResul
     Ok(())
 }
 
-pub async fn add_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let name = a.str(0)?;
-    crate::validate::check_max_bytes("groupname", name, 50)?;
-    groupname_free(cx, name, 0).await?;
-    let tt = tags::tag_type(cx, a.get(1)).await?;
-    let value = a.str(2)?;
-    crate::validate::check_max_bytes("value", value, 254)?;
+pub async fn add_node_group(
+    cx: &mut Cx<'_>,
+    groupname: String,
+    tag_type_id_or_name: IdOrName,
+    value: String,
+) -> MethodResult<i64> {
+    common::check_text(&NODE_GROUP, "groupname", &groupname)?;
+    groupname_free(cx, &groupname, 0).await?;
+    let tt = tags::tag_type(cx, &tag_type_id_or_name).await?;
+    common::check_text(&NODE_GROUP, "value", &value)?;
     let id = cx
         .tx
         .insert(
             "nodegroups",
             "nodegroup_id",
             &[
-                ("groupname", SqlValue::text(name)),
+                ("groupname", SqlValue::text(groupname)),
                 ("tag_type_id", SqlValue::int(tt.id)),
                 ("value", SqlValue::text(value)),
             ],
         )
         .await?;
     cx.note(format!("Node group {id} created"), vec![("NodeGroup", id)]);
-    Ok(Value::Int(id))
+    Ok(id)
 }
 
-pub async fn update_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let g = find_one(cx, &NODE_GROUP, a.get(0), &["nodegroup_id"], "node group").await?;
+pub async fn update_node_group(
+    cx: &mut Cx<'_>,
+    nodegroup_id_or_name: IdOrName,
+    nodegroup_fields: Fields,
+) -> MethodResult<Done> {
+    let g = find_one(cx, &NODE_GROUP, &nodegroup_id_or_name, &["nodegroup_id"], "node group").await?;
     let id = g.int("nodegroup_id").unwrap_or(0);
-    let (written, _) = collect("NodeGroup", false, NODEGROUP_FIELDS, &[], a.fields(1)?)?;
+    let (written, _) = collect(&NODE_GROUP, WriteOp::Update, &cx.caller, &[], &nodegroup_fields)?;
     if let Some(name) = find(&written, "groupname").and_then(|w| w.text()).map(str::to_string) {
         groupname_free(cx, &name, id).await?;
     }
@@ -61,44 +64,36 @@ pub async fn update_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Val
     Ok(common::one())
 }
 
-pub async fn delete_node_group(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let g = find_one(cx, &NODE_GROUP, a.get(0), &["nodegroup_id"], "node group").await?;
+pub async fn delete_node_group(cx: &mut Cx<'_>, nodegroup_id_or_name: IdOrName) -> MethodResult<Done> {
+    let g = find_one(cx, &NODE_GROUP, &nodegroup_id_or_name, &["nodegroup_id"], "node group").await?;
     let id = g.int("nodegroup_id").unwrap_or(0);
     cx.tx.delete("nodegroups", &[("nodegroup_id", SqlValue::int(id))]).await?;
     cx.note(format!("Node group {id} deleted"), vec![("NodeGroup", id)]);
     Ok(common::one())
 }
 
-pub async fn get_node_groups(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &NODE_GROUP, a.get(0), a.get(1)).await?))
+pub async fn get_node_types(cx: &mut Cx<'_>) -> MethodResult<Vec<String>> {
+    Ok(ops::lookups::node_types(&mut cx.tx).await?)
 }
 
-fn strings(names: Vec<String>) -> Value {
-    Value::Array(names.into_iter().map(Value::from).collect())
+pub async fn get_boot_states(cx: &mut Cx<'_>) -> MethodResult<Vec<String>> {
+    Ok(ops::lookups::boot_states(&mut cx.tx).await?)
 }
 
-pub async fn get_node_types(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
-    Ok(strings(ops::lookups::node_types(&mut cx.tx).await?))
+pub async fn get_network_methods(cx: &mut Cx<'_>) -> MethodResult<Vec<String>> {
+    Ok(ops::lookups::network_methods(&mut cx.tx).await?)
 }
 
-pub async fn get_boot_states(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
-    Ok(strings(ops::lookups::boot_states(&mut cx.tx).await?))
+pub async fn get_network_types(cx: &mut Cx<'_>) -> MethodResult<Vec<String>> {
+    Ok(ops::lookups::network_types(&mut cx.tx).await?)
 }
 
-pub async fn get_network_methods(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
-    Ok(strings(ops::lookups::network_methods(&mut cx.tx).await?))
+pub async fn get_roles(cx: &mut Cx<'_>) -> MethodResult<Vec<Row>> {
+    common::get(cx, &ROLE, None, None).await
 }
 
-pub async fn get_network_types(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
-    Ok(strings(ops::lookups::network_types(&mut cx.tx).await?))
-}
-
-pub async fn get_roles(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &ROLE, &Value::Nil, &Value::Nil).await?))
-}
-
-pub async fn add_node_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let name = a.str(0)?;
+pub async fn add_node_type(cx: &mut Cx<'_>, name: String) -> MethodResult<Done> {
+    let name = name.as_str();
     crate::validate::check_max_bytes("node_type", name, 20)?;
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(Fault::invalid(format!("Invalid node type name {name:?}")));
@@ -111,8 +106,8 @@ pub async fn add_node_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
     Ok(common::one())
 }
 
-pub async fn delete_node_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let name = a.str(0)?;
+pub async fn delete_node_type(cx: &mut Cx<'_>, name: String) -> MethodResult<Done> {
+    let name = name.as_str();
     if !ops::lookups::node_type_exists(&mut cx.tx, name).await? {
         return Err(Fault::invalid(format!("No such node type {name}")));
     }
@@ -124,12 +119,4 @@ pub async fn delete_node_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Valu
     cx.tx.delete("node_types", &[("node_type", SqlValue::text(name))]).await?;
     cx.note(format!("Node type {name} deleted"), vec![]);
     Ok(common::one())
-}
-
-pub async fn get_events(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &EVENT, a.get(0), a.get(1)).await?))
-}
-
-pub async fn get_event_objects(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &EVENT_OBJECT, a.get(0), a.get(1)).await?))
 }

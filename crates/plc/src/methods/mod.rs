@@ -16,53 +16,19 @@ mod sessions;
 mod sites;
 mod tags;
 
-use crate::args::Args;
-use crate::args::{FILTER, INT_OR_STR, Param, RETURN_FIELDS, Ty};
-use crate::context::{Cx, Handler, MethodSpec, Writes, handler};
+use crate::args::{Fields, IdOrName, OrNil};
+use crate::context::{Cx, MethodSpec, Writes};
 use crate::fault::{Fault, MethodResult};
+use crate::filter::{Filter, ReturnFields};
 use crate::roles::{self, Role};
-use bootmedium_xmlrpc::Value;
+use crate::wire::{self, method};
+use boot_medium::NodeRef;
+use bootmedium_registry::views;
 use std::sync::LazyLock;
 
-pub(crate) use accessors::ACCESSORS;
-
-const fn p(name: &'static str, ty: Ty) -> Param {
-    Param { name, ty }
-}
-
-/// One method's facts, in the order the table lists them.
-#[allow(clippy::too_many_arguments)]
-const fn spec(
-    name: &'static str,
-    roles: &'static [Role],
-    params: &'static [Param],
-    required: usize,
-    returns: &'static str,
-    doc: &'static str,
-    writes: Writes,
-    handler: Handler,
-) -> MethodSpec {
-    MethodSpec {
-        name,
-        roles,
-        params,
-        required,
-        returns,
-        doc,
-        writes,
-        checks_own_auth: false,
-        inline_medium: None,
-        handler,
-    }
-}
-
-const GET: &[Param] = &[p("filter", FILTER), p("return_fields", RETURN_FIELDS)];
-const NODE_ARG: Param = p("node_id_or_hostname", INT_OR_STR);
-const SITE_ARG: Param = p("site_id_or_login_base", INT_OR_STR);
-const PERSON_ARG: Param = p("person_id_or_email", INT_OR_STR);
-const TAG_TYPE_ARG: Param = p("tag_type_id_or_name", INT_OR_STR);
-const ROLE_ARG: Param = p("role_id_or_name", INT_OR_STR);
-const MESSAGE_ARG: Param = p("message_id", Ty::Str);
+pub(crate) use accessors::{ACCESSORS, Flavour};
+pub(crate) use issued_media::MediumStatus;
+pub(crate) use node_boot::{NodeDetails, Release};
 
 use roles::{
     ADMIN, ADMIN_NODE, ADMIN_PI, ADMIN_PI_TECH, ADMIN_PI_TECH_USER, ADMIN_USER_NODE, ALL, ALL_AND_ANONYMOUS, NODE,
@@ -72,659 +38,364 @@ const R: Writes = Writes::No;
 const W: Writes = Writes::Yes;
 
 static BASE: &[MethodSpec] = &[
-    spec(
-        "AddSite",
-        ADMIN,
-        &[p("site_fields", Ty::Struct)],
-        1,
-        "int new site_id",
-        "Adds a site.",
-        W,
-        handler!(sites::add_site),
-    ),
-    spec(
-        "GetSites",
-        ALL_AND_ANONYMOUS,
-        GET,
-        0,
-        "array of site structs",
-        "Returns sites matching the filter.",
-        R,
-        handler!(sites::get_sites),
-    ),
-    spec(
-        "UpdateSite",
-        ADMIN_PI,
-        &[SITE_ARG, p("site_fields", Ty::Struct)],
-        2,
-        "int 1",
-        "Updates a site.",
-        W,
-        handler!(sites::update_site),
-    ),
-    spec(
-        "DeleteSite",
-        ADMIN,
-        &[SITE_ARG],
-        1,
-        "int 1",
-        "Deletes a site, its nodes and memberships.",
-        W,
-        handler!(sites::delete_site),
-    ),
-    spec(
-        "AddPerson",
-        ADMIN_PI,
-        &[p("person_fields", Ty::Struct)],
-        1,
-        "int new person_id",
-        "Adds a disabled account.",
-        W,
-        handler!(persons::add_person),
-    ),
-    spec(
-        "GetPersons",
-        ALL,
-        &[p("person_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of person structs",
-        "Returns accounts visible to the caller.",
-        R,
-        handler!(persons::get_persons),
-    ),
-    spec(
-        "UpdatePerson",
-        ADMIN_PI_TECH_USER,
-        &[PERSON_ARG, p("person_fields", Ty::Struct)],
-        2,
-        "int 1",
-        "Updates an account.",
-        W,
-        handler!(persons::update_person),
-    ),
-    spec(
-        "DeletePerson",
-        ADMIN_PI_TECH_USER,
-        &[PERSON_ARG],
-        1,
-        "int 1",
-        "Deletes an account.",
-        W,
-        handler!(persons::delete_person),
-    ),
-    spec(
-        "AddRoleToPerson",
-        ADMIN_PI,
-        &[ROLE_ARG, PERSON_ARG],
-        2,
-        "int 1",
-        "Grants a role.",
-        W,
-        handler!(persons::add_role_to_person),
-    ),
-    spec(
-        "DeleteRoleFromPerson",
-        ADMIN_PI,
-        &[ROLE_ARG, PERSON_ARG],
-        2,
-        "int 1",
-        "Revokes a role.",
-        W,
-        handler!(persons::delete_role_from_person),
-    ),
-    spec(
-        "AddPersonToSite",
-        ADMIN,
-        &[PERSON_ARG, SITE_ARG],
-        2,
-        "int 1",
-        "Makes a person a member of a site.",
-        W,
-        handler!(persons::add_person_to_site),
-    ),
-    spec(
-        "DeletePersonFromSite",
-        ADMIN,
-        &[PERSON_ARG, SITE_ARG],
-        2,
-        "int 1",
-        "Removes a person from a site.",
-        W,
-        handler!(persons::delete_person_from_site),
-    ),
-    spec(
-        "SetPersonPrimarySite",
-        ADMIN_PI_TECH_USER,
-        &[PERSON_ARG, SITE_ARG],
-        2,
-        "int 1",
-        "Sets a person's primary site.",
-        W,
-        handler!(persons::set_person_primary_site),
-    ),
-    spec(
-        "AddNode",
-        ADMIN_PI_TECH,
-        &[SITE_ARG, p("node_fields", Ty::Struct)],
-        2,
-        "int new node_id",
-        "Adds a node to a site.",
-        W,
-        handler!(nodes::add_node),
-    ),
-    spec(
-        "GetNodes",
-        ALL_AND_ANONYMOUS,
-        &[p("node_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of node structs",
-        "Returns nodes matching the filter.",
-        R,
-        handler!(nodes::get_nodes),
-    ),
-    spec(
-        "UpdateNode",
-        ADMIN_PI_TECH,
-        &[NODE_ARG, p("node_fields", Ty::Struct)],
-        2,
-        "int 1",
-        "Updates a node.",
-        W,
-        handler!(nodes::update_node),
-    ),
-    spec(
-        "DeleteNode",
-        ADMIN_PI_TECH,
-        &[NODE_ARG],
-        1,
-        "int 1",
-        "Deletes a node and its interfaces and tags.",
-        W,
-        handler!(nodes::delete_node),
-    ),
-    spec(
-        "AddInterface",
-        ADMIN_PI_TECH,
-        &[NODE_ARG, p("interface_fields", Ty::Struct)],
-        2,
-        "int new interface_id",
-        "Adds an interface to a node.",
-        W,
-        handler!(interfaces::add_interface),
-    ),
-    spec(
-        "GetInterfaces",
-        ALL_AND_ANONYMOUS,
-        &[p("interface_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of interface structs",
-        "Returns interfaces matching the filter.",
-        R,
-        handler!(interfaces::get_interfaces),
-    ),
-    spec(
-        "UpdateInterface",
-        ADMIN_PI_TECH,
-        &[p("interface_id", Ty::Int), p("interface_fields", Ty::Struct)],
-        2,
-        "int 1",
-        "Updates an interface.",
-        W,
-        handler!(interfaces::update_interface),
-    ),
-    spec(
-        "DeleteInterface",
-        ADMIN_PI_TECH,
-        &[p("interface_id", Ty::Int)],
-        1,
-        "int 1",
-        "Deletes an interface.",
-        W,
-        handler!(interfaces::delete_interface),
-    ),
-    spec(
-        "AddTagType",
-        ADMIN,
-        &[p("tag_type_fields", Ty::Struct)],
-        1,
-        "int new tag_type_id",
-        "Adds a tag type.",
-        W,
-        handler!(tags::add_tag_type),
-    ),
-    spec(
-        "GetTagTypes",
-        ALL,
-        &[p("tag_type_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of tag type structs",
-        "Returns tag types.",
-        R,
-        handler!(tags::get_tag_types),
-    ),
-    spec(
-        "UpdateTagType",
-        ADMIN,
-        &[TAG_TYPE_ARG, p("tag_type_fields", Ty::Struct)],
-        2,
-        "int 1",
-        "Updates a tag type.",
-        W,
-        handler!(tags::update_tag_type),
-    ),
-    spec(
-        "DeleteTagType",
-        ADMIN,
-        &[TAG_TYPE_ARG],
-        1,
-        "int 1",
-        "Deletes a tag type and every tag and node group of that type.",
-        W,
-        handler!(tags::delete_tag_type),
-    ),
-    spec(
-        "AddRoleToTagType",
-        ADMIN,
-        &[ROLE_ARG, TAG_TYPE_ARG],
-        2,
-        "int 1",
-        "Allows a role to write tags of a type.",
-        W,
-        handler!(tags::add_role_to_tag_type),
-    ),
-    spec(
-        "DeleteRoleFromTagType",
-        ADMIN,
-        &[ROLE_ARG, TAG_TYPE_ARG],
-        2,
-        "int 1",
-        "Withdraws a role from a tag type.",
-        W,
-        handler!(tags::delete_role_from_tag_type),
-    ),
-    spec(
-        "AddNodeTag",
-        ADMIN_PI_TECH_USER,
-        &[NODE_ARG, TAG_TYPE_ARG, p("value", Ty::Str)],
-        3,
-        "int new node_tag_id",
-        "Sets a tag on a node.",
-        W,
-        handler!(tags::add_node_tag),
-    ),
-    spec(
-        "GetNodeTags",
-        ALL,
-        &[p("node_tag_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of node tag structs",
-        "Returns node tags.",
-        R,
-        handler!(tags::get_node_tags),
-    ),
-    spec(
-        "UpdateNodeTag",
-        ADMIN_PI_TECH_USER,
-        &[p("node_tag_id", Ty::Int), p("value", Ty::Str)],
-        2,
-        "int 1",
-        "Changes a node tag's value.",
-        W,
-        handler!(tags::update_node_tag),
-    ),
-    spec(
-        "DeleteNodeTag",
-        ADMIN_PI_TECH_USER,
-        &[p("node_tag_id", Ty::Int)],
-        1,
-        "int 1",
-        "Deletes a node tag.",
-        W,
-        handler!(tags::delete_node_tag),
-    ),
-    spec(
-        "AddInterfaceTag",
-        ADMIN_PI_TECH_USER,
-        &[p("interface_id", Ty::Int), TAG_TYPE_ARG, p("value", Ty::Str)],
-        3,
-        "int new interface_tag_id",
-        "Sets a tag on an interface.",
-        W,
-        handler!(tags::add_interface_tag),
-    ),
-    spec(
-        "GetInterfaceTags",
-        ALL,
-        &[p("interface_tag_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of interface tag structs",
-        "Returns interface tags.",
-        R,
-        handler!(tags::get_interface_tags),
-    ),
-    spec(
-        "UpdateInterfaceTag",
-        ADMIN_PI_TECH_USER,
-        &[p("interface_tag_id", Ty::Int), p("value", Ty::Str)],
-        2,
-        "int 1",
-        "Changes an interface tag's value.",
-        W,
-        handler!(tags::update_interface_tag),
-    ),
-    spec(
-        "DeleteInterfaceTag",
-        ADMIN_PI_TECH_USER,
-        &[p("interface_tag_id", Ty::Int)],
-        1,
-        "int 1",
-        "Deletes an interface tag.",
-        W,
-        handler!(tags::delete_interface_tag),
-    ),
-    spec(
-        "AddNodeGroup",
-        ADMIN,
-        &[p("groupname", Ty::Str), TAG_TYPE_ARG, p("value", Ty::Str)],
-        3,
-        "int new nodegroup_id",
-        "Adds a node group: the nodes whose tag of this type has this value.",
-        W,
-        handler!(misc::add_node_group),
-    ),
-    spec(
-        "GetNodeGroups",
-        ALL_AND_ANONYMOUS,
-        &[p("nodegroup_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of node group structs",
-        "Returns node groups.",
-        R,
-        handler!(misc::get_node_groups),
-    ),
-    spec(
-        "UpdateNodeGroup",
-        ADMIN,
-        &[p("nodegroup_id_or_name", INT_OR_STR), p("nodegroup_fields", Ty::Struct)],
-        2,
-        "int 1",
-        "Updates a node group.",
-        W,
-        handler!(misc::update_node_group),
-    ),
-    spec(
-        "DeleteNodeGroup",
-        ADMIN,
-        &[p("nodegroup_id_or_name", INT_OR_STR)],
-        1,
-        "int 1",
-        "Deletes a node group.",
-        W,
-        handler!(misc::delete_node_group),
-    ),
-    spec("GetNodeTypes", ALL, &[], 0, "array of strings", "Returns the node types.", R, handler!(misc::get_node_types)),
-    spec(
-        "AddNodeType",
-        ADMIN,
-        &[p("name", Ty::Str)],
-        1,
-        "int 1",
-        "Adds a node type.",
-        W,
-        handler!(misc::add_node_type),
-    ),
-    spec(
-        "DeleteNodeType",
-        ADMIN,
-        &[p("name", Ty::Str)],
-        1,
-        "int 1",
-        "Deletes an unused node type.",
-        W,
-        handler!(misc::delete_node_type),
-    ),
-    spec("GetRoles", ALL, &[], 0, "array of role structs", "Returns the roles.", R, handler!(misc::get_roles)),
-    spec(
-        "GetBootStates",
-        ALL,
-        &[],
-        0,
-        "array of strings",
-        "Returns the boot states.",
-        R,
-        handler!(misc::get_boot_states),
-    ),
-    spec(
-        "GetNetworkMethods",
-        ALL,
-        &[],
-        0,
-        "array of strings",
-        "Returns the network methods.",
-        R,
-        handler!(misc::get_network_methods),
-    ),
-    spec(
-        "GetNetworkTypes",
-        ALL,
-        &[],
-        0,
-        "array of strings",
-        "Returns the network types.",
-        R,
-        handler!(misc::get_network_types),
-    ),
-    spec(
-        "GetEvents",
-        ADMIN,
-        &[p("event_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of event structs",
-        "Returns logged events.",
-        R,
-        handler!(misc::get_events),
-    ),
-    spec(
-        "GetEventObjects",
-        ADMIN,
-        &[p("event_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of event object structs",
-        "Returns logged events, one row per object.",
-        R,
-        handler!(misc::get_event_objects),
-    ),
-    spec(
-        "GetNodeFlavour",
-        ADMIN_USER_NODE,
-        &[NODE_ARG],
-        1,
-        "struct flavour",
-        "Returns a node's family, recording defaults as tags where the caller may write them.",
-        W,
-        handler!(accessors::get_node_flavour),
-    ),
-    spec(
-        "GetSession",
-        ALL,
-        &[p("expires", Ty::NullOk(&Ty::Int))],
-        0,
-        "string session",
-        "Returns a new session for the caller.",
-        W,
-        handler!(sessions::get_session),
-    ),
-    spec(
-        "AddSession",
-        ADMIN,
-        &[PERSON_ARG],
-        1,
-        "string session",
-        "Makes a 24-hour session for a person.",
-        W,
-        handler!(sessions::add_session),
-    ),
-    spec("DeleteSession", ALL, &[], 0, "int 1", "Ends the caller's session.", W, handler!(sessions::delete_session)),
-    spec(
-        "AuthCheck",
-        ALL,
-        &[],
-        0,
-        "int 1",
-        "Returns 1 if the caller authenticates.",
-        R,
-        handler!(sessions::auth_check),
-    ),
-    spec(
-        "BootCheckAuthentication",
-        ALL,
-        &[],
-        0,
-        "int 1",
-        "Deprecated alias of AuthCheck.",
-        R,
-        handler!(sessions::auth_check),
-    ),
-    spec(
-        "BootUpdateNode",
-        NODE,
-        &[p("node_fields", Ty::Struct)],
-        1,
-        "int 1",
-        "The calling node updates its own record: boot_state, ssh_rsa_key (or ssh_host_key), its primary interface (primary_network); with neither boot_state nor a key, records that it booted (last_boot, last_contact, time spent online and offline).",
-        W,
-        handler!(node_boot::boot_update_node),
-    ),
-    spec(
-        "ReportRunlevel",
-        ADMIN_NODE,
-        &[p("report_fields", Ty::Struct), p("node_id_or_hostname", Ty::NullOk(&INT_OR_STR))],
-        1,
-        "int 1",
-        "Records a node's run level (boot, safeboot, failboot, reinstall) and last contact: a node reports its own, an admin names the node.",
-        W,
-        handler!(node_boot::report_runlevel),
-    ),
-    spec(
-        "BootNotifyOwners",
-        NODE,
-        &[MESSAGE_ARG, p("include_pis", Ty::Int), p("include_techs", Ty::Int), p("include_support", Ty::Int)],
-        1,
-        "int 1",
-        "Mails a message template about the calling node to the boot-messages address and, as asked, support and the site's PIs and techs (at most once per template and node every 10 minutes).",
-        W,
-        handler!(messages::boot_notify_owners),
-    ),
-    spec(
-        "BootGetNodeDetails",
-        NODE,
-        &[],
-        0,
-        "struct details",
-        "Returns the calling node's hostname, boot_state, model and interfaces, and a new node session (hmac authentication only).",
-        W,
-        handler!(node_boot::boot_get_node_details),
-    ),
-    spec(
-        "GetPlcRelease",
-        ALL_AND_ANONYMOUS,
-        &[],
-        0,
-        "struct release",
-        "Describes this server: build (with target-arch), tags and rpms.",
-        R,
-        handler!(node_boot::get_plc_release),
-    ),
-    spec(
-        "GetMessages",
-        ADMIN_NODE,
-        &[p("message_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of message structs",
-        "Returns message templates.",
-        R,
-        handler!(messages::get_messages),
-    ),
-    spec(
-        "AddMessage",
-        ADMIN,
-        &[p("message_fields", Ty::Struct)],
-        1,
-        "int 1",
-        "Adds a message template: message_id, subject, template (Python %(name)s substitutions), enabled.",
-        W,
-        handler!(messages::add_message),
-    ),
-    spec(
-        "UpdateMessage",
-        ADMIN,
-        &[MESSAGE_ARG, p("message_fields", Ty::Struct)],
-        2,
-        "int 1",
-        "Updates a message template's subject, template or enabled flag.",
-        W,
-        handler!(messages::update_message),
-    ),
-    spec(
-        "DeleteMessage",
-        ADMIN,
-        &[MESSAGE_ARG],
-        1,
-        "int 1",
-        "Deletes a message template.",
-        W,
-        handler!(messages::delete_message),
-    ),
-    spec(
-        "GetIssuedMedia",
-        ADMIN_PI_TECH,
-        &[p("issued_medium_filter", FILTER), p("return_fields", RETURN_FIELDS)],
-        0,
-        "array of issued medium structs",
-        "Returns the node media issued so far (extension): node, action, options, reference, key generation, sha256, size, caller, time, superseded_by.",
-        R,
-        handler!(issued_media::get_issued_media),
-    ),
+    method! {
+        "AddSite", roles: ADMIN, writes: W, returns: "int new site_id",
+        doc: "Adds a site.",
+        sites::add_site(site_fields: Fields)
+    },
+    method! {
+        "GetSites", roles: ALL_AND_ANONYMOUS, writes: R, returns: "array of site structs",
+        doc: "Returns sites matching the filter.",
+        common::get[&views::SITE](filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "UpdateSite", roles: ADMIN_PI, writes: W, returns: "int 1",
+        doc: "Updates a site.",
+        sites::update_site(site_id_or_login_base: IdOrName, site_fields: Fields)
+    },
+    method! {
+        "DeleteSite", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Deletes a site, its nodes and memberships.",
+        sites::delete_site(site_id_or_login_base: IdOrName)
+    },
+    method! {
+        "AddPerson", roles: ADMIN_PI, writes: W, returns: "int new person_id",
+        doc: "Adds a disabled account.",
+        persons::add_person(person_fields: Fields)
+    },
+    method! {
+        "GetPersons", roles: ALL, writes: R, returns: "array of person structs",
+        doc: "Returns accounts visible to the caller.",
+        persons::get_persons(person_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "UpdatePerson", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int 1",
+        doc: "Updates an account.",
+        persons::update_person(person_id_or_email: IdOrName, person_fields: Fields)
+    },
+    method! {
+        "DeletePerson", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int 1",
+        doc: "Deletes an account.",
+        persons::delete_person(person_id_or_email: IdOrName)
+    },
+    method! {
+        "AddRoleToPerson", roles: ADMIN_PI, writes: W, returns: "int 1",
+        doc: "Grants a role.",
+        persons::add_role_to_person(role_id_or_name: IdOrName, person_id_or_email: IdOrName)
+    },
+    method! {
+        "DeleteRoleFromPerson", roles: ADMIN_PI, writes: W, returns: "int 1",
+        doc: "Revokes a role.",
+        persons::delete_role_from_person(role_id_or_name: IdOrName, person_id_or_email: IdOrName)
+    },
+    method! {
+        "AddPersonToSite", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Makes a person a member of a site.",
+        persons::add_person_to_site(person_id_or_email: IdOrName, site_id_or_login_base: IdOrName)
+    },
+    method! {
+        "DeletePersonFromSite", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Removes a person from a site.",
+        persons::delete_person_from_site(person_id_or_email: IdOrName, site_id_or_login_base: IdOrName)
+    },
+    method! {
+        "SetPersonPrimarySite", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int 1",
+        doc: "Sets a person's primary site.",
+        persons::set_person_primary_site(person_id_or_email: IdOrName, site_id_or_login_base: IdOrName)
+    },
+    method! {
+        "AddNode", roles: ADMIN_PI_TECH, writes: W, returns: "int new node_id",
+        doc: "Adds a node to a site.",
+        nodes::add_node(site_id_or_login_base: IdOrName, node_fields: Fields)
+    },
+    // The secret fields (`key`, `session`, `boot_nonce`) are declared admin-only in the Node view,
+    // which keeps them out of everyone else's answers, filters and sorting.
+    method! {
+        "GetNodes", roles: ALL_AND_ANONYMOUS, writes: R, returns: "array of node structs",
+        doc: "Returns nodes matching the filter.",
+        common::get[&views::NODE](node_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "UpdateNode", roles: ADMIN_PI_TECH, writes: W, returns: "int 1",
+        doc: "Updates a node.",
+        nodes::update_node(node_id_or_hostname: IdOrName, node_fields: Fields)
+    },
+    method! {
+        "DeleteNode", roles: ADMIN_PI_TECH, writes: W, returns: "int 1",
+        doc: "Deletes a node and its interfaces and tags.",
+        nodes::delete_node(node_id_or_hostname: IdOrName)
+    },
+    method! {
+        "AddInterface", roles: ADMIN_PI_TECH, writes: W, returns: "int new interface_id",
+        doc: "Adds an interface to a node.",
+        interfaces::add_interface(node_id_or_hostname: IdOrName, interface_fields: Fields)
+    },
+    method! {
+        "GetInterfaces", roles: ALL_AND_ANONYMOUS, writes: R, returns: "array of interface structs",
+        doc: "Returns interfaces matching the filter.",
+        common::get[&views::INTERFACE](interface_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "UpdateInterface", roles: ADMIN_PI_TECH, writes: W, returns: "int 1",
+        doc: "Updates an interface.",
+        interfaces::update_interface(interface_id: i64, interface_fields: Fields)
+    },
+    method! {
+        "DeleteInterface", roles: ADMIN_PI_TECH, writes: W, returns: "int 1",
+        doc: "Deletes an interface.",
+        interfaces::delete_interface(interface_id: i64)
+    },
+    method! {
+        "AddTagType", roles: ADMIN, writes: W, returns: "int new tag_type_id",
+        doc: "Adds a tag type.",
+        tags::add_tag_type(tag_type_fields: Fields)
+    },
+    method! {
+        "GetTagTypes", roles: ALL, writes: R, returns: "array of tag type structs",
+        doc: "Returns tag types.",
+        common::get[&views::TAG_TYPE](tag_type_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "UpdateTagType", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Updates a tag type.",
+        tags::update_tag_type(tag_type_id_or_name: IdOrName, tag_type_fields: Fields)
+    },
+    method! {
+        "DeleteTagType", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Deletes a tag type and every tag and node group of that type.",
+        tags::delete_tag_type(tag_type_id_or_name: IdOrName)
+    },
+    method! {
+        "AddRoleToTagType", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Allows a role to write tags of a type.",
+        tags::add_role_to_tag_type(role_id_or_name: IdOrName, tag_type_id_or_name: IdOrName)
+    },
+    method! {
+        "DeleteRoleFromTagType", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Withdraws a role from a tag type.",
+        tags::delete_role_from_tag_type(role_id_or_name: IdOrName, tag_type_id_or_name: IdOrName)
+    },
+    method! {
+        "AddNodeTag", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int new node_tag_id",
+        doc: "Sets a tag on a node.",
+        tags::add_node_tag(node_id_or_hostname: IdOrName, tag_type_id_or_name: IdOrName, value: String)
+    },
+    method! {
+        "GetNodeTags", roles: ALL, writes: R, returns: "array of node tag structs",
+        doc: "Returns node tags.",
+        common::get[&views::NODE_TAG](node_tag_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "UpdateNodeTag", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int 1",
+        doc: "Changes a node tag's value.",
+        tags::update_node_tag(node_tag_id: i64, value: String)
+    },
+    method! {
+        "DeleteNodeTag", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int 1",
+        doc: "Deletes a node tag.",
+        tags::delete_node_tag(node_tag_id: i64)
+    },
+    method! {
+        "AddInterfaceTag", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int new interface_tag_id",
+        doc: "Sets a tag on an interface.",
+        tags::add_interface_tag(interface_id: i64, tag_type_id_or_name: IdOrName, value: String)
+    },
+    method! {
+        "GetInterfaceTags", roles: ALL, writes: R, returns: "array of interface tag structs",
+        doc: "Returns interface tags.",
+        common::get[&views::INTERFACE_TAG](interface_tag_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "UpdateInterfaceTag", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int 1",
+        doc: "Changes an interface tag's value.",
+        tags::update_interface_tag(interface_tag_id: i64, value: String)
+    },
+    method! {
+        "DeleteInterfaceTag", roles: ADMIN_PI_TECH_USER, writes: W, returns: "int 1",
+        doc: "Deletes an interface tag.",
+        tags::delete_interface_tag(interface_tag_id: i64)
+    },
+    method! {
+        "AddNodeGroup", roles: ADMIN, writes: W, returns: "int new nodegroup_id",
+        doc: "Adds a node group: the nodes whose tag of this type has this value.",
+        misc::add_node_group(groupname: String, tag_type_id_or_name: IdOrName, value: String)
+    },
+    method! {
+        "GetNodeGroups", roles: ALL_AND_ANONYMOUS, writes: R, returns: "array of node group structs",
+        doc: "Returns node groups.",
+        common::get[&views::NODE_GROUP](nodegroup_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "UpdateNodeGroup", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Updates a node group.",
+        misc::update_node_group(nodegroup_id_or_name: IdOrName, nodegroup_fields: Fields)
+    },
+    method! {
+        "DeleteNodeGroup", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Deletes a node group.",
+        misc::delete_node_group(nodegroup_id_or_name: IdOrName)
+    },
+    method! {
+        "GetNodeTypes", roles: ALL, writes: R, returns: "array of strings",
+        doc: "Returns the node types.",
+        misc::get_node_types()
+    },
+    method! {
+        "AddNodeType", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Adds a node type.",
+        misc::add_node_type(name: String)
+    },
+    method! {
+        "DeleteNodeType", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Deletes an unused node type.",
+        misc::delete_node_type(name: String)
+    },
+    method! {
+        "GetRoles", roles: ALL, writes: R, returns: "array of role structs",
+        doc: "Returns the roles.",
+        misc::get_roles()
+    },
+    method! {
+        "GetBootStates", roles: ALL, writes: R, returns: "array of strings",
+        doc: "Returns the boot states.",
+        misc::get_boot_states()
+    },
+    method! {
+        "GetNetworkMethods", roles: ALL, writes: R, returns: "array of strings",
+        doc: "Returns the network methods.",
+        misc::get_network_methods()
+    },
+    method! {
+        "GetNetworkTypes", roles: ALL, writes: R, returns: "array of strings",
+        doc: "Returns the network types.",
+        misc::get_network_types()
+    },
+    method! {
+        "GetEvents", roles: ADMIN, writes: R, returns: "array of event structs",
+        doc: "Returns logged events.",
+        common::get[&views::EVENT](event_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "GetEventObjects", roles: ADMIN, writes: R, returns: "array of event object structs",
+        doc: "Returns logged events, one row per object.",
+        common::get[&views::EVENT_OBJECT](event_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "GetNodeFlavour", roles: ADMIN_USER_NODE, writes: W, returns: "struct flavour",
+        doc: "Returns a node's family, recording defaults as tags where the caller may write them.",
+        accessors::get_node_flavour(node_id_or_hostname: IdOrName)
+    },
+    method! {
+        "GetSession", roles: ALL, writes: W, returns: "string session",
+        doc: "Returns a new session for the caller.",
+        sessions::get_session(expires: Option<OrNil<i64>>)
+    },
+    method! {
+        "AddSession", roles: ADMIN, writes: W, returns: "string session",
+        doc: "Makes a 24-hour session for a person.",
+        sessions::add_session(person_id_or_email: IdOrName)
+    },
+    method! {
+        "DeleteSession", roles: ALL, writes: W, returns: "int 1",
+        doc: "Ends the caller's session.",
+        sessions::delete_session()
+    },
+    method! {
+        "AuthCheck", roles: ALL, writes: R, returns: "int 1",
+        doc: "Returns 1 if the caller authenticates.",
+        sessions::auth_check()
+    },
+    method! {
+        "BootCheckAuthentication", roles: ALL, writes: R, returns: "int 1",
+        doc: "Deprecated alias of AuthCheck.",
+        sessions::auth_check()
+    },
+    method! {
+        "BootUpdateNode", roles: NODE, writes: W, returns: "int 1",
+        doc: "The calling node updates its own record: boot_state, ssh_rsa_key (or ssh_host_key), its primary interface (primary_network); with neither boot_state nor a key, records that it booted (last_boot, last_contact, time spent online and offline).",
+        node_boot::boot_update_node(node_fields: Fields)
+    },
+    method! {
+        "ReportRunlevel", roles: ADMIN_NODE, writes: W, returns: "int 1",
+        doc: "Records a node's run level (boot, safeboot, failboot, reinstall) and last contact: a node reports its own, an admin names the node.",
+        node_boot::report_runlevel(report_fields: Fields, node_id_or_hostname: Option<OrNil<IdOrName>>)
+    },
+    method! {
+        "BootNotifyOwners", roles: NODE, writes: W, returns: "int 1",
+        doc: "Mails a message template about the calling node to the boot-messages address and, as asked, support and the site's PIs and techs (at most once per template and node every 10 minutes).",
+        messages::boot_notify_owners(message_id: String, include_pis: Option<i64>, include_techs: Option<i64>, include_support: Option<i64>)
+    },
+    method! {
+        "BootGetNodeDetails", roles: NODE, writes: W, returns: "struct details",
+        doc: "Returns the calling node's hostname, boot_state, model and interfaces, and a new node session (hmac authentication only).",
+        node_boot::boot_get_node_details()
+    },
+    method! {
+        "GetPlcRelease", roles: ALL_AND_ANONYMOUS, writes: R, returns: "struct release",
+        doc: "Describes this server: build (with target-arch), tags and rpms.",
+        node_boot::get_plc_release()
+    },
+    method! {
+        "GetMessages", roles: ADMIN_NODE, writes: R, returns: "array of message structs",
+        doc: "Returns message templates.",
+        messages::get_messages(message_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
+    method! {
+        "AddMessage", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Adds a message template: message_id, subject, template (Python %(name)s substitutions), enabled.",
+        messages::add_message(message_fields: Fields)
+    },
+    method! {
+        "UpdateMessage", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Updates a message template's subject, template or enabled flag.",
+        messages::update_message(message_id: String, message_fields: Fields)
+    },
+    method! {
+        "DeleteMessage", roles: ADMIN, writes: W, returns: "int 1",
+        doc: "Deletes a message template.",
+        messages::delete_message(message_id: String)
+    },
+    method! {
+        "GetIssuedMedia", roles: ADMIN_PI_TECH, writes: R, returns: "array of issued medium structs",
+        doc: "Returns the node media issued so far (extension): node, action, options, reference, key generation, sha256, size, caller, time, superseded_by.",
+        issued_media::get_issued_media(issued_medium_filter: Option<Filter>, return_fields: Option<ReturnFields>)
+    },
     MethodSpec {
         checks_own_auth: true,
-        ..spec(
-            "VerifyIssuedMedium",
-            NODE,
-            &[p("sha256", Ty::Str)],
-            0,
-            "struct status",
-            "Tells whether the node key that signs this call (hmac auth) is current, superseded or unknown (extension; used by `bootmedium verify`).",
-            R,
-            handler!(issued_media::verify_issued_medium),
-        )
+        ..method! {
+            "VerifyIssuedMedium", roles: NODE, writes: R, returns: "struct status",
+            doc: "Tells whether the node key that signs this call (hmac auth) is current, superseded or unknown (extension; used by `bootmedium verify`).",
+            issued_media::verify_issued_medium(sha256: Option<String>)
+        }
     },
 ];
 
 /// GetBootMedium, which the typed front ends also reach (the download API, the command line).
 static BOOT_MEDIUM: MethodSpec = MethodSpec {
-    inline_medium: Some(boot_medium::answers_with_image),
-    ..spec(
-        "GetBootMedium",
-        ADMIN_PI_TECH,
-        &[NODE_ARG, p("action", Ty::Str), p("filename", Ty::Str), p("options", Ty::Array(&Ty::Str))],
-        3,
-        "string config, base64 image or path",
-        "Returns a node's configuration file or boot medium, inline or written to a file.",
-        Writes::AfterPreparing,
-        handler!(boot_medium::get_boot_medium),
-    )
+    inline_medium: Some(wire::boot_medium_inline),
+    ..method! {
+        "GetBootMedium", roles: ADMIN_PI_TECH, writes: Writes::AfterPreparing,
+        returns: "string config, base64 image or path",
+        doc: "Returns a node's configuration file or boot medium, inline or written to a file.",
+        boot_medium::get_boot_medium(
+            node_id_or_hostname: NodeRef, action: String, filename: String, options: Option<Vec<String>>
+        )
+    }
 };
 
-const ACCESSOR_GET: &[Param] = &[NODE_ARG];
-const ACCESSOR_SET: &[Param] = &[NODE_ARG, p("value", Ty::Str)];
 const ACCESSOR_GET_ROLES: &[Role] = &[Role::Admin, Role::Pi, Role::Tech, Role::User, Role::Node];
 
 static METHODS: LazyLock<Vec<MethodSpec>> = LazyLock::new(|| {
     let mut all: Vec<MethodSpec> = BASE.iter().chain([&BOOT_MEDIUM]).map(|s| MethodSpec { ..*s }).collect();
     for a in accessors::ACCESSORS {
-        let (get, set) = (handler!(accessor_get), handler!(accessor_set));
-        all.push(spec(a.get, ACCESSOR_GET_ROLES, ACCESSOR_GET, 1, "string value or nil", a.description, R, get));
-        all.push(spec(a.set, a.set_roles, ACCESSOR_SET, 2, "string value", a.description, W, set));
+        all.push(method! {
+            a.get, roles: ACCESSOR_GET_ROLES, writes: R, returns: "string value or nil", doc: a.description,
+            accessor_get(node_id_or_hostname: IdOrName)
+        });
+        all.push(method! {
+            a.set, roles: a.set_roles, writes: W, returns: "string value", doc: a.description,
+            accessor_set(node_id_or_hostname: IdOrName, value: String)
+        });
     }
     all.sort_by_key(|m| m.name);
     all
@@ -739,18 +410,18 @@ pub fn all() -> impl Iterator<Item = &'static MethodSpec> {
 }
 
 /// The generated accessor methods share two handlers, which find their accessor by name.
-async fn accessor_get(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+async fn accessor_get(cx: &mut Cx<'_>, node_id_or_hostname: IdOrName) -> MethodResult<Option<String>> {
     let name = cx.spec.name;
     match ACCESSORS.iter().find(|acc| acc.get == name) {
-        Some(acc) => accessors::get(cx, acc, a).await,
+        Some(acc) => accessors::get(cx, acc, &node_id_or_hostname).await,
         None => Err(Fault::invalid_method(name)),
     }
 }
 
-async fn accessor_set(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+async fn accessor_set(cx: &mut Cx<'_>, node_id_or_hostname: IdOrName, value: String) -> MethodResult<String> {
     let name = cx.spec.name;
     match ACCESSORS.iter().find(|acc| acc.set == name) {
-        Some(acc) => accessors::set(cx, acc, a).await,
+        Some(acc) => accessors::set(cx, acc, &node_id_or_hostname, value).await,
         None => Err(Fault::invalid_method(name)),
     }
 }

@@ -17,13 +17,13 @@
 use super::common;
 use super::interfaces;
 use super::sessions;
-use crate::args::Args;
+use crate::args::{Datum, Done, Fields, IdOrName, OrNil};
 use crate::caller::{Caller, NodeCaller};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use bootmedium_registry::views::INTERFACE;
-use bootmedium_registry::{SqlValue, ops};
-use bootmedium_xmlrpc::Value;
+use crate::filter::Filter;
+use bootmedium_registry::views::{INTERFACE, NODE};
+use bootmedium_registry::{Row, SqlValue, ops};
 use std::collections::BTreeMap;
 
 /// `run_levels` (docs/plc-api.md §4.1).
@@ -39,7 +39,7 @@ fn node_caller(cx: &Cx<'_>) -> MethodResult<NodeCaller> {
     }
 }
 
-fn string_field<'a>(name: &str, v: &'a Value) -> MethodResult<&'a str> {
+fn string_field<'a>(name: &str, v: &'a Datum) -> MethodResult<&'a str> {
     v.as_str().ok_or_else(|| Fault::invalid_named(name, format!("expected string, got {}", v.type_name())))
 }
 
@@ -74,16 +74,16 @@ async fn node_state(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<NodeState> {
 }
 
 /// `BootUpdateNode(auth, {boot_state?, ssh_rsa_key? | ssh_host_key?, primary_network?})` → 1.
-pub async fn boot_update_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
+pub async fn boot_update_node(cx: &mut Cx<'_>, node_fields: Fields) -> MethodResult<Done> {
     let node = node_caller(cx)?;
-    let fields = a.fields(0)?;
+    let fields = &node_fields;
     let state = node_state(cx, node.node_id).await?;
     let mut cols: Vec<(&'static str, SqlValue)> = Vec::new();
     let mut changed: Vec<String> = Vec::new();
 
     if let Some(v) = fields.get("boot_state") {
         let b = string_field("boot_state", v)?;
-        crate::validate::check_max_bytes("boot_state", b, 20)?;
+        common::check_text(&NODE, "boot_state", b)?;
         if !ops::lookups::boot_state_exists(&mut cx.tx, b).await? {
             return Err(Fault::invalid(format!("Invalid boot state '{b}'")));
         }
@@ -108,7 +108,7 @@ pub async fn boot_update_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Valu
         cols.push(("ssh_rsa_key", SqlValue::text(k)));
     }
     if let Some(v) = fields.get("primary_network") {
-        let network = v.as_struct().ok_or_else(|| {
+        let network = v.as_map().ok_or_else(|| {
             Fault::invalid_named("primary_network", format!("expected struct, got {}", v.type_name()))
         })?;
         let names = interfaces::update_primary_by_node(cx, node.node_id, network).await?;
@@ -140,12 +140,16 @@ pub async fn boot_update_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Valu
 /// `ReportRunlevel(auth, {'run_level': R}, node_id_or_hostname=None)` → 1: a node reports its
 /// own run level (naming itself is allowed, another node is refused); an admin names the node.
 /// Never logged as an event (§2.8: a node reports every 15 minutes).
-pub async fn report_runlevel(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let report = a.fields(0)?;
-    let target = a.get(1);
+pub async fn report_runlevel(
+    cx: &mut Cx<'_>,
+    report_fields: Fields,
+    node_id_or_hostname: Option<OrNil<IdOrName>>,
+) -> MethodResult<Done> {
+    let report = &report_fields;
+    let target = node_id_or_hostname.and_then(|t| t.0);
     let node_id = match cx.caller.clone() {
         Caller::Node(n) => {
-            if !matches!(target, Value::Nil) {
+            if let Some(target) = &target {
                 let named = common::find_one(cx, &bootmedium_registry::views::NODE, target, &["node_id"], "node")
                     .await
                     .ok()
@@ -157,9 +161,9 @@ pub async fn report_runlevel(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
             n.node_id
         }
         caller if caller.is_admin() => {
-            if matches!(target, Value::Nil) {
+            let Some(target) = &target else {
                 return Err(Fault::invalid("No such node"));
-            }
+            };
             let node = super::nodes::writable_node(cx, target, "update").await?;
             node.node_id
         }
@@ -177,59 +181,59 @@ pub async fn report_runlevel(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     Ok(common::one())
 }
 
+/// BootGetNodeDetails' answer (the adapter sends the networks' nil values as "", which old
+/// BootManagers need, and leaves `networks` out when the node has none).
+pub struct NodeDetails {
+    pub hostname: String,
+    pub boot_state: String,
+    /// "" for nil.
+    pub model: String,
+    pub networks: Vec<Row>,
+    /// A new node session.
+    pub session: String,
+}
+
 /// `BootGetNodeDetails(auth)` (hmac only; old BootManagers): hostname, boot_state, model ("" for
 /// nil), the node's interfaces with nil values as "", and a new node session.
-pub async fn boot_get_node_details(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
+pub async fn boot_get_node_details(cx: &mut Cx<'_>) -> MethodResult<NodeDetails> {
     let node = node_caller(cx)?;
-    if !matches!(crate::auth::auth_method(cx.auth)?, "hmac" | "hmac_dummybox") {
+    if !matches!(cx.auth_method()?, "hmac" | "hmac_dummybox") {
         return Err(Fault::invalid_named("auth", "BootGetNodeDetails requires hmac authentication"));
     }
     let d = ops::nodes::details(&mut cx.tx, node.node_id).await?.ok_or_else(|| Fault::invalid("No such node"))?;
-    let mut details = BTreeMap::from([
-        ("hostname".to_string(), Value::from(d.hostname)),
-        ("boot_state".to_string(), Value::from(d.boot_state)),
-        ("model".to_string(), Value::from(d.model.unwrap_or_default())),
-    ]);
-    let filter = Value::Struct(BTreeMap::from([("node_id".to_string(), Value::Int(node.node_id))]));
-    let networks = common::get(cx, &INTERFACE, &filter, &Value::Nil).await?;
-    if !networks.is_empty() {
-        // Old BootManagers cannot unmarshal nil.
-        let networks = networks
-            .into_iter()
-            .map(|n| match n {
-                Value::Struct(m) => Value::Struct(
-                    m.into_iter()
-                        .map(|(k, v)| (k, if matches!(v, Value::Nil) { Value::from("") } else { v }))
-                        .collect(),
-                ),
-                other => other,
-            })
-            .collect();
-        details.insert("networks".to_string(), Value::Array(networks));
-    }
+    let filter = Filter::field_is("node_id", Datum::Int(node.node_id));
+    let networks = common::get(cx, &INTERFACE, Some(filter), None).await?;
     let session = crate::crypto::new_session_id().map_err(|e| Fault::internal(e.to_string()))?;
     sessions::set_node_session(cx, node.node_id, &session).await?;
-    details.insert("session".to_string(), Value::String(session));
-    Ok(Value::Struct(details))
+    Ok(NodeDetails {
+        hostname: d.hostname,
+        boot_state: d.boot_state,
+        model: d.model.unwrap_or_default(),
+        networks,
+        session,
+    })
+}
+
+/// GetPlcRelease's answer: `build`, `tags` and `rpms`, each a struct of strings.
+pub struct Release {
+    pub build: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub rpms: BTreeMap<String, String>,
 }
 
 /// `GetPlcRelease(auth)`: upstream reads /etc/myplc-release into `build` (`Build <key>: value`
 /// lines), `tags` and `rpms`; here they describe this server, with the flavour's architecture
 /// as `build['target-arch']`, which the tests read.
-pub async fn get_plc_release(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
+pub async fn get_plc_release(cx: &mut Cx<'_>) -> MethodResult<Release> {
     let flavour = &cx.config().flavour;
-    let s = |v: &str| Value::from(v);
+    let s = |k: &str, v: &str| (k.to_string(), v.to_string());
     let build = BTreeMap::from([
-        ("name".to_string(), s("bootmedium")),
-        ("version".to_string(), s(env!("CARGO_PKG_VERSION"))),
-        ("target-arch".to_string(), s(&flavour.arch)),
-        ("pldistro".to_string(), s(&flavour.pldistro)),
-        ("fcdistro".to_string(), s(&flavour.fcdistro)),
+        s("name", "bootmedium"),
+        s("version", env!("CARGO_PKG_VERSION")),
+        s("target-arch", &flavour.arch),
+        s("pldistro", &flavour.pldistro),
+        s("fcdistro", &flavour.fcdistro),
     ]);
-    let tags = BTreeMap::from([("bootmedium".to_string(), s(env!("CARGO_PKG_VERSION")))]);
-    Ok(Value::Struct(BTreeMap::from([
-        ("build".to_string(), Value::Struct(build)),
-        ("tags".to_string(), Value::Struct(tags)),
-        ("rpms".to_string(), Value::Struct(BTreeMap::new())),
-    ])))
+    let tags = BTreeMap::from([s("bootmedium", env!("CARGO_PKG_VERSION"))]);
+    Ok(Release { build, tags, rpms: BTreeMap::new() })
 }

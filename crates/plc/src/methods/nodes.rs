@@ -1,35 +1,14 @@
 //! Nodes (docs/plc-api.md §4.1): AddNode, GetNodes, UpdateNode, DeleteNode.
 
-use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
+use super::common::{self, Written, collect, columns, find, find_one};
 use super::{accessors, sessions};
-use crate::args::Args;
+use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::filter::exposed_tags;
 use crate::validate::is_hostname;
 use bootmedium_registry::views::{NODE, SITE};
-use bootmedium_registry::{SqlValue, ops};
-use bootmedium_xmlrpc::Value;
-
-const FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("hostname", WTy::Str, 255) },
-    WField { nullok: false, ..w("node_type", WTy::Str, 20) },
-    WField { nullok: false, ..w("boot_state", WTy::Str, 20) },
-    w("model", WTy::Str, 255),
-    w("version", WTy::Str, 64),
-];
-
-const ADMIN_FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("hostname", WTy::Str, 255) },
-    WField { nullok: false, ..w("node_type", WTy::Str, 20) },
-    WField { nullok: false, ..w("boot_state", WTy::Str, 20) },
-    w("model", WTy::Str, 255),
-    w("version", WTy::Str, 64),
-    WField { column: "node_key", ..w("key", WTy::Str, 256) },
-    w("boot_nonce", WTy::Str, 128),
-    WField { nullok: false, ..w("site_id", WTy::Int, 0) },
-    w("session", WTy::Str, 256),
-];
+use bootmedium_registry::{SqlValue, WriteOp, ops};
 
 async fn validate(cx: &mut Cx<'_>, written: &mut [Written], node_id: i64) -> MethodResult<()> {
     for wr in written.iter_mut() {
@@ -74,13 +53,13 @@ fn node_hrn(root: &str, login_base: &str, hostname: &str) -> String {
     format!("{root}.{login_base}.{}", hostname.replace('.', "\\."))
 }
 
-pub async fn add_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let site = find_one(cx, &SITE, a.get(0), &["site_id", "login_base"], "site").await?;
+pub async fn add_node(cx: &mut Cx<'_>, site_id_or_login_base: IdOrName, node_fields: Fields) -> MethodResult<i64> {
+    let site = find_one(cx, &SITE, &site_id_or_login_base, &["site_id", "login_base"], "site").await?;
     let site_id = site.int("site_id").unwrap_or(0);
     if !cx.caller.is_admin() && !cx.caller.at_site(site_id) {
         return Err(Fault::denied("Not allowed to add nodes to specified site"));
     }
-    let (mut written, tags) = collect("Node", true, FIELDS, exposed_tags(&NODE), a.fields(1)?)?;
+    let (mut written, tags) = collect(&NODE, WriteOp::Add, &cx.caller, exposed_tags(&NODE), &node_fields)?;
     if find(&written, "hostname").is_none() {
         return Err(Fault::invalid("hostname must be specified and cannot be unset in class Node"));
     }
@@ -100,13 +79,7 @@ pub async fn add_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     tags.push(("hrn".to_string(), hrn));
     accessors::set_exposed(cx, node_id, &tags).await?;
     cx.note(format!("Node {node_id}={hostname} created"), vec![("Site", site_id), ("Node", node_id)]);
-    Ok(Value::Int(node_id))
-}
-
-/// The secret fields (`key`, `session`, `boot_nonce`) are declared admin-only in the Node view,
-/// which keeps them out of everyone else's answers, filters and sorting.
-pub async fn get_nodes(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &NODE, a.get(0), a.get(1)).await?))
+    Ok(node_id)
 }
 
 /// The node a write targets, after the local-node and site checks.
@@ -116,7 +89,7 @@ pub struct TargetNode {
     pub site_id: i64,
 }
 
-pub async fn writable_node(cx: &mut Cx<'_>, key: &Value, verb: &str) -> MethodResult<TargetNode> {
+pub async fn writable_node(cx: &mut Cx<'_>, key: &IdOrName, verb: &str) -> MethodResult<TargetNode> {
     let r = find_one(cx, &NODE, key, &["node_id", "hostname", "site_id", "peer_id"], "node").await?;
     let node = TargetNode {
         node_id: r.int("node_id").unwrap_or(0),
@@ -132,13 +105,10 @@ pub async fn writable_node(cx: &mut Cx<'_>, key: &Value, verb: &str) -> MethodRe
     Ok(node)
 }
 
-pub async fn update_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let node = writable_node(cx, a.get(0), "update").await?;
-    let (mut written, tags) = collect("Node", false, ADMIN_FIELDS, exposed_tags(&NODE), a.fields(1)?)?;
-    if !cx.caller.is_admin() {
-        // Upstream drops the admin-only fields silently for others.
-        written.retain(|w| FIELDS.iter().any(|f| f.name == w.field.name));
-    }
+pub async fn update_node(cx: &mut Cx<'_>, node_id_or_hostname: IdOrName, node_fields: Fields) -> MethodResult<Done> {
+    let node = writable_node(cx, &node_id_or_hostname, "update").await?;
+    // The admin-only fields (`key`, `boot_nonce`, `site_id`, `session`) others give are dropped.
+    let (mut written, tags) = collect(&NODE, WriteOp::Update, &cx.caller, exposed_tags(&NODE), &node_fields)?;
     validate(cx, &mut written, node.node_id).await?;
     if find(&written, "key").is_some() {
         sessions::end_node_sessions(cx, node.node_id).await?;
@@ -170,8 +140,8 @@ pub async fn delete_node_rows(cx: &mut Cx<'_>, node_id: i64) -> MethodResult<()>
     Ok(())
 }
 
-pub async fn delete_node(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let node = writable_node(cx, a.get(0), "delete").await?;
+pub async fn delete_node(cx: &mut Cx<'_>, node_id_or_hostname: IdOrName) -> MethodResult<Done> {
+    let node = writable_node(cx, &node_id_or_hostname, "delete").await?;
     delete_node_rows(cx, node.node_id).await?;
     cx.note(format!("Node {} deleted", node.hostname), vec![("Node", node.node_id)]);
     Ok(common::one())

@@ -2,28 +2,16 @@
 //! DeletePerson, AddRoleToPerson, DeleteRoleFromPerson, AddPersonToSite, DeletePersonFromSite,
 //! SetPersonPrimarySite.
 
-use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
-use crate::args::Args;
+use super::common::{self, Written, collect, columns, find, find_one};
+use crate::args::{Done, Fields, IdOrName};
 use crate::caller::Caller;
 use crate::context::Cx;
 use crate::crypto;
 use crate::fault::{Fault, MethodResult};
+use crate::filter::{Filter, ReturnFields};
 use crate::validate::is_email;
 use bootmedium_registry::views::{PERSON, ROLE, SITE};
-use bootmedium_registry::{Cond, Row, SqlValue, ops};
-use bootmedium_xmlrpc::Value;
-
-const FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("first_name", WTy::Str, 128) },
-    WField { nullok: false, ..w("last_name", WTy::Str, 128) },
-    w("title", WTy::Str, 128),
-    WField { nullok: false, ..w("email", WTy::Str, 254) },
-    w("phone", WTy::Str, 64),
-    w("url", WTy::Str, 254),
-    w("bio", WTy::Str, 254),
-    WField { nullok: false, ..w("password", WTy::Str, 254) },
-    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
-];
+use bootmedium_registry::{Cond, Row, SqlValue, WriteOp, ops};
 
 /// Normalises the email and password fields: the email lower-cased and checked for shape and
 /// uniqueness; the password hashed (argon2id), or kept when it is already an MD5-crypt string
@@ -57,12 +45,10 @@ async fn prepare(cx: &mut Cx<'_>, written: &mut [Written], person_id: i64) -> Me
     Ok(())
 }
 
-pub async fn add_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    // Accounts are always created disabled: upstream drops `enabled`, whatever its type (the
-    // regression tests send the string 'true').
-    let mut fields = a.fields(0)?.clone();
-    fields.remove("enabled");
-    let (mut written, _) = collect("Person", true, FIELDS, &[], &fields)?;
+pub async fn add_person(cx: &mut Cx<'_>, person_fields: Fields) -> MethodResult<i64> {
+    // Accounts are always created disabled: the description drops `enabled` on Add, whatever
+    // its type (upstream's regression tests send the string 'true').
+    let (mut written, _) = collect(&PERSON, WriteOp::Add, &cx.caller, &[], &person_fields)?;
     for required in ["email", "first_name", "last_name"] {
         if find(&written, required).is_none() {
             return Err(Fault::invalid(format!("{required} must be specified and cannot be unset in class Person")));
@@ -76,7 +62,7 @@ pub async fn add_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     cols.push(("last_updated", SqlValue::int(now)));
     let id = cx.tx.insert("persons", "person_id", &cols).await?;
     cx.note(format!("Person {id} added"), vec![("Person", id)]);
-    Ok(Value::Int(id))
+    Ok(id)
 }
 
 /// Which persons a caller may see: admins and nodes everyone, PIs and techs the people at their
@@ -95,14 +81,18 @@ fn visibility(caller: &Caller) -> MethodResult<Cond> {
     Ok(me)
 }
 
-pub async fn get_persons(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let mut q = crate::filter::query(&PERSON, a.get(0), a.get(1), crate::filter::Viewer::of(&cx.caller))?;
+pub async fn get_persons(
+    cx: &mut Cx<'_>,
+    person_filter: Option<Filter>,
+    return_fields: Option<ReturnFields>,
+) -> MethodResult<Vec<Row>> {
+    let (filter, fields) = (person_filter.unwrap_or_default(), return_fields.unwrap_or_default());
+    let mut q = crate::filter::query(&PERSON, &filter, &fields, crate::filter::Viewer::of(&cx.caller))?;
     q.cond = Cond::And(vec![q.cond, visibility(&cx.caller)?]);
-    let rows = cx.tx.select(&q).await?;
-    Ok(Value::Array(rows.into_iter().map(crate::filter::row_to_value).collect()))
+    Ok(cx.tx.select(&q).await?)
 }
 
-async fn person(cx: &mut Cx<'_>, key: &Value) -> MethodResult<Row> {
+async fn person(cx: &mut Cx<'_>, key: &IdOrName) -> MethodResult<Row> {
     find_one(cx, &PERSON, key, &["person_id", "email", "roles", "role_ids", "site_ids"], "account").await
 }
 
@@ -119,16 +109,14 @@ fn may_update(caller: &Caller, target: &Row) -> bool {
         && target.int_list("site_ids").iter().any(|s| p.site_ids.contains(s))
 }
 
-pub async fn update_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let target = person(cx, a.get(0)).await?;
+pub async fn update_person(cx: &mut Cx<'_>, person_id_or_email: IdOrName, person_fields: Fields) -> MethodResult<Done> {
+    let target = person(cx, &person_id_or_email).await?;
     let person_id = target.int("person_id").unwrap_or(0);
     if !may_update(&cx.caller, &target) {
         return Err(Fault::denied("Not allowed to update specified account"));
     }
-    let (mut written, _) = collect("Person", false, FIELDS, &[], a.fields(1)?)?;
-    if !cx.caller.is_admin() && !cx.caller.has_role(crate::roles::Role::Pi) {
-        written.retain(|w| w.field.name != "enabled");
-    }
+    // `enabled` is written by admins and PIs only; others' is dropped.
+    let (mut written, _) = collect(&PERSON, WriteOp::Update, &cx.caller, &[], &person_fields)?;
     let disabled = find(&written, "enabled").is_some_and(|w| w.value.as_int() == Some(0));
     let password_changed = find(&written, "password").is_some();
     prepare(cx, &mut written, person_id).await?;
@@ -150,13 +138,12 @@ pub async fn update_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
 /// The session this call authenticated with, when it is `person_id`'s own.
 fn own_session(cx: &Cx<'_>, person_id: i64) -> Option<String> {
     let is_self = cx.caller.person().is_some_and(|p| p.person_id == person_id);
-    let by_session = cx.auth.get("AuthMethod").and_then(Value::as_str) == Some("session");
-    let session = cx.auth.get("session").and_then(Value::as_str);
-    session.filter(|_| is_self && by_session).map(str::to_string)
+    let by_session = cx.auth_method().ok() == Some("session");
+    cx.auth_session().filter(|_| is_self && by_session).map(str::to_string)
 }
 
-pub async fn delete_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let target = person(cx, a.get(0)).await?;
+pub async fn delete_person(cx: &mut Cx<'_>, person_id_or_email: IdOrName) -> MethodResult<Done> {
+    let target = person(cx, &person_id_or_email).await?;
     let person_id = target.int("person_id").unwrap_or(0);
     if !may_update(&cx.caller, &target) {
         return Err(Fault::denied("Not allowed to delete specified account"));
@@ -170,12 +157,11 @@ pub async fn delete_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> 
     Ok(common::one())
 }
 
-async fn role(cx: &mut Cx<'_>, key: &Value) -> MethodResult<(i64, String)> {
-    let rows = common::select(cx, &ROLE, key, &["role_id", "name"]).await?;
-    let r = rows.first().filter(|_| !matches!(key, Value::Array(_) | Value::Struct(_)));
-    match r {
+async fn role(cx: &mut Cx<'_>, key: &IdOrName) -> MethodResult<(i64, String)> {
+    let rows = common::select(cx, &ROLE, &Filter::One(key.clone()), &["role_id", "name"]).await?;
+    match rows.first() {
         Some(r) => Ok((r.int("role_id").unwrap_or(0), r.text("name").unwrap_or_default().to_string())),
-        None => Err(Fault::invalid(format!("Invalid role {}", common::py_repr(key)))),
+        None => Err(Fault::invalid(format!("Invalid role {}", key.py_repr()))),
     }
 }
 
@@ -196,9 +182,13 @@ fn may_change_role(caller: &Caller, target: &Row, role_id: i64) -> MethodResult<
     Ok(())
 }
 
-pub async fn add_role_to_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (role_id, role_name) = role(cx, a.get(0)).await?;
-    let target = person(cx, a.get(1)).await?;
+pub async fn add_role_to_person(
+    cx: &mut Cx<'_>,
+    role_id_or_name: IdOrName,
+    person_id_or_email: IdOrName,
+) -> MethodResult<Done> {
+    let (role_id, role_name) = role(cx, &role_id_or_name).await?;
+    let target = person(cx, &person_id_or_email).await?;
     let person_id = target.int("person_id").unwrap_or(0);
     may_change_role(&cx.caller, &target, role_id)?;
     if !target.int_list("role_ids").contains(&role_id) {
@@ -213,9 +203,13 @@ pub async fn add_role_to_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Va
     Ok(common::one())
 }
 
-pub async fn delete_role_from_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (role_id, role_name) = role(cx, a.get(0)).await?;
-    let target = person(cx, a.get(1)).await?;
+pub async fn delete_role_from_person(
+    cx: &mut Cx<'_>,
+    role_id_or_name: IdOrName,
+    person_id_or_email: IdOrName,
+) -> MethodResult<Done> {
+    let (role_id, role_name) = role(cx, &role_id_or_name).await?;
+    let target = person(cx, &person_id_or_email).await?;
     let person_id = target.int("person_id").unwrap_or(0);
     may_change_role(&cx.caller, &target, role_id)?;
     let revoked = cx
@@ -230,14 +224,18 @@ pub async fn delete_role_from_person(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResu
     Ok(common::one())
 }
 
-async fn site_id(cx: &mut Cx<'_>, key: &Value) -> MethodResult<i64> {
+async fn site_id(cx: &mut Cx<'_>, key: &IdOrName) -> MethodResult<i64> {
     Ok(find_one(cx, &SITE, key, &["site_id"], "site").await?.int("site_id").unwrap_or(0))
 }
 
-pub async fn add_person_to_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let target = person(cx, a.get(0)).await?;
+pub async fn add_person_to_site(
+    cx: &mut Cx<'_>,
+    person_id_or_email: IdOrName,
+    site_id_or_login_base: IdOrName,
+) -> MethodResult<Done> {
+    let target = person(cx, &person_id_or_email).await?;
     let person_id = target.int("person_id").unwrap_or(0);
-    let site_id = site_id(cx, a.get(1)).await?;
+    let site_id = site_id(cx, &site_id_or_login_base).await?;
     let sites = target.int_list("site_ids");
     if !sites.contains(&site_id) {
         let primary = i64::from(sites.is_empty());
@@ -256,10 +254,14 @@ pub async fn add_person_to_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Va
     Ok(common::one())
 }
 
-pub async fn delete_person_from_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let target = person(cx, a.get(0)).await?;
+pub async fn delete_person_from_site(
+    cx: &mut Cx<'_>,
+    person_id_or_email: IdOrName,
+    site_id_or_login_base: IdOrName,
+) -> MethodResult<Done> {
+    let target = person(cx, &person_id_or_email).await?;
     let person_id = target.int("person_id").unwrap_or(0);
-    let site_id = site_id(cx, a.get(1)).await?;
+    let site_id = site_id(cx, &site_id_or_login_base).await?;
     cx.tx
         .delete("person_site", &[("person_id", SqlValue::int(person_id)), ("site_id", SqlValue::int(site_id))])
         .await?;
@@ -269,14 +271,18 @@ pub async fn delete_person_from_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResu
     Ok(common::one())
 }
 
-pub async fn set_person_primary_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let target = person(cx, a.get(0)).await?;
+pub async fn set_person_primary_site(
+    cx: &mut Cx<'_>,
+    person_id_or_email: IdOrName,
+    site_id_or_login_base: IdOrName,
+) -> MethodResult<Done> {
+    let target = person(cx, &person_id_or_email).await?;
     let person_id = target.int("person_id").unwrap_or(0);
     let is_self = cx.caller.person().is_some_and(|p| p.person_id == person_id);
     if !cx.caller.is_admin() && !is_self {
         return Err(Fault::denied("Not allowed to update specified account"));
     }
-    let site_id = site_id(cx, a.get(1)).await?;
+    let site_id = site_id(cx, &site_id_or_login_base).await?;
     if !target.int_list("site_ids").contains(&site_id) {
         return Err(Fault::invalid("Not a member of the specified site"));
     }

@@ -8,7 +8,7 @@
 //! deletion.
 
 use super::common::{self, find_one};
-use crate::args::Args;
+use crate::args::{Done, IdOrName, OrNil};
 use crate::caller::Caller;
 use crate::context::Cx;
 use crate::crypto;
@@ -16,7 +16,6 @@ use crate::fault::{Fault, MethodResult};
 use bootmedium_registry::SqlValue;
 use bootmedium_registry::ops;
 use bootmedium_registry::views::PERSON;
-use bootmedium_xmlrpc::Value;
 
 async fn purge_expired(cx: &mut Cx<'_>) -> MethodResult<()> {
     ops::sessions::purge_expired(&mut cx.tx, crate::now()).await?;
@@ -46,57 +45,51 @@ async fn insert_session(cx: &mut Cx<'_>, id: &str, expires: i64, owner: (&'stati
     Ok(())
 }
 
-pub async fn get_session(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    if let Some(s) = cx.auth.get("session").and_then(Value::as_str) {
-        return Ok(Value::from(s));
+pub async fn get_session(cx: &mut Cx<'_>, expires: Option<OrNil<i64>>) -> MethodResult<String> {
+    if let Some(s) = cx.auth_session() {
+        return Ok(s.to_string());
     }
     match cx.caller.clone() {
         Caller::Person(p) => {
             let now = crate::now();
-            let asked = match a.get(0) {
-                Value::Nil => None,
-                v => {
-                    let seconds = crate::args::as_int(v).unwrap_or(0);
-                    if i32::try_from(seconds).is_err() {
-                        return Err(Fault::invalid_named("expires", "must fit in 32 bits"));
-                    }
-                    Some(seconds)
-                }
-            };
+            let asked = expires.and_then(|e| e.0);
+            if asked.is_some_and(|seconds| i32::try_from(seconds).is_err()) {
+                return Err(Fault::invalid_named("expires", "must fit in 32 bits"));
+            }
             let expires = cx.config().api.person_session_expiry(now, asked);
             if expires <= now {
                 return Err(Fault::invalid("Expiration date must be in the future"));
             }
-            Ok(Value::String(new_person_session(cx, p.person_id, expires).await?))
+            new_person_session(cx, p.person_id, expires).await
         }
         Caller::Node(n) => {
             purge_expired(cx).await?;
             let id = crypto::new_session_id().map_err(|e| Fault::internal(e.to_string()))?;
             set_node_session(cx, n.node_id, &id).await?;
-            Ok(Value::String(id))
+            Ok(id)
         }
         Caller::Anonymous => Err(Fault::denied("anonymous callers have no session")),
     }
 }
 
-pub async fn add_session(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let p = find_one(cx, &PERSON, a.get(0), &["person_id"], "account").await?;
+pub async fn add_session(cx: &mut Cx<'_>, person_id_or_email: IdOrName) -> MethodResult<String> {
+    let p = find_one(cx, &PERSON, &person_id_or_email, &["person_id"], "account").await?;
     let person_id = p.int("person_id").unwrap_or(0);
     let expires = cx.config().api.person_session_expiry(crate::now(), Some(86400));
     let id = new_person_session(cx, person_id, expires).await?;
     cx.note(format!("Session added for person {person_id}"), vec![("Person", person_id)]);
-    Ok(Value::String(id))
+    Ok(id)
 }
 
-pub async fn delete_session(cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
-    let Some(session) = cx.auth.get("session").and_then(Value::as_str).map(str::to_string) else {
+pub async fn delete_session(cx: &mut Cx<'_>) -> MethodResult<Done> {
+    let Some(session) = cx.auth_session().map(str::to_string) else {
         return Err(Fault::invalid_named("auth", "DeleteSession requires session authentication"));
     };
     cx.tx.delete("sessions", &[("session_id", SqlValue::text(session))]).await?;
     Ok(common::one())
 }
 
-pub async fn auth_check(_cx: &mut Cx<'_>, _a: Args<'_>) -> MethodResult<Value> {
+pub async fn auth_check(_cx: &mut Cx<'_>) -> MethodResult<Done> {
     Ok(common::one())
 }
 

@@ -1,28 +1,11 @@
 //! Sites (docs/plc-api.md §4.7): AddSite, GetSites, UpdateSite, DeleteSite.
 
-use super::common::{self, WField, WTy, Written, collect, columns, find, find_one, w};
-use crate::args::Args;
+use super::common::{self, Written, collect, columns, find, find_one};
+use crate::args::{Done, Fields, IdOrName};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
 use crate::validate::is_login_base;
-use bootmedium_registry::{SqlValue, ops, views::SITE};
-use bootmedium_xmlrpc::Value;
-
-const FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("name", WTy::Str, 254) },
-    WField { nullok: false, ..w("abbreviated_name", WTy::Str, 50) },
-    WField { nullok: false, ..w("login_base", WTy::Str, 32) },
-    WField { nullok: false, ..w("is_public", WTy::Bool, 0) },
-    WField { nullok: false, ..w("enabled", WTy::Bool, 0) },
-    w("latitude", WTy::Double, 0),
-    w("longitude", WTy::Double, 0),
-    w("url", WTy::Str, 254),
-    WField { nullok: false, ..w("max_slices", WTy::Int, 0) },
-    WField { nullok: false, ..w("max_slivers", WTy::Int, 0) },
-];
-
-/// Fields only admins may change; upstream drops them silently for PIs.
-const ADMIN_ONLY: &[&str] = &["login_base", "max_slices", "max_slivers"];
+use bootmedium_registry::{SqlValue, WriteOp, ops, views::SITE};
 
 async fn validate(cx: &mut Cx<'_>, written: &[Written], site_id: Option<i64>) -> MethodResult<()> {
     for name in ["name", "abbreviated_name"] {
@@ -65,8 +48,8 @@ fn coordinates_paired(written: &[Written], existing: Option<(bool, bool)>) -> Me
     Ok(())
 }
 
-pub async fn add_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (written, _) = collect("Site", true, FIELDS, &[], a.fields(0)?)?;
+pub async fn add_site(cx: &mut Cx<'_>, site_fields: Fields) -> MethodResult<i64> {
+    let (written, _) = collect(&SITE, WriteOp::Add, &cx.caller, &[], &site_fields)?;
     for required in ["name", "abbreviated_name", "login_base"] {
         if find(&written, required).is_none() {
             return Err(Fault::invalid(format!("{required} must be specified and cannot be unset in class Site")));
@@ -80,22 +63,16 @@ pub async fn add_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     cols.push(("last_updated", SqlValue::int(now)));
     let id = cx.tx.insert("sites", "site_id", &cols).await?;
     cx.note(format!("Site {id} created"), vec![("Site", id)]);
-    Ok(Value::Int(id))
+    Ok(id)
 }
 
-pub async fn get_sites(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &SITE, a.get(0), a.get(1)).await?))
-}
-
-pub async fn update_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let site = find_one(cx, &SITE, a.get(0), &["site_id", "latitude", "longitude"], "site").await?;
+pub async fn update_site(cx: &mut Cx<'_>, site_id_or_login_base: IdOrName, site_fields: Fields) -> MethodResult<Done> {
+    let site = find_one(cx, &SITE, &site_id_or_login_base, &["site_id", "latitude", "longitude"], "site").await?;
     let site_id = site.int("site_id").unwrap_or(0);
-    let (mut written, _) = collect("Site", false, FIELDS, &[], a.fields(1)?)?;
-    if !cx.caller.is_admin() {
-        if !cx.caller.at_site(site_id) {
-            return Err(Fault::denied("Not allowed to modify specified site"));
-        }
-        written.retain(|w| !ADMIN_ONLY.contains(&w.field.name));
+    // The admin-only fields (`login_base`, `max_slices`, `max_slivers`) a PI gives are dropped.
+    let (written, _) = collect(&SITE, WriteOp::Update, &cx.caller, &[], &site_fields)?;
+    if !cx.caller.is_admin() && !cx.caller.at_site(site_id) {
+        return Err(Fault::denied("Not allowed to modify specified site"));
     }
     validate(cx, &written, Some(site_id)).await?;
     let existing = (site.is_set("latitude"), site.is_set("longitude"));
@@ -107,8 +84,8 @@ pub async fn update_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     Ok(common::one())
 }
 
-pub async fn delete_site(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let site = find_one(cx, &SITE, a.get(0), &["site_id", "node_ids"], "site").await?;
+pub async fn delete_site(cx: &mut Cx<'_>, site_id_or_login_base: IdOrName) -> MethodResult<Done> {
+    let site = find_one(cx, &SITE, &site_id_or_login_base, &["site_id", "node_ids"], "site").await?;
     let site_id = site.int("site_id").unwrap_or(0);
     for node_id in site.int_list("node_ids").to_vec() {
         super::nodes::delete_node_rows(cx, node_id).await?;

@@ -1,21 +1,15 @@
 //! Tag types, node tags and interface tags (docs/plc-api.md §4.3, §4.4, §4.9), and the rules for who
 //! may write a tag (upstream's `AuthorizeHelpers`).
 
-use super::common::{self, WField, WTy, collect, columns, find, find_one, w};
-use crate::args::Args;
+use super::common::{self, collect, columns, find, find_one};
+use crate::args::{Done, Fields, IdOrName};
 use crate::caller::Caller;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
+use crate::filter::Filter;
 use crate::roles::Role;
 use bootmedium_registry::views::{INTERFACE_TAG, NODE, NODE_TAG, ROLE, TAG_TYPE};
-use bootmedium_registry::{SqlValue, ops};
-use bootmedium_xmlrpc::Value;
-
-const TAG_TYPE_FIELDS: &[WField] = &[
-    WField { nullok: false, ..w("tagname", WTy::Str, 100) },
-    w("description", WTy::Str, 254),
-    WField { nullok: false, ..w("category", WTy::Str, 64) },
-];
+use bootmedium_registry::{SqlValue, WriteOp, ops};
 
 /// A tag type as the permission checks need it.
 pub struct TagType {
@@ -24,7 +18,7 @@ pub struct TagType {
     pub roles: Vec<String>,
 }
 
-pub async fn tag_type(cx: &mut Cx<'_>, key: &Value) -> MethodResult<TagType> {
+pub async fn tag_type(cx: &mut Cx<'_>, key: &IdOrName) -> MethodResult<TagType> {
     let r = find_one(cx, &TAG_TYPE, key, &["tag_type_id", "tagname", "roles"], "tag type").await?;
     Ok(TagType {
         id: r.int("tag_type_id").unwrap_or(0),
@@ -51,8 +45,8 @@ fn check_category(written: &[super::common::Written]) -> MethodResult<()> {
     Ok(())
 }
 
-pub async fn add_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (written, _) = collect("TagType", true, TAG_TYPE_FIELDS, &[], a.fields(0)?)?;
+pub async fn add_tag_type(cx: &mut Cx<'_>, tag_type_fields: Fields) -> MethodResult<i64> {
+    let (written, _) = collect(&TAG_TYPE, WriteOp::Add, &cx.caller, &[], &tag_type_fields)?;
     check_category(&written)?;
     let Some(name) = find(&written, "tagname").and_then(|w| w.text()).map(str::to_string) else {
         return Err(Fault::invalid("tagname must be specified and cannot be unset in class TagType"));
@@ -63,16 +57,16 @@ pub async fn add_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
     }
     let id = cx.tx.insert("tag_types", "tag_type_id", &columns(&written)).await?;
     cx.note(format!("Tag type {id} added"), vec![("TagType", id)]);
-    Ok(Value::Int(id))
+    Ok(id)
 }
 
-pub async fn get_tag_types(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &TAG_TYPE, a.get(0), a.get(1)).await?))
-}
-
-pub async fn update_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let tt = tag_type(cx, a.get(0)).await?;
-    let (written, _) = collect("TagType", false, TAG_TYPE_FIELDS, &[], a.fields(1)?)?;
+pub async fn update_tag_type(
+    cx: &mut Cx<'_>,
+    tag_type_id_or_name: IdOrName,
+    tag_type_fields: Fields,
+) -> MethodResult<Done> {
+    let tt = tag_type(cx, &tag_type_id_or_name).await?;
+    let (written, _) = collect(&TAG_TYPE, WriteOp::Update, &cx.caller, &[], &tag_type_fields)?;
     check_category(&written)?;
     if let Some(name) = find(&written, "tagname").and_then(|w| w.text()) {
         check_tagname(name)?;
@@ -86,8 +80,8 @@ pub async fn update_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     Ok(common::one())
 }
 
-pub async fn delete_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let tt = tag_type(cx, a.get(0)).await?;
+pub async fn delete_tag_type(cx: &mut Cx<'_>, tag_type_id_or_name: IdOrName) -> MethodResult<Done> {
+    let tt = tag_type(cx, &tag_type_id_or_name).await?;
     let id = SqlValue::int(tt.id);
     cx.tx.delete("node_tag", &[("tag_type_id", id.clone())]).await?;
     cx.tx.delete("interface_tag", &[("tag_type_id", id.clone())]).await?;
@@ -98,17 +92,21 @@ pub async fn delete_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value
     Ok(common::one())
 }
 
-async fn role_id(cx: &mut Cx<'_>, key: &Value) -> MethodResult<i64> {
-    let rows = common::select(cx, &ROLE, key, &["role_id"]).await?;
-    match (key, rows.first()) {
-        (Value::Int(_) | Value::String(_) | Value::Bool(_), Some(r)) => Ok(r.int("role_id").unwrap_or(0)),
-        _ => Err(Fault::invalid(format!("Invalid role {}", common::py_repr(key)))),
+async fn role_id(cx: &mut Cx<'_>, key: &IdOrName) -> MethodResult<i64> {
+    let rows = common::select(cx, &ROLE, &Filter::One(key.clone()), &["role_id"]).await?;
+    match rows.first() {
+        Some(r) => Ok(r.int("role_id").unwrap_or(0)),
+        None => Err(Fault::invalid(format!("Invalid role {}", key.py_repr()))),
     }
 }
 
-pub async fn add_role_to_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let role = role_id(cx, a.get(0)).await?;
-    let tt = tag_type(cx, a.get(1)).await?;
+pub async fn add_role_to_tag_type(
+    cx: &mut Cx<'_>,
+    role_id_or_name: IdOrName,
+    tag_type_id_or_name: IdOrName,
+) -> MethodResult<Done> {
+    let role = role_id(cx, &role_id_or_name).await?;
+    let tt = tag_type(cx, &tag_type_id_or_name).await?;
     let present = ops::tags::tag_type_has_role(&mut cx.tx, tt.id, role).await?;
     if !present {
         cx.tx
@@ -119,9 +117,13 @@ pub async fn add_role_to_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<
     Ok(common::one())
 }
 
-pub async fn delete_role_from_tag_type(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let role = role_id(cx, a.get(0)).await?;
-    let tt = tag_type(cx, a.get(1)).await?;
+pub async fn delete_role_from_tag_type(
+    cx: &mut Cx<'_>,
+    role_id_or_name: IdOrName,
+    tag_type_id_or_name: IdOrName,
+) -> MethodResult<Done> {
+    let role = role_id(cx, &role_id_or_name).await?;
+    let tt = tag_type(cx, &tag_type_id_or_name).await?;
     cx.tx.delete("tag_type_role", &[("tag_type_id", SqlValue::int(tt.id)), ("role_id", SqlValue::int(role))]).await?;
     cx.note(format!("Role {role} deleted from tag type {}", tt.id), vec![("TagType", tt.id)]);
     Ok(common::one())
@@ -134,7 +136,7 @@ pub struct TaggedNode {
     pub site_id: i64,
 }
 
-pub async fn tagged_node(cx: &mut Cx<'_>, key: &Value) -> MethodResult<TaggedNode> {
+pub async fn tagged_node(cx: &mut Cx<'_>, key: &IdOrName) -> MethodResult<TaggedNode> {
     let r = find_one(cx, &NODE, key, &["node_id", "hostname", "site_id"], "node").await?;
     Ok(TaggedNode {
         node_id: r.int("node_id").unwrap_or(0),
@@ -178,8 +180,9 @@ pub fn may_write_tag(
     Ok(())
 }
 
+/// A tag value's limit is the same for node and interface tags (the description's `value`).
 fn check_value(v: &str) -> MethodResult<()> {
-    crate::validate::check_max_bytes("value", v, 65535)
+    common::check_text(&NODE_TAG, "value", v)
 }
 
 /// Sets (adds or replaces) a node tag without permission checks.
@@ -204,47 +207,47 @@ pub async fn store_node_tag(cx: &mut Cx<'_>, node_id: i64, tag_type_id: i64, val
         .await?)
 }
 
-pub async fn add_node_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let node = tagged_node(cx, a.get(0)).await?;
-    let tt = tag_type(cx, a.get(1)).await?;
-    let value = a.str(2)?;
+pub async fn add_node_tag(
+    cx: &mut Cx<'_>,
+    node_id_or_hostname: IdOrName,
+    tag_type_id_or_name: IdOrName,
+    value: String,
+) -> MethodResult<i64> {
+    let node = tagged_node(cx, &node_id_or_hostname).await?;
+    let tt = tag_type(cx, &tag_type_id_or_name).await?;
     let dup = ops::tags::node_tag_id(&mut cx.tx, node.node_id, tt.id).await?.is_some();
     if dup {
         return Err(Fault::invalid(format!("Node {} already has tag {}", node.node_id, tt.id)));
     }
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname)?;
-    let id = store_node_tag(cx, node.node_id, tt.id, value).await?;
+    let id = store_node_tag(cx, node.node_id, tt.id, &value).await?;
     cx.note(format!("Node tag {id} added"), vec![("Node", node.node_id), ("NodeTag", id)]);
-    Ok(Value::Int(id))
+    Ok(id)
 }
 
-async fn node_tag(cx: &mut Cx<'_>, key: &Value) -> MethodResult<(i64, TaggedNode, TagType)> {
-    let r = find_one(cx, &NODE_TAG, key, &["node_tag_id", "node_id", "tag_type_id"], "node tag").await?;
-    let node = tagged_node(cx, &Value::Int(r.int("node_id").unwrap_or(0))).await?;
-    let tt = tag_type(cx, &Value::Int(r.int("tag_type_id").unwrap_or(0))).await?;
+async fn node_tag(cx: &mut Cx<'_>, node_tag_id: i64) -> MethodResult<(i64, TaggedNode, TagType)> {
+    let key = IdOrName::Id(node_tag_id);
+    let r = find_one(cx, &NODE_TAG, &key, &["node_tag_id", "node_id", "tag_type_id"], "node tag").await?;
+    let node = tagged_node(cx, &IdOrName::Id(r.int("node_id").unwrap_or(0))).await?;
+    let tt = tag_type(cx, &IdOrName::Id(r.int("tag_type_id").unwrap_or(0))).await?;
     Ok((r.int("node_tag_id").unwrap_or(0), node, tt))
 }
 
-pub async fn update_node_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (id, node, tt) = node_tag(cx, a.get(0)).await?;
-    let value = a.str(1)?;
-    check_value(value)?;
+pub async fn update_node_tag(cx: &mut Cx<'_>, node_tag_id: i64, value: String) -> MethodResult<Done> {
+    let (id, node, tt) = node_tag(cx, node_tag_id).await?;
+    check_value(&value)?;
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname)?;
     cx.tx.update("node_tag", "node_tag_id", SqlValue::int(id), &[("value", SqlValue::text(value))]).await?;
     cx.note(format!("Node tag {id} updated"), vec![("Node", node.node_id), ("NodeTag", id)]);
     Ok(common::one())
 }
 
-pub async fn delete_node_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (id, node, tt) = node_tag(cx, a.get(0)).await?;
+pub async fn delete_node_tag(cx: &mut Cx<'_>, node_tag_id: i64) -> MethodResult<Done> {
+    let (id, node, tt) = node_tag(cx, node_tag_id).await?;
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname)?;
     cx.tx.delete("node_tag", &[("node_tag_id", SqlValue::int(id))]).await?;
     cx.note(format!("Node tag {id} deleted"), vec![("Node", node.node_id), ("NodeTag", id)]);
     Ok(common::one())
-}
-
-pub async fn get_node_tags(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &NODE_TAG, a.get(0), a.get(1)).await?))
 }
 
 /// The interface a tag is written on, with its node's site.
@@ -286,46 +289,46 @@ pub async fn store_interface_tag(
         .await?)
 }
 
-pub async fn add_interface_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (interface_id, node) = tagged_interface(cx, a.int(0)?).await?;
-    let tt = tag_type(cx, a.get(1)).await?;
-    let value = a.str(2)?;
+pub async fn add_interface_tag(
+    cx: &mut Cx<'_>,
+    interface_id: i64,
+    tag_type_id_or_name: IdOrName,
+    value: String,
+) -> MethodResult<i64> {
+    let (interface_id, node) = tagged_interface(cx, interface_id).await?;
+    let tt = tag_type(cx, &tag_type_id_or_name).await?;
     let dup = ops::interfaces::has_tag(&mut cx.tx, interface_id, tt.id).await?;
     if dup {
         return Err(Fault::invalid(format!("Interface {interface_id} already has setting {}", tt.id)));
     }
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "interface", &node.hostname)?;
-    let id = store_interface_tag(cx, interface_id, tt.id, value).await?;
+    let id = store_interface_tag(cx, interface_id, tt.id, &value).await?;
     cx.note(format!("Interface tag {id} added"), vec![("Interface", interface_id), ("InterfaceTag", id)]);
-    Ok(Value::Int(id))
+    Ok(id)
 }
 
-async fn interface_tag(cx: &mut Cx<'_>, key: &Value) -> MethodResult<(i64, i64, TaggedNode, TagType)> {
-    let r = find_one(cx, &INTERFACE_TAG, key, &["interface_tag_id", "interface_id", "tag_type_id"], "interface tag")
+async fn interface_tag(cx: &mut Cx<'_>, interface_tag_id: i64) -> MethodResult<(i64, i64, TaggedNode, TagType)> {
+    let key = IdOrName::Id(interface_tag_id);
+    let r = find_one(cx, &INTERFACE_TAG, &key, &["interface_tag_id", "interface_id", "tag_type_id"], "interface tag")
         .await?;
     let (interface_id, node) = tagged_interface(cx, r.int("interface_id").unwrap_or(0)).await?;
-    let tt = tag_type(cx, &Value::Int(r.int("tag_type_id").unwrap_or(0))).await?;
+    let tt = tag_type(cx, &IdOrName::Id(r.int("tag_type_id").unwrap_or(0))).await?;
     Ok((r.int("interface_tag_id").unwrap_or(0), interface_id, node, tt))
 }
 
-pub async fn update_interface_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (id, interface_id, node, tt) = interface_tag(cx, a.get(0)).await?;
-    let value = a.str(1)?;
-    check_interface_tag_value(value)?;
+pub async fn update_interface_tag(cx: &mut Cx<'_>, interface_tag_id: i64, value: String) -> MethodResult<Done> {
+    let (id, interface_id, node, tt) = interface_tag(cx, interface_tag_id).await?;
+    check_interface_tag_value(&value)?;
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "interface", &node.hostname)?;
     cx.tx.update("interface_tag", "interface_tag_id", SqlValue::int(id), &[("value", SqlValue::text(value))]).await?;
     cx.note(format!("Interface tag {id} updated"), vec![("Interface", interface_id), ("InterfaceTag", id)]);
     Ok(common::one())
 }
 
-pub async fn delete_interface_tag(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    let (id, interface_id, node, tt) = interface_tag(cx, a.get(0)).await?;
+pub async fn delete_interface_tag(cx: &mut Cx<'_>, interface_tag_id: i64) -> MethodResult<Done> {
+    let (id, interface_id, node, tt) = interface_tag(cx, interface_tag_id).await?;
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "interface", &node.hostname)?;
     cx.tx.delete("interface_tag", &[("interface_tag_id", SqlValue::int(id))]).await?;
     cx.note(format!("Interface tag {id} deleted"), vec![("Interface", interface_id), ("InterfaceTag", id)]);
     Ok(common::one())
-}
-
-pub async fn get_interface_tags(cx: &mut Cx<'_>, a: Args<'_>) -> MethodResult<Value> {
-    Ok(Value::Array(common::get(cx, &INTERFACE_TAG, a.get(0), a.get(1)).await?))
 }

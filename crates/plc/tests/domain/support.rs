@@ -10,10 +10,15 @@ use bootmedium_plc::bootstrap::{self, DEMO};
 use bootmedium_plc::{Api, PlcConfig, Reply};
 use bootmedium_registry::Backend;
 use bootmedium_registry::testing::{self, TestDb};
-use bootmedium_testkit::{ADMIN_EMAIL, ADMIN_PASSWORD, Answer, Client, PLC_NAME, password_auth};
+use bootmedium_testkit::{ADMIN_EMAIL, ADMIN_PASSWORD, Answer, Client, PLC_NAME};
 use bootmedium_xmlrpc::Value;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, OnceLock};
+
+pub use bootmedium_testkit::password_auth;
+
+/// The administrator's email and password (the testkit's, which both harnesses create).
+pub const ADMIN: (&str, &str) = (ADMIN_EMAIL, ADMIN_PASSWORD);
 
 /// An `Api` over a fresh database (the database is dropped with it).
 pub struct Db {
@@ -21,6 +26,13 @@ pub struct Db {
     pub backend: &'static str,
     pub dir: std::path::PathBuf,
     _db: TestDb,
+}
+
+impl Db {
+    /// The registry under the `Api`, for setting up reference data no method writes.
+    pub fn registry(&self) -> &bootmedium_registry::Registry {
+        &self._db.registry
+    }
 }
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -45,7 +57,7 @@ pub async fn databases() -> Vec<Db> {
 }
 
 pub fn admin() -> Value {
-    password_auth(ADMIN_EMAIL, ADMIN_PASSWORD)
+    password_auth(ADMIN.0, ADMIN.1)
 }
 
 pub fn pi() -> Value {
@@ -59,6 +71,11 @@ pub async fn value(api: &Api, method: &str, params: Vec<Value>) -> Value {
         Ok(Reply::Medium(_)) => panic!("{method} answered an image"),
         Err(f) => panic!("{method}: fault {} {}", f.code, f.message),
     }
+}
+
+/// A struct argument.
+pub fn fields(pairs: &[(&str, Value)]) -> Value {
+    Value::Struct(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
 }
 
 /// A call's fault; panics when it succeeds.

@@ -1,7 +1,7 @@
 //! The event log (docs/plc-api.md §2.8): one row per call, with the objects it touched.
 
 use super::any_row;
-use crate::{Backend, Result, SqlValue, Tx};
+use crate::{Backend, Registry, Result, SqlValue, Tx};
 
 /// One call's event.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,4 +80,49 @@ pub async fn node_message_since(tx: &mut Tx, node_id: i64, message: &str, since:
         &[SqlValue::int(node_id), SqlValue::text(message), SqlValue::int(since)],
     )
     .await
+}
+
+/// A batch of events as a write of its own (the event log's group commit): on PostgreSQL one
+/// statement in autocommit, whatever the batch's size — the batch's events and their objects
+/// travel as one JSON parameter; on SQLite one write transaction.
+pub async fn record_batch(registry: &Registry, events: &[NewEvent<'_>]) -> Result<()> {
+    if registry.backend() == Backend::Sqlite {
+        let mut tx = registry.begin_write().await?;
+        for event in events {
+            record(&mut tx, event).await?;
+        }
+        return tx.commit().await;
+    }
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            let objects: Vec<serde_json::Value> = e
+                .objects
+                .iter()
+                .map(|(object_type, object_id)| serde_json::json!({"object_type": object_type, "object_id": object_id}))
+                .collect();
+            serde_json::json!({
+                "person_id": e.person_id, "node_id": e.node_id, "auth_type": e.auth_type,
+                "fault_code": e.fault_code, "call_name": e.call_name, "call": e.call, "message": e.message,
+                "runtime": e.runtime, "time": e.time, "objects": objects,
+            })
+        })
+        .collect();
+    let mut tx = registry.begin_single_write().await?;
+    tx.execute(
+        // Each event's id is drawn first (the CTE is materialised once), so its objects can
+        // name it.
+        "WITH x AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('events', 'event_id')) AS event_id, r.* \
+         FROM json_to_recordset(CAST($1 AS json)) AS r(person_id BIGINT, node_id BIGINT, auth_type TEXT, \
+         fault_code BIGINT, call_name TEXT, call TEXT, message TEXT, runtime DOUBLE PRECISION, time BIGINT, \
+         objects JSON)), \
+         e AS (INSERT INTO events (event_id, person_id, node_id, auth_type, fault_code, call_name, call, message, \
+         runtime, time) SELECT event_id, person_id, node_id, auth_type, fault_code, call_name, call, message, \
+         runtime, time FROM x ORDER BY event_id) \
+         INSERT INTO event_object (event_id, object_id, object_type) SELECT x.event_id, o.object_id, o.object_type \
+         FROM x CROSS JOIN json_to_recordset(x.objects) AS o(object_id BIGINT, object_type TEXT)",
+        &[SqlValue::text(serde_json::Value::Array(rows).to_string())],
+    )
+    .await?;
+    tx.commit().await
 }

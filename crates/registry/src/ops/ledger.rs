@@ -1,8 +1,187 @@
 //! The issued-media ledger (`issued_media`, an extension of PLCAPI): superseding, download
 //! links and the keys a node was issued.
 
+use super::nodes::StoredKey;
 use super::{all, first, get};
-use crate::{Result, SqlValue, Tx};
+use crate::{Backend, Result, SqlValue, Tx};
+use sqlx::{Column as _, Row as _};
+
+/// A medium about to enter the ledger: the columns of its `issued_media` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIssued<'a> {
+    pub node_id: i64,
+    pub action: &'a str,
+    pub image_type: &'a str,
+    pub console: &'a str,
+    pub kargs: &'a str,
+    pub variant: Option<&'a str>,
+    pub reference_family: Option<&'a str>,
+    pub reference_version: Option<&'a str>,
+    /// The new key the medium carries (`None`: a generic medium, which carries none).
+    pub key: Option<NewKey<'a>>,
+    pub sha256: &'a str,
+    pub size: i64,
+    pub person_id: Option<i64>,
+    pub issued: i64,
+    pub filename: Option<&'a str>,
+    pub download_id: Option<&'a str>,
+    pub download_expires: Option<i64>,
+    pub node_config: Option<&'a str>,
+    /// The GetBootMedium options, in their order.
+    pub options: &'a [&'a str],
+}
+
+/// A key to store on the node with the medium that carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewKey<'a> {
+    pub key: &'a str,
+    /// Epoch seconds: the node's `last_download`.
+    pub renewed_at: i64,
+}
+
+/// What [`record`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub issued_medium_id: i64,
+    /// For a keyed medium: the node's new key generation and its site as the write found it.
+    pub stored_key: Option<StoredKey>,
+}
+
+/// The columns [`record`] fills, in the order of its parameters `$1`…`$17`.
+macro_rules! issued_columns {
+    () => {
+        "node_id, action, image_type, console, kargs, variant, reference_family, reference_version, \
+         key_generation, node_key, sha256, size, person_id, issued, filename, download_id, download_expires, \
+         node_config"
+    };
+}
+
+/// A keyless medium: one insert.
+const RECORD_KEYLESS: &str = concat!(
+    "INSERT INTO issued_media (",
+    issued_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $10, $11, $12, $13, $14, $15, $16, $17) \
+     RETURNING issued_medium_id"
+);
+
+/// A keyed medium on SQLite: a script of four statements run in one step of the connection's
+/// worker (no round trip between them while the write lock is held). The ledger row is only
+/// inserted when the key was stored (the node is live); the rows it supersedes are only
+/// marked when that insert happened (`last_insert_rowid()` is this node's new row with this
+/// key); the node's sessions end with the key that made them.
+const RECORD_KEYED_SQLITE: &str = concat!(
+    "UPDATE nodes SET node_key = $9, last_download = $18, key_generation = key_generation + 1 \
+     WHERE node_id = $1 AND ",
+    node_live!("nodes"),
+    " RETURNING key_generation, site_id; ",
+    "INSERT INTO issued_media (",
+    issued_columns!(),
+    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, n.key_generation, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
+     FROM nodes n WHERE n.node_id = $1 AND n.node_key = $9 AND ",
+    node_live!("n"),
+    " RETURNING issued_medium_id; ",
+    "UPDATE issued_media SET superseded_by = last_insert_rowid() WHERE node_id = $1 AND superseded_by IS NULL \
+     AND node_key IS NOT NULL AND issued_medium_id <> last_insert_rowid() AND EXISTS (SELECT 1 FROM issued_media m \
+     WHERE m.issued_medium_id = last_insert_rowid() AND m.node_id = $1 AND m.node_key = $9); ",
+    "DELETE FROM sessions WHERE node_id = $1"
+);
+
+/// A keyed medium on PostgreSQL, first: the key and the ledger row, as one statement. The
+/// update waits for the node's row while another renewal of the node is under way.
+const RECORD_KEYED_POSTGRES: &str = concat!(
+    "WITH k AS (UPDATE nodes SET node_key = $9, last_download = $18, key_generation = key_generation + 1 \
+     WHERE node_id = $1 AND ",
+    node_live!("nodes"),
+    " RETURNING key_generation, site_id), ",
+    "m AS (INSERT INTO issued_media (",
+    issued_columns!(),
+    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, k.key_generation, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
+     FROM k RETURNING issued_medium_id) ",
+    "SELECT k.key_generation, k.site_id, m.issued_medium_id FROM k CROSS JOIN m"
+);
+
+/// Then, in a statement of its own: superseding and the end of the node's sessions. Its own,
+/// because a statement sees the rows committed before it began: the renewal the first one
+/// waited for committed after that, and its ledger row must be superseded too.
+const SUPERSEDE_POSTGRES: &str = "WITH o AS (UPDATE issued_media SET superseded_by = $2 WHERE node_id = $1 \
+     AND superseded_by IS NULL AND node_key IS NOT NULL AND issued_medium_id <> $2) \
+     DELETE FROM sessions WHERE node_id = $1";
+
+/// Records a medium in the ledger. A keyed medium also stores its key on the node (with
+/// `last_download` and the next key generation), marks every earlier keyed medium of the node
+/// superseded by it, and ends the node's sessions (whoever held the old key must not keep a
+/// session made with it) — in one script on SQLite (one step under the write lock), in two
+/// statements on PostgreSQL. `None` when the node is gone: then nothing was written.
+/// Options and expired download links are written after, where there are any.
+pub async fn record(tx: &mut Tx, m: &NewIssued<'_>) -> Result<Option<Recorded>> {
+    let text = |v: Option<&str>| SqlValue::Text(v.map(str::to_string));
+    let params = [
+        SqlValue::int(m.node_id),
+        SqlValue::text(m.action),
+        SqlValue::text(m.image_type),
+        SqlValue::text(m.console),
+        SqlValue::text(m.kargs),
+        text(m.variant),
+        text(m.reference_family),
+        text(m.reference_version),
+        text(m.key.map(|k| k.key)),
+        SqlValue::text(m.sha256),
+        SqlValue::int(m.size),
+        SqlValue::Int(m.person_id),
+        SqlValue::int(m.issued),
+        text(m.filename),
+        text(m.download_id),
+        SqlValue::Int(m.download_expires),
+        text(m.node_config),
+        SqlValue::Int(m.key.map(|k| k.renewed_at)),
+    ];
+    let recorded = match (m.key, tx.backend()) {
+        (None, _) => {
+            let rows = tx.rows(RECORD_KEYLESS, &params).await?;
+            let Some(row) = rows.first() else { return Ok(None) };
+            Recorded { issued_medium_id: get(row, "issued_medium_id")?, stored_key: None }
+        }
+        (Some(_), Backend::Postgres) => {
+            let rows = tx.rows(RECORD_KEYED_POSTGRES, &params).await?;
+            let Some(row) = rows.first() else { return Ok(None) };
+            let stored_key = StoredKey { key_generation: get(row, "key_generation")?, site_id: get(row, "site_id")? };
+            let issued_medium_id = get(row, "issued_medium_id")?;
+            tx.execute(SUPERSEDE_POSTGRES, &[SqlValue::int(m.node_id), SqlValue::int(issued_medium_id)]).await?;
+            Recorded { issued_medium_id, stored_key: Some(stored_key) }
+        }
+        (Some(_), Backend::Sqlite) => {
+            // The script's rows: the stored key's, then the ledger row's (neither when the
+            // node is gone).
+            let rows = tx.rows(RECORD_KEYED_SQLITE, &params).await?;
+            let has = |row: &sqlx::any::AnyRow, column: &str| row.columns().iter().any(|c| c.name() == column);
+            let (Some(key_row), Some(row)) =
+                (rows.iter().find(|r| has(r, "site_id")), rows.iter().find(|r| has(r, "issued_medium_id")))
+            else {
+                return Ok(None);
+            };
+            let stored_key =
+                StoredKey { key_generation: get(key_row, "key_generation")?, site_id: get(key_row, "site_id")? };
+            Recorded { issued_medium_id: get(row, "issued_medium_id")?, stored_key: Some(stored_key) }
+        }
+    };
+    for (position, option) in m.options.iter().enumerate() {
+        tx.insert_plain(
+            "issued_medium_option",
+            &[
+                ("issued_medium_id", SqlValue::int(recorded.issued_medium_id)),
+                ("position", SqlValue::int(position as i64)),
+                ("value", SqlValue::text(*option)),
+            ],
+        )
+        .await?;
+    }
+    if m.download_id.is_some() {
+        // Expired links give up what they kept to make their bytes again (the plnode.txt holds
+        // a key); done when links are issued, not on every medium.
+        expire_downloads(tx, m.issued).await?;
+    }
+    Ok(Some(recorded))
+}
 
 /// Makes download links that expired by `now` give up what they kept to make their bytes
 /// again (the download id, and the plnode.txt, which holds a key); returns how many.
@@ -11,17 +190,6 @@ pub async fn expire_downloads(tx: &mut Tx, now: i64) -> Result<u64> {
         "UPDATE issued_media SET download_id = NULL, node_config = NULL \
          WHERE download_id IS NOT NULL AND download_expires <= $1",
         &[SqlValue::int(now)],
-    )
-    .await
-}
-
-/// Marks every earlier keyed, not yet superseded medium of `node_id` superseded by
-/// `issued_medium_id`; returns how many.
-pub async fn supersede(tx: &mut Tx, issued_medium_id: i64, node_id: i64) -> Result<u64> {
-    tx.execute(
-        "UPDATE issued_media SET superseded_by = $1 WHERE node_id = $2 AND superseded_by IS NULL \
-         AND node_key IS NOT NULL AND issued_medium_id <> $1",
-        &[SqlValue::int(issued_medium_id), SqlValue::int(node_id)],
     )
     .await
 }

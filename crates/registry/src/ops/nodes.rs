@@ -189,28 +189,12 @@ pub async fn interface_count(tx: &mut Tx, node_id: i64) -> Result<i64> {
         .unwrap_or(0))
 }
 
-/// What storing a new key tells: the node's new key generation and its site now.
+/// What storing a new key tells (`ops::ledger::record`): the node's new key generation and its
+/// site now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredKey {
     pub key_generation: i64,
     pub site_id: i64,
-}
-
-/// Stores `key` on the live node with `last_download = at` and the next key generation;
-/// `None` when the node is gone.
-pub async fn store_key(tx: &mut Tx, node_id: i64, key: &str, at: i64) -> Result<Option<StoredKey>> {
-    first(
-        tx,
-        concat!(
-            "UPDATE nodes SET node_key = $1, last_download = $2, key_generation = key_generation + 1 \
-             WHERE node_id = $3 AND ",
-            node_live!("nodes"),
-            " RETURNING key_generation, site_id"
-        ),
-        &[SqlValue::text(key), SqlValue::int(at), SqlValue::int(node_id)],
-        |r| Ok(StoredKey { key_generation: get(r, "key_generation")?, site_id: get(r, "site_id")? }),
-    )
-    .await
 }
 
 /// One of a node's tags.
@@ -225,40 +209,6 @@ pub struct Tag {
 pub struct TagsAndGroups {
     pub tags: Vec<Tag>,
     pub groups: Vec<String>,
-}
-
-/// A node's tags and node groups in one statement.
-pub async fn tags_and_groups(tx: &mut Tx, node_id: i64) -> Result<TagsAndGroups> {
-    let rows = all(
-        tx,
-        "SELECT nt.node_tag_id, tt.tagname, nt.value, ng.nodegroup_id, ng.groupname FROM node_tag nt \
-         JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id \
-         LEFT JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value \
-         WHERE nt.node_id = $1 ORDER BY nt.node_tag_id, ng.nodegroup_id",
-        &[SqlValue::int(node_id)],
-        |r| {
-            let tag: (i64, Tag) =
-                (get(r, "node_tag_id")?, Tag { tagname: get(r, "tagname")?, value: get(r, "value")? });
-            let group: Option<i64> = get(r, "nodegroup_id")?;
-            let name: Option<String> = get(r, "groupname")?;
-            Ok((tag, group.zip(name)))
-        },
-    )
-    .await?;
-    let mut out = TagsAndGroups::default();
-    let mut groups = Vec::new();
-    let mut last_tag = None;
-    for ((id, tag), group) in rows {
-        if last_tag != Some(id) {
-            out.tags.push(tag);
-            last_tag = Some(id);
-        }
-        groups.extend(group);
-    }
-    groups.sort_unstable_by_key(|(id, _)| *id);
-    groups.dedup_by_key(|(id, _)| *id);
-    out.groups = groups.into_iter().map(|(_, name)| name).collect();
-    Ok(out)
 }
 
 /// The node's value of tag `tagname`, if set.
@@ -302,55 +252,124 @@ pub struct InterfaceWithSettings {
     pub settings: Vec<super::interfaces::Setting>,
 }
 
-/// The node's interfaces, the primary one first, each with its settings in the order they were
-/// made: one statement for everything a configuration file says about the node's network.
-pub async fn interfaces_with_settings(tx: &mut Tx, node_id: i64) -> Result<Vec<InterfaceWithSettings>> {
-    let rows = all(
-        tx,
-        "SELECT i.interface_id, i.is_primary, i.method, i.mac, i.ip, i.gateway, i.netmask, i.network, \
-         i.broadcast, i.dns1, i.dns2, tt.category, tt.tagname, it.value FROM interfaces i \
-         LEFT JOIN interface_tag it ON it.interface_id = i.interface_id \
-         LEFT JOIN tag_types tt ON tt.tag_type_id = it.tag_type_id \
-         WHERE i.node_id = $1 ORDER BY i.is_primary DESC, i.interface_id, it.interface_tag_id",
-        &[SqlValue::int(node_id)],
-        |r| {
-            let network = Network {
-                method: get(r, "method")?,
-                mac: get(r, "mac")?,
-                ip: get(r, "ip")?,
-                gateway: get(r, "gateway")?,
-                netmask: get(r, "netmask")?,
-                network: get(r, "network")?,
-                broadcast: get(r, "broadcast")?,
-                dns1: get(r, "dns1")?,
-                dns2: get(r, "dns2")?,
-            };
-            let interface = Interface {
-                interface_id: get(r, "interface_id")?,
-                is_primary: get::<i64>(r, "is_primary")? != 0,
-                network,
-            };
-            let setting = match (get(r, "category")?, get(r, "tagname")?, get(r, "value")?) {
-                (Some(category), Some(tagname), Some(value)) => {
-                    Some(super::interfaces::Setting { category, tagname, value })
+/// Which node: by id or by hostname.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKey<'a> {
+    Id(i64),
+    Hostname(&'a str),
+}
+
+/// A live node (a peer's too) with everything its media are made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediumNode {
+    pub node_id: i64,
+    pub hostname: String,
+    pub site_id: i64,
+    pub node_type: String,
+    pub peer_id: Option<i64>,
+    pub tags: TagsAndGroups,
+    /// The primary interface first, each with its settings in the order they were made.
+    pub interfaces: Vec<InterfaceWithSettings>,
+}
+
+/// The statement behind [`medium_node`] for the node condition `$node` (on `nodes`): the node,
+/// its tags with the node groups they select, and its interfaces with their settings, as the
+/// parts of one UNION ALL (the same text on both backends). `part` says which; `k1`–`k3` order
+/// each part (an interface's `k1` is 0 for the primary one, so it comes first).
+macro_rules! medium_node_sql {
+    ($node:literal) => {
+        concat!(
+            "WITH n AS (SELECT node_id, hostname, site_id, node_type, peer_id FROM nodes WHERE ",
+            $node,
+            " AND ",
+            node_live!("nodes"),
+            ") ",
+            "SELECT CAST(0 AS BIGINT) AS part, n.node_id AS k1, CAST(NULL AS BIGINT) AS k2, CAST(NULL AS BIGINT) AS k3, \
+             n.site_id AS n1, n.peer_id AS n2, n.hostname AS t1, n.node_type AS t2, CAST(NULL AS TEXT) AS t3, \
+             CAST(NULL AS TEXT) AS t4, CAST(NULL AS TEXT) AS t5, CAST(NULL AS TEXT) AS t6, CAST(NULL AS TEXT) AS t7, \
+             CAST(NULL AS TEXT) AS t8, CAST(NULL AS TEXT) AS t9, CAST(NULL AS TEXT) AS t10, CAST(NULL AS TEXT) AS t11, \
+             CAST(NULL AS TEXT) AS t12 FROM n ",
+            "UNION ALL SELECT 1, nt.node_tag_id, ng.nodegroup_id, NULL, NULL, NULL, tt.tagname, nt.value, ng.groupname, \
+             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM n JOIN node_tag nt ON nt.node_id = n.node_id \
+             JOIN tag_types tt ON tt.tag_type_id = nt.tag_type_id \
+             LEFT JOIN nodegroups ng ON ng.tag_type_id = nt.tag_type_id AND ng.value = nt.value ",
+            "UNION ALL SELECT 2, 1 - i.is_primary, i.interface_id, it.interface_tag_id, NULL, NULL, i.method, i.mac, i.ip, \
+             i.gateway, i.netmask, i.network, i.broadcast, i.dns1, i.dns2, tt.category, tt.tagname, it.value \
+             FROM n JOIN interfaces i ON i.node_id = n.node_id \
+             LEFT JOIN interface_tag it ON it.interface_id = i.interface_id \
+             LEFT JOIN tag_types tt ON tt.tag_type_id = it.tag_type_id ",
+            "ORDER BY part, k1, k2, k3"
+        )
+    };
+}
+
+/// The live node `key` names, with its tags, node groups and interfaces: everything a medium
+/// or a configuration file is made from, in one statement.
+pub async fn medium_node(tx: &mut Tx, key: NodeKey<'_>) -> Result<Option<MediumNode>> {
+    let rows = match key {
+        NodeKey::Id(id) => tx.rows(medium_node_sql!("node_id = $1"), &[SqlValue::int(id)]).await?,
+        NodeKey::Hostname(h) => tx.rows(medium_node_sql!("hostname = $1"), &[SqlValue::text(h)]).await?,
+    };
+    let mut node: Option<MediumNode> = None;
+    let mut last_tag = None;
+    let mut groups: Vec<(i64, String)> = Vec::new();
+    for r in &rows {
+        match (get::<i64>(r, "part")?, node.as_mut()) {
+            (0, _) => {
+                node = Some(MediumNode {
+                    node_id: get(r, "k1")?,
+                    hostname: get(r, "t1")?,
+                    site_id: get(r, "n1")?,
+                    node_type: get(r, "t2")?,
+                    peer_id: get(r, "n2")?,
+                    tags: TagsAndGroups::default(),
+                    interfaces: Vec::new(),
+                })
+            }
+            (1, Some(node)) => {
+                let id: i64 = get(r, "k1")?;
+                if last_tag != Some(id) {
+                    node.tags.tags.push(Tag { tagname: get(r, "t1")?, value: get(r, "t2")? });
+                    last_tag = Some(id);
                 }
-                _ => None,
-            };
-            Ok((interface, setting))
-        },
-    )
-    .await?;
-    let mut out: Vec<InterfaceWithSettings> = Vec::new();
-    for (interface, setting) in rows {
-        let same = out.last().is_some_and(|last| last.interface.interface_id == interface.interface_id);
-        if !same {
-            out.push(InterfaceWithSettings { interface, settings: Vec::new() });
-        }
-        if let (Some(setting), Some(last)) = (setting, out.last_mut()) {
-            last.settings.push(setting);
+                let group: Option<i64> = get(r, "k2")?;
+                groups.extend(group.zip(get::<Option<String>>(r, "t3")?));
+            }
+            (2, Some(node)) => {
+                let interface_id: i64 = get(r, "k2")?;
+                let same = node.interfaces.last().is_some_and(|last| last.interface.interface_id == interface_id);
+                if !same {
+                    let network = Network {
+                        method: get(r, "t1")?,
+                        mac: get(r, "t2")?,
+                        ip: get(r, "t3")?,
+                        gateway: get(r, "t4")?,
+                        netmask: get(r, "t5")?,
+                        network: get(r, "t6")?,
+                        broadcast: get(r, "t7")?,
+                        dns1: get(r, "t8")?,
+                        dns2: get(r, "t9")?,
+                    };
+                    let is_primary = get::<i64>(r, "k1")? == 0;
+                    let interface = Interface { interface_id, is_primary, network };
+                    node.interfaces.push(InterfaceWithSettings { interface, settings: Vec::new() });
+                }
+                if let (Some(category), Some(tagname), Some(value), Some(last)) =
+                    (get(r, "t10")?, get(r, "t11")?, get(r, "t12")?, node.interfaces.last_mut())
+                {
+                    last.settings.push(super::interfaces::Setting { category, tagname, value });
+                }
+            }
+            // The node's own row sorts first: without it, the node is not live.
+            _ => return Ok(None),
         }
     }
-    Ok(out)
+    if let Some(node) = &mut node {
+        groups.sort_unstable_by_key(|(id, _)| *id);
+        groups.dedup_by_key(|(id, _)| *id);
+        node.tags.groups = groups.into_iter().map(|(_, name)| name).collect();
+    }
+    Ok(node)
 }
 
 /// Marks node `node_id` deleted (out of its class's `live` condition) as of `now`; the row

@@ -1,7 +1,8 @@
 //! Persons and their sites (docs/plc-api.md §4 Person).
 
 use super::{all, any_row, first, get};
-use crate::{Result, SqlValue, Tx};
+use crate::{Backend, Error, Result, SqlValue, Tx};
+use sqlx::any::AnyRow;
 
 /// The person's stored password hash (`None`: no such person).
 pub async fn password_hash(tx: &mut Tx, person_id: i64) -> Result<Option<String>> {
@@ -80,4 +81,115 @@ pub async fn soft_delete(tx: &mut Tx, person_id: i64, now: i64) -> Result<u64> {
         &[("deleted", SqlValue::int(1)), ("last_updated", SqlValue::int(now))],
     )
     .await
+}
+
+/// An enabled local account, with what authenticating it needs (docs/plc-api.md §2.2–§2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub person_id: i64,
+    pub email: String,
+    /// Role names, by role id.
+    pub roles: Vec<String>,
+    /// The ids of `roles`, in the same order.
+    pub role_ids: Vec<i64>,
+    /// The live sites the account belongs to, the primary one first.
+    pub site_ids: Vec<i64>,
+}
+
+/// The select list that reads an [`Account`] from persons `p`: its roles as one JSON array of
+/// `[role_id, name]` pairs and its sites as another, by correlated subqueries, so an
+/// authentication costs one statement. SQLite and PostgreSQL spell JSON aggregation apart.
+macro_rules! account_columns {
+    (sqlite) => {
+        concat!(
+            "p.person_id AS account_id, p.email AS account_email, ",
+            "(SELECT json_group_array(json_array(r.role_id, r.name) ORDER BY r.role_id) FROM person_role pr \
+             JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id = p.person_id) AS account_roles, ",
+            "(SELECT json_group_array(ps.site_id ORDER BY ps.is_primary DESC, ps.site_id) FROM person_site ps \
+             JOIN sites s ON s.site_id = ps.site_id AND ",
+            site_live!("s"),
+            " WHERE ps.person_id = p.person_id) AS account_sites"
+        )
+    };
+    (postgres) => {
+        concat!(
+            "p.person_id AS account_id, p.email AS account_email, ",
+            "(SELECT COALESCE(json_agg(json_build_array(r.role_id, r.name) ORDER BY r.role_id), json_build_array())::text \
+             FROM person_role pr JOIN roles r ON r.role_id = pr.role_id WHERE pr.person_id = p.person_id) AS account_roles, ",
+            "(SELECT COALESCE(json_agg(ps.site_id ORDER BY ps.is_primary DESC, ps.site_id), json_build_array())::text \
+             FROM person_site ps JOIN sites s ON s.site_id = ps.site_id AND ",
+            site_live!("s"),
+            " WHERE ps.person_id = p.person_id) AS account_sites"
+        )
+    };
+}
+pub(crate) use account_columns;
+
+/// The condition on persons `p` that makes an account usable: live, enabled, not a peer's.
+macro_rules! account_usable {
+    () => {
+        concat!(person_live!("p"), " AND p.enabled = 1 AND p.peer_id IS NULL")
+    };
+}
+pub(crate) use account_usable;
+
+/// Decodes the [`Account`] read by [`account_columns`] (`None` when the row has no account:
+/// a session of a node, or of an account that is gone or disabled).
+pub(crate) fn decode_account(row: &AnyRow) -> Result<Option<Account>> {
+    let Some(person_id) = get::<Option<i64>>(row, "account_id")? else { return Ok(None) };
+    let mut roles = Vec::new();
+    let mut role_ids = Vec::new();
+    for pair in json_array(row, "account_roles")? {
+        match pair.as_array().map(Vec::as_slice) {
+            Some([id, name]) if id.is_i64() && name.is_string() => {
+                role_ids.push(id.as_i64().unwrap_or_default());
+                roles.push(name.as_str().unwrap_or_default().to_string());
+            }
+            _ => return Err(json_error("account_roles", "expected [role_id, name] pairs")),
+        }
+    }
+    let site_ids = json_array(row, "account_sites")?
+        .iter()
+        .map(|id| id.as_i64().ok_or_else(|| json_error("account_sites", "expected site ids")))
+        .collect::<Result<_>>()?;
+    Ok(Some(Account { person_id, email: get(row, "account_email")?, roles, role_ids, site_ids }))
+}
+
+/// Column `column`, a JSON array as text.
+fn json_array(row: &AnyRow, column: &'static str) -> Result<Vec<serde_json::Value>> {
+    let text: String = get(row, column)?;
+    match serde_json::from_str(&text) {
+        Ok(serde_json::Value::Array(items)) => Ok(items),
+        Ok(_) => Err(json_error(column, "expected a JSON array")),
+        Err(e) => Err(json_error(column, &e.to_string())),
+    }
+}
+
+fn json_error(column: &'static str, message: &str) -> Error {
+    Error::Decode { column, source: sqlx::Error::Decode(message.to_string().into()) }
+}
+
+/// The usable account `email` names (already lower-cased by the caller) and its password hash,
+/// in one statement. Two live accounts with one address cannot be told apart: neither is found.
+pub async fn account_by_email(tx: &mut Tx, email: &str) -> Result<Option<(Account, Option<String>)>> {
+    let sql = match tx.backend() {
+        Backend::Sqlite => concat!(
+            "SELECT ",
+            account_columns!(sqlite),
+            ", p.password FROM persons p WHERE p.email = $1 AND ",
+            account_usable!(),
+            " ORDER BY p.person_id LIMIT 2"
+        ),
+        Backend::Postgres => concat!(
+            "SELECT ",
+            account_columns!(postgres),
+            ", p.password FROM persons p WHERE p.email = $1 AND ",
+            account_usable!(),
+            " ORDER BY p.person_id LIMIT 2"
+        ),
+    };
+    let rows = tx.rows(sql, &[SqlValue::text(email)]).await?;
+    let [row] = rows.as_slice() else { return Ok(None) };
+    let Some(account) = decode_account(row)? else { return Ok(None) };
+    Ok(Some((account, get(row, "password")?)))
 }

@@ -1,26 +1,48 @@
 //! Sessions (docs/plc-api.md §2.3): person sessions and node sessions (`node_id` set).
 
-use super::{first, get};
-use crate::{Result, SqlValue, Tx};
+use super::get;
+use super::persons::{Account, account_columns, account_usable, decode_account};
+use crate::{Backend, Result, SqlValue, Tx};
 
-/// One row of `sessions`.
+/// One row of `sessions`, with the account it authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// `None` for a node session made before node sessions expired.
     pub expires: Option<i64>,
     pub person_id: Option<i64>,
     pub node_id: Option<i64>,
+    /// The person's account when it is usable (live, enabled, local); `None` for a node's
+    /// session and for a person who is gone or disabled.
+    pub account: Option<Account>,
 }
 
-/// The session `session_id`, if stored.
+/// The session `session_id`, if stored, and its usable account, in one statement: a call
+/// authenticated by session costs one round trip.
 pub async fn find(tx: &mut Tx, session_id: &str) -> Result<Option<Session>> {
-    first(
-        tx,
-        "SELECT expires, person_id, node_id FROM sessions WHERE session_id = $1",
-        &[SqlValue::text(session_id)],
-        |r| Ok(Session { expires: get(r, "expires")?, person_id: get(r, "person_id")?, node_id: get(r, "node_id")? }),
-    )
-    .await
+    let sql = match tx.backend() {
+        Backend::Sqlite => concat!(
+            "SELECT s.expires, s.person_id, s.node_id, ",
+            account_columns!(sqlite),
+            " FROM sessions s LEFT JOIN persons p ON p.person_id = s.person_id AND ",
+            account_usable!(),
+            " WHERE s.session_id = $1"
+        ),
+        Backend::Postgres => concat!(
+            "SELECT s.expires, s.person_id, s.node_id, ",
+            account_columns!(postgres),
+            " FROM sessions s LEFT JOIN persons p ON p.person_id = s.person_id AND ",
+            account_usable!(),
+            " WHERE s.session_id = $1"
+        ),
+    };
+    let rows = tx.rows(sql, &[SqlValue::text(session_id)]).await?;
+    let Some(r) = rows.first() else { return Ok(None) };
+    Ok(Some(Session {
+        expires: get(r, "expires")?,
+        person_id: get(r, "person_id")?,
+        node_id: get(r, "node_id")?,
+        account: decode_account(r)?,
+    }))
 }
 
 /// Deletes session `session_id` (one that failed to authenticate); returns how many rows.
