@@ -26,10 +26,7 @@ fn mail_on(dir: &Path, port: u16) {
 
 /// The server's database URL (its PostgreSQL database, or its SQLite file).
 fn database(server: &Server) -> String {
-    match server.database_url() {
-        Some(url) => url.to_owned(),
-        None => format!("sqlite:{}", server.data_dir.join("bootmedium.db").display()),
-    }
+    server.registry_url()
 }
 
 /// Queues a mail the way another instance sharing the database would: a committed

@@ -4,6 +4,11 @@
 //! once instead of once per test file; a module is run alone by its name as the filter, e.g.
 //! `cargo test -p bootmedium --test it -- hostile::` (names are `module::test`).
 //!
+//! Only what needs the binary is here: HTTP and the XML on the wire, the command line, TLS,
+//! files served over HTTP, mail delivery, QEMU, Python's client. The methods' behaviour (results,
+//! faults, roles, filters, sessions, events) is tested in process on every backend by
+//! `crates/plc/tests/domain`; both use the helpers of `bootmedium-testkit`.
+//!
 //! - [`support`]: the server harness (XML-RPC over HTTP/1.1, fixtures, PostgreSQL per server
 //!   when `BOOTMEDIUM_TEST_POSTGRES_URL` is set, the server's log level from
 //!   `BOOTMEDIUM_TEST_LOG`); `support::media`, the test reference, data directories and QEMU
@@ -17,11 +22,8 @@
 //! No test relies on a process of its own: each starts its own server on a fresh data
 //! directory and port, and passes environment settings to the commands it spawns.
 
-#[macro_use]
 mod support;
 
-mod api_roundtrip;
-mod auth_accounts;
 mod boot_medium;
 mod boot_medium_boots;
 mod boot_medium_images;
@@ -41,5 +43,4 @@ mod media_cli;
 mod node_chain;
 mod node_methods;
 mod python_client;
-mod secret_fields;
 mod sessions_scope;

@@ -7,15 +7,20 @@
 //! [`Server`] gets its own freshly created PostgreSQL database (dropped again on `Drop`), so the
 //! same tests run on SQLite by default and on PostgreSQL when the variable is set.
 //!
-//! [`media`] holds the image commands' and QEMU boots' harness, [`node`] the node chain's.
+//! [`media`] holds the image commands' and QEMU boots' harness, [`node`] the node chain's; the
+//! helpers every test uses (values, auth structs, assertions, fixtures, [`Client`]) come from
+//! `bootmedium-testkit`.
 //!
 //! Section numbers (§N) refer to docs/plc-api.md.
 
 pub mod media;
 pub mod node;
 
-use bootmedium_xmlrpc::{Limits, MethodResponse, Value, parse_method_response, write_method_call};
-use std::collections::BTreeMap;
+// The values, auth structs, field lists, assertions, refusal tables and fixtures are shared with
+// the in-process domain tests; `Server` is their `Client` over HTTP.
+pub use bootmedium_testkit::*;
+
+use bootmedium_xmlrpc::{Limits, MethodResponse, parse_method_response, write_method_call};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -25,458 +30,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_bootmedium");
-pub const PLC_NAME: &str = "Test PLC";
-pub const ADMIN_EMAIL: &str = "admin@test-plc.example.org";
-pub const ADMIN_PASSWORD: &str = "Adm1n-secret-pw";
-/// The node family of `bootmedium.toml`'s `[flavour]` defaults, which `init` writes.
-pub const DEFAULT_FAMILY: &str = "lxc-f22-x86_64";
 
 /// How long a single HTTP exchange may take before the test fails.
 const IO_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long `serve` may take to print its `listening on` line.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
-
-// ---------------------------------------------------------------------------------------------
-// Values
-
-/// Builds a struct value: `st! { "hostname" => "n1.example.org", "model" => "x" }`.
-/// (`main.rs` declares `#[macro_use] mod support;` before the test modules.)
-macro_rules! st {
-    () => { ::bootmedium_xmlrpc::Value::Struct(::std::collections::BTreeMap::new()) };
-    ($($k:expr => $v:expr),+ $(,)?) => {{
-        let mut m = ::std::collections::BTreeMap::new();
-        $( m.insert(::std::string::String::from($k), ::bootmedium_xmlrpc::Value::from($v)); )+
-        ::bootmedium_xmlrpc::Value::Struct(m)
-    }};
-}
-
-/// Builds an array value: `arr![1, "two", st!{}]`.
-macro_rules! arr {
-    () => { ::bootmedium_xmlrpc::Value::Array(::std::vec::Vec::new()) };
-    ($($v:expr),+ $(,)?) => {
-        ::bootmedium_xmlrpc::Value::Array(::std::vec![$(::bootmedium_xmlrpc::Value::from($v)),+])
-    };
-}
-
-pub fn nil() -> Value {
-    Value::Nil
-}
-
-pub fn s(text: &str) -> Value {
-    Value::String(text.to_owned())
-}
-
-pub fn i(n: i64) -> Value {
-    Value::Int(n)
-}
-
-/// An array of ints.
-pub fn ints(ns: &[i64]) -> Value {
-    Value::Array(ns.iter().map(|n| Value::Int(*n)).collect())
-}
-
-/// An array of strings.
-pub fn strs(items: &[&str]) -> Value {
-    Value::Array(items.iter().map(|t| s(t)).collect())
-}
-
-pub fn password_auth(email: &str, password: &str) -> Value {
-    st! { "AuthMethod" => "password", "Username" => email, "AuthString" => password }
-}
-
-pub fn admin_auth() -> Value {
-    password_auth(ADMIN_EMAIL, ADMIN_PASSWORD)
-}
-
-pub fn session_auth(session: &str) -> Value {
-    st! { "AuthMethod" => "session", "session" => session }
-}
-
-pub fn anonymous_auth() -> Value {
-    st! { "AuthMethod" => "anonymous" }
-}
-
-/// BootAuth (§2.5): HMAC-SHA1, keyed with the node key text, over the canonicalised `args`
-/// (the method's arguments without the auth struct).
-pub fn hmac_auth(node_id: i64, key: &str, args: &[Value]) -> Value {
-    hmac_auth_with("hmac", node_id, key, args)
-}
-
-pub fn hmac_auth_with(method: &str, node_id: i64, key: &str, args: &[Value]) -> Value {
-    let value = hmac_sha1_hex(key.as_bytes(), hmac_message(args).as_bytes());
-    st! { "AuthMethod" => method, "node_id" => node_id, "value" => value }
-}
-
-/// The §2.5 message: every leaf of `args` (lists flattened, struct values only) as Python's
-/// `str()`, sorted, concatenated, wrapped in `[` `]`.
-pub fn hmac_message(args: &[Value]) -> String {
-    fn leaves(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::Array(items) => items.iter().for_each(|x| leaves(x, out)),
-            Value::Struct(members) => members.values().for_each(|x| leaves(x, out)),
-            Value::Nil => out.push("None".into()),
-            Value::Bool(b) => out.push(if *b { "True" } else { "False" }.into()),
-            Value::Int(n) => out.push(n.to_string()),
-            Value::Double(d) => out.push(python_float_str(*d)),
-            Value::String(t) => out.push(t.clone()),
-            Value::DateTime(t) => out.push(t.clone()),
-            Value::Base64(b) => out.push(format!("{b:?}")),
-        }
-    }
-    let mut out = Vec::new();
-    args.iter().for_each(|a| leaves(a, &mut out));
-    out.sort();
-    format!("[{}]", out.concat())
-}
-
-fn python_float_str(d: f64) -> String {
-    // Good for the plain values tests use (1.5, -33.25, 48.0): Python prints `48.0`, Rust `48`.
-    let t = format!("{d:?}");
-    if t.contains('.') || t.contains('e') || t.contains("inf") || t.contains("NaN") { t } else { format!("{t}.0") }
-}
-
-/// Lower-case hex HMAC-SHA1.
-pub fn hmac_sha1_hex(key: &[u8], message: &[u8]) -> String {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..20].copy_from_slice(&sha1(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    inner.extend_from_slice(message);
-    let mut outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    outer.extend_from_slice(&sha1(&inner));
-    sha1(&outer).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// FIPS 180-4 SHA-1 (only for computing test HMACs).
-pub fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
-    let mut msg = data.to_vec();
-    let bit_len = (data.len() as u64).wrapping_mul(8);
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&bit_len.to_be_bytes());
-    for chunk in msg.chunks(64) {
-        let mut w = [0u32; 80];
-        for t in 0..16 {
-            w[t] = u32::from_be_bytes([chunk[4 * t], chunk[4 * t + 1], chunk[4 * t + 2], chunk[4 * t + 3]]);
-        }
-        for t in 16..80 {
-            w[t] = (w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (t, wt) in w.iter().enumerate() {
-            let (f, k) = match t {
-                0..=19 => ((b & c) | (!b & d), 0x5A827999),
-                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
-                _ => (b ^ c ^ d, 0xCA62C1D6),
-            };
-            let temp = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wt);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = temp;
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    let mut out = [0u8; 20];
-    for (i, word) in h.iter().enumerate() {
-        out[4 * i..4 * i + 4].copy_from_slice(&word.to_be_bytes());
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------------------------
-// Upstream field sets (docs/plc-api.md §4): what an admin's Get* returns when no return_fields are given.
-
-pub const SITE_FIELDS: &[&str] = &[
-    "site_id",
-    "name",
-    "abbreviated_name",
-    "login_base",
-    "is_public",
-    "enabled",
-    "latitude",
-    "longitude",
-    "url",
-    "date_created",
-    "last_updated",
-    "max_slices",
-    "max_slivers",
-    "person_ids",
-    "slice_ids",
-    "address_ids",
-    "pcu_ids",
-    "node_ids",
-    "site_tag_ids",
-    "peer_id",
-    "peer_site_id",
-    "ext_consortium_id",
-];
-pub const PERSON_FIELDS: &[&str] = &[
-    "person_id",
-    "first_name",
-    "last_name",
-    "title",
-    "email",
-    "phone",
-    "url",
-    "bio",
-    "enabled",
-    "verification_key",
-    "verification_expires",
-    "last_updated",
-    "date_created",
-    "role_ids",
-    "roles",
-    "site_ids",
-    "key_ids",
-    "slice_ids",
-    "peer_id",
-    "peer_person_id",
-    "person_tag_ids",
-];
-/// Admin view; other callers get it without [`NODE_ADMIN_ONLY`].
-pub const NODE_FIELDS: &[&str] = &[
-    "node_id",
-    "node_type",
-    "hostname",
-    "site_id",
-    "boot_state",
-    "run_level",
-    "model",
-    "boot_nonce",
-    "version",
-    "ssh_rsa_key",
-    "key",
-    "session",
-    "verified",
-    "date_created",
-    "last_updated",
-    "last_contact",
-    "last_boot",
-    "last_download",
-    "last_pcu_reboot",
-    "last_pcu_confirmation",
-    "last_time_spent_online",
-    "last_time_spent_offline",
-    "interface_ids",
-    "conf_file_ids",
-    "slice_ids",
-    "slice_ids_whitelist",
-    "pcu_ids",
-    "ports",
-    "node_tag_ids",
-    "nodegroup_ids",
-    "peer_id",
-    "peer_node_id",
-];
-pub const NODE_ADMIN_ONLY: &[&str] = &["key", "session", "boot_nonce"];
-pub const INTERFACE_FIELDS: &[&str] = &[
-    "interface_id",
-    "node_id",
-    "is_primary",
-    "type",
-    "method",
-    "ip",
-    "mac",
-    "gateway",
-    "network",
-    "broadcast",
-    "netmask",
-    "dns1",
-    "dns2",
-    "hostname",
-    "bwlimit",
-    "interface_tag_ids",
-    "last_updated",
-];
-pub const INTERFACE_TAG_FIELDS: &[&str] =
-    &["interface_tag_id", "interface_id", "ip", "tag_type_id", "tagname", "description", "category", "value"];
-pub const NODE_TAG_FIELDS: &[&str] =
-    &["node_tag_id", "node_id", "hostname", "tag_type_id", "value", "tagname", "description", "category"];
-pub const NODEGROUP_FIELDS: &[&str] =
-    &["nodegroup_id", "groupname", "tag_type_id", "value", "tagname", "conf_file_ids", "node_ids"];
-pub const TAG_TYPE_FIELDS: &[&str] = &["tag_type_id", "tagname", "description", "category", "role_ids", "roles"];
-pub const EVENT_FIELDS: &[&str] = &[
-    "event_id",
-    "person_id",
-    "node_id",
-    "auth_type",
-    "fault_code",
-    "call_name",
-    "call",
-    "message",
-    "runtime",
-    "time",
-    "object_ids",
-    "object_types",
-];
-
-/// `NODE_FIELDS` without the admin-only ones.
-pub fn node_fields_non_admin() -> Vec<&'static str> {
-    NODE_FIELDS.iter().copied().filter(|f| !NODE_ADMIN_ONLY.contains(f)).collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Value inspection helpers
-
-/// Member `key` of a struct, panicking with the struct when absent.
-pub fn field<'a>(row: &'a Value, key: &str) -> &'a Value {
-    row.get(key).unwrap_or_else(|| panic!("no field {key:?} in {row:?}"))
-}
-
-pub fn int_of(v: &Value) -> i64 {
-    v.as_int().unwrap_or_else(|| panic!("expected an int, got {v:?}"))
-}
-
-pub fn str_of(v: &Value) -> &str {
-    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v:?}"))
-}
-
-pub fn array_of(v: &Value) -> &[Value] {
-    v.as_array().unwrap_or_else(|| panic!("expected an array, got {v:?}"))
-}
-
-/// The ints of an int array, sorted.
-pub fn sorted_ints(v: &Value) -> Vec<i64> {
-    let mut out: Vec<i64> = array_of(v).iter().map(int_of).collect();
-    out.sort();
-    out
-}
-
-/// The strings of a string array, sorted.
-pub fn sorted_strs(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> = array_of(v).iter().map(|x| str_of(x).to_owned()).collect();
-    out.sort();
-    out
-}
-
-/// The sorted key set of a struct.
-pub fn keys_of(row: &Value) -> Vec<String> {
-    row.as_struct().unwrap_or_else(|| panic!("expected a struct, got {row:?}")).keys().cloned().collect()
-}
-
-/// Asserts that `row` has exactly the keys `expected` (order irrelevant).
-pub fn assert_keys(row: &Value, expected: &[&str]) {
-    let mut want: Vec<String> = expected.iter().map(|k| (*k).to_owned()).collect();
-    want.sort();
-    let got = keys_of(row);
-    let missing: Vec<&String> = want.iter().filter(|k| !got.contains(k)).collect();
-    let extra: Vec<&String> = got.iter().filter(|k| !want.contains(k)).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "key set differs: missing {missing:?}, unexpected {extra:?} in {row:?}"
-    );
-}
-
-/// Asserts `row[key] == value` for every pair.
-pub fn assert_fields(row: &Value, expected: &[(&str, Value)]) {
-    for (key, value) in expected {
-        assert_eq!(field(row, key), value, "field {key:?} of {row:?}");
-    }
-}
-
-/// Asserts a timestamp field is an int epoch within [lo, hi] (seconds).
-pub fn assert_time_between(row: &Value, key: &str, lo: i64, hi: i64) {
-    let t = int_of(field(row, key));
-    assert!(t >= lo - 2 && t <= hi + 2, "timestamp {key} = {t} not within [{lo}, {hi}] in {row:?}");
-}
-
-pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
-/// Asserts a fault `code` (and, when non-empty, that the message contains `needle`).
-#[track_caller]
-pub fn assert_fault(result: &Result<Value, (i64, String)>, code: i64, needle: &str) {
-    match result {
-        Ok(v) => panic!("expected fault {code} ({needle:?}), got success {v:?}"),
-        Err((c, m)) => {
-            assert_eq!(*c, code, "fault code (message {m:?}), expected message containing {needle:?}");
-            assert!(m.contains(needle), "fault {c} message {m:?} does not contain {needle:?}");
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tables of cases
-
-/// A row of a refusal table: `method(params…)` must fault with `code`, its message containing
-/// `needle` (empty: any message).
-pub struct Refusal {
-    pub name: String,
-    pub method: &'static str,
-    pub params: Vec<Value>,
-    pub code: i64,
-    pub needle: String,
-}
-
-/// A [`Refusal`] row.
-pub fn refusal(
-    name: impl Into<String>,
-    method: &'static str,
-    params: Vec<Value>,
-    code: i64,
-    needle: impl Into<String>,
-) -> Refusal {
-    Refusal { name: name.into(), method, params, code, needle: needle.into() }
-}
-
-/// The failed rows of a table, reported together: a failing row does not hide the rows after it.
-#[derive(Default)]
-pub struct Failures {
-    rows: usize,
-    failed: Vec<String>,
-}
-
-impl Failures {
-    /// Counts a row (for the report's "N of M").
-    pub fn row(&mut self) {
-        self.rows += 1;
-    }
-
-    /// Records why row `name` failed.
-    pub fn fail(&mut self, name: &str, why: impl std::fmt::Display) {
-        self.failed.push(format!("[{name}] {why}"));
-    }
-
-    /// Records a failure of row `name` unless `ok`.
-    pub fn check(&mut self, name: &str, ok: bool, why: impl FnOnce() -> String) {
-        if !ok {
-            self.fail(name, why());
-        }
-    }
-
-    /// Records a failure of row `name` unless `got` is fault `code` with `needle` in its message.
-    pub fn fault(&mut self, name: &str, got: &Result<Value, (i64, String)>, code: i64, needle: &str) {
-        match got {
-            Err((c, m)) if *c == code && m.contains(needle) => {}
-            Err((c, m)) => self.fail(name, format!("expected fault {code} containing {needle:?}, got {c}: {m:?}")),
-            Ok(v) => self.fail(name, format!("expected fault {code} containing {needle:?}, got success {v:?}")),
-        }
-    }
-
-    /// Panics listing every failed row.
-    #[track_caller]
-    pub fn assert_none(&self, what: &str) {
-        assert!(
-            self.failed.is_empty(),
-            "{} of {} {what} failed:\n{}",
-            self.failed.len(),
-            self.rows,
-            self.failed.join("\n")
-        );
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Processes
@@ -487,15 +45,6 @@ pub fn bootmedium() -> Command {
     cmd.env_remove("BOOTMEDIUM_DATABASE_URL").env_remove("BOOTMEDIUM_DATA_DIR");
     cmd.env("RUST_LOG", std::env::var("BOOTMEDIUM_TEST_LOG").unwrap_or_else(|_| "info".into()));
     cmd
-}
-
-pub fn describe(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// A fresh PostgreSQL database for one server, dropped on `Drop`.
@@ -663,22 +212,6 @@ impl Server {
         }
     }
 
-    /// Makes the `admin*` helpers use an admin session from now on: much faster than a password
-    /// hash verification per call (for tests that make thousands of admin calls).
-    pub fn use_admin_session(&self) {
-        let session = self.ok("GetSession", vec![admin_auth()]);
-        let session = session.as_str().unwrap_or_else(|| panic!("GetSession returned {session:?}")).to_owned();
-        let _ = self.admin_session.set(session);
-    }
-
-    /// The auth struct the `admin*` helpers use.
-    pub fn admin_auth(&self) -> Value {
-        match self.admin_session.get() {
-            Some(session) => session_auth(session),
-            None => admin_auth(),
-        }
-    }
-
     /// The PostgreSQL database this server uses, if any (to start a second instance on it).
     pub fn database_url(&self) -> Option<&str> {
         self.pg.as_ref().map(|p| p.url.as_str())
@@ -720,14 +253,6 @@ impl Server {
         self.child = Some(child);
     }
 
-    /// One XML-RPC call. Transport errors, non-200 answers and unparseable responses panic
-    /// (they are never acceptable); faults come back as `Err((code, message))`.
-    pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, (i64, String)> {
-        let body = write_method_call(method, &params);
-        let (status, response) = self.post_raw("/PLCAPI/", body.as_bytes());
-        self.decode(method, status, &response)
-    }
-
     /// Decodes an XML-RPC response, panicking on anything but HTTP 200 with a methodResponse.
     pub fn decode(&self, what: &str, status: u16, response: &[u8]) -> Result<Value, (i64, String)> {
         assert_eq!(
@@ -746,113 +271,6 @@ impl Server {
                 String::from_utf8_lossy(&response[..response.len().min(2000)])
             ),
         }
-    }
-
-    /// A call that must succeed.
-    #[track_caller]
-    pub fn ok(&self, method: &str, params: Vec<Value>) -> Value {
-        let shown = format!("{params:?}");
-        match self.call(method, params) {
-            Ok(v) => v,
-            Err((code, message)) => {
-                panic!("{method}({}) failed: fault {code}: {message}", &shown[..shown.len().min(1500)])
-            }
-        }
-    }
-
-    /// A call that must return an int (an id or `1`).
-    #[track_caller]
-    pub fn ok_int(&self, method: &str, params: Vec<Value>) -> i64 {
-        let v = self.ok(method, params);
-        v.as_int().unwrap_or_else(|| panic!("{method} returned {v:?}, expected an int"))
-    }
-
-    /// A call that must return `1`.
-    #[track_caller]
-    pub fn ok_one(&self, method: &str, params: Vec<Value>) {
-        let v = self.ok(method, params);
-        assert_eq!(v, Value::Int(1), "{method} should return 1");
-    }
-
-    /// A call that must return an array; gives its items.
-    #[track_caller]
-    pub fn ok_rows(&self, method: &str, params: Vec<Value>) -> Vec<Value> {
-        let v = self.ok(method, params);
-        match v {
-            Value::Array(rows) => rows,
-            other => panic!("{method} returned {other:?}, expected an array"),
-        }
-    }
-
-    /// An admin call (admin password auth prepended).
-    #[track_caller]
-    pub fn admin(&self, method: &str, mut params: Vec<Value>) -> Value {
-        params.insert(0, self.admin_auth());
-        self.ok(method, params)
-    }
-
-    #[track_caller]
-    pub fn admin_int(&self, method: &str, mut params: Vec<Value>) -> i64 {
-        params.insert(0, self.admin_auth());
-        self.ok_int(method, params)
-    }
-
-    #[track_caller]
-    pub fn admin_one(&self, method: &str, mut params: Vec<Value>) {
-        params.insert(0, self.admin_auth());
-        self.ok_one(method, params)
-    }
-
-    #[track_caller]
-    pub fn admin_rows(&self, method: &str, mut params: Vec<Value>) -> Vec<Value> {
-        params.insert(0, self.admin_auth());
-        self.ok_rows(method, params)
-    }
-
-    /// The single row an admin `Get*` returns (panics unless exactly one).
-    #[track_caller]
-    pub fn admin_row(&self, method: &str, params: Vec<Value>) -> Value {
-        let rows = self.admin_rows(method, params);
-        assert_eq!(rows.len(), 1, "{method}: expected exactly one row, got {rows:?}");
-        rows.into_iter().next().unwrap_or(Value::Nil)
-    }
-
-    /// Runs every row of a refusal table: the call must fault as the row says, and `after` (run
-    /// after each row with its result) gives the row's further failures, e.g. side effects.
-    pub fn run_refusals(
-        &self,
-        rows: Vec<Refusal>,
-        mut after: impl FnMut(&Refusal, &Result<Value, (i64, String)>) -> Vec<String>,
-    ) -> Failures {
-        let mut failures = Failures::default();
-        for row in rows {
-            failures.row();
-            let got = self.call(row.method, row.params.clone());
-            failures.fault(&row.name, &got, row.code, &row.needle);
-            for why in after(&row, &got) {
-                failures.fail(&row.name, why);
-            }
-        }
-        failures
-    }
-
-    /// An admin call that must fault.
-    pub fn admin_call(&self, method: &str, mut params: Vec<Value>) -> Result<Value, (i64, String)> {
-        params.insert(0, self.admin_auth());
-        self.call(method, params)
-    }
-
-    /// [`Server::call`] from another local address (e.g. 127.0.0.2).
-    pub fn call_from(
-        &self,
-        source: std::net::IpAddr,
-        method: &str,
-        params: Vec<Value>,
-    ) -> Result<Value, (i64, String)> {
-        let request = self.post_request("/PLCAPI/", write_method_call(method, &params).as_bytes());
-        let (status, _headers, body) = http_exchange_from(source, &self.addr, &request)
-            .unwrap_or_else(|e| panic!("POST from {source}: {e}\nserver log tail:\n{}", self.log_tail()));
-        self.decode(method, status, &body)
     }
 
     fn post_request(&self, path: &str, body: &[u8]) -> Vec<u8> {
@@ -894,68 +312,27 @@ impl Server {
         assert_eq!(String::from_utf8_lossy(&body).trim(), "ok");
         assert_eq!(self.call("AuthCheck", vec![self.admin_auth()]), Ok(Value::Int(1)), "admin AuthCheck");
     }
-
-    /// A canonical dump of every row the API shows an admin (sites, persons, nodes, interfaces,
-    /// tags, tag types, node groups, node types, events with their objects, issued media), one
-    /// row per line.
-    pub fn db_snapshot(&self) -> String {
-        let mut out = String::new();
-        let tables: [(&str, Vec<Value>); 13] = [
-            ("GetSites", vec![st! {}]),
-            ("GetPersons", vec![st! {}]),
-            ("GetNodes", vec![st! {}]),
-            ("GetInterfaces", vec![st! {}]),
-            ("GetNodeTags", vec![st! {}]),
-            ("GetInterfaceTags", vec![st! {}]),
-            ("GetTagTypes", vec![st! {}]),
-            ("GetNodeGroups", vec![st! {}]),
-            ("GetNodeTypes", vec![]),
-            ("GetRoles", vec![]),
-            ("GetEvents", vec![st! {}]),
-            ("GetEventObjects", vec![st! {}]),
-            ("GetIssuedMedia", vec![st! {}]),
-        ];
-        for (method, params) in tables {
-            let rows = self.admin_rows(method, params);
-            let mut lines: Vec<String> = rows.iter().map(|r| format!("{method} {}", canonical(r))).collect();
-            lines.sort();
-            for line in lines {
-                out.push_str(&line);
-                out.push('\n');
-            }
-        }
-        out
-    }
 }
 
-/// A compact, deterministic text form of a value (structs are already key-sorted).
-pub fn canonical(v: &Value) -> String {
-    match v {
-        Value::Struct(m) => {
-            let inner: Vec<String> = m.iter().map(|(k, x)| format!("{k}={}", canonical(x))).collect();
-            format!("{{{}}}", inner.join(","))
-        }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
-        other => format!("{other:?}"),
+/// Over HTTP: transport errors, non-200 answers and unparseable responses panic (they are never
+/// acceptable).
+impl Client for Server {
+    fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, (i64, String)> {
+        let body = write_method_call(method, &params);
+        let (status, response) = self.post_raw("/PLCAPI/", body.as_bytes());
+        self.decode(method, status, &response)
     }
-}
 
-/// Line diff of two snapshots (for assertion messages).
-pub fn snapshot_diff(before: &str, after: &str) -> String {
-    let b: Vec<&str> = before.lines().collect();
-    let a: Vec<&str> = after.lines().collect();
-    let mut out = String::new();
-    for line in &b {
-        if !a.contains(line) {
-            out.push_str(&format!("- {line}\n"));
+    fn admin_session(&self) -> &std::sync::OnceLock<String> {
+        &self.admin_session
+    }
+
+    fn registry_url(&self) -> String {
+        match self.database_url() {
+            Some(url) => url.to_owned(),
+            None => format!("sqlite:{}", self.data_dir.join("bootmedium.db").display()),
         }
     }
-    for line in &a {
-        if !b.contains(line) {
-            out.push_str(&format!("+ {line}\n"));
-        }
-    }
-    out
 }
 
 impl Drop for Server {
@@ -1214,77 +591,6 @@ fn decode_chunked(mut data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// Runs a closure and returns its result with the elapsed time (for diagnostics).
-pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let start = Instant::now();
-    let t = f();
-    (t, start.elapsed())
-}
-
-/// A struct from key/value pairs (for computed keys).
-pub fn struct_of(pairs: Vec<(&str, Value)>) -> Value {
-    Value::Struct(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<BTreeMap<_, _>>())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fixtures (all made as the admin)
-
-/// Adds a site with `login_base`; returns its id.
-pub fn add_site(server: &Server, login_base: &str) -> i64 {
-    server.admin_int(
-        "AddSite",
-        vec![st! {
-            "name" => format!("Site {login_base}"),
-            "abbreviated_name" => login_base.to_uppercase(),
-            "login_base" => login_base,
-        }],
-    )
-}
-
-/// Adds an enabled person with `roles` at `site` (when given); returns the person_id.
-pub fn add_person(server: &Server, email: &str, password: &str, roles: &[&str], site: Option<i64>) -> i64 {
-    let id = server.admin_int(
-        "AddPerson",
-        vec![st! { "first_name" => "Test", "last_name" => email, "email" => email, "password" => password }],
-    );
-    server.admin_one("UpdatePerson", vec![i(id), st! { "enabled" => true }]);
-    for role in roles {
-        server.admin_one("AddRoleToPerson", vec![s(role), i(id)]);
-    }
-    if let Some(site) = site {
-        server.admin_one("AddPersonToSite", vec![i(id), i(site)]);
-    }
-    id
-}
-
-/// Adds a regular node at `site`; returns its id.
-pub fn add_node(server: &Server, site: i64, hostname: &str) -> i64 {
-    server.admin_int("AddNode", vec![i(site), st! { "hostname" => hostname, "boot_state" => "boot" }])
-}
-
-/// Adds a consistent static primary interface 10.<net>.0.10/24 to `node`; returns its id.
-pub fn add_static_interface(server: &Server, node: i64, net: u8) -> i64 {
-    server.admin_int("AddInterface", vec![i(node), static_interface_fields(net)])
-}
-
-pub fn static_interface_fields(net: u8) -> Value {
-    st! {
-        "method" => "static", "type" => "ipv4",
-        "ip" => format!("10.{net}.0.10"), "netmask" => "255.255.255.0",
-        "network" => format!("10.{net}.0.0"), "broadcast" => format!("10.{net}.0.255"),
-        "gateway" => format!("10.{net}.0.1"), "dns1" => format!("10.{net}.0.2"),
-    }
-}
-
-/// `[flavour] arch` of the server's bootmedium.toml, `x86_64` when unset (PLC_FLAVOUR_NODE_ARCH).
-pub fn configured(server: &Server, table: &str, key: &str, default: &str) -> String {
-    std::fs::read_to_string(server.data_dir.join("bootmedium.toml"))
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .and_then(|doc| doc.get(table)?.get(key)?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| default.to_owned())
-}
-
 /// Sets `key = value` in the table `table` (dotted, e.g. `medium.node_types.dummynet`) of the
 /// data dir's bootmedium.toml, creating the tables as needed (for [`Server::start_with`]).
 pub fn set_config(data_dir: &Path, table: &str, key: &str, value: impl Into<toml::Value>) {
@@ -1297,11 +603,6 @@ pub fn set_config(data_dir: &Path, table: &str, key: &str, value: impl Into<toml
     }
     at.insert(key.to_owned(), value.into());
     std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
-}
-
-/// The node's stored key, as an admin's GetNodes shows it.
-pub fn stored_key(server: &Server, node: i64) -> Value {
-    field(&server.admin_row("GetNodes", vec![i(node), strs(&["key"])]), "key").clone()
 }
 
 /// Writes an inline GetBootMedium result (a base64 string) decoded to `path`.
