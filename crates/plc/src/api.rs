@@ -5,7 +5,9 @@
 //! and [`Api::boot_medium_as`], with no XML-RPC values of their own.
 //!
 //! Order as upstream's `Method.__call__`: method lookup (100), argument count (101), auth while
-//! checking the first argument (102/103/108), the other arguments' types (102), then the method.
+//! checking the first argument (102/103/108: the XML-RPC adapter turns the auth struct into
+//! typed [`Credentials`] once, `wire::credentials`, and authentication takes those), the other
+//! arguments' types (102), then the method.
 //! Each call's writes run in one registry transaction: it commits only when the method succeeds,
 //! so a fault leaves the database as it was. A password is checked first, with no transaction
 //! open (`auth::PasswordCheck`); authentication then runs on a read transaction, so a caller who
@@ -14,7 +16,7 @@
 //!
 //! Section numbers (§N) refer to docs/plc-api.md.
 
-use crate::auth::{AuthFailure, AuthRequest, Authenticated, PasswordCheck, PasswordMemo};
+use crate::auth::{AuthFailure, AuthMethod, AuthRequest, Authenticated, Credentials, PasswordCheck, PasswordMemo};
 use crate::caller::Caller;
 use crate::config::PlcConfig;
 use crate::context::{Cx, EventNote, MediaEnv, MethodSpec, Recheck, Reply, Services, Writes, authenticate};
@@ -52,27 +54,32 @@ pub struct CallOutcome<T = Reply> {
     pub caller: String,
 }
 
-/// How a typed front end authenticates.
-#[derive(Debug, Clone)]
-pub enum Credentials {
-    /// A session id (`GetSession`), as the download API's bearer token or cookie carries it.
-    Session(String),
+/// A call as the event log records it: its arguments as sent, the auth struct first (the call
+/// text), and its AuthMethod (`auth_type`).
+#[derive(Clone, Copy)]
+struct Sent<'a> {
+    params: &'a [Value],
+    auth_method: Option<AuthMethod>,
 }
 
-impl Credentials {
-    /// The auth struct the event log records (its secret redacted there).
-    fn auth_struct(&self) -> Value {
-        let Credentials::Session(s) = self;
-        let mut auth = BTreeMap::new();
-        auth.insert("AuthMethod".to_string(), Value::from("session"));
-        auth.insert("session".to_string(), Value::String(s.clone()));
-        Value::Struct(auth)
+impl<'a> Sent<'a> {
+    fn event(
+        self,
+        spec: &'static MethodSpec,
+        caller: Option<&'a Caller>,
+        fault_code: i64,
+        note: EventNote,
+        started: Instant,
+    ) -> EventRecord<'a> {
+        EventRecord { spec, params: self.params, auth_method: self.auth_method, caller, fault_code, note, started }
     }
 }
 
 /// How a call runs, besides its method, caller and transaction.
 struct Run<'a> {
     started: Instant,
+    /// The caller's credentials (none for the operator's command line).
+    credentials: Option<&'a Credentials>,
     recheck: Option<Recheck<'a>>,
 }
 
@@ -140,9 +147,21 @@ impl Api {
         let Some(spec) = methods::lookup(method) else {
             return CallOutcome { result: Err(Fault::invalid_method(method)), caller: String::new() };
         };
+        let started = Instant::now();
+        let (min, max) = (1 + spec.required, 1 + spec.params.len());
+        if params.len() < min || params.len() > max {
+            return labelled(spec, (Err(Fault::argument_count(params.len(), min, max)), None));
+        }
+        let credentials = match wire::credentials(&params[0]) {
+            Ok(c) => c,
+            Err(bad) => {
+                let sent = Sent { params, auth_method: bad.method };
+                return labelled(spec, (Err(self.auth_failed(spec, sent, bad.fault.into(), started).await), None));
+            }
+        };
         let handler = spec.handler;
         let body = async |cx: &mut Cx<'_>| handler(cx, Args(&params[1..])).await;
-        labelled(spec, self.invoke(spec, params, peer, memo, body).await)
+        labelled(spec, self.invoke(spec, &credentials, params, peer, memo, body).await)
     }
 
     /// `GetBootMedium(auth, node, action, '', options)` answered with a download link instead
@@ -157,11 +176,11 @@ impl Api {
         peer: Option<IpAddr>,
     ) -> CallOutcome<DownloadLink> {
         let spec = methods::boot_medium_spec();
-        // The call as the event log and the hmac-free auth see it.
-        let params = boot_medium_params(credentials.auth_struct(), node, action, "", options);
+        // The call as the event log records it (and an hmac signature would cover).
+        let params = boot_medium_params(wire::auth_struct(credentials), node, action, "", options);
         let lifetime = self.config.medium.download_lifetime_seconds;
         let body = async |cx: &mut Cx<'_>| boot_medium::issue_link(cx, node, action, options, lifetime).await;
-        labelled(spec, self.waking_mail(self.invoke(spec, &params, peer, None, body)).await)
+        labelled(spec, self.waking_mail(self.invoke(spec, credentials, &params, peer, None, body)).await)
     }
 
     /// GetBootMedium for the operator's command line, which already holds the data directory:
@@ -180,33 +199,32 @@ impl Api {
         let call = boot_medium::MediumCall { node, action, filename: filename.as_deref(), options };
         let body = async |cx: &mut Cx<'_>| boot_medium::issue(cx, &call).await;
         let tx = self.registry.begin_read().await?;
-        let run = Run { started: Instant::now(), recheck: None };
-        self.waking_mail(self.execute(spec, &params, caller, tx, run, body)).await
+        let run = Run { started: Instant::now(), credentials: None, recheck: None };
+        let sent = Sent { params: &params, auth_method: None };
+        self.waking_mail(self.execute(spec, sent, caller, tx, run, body)).await
     }
 
-    /// Checks a call's arguments and caller, then runs `body` for it (see [`Api::execute`]).
-    /// `params` are the call's arguments as sent, the auth struct first.
+    /// Authenticates `credentials`, checks the call's arguments, then runs `body` for it (see
+    /// [`Api::execute`]). `params` are the call's arguments as sent (counted already), the auth
+    /// struct first.
     async fn invoke<'a, T>(
         &'a self,
         spec: &'static MethodSpec,
+        credentials: &'a Credentials,
         params: &'a [Value],
         peer: Option<IpAddr>,
         memo: Option<&'a PasswordMemo>,
         body: impl for<'c> AsyncFnOnce(&'c mut Cx<'a>) -> MethodResult<T>,
     ) -> (MethodResult<T>, Option<Caller>) {
         let started = Instant::now();
-        let (min, max) = (1 + spec.required, 1 + spec.params.len());
-        if params.len() < min || params.len() > max {
-            return (Err(Fault::argument_count(params.len(), min, max)), None);
-        }
-        let auth_value = &params[0];
-        let rest = &params[1..];
-        let req = AuthRequest { method: spec.name, roles: spec.roles, auth: auth_value, args: rest, peer };
+        let sent = Sent { params, auth_method: Some(credentials.method()) };
+        let rest = params.get(1..).unwrap_or_default();
+        let req = AuthRequest { method: spec.name, roles: spec.roles, credentials, args: rest, peer };
         let mut check = PasswordCheck::new(&self.logins, memo);
         if !spec.checks_own_auth
             && let Err(f) = check.verify(&self.registry, &self.config, &req).await
         {
-            return (Err(self.auth_failed(spec, params, f.into(), started).await), None);
+            return (Err(self.auth_failed(spec, sent, f.into(), started).await), None);
         }
         // Authenticate on a read transaction: a caller who cannot authenticate never takes the
         // write lock.
@@ -218,18 +236,18 @@ impl Api {
             Ok(Authenticated { caller, extend_node_session }) => (caller, extend_node_session),
             Err(failure) => {
                 drop(tx);
-                return (Err(self.auth_failed(spec, params, failure, started).await), None);
+                return (Err(self.auth_failed(spec, sent, failure, started).await), None);
             }
         };
         for (p, v) in spec.params.iter().zip(rest) {
             if let Err(f) = wire::check(p.name, &p.ty, v) {
                 drop(tx);
-                self.log_failure(spec, params, Some(&caller), &f, started).await;
+                self.log_failure(spec, sent, Some(&caller), &f, started).await;
                 return (Err(f), Some(caller));
             }
         }
-        let run = Run { started, recheck: Some(Recheck { req, check }) };
-        let result = self.execute(spec, params, caller.clone(), tx, run, body).await;
+        let run = Run { started, credentials: Some(credentials), recheck: Some(Recheck { req, check }) };
+        let result = self.execute(spec, sent, caller.clone(), tx, run, body).await;
         // After the call's own transaction has ended (SQLite has one writer at a time).
         if let Some(session) = extend_node_session {
             self.extend_node_session(&session).await;
@@ -242,7 +260,7 @@ impl Api {
     async fn auth_failed(
         &self,
         spec: &'static MethodSpec,
-        params: &[Value],
+        sent: Sent<'_>,
         AuthFailure { fault, delete_session, authfail }: AuthFailure,
         started: Instant,
     ) -> Fault {
@@ -250,9 +268,9 @@ impl Api {
             self.delete_session(&s).await;
         }
         if let Some(node) = authfail {
-            self.notify_authfail(spec, params, &node, &fault, started).await;
+            self.notify_authfail(spec, sent, &node, &fault, started).await;
         }
-        self.log_failure(spec, params, None, &fault, started).await;
+        self.log_failure(spec, sent, None, &fault, started).await;
         fault
     }
 
@@ -262,13 +280,14 @@ impl Api {
     async fn execute<'a, T>(
         &'a self,
         spec: &'static MethodSpec,
-        params: &'a [Value],
+        sent: Sent<'a>,
         caller: Caller,
         tx: Tx,
-        Run { started, recheck }: Run<'a>,
+        Run { started, credentials, recheck }: Run<'a>,
         body: impl for<'c> AsyncFnOnce(&'c mut Cx<'a>) -> MethodResult<T>,
     ) -> MethodResult<T> {
-        let mut cx = Cx::new(&self.services, spec, params, caller.clone(), tx, recheck);
+        let args = sent.params.get(1..).unwrap_or_default();
+        let mut cx = Cx::new(&self.services, spec, credentials, args, caller.clone(), tx, recheck);
         let result = match spec.writes {
             Writes::Yes => match cx.begin_writing().await {
                 Ok(()) => body(&mut cx).await,
@@ -283,7 +302,7 @@ impl Api {
             // A call that wrote: its event commits with its writes.
             Ok(v) if writing => {
                 let logged = if wants_event {
-                    let rec = EventRecord { spec, params, caller: Some(&caller), fault_code: 0, note: event, started };
+                    let rec = sent.event(spec, Some(&caller), 0, event, started);
                     events::record(&mut tx, rec).await
                 } else {
                     Ok(())
@@ -300,7 +319,7 @@ impl Api {
                 if let Err(e) = ended {
                     Err(Fault::from(e))
                 } else if wants_event {
-                    let rec = EventRecord { spec, params, caller: Some(&caller), fault_code: 0, note: event, started };
+                    let rec = sent.event(spec, Some(&caller), 0, event, started);
                     self.events.record(&self.registry, rec).await.map(|()| v)
                 } else {
                     Ok(v)
@@ -308,7 +327,7 @@ impl Api {
             }
             Err(f) => {
                 drop(tx);
-                self.log_failure(spec, params, Some(&caller), &f, started).await;
+                self.log_failure(spec, sent, Some(&caller), &f, started).await;
                 Err(f)
             }
         };
@@ -343,7 +362,7 @@ impl Api {
     async fn notify_authfail(
         &self,
         spec: &'static MethodSpec,
-        params: &[Value],
+        sent: Sent<'_>,
         node: &crate::caller::NodeCaller,
         fault: &Fault,
         started: Instant,
@@ -374,7 +393,7 @@ impl Api {
             let Some(mail) = notify::compose(&mut tx, &self.config, node, &notice).await? else { return Ok(false) };
             notify::send(&mut tx, &self.config, &mail, ID).await?;
             let note = EventNote { message: Some(notify::event_message(ID)), objects: vec![("Node", node.node_id)] };
-            let rec = EventRecord { spec, params, caller: None, fault_code: fault.code, note, started };
+            let rec = sent.event(spec, None, fault.code, note, started);
             events::record(&mut tx, rec).await?;
             tx.commit().await?;
             Ok(true)
@@ -398,7 +417,7 @@ impl Api {
     async fn log_failure(
         &self,
         spec: &'static MethodSpec,
-        params: &[Value],
+        sent: Sent<'_>,
         caller: Option<&Caller>,
         fault: &Fault,
         started: Instant,
@@ -406,7 +425,7 @@ impl Api {
         if !self.config.api.debug {
             return;
         }
-        let rec = EventRecord { spec, params, caller, fault_code: fault.code, note: EventNote::default(), started };
+        let rec = sent.event(spec, caller, fault.code, EventNote::default(), started);
         if let Err(f) = self.events.record(&self.registry, rec).await {
             tracing::warn!(method = spec.name, error = %f.message, "could not record a failed call in the event log");
         }
@@ -533,8 +552,7 @@ fn fault_struct(f: &Fault) -> Value {
     Value::Struct(m)
 }
 
-/// A typed GetBootMedium call as the XML-RPC arguments the event log records (and session auth
-/// reads its auth struct from).
+/// A typed GetBootMedium call as the XML-RPC arguments the event log records.
 fn boot_medium_params(auth: Value, node: &NodeRef, action: &str, filename: &str, options: &[String]) -> [Value; 5] {
     let options = Value::Array(options.iter().map(|o| Value::from(o.as_str())).collect());
     [auth, node.clone().into_value(), Value::from(action), Value::from(filename), options]

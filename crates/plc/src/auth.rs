@@ -1,6 +1,8 @@
-//! Authentication (docs/plc-api.md §2): the auth struct's AuthMethod picks password/capability,
-//! session, hmac (node), anonymous or gpg; each checks its fields, finds the caller and checks
-//! the method's roles the way upstream does (103 or 108 depending on the method of auth).
+//! Authentication (docs/plc-api.md §2) of typed [`Credentials`]: password/capability, session,
+//! hmac (node), anonymous or gpg; each finds the caller and checks the method's roles the way
+//! upstream does (103 or 108 depending on the method of auth). The XML-RPC auth struct becomes
+//! `Credentials` once, in the wire adapter (`wire::credentials`, with §2.1's faults for a
+//! malformed struct); nothing here reads it.
 //!
 //! Section numbers (§N) refer to docs/plc-api.md.
 
@@ -13,8 +15,113 @@ use crate::logins::LoginGuard;
 use crate::roles::{Role, python_list};
 use bootmedium_registry::{Registry, Tx, ops};
 use bootmedium_xmlrpc::Value;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+/// The auth struct's `AuthMethod` (§2.1): which kind of credentials a call carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Session,
+    Password,
+    Capability,
+    Gpg,
+    Hmac,
+    HmacDummybox,
+    Anonymous,
+}
+
+impl AuthMethod {
+    /// Every method, in the order upstream's fault lists them.
+    pub const ALL: [AuthMethod; 7] = [
+        AuthMethod::Session,
+        AuthMethod::Password,
+        AuthMethod::Capability,
+        AuthMethod::Gpg,
+        AuthMethod::Hmac,
+        AuthMethod::HmacDummybox,
+        AuthMethod::Anonymous,
+    ];
+
+    /// The name the auth struct carries.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Session => "session",
+            AuthMethod::Password => "password",
+            AuthMethod::Capability => "capability",
+            AuthMethod::Gpg => "gpg",
+            AuthMethod::Hmac => "hmac",
+            AuthMethod::HmacDummybox => "hmac_dummybox",
+            AuthMethod::Anonymous => "anonymous",
+        }
+    }
+
+    /// The method named `name`, if it is one.
+    pub fn named(name: &str) -> Option<AuthMethod> {
+        AuthMethod::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The event log's `auth_type` (§2.8): upstream's `auth_types` table has every method but
+    /// hmac_dummybox.
+    pub fn event_auth_type(self) -> Option<&'static str> {
+        (self != AuthMethod::HmacDummybox).then(|| self.name())
+    }
+}
+
+/// What a caller authenticates with (§2.2–2.7), whichever front end it came through.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// AuthMethod `password`, or `capability` (the same check; only the name differs).
+    Password {
+        username: String,
+        password: String,
+        capability: bool,
+    },
+    /// A session id (`GetSession`), as an auth struct or the download API's bearer token or
+    /// cookie carries it.
+    Session(String),
+    /// A node's signature (`value`) over the call's arguments as sent, with its key; AuthMethod
+    /// `hmac`, or `hmac_dummybox` (the same check).
+    Hmac {
+        node_id: i64,
+        value: String,
+        dummybox: bool,
+    },
+    Anonymous,
+    /// Refused (§2.7): this server has no GPG keys to check a signature with.
+    Gpg,
+}
+
+impl Credentials {
+    pub fn method(&self) -> AuthMethod {
+        match self {
+            Credentials::Password { capability: false, .. } => AuthMethod::Password,
+            Credentials::Password { capability: true, .. } => AuthMethod::Capability,
+            Credentials::Session(_) => AuthMethod::Session,
+            Credentials::Hmac { dummybox: false, .. } => AuthMethod::Hmac,
+            Credentials::Hmac { dummybox: true, .. } => AuthMethod::HmacDummybox,
+            Credentials::Anonymous => AuthMethod::Anonymous,
+            Credentials::Gpg => AuthMethod::Gpg,
+        }
+    }
+}
+
+/// Without the secrets: credentials end up in log lines and panic messages.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Password { username, capability, .. } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .field("capability", capability)
+                .finish_non_exhaustive(),
+            Credentials::Session(_) => f.write_str("Session(..)"),
+            Credentials::Hmac { node_id, dummybox, .. } => {
+                f.debug_struct("Hmac").field("node_id", node_id).field("dummybox", dummybox).finish_non_exhaustive()
+            }
+            Credentials::Anonymous => f.write_str("Anonymous"),
+            Credentials::Gpg => f.write_str("Gpg"),
+        }
+    }
+}
 
 /// A failed authentication; a failed session also names the session row to delete (upstream
 /// deletes the session on every 103 raised by SessionAuth), and a wrong hmac signature for an
@@ -31,36 +138,16 @@ impl From<Fault> for AuthFailure {
     }
 }
 
-const AUTH_METHODS: &str = "must be 'session', 'password', 'capability', 'gpg', 'hmac', 'hmac_dummybox', 'anonymous'";
-
 /// What the call is, as far as authentication needs to know.
 pub struct AuthRequest<'a> {
     pub method: &'a str,
     pub roles: &'a [Role],
-    pub auth: &'a Value,
-    /// The arguments after the auth struct (signed by hmac callers).
+    pub credentials: &'a Credentials,
+    /// The arguments after the auth struct, as sent: an hmac signature is over these values, not
+    /// over their typed form (§2.5: Python's `str()` of each, as the client sent it), so they
+    /// reach authentication as values.
     pub args: &'a [Value],
     pub peer: Option<IpAddr>,
-}
-
-fn field<'a>(auth: &'a BTreeMap<String, Value>, key: &str) -> Result<&'a str, Fault> {
-    match auth.get(key) {
-        None => Err(Fault::invalid_named("auth", format!("'{key}' not specified"))),
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(Fault::invalid_named(key, format!("expected string, got {}", other.type_name()))),
-    }
-}
-
-/// The auth method name, after checking the struct has one we know.
-pub fn auth_method(auth: &Value) -> Result<&str, Fault> {
-    let Value::Struct(fields) = auth else {
-        return Err(Fault::invalid_named("auth", format!("expected struct, got {}", auth.type_name())));
-    };
-    let m = field(fields, "AuthMethod")?;
-    match m {
-        "session" | "password" | "capability" | "gpg" | "hmac" | "hmac_dummybox" | "anonymous" => Ok(m),
-        _ => Err(Fault::invalid_named("AuthMethod", AUTH_METHODS)),
-    }
 }
 
 /// A successful authentication.
@@ -112,7 +199,7 @@ impl<'a> PasswordCheck<'a> {
         PasswordCheck { guard, memo, matched: None }
     }
 
-    /// Checks the secret of a password (or capability) auth struct; anything else passes
+    /// Checks the secret of password (or capability) credentials; anything else passes
     /// untouched (its faults come from [`authenticate`], in upstream's order). Refused first,
     /// with nothing checked, while the account or the client's address is over its failed-login
     /// limit.
@@ -122,12 +209,7 @@ impl<'a> PasswordCheck<'a> {
         config: &PlcConfig,
         req: &AuthRequest<'_>,
     ) -> Result<(), Fault> {
-        let (Ok("password" | "capability"), Value::Struct(fields)) = (auth_method(req.auth), req.auth) else {
-            return Ok(());
-        };
-        let (Ok(username), Ok(secret)) = (field(fields, "Username"), field(fields, "AuthString")) else {
-            return Ok(());
-        };
+        let Credentials::Password { username, password: secret, .. } = req.credentials else { return Ok(()) };
         if let Some(seconds) = self.guard.refused_for(username, req.peer) {
             return Err(Fault::auth(format!(
                 "PasswordAuth: Too many failed logins for this account or address; try again in {seconds} s"
@@ -176,22 +258,20 @@ pub async fn authenticate(
     req: &AuthRequest<'_>,
     check: &PasswordCheck<'_>,
 ) -> Result<Authenticated, AuthFailure> {
-    let method = auth_method(req.auth)?;
-    let Value::Struct(fields) = req.auth else {
-        return Err(Fault::invalid_named("auth", "expected struct").into());
-    };
-    match method {
-        "password" | "capability" => Ok(password_auth(tx, config, req, fields, check).await?.into()),
-        "session" => session_auth(tx, config, req, fields).await,
-        "hmac" | "hmac_dummybox" => Ok(hmac_auth(tx, req, fields).await?.into()),
-        "anonymous" => {
+    match req.credentials {
+        Credentials::Password { username, password, .. } => {
+            Ok(password_auth(tx, config, req, username, password, check).await?.into())
+        }
+        Credentials::Session(session) => session_auth(tx, config, req, session).await,
+        Credentials::Hmac { node_id, value, .. } => Ok(hmac_auth(tx, req, *node_id, value).await?.into()),
+        Credentials::Anonymous => {
             if req.roles.contains(&Role::Anonymous) {
                 Ok(Caller::Anonymous.into())
             } else {
                 Err(Fault::auth("AnonymousAuth: method cannot be called anonymously").into())
             }
         }
-        _ => Err(Fault::auth("GPGAuth: GPG authentication is not supported by this server").into()),
+        Credentials::Gpg => Err(Fault::auth("GPGAuth: GPG authentication is not supported by this server").into()),
     }
 }
 
@@ -227,11 +307,10 @@ async fn password_auth(
     tx: &mut Tx,
     config: &PlcConfig,
     req: &AuthRequest<'_>,
-    fields: &BTreeMap<String, Value>,
+    username: &str,
+    secret: &str,
     check: &PasswordCheck<'_>,
 ) -> Result<Caller, Fault> {
-    let username = field(fields, "Username")?;
-    let secret = field(fields, "AuthString")?;
     let maint = &config.api.maintenance_user;
     if !maint.is_empty() && username == maint {
         return maintenance_auth(config, req, secret);
@@ -279,9 +358,9 @@ async fn session_auth(
     tx: &mut Tx,
     config: &PlcConfig,
     req: &AuthRequest<'_>,
-    fields: &BTreeMap<String, Value>,
+    session: &str,
 ) -> Result<Authenticated, AuthFailure> {
-    let session = field(fields, "session")?.to_string();
+    let session = session.to_string();
     let fail = |msg: &str| AuthFailure {
         fault: Fault::auth(format!("SessionAuth: {msg}")),
         delete_session: Some(session.clone()),
@@ -334,16 +413,6 @@ pub(crate) async fn load_node_caller(tx: &mut Tx, node_id: i64) -> Result<Option
     }))
 }
 
-/// The `node_id` and `value` of an hmac auth struct.
-fn hmac_fields(fields: &BTreeMap<String, Value>) -> Result<(i64, &str), Fault> {
-    let node_id = match fields.get("node_id") {
-        None => return Err(Fault::invalid_named("auth", "'node_id' not specified")),
-        Some(v) => crate::wire::as_int(v)
-            .ok_or_else(|| Fault::invalid_named("node_id", format!("expected int, got {}", v.type_name())))?,
-    };
-    Ok((node_id, field(fields, "value")?))
-}
-
 /// The key a local, live node authenticates with ("" when it has none).
 async fn current_node_key(tx: &mut Tx, node_id: i64) -> Result<String, Fault> {
     Ok(ops::nodes::key(tx, node_id).await?.unwrap_or_default())
@@ -352,15 +421,10 @@ async fn current_node_key(tx: &mut Tx, node_id: i64) -> Result<String, Fault> {
 /// hmac auth (§2.5). A signature that does not match an existing node's key also names the
 /// node, for the `authfail` notice to its owners; a node without a key was never issued a
 /// medium, so nobody signing for it is the node, and its owners are not mailed.
-async fn hmac_auth(
-    tx: &mut Tx,
-    req: &AuthRequest<'_>,
-    fields: &BTreeMap<String, Value>,
-) -> Result<Caller, AuthFailure> {
+async fn hmac_auth(tx: &mut Tx, req: &AuthRequest<'_>, node_id: i64, value: &str) -> Result<Caller, AuthFailure> {
     if !req.roles.contains(&Role::Node) {
         return Err(Fault::auth("BootAuth: Not allowed to call method, missing 'node' role").into());
     }
-    let (node_id, value) = hmac_fields(fields)?;
     let Some(node) = load_node_caller(tx, node_id).await? else {
         return Err(Fault::auth("BootAuth: No such node").into());
     };
@@ -378,7 +442,7 @@ async fn hmac_auth(
     Ok(Caller::Node(node))
 }
 
-/// Whose key signed an hmac auth struct, as far as the issued-media ledger can tell.
+/// Whose key made an hmac signature, as far as the issued-media ledger can tell.
 #[derive(Debug, Clone)]
 pub enum SignedBy {
     /// The node's current key, and the ledger row of the medium that carried it (none when the
@@ -390,15 +454,13 @@ pub enum SignedBy {
     Unknown,
 }
 
-/// Checks an hmac auth struct (`{AuthMethod: 'hmac', node_id, value}`) over `args` against the
-/// node's current key, then against every key the ledger recorded for it. Malformed structs are
-/// fault 102; a signature that matches nothing is [`SignedBy::Unknown`], not a fault.
-pub async fn signed_by(tx: &mut Tx, auth: &Value, args: &[Value]) -> Result<SignedBy, Fault> {
-    if !matches!(auth_method(auth)?, "hmac" | "hmac_dummybox") {
+/// Checks an hmac signature over `args` (the arguments as sent) against the node's current key,
+/// then against every key the ledger recorded for it. Other credentials are fault 102; a
+/// signature that matches nothing is [`SignedBy::Unknown`], not a fault.
+pub async fn signed_by(tx: &mut Tx, credentials: Option<&Credentials>, args: &[Value]) -> Result<SignedBy, Fault> {
+    let Some(&Credentials::Hmac { node_id, ref value, .. }) = credentials else {
         return Err(Fault::invalid_named("auth", "expected hmac node authentication"));
-    }
-    let Value::Struct(fields) = auth else { return Err(Fault::invalid_named("auth", "expected struct")) };
-    let (node_id, value) = hmac_fields(fields)?;
+    };
     let Some(node) = load_node_caller(tx, node_id).await? else { return Ok(SignedBy::Unknown) };
     let current = current_node_key(tx, node_id).await?;
     let issued = crate::ledger::node_keys(tx, node_id).await?;

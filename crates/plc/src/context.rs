@@ -8,7 +8,7 @@
 //! methods, so there is no import circle between the dispatcher and the methods.
 
 use crate::args::Param;
-use crate::auth::{self, AuthFailure, AuthRequest, Authenticated, PasswordCheck, SignedBy};
+use crate::auth::{self, AuthFailure, AuthRequest, Authenticated, Credentials, PasswordCheck, SignedBy};
 use crate::caller::Caller;
 use crate::config::PlcConfig;
 use crate::fault::{Fault, MethodResult};
@@ -62,7 +62,7 @@ pub struct MethodSpec {
     pub doc: &'static str,
     /// Whether and when the method writes.
     pub writes: Writes,
-    /// The method reads its auth struct itself and runs for an anonymous caller
+    /// The method checks its caller's credentials itself and runs for an anonymous caller
     /// (VerifyIssuedMedium: a superseded key is an answer there, not fault 103).
     pub checks_own_auth: bool,
     /// Whether these arguments (after auth) ask for a medium handed over inline, which
@@ -153,9 +153,9 @@ pub struct Cx<'a> {
     pub caller: Caller,
     pub services: &'a Services,
     pub spec: &'static MethodSpec,
-    /// The auth struct as sent (nil for the operator's command line and the typed front ends).
-    auth: &'a Value,
-    /// The arguments after it, as sent (an hmac signature covers them).
+    /// The caller's credentials (none for the operator's command line).
+    credentials: Option<&'a Credentials>,
+    /// The arguments after the auth struct, as sent (an hmac signature covers them).
     args: &'a [Value],
     pub event: EventNote,
     /// Result files the method wrote; removed again if the call does not commit.
@@ -171,19 +171,19 @@ impl<'a> Cx<'a> {
     pub(crate) fn new(
         services: &'a Services,
         spec: &'static MethodSpec,
-        params: &'a [Value],
+        credentials: Option<&'a Credentials>,
+        args: &'a [Value],
         caller: Caller,
         tx: Tx,
         recheck: Option<Recheck<'a>>,
     ) -> Self {
-        static NIL: Value = Value::Nil;
         Cx {
             tx,
             caller,
             services,
             spec,
-            auth: params.first().unwrap_or(&NIL),
-            args: params.get(1..).unwrap_or_default(),
+            credentials,
+            args,
             event: EventNote::default(),
             created_files: Vec::new(),
             // Every call starts on a read transaction; a writing method's write transaction
@@ -197,20 +197,23 @@ impl<'a> Cx<'a> {
         &self.services.config
     }
 
-    /// The auth struct's `session` (the session a session-authenticated call used), if any.
+    /// The caller's credentials (none for the operator's command line).
+    pub fn credentials(&self) -> Option<&'a Credentials> {
+        self.credentials
+    }
+
+    /// The session a session-authenticated call used, if it was one.
     pub fn auth_session(&self) -> Option<&'a str> {
-        self.auth.get("session").and_then(Value::as_str)
+        match self.credentials {
+            Some(Credentials::Session(s)) => Some(s),
+            _ => None,
+        }
     }
 
-    /// The call's `AuthMethod` (fault 102 when the auth struct has none).
-    pub fn auth_method(&self) -> MethodResult<&'a str> {
-        auth::auth_method(self.auth)
-    }
-
-    /// Which node key signed this call's hmac auth struct (over its arguments as sent), for
-    /// a method that checks its own auth.
+    /// Which node key made this call's hmac signature (over its arguments as sent), for a
+    /// method that checks its own auth.
     pub async fn signed_by(&mut self) -> MethodResult<SignedBy> {
-        auth::signed_by(&mut self.tx, self.auth, self.args).await
+        auth::signed_by(&mut self.tx, self.credentials, self.args).await
     }
 
     /// Records the event message and objects (upstream's `self.message`/`event_objects`).

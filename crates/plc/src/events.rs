@@ -8,6 +8,7 @@
 //! next transaction — so reading calls never take the write lock one by one. Each call still
 //! returns only once its event has committed (or with the fault that stopped it).
 
+use crate::auth::AuthMethod;
 use crate::caller::Caller;
 use crate::context::{EventNote, MethodSpec};
 use crate::fault::{Fault, MethodResult};
@@ -21,8 +22,12 @@ use tokio::sync::oneshot;
 /// A call about to be recorded.
 pub(crate) struct EventRecord<'a> {
     pub spec: &'static MethodSpec,
-    /// The call's arguments as sent, the auth struct first (recorded redacted).
+    /// The call's arguments as sent, the auth struct first: the one source of the recorded
+    /// call text (redacted, [`crate::pyrepr::redacted_args`]).
     pub params: &'a [Value],
+    /// The call's AuthMethod, from its credentials (or from an auth struct that named a valid
+    /// method but was malformed otherwise); none for the operator's command line.
+    pub auth_method: Option<AuthMethod>,
     pub caller: Option<&'a Caller>,
     pub fault_code: i64,
     pub note: EventNote,
@@ -51,13 +56,7 @@ impl From<EventRecord<'_>> for EventRow {
             Some(Caller::Node(n)) => (None, Some(n.node_id)),
             _ => (None, None),
         };
-        let auth_type = rec
-            .params
-            .first()
-            .and_then(|a| a.get("AuthMethod"))
-            .and_then(Value::as_str)
-            .filter(|m| ["session", "password", "capability", "gpg", "hmac", "anonymous"].contains(m))
-            .map(str::to_string);
+        let auth_type = rec.auth_method.and_then(AuthMethod::event_auth_type).map(str::to_string);
         EventRow {
             person_id,
             node_id,
@@ -169,7 +168,15 @@ mod tests {
             calls.push(tokio::spawn(async move {
                 let spec = crate::methods::boot_medium_spec();
                 let note = EventNote { message: Some(format!("call {i}")), objects: vec![("Node", i)] };
-                let rec = EventRecord { spec, params: &[], caller: None, fault_code: 0, note, started: Instant::now() };
+                let rec = EventRecord {
+                    spec,
+                    params: &[],
+                    auth_method: None,
+                    caller: None,
+                    fault_code: 0,
+                    note,
+                    started: Instant::now(),
+                };
                 batcher.record(&registry, rec).await
             }));
         }

@@ -42,7 +42,8 @@ pub mod fuzzing {
     pub use crate::wire::{FromArg, check as check_argument};
 }
 
-pub use api::{Api, CallOutcome, Credentials, DownloadLink, Issued, NodeRef};
+pub use api::{Api, CallOutcome, DownloadLink, Issued, NodeRef};
+pub use auth::{AuthMethod, Credentials};
 pub use config::PlcConfig;
 pub use context::{MediaEnv, Reply, Services};
 pub use downloads::DownloadInfo;

@@ -6,6 +6,7 @@
 //! themselves never see a `Value`.
 
 use crate::args::{Datum, Done, FILTER, Fields, INT_OR_STR, IdOrName, OrNil, RETURN_FIELDS, Ty};
+use crate::auth::{AuthMethod, Credentials};
 use crate::context::Reply;
 use crate::fault::{Fault, MethodResult};
 use crate::filter::{Filter, ReturnFields};
@@ -42,6 +43,77 @@ pub fn check(name: &str, ty: &Ty, v: &Value) -> MethodResult<()> {
             Err(last)
         }
         _ => Err(mismatch()),
+    }
+}
+
+/// A malformed auth struct: its fault, and its AuthMethod when the struct named a valid one (the
+/// event log records it as the call's `auth_type`, §2.8).
+#[derive(Debug)]
+pub struct BadAuth {
+    pub fault: Fault,
+    pub method: Option<AuthMethod>,
+}
+
+fn auth_field<'a>(auth: &'a BTreeMap<String, Value>, key: &str) -> Result<&'a str, Fault> {
+    match auth.get(key) {
+        None => Err(Fault::invalid_named("auth", format!("'{key}' not specified"))),
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(Fault::invalid_named(key, format!("expected string, got {}", other.type_name()))),
+    }
+}
+
+/// The auth struct (§2.1) as typed [`Credentials`]: its `AuthMethod` first, then the fields that
+/// method requires, as upstream's type check of the chosen class does (102 for a missing or
+/// wrongly typed field, before any role is looked at); other members are ignored.
+pub fn credentials(auth: &Value) -> Result<Credentials, BadAuth> {
+    let Value::Struct(fields) = auth else {
+        let fault = Fault::invalid_named("auth", format!("expected struct, got {}", auth.type_name()));
+        return Err(BadAuth { fault, method: None });
+    };
+    let method = auth_field(fields, "AuthMethod")
+        .and_then(|name| {
+            AuthMethod::named(name).ok_or_else(|| {
+                let names: Vec<String> = AuthMethod::ALL.iter().map(|m| format!("'{}'", m.name())).collect();
+                Fault::invalid_named("AuthMethod", format!("must be {}", names.join(", ")))
+            })
+        })
+        .map_err(|fault| BadAuth { fault, method: None })?;
+    let text = |key| auth_field(fields, key).map(str::to_string);
+    let typed = match method {
+        AuthMethod::Password | AuthMethod::Capability => text("Username").and_then(|username| {
+            let capability = method == AuthMethod::Capability;
+            Ok(Credentials::Password { username, password: text("AuthString")?, capability })
+        }),
+        AuthMethod::Session => text("session").map(Credentials::Session),
+        AuthMethod::Hmac | AuthMethod::HmacDummybox => match fields.get("node_id") {
+            None => Err(Fault::invalid_named("auth", "'node_id' not specified")),
+            Some(v) => i64::from_value("node_id", v).and_then(|node_id| {
+                let dummybox = method == AuthMethod::HmacDummybox;
+                Ok(Credentials::Hmac { node_id, value: text("value")?, dummybox })
+            }),
+        },
+        AuthMethod::Anonymous => Ok(Credentials::Anonymous),
+        // Its `name` and `signature` are never checked: GPG auth is refused whatever they are.
+        AuthMethod::Gpg => Ok(Credentials::Gpg),
+    };
+    typed.map_err(|fault| BadAuth { fault, method: Some(method) })
+}
+
+/// Credentials as the auth struct that would carry them: what the event log records for a call
+/// from a typed front end (secrets redacted there, as for any call).
+pub fn auth_struct(credentials: &Credentials) -> Value {
+    let method = ("AuthMethod", Value::from(credentials.method().name()));
+    match credentials {
+        Credentials::Password { username, password, .. } => members([
+            method,
+            ("Username", Value::from(username.as_str())),
+            ("AuthString", Value::from(password.as_str())),
+        ]),
+        Credentials::Session(session) => members([method, ("session", Value::from(session.as_str()))]),
+        Credentials::Hmac { node_id, value, .. } => {
+            members([method, ("node_id", Value::Int(*node_id)), ("value", Value::from(value.as_str()))])
+        }
+        Credentials::Anonymous | Credentials::Gpg => members([method]),
     }
 }
 

@@ -18,6 +18,7 @@ use super::common;
 use super::interfaces;
 use super::sessions;
 use crate::args::{Datum, Done, Fields, IdOrName, OrNil};
+use crate::auth::Credentials;
 use crate::caller::{Caller, NodeCaller};
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
@@ -197,7 +198,7 @@ pub struct NodeDetails {
 /// nil), the node's interfaces with nil values as "", and a new node session.
 pub async fn boot_get_node_details(cx: &mut Cx<'_>) -> MethodResult<NodeDetails> {
     let node = node_caller(cx)?;
-    if !matches!(cx.auth_method()?, "hmac" | "hmac_dummybox") {
+    if !matches!(cx.credentials(), Some(Credentials::Hmac { .. })) {
         return Err(Fault::invalid_named("auth", "BootGetNodeDetails requires hmac authentication"));
     }
     let d = ops::nodes::details(&mut cx.tx, node.node_id).await?.ok_or_else(|| Fault::invalid("No such node"))?;
