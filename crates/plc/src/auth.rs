@@ -473,3 +473,34 @@ pub async fn signed_by(tx: &mut Tx, credentials: Option<&Credentials>, args: &[V
         None => SignedBy::Unknown,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_debug_without_their_secrets() {
+        let all = [
+            Credentials::Password { username: "a@b.org".into(), password: "hunter2".into(), capability: false },
+            Credentials::Session("s3ssion=".into()),
+            Credentials::Hmac { node_id: 7, value: "s1gnature".into(), dummybox: true },
+        ];
+        for c in all {
+            let shown = format!("{c:?}");
+            for secret in ["hunter2", "s3ssion=", "s1gnature"] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+        }
+        let shown = format!(
+            "{:?}",
+            Credentials::Password { username: "a@b.org".into(), password: String::new(), capability: true }
+        );
+        assert!(shown.contains("a@b.org") && shown.contains("capability: true"), "{shown}");
+    }
+
+    #[test]
+    fn the_event_log_records_every_auth_method_but_hmac_dummybox() {
+        let recorded: Vec<&str> = AuthMethod::ALL.into_iter().filter_map(AuthMethod::event_auth_type).collect();
+        assert_eq!(recorded, ["session", "password", "capability", "gpg", "hmac", "anonymous"]);
+    }
+}

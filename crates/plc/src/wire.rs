@@ -1,9 +1,11 @@
-//! The XML-RPC adapter of the methods (docs/plc-api.md §10.2): the argument type check
-//! (`Invalid <name> value: expected <type>, got <type>`), the conversions from checked
-//! `Value`s to the methods' typed arguments ([`FromArg`]) and from their typed results back
-//! ([`IntoValue`], [`IntoReply`]), and [`method!`], the one declaration of a method, which
-//! generates its parameter list and the handler that converts and calls it. The methods
-//! themselves never see a `Value`.
+//! The XML-RPC adapter of the methods (docs/plc-api.md §2.1, §10.2): the auth struct as typed
+//! [`Credentials`] ([`credentials`], with upstream's faults for a malformed one), the argument
+//! type check (`Invalid <name> value: expected <type>, got <type>`), the conversions from
+//! checked `Value`s to the methods' typed arguments ([`FromArg`]) and from their typed results
+//! back ([`IntoValue`], [`IntoReply`]), and [`method!`], the one declaration of a method, which
+//! generates its parameter list and the handler that converts and calls it. The methods and
+//! authentication never see the auth struct; only an hmac signature is checked over the
+//! argument values as sent (§2.5).
 
 use crate::args::{Datum, Done, FILTER, Fields, INT_OR_STR, IdOrName, OrNil, RETURN_FIELDS, Ty};
 use crate::auth::{AuthMethod, Credentials};
@@ -602,6 +604,119 @@ mod tests {
         assert_eq!(Option::<i64>::from_arg("e", None).unwrap(), None);
         assert_eq!(Option::<i64>::from_arg("e", Some(&Value::Bool(true))).unwrap(), Some(1));
         assert_eq!(NodeRef::from_value("n", &Value::from("h")).unwrap(), NodeRef::Hostname("h".into()));
+    }
+
+    /// An auth struct of `(member, value)` pairs.
+    fn auth(pairs: &[(&str, Value)]) -> Value {
+        Value::Struct(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    }
+
+    #[test]
+    fn each_auth_method_converts_to_its_credentials() {
+        let s = |t: &str| Value::from(t);
+        let cases = [
+            (
+                auth(&[("AuthMethod", s("password")), ("Username", s("a@b.org")), ("AuthString", s("pw"))]),
+                Credentials::Password { username: "a@b.org".into(), password: "pw".into(), capability: false },
+            ),
+            (
+                auth(&[("AuthMethod", s("capability")), ("Username", s("a@b.org")), ("AuthString", s("pw"))]),
+                Credentials::Password { username: "a@b.org".into(), password: "pw".into(), capability: true },
+            ),
+            (auth(&[("AuthMethod", s("session")), ("session", s("sid="))]), Credentials::Session("sid=".into())),
+            (
+                auth(&[("AuthMethod", s("hmac")), ("node_id", Value::Int(7)), ("value", s("ab12"))]),
+                Credentials::Hmac { node_id: 7, value: "ab12".into(), dummybox: false },
+            ),
+            (
+                // Python's int accepts a bool.
+                auth(&[("AuthMethod", s("hmac_dummybox")), ("node_id", Value::Bool(true)), ("value", s("ab12"))]),
+                Credentials::Hmac { node_id: 1, value: "ab12".into(), dummybox: true },
+            ),
+            (auth(&[("AuthMethod", s("anonymous"))]), Credentials::Anonymous),
+            // Refused later, whatever its fields: there is nothing to check a signature with.
+            (auth(&[("AuthMethod", s("gpg"))]), Credentials::Gpg),
+        ];
+        for (value, expected) in cases {
+            let method = expected.method();
+            assert_eq!(value.get("AuthMethod").and_then(Value::as_str), Some(method.name()));
+            assert_eq!(credentials(&value).unwrap(), expected);
+            // The auth struct a typed front end's call is recorded with converts back.
+            assert_eq!(credentials(&auth_struct(&expected)).unwrap(), expected);
+            // Unknown members are ignored (the test suites send `Role`, the BootManager
+            // `node_ip`).
+            let Value::Struct(mut m) = value else { panic!("not a struct") };
+            m.insert("node_ip".into(), s("10.0.0.1"));
+            m.insert("Role".into(), Value::Int(1));
+            assert_eq!(credentials(&Value::Struct(m)).unwrap(), expected);
+        }
+        assert_eq!(AuthMethod::ALL.map(|m| AuthMethod::named(m.name())), AuthMethod::ALL.map(Some));
+    }
+
+    #[test]
+    fn a_malformed_auth_struct_is_its_fault() {
+        let s = |t: &str| Value::from(t);
+        let password = |m: &[(&str, Value)]| auth(&[&[("AuthMethod", s("password"))], m].concat());
+        let hmac = |m: &[(&str, Value)]| auth(&[&[("AuthMethod", s("hmac"))], m].concat());
+        use AuthMethod::{Hmac, Password, Session};
+        let cases = [
+            (s("admin"), "Invalid auth value: expected struct, got string", None),
+            (Value::Nil, "Invalid auth value: expected struct, got nil", None),
+            (Value::Array(vec![]), "Invalid auth value: expected struct, got array", None),
+            (
+                auth(&[("Username", s("a")), ("AuthString", s("b"))]),
+                "Invalid auth value: 'AuthMethod' not specified",
+                None,
+            ),
+            (auth(&[("AuthMethod", Value::Int(1))]), "Invalid AuthMethod value: expected string, got int", None),
+            (
+                auth(&[("AuthMethod", s("kerberos"))]),
+                "Invalid AuthMethod value: must be 'session', 'password', 'capability', 'gpg', 'hmac', 'hmac_dummybox', 'anonymous'",
+                None,
+            ),
+            (auth(&[("AuthMethod", s("Password"))]), "Invalid AuthMethod value: must be 'session',", None),
+            (password(&[("AuthString", s("pw"))]), "Invalid auth value: 'Username' not specified", Some(Password)),
+            (password(&[("Username", s("a"))]), "Invalid auth value: 'AuthString' not specified", Some(Password)),
+            (
+                password(&[("Username", Value::Int(5)), ("AuthString", s("pw"))]),
+                "Invalid Username value: expected string, got int",
+                Some(Password),
+            ),
+            (
+                password(&[("Username", s("a")), ("AuthString", Value::Nil)]),
+                "Invalid AuthString value: expected string, got nil",
+                Some(Password),
+            ),
+            (auth(&[("AuthMethod", s("session"))]), "Invalid auth value: 'session' not specified", Some(Session)),
+            (
+                auth(&[("AuthMethod", s("session")), ("session", Value::Int(42))]),
+                "Invalid session value: expected string, got int",
+                Some(Session),
+            ),
+            (hmac(&[("value", s("ab"))]), "Invalid auth value: 'node_id' not specified", Some(Hmac)),
+            (
+                hmac(&[("node_id", s("1")), ("value", s("ab"))]),
+                "Invalid node_id value: expected int, got string",
+                Some(Hmac),
+            ),
+            (hmac(&[("node_id", Value::Int(1))]), "Invalid auth value: 'value' not specified", Some(Hmac)),
+            (
+                hmac(&[("node_id", Value::Int(1)), ("value", Value::Int(3))]),
+                "Invalid value value: expected string, got int",
+                Some(Hmac),
+            ),
+            (
+                auth(&[("AuthMethod", s("hmac_dummybox")), ("value", s("ab"))]),
+                "Invalid auth value: 'node_id' not specified",
+                Some(AuthMethod::HmacDummybox),
+            ),
+        ];
+        for (value, message, method) in cases {
+            let bad = credentials(&value).unwrap_err();
+            assert_eq!(bad.fault.code, 102, "{value:?}");
+            assert!(bad.fault.message.starts_with(message), "{value:?}: {}", bad.fault.message);
+            assert_eq!(bad.method, method, "{value:?}");
+        }
     }
 
     #[test]
