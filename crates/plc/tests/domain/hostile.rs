@@ -293,6 +293,35 @@ fn auth_structs(fx: &Fixture) -> Vec<Case> {
             "'value' not specified",
         ),
         call(
+            // The struct is checked against its AuthMethod's fields before any role (§2.1).
+            "HMAC without node_id on a method without the node role",
+            "AddSite",
+            vec![st! { "AuthMethod" => "hmac", "value" => "x" }, add_site_fields.clone()],
+            102,
+            "Invalid auth value: 'node_id' not specified",
+        ),
+        call(
+            "BootGetNodeDetails by node session",
+            "BootGetNodeDetails",
+            vec![session_auth(&fx.node_session)],
+            102,
+            "BootGetNodeDetails requires hmac authentication",
+        ),
+        call(
+            "VerifyIssuedMedium by password",
+            "VerifyIssuedMedium",
+            vec![admin_auth()],
+            102,
+            "Invalid auth value: expected hmac node authentication",
+        ),
+        call(
+            "VerifyIssuedMedium with a malformed hmac struct",
+            "VerifyIssuedMedium",
+            vec![st! { "AuthMethod" => "hmac", "node_id" => fx.node1 }],
+            102,
+            "'value' not specified",
+        ),
+        call(
             "gpg auth",
             "GetNodes",
             vec![st! { "AuthMethod" => "gpg", "name" => ADMIN_EMAIL, "signature" => "x" }],

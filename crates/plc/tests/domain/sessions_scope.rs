@@ -1,6 +1,7 @@
 //! Sessions and tag scope, in process on every backend: node sessions end when unused for
 //! `[api] node_session_lifetime_seconds`; person sessions end on a password change, a role
 //! removal or disabling; asked-for lifetimes are capped by `[api] max_session_lifetime_seconds`;
+//! a call's own session is that of session auth only;
 //! a node writes only its own tags; GetNodeFlavour records defaults only where the caller could
 //! write them; events never record node keys or hmac signatures.
 //!
@@ -197,6 +198,38 @@ fn asked_session_lifetimes_are_capped() {
             assert_fault(&plc.admin_call("GetSession", vec![i(-5)]), 102, "Expiration date must be in the future");
         },
     );
+}
+
+/// A call's session is the one it authenticated with: a `session` member in an auth struct of
+/// another AuthMethod is ignored (upstream's GetSession answers it whatever the AuthMethod).
+#[test]
+fn only_session_auth_names_the_calls_session() {
+    each_backend(|plc| {
+        let site = add_site(plc, "own");
+        add_person(plc, "u@own.example.org", "pw", &["user"], Some(site));
+        let theirs = str_of(&plc.ok("GetSession", vec![password_auth("u@own.example.org", "pw")])).to_owned();
+        let carrying_theirs = |auth: Value| {
+            let Value::Struct(mut members) = auth else { panic!("an auth struct is a struct") };
+            members.insert("session".into(), s(&theirs));
+            Value::Struct(members)
+        };
+        // By password, GetSession makes the caller a session of their own.
+        let mine = str_of(&plc.ok("GetSession", vec![carrying_theirs(admin_auth())])).to_owned();
+        assert_ne!(mine, theirs);
+        assert_eq!(session_check(plc, &mine), 0);
+        // By session, it answers that session.
+        assert_eq!(str_of(&plc.ok("GetSession", vec![session_auth(&mine)])), mine);
+        // DeleteSession ends the session it is called with, and only by session auth.
+        assert_fault(
+            &plc.call("DeleteSession", vec![carrying_theirs(admin_auth())]),
+            102,
+            "DeleteSession requires session authentication",
+        );
+        assert_eq!(session_check(plc, &theirs), 0, "a session member of a password auth struct ends nothing");
+        plc.ok("DeleteSession", vec![session_auth(&theirs)]);
+        assert_eq!(session_check(plc, &theirs), 103);
+        assert_eq!(session_check(plc, &mine), 0);
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
