@@ -164,7 +164,7 @@ impl From<Caller> for Authenticated {
     }
 }
 
-/// A password auth struct's secret, checked once per call before any transaction of the call
+/// The secret of password credentials, checked once per call before any transaction of the call
 /// begins ([`PasswordCheck::verify`]: the account's hash is read on its own short transaction,
 /// then checked on a blocking thread with no database connection held). Authentication inside
 /// the call's transactions then only compares: the password counts if the account still has the
@@ -177,7 +177,7 @@ pub struct PasswordCheck<'a> {
 }
 
 /// The passwords one `system.multicall` has verified: (username, secret, the hash that matched).
-/// Its later calls with the same auth struct only compare hashes, so a multicall costs one
+/// Its later calls with the same credentials only compare hashes, so a multicall costs one
 /// password check, not one per call.
 #[derive(Default)]
 pub struct PasswordMemo(std::sync::Mutex<Vec<(String, String, String)>>);

@@ -51,7 +51,7 @@ pub struct MediumFound {
     pub image_matches: bool,
 }
 
-/// Authenticates nobody: the method reads its hmac auth struct itself, so that a superseded
+/// Authenticates nobody: the method checks its hmac credentials itself, so that a superseded
 /// key is an answer rather than fault 103. `sha256` (the image's checksum, optional) says
 /// whether the image is byte for byte the medium that carried the key.
 pub async fn verify_issued_medium(cx: &mut Cx<'_>, sha256: Option<String>) -> MethodResult<MediumStatus> {
