@@ -296,21 +296,18 @@ impl Api {
             Writes::No | Writes::AfterPreparing => body(&mut cx).await,
         };
         let writing = cx.is_writing();
-        let (mut tx, event, created_files) = cx.finish();
+        let (tx, event, created_files) = cx.finish();
         let wants_event = event.message.is_some() || self.config.api.debug;
         let committed = match result {
             // A call that wrote: its event commits with its writes.
             Ok(v) if writing => {
-                let logged = if wants_event {
+                let committed = if wants_event {
                     let rec = sent.event(spec, Some(&caller), 0, event, started);
-                    events::record(&mut tx, rec).await
+                    events::record_and_commit(tx, rec).await
                 } else {
-                    Ok(())
+                    tx.commit().await.map_err(Fault::from)
                 };
-                match logged {
-                    Ok(()) => tx.commit().await.map(|()| v).map_err(Fault::from),
-                    Err(e) => Err(e),
-                }
+                committed.map(|()| v)
             }
             // A call that only read: its read transaction ends, and its event (if any) goes
             // through the group commit, so it never takes the write lock on its own.
@@ -394,8 +391,7 @@ impl Api {
             notify::send(&mut tx, &self.config, &mail, ID).await?;
             let note = EventNote { message: Some(notify::event_message(ID)), objects: vec![("Node", node.node_id)] };
             let rec = sent.event(spec, None, fault.code, note, started);
-            events::record(&mut tx, rec).await?;
-            tx.commit().await?;
+            events::record_and_commit(tx, rec).await?;
             Ok(true)
         };
         match sent.await {

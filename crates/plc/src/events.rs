@@ -72,13 +72,10 @@ impl From<EventRecord<'_>> for EventRow {
     }
 }
 
-/// Records a call in `tx` (the call's own write transaction).
-pub(crate) async fn record(tx: &mut Tx, rec: EventRecord<'_>) -> MethodResult<()> {
-    insert(tx, &EventRow::from(rec)).await
-}
-
-async fn insert(tx: &mut Tx, row: &EventRow) -> MethodResult<()> {
-    ops::events::record(tx, &row.new_event()).await?;
+/// Records a writing call's event as its last write and commits the call's transaction.
+pub(crate) async fn record_and_commit(tx: Tx, rec: EventRecord<'_>) -> MethodResult<()> {
+    let row = EventRow::from(rec);
+    ops::events::record_and_commit(tx, &row.new_event()).await?;
     Ok(())
 }
 

@@ -263,7 +263,7 @@ impl Tx {
 
     /// The connection for a fixed statement of this crate: a write (`INSERT`, `UPDATE`,
     /// `DELETE`, with or without `RETURNING`, alone, inside a data-modifying `WITH` or in a
-    /// script of several statements) is refused on a reading transaction. Any of those words
+    /// script of several statements) is refused on a reading transaction. Any of those keywords
     /// in the text counts: these statements are this crate's own, so a false alarm shows up in
     /// its tests, never as a write let through.
     fn conn_for(&mut self, sql: &str) -> Result<&mut AnyConnection> {
@@ -294,6 +294,32 @@ impl Tx {
         if let Some(conn) = self.conn.take() {
             // An error closing it changes nothing: it is gone from the pool either way.
             let _ = conn.close().await;
+        }
+    }
+
+    /// Runs a fixed script of this crate that ends with `COMMIT` (SQLite: the last writes and
+    /// the commit in one step of the connection's worker). Any error closes the connection,
+    /// which rolls back whatever of the transaction is not committed: where the script stopped
+    /// is not known, so the connection is not trusted again.
+    pub(crate) async fn commit_script(mut self, sql: &'static str, params: &[SqlValue]) -> Result<()> {
+        debug_assert!(sql.trim_end().ends_with("COMMIT"), "a commit script ends with COMMIT");
+        let mut q = sqlx::query(sql);
+        for v in params {
+            q = bind(q, v);
+        }
+        let done = match self.write_conn() {
+            Ok(conn) => q.execute(conn).await.map_err(Error::from),
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(_) => {
+                self.conn = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.discard().await;
+                Err(e)
+            }
         }
     }
 
@@ -529,6 +555,8 @@ mod tests {
             tx.execute("DELETE FROM sessions", &[]).await.err(),
             tx.fetch("  update sessions SET expires = 0 RETURNING expires", &[], &[]).await.err(),
             tx.rows("INSERT INTO sessions (session_id, expires) VALUES ('s', 1)", &[]).await.err(),
+            tx.rows("WITH x AS (DELETE FROM sessions RETURNING 1) SELECT * FROM x", &[]).await.err(),
+            tx.rows("SELECT 1; DELETE FROM sessions", &[]).await.err(),
             tx.insert("events", "event_id", &[("call_name", SqlValue::text("x"))]).await.err(),
             tx.insert_plain("node_types", &[("node_type", SqlValue::text("x"))]).await.err(),
             tx.update("sessions", "session_id", SqlValue::text("s"), &[("expires", SqlValue::int(1))]).await.err(),

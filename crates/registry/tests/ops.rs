@@ -656,3 +656,37 @@ async fn a_batch_of_events_is_written_with_its_objects_in_one_write() {
         tx.commit().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_calls_last_write_and_its_commit_are_one_step() {
+    for db in databases().await {
+        let mut tx = db.registry.begin_write().await.unwrap();
+        let s = site(&mut tx, "s").await;
+        let event = ops::events::NewEvent {
+            person_id: None,
+            node_id: None,
+            auth_type: None,
+            fault_code: 0,
+            call_name: "AddSite",
+            call: "AddSite(...)",
+            message: Some("Site created"),
+            runtime: 0.0,
+            time: 5,
+            objects: &[("Site", s)],
+        };
+        ops::events::record_and_commit(tx, &event).await.unwrap();
+        // Both the call's write and its event are committed: another transaction sees them,
+        // and the writer lock is free again.
+        let mut tx = db.registry.begin_write().await.unwrap();
+        assert!(ops::sites::login_base_taken(&mut tx, "s", 0).await.unwrap(), "{}", db.url);
+        tx.commit().await.unwrap();
+        let mut tx = db.registry.begin_read().await.unwrap();
+        use bootmedium_registry::{Cond, FieldRef, Query, views};
+        let fields = views::EVENT.fields.iter().map(FieldRef::Field).collect();
+        let q = Query { table: &views::EVENT, cond: Cond::True, fields, sort: vec![], offset: None, limit: None };
+        let events = tx.select(&q).await.unwrap();
+        assert_eq!(events.len(), 1, "{}", db.url);
+        assert_eq!((events[0].text("message"), events[0].int_list("object_ids")), (Some("Site created"), &[s][..]));
+        tx.commit().await.unwrap();
+    }
+}

@@ -20,10 +20,9 @@ pub struct NewEvent<'a> {
     pub objects: &'a [(&'a str, i64)],
 }
 
-/// Records `event` and its objects in one step: on PostgreSQL one statement (the event's insert
-/// feeds its objects' in a data-modifying CTE), on SQLite a script of two.
-pub async fn record(tx: &mut Tx, event: &NewEvent<'_>) -> Result<()> {
-    let columns = [
+/// The events row's columns, in the order of the statements' `$1`…`$9`.
+fn columns(event: &NewEvent<'_>) -> [SqlValue; 9] {
+    [
         SqlValue::Int(event.person_id),
         SqlValue::Int(event.node_id),
         SqlValue::Text(event.auth_type.map(str::to_string)),
@@ -33,10 +32,15 @@ pub async fn record(tx: &mut Tx, event: &NewEvent<'_>) -> Result<()> {
         SqlValue::Text(event.message.map(str::to_string)),
         SqlValue::Float(Some(event.runtime)),
         SqlValue::int(event.time),
-    ];
+    ]
+}
+
+/// Records `event` and its objects in one step: on PostgreSQL one statement (the event's insert
+/// feeds its objects' in a data-modifying CTE), on SQLite a script of two.
+pub async fn record(tx: &mut Tx, event: &NewEvent<'_>) -> Result<()> {
+    let mut params = columns(event).to_vec();
+    params.push(SqlValue::text(objects_json(event.objects)));
     if tx.backend() == Backend::Postgres {
-        let mut params = columns.to_vec();
-        params.push(SqlValue::text(objects_json(event.objects)));
         tx.execute(
             "WITH e AS (INSERT INTO events (person_id, node_id, auth_type, fault_code, call_name, call, message, \
              runtime, time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING event_id) \
@@ -48,21 +52,33 @@ pub async fn record(tx: &mut Tx, event: &NewEvent<'_>) -> Result<()> {
         .await?;
         return Ok(());
     }
-    let mut params = columns.to_vec();
-    params.push(SqlValue::text(objects_json(event.objects)));
-    // One step of the connection's worker under the write lock: the event, then its objects,
-    // which name it by the highest event id (the write lock is held: no other event is
-    // being written).
-    tx.execute(
+    tx.execute(SQLITE_RECORD, &params).await?;
+    Ok(())
+}
+
+/// The event, then its objects, which name it by the highest event id (the write lock is held:
+/// no other event is being written); one step of the connection's worker.
+macro_rules! sqlite_record {
+    () => {
         "INSERT INTO events (person_id, node_id, auth_type, fault_code, call_name, call, message, runtime, time) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9); \
          INSERT INTO event_object (event_id, object_id, object_type) \
          SELECT (SELECT MAX(event_id) FROM events), json_extract(j.value, '$.object_id'), \
-         json_extract(j.value, '$.object_type') FROM json_each($10) AS j",
-        &params,
-    )
-    .await?;
-    Ok(())
+         json_extract(j.value, '$.object_type') FROM json_each($10) AS j"
+    };
+}
+const SQLITE_RECORD: &str = sqlite_record!();
+
+/// Records `event` (see [`record`]) as a call's last write and commits the call's transaction:
+/// on SQLite in the same step as the event's statements.
+pub async fn record_and_commit(mut tx: Tx, event: &NewEvent<'_>) -> Result<()> {
+    if tx.backend() == Backend::Postgres {
+        record(&mut tx, event).await?;
+        return tx.commit().await;
+    }
+    let mut params = columns(event).to_vec();
+    params.push(SqlValue::text(objects_json(event.objects)));
+    tx.commit_script(concat!(sqlite_record!(), "; COMMIT"), &params).await
 }
 
 /// `[{"object_type": …, "object_id": …}, …]`: an event's objects as one parameter.
