@@ -564,7 +564,8 @@ fn floppy_contents(cx: &Cx<'_>, node: &MediumNode, renew_key: bool) -> MethodRes
     Ok((plnode::render_key(&hostname, &key)? + &body, Some(key)))
 }
 
-/// A new node key from the OS CSPRNG, not stored yet (see [`store_key`]).
+/// A new node key from the OS CSPRNG, not stored yet (the ledger row stores it: see
+/// [`ledger::record`]).
 fn new_key(node_id: i64) -> MethodResult<RenewedKey> {
     let key = crypto::new_node_key().map_err(|e| Fault::internal(e.to_string()))?;
     Ok(RenewedKey { node_id, key, renewed_at: crate::now() })
