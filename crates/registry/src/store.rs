@@ -231,6 +231,10 @@ pub struct Tx {
     backend: Backend,
     /// Whether a BEGIN was sent (a PostgreSQL read runs in autocommit: nothing to end).
     open: bool,
+    /// SQLite's BEGIN, not sent yet: it goes in front of the transaction's first fixed query
+    /// (`rows`, `fetch`, `commit_script`), as one script, so beginning costs no step of the
+    /// connection's worker of its own (other statements send it alone first: [`Tx::begun`]).
+    deferred_begin: Option<&'static str>,
     /// A reading transaction: writes are refused.
     read_only: bool,
 }
@@ -246,7 +250,10 @@ impl Tx {
         read_only: bool,
     ) -> Result<Tx> {
         let conn = Some(pool.acquire().await?);
-        let mut tx = Tx { conn, writer, backend, open: statement.is_some(), read_only };
+        if backend == Backend::Sqlite {
+            return Ok(Tx { conn, writer, backend, open: false, deferred_begin: statement, read_only });
+        }
+        let mut tx = Tx { conn, writer, backend, open: statement.is_some(), deferred_begin: None, read_only };
         if let Some(statement) = statement
             && let Err(e) = sqlx::raw_sql(statement).execute(tx.conn()?).await
         {
@@ -288,6 +295,31 @@ impl Tx {
         self.conn.as_deref_mut().ok_or(Error::Ended)
     }
 
+    /// Sends a deferred BEGIN on its own (for statements that are not fixed text); a failed
+    /// BEGIN closes the connection.
+    async fn begun(&mut self) -> Result<()> {
+        let Some(begin) = self.deferred_begin.take() else { return Ok(()) };
+        self.open = true;
+        if let Err(e) = sqlx::raw_sql(begin).execute(self.conn()?).await {
+            self.discard().await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// A fixed statement's text, with a deferred BEGIN in front of it (then the transaction
+    /// counts as open: should the BEGIN itself fail, the rollback fails and the connection is
+    /// closed).
+    fn with_begin(&mut self, sql: &'static str) -> std::borrow::Cow<'static, str> {
+        match self.deferred_begin.take() {
+            None => std::borrow::Cow::Borrowed(sql),
+            Some(begin) => {
+                self.open = true;
+                std::borrow::Cow::Owned(format!("{begin}; {sql}"))
+            }
+        }
+    }
+
     /// Closes the connection instead of returning it to the pool (its state is unknown; the
     /// pool opens a fresh one when needed).
     async fn discard(&mut self) {
@@ -303,7 +335,8 @@ impl Tx {
     /// is not known, so the connection is not trusted again.
     pub(crate) async fn commit_script(mut self, sql: &'static str, params: &[SqlValue]) -> Result<()> {
         debug_assert!(sql.trim_end().ends_with("COMMIT"), "a commit script ends with COMMIT");
-        let mut q = sqlx::query(sql);
+        let sql = self.with_begin(sql);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for v in params {
             q = bind(q, v);
         }
@@ -326,6 +359,8 @@ impl Tx {
     /// Commits; a failed COMMIT closes the connection and returns the error: nothing of the
     /// transaction was written.
     pub async fn commit(mut self) -> Result<()> {
+        // A transaction that never ran a statement never began.
+        self.deferred_begin = None;
         if !self.open {
             // Autocommit reads: the connection goes back to the pool as it is.
             self.conn()?;
@@ -351,7 +386,15 @@ impl Tx {
     /// waiting writers never hold the connections the lock holder needs.
     pub async fn reopen_for_write(&mut self, registry: &Registry) -> Result<()> {
         let (open, read_only) = (self.open, self.read_only);
-        drop(Tx { conn: self.conn.take(), writer: self.writer.take(), backend: self.backend, open, read_only });
+        let ended = Tx {
+            conn: self.conn.take(),
+            writer: self.writer.take(),
+            backend: self.backend,
+            open,
+            deferred_begin: None,
+            read_only,
+        };
+        drop(ended);
         *self = registry.begin_write().await?;
         Ok(())
     }
@@ -359,6 +402,7 @@ impl Tx {
     /// Reads rows of a class.
     pub async fn select(&mut self, q: &Query) -> Result<Vec<Row>> {
         let backend = self.backend;
+        self.begun().await?;
         Ok(run_select(self.conn()?, backend, q).await?)
     }
 
@@ -380,6 +424,8 @@ impl Tx {
         for (_, v) in cols {
             q = bind(q, v);
         }
+        self.write_conn()?;
+        self.begun().await?;
         let row = q.fetch_one(self.write_conn()?).await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
@@ -393,6 +439,8 @@ impl Tx {
         for (_, v) in cols {
             q = bind(q, v);
         }
+        self.write_conn()?;
+        self.begun().await?;
         q.execute(self.write_conn()?).await?;
         Ok(())
     }
@@ -415,6 +463,8 @@ impl Tx {
             q = bind(q, v);
         }
         q = bind(q, &id);
+        self.write_conn()?;
+        self.begun().await?;
         Ok(q.execute(self.write_conn()?).await?.rows_affected())
     }
 
@@ -426,11 +476,17 @@ impl Tx {
         for (_, v) in wheres {
             q = bind(q, v);
         }
+        self.write_conn()?;
+        self.begun().await?;
         Ok(q.execute(self.write_conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed statement written in this crate.
     pub(crate) async fn execute(&mut self, sql: &'static str, params: &[SqlValue]) -> Result<u64> {
+        self.write_conn()?;
+        // Not behind the BEGIN in one script: SQLite would count the rows of the connection's
+        // previous write as the BEGIN's.
+        self.begun().await?;
         let mut q = sqlx::query(sql);
         for v in params {
             q = bind(q, v);
@@ -441,7 +497,8 @@ impl Tx {
     /// Runs a fixed query written in this crate; its rows are decoded by column name
     /// (`crate::ops::get`).
     pub(crate) async fn rows(&mut self, sql: &'static str, params: &[SqlValue]) -> Result<Vec<AnyRow>> {
-        let mut q = sqlx::query(sql);
+        self.conn_for(sql)?;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.with_begin(sql)));
         for v in params {
             q = bind(q, v);
         }
@@ -455,7 +512,8 @@ impl Tx {
         params: &[SqlValue],
         kinds: &[FieldKind],
     ) -> Result<Vec<Vec<SqlValue>>> {
-        let mut q = sqlx::query(sql);
+        self.conn_for(sql)?;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.with_begin(sql)));
         for v in params {
             q = bind(q, v);
         }
@@ -481,6 +539,12 @@ fn decode_row(r: &AnyRow, kinds: &[FieldKind]) -> Result<Vec<SqlValue>> {
 impl Tx {
     /// Runs one migration statement (text from this crate's migration files).
     pub(crate) async fn execute_owned(&mut self, sql: String) -> Result<(), sqlx::Error> {
+        if let Err(e) = self.begun().await {
+            return Err(match e {
+                Error::Sql(e) | Error::DiskFull(e) => e,
+                _ => sqlx::Error::PoolClosed,
+            });
+        }
         let conn = self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed)?;
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(|_| ())
     }
