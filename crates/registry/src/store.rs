@@ -268,18 +268,19 @@ impl Tx {
         self.backend
     }
 
-    /// The connection for a fixed statement of this crate: a write (`INSERT`, `UPDATE`,
+    /// Checks a fixed statement of this crate before it runs: a write (`INSERT`, `UPDATE`,
     /// `DELETE`, with or without `RETURNING`, alone, inside a data-modifying `WITH` or in a
     /// script of several statements) is refused on a reading transaction. Any of those keywords
     /// in the text counts: these statements are this crate's own, so a false alarm shows up in
     /// its tests, never as a write let through.
-    fn conn_for(&mut self, sql: &str) -> Result<&mut AnyConnection> {
+    fn check_sql(&self, sql: &str) -> Result<()> {
         let mut words = sql.split(|c: char| !c.is_ascii_alphanumeric() && c != '_');
-        if words.any(|word| ["INSERT", "UPDATE", "DELETE"].iter().any(|w| word.eq_ignore_ascii_case(w))) {
-            self.write_conn()
-        } else {
-            self.conn()
+        if self.read_only
+            && words.any(|word| ["INSERT", "UPDATE", "DELETE"].iter().any(|w| word.eq_ignore_ascii_case(w)))
+        {
+            return Err(Error::ReadOnly);
         }
+        Ok(())
     }
 
     /// The connection for a write statement; refused on a reading transaction.
@@ -426,7 +427,7 @@ impl Tx {
         }
         self.write_conn()?;
         self.begun().await?;
-        let row = q.fetch_one(self.write_conn()?).await?;
+        let row = q.fetch_one(self.conn()?).await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 
@@ -441,7 +442,7 @@ impl Tx {
         }
         self.write_conn()?;
         self.begun().await?;
-        q.execute(self.write_conn()?).await?;
+        q.execute(self.conn()?).await?;
         Ok(())
     }
 
@@ -465,7 +466,7 @@ impl Tx {
         q = bind(q, &id);
         self.write_conn()?;
         self.begun().await?;
-        Ok(q.execute(self.write_conn()?).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// `DELETE FROM table WHERE c1 = v1 AND …`; returns the number of rows deleted.
@@ -478,7 +479,7 @@ impl Tx {
         }
         self.write_conn()?;
         self.begun().await?;
-        Ok(q.execute(self.write_conn()?).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed statement written in this crate.
@@ -491,18 +492,18 @@ impl Tx {
         for v in params {
             q = bind(q, v);
         }
-        Ok(q.execute(self.write_conn()?).await?.rows_affected())
+        Ok(q.execute(self.conn()?).await?.rows_affected())
     }
 
     /// Runs a fixed query written in this crate; its rows are decoded by column name
     /// (`crate::ops::get`).
     pub(crate) async fn rows(&mut self, sql: &'static str, params: &[SqlValue]) -> Result<Vec<AnyRow>> {
-        self.conn_for(sql)?;
+        self.check_sql(sql)?;
         let mut q = sqlx::query(sqlx::AssertSqlSafe(self.with_begin(sql)));
         for v in params {
             q = bind(q, v);
         }
-        Ok(q.fetch_all(self.conn_for(sql)?).await?)
+        Ok(q.fetch_all(self.conn()?).await?)
     }
 
     /// Runs a fixed query and decodes each column as the given kind.
@@ -512,12 +513,12 @@ impl Tx {
         params: &[SqlValue],
         kinds: &[FieldKind],
     ) -> Result<Vec<Vec<SqlValue>>> {
-        self.conn_for(sql)?;
+        self.check_sql(sql)?;
         let mut q = sqlx::query(sqlx::AssertSqlSafe(self.with_begin(sql)));
         for v in params {
             q = bind(q, v);
         }
-        let rows = q.fetch_all(self.conn_for(sql)?).await?;
+        let rows = q.fetch_all(self.conn()?).await?;
         rows.iter().map(|r| decode_row(r, kinds)).collect()
     }
 }
@@ -605,6 +606,44 @@ mod tests {
         std::fs::set_permissions(dir.path().join("new.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
         let registry = super::Registry::open(&url).await.unwrap();
         assert_eq!(mode("new.db"), 0o600);
+        registry.close().await;
+    }
+
+    /// SQLite's BEGIN travels in front of the first fixed query, or alone before any other
+    /// statement: either way the transaction is one (a dropped one leaves nothing, a reading
+    /// one keeps its snapshot), and one that ran nothing ends cleanly.
+    #[tokio::test]
+    async fn a_deferred_begin_still_makes_one_transaction() {
+        use super::{AnyRow, SqlValue};
+        use sqlx::Row as _;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("b.db").display());
+        let registry = super::Registry::open(&url).await.unwrap();
+        let count = "SELECT COUNT(*) AS n FROM node_types";
+        let n = |rows: Vec<AnyRow>| rows[0].try_get::<i64, _>("n").unwrap();
+        let before = n(registry.begin_read().await.unwrap().rows(count, &[]).await.unwrap());
+
+        // First statement a fixed query (BEGIN in its script), then dropped: rolled back.
+        let mut tx = registry.begin_write().await.unwrap();
+        tx.rows("INSERT INTO node_types (node_type) VALUES ('a') RETURNING node_type", &[]).await.unwrap();
+        drop(tx);
+        // First statement sent alone after its BEGIN, then dropped: rolled back.
+        let mut tx = registry.begin_write().await.unwrap();
+        assert_eq!(tx.execute("INSERT INTO node_types (node_type) VALUES ('b')", &[]).await.unwrap(), 1);
+        drop(tx);
+        // A write transaction that ran nothing commits and frees the writer lock.
+        registry.begin_write().await.unwrap().commit().await.unwrap();
+
+        // A reading transaction's snapshot starts with its first query.
+        let mut read = registry.begin_read().await.unwrap();
+        assert_eq!(n(read.rows(count, &[]).await.unwrap()), before);
+        let mut write = registry.begin_write().await.unwrap();
+        write.insert_plain("node_types", &[("node_type", SqlValue::text("c"))]).await.unwrap();
+        write.commit().await.unwrap();
+        assert_eq!(n(read.rows(count, &[]).await.unwrap()), before, "the read sees its snapshot");
+        read.commit().await.unwrap();
+        let after = n(registry.begin_read().await.unwrap().rows(count, &[]).await.unwrap());
+        assert_eq!(after, before + 1, "only the committed write stayed");
         registry.close().await;
     }
 

@@ -20,9 +20,10 @@ pub struct NewEvent<'a> {
     pub objects: &'a [(&'a str, i64)],
 }
 
-/// The events row's columns, in the order of the statements' `$1`…`$9`.
-fn columns(event: &NewEvent<'_>) -> [SqlValue; 9] {
-    [
+/// The parameters of the statements that record one event: the events row's columns as `$1`…`$9`,
+/// its objects as one JSON array `$10`.
+fn params(event: &NewEvent<'_>) -> Vec<SqlValue> {
+    vec![
         SqlValue::Int(event.person_id),
         SqlValue::Int(event.node_id),
         SqlValue::Text(event.auth_type.map(str::to_string)),
@@ -32,14 +33,14 @@ fn columns(event: &NewEvent<'_>) -> [SqlValue; 9] {
         SqlValue::Text(event.message.map(str::to_string)),
         SqlValue::Float(Some(event.runtime)),
         SqlValue::int(event.time),
+        SqlValue::text(objects_json(event.objects).to_string()),
     ]
 }
 
 /// Records `event` and its objects in one step: on PostgreSQL one statement (the event's insert
 /// feeds its objects' in a data-modifying CTE), on SQLite a script of two.
 pub async fn record(tx: &mut Tx, event: &NewEvent<'_>) -> Result<()> {
-    let mut params = columns(event).to_vec();
-    params.push(SqlValue::text(objects_json(event.objects)));
+    let params = params(event);
     if tx.backend() == Backend::Postgres {
         tx.execute(
             "WITH e AS (INSERT INTO events (person_id, node_id, auth_type, fault_code, call_name, call, message, \
@@ -76,18 +77,15 @@ pub async fn record_and_commit(mut tx: Tx, event: &NewEvent<'_>) -> Result<()> {
         record(&mut tx, event).await?;
         return tx.commit().await;
     }
-    let mut params = columns(event).to_vec();
-    params.push(SqlValue::text(objects_json(event.objects)));
-    tx.commit_script(concat!(sqlite_record!(), "; COMMIT"), &params).await
+    tx.commit_script(concat!(sqlite_record!(), "; COMMIT"), &params(event)).await
 }
 
-/// `[{"object_type": …, "object_id": …}, …]`: an event's objects as one parameter.
-fn objects_json(objects: &[(&str, i64)]) -> String {
-    let objects: Vec<serde_json::Value> = objects
+/// `[{"object_type": …, "object_id": …}, …]`: an event's objects as one JSON value.
+fn objects_json(objects: &[(&str, i64)]) -> serde_json::Value {
+    objects
         .iter()
         .map(|(object_type, object_id)| serde_json::json!({"object_type": object_type, "object_id": object_id}))
-        .collect();
-    serde_json::Value::Array(objects).to_string()
+        .collect()
 }
 
 /// Whether an event with message `message` about node `node_id` was recorded at or after
@@ -116,15 +114,10 @@ pub async fn record_batch(registry: &Registry, events: &[NewEvent<'_>]) -> Resul
     let rows: Vec<serde_json::Value> = events
         .iter()
         .map(|e| {
-            let objects: Vec<serde_json::Value> = e
-                .objects
-                .iter()
-                .map(|(object_type, object_id)| serde_json::json!({"object_type": object_type, "object_id": object_id}))
-                .collect();
             serde_json::json!({
                 "person_id": e.person_id, "node_id": e.node_id, "auth_type": e.auth_type,
                 "fault_code": e.fault_code, "call_name": e.call_name, "call": e.call, "message": e.message,
-                "runtime": e.runtime, "time": e.time, "objects": objects,
+                "runtime": e.runtime, "time": e.time, "objects": objects_json(e.objects),
             })
         })
         .collect();

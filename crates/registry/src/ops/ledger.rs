@@ -47,22 +47,22 @@ pub struct Recorded {
     pub stored_key: Option<StoredKey>,
 }
 
-/// The columns [`record`] fills, in the order of its parameters `$1`…`$17`.
-macro_rules! issued_columns {
-    () => {
-        "node_id, action, image_type, console, kargs, variant, reference_family, reference_version, \
-         key_generation, node_key, sha256, size, person_id, issued, filename, download_id, download_expires, \
-         node_config"
+/// `INSERT INTO issued_media … SELECT` with [`record`]'s parameters `$1`…`$17` in column order and
+/// `$generation` as the key generation; the caller adds the `FROM`.
+macro_rules! insert_issued {
+    ($generation:literal) => {
+        concat!(
+            "INSERT INTO issued_media (node_id, action, image_type, console, kargs, variant, reference_family, \
+             reference_version, key_generation, node_key, sha256, size, person_id, issued, filename, download_id, \
+             download_expires, node_config) SELECT $1, $2, $3, $4, $5, $6, $7, $8, ",
+            $generation,
+            ", $9, $10, $11, $12, $13, $14, $15, $16, $17"
+        )
     };
 }
 
-/// A keyless medium: one insert.
-const RECORD_KEYLESS: &str = concat!(
-    "INSERT INTO issued_media (",
-    issued_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $10, $11, $12, $13, $14, $15, $16, $17) \
-     RETURNING issued_medium_id"
-);
+/// A keyless medium (`$9`, the key, is NULL): one insert.
+const RECORD_KEYLESS: &str = concat!(insert_issued!("NULL"), " RETURNING issued_medium_id");
 
 /// A keyed medium on SQLite: a script of four statements run in one step of the connection's
 /// worker (no round trip between them while the write lock is held). The ledger row is only
@@ -74,10 +74,8 @@ const RECORD_KEYED_SQLITE: &str = concat!(
      WHERE node_id = $1 AND ",
     node_live!("nodes"),
     " RETURNING key_generation, site_id; ",
-    "INSERT INTO issued_media (",
-    issued_columns!(),
-    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, n.key_generation, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
-     FROM nodes n WHERE n.node_id = $1 AND n.node_key = $9 AND ",
+    insert_issued!("n.key_generation"),
+    " FROM nodes n WHERE n.node_id = $1 AND n.node_key = $9 AND ",
     node_live!("n"),
     " RETURNING issued_medium_id; ",
     "UPDATE issued_media SET superseded_by = last_insert_rowid() WHERE node_id = $1 AND superseded_by IS NULL \
@@ -93,10 +91,9 @@ const RECORD_KEYED_POSTGRES: &str = concat!(
      WHERE node_id = $1 AND ",
     node_live!("nodes"),
     " RETURNING key_generation, site_id), ",
-    "m AS (INSERT INTO issued_media (",
-    issued_columns!(),
-    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, k.key_generation, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
-     FROM k RETURNING issued_medium_id) ",
+    "m AS (",
+    insert_issued!("k.key_generation"),
+    " FROM k RETURNING issued_medium_id) ",
     "SELECT k.key_generation, k.site_id, m.issued_medium_id FROM k CROSS JOIN m"
 );
 
