@@ -65,7 +65,16 @@ fn field_refs(table: &'static TableSpec, names: &[&str]) -> MethodResult<Vec<Fie
 }
 
 pub fn field(table: &'static TableSpec, name: &str) -> MethodResult<FieldRef> {
-    table.field(name).map(FieldRef::Field).ok_or_else(|| Fault::internal(format!("unknown field {name}")))
+    spec(table, name).map(FieldRef::Field)
+}
+
+/// A role by id or name: its id and name (AddRoleToPerson, AddRoleToTagType, …).
+pub async fn role(cx: &mut Cx<'_>, key: &IdOrName) -> MethodResult<(i64, String)> {
+    let rows = select(cx, &bootmedium_registry::views::ROLE, &Filter::One(key.clone()), &["role_id", "name"]).await?;
+    match rows.first() {
+        Some(r) => Ok((r.int("role_id").unwrap_or(0), r.text("name").unwrap_or_default().to_string())),
+        None => Err(Fault::invalid(format!("Invalid role {}", key.py_repr()))),
+    }
 }
 
 /// A checked field value.

@@ -200,18 +200,18 @@ async fn set_interface_tags(cx: &mut Cx<'_>, interface_id: i64, values: &[(Strin
     Ok(())
 }
 
-async fn interface(cx: &mut Cx<'_>, id: i64) -> MethodResult<(i64, Row)> {
+async fn interface(cx: &mut Cx<'_>, id: i64) -> MethodResult<Row> {
     let names: Vec<&str> = ["interface_id", "node_id", "is_primary", "type", "method", "bwlimit"]
         .into_iter()
         .chain(text_fields().map(|f| f.name))
         .collect();
     let rows = common::select(cx, &INTERFACE, &Filter::One(IdOrName::Id(id)), &names).await?;
-    let row = rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such interface {id}")))?;
-    Ok((id, row))
+    rows.into_iter().next().ok_or_else(|| Fault::invalid(format!("No such interface {id}")))
 }
 
 pub async fn update_interface(cx: &mut Cx<'_>, interface_id: i64, interface_fields: Fields) -> MethodResult<Done> {
-    let (id, existing) = interface(cx, interface_id).await?;
+    let id = interface_id;
+    let existing = interface(cx, id).await?;
     let node_id = IdOrName::Id(existing.int("node_id").unwrap_or(0));
     let node = writable_node(cx, &node_id, "update interfaces of").await?;
     let (mut written, tag_values) =
@@ -229,7 +229,8 @@ pub async fn update_interface(cx: &mut Cx<'_>, interface_id: i64, interface_fiel
 }
 
 pub async fn delete_interface(cx: &mut Cx<'_>, interface_id: i64) -> MethodResult<Done> {
-    let (id, existing) = interface(cx, interface_id).await?;
+    let id = interface_id;
+    let existing = interface(cx, id).await?;
     let node_id = IdOrName::Id(existing.int("node_id").unwrap_or(0));
     let node = writable_node(cx, &node_id, "delete interfaces from").await?;
     cx.tx.delete("interface_tag", &[("interface_id", SqlValue::int(id))]).await?;
@@ -255,8 +256,8 @@ pub async fn update_primary_by_node(
     let id = key
         .as_int()
         .ok_or_else(|| Fault::invalid_named("interface_id", format!("expected int, got {}", key.type_name())))?;
-    let (id, existing) = match interface(cx, id).await {
-        Ok(found) if found.1.int("node_id") == Some(node_id) => found,
+    let existing = match interface(cx, id).await {
+        Ok(found) if found.int("node_id") == Some(node_id) => found,
         // Another node's interface looks exactly like a missing one.
         _ => return Err(Fault::invalid("Interface not associated with calling node")),
     };

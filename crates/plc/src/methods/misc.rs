@@ -94,7 +94,7 @@ pub async fn get_roles(cx: &mut Cx<'_>) -> MethodResult<Vec<Row>> {
 
 pub async fn add_node_type(cx: &mut Cx<'_>, name: String) -> MethodResult<Done> {
     let name = name.as_str();
-    crate::validate::check_max_bytes("node_type", name, 20)?;
+    common::check_text(&bootmedium_registry::views::NODE, "node_type", name)?;
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(Fault::invalid(format!("Invalid node type name {name:?}")));
     }

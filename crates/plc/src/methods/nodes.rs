@@ -120,7 +120,7 @@ pub async fn update_node(cx: &mut Cx<'_>, node_id_or_hostname: IdOrName, node_fi
             None => sessions::end_node_sessions(cx, node.node_id).await?,
         }
     }
-    written.retain(|w| w.field.name != "session");
+    // `session` has no column: `columns` leaves it out.
     let mut cols = columns(&written);
     cols.push(("last_updated", SqlValue::int(crate::now())));
     cx.tx.update("nodes", "node_id", SqlValue::int(node.node_id), &cols).await?;

@@ -10,7 +10,7 @@ use crate::crypto;
 use crate::fault::{Fault, MethodResult};
 use crate::filter::{Filter, ReturnFields};
 use crate::validate::is_email;
-use bootmedium_registry::views::{PERSON, ROLE, SITE};
+use bootmedium_registry::views::{PERSON, SITE};
 use bootmedium_registry::{Cond, Row, SqlValue, WriteOp, ops};
 
 /// Normalises the email and password fields: the email lower-cased and checked for shape and
@@ -156,14 +156,6 @@ pub async fn delete_person(cx: &mut Cx<'_>, person_id_or_email: IdOrName) -> Met
     Ok(common::one())
 }
 
-async fn role(cx: &mut Cx<'_>, key: &IdOrName) -> MethodResult<(i64, String)> {
-    let rows = common::select(cx, &ROLE, &Filter::One(key.clone()), &["role_id", "name"]).await?;
-    match rows.first() {
-        Some(r) => Ok((r.int("role_id").unwrap_or(0), r.text("name").unwrap_or_default().to_string())),
-        None => Err(Fault::invalid(format!("Invalid role {}", key.py_repr()))),
-    }
-}
-
 /// Non-admins may only grant or revoke roles below their own (a larger role id) to people at
 /// their sites.
 fn may_change_role(caller: &Caller, target: &Row, role_id: i64) -> MethodResult<()> {
@@ -186,7 +178,7 @@ pub async fn add_role_to_person(
     role_id_or_name: IdOrName,
     person_id_or_email: IdOrName,
 ) -> MethodResult<Done> {
-    let (role_id, role_name) = role(cx, &role_id_or_name).await?;
+    let (role_id, role_name) = common::role(cx, &role_id_or_name).await?;
     let target = person(cx, &person_id_or_email).await?;
     let person_id = target.int("person_id").unwrap_or(0);
     may_change_role(&cx.caller, &target, role_id)?;
@@ -207,7 +199,7 @@ pub async fn delete_role_from_person(
     role_id_or_name: IdOrName,
     person_id_or_email: IdOrName,
 ) -> MethodResult<Done> {
-    let (role_id, role_name) = role(cx, &role_id_or_name).await?;
+    let (role_id, role_name) = common::role(cx, &role_id_or_name).await?;
     let target = person(cx, &person_id_or_email).await?;
     let person_id = target.int("person_id").unwrap_or(0);
     may_change_role(&cx.caller, &target, role_id)?;

@@ -6,9 +6,8 @@ use crate::args::{Done, Fields, IdOrName};
 use crate::caller::Caller;
 use crate::context::Cx;
 use crate::fault::{Fault, MethodResult};
-use crate::filter::Filter;
 use crate::roles::Role;
-use bootmedium_registry::views::{INTERFACE_TAG, NODE, NODE_TAG, ROLE, TAG_TYPE};
+use bootmedium_registry::views::{INTERFACE_TAG, NODE, NODE_TAG, TAG_TYPE};
 use bootmedium_registry::{SqlValue, WriteOp, ops};
 
 /// A tag type as the permission checks need it.
@@ -92,20 +91,12 @@ pub async fn delete_tag_type(cx: &mut Cx<'_>, tag_type_id_or_name: IdOrName) -> 
     Ok(common::one())
 }
 
-async fn role_id(cx: &mut Cx<'_>, key: &IdOrName) -> MethodResult<i64> {
-    let rows = common::select(cx, &ROLE, &Filter::One(key.clone()), &["role_id"]).await?;
-    match rows.first() {
-        Some(r) => Ok(r.int("role_id").unwrap_or(0)),
-        None => Err(Fault::invalid(format!("Invalid role {}", key.py_repr()))),
-    }
-}
-
 pub async fn add_role_to_tag_type(
     cx: &mut Cx<'_>,
     role_id_or_name: IdOrName,
     tag_type_id_or_name: IdOrName,
 ) -> MethodResult<Done> {
-    let role = role_id(cx, &role_id_or_name).await?;
+    let (role, _) = common::role(cx, &role_id_or_name).await?;
     let tt = tag_type(cx, &tag_type_id_or_name).await?;
     let present = ops::tags::tag_type_has_role(&mut cx.tx, tt.id, role).await?;
     if !present {
@@ -122,7 +113,7 @@ pub async fn delete_role_from_tag_type(
     role_id_or_name: IdOrName,
     tag_type_id_or_name: IdOrName,
 ) -> MethodResult<Done> {
-    let role = role_id(cx, &role_id_or_name).await?;
+    let (role, _) = common::role(cx, &role_id_or_name).await?;
     let tt = tag_type(cx, &tag_type_id_or_name).await?;
     cx.tx.delete("tag_type_role", &[("tag_type_id", SqlValue::int(tt.id)), ("role_id", SqlValue::int(role))]).await?;
     cx.note(format!("Role {role} deleted from tag type {}", tt.id), vec![("TagType", tt.id)]);
@@ -225,16 +216,17 @@ pub async fn add_node_tag(
     Ok(id)
 }
 
-async fn node_tag(cx: &mut Cx<'_>, node_tag_id: i64) -> MethodResult<(i64, TaggedNode, TagType)> {
+async fn node_tag(cx: &mut Cx<'_>, node_tag_id: i64) -> MethodResult<(TaggedNode, TagType)> {
     let key = IdOrName::Id(node_tag_id);
-    let r = find_one(cx, &NODE_TAG, &key, &["node_tag_id", "node_id", "tag_type_id"], "node tag").await?;
+    let r = find_one(cx, &NODE_TAG, &key, &["node_id", "tag_type_id"], "node tag").await?;
     let node = tagged_node(cx, &IdOrName::Id(r.int("node_id").unwrap_or(0))).await?;
     let tt = tag_type(cx, &IdOrName::Id(r.int("tag_type_id").unwrap_or(0))).await?;
-    Ok((r.int("node_tag_id").unwrap_or(0), node, tt))
+    Ok((node, tt))
 }
 
 pub async fn update_node_tag(cx: &mut Cx<'_>, node_tag_id: i64, value: String) -> MethodResult<Done> {
-    let (id, node, tt) = node_tag(cx, node_tag_id).await?;
+    let id = node_tag_id;
+    let (node, tt) = node_tag(cx, id).await?;
     check_value(&value)?;
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname)?;
     cx.tx.update("node_tag", "node_tag_id", SqlValue::int(id), &[("value", SqlValue::text(value))]).await?;
@@ -243,7 +235,8 @@ pub async fn update_node_tag(cx: &mut Cx<'_>, node_tag_id: i64, value: String) -
 }
 
 pub async fn delete_node_tag(cx: &mut Cx<'_>, node_tag_id: i64) -> MethodResult<Done> {
-    let (id, node, tt) = node_tag(cx, node_tag_id).await?;
+    let id = node_tag_id;
+    let (node, tt) = node_tag(cx, id).await?;
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "node", &node.hostname)?;
     cx.tx.delete("node_tag", &[("node_tag_id", SqlValue::int(id))]).await?;
     cx.note(format!("Node tag {id} deleted"), vec![("Node", node.node_id), ("NodeTag", id)]);
@@ -307,17 +300,17 @@ pub async fn add_interface_tag(
     Ok(id)
 }
 
-async fn interface_tag(cx: &mut Cx<'_>, interface_tag_id: i64) -> MethodResult<(i64, i64, TaggedNode, TagType)> {
+async fn interface_tag(cx: &mut Cx<'_>, interface_tag_id: i64) -> MethodResult<(i64, TaggedNode, TagType)> {
     let key = IdOrName::Id(interface_tag_id);
-    let r = find_one(cx, &INTERFACE_TAG, &key, &["interface_tag_id", "interface_id", "tag_type_id"], "interface tag")
-        .await?;
+    let r = find_one(cx, &INTERFACE_TAG, &key, &["interface_id", "tag_type_id"], "interface tag").await?;
     let (interface_id, node) = tagged_interface(cx, r.int("interface_id").unwrap_or(0)).await?;
     let tt = tag_type(cx, &IdOrName::Id(r.int("tag_type_id").unwrap_or(0))).await?;
-    Ok((r.int("interface_tag_id").unwrap_or(0), interface_id, node, tt))
+    Ok((interface_id, node, tt))
 }
 
 pub async fn update_interface_tag(cx: &mut Cx<'_>, interface_tag_id: i64, value: String) -> MethodResult<Done> {
-    let (id, interface_id, node, tt) = interface_tag(cx, interface_tag_id).await?;
+    let id = interface_tag_id;
+    let (interface_id, node, tt) = interface_tag(cx, id).await?;
     check_interface_tag_value(&value)?;
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "interface", &node.hostname)?;
     cx.tx.update("interface_tag", "interface_tag_id", SqlValue::int(id), &[("value", SqlValue::text(value))]).await?;
@@ -326,7 +319,8 @@ pub async fn update_interface_tag(cx: &mut Cx<'_>, interface_tag_id: i64, value:
 }
 
 pub async fn delete_interface_tag(cx: &mut Cx<'_>, interface_tag_id: i64) -> MethodResult<Done> {
-    let (id, interface_id, node, tt) = interface_tag(cx, interface_tag_id).await?;
+    let id = interface_tag_id;
+    let (interface_id, node, tt) = interface_tag(cx, id).await?;
     may_write_tag(&cx.caller, &tt, node.site_id, Some(node.node_id), "interface", &node.hostname)?;
     cx.tx.delete("interface_tag", &[("interface_tag_id", SqlValue::int(id))]).await?;
     cx.note(format!("Interface tag {id} deleted"), vec![("Interface", interface_id), ("InterfaceTag", id)]);
