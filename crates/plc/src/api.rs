@@ -161,7 +161,7 @@ impl Api {
         };
         let handler = spec.handler;
         let body = async |cx: &mut Cx<'_>| handler(cx, Args(&params[1..])).await;
-        labelled(spec, self.invoke(spec, &credentials, params, peer, memo, body).await)
+        labelled(spec, self.invoke(spec, &credentials, params, peer, memo, started, body).await)
     }
 
     /// `GetBootMedium(auth, node, action, '', options)` answered with a download link instead
@@ -180,7 +180,10 @@ impl Api {
         let params = boot_medium_params(wire::auth_struct(credentials), node, action, "", options);
         let lifetime = self.config.medium.download_lifetime_seconds;
         let body = async |cx: &mut Cx<'_>| boot_medium::issue_link(cx, node, action, options, lifetime).await;
-        labelled(spec, self.waking_mail(self.invoke(spec, credentials, &params, peer, None, body)).await)
+        labelled(
+            spec,
+            self.waking_mail(self.invoke(spec, credentials, &params, peer, None, Instant::now(), body)).await,
+        )
     }
 
     /// GetBootMedium for the operator's command line, which already holds the data directory:
@@ -206,7 +209,8 @@ impl Api {
 
     /// Authenticates `credentials`, checks the call's arguments, then runs `body` for it (see
     /// [`Api::execute`]). `params` are the call's arguments as sent (counted already), the auth
-    /// struct first.
+    /// struct first; `started` is when the call arrived (its event's runtime counts from it).
+    #[allow(clippy::too_many_arguments)]
     async fn invoke<'a, T>(
         &'a self,
         spec: &'static MethodSpec,
@@ -214,9 +218,9 @@ impl Api {
         params: &'a [Value],
         peer: Option<IpAddr>,
         memo: Option<&'a PasswordMemo>,
+        started: Instant,
         body: impl for<'c> AsyncFnOnce(&'c mut Cx<'a>) -> MethodResult<T>,
     ) -> (MethodResult<T>, Option<Caller>) {
-        let started = Instant::now();
         let sent = Sent { params, auth_method: Some(credentials.method()) };
         let rest = params.get(1..).unwrap_or_default();
         let req = AuthRequest { method: spec.name, roles: spec.roles, credentials, args: rest, peer };

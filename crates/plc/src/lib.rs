@@ -43,7 +43,7 @@ pub mod fuzzing {
 }
 
 pub use api::{Api, CallOutcome, DownloadLink, Issued, NodeRef};
-pub use auth::{AuthMethod, Credentials};
+pub use auth::Credentials;
 pub use config::PlcConfig;
 pub use context::{MediaEnv, Reply, Services};
 pub use downloads::DownloadInfo;

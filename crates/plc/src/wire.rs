@@ -123,7 +123,7 @@ pub fn auth_struct(credentials: &Credentials) -> Value {
 pub struct Args<'a>(pub &'a [Value]);
 
 /// Python's `int` accepts `bool` too.
-pub fn as_int(v: &Value) -> Option<i64> {
+fn as_int(v: &Value) -> Option<i64> {
     match v {
         Value::Int(i) => Some(*i),
         Value::Bool(b) => Some(i64::from(*b)),
@@ -348,21 +348,26 @@ impl IntoValue for NodeRef {
 /// A registry row as an XML-RPC struct.
 impl IntoValue for Row {
     fn into_value(self) -> Value {
-        let mut m = BTreeMap::new();
-        for (name, cell) in self.cells {
-            let v = match cell {
-                Cell::Scalar(SqlValue::Int(Some(i))) => Value::Int(i),
-                Cell::Scalar(SqlValue::Float(Some(f))) => Value::Double(f),
-                Cell::Scalar(SqlValue::Text(Some(s))) => Value::String(s),
-                Cell::Scalar(_) | Cell::Bool(None) => Value::Nil,
-                Cell::Bool(Some(b)) => Value::Bool(b),
-                Cell::IntList(v) => Value::Array(v.into_iter().map(Value::Int).collect()),
-                Cell::TextList(v) => Value::Array(v.into_iter().map(Value::String).collect()),
-            };
-            m.insert(name, v);
-        }
-        Value::Struct(m)
+        Value::Struct(row_members(self))
     }
+}
+
+/// A row's cells as struct members.
+fn row_members(row: Row) -> BTreeMap<String, Value> {
+    let mut m = BTreeMap::new();
+    for (name, cell) in row.cells {
+        let v = match cell {
+            Cell::Scalar(SqlValue::Int(Some(i))) => Value::Int(i),
+            Cell::Scalar(SqlValue::Float(Some(f))) => Value::Double(f),
+            Cell::Scalar(SqlValue::Text(Some(s))) => Value::String(s),
+            Cell::Scalar(_) | Cell::Bool(None) => Value::Nil,
+            Cell::Bool(Some(b)) => Value::Bool(b),
+            Cell::IntList(v) => Value::Array(v.into_iter().map(Value::Int).collect()),
+            Cell::TextList(v) => Value::Array(v.into_iter().map(Value::String).collect()),
+        };
+        m.insert(name, v);
+    }
+    m
 }
 
 /// Builds a struct from `(member, value)` pairs.
@@ -414,13 +419,11 @@ impl IntoValue for crate::methods::NodeDetails {
             let networks = self
                 .networks
                 .into_iter()
-                .map(|n| match n.into_value() {
-                    Value::Struct(m) => Value::Struct(
-                        m.into_iter()
-                            .map(|(k, v)| (k, if matches!(v, Value::Nil) { Value::from("") } else { v }))
-                            .collect(),
-                    ),
-                    other => other,
+                .map(|n| {
+                    let members = row_members(n).into_iter();
+                    Value::Struct(
+                        members.map(|(k, v)| (k, if matches!(v, Value::Nil) { Value::from("") } else { v })).collect(),
+                    )
                 })
                 .collect();
             details.insert("networks".to_string(), Value::Array(networks));
@@ -772,5 +775,13 @@ mod tests {
         let Value::Struct(m) = none.into_value() else { panic!("not a struct") };
         assert!(!m.contains_key("networks"));
         assert_eq!(m.len(), 4);
+    }
+
+    /// Fault texts name a struct member's type from the `Datum` as clients know it from the value.
+    #[test]
+    fn a_datum_names_its_type_as_the_value_does() {
+        for v in samples() {
+            assert_eq!(datum(&v).type_name(), v.type_name(), "{v:?}");
+        }
     }
 }

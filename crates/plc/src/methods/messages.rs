@@ -75,15 +75,16 @@ pub async fn add_message(cx: &mut Cx<'_>, message_fields: Fields) -> MethodResul
 }
 
 /// The message_id argument of UpdateMessage / DeleteMessage, which must exist.
-async fn existing(cx: &mut Cx<'_>, id: String) -> MethodResult<String> {
-    if !message_exists(cx, &id).await? {
+async fn existing(cx: &mut Cx<'_>, id: &str) -> MethodResult<()> {
+    if !message_exists(cx, id).await? {
         return Err(Fault::invalid(format!("No such message template {id}")));
     }
-    Ok(id)
+    Ok(())
 }
 
 pub async fn update_message(cx: &mut Cx<'_>, message_id: String, message_fields: Fields) -> MethodResult<Done> {
-    let id = existing(cx, message_id).await?;
+    existing(cx, &message_id).await?;
+    let id = message_id;
     let (written, _) = collect(&MESSAGE, WriteOp::Update, &cx.caller, &[], &message_fields)?;
     let written = checked(written)?;
     cx.tx.update("messages", "message_id", SqlValue::text(id.clone()), &columns(&written)).await?;
@@ -92,7 +93,8 @@ pub async fn update_message(cx: &mut Cx<'_>, message_id: String, message_fields:
 }
 
 pub async fn delete_message(cx: &mut Cx<'_>, message_id: String) -> MethodResult<Done> {
-    let id = existing(cx, message_id).await?;
+    existing(cx, &message_id).await?;
+    let id = message_id;
     cx.tx.delete("messages", &[("message_id", SqlValue::text(id.clone()))]).await?;
     cx.note(format!("Message {id} deleted"), vec![]);
     Ok(common::one())

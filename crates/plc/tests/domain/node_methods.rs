@@ -97,7 +97,7 @@ fn boot_update_node_records_boots_and_changes() {
         // primary_network: the writable fields change, the address and unknown keys are ignored
         // (as upstream), and so are unknown top-level keys.
         let net = st! {
-            "interface_id" => w.iface_a, "mac" => "52:54:00:AA:BB:01", "ip" => "10.1.0.99",
+            "interface_id" => w.iface_a, "mac" => "52:54:00:AA:BB:01", "ip" => 5,
             "dns2" => "10.1.0.3", "hostname" => "ignored.example.org",
         };
         plc.ok_one("BootUpdateNode", vec![auth(), st! { "primary_network" => net, "future_key" => 1 }]);
