@@ -15,7 +15,7 @@ fn image_actions_inside_multicall_are_refused_before_anything_runs() {
     add_static_interface(&server, node, 5);
     let auth = server.admin_auth();
     let medium = |action: &str, filename: &str, options: &[&str]| {
-        st! { "methodName" => "GetBootMedium", "params" => Value::Array(vec![auth.clone(), s(host), s(action), s(filename), strs(options)]) }
+        multicall_entry("GetBootMedium", vec![auth.clone(), s(host), s(action), s(filename), strs(options)])
     };
     let write_first =
         multicall_entry("UpdateSite", vec![auth.clone(), i(site), st! { "url" => "http://changed.example.org/" }]);
@@ -28,9 +28,7 @@ fn image_actions_inside_multicall_are_refused_before_anything_runs() {
         ("a write, then node-iso", vec![write_first.clone(), medium("node-iso", "", &[])], true),
         (
             "node-iso by node id",
-            vec![
-                st! { "methodName" => "GetBootMedium", "params" => Value::Array(vec![auth.clone(), i(node), s("node-iso"), s("")]) },
-            ],
+            vec![multicall_entry("GetBootMedium", vec![auth.clone(), i(node), s("node-iso"), s("")])],
             true,
         ),
         ("node-preview", vec![medium("node-preview", "", &[])], false),

@@ -6,11 +6,12 @@
 //! the description says so, dropped unchecked. A node writes its primary interface through
 //! BootUpdateNode. Tag values, whose writers their tag type decides, have a table of their own.
 
-use crate::support::{ADMIN, admin, databases, fault, fields, password_auth, session, value};
+use crate::support::{admin, databases, fault, password_auth, session, value};
 use bootmedium_plc::bootstrap::DEMO;
 use bootmedium_plc::{Api, Reply};
 use bootmedium_registry::views::{self, INTERFACE, MESSAGE, NODE, NODE_GROUP, PERSON, SITE, TAG_TYPE};
 use bootmedium_registry::{FieldSpec, Given, Readers, SqlValue, TableSpec, WriteOp, Writers};
+use bootmedium_testkit::{ADMIN_EMAIL, struct_of};
 use bootmedium_xmlrpc::Value;
 use std::collections::BTreeMap;
 
@@ -67,7 +68,7 @@ fn int(v: &Value) -> i64 {
 }
 
 fn session_auth(session: &str) -> Value {
-    fields(&[("AuthMethod", Value::from("session")), ("session", Value::from(session))])
+    struct_of(vec![("AuthMethod", Value::from("session")), ("session", Value::from(session))])
 }
 
 async fn ok(api: &Api, method: &str, params: Vec<Value>) -> bool {
@@ -76,7 +77,7 @@ async fn ok(api: &Api, method: &str, params: Vec<Value>) -> bool {
 
 /// An enabled account at the demo site with one role.
 async fn add_person(api: &Api, email: &str, password: &str, role: &str) -> i64 {
-    let person = fields(&[
+    let person = struct_of(vec![
         ("email", Value::from(email)),
         ("first_name", Value::from("Class")),
         ("last_name", Value::from(role)),
@@ -85,7 +86,7 @@ async fn add_person(api: &Api, email: &str, password: &str, role: &str) -> i64 {
     let id = int(&value(api, "AddPerson", vec![admin(), person]).await);
     value(api, "AddRoleToPerson", vec![admin(), Value::from(role), Value::Int(id)]).await;
     value(api, "AddPersonToSite", vec![admin(), Value::Int(id), Value::from("demo")]).await;
-    value(api, "UpdatePerson", vec![admin(), Value::Int(id), fields(&[("enabled", Value::Bool(true))])]).await;
+    value(api, "UpdatePerson", vec![admin(), Value::Int(id), struct_of(vec![("enabled", Value::Bool(true))])]).await;
     id
 }
 
@@ -108,29 +109,29 @@ async fn world(db: &crate::support::Db) -> World {
 
     let sites = value(api, "GetSites", vec![admin(), Value::from("demo"), Value::Array(vec!["site_id".into()])]).await;
     let site_id = int(sites.as_array().unwrap()[0].get("site_id").unwrap());
-    let other = fields(&[
+    let other = struct_of(vec![
         ("name", Value::from("Other")),
         ("abbreviated_name", Value::from("Other")),
         ("login_base", Value::from("classesother")),
     ]);
     let other_site_id = int(&value(api, "AddSite", vec![admin(), other]).await);
     // Coordinates go in pairs: with both set, either one may change alone.
-    let coordinates = fields(&[("latitude", Value::Double(1.5)), ("longitude", Value::Double(2.5))]);
+    let coordinates = struct_of(vec![("latitude", Value::Double(1.5)), ("longitude", Value::Double(2.5))]);
     value(api, "UpdateSite", vec![admin(), Value::Int(site_id), coordinates]).await;
-    let node = fields(&[("hostname", Value::from("classes.demo.example.org"))]);
+    let node = struct_of(vec![("hostname", Value::from("classes.demo.example.org"))]);
     let node_id = int(&value(api, "AddNode", vec![admin(), Value::Int(site_id), node]).await);
-    let iface = fields(&[("type", Value::from("ipv4")), ("method", Value::from("dhcp"))]);
+    let iface = struct_of(vec![("type", Value::from("ipv4")), ("method", Value::from("dhcp"))]);
     let interface_id = int(&value(api, "AddInterface", vec![admin(), Value::Int(node_id), iface]).await);
 
     let subject_id = add_person(api, "subject@classes.example.org", "subject-password", "user").await;
     add_person(api, "tech@classes.example.org", "tech-password", "tech").await;
     add_person(api, "user@classes.example.org", "user-password", "user").await;
 
-    let tt = fields(&[("tagname", Value::from("classes")), ("category", Value::from("general"))]);
+    let tt = struct_of(vec![("tagname", Value::from("classes")), ("category", Value::from("general"))]);
     let tag_type_id = int(&value(api, "AddTagType", vec![admin(), tt]).await);
     let group = vec![admin(), Value::from("classes-group"), Value::Int(tag_type_id), Value::from("v")];
     let nodegroup_id = int(&value(api, "AddNodeGroup", group).await);
-    let message = fields(&[
+    let message = struct_of(vec![
         ("message_id", Value::from(MESSAGE_ID)),
         ("subject", Value::from("s")),
         ("template", Value::from("t")),
@@ -141,7 +142,7 @@ async fn world(db: &crate::support::Db) -> World {
     // The table's own calls authenticate by session: a password check per call would cost
     // argon2's time hundreds of times over.
     let admin = session_auth(&session(api, admin()).await);
-    let mut personas = vec![persona(api, "admin", ADMIN.0, admin.clone()).await];
+    let mut personas = vec![persona(api, "admin", ADMIN_EMAIL, admin.clone()).await];
     for (role, email, password) in [
         ("pi", DEMO.pi_email, DEMO.pi_password),
         ("tech", "tech@classes.example.org", "tech-password"),
@@ -253,12 +254,13 @@ async fn check_update(api: &Api, w: &World, class: &Class, field: &'static Field
     let answer = if node_path {
         // A node writes its own primary interface through BootUpdateNode, on a session an
         // admin gives it.
-        let session = fields(&[("session", Value::from(NODE_SESSION))]);
+        let session = struct_of(vec![("session", Value::from(NODE_SESSION))]);
         value(api, "UpdateNode", vec![w.admin.clone(), Value::Int(w.node_id), session]).await;
-        let network = fields(&[("interface_id", target.clone()), (field.name, sample.clone())]);
-        value(api, "BootUpdateNode", vec![session_auth(NODE_SESSION), fields(&[("primary_network", network)])]).await
+        let network = struct_of(vec![("interface_id", target.clone()), (field.name, sample.clone())]);
+        value(api, "BootUpdateNode", vec![session_auth(NODE_SESSION), struct_of(vec![("primary_network", network)])])
+            .await
     } else {
-        let change = fields(&[(field.name, sample.clone())]);
+        let change = struct_of(vec![(field.name, sample.clone())]);
         value(api, class.update, vec![persona.auth.clone(), target.clone(), change]).await
     };
     assert_eq!(answer, Value::Int(1), "{what}");
@@ -269,7 +271,7 @@ async fn check_update(api: &Api, w: &World, class: &Class, field: &'static Field
         assert_eq!(after, before, "{what}: a value from someone not among the writers is dropped");
     }
     if after != before && field.readers != Readers::Nobody {
-        let back = fields(&[(field.name, before)]);
+        let back = struct_of(vec![(field.name, before)]);
         value(api, class.update, vec![w.admin.clone(), target, back]).await;
     }
 }
@@ -389,8 +391,11 @@ async fn every_writable_field_is_written_by_its_writers_and_dropped_for_others()
                     }
                     Given::Refused => {
                         let [sample, _] = w.samples(class.table.class, field.name, n);
-                        let params =
-                            vec![w.admin.clone(), w.target(class, &w.personas[0]), fields(&[(field.name, sample)])];
+                        let params = vec![
+                            w.admin.clone(),
+                            w.target(class, &w.personas[0]),
+                            struct_of(vec![(field.name, sample)]),
+                        ];
                         let f = fault(api, class.update, params).await;
                         let expected = format!(
                             "Invalid argument: Cannot update {} column(s) ['{}']",
@@ -428,7 +433,7 @@ async fn tag_values_are_written_by_the_roles_of_their_tag_type() {
         ];
         for (add, update, get, object, class) in tables {
             let tagname = format!("classes-{class}");
-            let tt = fields(&[("tagname", Value::from(tagname.as_str())), ("category", Value::from("general"))]);
+            let tt = struct_of(vec![("tagname", Value::from(tagname.as_str())), ("category", Value::from("general"))]);
             let tt = int(&value(api, "AddTagType", vec![w.admin.clone(), tt]).await);
             let id =
                 value(api, add, vec![w.admin.clone(), Value::Int(object), Value::Int(tt), Value::from("by-admin")])

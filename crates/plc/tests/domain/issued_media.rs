@@ -79,6 +79,7 @@ fn every_keyed_configuration_file_is_recorded_and_supersedes_the_ones_before() {
         assert_keys(&picked[0], &["issued_medium_id", "sha256"]);
         let newest_first =
             plc.admin_rows("GetIssuedMedia", vec![st! { "-SORT" => "-issued_medium_id", "-LIMIT" => 1 }]);
+        assert_eq!(newest_first.len(), 1, "-LIMIT");
         assert_eq!(field(&newest_first[0], "issued_medium_id"), &i(ids[2]));
         assert_eq!(plc.admin_rows("GetIssuedMedia", vec![ints(&[ids[0], ids[2]])]).len(), 2);
         for bad in [st! { "node_key" => "x" }, st! { "download_id" => "x" }, st! { "nonsense" => 1 }] {

@@ -47,8 +47,7 @@ fn a_multicall_checks_each_password_once() {
         let admin = password_auth(ADMIN_EMAIL, ADMIN_PASSWORD);
         let user = password_auth("user@memo.example.org", "User-pw-1");
         let wrong = password_auth("user@memo.example.org", "not-it");
-        let auth_check =
-            |auth: &Value| st! { "methodName" => "AuthCheck", "params" => Value::Array(vec![auth.clone()]) };
+        let auth_check = |auth: &Value| multicall_entry("AuthCheck", vec![auth.clone()]);
         // Each entry still gets its own answer: a wrong password among right ones is a fault there.
         let (auths, expected): (Vec<&Value>, Vec<bool>) =
             [(&admin, true), (&wrong, false), (&user, true), (&admin, true), (&wrong, false), (&user, true)]

@@ -15,23 +15,20 @@ use bootmedium_xmlrpc::Value;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, OnceLock};
 
-pub use bootmedium_testkit::password_auth;
-
-/// The administrator's email and password (the testkit's, which both harnesses create).
-pub const ADMIN: (&str, &str) = (ADMIN_EMAIL, ADMIN_PASSWORD);
+pub use bootmedium_testkit::{admin_auth as admin, password_auth};
 
 /// An `Api` over a fresh database (the database is dropped with it).
 pub struct Db {
     pub api: Arc<Api>,
     pub backend: &'static str,
     pub dir: std::path::PathBuf,
-    _db: TestDb,
+    db: TestDb,
 }
 
 impl Db {
     /// The registry under the `Api`, for setting up reference data no method writes.
     pub fn registry(&self) -> &bootmedium_registry::Registry {
-        &self._db.registry
+        &self.db.registry
     }
 }
 
@@ -51,13 +48,9 @@ pub async fn databases() -> Vec<Db> {
         bootstrap::initialise(&db.registry, &config, ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
         bootstrap::seed_demo(&db.registry).await.unwrap();
         let api = Arc::new(Api::new(db.registry.clone(), config));
-        out.push(Db { api, backend: backend_name(db.backend), dir: db.dir.path().to_path_buf(), _db: db });
+        out.push(Db { api, backend: backend_name(db.backend), dir: db.dir.path().to_path_buf(), db });
     }
     out
-}
-
-pub fn admin() -> Value {
-    password_auth(ADMIN.0, ADMIN.1)
 }
 
 pub fn pi() -> Value {
@@ -71,11 +64,6 @@ pub async fn value(api: &Api, method: &str, params: Vec<Value>) -> Value {
         Ok(Reply::Medium(_)) => panic!("{method} answered an image"),
         Err(f) => panic!("{method}: fault {} {}", f.code, f.message),
     }
-}
-
-/// A struct argument.
-pub fn fields(pairs: &[(&str, Value)]) -> Value {
-    Value::Struct(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
 }
 
 /// A call's fault; panics when it succeeds.
